@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+import { describeError, isFlotillaError } from "../core/errors.js";
+
+/**
+ * `flotilla <command> …`. Each command lives in its own file and is loaded only when asked for,
+ * so `flotilla render` never pays for the Kubernetes client's start-up.
+ * A command returns its exit code: 0 success, 1 differences / not ready, 2 error.
+ */
+type Command = { run(args: string[]): Promise<number> };
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  render: { summary: "render a path as `kubectl kustomize` / `flux build` would", load: () => import("./render.js") },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: flotilla <command> [options]\n\ncommands:\n${lines.join("\n")}\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`flotilla: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await (await command.load()).run(args);
+  } catch (error) {
+    process.stderr.write(`flotilla ${name}: ${describeError(error)}\n`);
+    if (!isFlotillaError(error) && process.env.FLOTILLA_DEBUG) console.error(error);
+    return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`flotilla: ${describeError(error)}\n`);
+    process.exitCode = 2;
+  },
+);

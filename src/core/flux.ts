@@ -1,0 +1,146 @@
+import type { KubeObject, ObjectMeta } from "./object.js";
+
+/**
+ * The Flux API objects Flotilla serves and produces (`source.toolkit.fluxcd.io/v1`,
+ * `kustomize.toolkit.fluxcd.io/v1`), as plain data.
+ */
+export const SOURCE_GROUP = "source.toolkit.fluxcd.io";
+export const KUSTOMIZE_GROUP = "kustomize.toolkit.fluxcd.io";
+export const GIT_REPOSITORY_API_VERSION = `${SOURCE_GROUP}/v1`;
+export const KUSTOMIZATION_API_VERSION = `${KUSTOMIZE_GROUP}/v1`;
+
+/** Labels and annotations Flux sets or reads on applied objects. */
+export const LABEL_OWNER_NAME = `${KUSTOMIZE_GROUP}/name`;
+export const LABEL_OWNER_NAMESPACE = `${KUSTOMIZE_GROUP}/namespace`;
+export const ANNOTATION_PRUNE = `${KUSTOMIZE_GROUP}/prune`;
+export const ANNOTATION_RECONCILE = `${KUSTOMIZE_GROUP}/reconcile`;
+export const ANNOTATION_SUBSTITUTE = `${KUSTOMIZE_GROUP}/substitute`;
+export const ANNOTATION_FORCE = `${KUSTOMIZE_GROUP}/force`;
+export const FIELD_MANAGER = "flotilla";
+
+export interface GitRepositoryRef {
+  branch?: string;
+  tag?: string;
+  semver?: string;
+  name?: string;
+  commit?: string;
+}
+
+export interface LocalObjectReference {
+  name: string;
+}
+
+export interface GitRepositorySpec {
+  url: string;
+  ref?: GitRepositoryRef;
+  interval?: string;
+  timeout?: string;
+  secretRef?: LocalObjectReference;
+  ignore?: string;
+  suspend?: boolean;
+}
+
+export interface Condition {
+  type: string;
+  status: "True" | "False" | "Unknown";
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export interface GitRepository extends KubeObject {
+  apiVersion: typeof GIT_REPOSITORY_API_VERSION | string;
+  kind: "GitRepository";
+  metadata: ObjectMeta & { name: string; namespace: string };
+  spec: GitRepositorySpec;
+  status?: {
+    conditions?: Condition[];
+    artifact?: { revision: string; digest?: string; lastUpdateTime?: string; path?: string; url?: string };
+    observedGeneration?: number;
+  };
+}
+
+export interface CrossNamespaceSourceReference {
+  kind: string;
+  name: string;
+  namespace?: string;
+  apiVersion?: string;
+}
+
+export interface DependencyReference {
+  name: string;
+  namespace?: string;
+}
+
+export interface KustomizationPatch {
+  patch: string;
+  target?: {
+    group?: string;
+    version?: string;
+    kind?: string;
+    name?: string;
+    namespace?: string;
+    labelSelector?: string;
+    annotationSelector?: string;
+  };
+}
+
+export interface KustomizationImage {
+  name: string;
+  newName?: string;
+  newTag?: string;
+  digest?: string;
+}
+
+export interface SubstituteReference {
+  kind: "ConfigMap" | "Secret";
+  name: string;
+  optional?: boolean;
+}
+
+export interface KustomizationSpec {
+  sourceRef: CrossNamespaceSourceReference;
+  path?: string;
+  interval: string;
+  retryInterval?: string;
+  timeout?: string;
+  prune: boolean;
+  wait?: boolean;
+  force?: boolean;
+  suspend?: boolean;
+  dependsOn?: DependencyReference[];
+  targetNamespace?: string;
+  namePrefix?: string;
+  nameSuffix?: string;
+  patches?: KustomizationPatch[];
+  images?: KustomizationImage[];
+  components?: string[];
+  commonMetadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  postBuild?: { substitute?: Record<string, string>; substituteFrom?: SubstituteReference[] };
+  healthChecks?: { apiVersion?: string; kind: string; name: string; namespace?: string }[];
+  kubeConfig?: { secretRef: { name: string; key?: string } };
+  serviceAccountName?: string;
+  decryption?: { provider: string; secretRef?: LocalObjectReference };
+}
+
+export interface InventoryEntry {
+  /** `<namespace>_<name>_<group>_<kind>` */
+  id: string;
+  /** The object's API version. */
+  v: string;
+}
+
+export interface Kustomization extends KubeObject {
+  apiVersion: typeof KUSTOMIZATION_API_VERSION | string;
+  kind: "Kustomization";
+  metadata: ObjectMeta & { name: string; namespace: string };
+  spec: KustomizationSpec;
+  status?: {
+    conditions?: Condition[];
+    lastAppliedRevision?: string;
+    lastAttemptedRevision?: string;
+    observedGeneration?: number;
+    inventory?: { entries: InventoryEntry[] };
+  };
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Provides etcd, kube-apiserver, kube-controller-manager and kube-scheduler for the local
+# harness and prints the directory that holds them. Order of preference:
+#   1. $KUBEBUILDER_ASSETS (envtest layout; controller-manager and scheduler optional there)
+#   2. a cached build under ${FLOTILLA_CACHE:-~/.cache/flotilla}/bin
+#   3. on Debian: etcd from `etcd-server`, the rest built from Debian's `kubernetes` source package.
+# Progress goes to stderr; the only line on stdout is the directory.
+set -euo pipefail
+
+cache="${FLOTILLA_CACHE:-$HOME/.cache/flotilla}"
+bin="$cache/bin"
+log() { printf '[install-binaries] %s\n' "$*" >&2; }
+
+if [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBUILDER_ASSETS/kube-apiserver" ] && [ -x "$KUBEBUILDER_ASSETS/etcd" ]; then
+  log "using KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS"
+  echo "$KUBEBUILDER_ASSETS"
+  exit 0
+fi
+
+have_all() {
+  for b in etcd kube-apiserver kube-controller-manager kube-scheduler; do [ -x "$bin/$b" ] || return 1; done
+}
+if have_all; then
+  log "using cached binaries in $bin"
+  echo "$bin"
+  exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  log "no cached binaries in $bin and no apt-get: set KUBEBUILDER_ASSETS to a folder with etcd and kube-apiserver"
+  exit 2
+fi
+
+sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+mkdir -p "$bin"
+start=$(date +%s)
+
+src_list=/etc/apt/sources.list.d/flotilla-deb-src.sources
+if [ ! -f "$src_list" ] && ! grep -rqs '^Types:.*deb-src\|^deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  log "adding deb-src for bookworm"
+  keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  { echo "Types: deb-src"; echo "URIs: http://deb.debian.org/debian"; echo "Suites: bookworm"; echo "Components: main"
+    [ -f "$keyring" ] && echo "Signed-By: $keyring"; } | sudo_ tee "$src_list" >/dev/null
+fi
+log "apt-get update"
+sudo_ apt-get update -qq >&2
+log "installing etcd-server golang-go rsync dpkg-dev"
+DEBIAN_FRONTEND=noninteractive sudo_ apt-get install -y -qq etcd-server golang-go rsync dpkg-dev make >&2
+cp "$(command -v etcd)" "$bin/etcd"
+
+if [ ! -x "$bin/kube-apiserver" ] || [ ! -x "$bin/kube-controller-manager" ] || [ ! -x "$bin/kube-scheduler" ]; then
+  work="$cache/build"
+  rm -rf "$work" && mkdir -p "$work"
+  log "fetching Debian's kubernetes source package"
+  (cd "$work" && apt-get source -qq kubernetes >&2)
+  srcdir=$(find "$work" -maxdepth 1 -mindepth 1 -type d -name 'kubernetes-*' | head -n1)
+  log "building kube-apiserver, kube-controller-manager, kube-scheduler in $srcdir (about 6 minutes on 2 cores)"
+  (cd "$srcdir" && GOFLAGS=-mod=vendor GO111MODULE=on make WHAT="cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler" >&2)
+  out=$(find "$srcdir/_output" -type f -name kube-apiserver -path '*bin*' | head -n1)
+  outdir=$(dirname "$out")
+  for b in kube-apiserver kube-controller-manager kube-scheduler; do cp "$outdir/$b" "$bin/$b"; done
+  rm -rf "$work"
+fi
+log "binaries ready in $bin after $(( $(date +%s) - start )) s"
+echo "$bin"
