@@ -1,0 +1,47 @@
+import type { Condition } from "../core/flux.js";
+
+/** The reasons Flux's controllers write on `Ready`, which Flotilla writes the same way. */
+export const Reason = {
+  Succeeded: "Succeeded",
+  ReconciliationSucceeded: "ReconciliationSucceeded",
+  Progressing: "Progressing",
+  ArtifactFailed: "ArtifactFailed",
+  GitOperationFailed: "GitOperationFailed",
+  BuildFailed: "BuildFailed",
+  ReconciliationFailed: "ReconciliationFailed",
+  HealthCheckFailed: "HealthCheckFailed",
+  DependencyNotReady: "DependencyNotReady",
+  ClusterNotReady: "ClusterNotReady",
+  PruneFailed: "PruneFailed",
+  Suspended: "Suspended",
+} as const;
+export type ReasonName = (typeof Reason)[keyof typeof Reason];
+
+/**
+ * `conditions` with `next` set: the transition time moves only when the status changes, as the
+ * Kubernetes API conventions ask. Returns a new array; the input is not changed.
+ */
+export function setCondition(
+  conditions: readonly Condition[] | undefined,
+  next: Omit<Condition, "lastTransitionTime">,
+  now: Date,
+): Condition[] {
+  const current = conditions?.find((c) => c.type === next.type);
+  const lastTransitionTime = current && current.status === next.status ? current.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, "Z");
+  const updated: Condition = { ...next, lastTransitionTime };
+  const others = (conditions ?? []).filter((c) => c.type !== next.type);
+  return [updated, ...others].sort((a, b) => (a.type === "Ready" ? -1 : b.type === "Ready" ? 1 : a.type.localeCompare(b.type)));
+}
+
+/** The `Ready` condition, if any. */
+export function readyCondition(conditions: readonly Condition[] | undefined): Condition | undefined {
+  return conditions?.find((c) => c.type === "Ready");
+}
+
+/** Whether an object's `Ready` condition is True for its current generation. */
+export function isReady(obj: { metadata: { generation?: unknown }; status?: { conditions?: Condition[]; observedGeneration?: number } }): boolean {
+  const ready = readyCondition(obj.status?.conditions);
+  if (ready?.status !== "True") return false;
+  const generation = typeof obj.metadata.generation === "number" ? obj.metadata.generation : undefined;
+  return generation === undefined || obj.status?.observedGeneration === undefined || obj.status.observedGeneration >= generation;
+}
