@@ -1,0 +1,79 @@
+import type { Kustomization } from "../core/flux.js";
+import type { KubeObject } from "../core/object.js";
+import { readyCondition } from "./conditions.js";
+
+/** One line of `flotilla status`. */
+export interface UnitStatusRow {
+  namespace: string;
+  name: string;
+  cluster: string;
+  ready: "True" | "False" | "Unknown";
+  status: string;
+  age: string;
+}
+
+export interface ClusterStatusRow {
+  namespace: string;
+  name: string;
+  phase: string;
+  ready: "True" | "False" | "Unknown";
+  age: string;
+}
+
+/** The cluster a unit targets: its kubeconfig Secret's cluster, or the management cluster. */
+export function clusterOfUnit(k: Pick<Kustomization, "spec">): string {
+  const secret = k.spec.kubeConfig?.secretRef.name;
+  return secret ? secret.replace(/-kubeconfig$/, "") : "mgmt";
+}
+
+/** How long ago `timestamp` was, the way kubectl prints ages (`45s`, `12m`, `3h`, `2d`). */
+export function age(timestamp: string | undefined, now: Date): string {
+  if (!timestamp) return "<unknown>";
+  const seconds = Math.max(0, Math.floor((now.getTime() - Date.parse(timestamp)) / 1000));
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 3600 * 2) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 86_400 * 2) return `${Math.floor(seconds / 3600)}h`;
+  return `${Math.floor(seconds / 86_400)}d`;
+}
+
+/** The rows of the unit table, sorted by namespace and name. */
+export function unitRows(units: readonly Kustomization[], now: Date): UnitStatusRow[] {
+  return units
+    .map((k) => {
+      const ready = readyCondition(k.status?.conditions);
+      return {
+        namespace: k.metadata.namespace,
+        name: k.metadata.name,
+        cluster: clusterOfUnit(k),
+        ready: ready?.status ?? "Unknown",
+        status: k.spec.suspend ? "Suspended" : (ready?.message ?? "waiting to be reconciled"),
+        age: age(k.metadata.creationTimestamp as string | undefined, now),
+      };
+    })
+    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+}
+
+/** The rows of the cluster table from Cluster API `Cluster` objects. */
+export function clusterRows(clusters: readonly KubeObject[], now: Date): ClusterStatusRow[] {
+  return clusters
+    .map((c) => {
+      const status = (c.status ?? {}) as { phase?: string; conditions?: Array<{ type: string; status: "True" | "False" | "Unknown" }> };
+      return {
+        namespace: c.metadata.namespace ?? "",
+        name: c.metadata.name ?? "",
+        phase: status.phase ?? "Pending",
+        ready: status.conditions?.find((x) => x.type === "Ready")?.status ?? "Unknown",
+        age: age(c.metadata.creationTimestamp as string | undefined, now),
+      };
+    })
+    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+}
+
+/** Rows as an aligned table with upper-case headers, as kubectl prints. */
+export function formatTable<T extends object>(rows: readonly T[], columns: ReadonlyArray<keyof T & string>): string {
+  const header = columns.map((c) => c.toUpperCase());
+  const cells = rows.map((r) => columns.map((c) => String(r[c] ?? "")));
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]!.length)));
+  const line = (values: string[]) => values.map((v, i) => (i === values.length - 1 ? v : v.padEnd(widths[i]! + 3))).join("");
+  return `${[line(header), ...cells.map(line)].join("\n")}\n`;
+}
