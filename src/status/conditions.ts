@@ -39,9 +39,10 @@ export function readyCondition(conditions: readonly Condition[] | undefined): Co
 }
 
 /** Whether an object's `Ready` condition is True for its current generation. */
-export function isReady(obj: { metadata: { generation?: unknown }; status?: { conditions?: Condition[]; observedGeneration?: number } }): boolean {
-  const ready = readyCondition(obj.status?.conditions);
+export function isReady(obj: { metadata: object; status?: object }): boolean {
+  const status = obj.status as { conditions?: Condition[]; observedGeneration?: number } | undefined;
+  const ready = readyCondition(status?.conditions);
   if (ready?.status !== "True") return false;
-  const generation = typeof obj.metadata.generation === "number" ? obj.metadata.generation : undefined;
-  return generation === undefined || obj.status?.observedGeneration === undefined || obj.status.observedGeneration >= generation;
+  const { generation } = obj.metadata as { generation?: unknown };
+  return typeof generation !== "number" || status?.observedGeneration === undefined || status.observedGeneration >= generation;
 }

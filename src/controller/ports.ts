@@ -1,0 +1,82 @@
+import type { FileTree } from "../core/file-tree.js";
+import type { GitRepository, InventoryEntry, Kustomization, KustomizationSpec } from "../core/flux.js";
+import type { KubeObject } from "../core/object.js";
+
+/**
+ * What the reconcilers need from the world, as narrow interfaces: the management cluster, git
+ * sources, the renderer and target clusters. The controller wires the real stages in
+ * (src/controller/wiring.ts); tests may wire real ones differently (another apiserver, a local repo).
+ */
+
+/** A source revision's files. */
+export interface SourceArtifact {
+  revision: string;
+  tree: FileTree;
+}
+
+/** Tracks one GitRepository; `poll` is cheap when nothing changed. */
+export interface TrackedSource {
+  poll(): Promise<{ artifact: SourceArtifact; changed: boolean }>;
+}
+
+export interface ManagementCluster {
+  getSecret(namespace: string, name: string): Promise<Record<string, string> | undefined>;
+  getConfigMap(namespace: string, name: string): Promise<Record<string, string> | undefined>;
+  patchKustomizationStatus(k: Kustomization, status: NonNullable<Kustomization["status"]>): Promise<void>;
+  patchGitRepositoryStatus(g: GitRepository, status: NonNullable<GitRepository["status"]>): Promise<void>;
+  event(regarding: KubeObject, type: "Normal" | "Warning", reason: string, message: string): Promise<void>;
+}
+
+export interface ApplyOutcome {
+  inventory: InventoryEntry[];
+  /** A one-line summary of what changed (`created 3, configured 1, deleted 2`), empty when nothing did. */
+  summary: string;
+}
+
+/** A cluster that units are applied to (the management cluster itself or a workload cluster). */
+export interface TargetCluster {
+  apply(request: {
+    unit: { namespace: string; name: string };
+    objects: KubeObject[];
+    previousInventory: InventoryEntry[];
+    prune: boolean;
+    wait: boolean;
+    force: boolean;
+    healthChecks: KustomizationSpec["healthChecks"];
+    timeoutMs: number;
+  }): Promise<ApplyOutcome>;
+}
+
+/** Failures the apply port reports; anything else is a ReconciliationFailed. */
+export class HealthCheckFailure extends Error {
+  constructor(
+    message: string,
+    readonly inventory: InventoryEntry[],
+  ) {
+    super(message);
+  }
+}
+
+export class ApplyFailure extends Error {
+  constructor(
+    message: string,
+    /** What the cluster holds now: the previous inventory plus anything created before the failure. */
+    readonly inventory: InventoryEntry[],
+  ) {
+    super(message);
+  }
+}
+
+export type RenderPort = (tree: FileTree, path: string, spec: FluxRenderSpec) => KubeObject[];
+
+/** The parts of a Kustomization's spec that shape its render. */
+export interface FluxRenderSpec {
+  targetNamespace?: string;
+  namePrefix?: string;
+  nameSuffix?: string;
+  patches?: KustomizationSpec["patches"];
+  images?: KustomizationSpec["images"];
+  components?: string[];
+  commonMetadata?: KustomizationSpec["commonMetadata"];
+  substitute?: Record<string, string>;
+}
