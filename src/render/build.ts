@@ -1,0 +1,301 @@
+import { posix } from "node:path";
+import { CycleError, InvalidInputError, NotFoundError, RefusedError } from "../core/errors.js";
+import { joinInTree, type FileTree } from "../core/file-tree.js";
+import { isPlainObject, type KubeObject } from "../core/object.js";
+import { parseYamlDocument, parseYamlDocuments } from "../core/yaml.js";
+import { applyBuiltinPlugin } from "./builtin-plugins.js";
+import { generate } from "./generators.js";
+import { contentHash } from "./hash.js";
+import { KUSTOMIZATION_FILE_NAMES, parseKustomizationFile, type KustomizationFile } from "./kustomization-file.js";
+import { fixNameReferences } from "./name-reference.js";
+import { builtinSchema, withOpenApi, type MergeSchema } from "./patch/schema.js";
+import { applyPatches } from "./patches.js";
+import { plainFolderKustomization } from "./plain-folder.js";
+import { applyReplacements } from "./replacements.js";
+import { newResource, recordName, type Resource } from "./resource.js";
+import { legacySort } from "./sort.js";
+import { builtinTransformerConfig, mergeConfiguration, type TransformerConfig } from "./transformer-config.js";
+import { applyAnnotations, applyImages, applyLabels, applyNamespace, applyPrefixSuffix, applyReplicas, assertUnique } from "./transformers.js";
+import { resolveVars, type VarDefinition } from "./vars.js";
+
+/** What one render shares across the kustomizations it loads. */
+export interface BuildState {
+  tree: FileTree;
+  config: TransformerConfig;
+  schema: MergeSchema;
+  vars: VarDefinition[];
+  clusterScoped: Set<string>;
+  /** Folders being built, for cycle detection. */
+  stack: string[];
+}
+
+export function newBuildState(tree: FileTree): BuildState {
+  return { tree, config: builtinTransformerConfig(), schema: builtinSchema, vars: [], clusterScoped: new Set(), stack: [] };
+}
+
+const REMOTE = /^(https?:\/\/|git@|ssh:\/\/|git::|file:\/\/|github\.com\/|gitlab\.com\/|bitbucket\.org\/)|\?ref=|\/\/.*\?/;
+
+/** The kustomization file of a folder, if it has one. */
+export function findKustomizationFile(tree: FileTree, dir: string): string | undefined {
+  for (const name of KUSTOMIZATION_FILE_NAMES) {
+    const path = dir ? `${dir}/${name}` : name;
+    if (tree.kind(path) === "file") return path;
+  }
+  return undefined;
+}
+
+/** Loads a folder's kustomization (or, without one, the kustomization Flux would generate). */
+export function loadKustomization(tree: FileTree, dir: string, allowPlain: boolean): { k: KustomizationFile; file: string } {
+  const file = findKustomizationFile(tree, dir);
+  if (file) return { k: parseKustomizationFile(tree.readText(file), file), file };
+  if (!allowPlain) {
+    throw new NotFoundError(`folder '${dir || "."}' has no kustomization.yaml, kustomization.yml or Kustomization`, { file: dir || "." });
+  }
+  return { k: plainFolderKustomization(tree, dir), file: dir ? `${dir}/` : "./" };
+}
+
+/**
+ * Builds one kustomization: its resources (files, folders, nested kustomizations), components,
+ * generators and transformers, in kustomize's order. `initial` holds the parent's resources when
+ * the kustomization is a component.
+ */
+export function buildTarget(dir: string, k: KustomizationFile, file: string, state: BuildState, initial: Resource[] = []): Resource[] {
+  if (state.stack.includes(dir)) throw new CycleError("kustomization", [...state.stack.slice(state.stack.indexOf(dir)), dir].map((d) => d || "."), { file });
+  state.stack.push(dir);
+  try {
+    const ctx = { tree: state.tree, dir, file };
+    let resources = [...initial, ...loadResources(k.resources, ctx, state)];
+    assertUnique(resources, file);
+
+    for (const c of k.configurations) {
+      const path = joinInTree(dir, c, { file, field: "configurations" });
+      if (state.tree.kind(path) !== "file") throw new NotFoundError(`configuration file '${c}' does not exist`, { file, field: "configurations" });
+      mergeConfiguration(state.config, parseYamlDocument(state.tree.readText(path), path), path);
+    }
+    for (const c of k.crds) registerCrds(joinInTree(dir, c, { file, field: "crds" }), state, file);
+    if (k.openapi) {
+      const rel = k.openapi.path;
+      if (typeof rel !== "string") throw new InvalidInputError("openapi needs a path to a schema file (a version alone names kustomize's built-in schema)", { file, field: "openapi.path" });
+      const path = joinInTree(dir, rel, { file, field: "openapi.path" });
+      if (state.tree.kind(path) !== "file") throw new NotFoundError(`openapi schema '${rel}' does not exist`, { file, field: "openapi.path" });
+      state.schema = withOpenApi(state.schema, parseYamlDocument(state.tree.readText(path), path));
+    }
+
+    for (const c of k.components) {
+      if (REMOTE.test(c)) throw new RefusedError(`remote component '${c}' is refused: render reads only the repository`, { file, field: "components" });
+      const cdir = joinInTree(dir, c, { file, field: "components" });
+      if (state.tree.kind(cdir) !== "dir") throw new NotFoundError(`component '${c}' does not exist`, { file, field: "components" });
+      const loaded = loadKustomization(state.tree, cdir, false);
+      if (loaded.k.kind !== "Component") throw new InvalidInputError(`'${c}' is a ${loaded.k.kind}, not a Component`, { file, field: "components" });
+      resources = buildTarget(cdir, loaded.k, loaded.file, state, resources);
+    }
+
+    resources = runGenerators(resources, k, ctx, state);
+    resources = runTransformers(resources, k, ctx, state);
+    for (const v of k.vars) state.vars.push({ ...v, file });
+    return resources;
+  } finally {
+    state.stack.pop();
+  }
+}
+
+function loadResources(entries: readonly string[], ctx: { tree: FileTree; dir: string; file: string }, state: BuildState): Resource[] {
+  const out: Resource[] = [];
+  for (const entry of entries) {
+    if (REMOTE.test(entry)) throw new RefusedError(`remote resource '${entry}' is refused: render reads only the repository, never the network`, { file: ctx.file, field: "resources" });
+    const path = joinInTree(ctx.dir, entry, { file: ctx.file, field: "resources" });
+    const kind = ctx.tree.kind(path);
+    if (kind === undefined) throw new NotFoundError(`resource '${entry}' does not exist`, { file: ctx.file, field: "resources" });
+    if (kind === "dir") {
+      const sub = loadKustomization(ctx.tree, path, false);
+      out.push(...buildTarget(path, sub.k, sub.file, state));
+      continue;
+    }
+    out.push(...loadManifestFile(ctx.tree, path));
+  }
+  return out;
+}
+
+/** The objects of one manifest file (List kinds expanded), each checked for kind and name. */
+export function loadManifestFile(tree: FileTree, path: string): Resource[] {
+  const out: Resource[] = [];
+  for (const { value, line } of parseYamlDocuments(tree.readText(path), path)) {
+    if (!isPlainObject(value)) throw new InvalidInputError("a manifest must be a YAML map", { file: path, line });
+    const items = typeof value.kind === "string" && value.kind.endsWith("List") && Array.isArray(value.items) ? value.items : [value];
+    for (const item of items) {
+      if (!isPlainObject(item)) throw new InvalidInputError("a list item must be a YAML map", { file: path, line });
+      if (typeof item.kind !== "string" || item.kind === "") throw new InvalidInputError("missing kind", { file: path, line, field: "kind" });
+      if (typeof item.apiVersion !== "string") throw new InvalidInputError("missing apiVersion", { file: path, line, field: "apiVersion", object: String(item.kind) });
+      if (!isPlainObject(item.metadata)) item.metadata = {};
+      const meta = item.metadata as Record<string, unknown>;
+      if (typeof meta.name !== "string" || meta.name === "") {
+        if (typeof meta.generateName !== "string") throw new InvalidInputError("missing metadata.name", { file: path, line, field: "metadata.name", object: String(item.kind) });
+      }
+      out.push(newResource(item as KubeObject, path));
+    }
+  }
+  return out;
+}
+
+function registerCrds(path: string, state: BuildState, file: string): void {
+  if (state.tree.kind(path) !== "file") throw new NotFoundError(`crd file '${path}' does not exist`, { file, field: "crds" });
+  for (const { value } of parseYamlDocuments(state.tree.readText(path), path)) {
+    if (!isPlainObject(value)) continue;
+    const spec = value.spec as Record<string, unknown> | undefined;
+    if (value.kind === "CustomResourceDefinition" && spec?.scope === "Cluster") {
+      const names = spec.names as Record<string, unknown> | undefined;
+      if (typeof names?.kind === "string") state.clusterScoped.add(names.kind);
+    }
+    // OpenAPI definitions with x-kubernetes-object-ref-kind give custom kinds name references.
+    const defs = isPlainObject(value.definitions) ? value.definitions : value;
+    for (const def of Object.values(defs)) {
+      if (!isPlainObject(def)) continue;
+      const gvks = def["x-kubernetes-group-version-kind"];
+      const referrer = Array.isArray(gvks) && isPlainObject(gvks[0]) ? String(gvks[0].kind) : undefined;
+      if (!referrer || !isPlainObject(def.properties)) continue;
+      collectObjectRefs(def.properties, [], referrer, state.config);
+    }
+  }
+}
+
+function collectObjectRefs(props: Record<string, unknown>, path: string[], referrer: string, config: TransformerConfig): void {
+  for (const [name, prop] of Object.entries(props)) {
+    if (!isPlainObject(prop)) continue;
+    const here = [...path, name];
+    const refKind = prop["x-kubernetes-object-ref-kind"];
+    if (typeof refKind === "string") {
+      let ref = config.nameReference.find((n) => n.kind === refKind);
+      if (!ref) config.nameReference.push((ref = { kind: refKind, fieldSpecs: [] }));
+      ref.fieldSpecs.push({ kind: referrer, path: here });
+    }
+    if (isPlainObject(prop.properties)) collectObjectRefs(prop.properties, here, referrer, config);
+  }
+}
+
+function runGenerators(resources: Resource[], k: KustomizationFile, ctx: { tree: FileTree; dir: string; file: string }, state: BuildState): Resource[] {
+  const generated: Resource[] = [];
+  k.configMapGenerator.forEach((args, i) => generated.push(generate("ConfigMap", args, i, { ...ctx, ...(k.generatorOptions ? { options: k.generatorOptions } : {}) })));
+  k.secretGenerator.forEach((args, i) => generated.push(generate("Secret", args, i, { ...ctx, ...(k.generatorOptions ? { options: k.generatorOptions } : {}) })));
+  for (const entry of k.generators) {
+    for (const { doc, source } of pluginDocs(entry, ctx, "generators", state)) {
+      generated.push(...applyBuiltinPlugin(doc, source, [], { ...ctx, state, generator: true }).generated);
+    }
+  }
+  let out = resources;
+  for (const res of generated) out = mergeGenerated(out, res, ctx.file);
+  return out;
+}
+
+function mergeGenerated(resources: Resource[], res: Resource, file: string): Resource[] {
+  const { kind, metadata } = res.obj;
+  const same = resources.find(
+    (r) => r.obj.kind === kind && r.names.some((n) => n.name === metadata.name) && (metadata.namespace === undefined || r.names.some((n) => (n.namespace ?? "") === metadata.namespace)),
+  );
+  const behavior = res.behavior ?? "create";
+  if (behavior === "create") {
+    if (same) throw new InvalidInputError(`${kind} '${metadata.name}' already exists; use behavior: merge or replace`, { file, field: kind === "ConfigMap" ? "configMapGenerator" : "secretGenerator" });
+    return [...resources, res];
+  }
+  if (!same) throw new InvalidInputError(`behavior ${behavior} needs an existing ${kind} '${metadata.name}' from a base`, { file, field: kind === "ConfigMap" ? "configMapGenerator" : "secretGenerator" });
+  const target = same.obj;
+  if (behavior === "replace") {
+    for (const key of ["data", "binaryData", "type", "immutable"]) {
+      if (res.obj[key] !== undefined) target[key] = res.obj[key];
+      else if (key !== "type") delete target[key];
+    }
+  } else {
+    for (const key of ["data", "binaryData"]) {
+      const add = res.obj[key] as Record<string, string> | undefined;
+      if (add) target[key] = { ...((target[key] as Record<string, string> | undefined) ?? {}), ...add };
+    }
+    if (res.obj.immutable !== undefined) target.immutable = res.obj.immutable;
+  }
+  if (metadata.labels) target.metadata.labels = { ...target.metadata.labels, ...metadata.labels };
+  if (metadata.annotations) target.metadata.annotations = { ...target.metadata.annotations, ...metadata.annotations };
+  if (res.hashSuffix === false) same.hashSuffix = false;
+  return resources;
+}
+
+function runTransformers(resources: Resource[], k: KustomizationFile, ctx: { tree: FileTree; dir: string; file: string }, state: BuildState): Resource[] {
+  const pctx = { ...ctx, schema: state.schema };
+  let out = resources;
+  if (k.patchesStrategicMerge.length > 0) {
+    const entries = k.patchesStrategicMerge.map((p) => (looksInline(p) ? { patch: p } : { path: p }));
+    out = applyPatches(out, entries, "patchesStrategicMerge", pctx);
+  }
+  if (k.patches.length > 0) out = applyPatches(out, k.patches, "patches", pctx);
+  if (k.namespace) applyNamespace(out, k.namespace, state.config, state.clusterScoped);
+  applyPrefixSuffix(out, k.namePrefix ?? "", k.nameSuffix ?? "", state.config);
+  if (k.commonLabels) applyLabels(out, k.commonLabels, { selectors: true, templates: true }, state.config);
+  for (const entry of k.labels) {
+    const fields = (entry.fields ?? []).map((f) => ({ path: String(f.path ?? "").split("/").filter(Boolean), ...(typeof f.kind === "string" ? { kind: f.kind } : {}), ...(f.create === true ? { create: true } : {}) }));
+    applyLabels(out, entry.pairs ?? {}, { selectors: entry.includeSelectors ?? false, templates: entry.includeTemplates ?? false, fields }, state.config);
+  }
+  if (k.commonAnnotations) applyAnnotations(out, k.commonAnnotations, state.config);
+  if (k.patchesJson6902.length > 0) out = applyPatches(out, k.patchesJson6902, "patchesJson6902", pctx, true);
+  applyReplicas(out, k.replicas, state.config);
+  applyImages(out, k.images, state.config);
+  for (const r of k.replacements) {
+    if (typeof r.path === "string") {
+      const path = joinInTree(ctx.dir, r.path, { file: ctx.file, field: "replacements.path" });
+      if (state.tree.kind(path) !== "file") throw new NotFoundError(`replacements file '${r.path}' does not exist`, { file: ctx.file, field: "replacements.path" });
+      const docs = parseYamlDocuments(state.tree.readText(path), path).map((d) => d.value);
+      const list = docs.length === 1 && Array.isArray(docs[0]) ? (docs[0] as Record<string, unknown>[]) : (docs as Record<string, unknown>[]);
+      applyReplacements(out, list, path);
+    } else applyReplacements(out, [r], ctx.file);
+  }
+  for (const entry of k.transformers) {
+    for (const { doc, source } of pluginDocs(entry, ctx, "transformers", state)) {
+      out = applyBuiltinPlugin(doc, source, out, { ...ctx, state, generator: false }).resources;
+    }
+  }
+  return out;
+}
+
+function looksInline(p: string): boolean {
+  return p.includes("\n") || /^\s*(apiVersion|kind|metadata)\s*:/.test(p);
+}
+
+/** A `generators`/`transformers` entry: an inline config, a config file, or a folder whose build yields configs. */
+function pluginDocs(entry: string, ctx: { tree: FileTree; dir: string; file: string }, field: string, state: BuildState): Array<{ doc: Record<string, unknown>; source: string }> {
+  if (looksInline(entry)) {
+    return parseYamlDocuments(entry, `${ctx.file} (${field})`).map((d) => ({ doc: d.value as Record<string, unknown>, source: ctx.file }));
+  }
+  const path = joinInTree(ctx.dir, entry, { file: ctx.file, field });
+  const kind = ctx.tree.kind(path);
+  if (kind === undefined) throw new NotFoundError(`'${entry}' does not exist`, { file: ctx.file, field });
+  if (kind === "dir") {
+    const sub = loadKustomization(ctx.tree, path, false);
+    return buildTarget(path, sub.k, sub.file, { ...state, vars: [], stack: state.stack }).map((r) => ({ doc: r.obj as Record<string, unknown>, source: r.file }));
+  }
+  return parseYamlDocuments(ctx.tree.readText(path), path).map((d) => ({ doc: d.value as Record<string, unknown>, source: path }));
+}
+
+/**
+ * The steps kustomize runs once, at the top: hash suffixes for generated ConfigMaps and Secrets,
+ * name references, vars, local-config removal, build metadata and sorting.
+ */
+export function finishBuild(resources: Resource[], k: KustomizationFile, state: BuildState, root: string): KubeObject[] {
+  for (const res of resources) {
+    if (!res.hashSuffix) continue;
+    res.obj.metadata.name = `${res.obj.metadata.name ?? ""}-${contentHash(res.obj)}`;
+    recordName(res);
+  }
+  fixNameReferences(resources, state.config, state.clusterScoped);
+  resolveVars(resources, state.vars, state.config);
+  let out = resources.filter((r) => r.obj.metadata.annotations?.["config.kubernetes.io/local-config"] !== "true");
+  if (k.buildMetadata.includes("originAnnotations")) {
+    for (const r of out) {
+      const rel = posix.relative(root || ".", r.file) || r.file;
+      const origin = r.generatedBy
+        ? `configuredIn: ${posix.relative(root || ".", r.generatedBy)}\nconfiguredBy:\n  apiVersion: builtin\n  kind: ${r.obj.kind}Generator\n`
+        : `path: ${rel}\n`;
+      r.obj.metadata.annotations = { ...r.obj.metadata.annotations, "config.kubernetes.io/origin": origin };
+    }
+  }
+  if (k.buildMetadata.includes("managedByLabel")) {
+    for (const r of out) r.obj.metadata.labels = { ...r.obj.metadata.labels, "app.kubernetes.io/managed-by": "kustomize-v5.5.0" };
+  }
+  if (k.sortOptions?.order !== "fifo") out = legacySort(out, k.sortOptions?.legacySortOptions ?? {});
+  return out.map((r) => r.obj);
+}

@@ -1,0 +1,90 @@
+import { groupOf, isPlainObject } from "../core/object.js";
+import { isClusterScoped, specMatches } from "./field-specs.js";
+import type { Resource } from "./resource.js";
+import type { TransformerConfig } from "./transformer-config.js";
+import { visitPath } from "./walk.js";
+
+/**
+ * After names changed (prefix, suffix, hash, namespace), rewrites the fields that refer to an
+ * object by one of its former names so they name it as it is now: a Deployment's ConfigMap
+ * volumes, a RoleBinding's roleRef and ServiceAccount subjects, an Ingress's Services, … The
+ * referred object must be in the referrer's namespace unless it is cluster-scoped.
+ */
+export function fixNameReferences(resources: readonly Resource[], config: TransformerConfig, clusterScoped: ReadonlySet<string>): void {
+  // Index the possible referrals by kind and former name once, so the pass stays linear.
+  const byKindAndName = new Map<string, Resource[]>();
+  for (const res of resources) {
+    const seen = new Set<string>();
+    for (const { name } of res.names) {
+      const key = `${res.obj.kind}\u0000${name}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      let list = byKindAndName.get(key);
+      if (!list) byKindAndName.set(key, (list = []));
+      list.push(res);
+    }
+  }
+
+  for (const ref of config.nameReference) {
+    const groupOk = (res: Resource) => ref.group === undefined || groupOf(res.obj.apiVersion) === ref.group.split("/")[0];
+    const find = (oldName: string, referrer: Resource, namespace?: string): Resource | undefined => {
+      const candidates = (byKindAndName.get(`${ref.kind}\u0000${oldName}`) ?? []).filter(groupOk);
+      if (candidates.length === 0) return undefined;
+      const referrerNs = referrer.obj.metadata.namespace ?? "";
+      const scoped = candidates.filter((c) => {
+        if (isClusterScoped(c.obj, clusterScoped)) return true;
+        if (namespace !== undefined) return c.names.some((n) => (n.namespace ?? "") === namespace) || (c.obj.metadata.namespace ?? "") === namespace;
+        return isClusterScoped(referrer.obj, clusterScoped) || (c.obj.metadata.namespace ?? "") === referrerNs;
+      });
+      const pool = scoped.length > 0 ? scoped : candidates.length === 1 ? candidates : [];
+      if (pool.length === 1) return pool[0];
+      const exact = pool.filter((c) => c.names[0]!.name === oldName);
+      if (exact.length === 1) return exact[0];
+      const currentNames = new Set(pool.map((c) => c.obj.metadata.name));
+      return currentNames.size === 1 ? pool[0] : undefined;
+    };
+
+    for (const referrer of resources) {
+      for (const fs of ref.fieldSpecs) {
+        if (!specMatches(fs, referrer.obj)) continue;
+        visitPath(referrer.obj, fs.path, (holder, key, value) => {
+          if (typeof value === "string") {
+            if (!Array.isArray(holder) && isPlainObject(holder) && typeof holder.kind === "string" && holder.kind !== ref.kind && key === "name") return undefined;
+            const target = find(value, referrer);
+            return target ? target.obj.metadata.name : undefined;
+          }
+          if (Array.isArray(value)) {
+            return value.map((v) => (typeof v === "string" ? (find(v, referrer)?.obj.metadata.name ?? v) : v));
+          }
+          if (isPlainObject(value)) {
+            if (Array.isArray(holder) || typeof value.name !== "string") return undefined;
+            // Subjects, roleRefs and webhook services: an object with name (and kind, namespace).
+            if (typeof value.kind === "string" && value.kind !== ref.kind) return undefined;
+            const ns = typeof value.namespace === "string" ? value.namespace : undefined;
+            const target = find(value.name, referrer, ns);
+            if (target) {
+              value.name = target.obj.metadata.name;
+              if (ns !== undefined && target.obj.metadata.namespace) value.namespace = target.obj.metadata.namespace;
+            }
+            return undefined;
+          }
+          return undefined;
+        });
+        // A list of subject maps reached through the path `subjects`.
+        const list = fs.path.length === 1 ? (referrer.obj as Record<string, unknown>)[fs.path[0]!] : undefined;
+        if (Array.isArray(list)) {
+          for (const item of list) {
+            if (!isPlainObject(item) || typeof item.name !== "string") continue;
+            if (typeof item.kind === "string" && item.kind !== ref.kind) continue;
+            const ns = typeof item.namespace === "string" ? item.namespace : undefined;
+            const target = find(item.name, referrer, ns);
+            if (target) {
+              item.name = target.obj.metadata.name;
+              if (ns !== undefined && target.obj.metadata.namespace) item.namespace = target.obj.metadata.namespace;
+            }
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,100 @@
+import { InvalidInputError } from "../core/errors.js";
+import { joinInTree, type FileTree } from "../core/file-tree.js";
+import { isPlainObject, type KubeObject } from "../core/object.js";
+import { parseYamlDocuments } from "../core/yaml.js";
+import type { PatchEntry } from "./kustomization-file.js";
+import { applyJson6902 } from "./patch/json6902.js";
+import type { MergeSchema } from "./patch/schema.js";
+import { strategicMerge } from "./patch/strategic-merge.js";
+import { recordName, describeResource, type Resource } from "./resource.js";
+import { compileSelector, matchesPatchIdentity } from "./selector.js";
+
+interface PatchContext {
+  tree: FileTree;
+  dir: string;
+  file: string;
+  schema: MergeSchema;
+}
+
+/** A patch's text: from its file, or inline; an inline value that names an existing file is read as kustomize does. */
+function patchText(entry: { path?: string; patch?: string }, field: string, ctx: PatchContext): { text: string; source: string } {
+  if (entry.patch !== undefined) return { text: entry.patch, source: `${ctx.file} (${field}.patch)` };
+  const path = joinInTree(ctx.dir, entry.path!, { file: ctx.file, field: `${field}.path` });
+  if (ctx.tree.kind(path) !== "file") throw new InvalidInputError(`patch file '${entry.path}' does not exist`, { file: ctx.file, field: `${field}.path` });
+  return { text: ctx.tree.readText(path), source: path };
+}
+
+/**
+ * Applies `patches`, `patchesStrategicMerge` or `patchesJson6902` entries to the resources, in
+ * order. Returns the resources left (a `$patch: delete` removes its target).
+ */
+export function applyPatches(resources: Resource[], entries: readonly PatchEntry[], field: string, ctx: PatchContext, forceJson6902 = false): Resource[] {
+  let current = resources;
+  entries.forEach((entry, i) => {
+    const f = `${field}[${i}]`;
+    const { text, source } = patchText(entry, f, ctx);
+    const docs = parseYamlDocuments(text, source).map((d) => d.value);
+    const isJson6902 = forceJson6902 || (docs.length === 1 && Array.isArray(docs[0]));
+    if (isJson6902) {
+      if (!entry.target) throw new InvalidInputError("a JSON 6902 patch needs a target", { file: ctx.file, field: `${f}.target` });
+      const ops = (docs[0] ?? []) as unknown[];
+      if (!Array.isArray(ops)) throw new InvalidInputError("a JSON 6902 patch must be a list of operations", { file: source });
+      const select = compileSelector(entry.target, { file: ctx.file, field: `${f}.target` });
+      for (const res of current) {
+        if (!select(res)) continue;
+        res.obj = applyJson6902(res.obj, ops, { file: source, object: describeResource(res) });
+        recordName(res);
+      }
+      return;
+    }
+    for (const doc of docs) {
+      if (!isPlainObject(doc)) throw new InvalidInputError("a strategic merge patch must be a YAML map", { file: source });
+      current = applyStrategic(current, doc, entry, { ...ctx, source, field: f });
+    }
+  });
+  return current;
+}
+
+function applyStrategic(resources: Resource[], patch: Record<string, unknown>, entry: PatchEntry, ctx: PatchContext & { source: string; field: string }): Resource[] {
+  let targets: Resource[];
+  if (entry.target) {
+    const select = compileSelector(entry.target, { file: ctx.file, field: `${ctx.field}.target` });
+    targets = resources.filter(select);
+  } else {
+    const id = patch as unknown as KubeObject;
+    if (!id.kind || !isPlainObject(id.metadata) || typeof id.metadata.name !== "string") {
+      throw new InvalidInputError("a strategic merge patch without a target needs kind and metadata.name", { file: ctx.source, field: ctx.field });
+    }
+    targets = resources.filter((r) => matchesPatchIdentity(r, id));
+    if (targets.length === 0) {
+      throw new InvalidInputError(`no resource matches the patch for ${id.kind}/${id.metadata.namespace ? `${id.metadata.namespace}/` : ""}${id.metadata.name}`, {
+        file: ctx.source,
+        field: ctx.field,
+      });
+    }
+  }
+  const deleted = new Set<Resource>();
+  for (const res of targets) {
+    const allowName = entry.options?.allowNameChange ?? false;
+    const allowKind = entry.options?.allowKindChange ?? false;
+    const body: Record<string, unknown> = { ...patch };
+    // The patch's own identity selects; it does not rename unless allowed.
+    if (isPlainObject(body.metadata)) {
+      const meta = { ...(body.metadata as Record<string, unknown>) };
+      if (!allowName) delete meta.name;
+      if (entry.target || !allowName) delete meta.namespace;
+      body.metadata = meta;
+    }
+    if (!allowKind) {
+      delete body.kind;
+      delete body.apiVersion;
+    }
+    const merged = strategicMerge(res.obj, body, ctx.schema);
+    if (merged === null) deleted.add(res);
+    else {
+      res.obj = merged;
+      recordName(res);
+    }
+  }
+  return deleted.size ? resources.filter((r) => !deleted.has(r)) : resources;
+}

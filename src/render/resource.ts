@@ -1,0 +1,47 @@
+import type { KubeObject } from "../core/object.js";
+
+/**
+ * An object while a kustomization builds, with what kustomize tracks beside it: the names it had
+ * (so references to an old name can be rewritten), the file it came from, and how a generated
+ * object merges with another of the same name.
+ */
+export interface Resource {
+  obj: KubeObject;
+  /** The file the object came from (for messages). */
+  file: string;
+  /** Every name and namespace the object has had, oldest first, the current one last. */
+  names: Array<{ name: string; namespace: string | undefined }>;
+  /** A ConfigMap or Secret from a generator that gets a content hash suffix at the end. */
+  hashSuffix?: boolean;
+  /** A generator's `behavior`: create, merge or replace. */
+  behavior?: "create" | "merge" | "replace";
+  /** The kustomization that made a generated object, for `behavior` errors. */
+  generatedBy?: string;
+}
+
+export function newResource(obj: KubeObject, file: string): Resource {
+  return { obj, file, names: [{ name: obj.metadata?.name ?? "", namespace: obj.metadata?.namespace }] };
+}
+
+/** Records the object's current name and namespace after a transformer changed them. */
+export function recordName(res: Resource): void {
+  const last = res.names[res.names.length - 1];
+  const name = res.obj.metadata.name ?? "";
+  const namespace = res.obj.metadata.namespace;
+  if (!last || last.name !== name || last.namespace !== namespace) res.names.push({ name, namespace });
+}
+
+/** The name the object had when it was first loaded. */
+export function originalName(res: Resource): string {
+  return res.names[0]!.name;
+}
+
+export function originalNamespace(res: Resource): string | undefined {
+  return res.names[0]!.namespace;
+}
+
+/** `Kind/namespace/name` for messages. */
+export function describeResource(res: Resource): string {
+  const { namespace, name } = res.obj.metadata;
+  return namespace ? `${res.obj.kind}/${namespace}/${name ?? ""}` : `${res.obj.kind}/${name ?? ""}`;
+}

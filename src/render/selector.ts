@@ -1,0 +1,98 @@
+import { InvalidInputError } from "../core/errors.js";
+import { groupOf, versionOf, type KubeObject } from "../core/object.js";
+import type { PatchTarget } from "./kustomization-file.js";
+import type { Resource } from "./resource.js";
+
+type Requirement = (labels: Record<string, string>) => boolean;
+
+/** Parses a Kubernetes label selector (`a=b,c!=d,e in (f,g),h notin (i),j,!k`) into a predicate. */
+export function parseLabelSelector(selector: string, where: { file?: string; field?: string } = {}): Requirement {
+  const parts: string[] = [];
+  let depth = 0;
+  let current = "";
+  for (const c of selector) {
+    if (c === "(") depth++;
+    if (c === ")") depth--;
+    if (c === "," && depth === 0) {
+      parts.push(current);
+      current = "";
+    } else current += c;
+  }
+  if (current.trim()) parts.push(current);
+  const reqs: Requirement[] = parts.map((raw) => {
+    const p = raw.trim();
+    let m: RegExpExecArray | null;
+    if ((m = /^([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(p))) {
+      const [, key, op, list] = m as unknown as [string, string, string, string];
+      const values = new Set(list.split(",").map((v) => v.trim()).filter(Boolean));
+      return op === "in" ? (l) => key in l && values.has(l[key]!) : (l) => !(key in l) || !values.has(l[key]!);
+    }
+    if ((m = /^([^\s!=]+)\s*!=\s*(\S*)$/.exec(p))) {
+      const [, key, value] = m as unknown as [string, string, string];
+      return (l) => l[key] !== value;
+    }
+    if ((m = /^([^\s!=]+)\s*==?\s*(\S*)$/.exec(p))) {
+      const [, key, value] = m as unknown as [string, string, string];
+      return (l) => l[key] === value;
+    }
+    if ((m = /^!([^\s!=]+)$/.exec(p))) {
+      const key = m[1]!;
+      return (l) => !(key in l);
+    }
+    if ((m = /^([^\s!=()]+)$/.exec(p))) {
+      const key = m[1]!;
+      return (l) => key in l;
+    }
+    throw new InvalidInputError(`'${p}' is not a label selector requirement`, where);
+  });
+  return (labels) => reqs.every((r) => r(labels));
+}
+
+const regexCache = new Map<string, RegExp>();
+function anchored(pattern: string): RegExp {
+  let re = regexCache.get(pattern);
+  if (!re) {
+    try {
+      re = new RegExp(`^(?:${pattern})$`);
+    } catch {
+      re = new RegExp(`^${pattern.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
+    }
+    regexCache.set(pattern, re);
+  }
+  return re;
+}
+
+/**
+ * A predicate for kustomize's `target`/`select` selectors: group, version, kind, name and
+ * namespace (names and namespaces are anchored regular expressions), labelSelector and
+ * annotationSelector.
+ */
+export function compileSelector(target: PatchTarget, where: { file?: string; field?: string } = {}): (res: Resource) => boolean {
+  const labels = target.labelSelector ? parseLabelSelector(target.labelSelector, where) : undefined;
+  const annotations = target.annotationSelector ? parseLabelSelector(target.annotationSelector, where) : undefined;
+  const name = target.name ? anchored(target.name) : undefined;
+  const namespace = target.namespace ? anchored(target.namespace) : undefined;
+  const kind = target.kind ? anchored(target.kind) : undefined;
+  return (res) => {
+    const obj = res.obj;
+    if (target.group !== undefined && target.group !== "" && groupOf(obj.apiVersion) !== target.group) return false;
+    if (target.version && versionOf(obj.apiVersion) !== target.version) return false;
+    if (kind && !kind.test(obj.kind)) return false;
+    if (name && !name.test(obj.metadata.name ?? "")) return false;
+    if (namespace && !namespace.test(obj.metadata.namespace ?? "")) return false;
+    if (labels && !labels(obj.metadata.labels ?? {})) return false;
+    if (annotations && !annotations(obj.metadata.annotations ?? {})) return false;
+    return true;
+  };
+}
+
+/** Whether an object is the one a patch names by apiVersion, kind, name and namespace (any of its past names). */
+export function matchesPatchIdentity(res: Resource, patch: KubeObject): boolean {
+  if (patch.kind !== res.obj.kind) return false;
+  if (patch.apiVersion && groupOf(patch.apiVersion) !== groupOf(res.obj.apiVersion)) return false;
+  const name = patch.metadata?.name;
+  if (name !== undefined && !res.names.some((n) => n.name === name)) return false;
+  const ns = patch.metadata?.namespace;
+  if (ns !== undefined && !res.names.some((n) => (n.namespace ?? "") === ns)) return false;
+  return true;
+}

@@ -1,0 +1,184 @@
+import { InvalidInputError } from "../core/errors.js";
+import { isPlainObject } from "../core/object.js";
+import { isClusterScoped, specMatches, type FieldSpec } from "./field-specs.js";
+import { recordName, type Resource } from "./resource.js";
+import type { TransformerConfig } from "./transformer-config.js";
+import { visitPath } from "./walk.js";
+
+/** Sets a string map (labels, annotations) at every field spec that matches, creating it where allowed. */
+function setPairs(res: Resource, specs: readonly FieldSpec[], pairs: Record<string, string>): void {
+  for (const fs of specs) {
+    if (!specMatches(fs, res.obj)) continue;
+    visitPath(
+      res.obj,
+      fs.path,
+      (_holder, _key, value) => {
+        if (value === undefined) return { ...pairs };
+        if (!isPlainObject(value)) return undefined;
+        Object.assign(value, pairs);
+        return undefined;
+      },
+      fs.create ?? false,
+    );
+  }
+}
+
+const METADATA_LABELS: FieldSpec = { path: ["metadata", "labels"], create: true };
+const METADATA_ANNOTATIONS: FieldSpec = { path: ["metadata", "annotations"], create: true };
+
+/** commonLabels, and `labels` entries with their includeSelectors / includeTemplates / fields. */
+export function applyLabels(
+  resources: readonly Resource[],
+  pairs: Record<string, string>,
+  how: { selectors: boolean; templates: boolean; fields?: FieldSpec[] },
+  config: TransformerConfig,
+): void {
+  if (Object.keys(pairs).length === 0) return;
+  const specs: FieldSpec[] = [METADATA_LABELS];
+  if (how.selectors) specs.push(...config.commonLabels);
+  else if (how.templates) specs.push(...config.templateLabels);
+  if (how.fields) specs.push(...how.fields);
+  for (const res of resources) setPairs(res, specs, pairs);
+}
+
+/** commonAnnotations: metadata and pod/job template annotations. */
+export function applyAnnotations(resources: readonly Resource[], pairs: Record<string, string>, config: TransformerConfig): void {
+  if (Object.keys(pairs).length === 0) return;
+  const specs = [METADATA_ANNOTATIONS, ...config.commonAnnotations];
+  for (const res of resources) setPairs(res, specs, pairs);
+}
+
+/**
+ * The namespace transformer: every namespaced object moves to `namespace`; a Namespace object is
+ * renamed to it; service references of webhooks, APIServices and CRD conversion move with it.
+ */
+export function applyNamespace(resources: readonly Resource[], namespace: string, config: TransformerConfig, clusterScoped: ReadonlySet<string>): void {
+  for (const res of resources) {
+    const obj = res.obj;
+    if (obj.kind === "Namespace" && (obj.apiVersion === "v1" || obj.apiVersion === undefined)) {
+      obj.metadata.name = namespace;
+      recordName(res);
+      continue;
+    }
+    if (isClusterScoped(obj, clusterScoped)) {
+      if (obj.kind.endsWith("WebhookConfiguration")) {
+        visitPath(obj, ["webhooks", "clientConfig", "service"], (_h, _k, svc) => {
+          if (isPlainObject(svc) && svc.namespace !== undefined) svc.namespace = namespace;
+          return undefined;
+        });
+      } else if (obj.kind === "APIService") {
+        visitPath(obj, ["spec", "service"], (_h, _k, svc) => {
+          if (isPlainObject(svc) && svc.namespace !== undefined) svc.namespace = namespace;
+          return undefined;
+        });
+      } else if (obj.kind === "CustomResourceDefinition") {
+        visitPath(obj, ["spec", "conversion", "webhook", "clientConfig", "service"], (_h, _k, svc) => {
+          if (isPlainObject(svc) && svc.namespace !== undefined) svc.namespace = namespace;
+          return undefined;
+        });
+      }
+      continue;
+    }
+    obj.metadata.namespace = namespace;
+    for (const fs of config.namespace) {
+      if (specMatches(fs, obj)) visitPath(obj, fs.path, () => namespace, fs.create ?? false);
+    }
+    recordName(res);
+  }
+}
+
+const NO_PREFIX_KINDS = new Set(["CustomResourceDefinition", "APIService", "Namespace"]);
+
+/** namePrefix / nameSuffix on metadata.name (not on CRDs, APIServices and Namespaces). */
+export function applyPrefixSuffix(resources: readonly Resource[], prefix: string, suffix: string, config: TransformerConfig): void {
+  if (!prefix && !suffix) return;
+  for (const res of resources) {
+    const obj = res.obj;
+    if (NO_PREFIX_KINDS.has(obj.kind)) continue;
+    obj.metadata.name = `${prefix}${obj.metadata.name ?? ""}${suffix}`;
+    for (const fs of config.namePrefix) {
+      if (specMatches(fs, obj) && !(fs.path.length === 2 && fs.path[0] === "metadata" && fs.path[1] === "name")) {
+        visitPath(obj, fs.path, (_h, _k, v) => (typeof v === "string" ? `${prefix}${v}${suffix}` : undefined));
+      }
+    }
+    recordName(res);
+  }
+}
+
+/** Splits an image reference into name, tag and digest, as kustomize does. */
+export function splitImage(image: string): { name: string; tag?: string; digest?: string } {
+  let rest = image;
+  let digest: string | undefined;
+  const at = rest.indexOf("@");
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+  }
+  const colon = rest.lastIndexOf(":");
+  const slash = rest.lastIndexOf("/");
+  let tag: string | undefined;
+  if (colon > slash) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+  }
+  return { name: rest, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
+}
+
+/** The `images` transformer: new names, tags, digests and tag suffixes for matching images. */
+export function applyImages(
+  resources: readonly Resource[],
+  images: ReadonlyArray<{ name: string; newName?: string; newTag?: string; digest?: string; tagSuffix?: string }>,
+  config: TransformerConfig,
+): void {
+  if (images.length === 0) return;
+  const byName = new Map(images.map((i) => [i.name, i]));
+  const update = (value: unknown): unknown => {
+    if (typeof value !== "string") return undefined;
+    const parts = splitImage(value);
+    const rule = byName.get(parts.name) ?? byName.get(value);
+    if (!rule) return undefined;
+    let { name, tag, digest } = parts;
+    if (rule.newName) name = rule.newName;
+    if (rule.newTag !== undefined && rule.newTag !== "") {
+      tag = String(rule.newTag);
+      digest = undefined;
+    }
+    if (rule.digest) {
+      digest = rule.digest;
+      tag = undefined;
+    }
+    if (rule.tagSuffix) tag = `${tag ?? ""}${rule.tagSuffix}`;
+    return `${name}${tag !== undefined ? `:${tag}` : ""}${digest ? `@${digest}` : ""}`;
+  };
+  for (const res of resources) {
+    for (const fs of config.images) if (specMatches(fs, res.obj)) visitPath(res.obj, fs.path, (_h, _k, v) => update(v), false);
+  }
+}
+
+/** The `replicas` transformer, by any name the object has had. */
+export function applyReplicas(resources: readonly Resource[], replicas: ReadonlyArray<{ name: string; count: number }>, config: TransformerConfig): void {
+  for (const { name, count } of replicas) {
+    for (const res of resources) {
+      if (!res.names.some((n) => n.name === name)) continue;
+      for (const fs of config.replicas) if (specMatches(fs, res.obj)) visitPath(res.obj, fs.path, () => count, fs.create ?? false);
+    }
+  }
+}
+
+/** Rejects two objects with one identity (kind, group, namespace, name). */
+export function assertUnique(resources: readonly Resource[], file: string): void {
+  const seen = new Map<string, Resource>();
+  for (const res of resources) {
+    const { apiVersion, kind, metadata } = res.obj;
+    const group = apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "";
+    const id = `${group}|${kind}|${metadata.namespace ?? ""}|${metadata.name ?? ""}`;
+    const other = seen.get(id);
+    if (other) {
+      throw new InvalidInputError(
+        `may not add resource with an already registered id: ${kind}/${metadata.namespace ? `${metadata.namespace}/` : ""}${metadata.name ?? ""} (from ${res.file} and ${other.file})`,
+        { file, field: "resources" },
+      );
+    }
+    seen.set(id, res);
+  }
+}

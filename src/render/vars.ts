@@ -1,0 +1,56 @@
+import { InvalidInputError } from "../core/errors.js";
+import { groupOf } from "../core/object.js";
+import { getAtPath, splitFieldPath } from "./field-path.js";
+import { specMatches } from "./field-specs.js";
+import type { Resource } from "./resource.js";
+import type { TransformerConfig } from "./transformer-config.js";
+import { visitPath } from "./walk.js";
+
+export interface VarDefinition {
+  name: string;
+  objref: Record<string, string>;
+  fieldref?: { fieldpath?: string };
+  file: string;
+}
+
+const VAR = /\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g;
+
+/**
+ * Legacy `vars`: `$(NAME)` in the var-reference fields is replaced by a field of the object the
+ * var names (by default its final name). References to unknown vars stay as they are.
+ */
+export function resolveVars(resources: readonly Resource[], vars: readonly VarDefinition[], config: TransformerConfig): void {
+  if (vars.length === 0) return;
+  const values = new Map<string, string>();
+  for (const v of vars) {
+    const where = { file: v.file, field: `vars.${v.name}` };
+    if (values.has(v.name)) throw new InvalidInputError(`var '${v.name}' is defined twice`, where);
+    const target = resources.filter(
+      (r) =>
+        r.obj.kind === v.objref.kind &&
+        r.names.some((n) => n.name === v.objref.name) &&
+        (!v.objref.apiVersion || groupOf(v.objref.apiVersion) === groupOf(r.obj.apiVersion)) &&
+        (!v.objref.namespace || r.names.some((n) => (n.namespace ?? "") === v.objref.namespace)),
+    );
+    if (target.length === 0) throw new InvalidInputError(`var '${v.name}' refers to ${v.objref.kind}/${v.objref.name}, which is not among the resources`, where);
+    if (target.length > 1) throw new InvalidInputError(`var '${v.name}' matches more than one ${v.objref.kind}/${v.objref.name}`, where);
+    const fieldPath = v.fieldref?.fieldpath ?? "metadata.name";
+    const found = getAtPath(target[0]!.obj, splitFieldPath(fieldPath));
+    if (found.length === 0 || found[0] === undefined || found[0] === null) throw new InvalidInputError(`field '${fieldPath}' of ${v.objref.kind}/${v.objref.name} is not set`, where);
+    values.set(v.name, typeof found[0] === "string" ? found[0] : JSON.stringify(found[0]));
+  }
+  const replace = (s: string): string => s.replace(VAR, (m, name: string) => values.get(name) ?? m);
+  for (const res of resources) {
+    for (const fs of config.varReference) {
+      if (!specMatches(fs, res.obj)) continue;
+      visitPath(res.obj, fs.path, (_h, _k, value) => {
+        if (typeof value === "string") return replace(value);
+        if (Array.isArray(value)) return value.map((x) => (typeof x === "string" ? replace(x) : x));
+        if (value && typeof value === "object") {
+          for (const [k, x] of Object.entries(value as Record<string, unknown>)) if (typeof x === "string") (value as Record<string, unknown>)[k] = replace(x);
+        }
+        return undefined;
+      });
+    }
+  }
+}
