@@ -39,7 +39,8 @@ export function parseYamlDocument(text: string, file: string): unknown {
 
 /** YAML as kubectl prints it: two-space indent, sequences not indented under their key, no folding. */
 export function toYaml(value: unknown): string {
-  return stringify(value, { indent: 2, indentSeq: false, lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false });
+  // YAML 1.1 rules for what needs quotes, so `yes`, `on` or `010` stay strings for every reader (kubectl, PyYAML).
+  return stringify(value, { version: "1.1", indent: 2, indentSeq: false, lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false });
 }
 
 /** Many objects as one multi-document YAML stream separated by `---`. */

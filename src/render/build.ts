@@ -146,29 +146,6 @@ function registerCrds(path: string, state: BuildState, file: string): void {
       const names = spec.names as Record<string, unknown> | undefined;
       if (typeof names?.kind === "string") state.clusterScoped.add(names.kind);
     }
-    // OpenAPI definitions with x-kubernetes-object-ref-kind give custom kinds name references.
-    const defs = isPlainObject(value.definitions) ? value.definitions : value;
-    for (const def of Object.values(defs)) {
-      if (!isPlainObject(def)) continue;
-      const gvks = def["x-kubernetes-group-version-kind"];
-      const referrer = Array.isArray(gvks) && isPlainObject(gvks[0]) ? String(gvks[0].kind) : undefined;
-      if (!referrer || !isPlainObject(def.properties)) continue;
-      collectObjectRefs(def.properties, [], referrer, state.config);
-    }
-  }
-}
-
-function collectObjectRefs(props: Record<string, unknown>, path: string[], referrer: string, config: TransformerConfig): void {
-  for (const [name, prop] of Object.entries(props)) {
-    if (!isPlainObject(prop)) continue;
-    const here = [...path, name];
-    const refKind = prop["x-kubernetes-object-ref-kind"];
-    if (typeof refKind === "string") {
-      let ref = config.nameReference.find((n) => n.kind === refKind);
-      if (!ref) config.nameReference.push((ref = { kind: refKind, fieldSpecs: [] }));
-      ref.fieldSpecs.push({ kind: referrer, path: here });
-    }
-    if (isPlainObject(prop.properties)) collectObjectRefs(prop.properties, here, referrer, config);
   }
 }
 
@@ -294,7 +271,7 @@ export function finishBuild(resources: Resource[], k: KustomizationFile, state: 
     }
   }
   if (k.buildMetadata.includes("managedByLabel")) {
-    for (const r of out) r.obj.metadata.labels = { ...r.obj.metadata.labels, "app.kubernetes.io/managed-by": "kustomize-v5.5.0" };
+    for (const r of out) r.obj.metadata.labels = { ...r.obj.metadata.labels, "app.kubernetes.io/managed-by": "kustomize-(devel)" };
   }
   if (k.sortOptions?.order !== "fifo") out = legacySort(out, k.sortOptions?.legacySortOptions ?? {});
   return out.map((r) => r.obj);

@@ -39,7 +39,9 @@ export function getAtPath(root: unknown, segments: readonly string[]): unknown[]
   for (const seg of segments) {
     const next: unknown[] = [];
     for (const node of nodes) {
-      if (seg.startsWith("[") && seg.endsWith("]")) {
+      if (/^\[\d+\]$/.test(seg)) {
+        if (Array.isArray(node) && Number(seg.slice(1, -1)) < node.length) next.push(node[Number(seg.slice(1, -1))]);
+      } else if (seg.startsWith("[") && seg.endsWith("]")) {
         if (!Array.isArray(node)) continue;
         const [k, v] = seg.slice(1, -1).split("=", 2) as [string, string | undefined];
         for (const item of node) if (isPlainObject(item) && v !== undefined && String(item[k]) === v) next.push(item);
@@ -64,7 +66,8 @@ export function getAtPath(root: unknown, segments: readonly string[]): unknown[]
 export function setAtPath(root: unknown, segments: readonly string[], make: (old: unknown) => unknown, create: boolean): number {
   let count = 0;
   const walk = (node: unknown, i: number): void => {
-    const seg = segments[i]!;
+    const raw = segments[i]!;
+    const seg = /^\[\d+\]$/.test(raw) ? raw.slice(1, -1) : raw;
     const last = i === segments.length - 1;
     if (seg.startsWith("[") && seg.endsWith("]")) {
       if (!Array.isArray(node)) return;

@@ -85,8 +85,8 @@ function mergeOptions(base: GeneratorOptions | undefined, own: GeneratorOptions 
   return {
     labels: { ...base?.labels, ...own?.labels },
     annotations: { ...base?.annotations, ...own?.annotations },
-    disableNameSuffixHash: own?.disableNameSuffixHash ?? base?.disableNameSuffixHash ?? false,
-    immutable: own?.immutable ?? base?.immutable ?? false,
+    disableNameSuffixHash: (own?.disableNameSuffixHash ?? false) || (base?.disableNameSuffixHash ?? false),
+    immutable: (own?.immutable ?? false) || (base?.immutable ?? false),
   };
 }
 

@@ -3,16 +3,18 @@ import type { KubeObject } from "../core/object.js";
 
 /**
  * kustomize's content hash suffix for generated ConfigMaps and Secrets: SHA-256 of a JSON encoding
- * of kind, name, data (and type, immutable, binaryData) with sorted keys and Go's HTML escaping,
- * the first ten hex digits with 0,1,3,a,e mapped to g,h,k,m,t so the suffix is never a number.
+ * of kind, name, data (Secrets: type and stringData; ConfigMaps: binaryData) with sorted keys and
+ * Go's HTML escaping, the first ten hex digits with 0,1,3,a,e mapped to g,h,k,m,t so the suffix is
+ * never a number. The name is always empty: kustomize looks `metadata/name` up as one key, finds
+ * nothing, and hashes "" — matched here so suffixes equal kustomize's.
  */
 export function contentHash(obj: KubeObject): string {
-  const m: Record<string, unknown> = { kind: obj.kind, name: obj.metadata.name ?? "" };
-  if (obj.kind === "Secret") m.type = obj.type ?? "";
-  m.data = obj.data ?? {};
-  if (obj.kind === "ConfigMap" && obj.binaryData && Object.keys(obj.binaryData as object).length > 0) m.binaryData = obj.binaryData;
-  if (typeof obj.immutable === "boolean") m.immutable = obj.immutable;
-  if (obj.kind === "ConfigMap" && (obj.data === undefined || obj.data === null)) m.data = "";
+  const isMap = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+  const m: Record<string, unknown> = { kind: obj.kind, name: "", data: isMap(obj.data) ? obj.data : "" };
+  if (obj.kind === "Secret") {
+    m.type = typeof obj.type === "string" ? obj.type : "";
+    if (isMap(obj.stringData)) m.stringData = obj.stringData;
+  } else if (isMap(obj.binaryData)) m.binaryData = obj.binaryData;
   const hex = createHash("sha256").update(goJson(m)).digest("hex");
   const map: Record<string, string> = { "0": "g", "1": "h", "3": "k", a: "m", e: "t" };
   return [...hex.slice(0, 10)].map((c) => map[c] ?? c).join("");

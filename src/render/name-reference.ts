@@ -36,8 +36,11 @@ export function fixNameReferences(resources: readonly Resource[], config: Transf
         if (namespace !== undefined) return c.names.some((n) => (n.namespace ?? "") === namespace) || (c.obj.metadata.namespace ?? "") === namespace;
         return isClusterScoped(referrer.obj, clusterScoped) || (c.obj.metadata.namespace ?? "") === referrerNs;
       });
-      const pool = scoped.length > 0 ? scoped : candidates.length === 1 ? candidates : [];
+      const pool = scoped.length > 0 || namespace !== undefined ? scoped : candidates.length === 1 ? candidates : [];
       if (pool.length === 1) return pool[0];
+      // Between several, kustomize prefers the one that got the same prefixes and suffixes as the referrer.
+      const sameAffixes = pool.filter((c) => c.affixes.length === referrer.affixes.length && c.affixes.every((a, i) => a === referrer.affixes[i]));
+      if (sameAffixes.length === 1) return sameAffixes[0];
       const exact = pool.filter((c) => c.names[0]!.name === oldName);
       if (exact.length === 1) return exact[0];
       const currentNames = new Set(pool.map((c) => c.obj.metadata.name));
@@ -64,7 +67,7 @@ export function fixNameReferences(resources: readonly Resource[], config: Transf
             const target = find(value.name, referrer, ns);
             if (target) {
               value.name = target.obj.metadata.name;
-              if (ns !== undefined && target.obj.metadata.namespace) value.namespace = target.obj.metadata.namespace;
+              if (target.obj.metadata.namespace && (ns !== undefined || value.kind === "ServiceAccount")) value.namespace = target.obj.metadata.namespace;
             }
             return undefined;
           }
@@ -80,7 +83,7 @@ export function fixNameReferences(resources: readonly Resource[], config: Transf
             const target = find(item.name, referrer, ns);
             if (target) {
               item.name = target.obj.metadata.name;
-              if (ns !== undefined && target.obj.metadata.namespace) item.namespace = target.obj.metadata.namespace;
+              if (target.obj.metadata.namespace && (ns !== undefined || item.kind === "ServiceAccount")) item.namespace = target.obj.metadata.namespace;
             }
           }
         }

@@ -17,10 +17,12 @@ export interface Resource {
   behavior?: "create" | "merge" | "replace";
   /** The kustomization that made a generated object, for `behavior` errors. */
   generatedBy?: string;
+  /** Prefixes and suffixes added, innermost first: kustomize rewrites a reference only between objects that got the same ones. */
+  affixes: string[];
 }
 
 export function newResource(obj: KubeObject, file: string): Resource {
-  return { obj, file, names: [{ name: obj.metadata?.name ?? "", namespace: obj.metadata?.namespace }] };
+  return { obj, file, names: [{ name: obj.metadata?.name ?? "", namespace: obj.metadata?.namespace }], affixes: [] };
 }
 
 /** Records the object's current name and namespace after a transformer changed them. */

@@ -96,6 +96,7 @@ export function applyPrefixSuffix(resources: readonly Resource[], prefix: string
     const obj = res.obj;
     if (NO_PREFIX_KINDS.has(obj.kind)) continue;
     obj.metadata.name = `${prefix}${obj.metadata.name ?? ""}${suffix}`;
+    res.affixes.push(`${prefix}\u0000${suffix}`);
     for (const fs of config.namePrefix) {
       if (specMatches(fs, obj) && !(fs.path.length === 2 && fs.path[0] === "metadata" && fs.path[1] === "name")) {
         visitPath(obj, fs.path, (_h, _k, v) => (typeof v === "string" ? `${prefix}${v}${suffix}` : undefined));
