@@ -3,6 +3,7 @@
  * `run()` and prints its own table and JSON lines through ./report.ts.
  */
 const BENCHES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
+  render: () => import("./render.js"),
 };
 
 async function main(): Promise<void> {
