@@ -1,0 +1,178 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import git from "isomorphic-git";
+import type { Logger } from "pino";
+import { RefusedError, TimeoutError } from "../core/errors.js";
+import type { FileTree } from "../core/file-tree.js";
+import type { GitRepositoryRef } from "../core/flux.js";
+import { silentLogger } from "../core/log.js";
+import { remoteFailure, sanitizeUrl } from "./errors.js";
+import { makeHttpClient } from "./http-client.js";
+import { localRefs } from "./local-repository.js";
+import { materializeCommit } from "./materialize.js";
+import { resolveRef, type RemoteRef } from "./resolve-ref.js";
+
+/** A revision's files with its Flux revision string. */
+export interface Artifact {
+  /** `main@sha1:<40 hex>` */
+  revision: string;
+  commit: string;
+  /** The ref name the revision starts with (`main`, `v0.0.3`). */
+  ref: string;
+  tree: FileTree;
+}
+
+export interface SourceSpec {
+  url: string;
+  ref?: GitRepositoryRef;
+  /** A GitRepository Secret's data, decoded: username/password, bearerToken, ca.crt, identity, known_hosts. */
+  secret?: Record<string, string>;
+  ignore?: string;
+  timeoutMs?: number;
+  cacheDir?: string;
+}
+
+export function defaultCacheDir(): string {
+  return process.env.FLOTILLA_CACHE ?? join(homedir(), ".cache", "flotilla");
+}
+
+const isLocal = (url: string) => url.startsWith("file://") || url.startsWith("/") || url.startsWith("./") || url.startsWith("../");
+const isHttp = (url: string) => /^https?:\/\//.test(url);
+
+/**
+ * Tracks one GitRepository: `poll` lists the remote's refs (cheap), and fetches only when the
+ * resolved commit is new and not already in the local object store under the cache folder. The
+ * last good artifact stays available when the remote fails.
+ */
+export class GitSource {
+  private last: Artifact | undefined;
+  private readonly trees = new Map<string, FileTree>();
+  private readonly gitdir: string;
+  private readonly objectCache = {};
+  private readonly log: Logger;
+
+  constructor(
+    private readonly spec: SourceSpec,
+    deps: { logger?: Logger } = {},
+  ) {
+    if (!isLocal(spec.url) && !isHttp(spec.url)) {
+      if (/^(ssh:\/\/|[^/@]+@[^:]+:)/.test(spec.url)) {
+        throw new RefusedError(`${sanitizeUrl(spec.url)}: SSH remotes are not supported yet; use an https:// URL with a token`, { field: "spec.url" });
+      }
+      throw new RefusedError(`'${sanitizeUrl(spec.url)}' is not a git URL Flotilla can read (https://, http://, file:// or a path)`, { field: "spec.url" });
+    }
+    this.log = (deps.logger ?? silentLogger).child({ source: sanitizeUrl(spec.url) });
+    const key = createHash("sha256").update(spec.url).digest("hex").slice(0, 16);
+    this.gitdir = isLocal(spec.url) ? "" : join(spec.cacheDir ?? defaultCacheDir(), "git", key);
+  }
+
+  /** The last artifact a poll produced, kept while the remote is broken. */
+  lastArtifact(): Artifact | undefined {
+    return this.last;
+  }
+
+  /** Resolves the ref and returns its artifact; `changed` says whether the revision is new. */
+  async poll(): Promise<{ artifact: Artifact; changed: boolean }> {
+    const artifact = isLocal(this.spec.url) ? await this.pollLocal() : await this.pollRemote();
+    const changed = this.last?.revision !== artifact.revision;
+    this.last = artifact;
+    return { artifact, changed };
+  }
+
+  private async pollLocal(): Promise<Artifact> {
+    const dir = resolve(this.spec.url.replace(/^file:\/\//, ""));
+    const gitdir = fs.existsSync(join(dir, ".git")) ? join(dir, ".git") : dir;
+    const refs = await localRefs(gitdir);
+    const resolved = resolveRef(this.spec.ref, refs, sanitizeUrl(this.spec.url));
+    return this.artifactOf(gitdir, resolved.commit, resolved.revision, resolved.name);
+  }
+
+  private async withTimeout<T>(step: string, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const ms = this.spec.timeoutMs ?? 60_000;
+    const timer = setTimeout(() => controller.abort(new TimeoutError(`${sanitizeUrl(this.spec.url)}: ${step} timed out after ${ms} ms`)), ms);
+    try {
+      return await Promise.race([
+        run(controller.signal),
+        new Promise<never>((_, reject) => controller.signal.addEventListener("abort", () => reject(controller.signal.reason as Error), { once: true })),
+      ]);
+    } catch (error) {
+      throw remoteFailure(this.spec.url, step, error, this.secretValues());
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private secretValues(): string[] {
+    const s = this.spec.secret ?? {};
+    return [s.password, s.bearerToken, s.identity].filter((x): x is string => !!x);
+  }
+
+  private auth(signal: AbortSignal) {
+    const s = this.spec.secret ?? {};
+    const headers: Record<string, string> = {};
+    if (s.bearerToken) headers.Authorization = `Bearer ${s.bearerToken}`;
+    const http = makeHttpClient({ headers, signal, ...(s["ca.crt"] ? { ca: s["ca.crt"] } : s.caFile ? { ca: s.caFile } : {}) });
+    const onAuth = s.username !== undefined || s.password !== undefined ? () => ({ username: s.username ?? "git", password: s.password ?? "" }) : undefined;
+    const onAuthFailure = () => ({ cancel: true });
+    return { http, ...(onAuth ? { onAuth, onAuthFailure } : {}) };
+  }
+
+  private async pollRemote(): Promise<Artifact> {
+    const url = this.spec.url;
+    const serverRefs = await this.withTimeout("list refs", async (signal) => {
+      const refs = await git.listServerRefs({ ...this.auth(signal), url, protocolVersion: 2, peelTags: true, symrefs: false });
+      return refs.map((r): RemoteRef => ({ ref: r.ref, oid: r.oid, ...(r.peeled ? { peeled: r.peeled } : {}) }));
+    });
+    const resolved = resolveRef(this.spec.ref, serverRefs, sanitizeUrl(url));
+    if (this.last && this.last.commit === resolved.commit && this.last.revision === resolved.revision) return this.last;
+    if (!(await this.hasCommit(resolved.commit))) {
+      await fs.promises.mkdir(this.gitdir, { recursive: true });
+      if (!fs.existsSync(join(this.gitdir, "HEAD"))) {
+        await git.init({ fs, gitdir: this.gitdir, bare: true });
+        await git.addRemote({ fs, gitdir: this.gitdir, remote: "origin", url: "flotilla://remote", force: true });
+      }
+      this.log.info({ revision: resolved.revision }, "fetching");
+      await this.withTimeout("fetch", (signal) =>
+        git.fetch({
+          fs,
+          ...this.auth(signal),
+          gitdir: this.gitdir,
+          url,
+          remote: "origin",
+          ...(resolved.fetchRef ? { ref: resolved.fetchRef, remoteRef: resolved.fetchRef } : {}),
+          singleBranch: true,
+          tags: false,
+          depth: 1,
+          cache: this.objectCache,
+        }),
+      );
+      if (!(await this.hasCommit(resolved.commit))) {
+        throw remoteFailure(url, "fetch", new Error(`the server did not send commit ${resolved.commit}`));
+      }
+    }
+    return this.artifactOf(this.gitdir, resolved.commit, resolved.revision, resolved.name);
+  }
+
+  private async hasCommit(oid: string): Promise<boolean> {
+    if (!fs.existsSync(this.gitdir)) return false;
+    try {
+      await git.readCommit({ fs, gitdir: this.gitdir, oid, cache: this.objectCache });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async artifactOf(gitdir: string, commit: string, revision: string, ref: string): Promise<Artifact> {
+    let tree = this.trees.get(commit);
+    if (!tree) {
+      tree = await materializeCommit({ fs, gitdir, commit, label: `${sanitizeUrl(this.spec.url)}@${revision}`, ...(this.spec.ignore ? { ignore: this.spec.ignore } : {}), cache: this.objectCache });
+      if (this.trees.size >= 8) this.trees.delete(this.trees.keys().next().value!);
+      this.trees.set(commit, tree);
+    }
+    return { revision, commit, ref, tree };
+  }
+}

@@ -1,0 +1,4 @@
+export { GitSource, defaultCacheDir, type Artifact, type SourceSpec } from "./git-source.js";
+export { LocalRepository, type CommitInfo } from "./local-repository.js";
+export { resolveRef, highestTag, tagVersion, type RemoteRef, type ResolvedRef } from "./resolve-ref.js";
+export { sanitizeUrl } from "./errors.js";

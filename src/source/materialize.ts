@@ -1,0 +1,38 @@
+import git from "isomorphic-git";
+import type fs from "node:fs";
+import { MemoryTree } from "../core/file-tree.js";
+import { SourceIgnore } from "./ignore.js";
+
+/**
+ * The files of one commit as an in-memory tree, read from the object store without a checkout,
+ * with Flux's exclusions, `.sourceignore` files and `spec.ignore` applied. Symlinks are kept as
+ * links (the tree refuses those that leave the root).
+ */
+export async function materializeCommit(opts: { fs: typeof fs; gitdir: string; commit: string; label: string; ignore?: string; cache?: object }): Promise<MemoryTree> {
+  const { fs: gfs, gitdir, commit } = opts;
+  const cache = opts.cache ?? {};
+  const rules = new SourceIgnore(opts.ignore);
+  const files: Array<[string, Uint8Array]> = [];
+  const links: Array<[string, string]> = [];
+  const walk = async (treeOid: string, prefix: string): Promise<void> => {
+    const { tree } = await git.readTree({ fs: gfs, gitdir, oid: treeOid, cache });
+    const ignoreEntry = tree.find((e) => e.path === ".sourceignore" && e.type === "blob");
+    if (ignoreEntry) {
+      const { blob } = await git.readBlob({ fs: gfs, gitdir, oid: ignoreEntry.oid, cache });
+      rules.addSourceIgnore(prefix.replace(/\/$/, ""), Buffer.from(blob).toString("utf8"));
+    }
+    for (const entry of tree) {
+      const path = `${prefix}${entry.path}`;
+      if (entry.type === "tree") {
+        if (!rules.ignores(`${path}/`)) await walk(entry.oid, `${path}/`);
+      } else if (entry.type === "blob" && !rules.ignores(path)) {
+        const { blob } = await git.readBlob({ fs: gfs, gitdir, oid: entry.oid, cache });
+        if (entry.mode === "120000") links.push([path, Buffer.from(blob).toString("utf8")]);
+        else files.push([path, blob]);
+      }
+    }
+  };
+  const { commit: c } = await git.readCommit({ fs: gfs, gitdir, oid: commit, cache });
+  await walk(c.tree, "");
+  return new MemoryTree(opts.label, files, links);
+}
