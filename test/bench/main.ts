@@ -4,6 +4,7 @@
  */
 const BENCHES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   render: () => import("./render.js"),
+  plan: () => import("./plan.js"),
 };
 
 async function main(): Promise<void> {

@@ -1,0 +1,64 @@
+import { parseArgs } from "node:util";
+import type { FileTree } from "../core/file-tree.js";
+import type { GitRepository, Kustomization } from "../core/flux.js";
+import { discoverSources, planFleet, cleanPath } from "../plan/index.js";
+import { renderFlux } from "../render/index.js";
+import { formatTable } from "../status/table.js";
+import { openRepositoryInput } from "./repository-input.js";
+
+/**
+ * `flotilla plan [--repo DIR|URL] [--ref REF] [--json]`: the fleet's units as a table
+ * (NAMESPACE NAME SOURCE PATH DEPENDS-ON), or with --json the GitRepository and Kustomization
+ * objects. Sorted, so the output can be diffed in review. Warnings go to stderr.
+ */
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { repo: { type: "string" }, ref: { type: "string" }, json: { type: "boolean" }, "no-infer": { type: "boolean" } } });
+  const repo = await openRepositoryInput(values.repo);
+  const result = await planRepository(repo, values.ref, !values["no-infer"]);
+  for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(result.objects, null, 2)}\n`);
+    return 0;
+  }
+  const rows = result.objects
+    .filter((o): o is Kustomization => o.kind === "Kustomization")
+    .map((k) => ({
+      namespace: k.metadata.namespace,
+      name: k.metadata.name,
+      source: k.spec.sourceRef.name,
+      path: `./${cleanPath(k.spec.path)}`,
+      "depends-on": (k.spec.dependsOn ?? []).map((d) => (d.namespace ? `${d.namespace}/${d.name}` : d.name)).join(",") || "-",
+    }));
+  process.stdout.write(formatTable(rows, ["namespace", "name", "source", "path", "depends-on"]));
+  return 0;
+}
+
+/** Plans a repository input at `ref` (its work tree when absent), fetching each source's tree. */
+export async function planRepository(repo: Awaited<ReturnType<typeof openRepositoryInput>>, ref: string | undefined, infer = true) {
+  const main = await repo.tree(ref);
+  const releaseTag = await repo.releaseTag();
+  const sources = discoverSources(main, { ...(repo.url ? { repoUrl: repo.url } : {}), ...(releaseTag ? { releaseTag } : {}), render: renderFlux });
+  const trees: Record<string, FileTree> = { main };
+  for (const g of sources.gitRepositories) {
+    if (g.metadata.name === "main") continue;
+    trees[g.metadata.name] = await treeOfSource(repo, g, main);
+  }
+  return planFleet(sources, trees, { render: renderFlux, inferDependencies: infer });
+}
+
+async function treeOfSource(repo: Awaited<ReturnType<typeof openRepositoryInput>>, g: GitRepository, main: FileTree): Promise<FileTree> {
+  const r = g.spec.ref ?? {};
+  const ref = r.commit ?? r.name ?? r.tag ?? r.branch;
+  if (r.semver) {
+    const { highestTag } = await import("../source/index.js");
+    const tag = highestTag(await repo.tags(), r.semver);
+    return tag ? repo.tree(tag) : main;
+  }
+  if (!ref) return main;
+  try {
+    return await repo.tree(ref);
+  } catch {
+    // A source whose ref this checkout does not have (another repository, an unfetched tag) is planned from main's files.
+    return main;
+  }
+}

@@ -1,0 +1,64 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { DiskTree, type FileTree } from "../core/file-tree.js";
+import { NotFoundError } from "../core/errors.js";
+import { GitSource, LocalRepository, highestTag } from "../source/index.js";
+
+/**
+ * How CLI commands read a platform repository: a local folder (its work tree, or a ref of its git
+ * history) or a URL (through the source stage). `tree(ref)` gives a revision's files;
+ * `releaseTag()` the highest semver tag, which is the release source by default.
+ */
+export interface RepositoryInput {
+  label: string;
+  url?: string;
+  tree(ref?: string): Promise<FileTree>;
+  tags(): Promise<string[]>;
+  releaseTag(): Promise<string | undefined>;
+  local?: LocalRepository;
+}
+
+export async function openRepositoryInput(repo: string | undefined): Promise<RepositoryInput> {
+  const target = repo ?? ".";
+  if (/^(https?|ssh|file):\/\//.test(target) || /^[^/@]+@[^:]+:/.test(target)) {
+    const tagsOf = async () => {
+      const probe = new GitSource({ url: target, ref: { semver: "*" } });
+      try {
+        return [(await probe.poll()).artifact.ref];
+      } catch {
+        return [];
+      }
+    };
+    return {
+      label: target,
+      url: target,
+      tree: async (ref) => (await new GitSource({ url: target, ref: refSpec(ref ?? "main") }).poll()).artifact.tree,
+      tags: tagsOf,
+      releaseTag: async () => (await tagsOf())[0],
+    };
+  }
+  const dir = resolve(target);
+  if (!existsSync(dir)) throw new NotFoundError(`repository '${target}' does not exist`, { field: "--repo" });
+  const local = existsSync(resolve(dir, ".git")) || existsSync(resolve(dir, "HEAD")) ? LocalRepository.open(dir) : undefined;
+  const url = (await local?.remoteUrl()) ?? `file://${dir}`;
+  return {
+    label: dir,
+    url,
+    local,
+    tree: async (ref) => {
+      if (!ref) return new DiskTree(dir);
+      if (!local) throw new NotFoundError(`'${dir}' is not a git repository, so --ref '${ref}' cannot be read`, { field: "--ref" });
+      const commit = await local.resolve(ref);
+      return local.tree(commit, `${ref}@${commit.slice(0, 12)}`);
+    },
+    tags: async () => (local ? local.tags() : []),
+    releaseTag: async () => (local ? highestTag(await local.tags(), "*") : undefined),
+  };
+}
+
+function refSpec(ref: string): { branch?: string; tag?: string; commit?: string; name?: string } {
+  if (/^[0-9a-f]{40}$/.test(ref)) return { commit: ref };
+  if (ref.startsWith("refs/")) return { name: ref };
+  if (/^v?\d+\.\d+\.\d+/.test(ref)) return { tag: ref };
+  return { branch: ref };
+}
