@@ -10,6 +10,7 @@ type Command = { run(args: string[]): Promise<number> };
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   render: { summary: "render a path as `kubectl kustomize` / `flux build` would", load: () => import("./render.js") },
+  diff: { summary: "what a branch changes, per cluster and unit (offline, from git alone)", load: () => import("./diff.js") },
   plan: { summary: "the fleet's units (GitRepository and Kustomization objects) from the repository", load: () => import("./plan.js") },
 };
 

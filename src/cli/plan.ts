@@ -35,6 +35,11 @@ export async function run(args: string[]): Promise<number> {
 
 /** Plans a repository input at `ref` (its work tree when absent), fetching each source's tree. */
 export async function planRepository(repo: Awaited<ReturnType<typeof openRepositoryInput>>, ref: string | undefined, infer = true) {
+  return (await planRepositoryWithTrees(repo, ref, infer)).result;
+}
+
+/** Like planRepository, also returning the tree of each GitRepository by name (for rendering units). */
+export async function planRepositoryWithTrees(repo: Awaited<ReturnType<typeof openRepositoryInput>>, ref: string | undefined, infer = true) {
   const main = await repo.tree(ref);
   const releaseTag = await repo.releaseTag();
   const sources = discoverSources(main, { ...(repo.url ? { repoUrl: repo.url } : {}), ...(releaseTag ? { releaseTag } : {}), render: renderFlux });
@@ -43,7 +48,7 @@ export async function planRepository(repo: Awaited<ReturnType<typeof openReposit
     if (g.metadata.name === "main") continue;
     trees[g.metadata.name] = await treeOfSource(repo, g, main);
   }
-  return planFleet(sources, trees, { render: renderFlux, inferDependencies: infer });
+  return { result: planFleet(sources, trees, { render: renderFlux, inferDependencies: infer }), trees };
 }
 
 async function treeOfSource(repo: Awaited<ReturnType<typeof openRepositoryInput>>, g: GitRepository, main: FileTree): Promise<FileTree> {

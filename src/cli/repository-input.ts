@@ -41,6 +41,8 @@ export async function openRepositoryInput(repo: string | undefined): Promise<Rep
   if (!existsSync(dir)) throw new NotFoundError(`repository '${target}' does not exist`, { field: "--repo" });
   const local = existsSync(resolve(dir, ".git")) || existsSync(resolve(dir, "HEAD")) ? LocalRepository.open(dir) : undefined;
   const url = (await local?.remoteUrl()) ?? `file://${dir}`;
+  // One tree per commit, so renders of the same revision are shared by identity.
+  const byCommit = new Map<string, Promise<FileTree>>();
   return {
     label: dir,
     url,
@@ -49,7 +51,9 @@ export async function openRepositoryInput(repo: string | undefined): Promise<Rep
       if (!ref) return new DiskTree(dir);
       if (!local) throw new NotFoundError(`'${dir}' is not a git repository, so --ref '${ref}' cannot be read`, { field: "--ref" });
       const commit = await local.resolve(ref);
-      return local.tree(commit, `${ref}@${commit.slice(0, 12)}`);
+      let tree = byCommit.get(commit);
+      if (!tree) byCommit.set(commit, (tree = local.tree(commit, `${ref}@${commit.slice(0, 12)}`)));
+      return tree;
     },
     tags: async () => (local ? local.tags() : []),
     releaseTag: async () => (local ? highestTag(await local.tags(), "*") : undefined),

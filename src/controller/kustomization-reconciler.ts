@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import { parseDuration } from "../core/duration.js";
 import { describeError } from "../core/errors.js";
-import type { Condition, Kustomization } from "../core/flux.js";
+import type { Condition, Kustomization, KustomizationSpec } from "../core/flux.js";
+import { fluxBuildSpecOf } from "../render/index.js";
 import type { KubeObject } from "../core/object.js";
 import { Reason, isReady, readyCondition, setCondition } from "../status/conditions.js";
 import type { Metrics } from "../status/metrics.js";
@@ -164,14 +165,7 @@ export function normalizePath(path: string | undefined): string {
 
 async function renderSpec(k: Kustomization, ctx: KustomizationContext): Promise<FluxRenderSpec> {
   const s = k.spec;
-  const spec: FluxRenderSpec = {};
-  if (s.targetNamespace) spec.targetNamespace = s.targetNamespace;
-  if (s.namePrefix) spec.namePrefix = s.namePrefix;
-  if (s.nameSuffix) spec.nameSuffix = s.nameSuffix;
-  if (s.patches?.length) spec.patches = s.patches;
-  if (s.images?.length) spec.images = s.images;
-  if (s.components?.length) spec.components = s.components;
-  if (s.commonMetadata) spec.commonMetadata = s.commonMetadata;
+  const spec: FluxRenderSpec = fluxBuildSpecOf({ ...s, postBuild: undefined } as KustomizationSpec);
   if (s.postBuild) {
     const vars: Record<string, string> = {};
     for (const ref of s.postBuild.substituteFrom ?? []) {

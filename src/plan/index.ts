@@ -2,7 +2,7 @@ import { InvalidInputError, NotFoundError } from "../core/errors.js";
 import type { FileTree } from "../core/file-tree.js";
 import { GIT_REPOSITORY_API_VERSION, KUSTOMIZATION_API_VERSION, type GitRepository, type Kustomization, type KustomizationSpec } from "../core/flux.js";
 import { groupOf, type KubeObject } from "../core/object.js";
-import type { FluxBuildSpec } from "../render/index.js";
+import { fluxBuildSpecOf, type FluxBuildSpec } from "../render/index.js";
 import { inferDependencies } from "./dependencies.js";
 import { CONFIG_FILE, parseFlotillaConfig, type FeatureSelection, type FlotillaConfig } from "./flotilla-config.js";
 import { isGitRepository, isKustomization, normalizeGitRepository, normalizeKustomization } from "./flux-objects.js";
@@ -80,7 +80,7 @@ export function planFleet(sources: Sources, trees: Readonly<Record<string, FileT
     for (const u of units) {
       const tree = trees[u.spec.sourceRef.name];
       if (!tree) continue;
-      const spec = buildSpecOf(u.spec);
+      const spec = fluxBuildSpecOf({ ...u.spec, postBuild: undefined } as KustomizationSpec);
       const cacheKey = `${u.spec.sourceRef.name}\u0000${u.spec.path ?? ""}\u0000${JSON.stringify(spec)}`;
       let objects = cache.get(cacheKey);
       if (!objects) cache.set(cacheKey, (objects = opts.render(tree, cleanPath(u.spec.path), spec)));
@@ -97,18 +97,6 @@ export function planFleet(sources: Sources, trees: Readonly<Record<string, FileT
 /** A Flux path (`./features/x`) as a tree path (`features/x`). */
 export function cleanPath(path: string | undefined): string {
   return (path ?? "").replace(/^\.?\/+/, "").replace(/^\.$/, "").replace(/\/+$/, "");
-}
-
-function buildSpecOf(s: KustomizationSpec): FluxBuildSpec {
-  const spec: FluxBuildSpec = {};
-  if (s.targetNamespace) spec.targetNamespace = s.targetNamespace;
-  if (s.namePrefix) spec.namePrefix = s.namePrefix;
-  if (s.nameSuffix) spec.nameSuffix = s.nameSuffix;
-  if (s.patches?.length) spec.patches = s.patches;
-  if (s.images?.length) spec.images = s.images;
-  if (s.components?.length) spec.components = s.components;
-  if (s.commonMetadata) spec.commonMetadata = s.commonMetadata;
-  return spec;
 }
 
 function fluxUnits(sources: Sources, trees: Readonly<Record<string, FileTree>>): Kustomization[] {

@@ -1,6 +1,6 @@
 import { InvalidInputError, NotFoundError } from "../core/errors.js";
 import type { FileTree } from "../core/file-tree.js";
-import type { KustomizationImage, KustomizationPatch } from "../core/flux.js";
+import type { KustomizationImage, KustomizationPatch, KustomizationSpec } from "../core/flux.js";
 import type { KubeObject } from "../core/object.js";
 import { buildTarget, finishBuild, loadKustomization, newBuildState } from "./build.js";
 import type { KustomizationFile } from "./kustomization-file.js";
@@ -62,4 +62,18 @@ function withFluxSpec(k: KustomizationFile, spec: FluxBuildSpec): KustomizationF
   if (spec.commonMetadata?.labels) out.labels = [...k.labels, { pairs: spec.commonMetadata.labels, includeSelectors: false }];
   if (spec.commonMetadata?.annotations) out.commonAnnotations = { ...k.commonAnnotations, ...spec.commonMetadata.annotations };
   return out;
+}
+
+/** The build options of a Kustomization's spec; `postBuild.substitute` only (substituteFrom needs the cluster). */
+export function fluxBuildSpecOf(s: KustomizationSpec): FluxBuildSpec {
+  const spec: FluxBuildSpec = {};
+  if (s.targetNamespace) spec.targetNamespace = s.targetNamespace;
+  if (s.namePrefix) spec.namePrefix = s.namePrefix;
+  if (s.nameSuffix) spec.nameSuffix = s.nameSuffix;
+  if (s.patches?.length) spec.patches = s.patches;
+  if (s.images?.length) spec.images = s.images;
+  if (s.components?.length) spec.components = s.components;
+  if (s.commonMetadata) spec.commonMetadata = s.commonMetadata;
+  if (s.postBuild?.substitute) spec.substitute = s.postBuild.substitute;
+  return spec;
 }
