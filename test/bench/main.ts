@@ -5,6 +5,7 @@
 const BENCHES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   render: () => import("./render.js"),
   plan: () => import("./plan.js"),
+  diff: () => import("./diff.js"),
 };
 
 async function main(): Promise<void> {
