@@ -2,3 +2,4 @@ export { GitSource, defaultCacheDir, type Artifact, type SourceSpec } from "./gi
 export { LocalRepository, type CommitInfo } from "./local-repository.js";
 export { resolveRef, highestTag, tagVersion, type RemoteRef, type ResolvedRef } from "./resolve-ref.js";
 export { sanitizeUrl } from "./errors.js";
+export { patchIdentity } from "./patch-id.js";
