@@ -13,6 +13,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   diff: { summary: "what a branch changes, per cluster and unit (offline, from git alone)", load: () => import("./diff.js") },
   "release-notes": { summary: "release notes between two tags from commit titles, with per-cluster impact; --next suggests the version", load: () => import("./release-notes.js") },
   "lint-commits": { summary: "check commit titles against `type(scope): subject (#PR)`", load: () => import("./lint-commits.js") },
+  promote: { summary: "a branch and commit that move an environment's release ref to TAG (--push opens the PR)", load: () => import("./promote.js") },
   plan: { summary: "the fleet's units (GitRepository and Kustomization objects) from the repository", load: () => import("./plan.js") },
 };
 
