@@ -1,0 +1,249 @@
+import type { ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import https from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { TimeoutError } from "../../core/errors.js";
+import { silentLogger } from "../../core/log.js";
+import { findBinaries, type Binaries } from "./binaries.js";
+import { generatePki, kubeconfigFor, type ControlPlanePki } from "./certificates.js";
+import { freePort, spawnOwned, stopProcess } from "./processes.js";
+
+/** One running local control plane. */
+export interface LocalControlPlane {
+  name: string;
+  /** `https://127.0.0.1:PORT` */
+  server: string;
+  /** Admin kubeconfig (YAML); its context is `name`. */
+  kubeconfig: string;
+  token: string;
+  caCert: string;
+  /** The apiserver's pid, so tests can kill it. */
+  apiserverPid(): number | undefined;
+  /** Whether the apiserver process is running. */
+  alive(): boolean;
+  /** Restarts the apiserver (same port, certificates and etcd data). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export type Profile = "apiserver" | "full";
+
+export interface Harness {
+  etcdEndpoint: string;
+  clusters: LocalControlPlane[];
+  add(name: string): Promise<LocalControlPlane>;
+  remove(name: string): Promise<void>;
+  get(name: string): LocalControlPlane | undefined;
+  stop(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  profile: Profile;
+  clusters?: string[];
+  /** Where etcd data, certificates and logs live; a temporary folder by default (removed on stop). Kept when given, so clusters survive a restart. */
+  dataDir?: string;
+  logger?: Logger;
+}
+
+/**
+ * Real Kubernetes control planes on this machine: one etcd, and per cluster a kube-apiserver with
+ * its own etcd prefix, certificates and admin token on a free loopback port; in the `full`
+ * profile also kube-controller-manager and kube-scheduler (the simulated kubelet is started by
+ * the local provider). Every process dies with this one.
+ */
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
+  const log = options.logger ?? silentLogger;
+  const binaries = await findBinaries();
+  if (options.profile === "full" && (!binaries.controllerManager || !binaries.scheduler)) {
+    throw new TimeoutError(`the full profile needs kube-controller-manager and kube-scheduler beside kube-apiserver in ${binaries.dir}`, { field: "KUBEBUILDER_ASSETS" });
+  }
+  const owned = !options.dataDir;
+  const dataDir = options.dataDir ?? mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "flotilla-harness-"));
+  mkdirSync(dataDir, { recursive: true });
+  const etcd = await startEtcd(binaries, dataDir, log);
+  const clusters = new Map<string, LocalControlPlane>();
+  const harness: Harness = {
+    etcdEndpoint: etcd.endpoint,
+    get clusters() {
+      return [...clusters.values()];
+    },
+    async add(name) {
+      const existing = clusters.get(name);
+      if (existing) return existing;
+      const cp = await startControlPlane(name, options.profile, binaries, etcd.endpoint, join(dataDir, "clusters", name), log);
+      clusters.set(name, cp);
+      return cp;
+    },
+    async remove(name) {
+      const cp = clusters.get(name);
+      if (!cp) return;
+      clusters.delete(name);
+      await cp.stop();
+    },
+    get: (name) => clusters.get(name),
+    async stop() {
+      await Promise.all([...clusters.values()].map((c) => c.stop()));
+      clusters.clear();
+      await stopProcess(etcd.process);
+      if (owned) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await Promise.all((options.clusters ?? []).map((n) => harness.add(n)));
+  } catch (error) {
+    await harness.stop();
+    throw error;
+  }
+  return harness;
+}
+
+async function startEtcd(binaries: Binaries, dataDir: string, log: Logger): Promise<{ endpoint: string; process: ChildProcess }> {
+  const [client, peer] = [await freePort(), await freePort()];
+  const endpoint = `http://127.0.0.1:${client}`;
+  const child = spawnOwned(
+    binaries.etcd,
+    [
+      "--name=flotilla",
+      `--data-dir=${join(dataDir, "etcd")}`,
+      `--listen-client-urls=${endpoint}`,
+      `--advertise-client-urls=${endpoint}`,
+      `--listen-peer-urls=http://127.0.0.1:${peer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
+      `--initial-cluster=flotilla=http://127.0.0.1:${peer}`,
+      "--quota-backend-bytes=8589934592",
+      "--snapshot-count=50000",
+      "--log-level=warn",
+    ],
+    join(dataDir, "etcd.log"),
+  );
+  await waitFor(async () => (await fetch(`${endpoint}/health`).then((r) => r.ok).catch(() => false)) || undefined, 30_000, "etcd to become healthy", () => child.exitCode !== null);
+  log.debug({ endpoint }, "etcd ready");
+  return { endpoint, process: child };
+}
+
+async function startControlPlane(name: string, profile: Profile, binaries: Binaries, etcd: string, dir: string, log: Logger): Promise<LocalControlPlane> {
+  mkdirSync(dir, { recursive: true });
+  const saved = join(dir, "state.json");
+  let state: { port: number; token: string } | undefined = existsSync(saved) ? (JSON.parse(readFileSync(saved, "utf8")) as { port: number; token: string }) : undefined;
+  const pki: ControlPlanePki =
+    state && existsSync(join(dir, "pki", "ca.crt"))
+      ? {
+          dir: join(dir, "pki"),
+          caCert: readFileSync(join(dir, "pki", "ca.crt"), "utf8"),
+          caKey: join(dir, "pki", "ca.key"),
+          servingCert: join(dir, "pki", "serving.crt"),
+          servingKey: join(dir, "pki", "serving.key"),
+          serviceAccountKey: join(dir, "pki", "sa.key"),
+          serviceAccountPub: join(dir, "pki", "sa.pub"),
+          tokenFile: join(dir, "pki", "tokens.csv"),
+          adminToken: state.token,
+        }
+      : generatePki(join(dir, "pki"), name);
+  const port = state?.port ?? (await freePort());
+  state = { port, token: pki.adminToken };
+  writeFileSync(saved, JSON.stringify(state));
+  const server = `https://127.0.0.1:${port}`;
+  const kubeconfig = kubeconfigFor(name, server, pki.caCert, pki.adminToken);
+  const kubeconfigPath = join(dir, "kubeconfig");
+  writeFileSync(kubeconfigPath, kubeconfig, { mode: 0o600 });
+
+  const apiserverArgs = [
+    `--etcd-servers=${etcd}`,
+    `--etcd-prefix=/clusters/${name}`,
+    `--secure-port=${port}`,
+    "--bind-address=127.0.0.1",
+    "--advertise-address=127.0.0.1",
+    "--insecure-port=0",
+    `--cert-dir=${join(dir, "pki")}`,
+    `--tls-cert-file=${pki.servingCert}`,
+    `--tls-private-key-file=${pki.servingKey}`,
+    `--client-ca-file=${join(pki.dir, "ca.crt")}`,
+    `--token-auth-file=${pki.tokenFile}`,
+    `--service-account-key-file=${pki.serviceAccountPub}`,
+    `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+    "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+    "--authorization-mode=RBAC",
+    "--service-cluster-ip-range=10.0.0.0/24",
+    "--allow-privileged=true",
+    "--enable-priority-and-fairness=false",
+    "--profiling=false",
+    "--watch-cache=true",
+    "--max-requests-inflight=1000",
+    "--max-mutating-requests-inflight=500",
+    ...(profile === "apiserver" ? ["--disable-admission-plugins=ServiceAccount"] : []),
+  ];
+  let apiserver = spawnOwned(binaries.apiserver, apiserverArgs, join(dir, "apiserver.log"));
+  const ready = () =>
+    waitFor(async () => ((await probe(`${server}/readyz`, pki)) === 200 ? true : undefined), 60_000, `kube-apiserver of '${name}' to become ready`, () => apiserver.exitCode !== null, join(dir, "apiserver.log"));
+  await ready();
+  const others: ChildProcess[] = [];
+  if (profile === "full") {
+    others.push(
+      spawnOwned(
+        binaries.controllerManager!,
+        [
+          `--kubeconfig=${kubeconfigPath}`,
+          `--authentication-kubeconfig=${kubeconfigPath}`,
+          `--authorization-kubeconfig=${kubeconfigPath}`,
+          `--service-account-private-key-file=${pki.serviceAccountKey}`,
+          `--root-ca-file=${join(pki.dir, "ca.crt")}`,
+          "--controllers=*,-csrsigning,-csrapproving,-nodeipam,-persistentvolume-binder,-attachdetach,-ttl",
+          "--leader-elect=false",
+          "--port=0",
+          "--secure-port=0",
+          "--use-service-account-credentials=false",
+          "--concurrent-deployment-syncs=10",
+          "--concurrent-replicaset-syncs=10",
+          "--concurrent-namespace-syncs=5",
+        ],
+        join(dir, "controller-manager.log"),
+      ),
+      spawnOwned(binaries.scheduler!, [`--kubeconfig=${kubeconfigPath}`, `--authentication-kubeconfig=${kubeconfigPath}`, `--authorization-kubeconfig=${kubeconfigPath}`, "--leader-elect=false", "--port=0", "--secure-port=0"], join(dir, "scheduler.log")),
+    );
+  }
+  log.info({ cluster: name, server, profile }, "control plane ready");
+  return {
+    name,
+    server,
+    kubeconfig,
+    token: pki.adminToken,
+    caCert: pki.caCert,
+    apiserverPid: () => apiserver.pid,
+    alive: () => apiserver.exitCode === null && apiserver.signalCode === null,
+    async restart() {
+      await stopProcess(apiserver, 1000);
+      apiserver = spawnOwned(binaries.apiserver, apiserverArgs, join(dir, "apiserver.log"));
+      await ready();
+    },
+    async stop() {
+      await Promise.all([stopProcess(apiserver), ...others.map((o) => stopProcess(o))]);
+    },
+  };
+}
+
+function probe(url: string, pki: ControlPlanePki): Promise<number> {
+  return new Promise((resolve) => {
+    const req = https.get(url, { ca: pki.caCert, headers: { Authorization: `Bearer ${pki.adminToken}` }, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", () => resolve(0));
+    req.on("timeout", () => req.destroy());
+  });
+}
+
+async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string, died: () => boolean, logFile?: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (died()) {
+      const tail = logFile && existsSync(logFile) ? readFileSync(logFile, "utf8").trim().split("\n").slice(-5).join("\n") : "";
+      throw new TimeoutError(`the process exited while waiting for ${what}${tail ? `:\n${tail}` : ""}`);
+    }
+    if (Date.now() > deadline) throw new TimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
