@@ -48,24 +48,7 @@ export interface TargetCluster {
 }
 
 /** Failures the apply port reports; anything else is a ReconciliationFailed. */
-export class HealthCheckFailure extends Error {
-  constructor(
-    message: string,
-    readonly inventory: InventoryEntry[],
-  ) {
-    super(message);
-  }
-}
-
-export class ApplyFailure extends Error {
-  constructor(
-    message: string,
-    /** What the cluster holds now: the previous inventory plus anything created before the failure. */
-    readonly inventory: InventoryEntry[],
-  ) {
-    super(message);
-  }
-}
+export { ApplyFailure, HealthCheckFailure } from "../apply/errors.js";
 
 export type RenderPort = (tree: FileTree, path: string, spec: FluxRenderSpec) => KubeObject[];
 

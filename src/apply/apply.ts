@@ -1,0 +1,211 @@
+import type { Logger } from "pino";
+import { ANNOTATION_FORCE, ANNOTATION_PRUNE, ANNOTATION_RECONCILE, FIELD_MANAGER, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, type InventoryEntry } from "../core/flux.js";
+import { InvalidInputError } from "../core/errors.js";
+import { silentLogger } from "../core/log.js";
+import { objectId, objectRef, type KubeObject } from "../core/object.js";
+import { summarize, type ChangeSetEntry } from "./change-set.js";
+import { ApiError, ClusterClient, type ApiResource } from "./client.js";
+import { comparable, liveSatisfies } from "./drift.js";
+import { healthOf } from "./health.js";
+import { apiVersionOf, inventoryOf, parseInventoryId, staleEntries } from "./inventory.js";
+import { applyStages } from "./order.js";
+import { ApplyFailure, HealthCheckFailure } from "./errors.js";
+
+export interface ApplyRequest {
+  unit: { name: string; namespace: string };
+  objects: readonly KubeObject[];
+  previousInventory?: readonly InventoryEntry[];
+  prune: boolean;
+  wait: boolean;
+  healthChecks?: ReadonlyArray<{ apiVersion?: string; kind: string; name: string; namespace?: string }>;
+  timeoutMs: number;
+  force?: boolean;
+  /** Requests in flight at once for this unit. */
+  concurrency?: number;
+}
+
+export interface ApplyResult {
+  changeSet: ChangeSetEntry[];
+  inventory: InventoryEntry[];
+  summary: string;
+}
+
+const disabled = (o: KubeObject | undefined, key: string) => o?.metadata.annotations?.[key] === "disabled" || o?.metadata.labels?.[key] === "disabled";
+
+/**
+ * Makes a cluster hold a unit's objects, as Flux's kustomize-controller does: server-side apply in
+ * stages (CRDs, Namespaces, ClusterRoles — then CRDs Established — then `*Class` kinds, then the
+ * rest), writing only objects that differ from the live ones, then prune of what left the unit and
+ * the health checks. A failure leaves applied objects in place and never shrinks the inventory.
+ */
+export async function applyUnit(client: ClusterClient, req: ApplyRequest, opts: { logger?: Logger } = {}): Promise<ApplyResult> {
+  const log = (opts.logger ?? silentLogger).child({ unit: `${req.unit.namespace}/${req.unit.name}` });
+  const labels = { [LABEL_OWNER_NAME]: req.unit.name, [LABEL_OWNER_NAMESPACE]: req.unit.namespace };
+  const desired = req.objects.map((o) => ({ ...o, metadata: { ...o.metadata, labels: { ...o.metadata.labels, ...labels } } }) as KubeObject);
+  const changeSet: ChangeSetEntry[] = [];
+  const applied: KubeObject[] = [];
+  const previous = req.previousInventory ?? [];
+  const fail = (message: string): never => {
+    // Never shrink: what the cluster holds now is the old inventory plus what this run created.
+    const union = new Map(previous.map((e) => [e.id, e]));
+    for (const e of inventoryOf(applied)) union.set(e.id, e);
+    throw new ApplyFailure(message, [...union.values()].sort((a, b) => a.id.localeCompare(b.id)));
+  };
+
+  for (const stage of applyStages(desired)) {
+    await inParallel(stage, req.concurrency ?? 8, async (obj) => {
+      const entry = await applyOne(client, obj, req.force ?? false).catch((error: unknown) => fail(describe(obj, error)));
+      changeSet.push(entry);
+      if (entry.action !== "skipped") applied.push(obj);
+    });
+    const crds = stage.filter((o) => o.kind === "CustomResourceDefinition");
+    if (crds.length > 0) {
+      await waitHealthy(client, crds, Math.min(req.timeoutMs, 60_000)).catch((error: unknown) => fail(`CRDs not established: ${(error as Error).message}`));
+      await client.discovery(true);
+    }
+  }
+
+  const inventory = inventoryOf(desired);
+  if (req.prune) {
+    const stale = staleEntries(previous, inventory).sort((a, b) => Number(parseInventoryId(a.id).kind === "Namespace") - Number(parseInventoryId(b.id).kind === "Namespace"));
+    for (const entry of stale) {
+      const result = await pruneOne(client, entry, labels).catch((error: unknown) => fail(`prune of ${entry.id} failed: ${(error as Error).message}`));
+      if (result) changeSet.push(result);
+    }
+  }
+
+  const checks = req.wait ? applied : (req.healthChecks ?? []).map((h) => applied.find((o) => o.kind === h.kind && o.metadata.name === h.name && (h.namespace === undefined || o.metadata.namespace === h.namespace))).filter((o): o is KubeObject => !!o);
+  if (checks.length > 0) {
+    try {
+      await waitHealthy(client, checks, req.timeoutMs);
+    } catch (error) {
+      throw new HealthCheckFailure((error as Error).message, inventory);
+    }
+  }
+  changeSet.sort((a, b) => a.id.localeCompare(b.id));
+  const summary = summarize(changeSet);
+  if (summary) log.info({ changes: summary }, "applied");
+  return { changeSet, inventory, summary };
+}
+
+function describe(obj: KubeObject, error: unknown): string {
+  if (error instanceof ApiError) return `${objectRef(obj)}: ${error.message}`;
+  if (error instanceof InvalidInputError) return error.describe();
+  return `${objectRef(obj)}: ${(error as Error).message}`;
+}
+
+async function resourceOrFail(client: ClusterClient, obj: KubeObject): Promise<ApiResource> {
+  const resource = await client.resourceOf(obj);
+  if (!resource) throw new InvalidInputError(`the cluster does not serve ${obj.apiVersion} ${obj.kind} (is its CRD installed?)`, { object: objectRef(obj), field: "apiVersion" });
+  return resource;
+}
+
+async function applyOne(client: ClusterClient, obj: KubeObject, forceAll: boolean): Promise<ChangeSetEntry> {
+  const resource = await resourceOrFail(client, obj);
+  if (resource.namespaced && !obj.metadata.namespace) obj.metadata.namespace = "default";
+  if (!resource.namespaced) delete obj.metadata.namespace;
+  const id = objectId(obj);
+  const ref = objectRef(obj);
+  const path = ClusterClient.pathOf(resource, obj.metadata.namespace, obj.metadata.name);
+  const live = await client.request<KubeObject>("GET", path, undefined, { allow: [404], count: "get" });
+  if (live.status === 404) {
+    await ssa(client, path, obj, false);
+    return { id, ref, action: "created" };
+  }
+  if (disabled(live.body, ANNOTATION_RECONCILE) || disabled(obj, ANNOTATION_RECONCILE)) return { id, ref, action: "skipped", note: "reconcile disabled" };
+  if (liveSatisfies(obj, live.body)) return { id, ref, action: "unchanged" };
+  const dry = await ssa(client, path, obj, true).catch((error: unknown) => error);
+  if (!(dry instanceof Error) && liveSatisfies(comparable(dry as KubeObject), comparable(live.body)) && liveSatisfies(comparable(live.body), comparable(dry as KubeObject))) {
+    return { id, ref, action: "unchanged" };
+  }
+  try {
+    await ssa(client, path, obj, false);
+    return { id, ref, action: "configured" };
+  } catch (error) {
+    const immutable = error instanceof ApiError && error.status === 422 && /immutable/i.test(error.message);
+    if (!immutable) throw error;
+    if (!forceAll && obj.metadata.annotations?.[ANNOTATION_FORCE] !== "enabled") {
+      throw new InvalidInputError(`${error.message} (set spec.force or annotate ${ANNOTATION_FORCE}: enabled to recreate it)`, { object: ref, field: immutableField(error.message) });
+    }
+    await client.request("DELETE", path, { propagationPolicy: "Foreground" }, { allow: [404], count: "delete" });
+    const deadline = Date.now() + 60_000;
+    while ((await client.request("GET", path, undefined, { allow: [404], count: "get" })).status !== 404) {
+      if (Date.now() > deadline) throw new Error("timed out waiting for the old object to be deleted");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await ssa(client, path, obj, false);
+    return { id, ref, action: "configured", note: "recreated" };
+  }
+}
+
+function immutableField(message: string): string | undefined {
+  return /(spec\.[\w.[\]]+|metadata\.[\w.]+)/.exec(message)?.[1];
+}
+
+async function ssa(client: ClusterClient, path: string, obj: KubeObject, dryRun: boolean): Promise<KubeObject> {
+  const query = `?fieldManager=${FIELD_MANAGER}&force=true${dryRun ? "&dryRun=All" : ""}`;
+  const res = await client.request<KubeObject>("PATCH", `${path}${query}`, obj, { contentType: "application/apply-patch+yaml", count: dryRun ? "dryRunApply" : "apply" });
+  return res.body;
+}
+
+async function pruneOne(client: ClusterClient, entry: InventoryEntry, owner: Record<string, string>): Promise<ChangeSetEntry | undefined> {
+  const { namespace, name, kind } = parseInventoryId(entry.id);
+  const probe: KubeObject = { apiVersion: apiVersionOf(entry), kind, metadata: { name, ...(namespace ? { namespace } : {}) } };
+  const resource = await client.resourceOf(probe);
+  if (!resource) return undefined;
+  const path = ClusterClient.pathOf(resource, namespace || undefined, name);
+  const live = await client.request<KubeObject>("GET", path, undefined, { allow: [404], count: "get" });
+  if (live.status === 404) return undefined;
+  const ref = objectRef(probe);
+  if (disabled(live.body, ANNOTATION_PRUNE)) return { id: entry.id, ref, action: "skipped", note: "prune disabled" };
+  const labels = live.body.metadata.labels ?? {};
+  // Never delete an object another unit (or nobody) owns, whatever an old inventory says.
+  if (Object.entries(owner).some(([k, v]) => labels[k] !== v)) return { id: entry.id, ref, action: "skipped", note: "owned by another unit" };
+  await client.request("DELETE", path, { propagationPolicy: "Background" }, { allow: [404], count: "delete" });
+  return { id: entry.id, ref, action: "deleted" };
+}
+
+/** Polls objects until kstatus calls each Current; a timeout names those that are not and why. */
+export async function waitHealthy(client: ClusterClient, objects: readonly KubeObject[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let pending = [...objects];
+  let last = new Map<string, string>();
+  for (;;) {
+    const next: KubeObject[] = [];
+    last = new Map();
+    await inParallel(pending, 8, async (o) => {
+      const resource = await client.resourceOf(o);
+      if (!resource) return;
+      const live = await client.request<KubeObject>("GET", ClusterClient.pathOf(resource, o.metadata.namespace, o.metadata.name), undefined, { allow: [404], count: "get" });
+      const health = live.status === 404 ? { status: "InProgress" as const, message: "not found" } : healthOf(live.body);
+      if (health.status === "Failed") throw new Error(`${objectRef(o)} failed: ${health.message}`);
+      if (health.status !== "Current") {
+        next.push(o);
+        last.set(objectRef(o), health.message);
+      }
+    });
+    if (next.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new Error(`timeout waiting for: ${[...last].map(([r, m]) => `${r} (${m})`).join(", ")}`);
+    }
+    pending = next;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  let failure: unknown;
+  const worker = async () => {
+    while (i < items.length && failure === undefined) {
+      const item = items[i++]!;
+      try {
+        await fn(item);
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== undefined) throw failure;
+}

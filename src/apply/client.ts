@@ -1,0 +1,210 @@
+import https from "node:https";
+import http from "node:http";
+import { parse as parseYaml } from "yaml";
+import { InvalidInputError, RemoteError, TimeoutError } from "../core/errors.js";
+import { isPlainObject, type KubeObject } from "../core/object.js";
+
+/** A request's outcome: status code and parsed JSON body. */
+export interface ApiResponse<T = unknown> {
+  status: number;
+  body: T;
+}
+
+export interface ApiResource {
+  group: string;
+  version: string;
+  kind: string;
+  /** Plural resource name (`deployments`). */
+  resource: string;
+  namespaced: boolean;
+}
+
+/** An error status from the apiserver, with its reason and message. */
+export class ApiError extends RemoteError {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+    location: { object?: string; field?: string } = {},
+  ) {
+    super(message, location);
+  }
+}
+
+interface Credentials {
+  server: string;
+  ca?: string;
+  token?: string;
+  cert?: string;
+  key?: string;
+  insecure?: boolean;
+}
+
+/** Reads the current context's server and credentials from a kubeconfig (YAML). */
+export function credentialsFromKubeconfig(text: string): Credentials {
+  const doc = parseYaml(text) as Record<string, unknown>;
+  if (!isPlainObject(doc)) throw new InvalidInputError("a kubeconfig must be a YAML map", { field: "kubeconfig" });
+  const list = (k: string) => (Array.isArray(doc[k]) ? (doc[k] as Array<Record<string, unknown>>) : []);
+  const contextName = String(doc["current-context"] ?? list("contexts")[0]?.name ?? "");
+  const context = list("contexts").find((c) => c.name === contextName)?.context as Record<string, string> | undefined;
+  if (!context) throw new InvalidInputError(`context '${contextName}' is not in the kubeconfig`, { field: "current-context" });
+  const cluster = list("clusters").find((c) => c.name === context.cluster)?.cluster as Record<string, unknown> | undefined;
+  const user = (list("users").find((u) => u.name === context.user)?.user ?? {}) as Record<string, string>;
+  if (!cluster || typeof cluster.server !== "string") throw new InvalidInputError(`cluster '${context.cluster}' has no server`, { field: "clusters" });
+  const b64 = (v: unknown) => (typeof v === "string" ? Buffer.from(v, "base64").toString("utf8") : undefined);
+  const out: Credentials = { server: cluster.server.replace(/\/$/, "") };
+  const ca = b64(cluster["certificate-authority-data"]);
+  if (ca) out.ca = ca;
+  if (cluster["insecure-skip-tls-verify"] === true) out.insecure = true;
+  if (user.token) out.token = user.token;
+  const cert = b64(user["client-certificate-data"]);
+  const key = b64(user["client-key-data"]);
+  if (cert && key) {
+    out.cert = cert;
+    out.key = key;
+  }
+  return out;
+}
+
+/**
+ * One client per cluster, reused: keep-alive HTTPS with a bounded socket pool, JSON in and out,
+ * retries with backoff on connection errors, 429 and 5xx, a timeout per request, and counts of
+ * requests by verb (so tests can prove an unchanged reconcile writes nothing).
+ */
+export class ClusterClient {
+  readonly server: string;
+  readonly counts = { get: 0, list: 0, watch: 0, create: 0, apply: 0, dryRunApply: 0, patch: 0, delete: 0 };
+  private readonly agent: https.Agent | http.Agent;
+  private readonly headers: Record<string, string>;
+  private discovered: Map<string, ApiResource> | undefined;
+
+  constructor(
+    private readonly creds: Credentials,
+    private readonly options: { timeoutMs?: number; sockets?: number; retries?: number } = {},
+  ) {
+    this.server = creds.server;
+    const sockets = options.sockets ?? 8;
+    this.agent = creds.server.startsWith("https:")
+      ? new https.Agent({ keepAlive: true, maxSockets: sockets, ...(creds.ca ? { ca: creds.ca } : {}), ...(creds.cert ? { cert: creds.cert, key: creds.key } : {}), rejectUnauthorized: !creds.insecure })
+      : new http.Agent({ keepAlive: true, maxSockets: sockets });
+    this.headers = { Accept: "application/json", ...(creds.token ? { Authorization: `Bearer ${creds.token}` } : {}) };
+  }
+
+  static fromKubeconfig(text: string, options?: { timeoutMs?: number; sockets?: number; retries?: number }): ClusterClient {
+    return new ClusterClient(credentialsFromKubeconfig(text), options);
+  }
+
+  /** Total mutating requests (creates, applies, patches, deletes); dry runs are not mutations. */
+  writes(): number {
+    return this.counts.create + this.counts.apply + this.counts.patch + this.counts.delete;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  /** One HTTP request; non-2xx answers become ApiError unless `allow` lists the status. */
+  async request<T = unknown>(method: string, path: string, body?: unknown, opts: { contentType?: string; allow?: number[]; count?: keyof ClusterClient["counts"] } = {}): Promise<ApiResponse<T>> {
+    if (opts.count) this.counts[opts.count]++;
+    const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
+    const retries = this.options.retries ?? 4;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await this.once(method, path, payload, opts.contentType ?? "application/json");
+        if ((res.status === 429 || res.status >= 500) && attempt < retries && res.status !== 501) {
+          await sleep(200 * 2 ** attempt);
+          continue;
+        }
+        if (res.status >= 300 && !opts.allow?.includes(res.status)) {
+          const status = res.body as { reason?: string; message?: string };
+          throw new ApiError(res.status, status?.reason ?? "Unknown", status?.message ?? `HTTP ${res.status} from ${method} ${path}`);
+        }
+        return res as ApiResponse<T>;
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        const retriable = code === "ECONNREFUSED" || code === "ECONNRESET" || code === "EPIPE" || code === "ETIMEDOUT" || error instanceof TimeoutError;
+        if (retriable && attempt < retries) {
+          await sleep(250 * 2 ** attempt);
+          continue;
+        }
+        if (error instanceof RemoteError) throw error;
+        throw new RemoteError(`${this.server}: ${method} ${path}: ${(error as Error).message}`, { object: this.server }, { cause: error });
+      }
+    }
+  }
+
+  private once(method: string, path: string, payload: string | undefined, contentType: string): Promise<ApiResponse> {
+    const url = new URL(path, this.server);
+    const mod = url.protocol === "https:" ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = mod.request(
+        url,
+        { method, agent: this.agent, headers: { ...this.headers, ...(payload !== undefined ? { "Content-Type": contentType, "Content-Length": Buffer.byteLength(payload) } : {}) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (d: Buffer) => chunks.push(d));
+          res.on("error", reject);
+          res.on("end", () => {
+            const text = Buffer.concat(chunks).toString("utf8");
+            let parsed: unknown = text;
+            if (text && (res.headers["content-type"] ?? "").includes("json")) {
+              try {
+                parsed = JSON.parse(text);
+              } catch {
+                // keep the text
+              }
+            }
+            resolve({ status: res.statusCode ?? 0, body: parsed });
+          });
+        },
+      );
+      req.setTimeout(this.options.timeoutMs ?? 30_000, () => req.destroy(new TimeoutError(`${this.server}: ${method} ${url.pathname} timed out`)));
+      req.on("error", reject);
+      if (payload !== undefined) req.write(payload);
+      req.end();
+    });
+  }
+
+  /** Maps every served kind to its resource and scope (refreshed with `refresh`). */
+  async discovery(refresh = false): Promise<Map<string, ApiResource>> {
+    if (this.discovered && !refresh) return this.discovered;
+    const map = new Map<string, ApiResource>();
+    const add = (group: string, version: string, list: { resources?: Array<{ name: string; kind: string; namespaced: boolean }> }) => {
+      for (const r of list.resources ?? []) {
+        if (r.name.includes("/")) continue;
+        map.set(`${group}/${version}/${r.kind}`, { group, version, kind: r.kind, resource: r.name, namespaced: r.namespaced });
+      }
+    };
+    const core = await this.request<{ resources: Array<{ name: string; kind: string; namespaced: boolean }> }>("GET", "/api/v1");
+    add("", "v1", core.body);
+    const groups = await this.request<{ groups: Array<{ name: string; versions: Array<{ groupVersion: string; version: string }> }> }>("GET", "/apis");
+    await Promise.all(
+      groups.body.groups.flatMap((g) =>
+        g.versions.map(async (v) => {
+          const res = await this.request<{ resources: Array<{ name: string; kind: string; namespaced: boolean }> }>("GET", `/apis/${v.groupVersion}`, undefined, { allow: [404, 503] });
+          if (res.status === 200) add(g.name, v.version, res.body);
+        }),
+      ),
+    );
+    this.discovered = map;
+    return map;
+  }
+
+  /** The resource of an object's kind, refreshing discovery once when it is unknown. */
+  async resourceOf(obj: Pick<KubeObject, "apiVersion" | "kind">): Promise<ApiResource | undefined> {
+    const [group, version] = obj.apiVersion.includes("/") ? (obj.apiVersion.split("/") as [string, string]) : ["", obj.apiVersion];
+    const key = `${group}/${version}/${obj.kind}`;
+    return (await this.discovery()).get(key) ?? (await this.discovery(true)).get(key);
+  }
+
+  /** The URL path of an object (or of its collection when `name` is omitted). */
+  static pathOf(r: ApiResource, namespace: string | undefined, name?: string): string {
+    const base = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
+    const ns = r.namespaced ? `/namespaces/${encodeURIComponent(namespace ?? "default")}` : "";
+    return `${base}${ns}/${r.resource}${name ? `/${encodeURIComponent(name)}` : ""}`;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,6 @@
+export { applyUnit, waitHealthy, type ApplyRequest, type ApplyResult } from "./apply.js";
+export { ClusterClient, ApiError, credentialsFromKubeconfig, type ApiResource } from "./client.js";
+export { ApplyFailure, HealthCheckFailure } from "./errors.js";
+export { healthOf, type Health } from "./health.js";
+export { inventoryOf } from "./inventory.js";
+export type { ChangeSetEntry, Action } from "./change-set.js";

@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyUnit, ClusterClient, HealthCheckFailure, type ApplyRequest } from "../../src/apply/index.js";
+import type { InventoryEntry } from "../../src/core/flux.js";
+import type { KubeObject } from "../../src/core/object.js";
+import { startHarness, type Harness } from "../../src/provision/local/harness.js";
+import { kube } from "../support/kubectl-free-client.js";
+
+const ns = (name: string): KubeObject => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
+const cm = (name: string, data: Record<string, string>, extra: Partial<KubeObject["metadata"]> = {}): KubeObject => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "team", ...extra }, data });
+const role: KubeObject = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "team-view" }, rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }] };
+const crd: KubeObject = {
+  apiVersion: "apiextensions.k8s.io/v1",
+  kind: "CustomResourceDefinition",
+  metadata: { name: "widgets.example.com" },
+  spec: { group: "example.com", names: { kind: "Widget", plural: "widgets" }, scope: "Namespaced", versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }] },
+};
+const widget: KubeObject = { apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w", namespace: "team" }, spec: { size: 3 } };
+const service = (clusterIP?: string): KubeObject => ({ apiVersion: "v1", kind: "Service", metadata: { name: "svc", namespace: "team" }, spec: { ports: [{ port: 80 }], selector: { app: "x" }, ...(clusterIP ? { clusterIP } : {}) } });
+
+describe("applyUnit on a real kube-apiserver", () => {
+  let harness: Harness;
+  let client: ClusterClient;
+  let inventory: InventoryEntry[] = [];
+  const req = (objects: KubeObject[], extra: Partial<ApplyRequest> = {}): ApplyRequest => ({ unit: { name: "team", namespace: "flux-system" }, objects, previousInventory: inventory, prune: true, wait: false, timeoutMs: 20_000, ...extra });
+
+  beforeAll(async () => {
+    harness = await startHarness({ profile: "apiserver", clusters: ["apply"] });
+    client = ClusterClient.fromKubeconfig(harness.clusters[0]!.kubeconfig);
+  });
+  afterAll(async () => {
+    client?.close();
+    await harness?.stop();
+  });
+
+  it("applies a CRD and its custom resource, namespaces and cluster-scoped kinds in one unit", async () => {
+    const result = await applyUnit(client, req([widget, cm("a", { x: "1" }), ns("team"), role, crd]));
+    inventory = result.inventory;
+    expect(result.changeSet.map((c) => [c.ref, c.action])).toEqual([
+      ["ConfigMap/team/a", "created"],
+      ["Namespace/team", "created"],
+      ["Widget/team/w", "created"],
+      ["CustomResourceDefinition/widgets.example.com", "created"],
+      ["ClusterRole/team-view", "created"],
+    ]);
+    expect(result.inventory.map((e) => e.id)).toContain("team_w_example.com_Widget");
+    const live = await kube(harness.clusters[0]!).get("/api/v1/namespaces/team/configmaps/a");
+    expect(live.body.metadata.labels).toEqual({ "kustomize.toolkit.fluxcd.io/name": "team", "kustomize.toolkit.fluxcd.io/namespace": "flux-system" });
+    expect(live.body.metadata.managedFields.map((m: { manager: string }) => m.manager)).toContain("flotilla");
+  });
+
+  it("re-applies an unchanged unit with zero write requests", async () => {
+    const before = client.writes();
+    const result = await applyUnit(client, req([widget, cm("a", { x: "1" }), ns("team"), role, crd]));
+    expect(client.writes() - before).toBe(0);
+    expect(new Set(result.changeSet.map((c) => c.action))).toEqual(new Set(["unchanged"]));
+  });
+
+  it("writes only the object whose field changed, and corrects drift", async () => {
+    const before = client.writes();
+    let result = await applyUnit(client, req([widget, cm("a", { x: "2" }), ns("team"), role, crd]));
+    expect(client.writes() - before).toBe(1);
+    expect(result.changeSet.find((c) => c.ref === "ConfigMap/team/a")!.action).toBe("configured");
+    await kube(harness.clusters[0]!).apply("/api/v1/namespaces/team/configmaps/a", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a", namespace: "team" }, data: { x: "edited by hand" } });
+    result = await applyUnit(client, req([widget, cm("a", { x: "2" }), ns("team"), role, crd]));
+    expect(result.changeSet.find((c) => c.ref === "ConfigMap/team/a")!.action).toBe("configured");
+    expect((await kube(harness.clusters[0]!).get("/api/v1/namespaces/team/configmaps/a")).body.data.x).toBe("2");
+  });
+
+  it("prunes what left the unit, but not an object that opts out", async () => {
+    let result = await applyUnit(client, req([widget, cm("a", { x: "2" }), cm("b", {}), cm("keep", {}, { annotations: { "kustomize.toolkit.fluxcd.io/prune": "disabled" } }), ns("team"), role, crd]));
+    inventory = result.inventory;
+    result = await applyUnit(client, req([widget, cm("a", { x: "2" }), ns("team"), role, crd]));
+    expect(result.changeSet.filter((c) => c.action === "deleted" || c.action === "skipped").map((c) => [c.ref, c.action])).toEqual([
+      ["ConfigMap/team/b", "deleted"],
+      ["ConfigMap/team/keep", "skipped"],
+    ]);
+    inventory = result.inventory;
+    const k = kube(harness.clusters[0]!);
+    expect((await k.get("/api/v1/namespaces/team/configmaps/b")).status).toBe(404);
+    expect((await k.get("/api/v1/namespaces/team/configmaps/keep")).status).toBe(200);
+  });
+
+  it("never prunes an object another unit owns", async () => {
+    const other = await applyUnit(client, { ...req([cm("theirs", {})]), unit: { name: "other", namespace: "flux-system" }, previousInventory: [] });
+    const result = await applyUnit(client, req([widget, cm("a", { x: "2" }), ns("team"), role, crd], { previousInventory: [...inventory, ...other.inventory] }));
+    expect(result.changeSet.find((c) => c.ref === "ConfigMap/team/theirs")).toMatchObject({ action: "skipped", note: "owned by another unit" });
+  });
+
+  it("names the field of an immutable change, and recreates the object with force", async () => {
+    await applyUnit(client, req([ns("team"), service("10.0.0.77")], { prune: false }));
+    await expect(applyUnit(client, req([ns("team"), service("10.0.0.78")], { prune: false }))).rejects.toThrow(/Service\/team\/svc.*immutable.*spec\.force/);
+    const result = await applyUnit(client, req([ns("team"), service("10.0.0.78")], { prune: false, force: true }));
+    expect(result.changeSet.find((c) => c.ref === "Service/team/svc")).toMatchObject({ action: "configured", note: "recreated" });
+    expect((await kube(harness.clusters[0]!).get("/api/v1/namespaces/team/services/svc")).body.spec.clusterIP).toBe("10.0.0.78");
+  });
+
+  it("fails a health check with a message that names the object and why", async () => {
+    const deployment: KubeObject = {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web", namespace: "team" },
+      spec: { replicas: 1, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx" }] } } },
+    };
+    const error = await applyUnit(client, req([ns("team"), deployment], { prune: false, wait: true, timeoutMs: 2000 })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HealthCheckFailure);
+    expect((error as Error).message).toMatch(/timeout waiting for: Deployment\/team\/web \(0 of 1 replicas updated\)/);
+  });
+
+  it("reports a kind the cluster does not serve, keeping the inventory", async () => {
+    const error = await applyUnit(client, req([{ apiVersion: "nope.example.com/v1", kind: "Gadget", metadata: { name: "g", namespace: "team" } }])).catch((e: unknown) => e);
+    expect((error as Error).message).toContain("the cluster does not serve nope.example.com/v1 Gadget");
+    expect((error as { inventory: InventoryEntry[] }).inventory.map((e) => e.id)).toEqual(inventory.map((e) => e.id));
+  });
+});
