@@ -8,6 +8,7 @@ import { ApiError, ClusterClient, type ApiResource } from "./client.js";
 import { comparable, liveSatisfies } from "./drift.js";
 import { healthOf } from "./health.js";
 import { apiVersionOf, inventoryOf, parseInventoryId, staleEntries } from "./inventory.js";
+import { setNativeDefaults } from "./normalize.js";
 import { applyStages } from "./order.js";
 import { ApplyFailure, HealthCheckFailure } from "./errors.js";
 
@@ -41,7 +42,7 @@ const disabled = (o: KubeObject | undefined, key: string) => o?.metadata.annotat
 export async function applyUnit(client: ClusterClient, req: ApplyRequest, opts: { logger?: Logger } = {}): Promise<ApplyResult> {
   const log = (opts.logger ?? silentLogger).child({ unit: `${req.unit.namespace}/${req.unit.name}` });
   const labels = { [LABEL_OWNER_NAME]: req.unit.name, [LABEL_OWNER_NAMESPACE]: req.unit.namespace };
-  const desired = req.objects.map((o) => ({ ...o, metadata: { ...o.metadata, labels: { ...o.metadata.labels, ...labels } } }) as KubeObject);
+  const desired = req.objects.map((o) => setNativeDefaults({ ...structuredClone(o), metadata: { ...structuredClone(o.metadata), labels: { ...o.metadata.labels, ...labels } } } as KubeObject));
   const changeSet: ChangeSetEntry[] = [];
   const applied: KubeObject[] = [];
   const previous = req.previousInventory ?? [];
@@ -122,12 +123,13 @@ async function applyOne(client: ClusterClient, obj: KubeObject, forceAll: boolea
     await ssa(client, path, obj, false);
     return { id, ref, action: "configured" };
   } catch (error) {
-    const immutable = error instanceof ApiError && error.status === 422 && /immutable/i.test(error.message);
+    // Apiservers word it "field is immutable" or "may not change once set".
+    const immutable = error instanceof ApiError && error.status === 422 && /immutable|may not change once set|cannot be changed/i.test(error.message);
     if (!immutable) throw error;
     if (!forceAll && obj.metadata.annotations?.[ANNOTATION_FORCE] !== "enabled") {
       throw new InvalidInputError(`${error.message} (set spec.force or annotate ${ANNOTATION_FORCE}: enabled to recreate it)`, { object: ref, field: immutableField(error.message) });
     }
-    await client.request("DELETE", path, { propagationPolicy: "Foreground" }, { allow: [404], count: "delete" });
+    await client.request("DELETE", path, { propagationPolicy: "Background" }, { allow: [404], count: "delete" });
     const deadline = Date.now() + 60_000;
     while ((await client.request("GET", path, undefined, { allow: [404], count: "get" })).status !== 404) {
       if (Date.now() > deadline) throw new Error("timed out waiting for the old object to be deleted");

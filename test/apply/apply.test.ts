@@ -35,12 +35,12 @@ describe("applyUnit on a real kube-apiserver", () => {
   it("applies a CRD and its custom resource, namespaces and cluster-scoped kinds in one unit", async () => {
     const result = await applyUnit(client, req([widget, cm("a", { x: "1" }), ns("team"), role, crd]));
     inventory = result.inventory;
-    expect(result.changeSet.map((c) => [c.ref, c.action])).toEqual([
+    expect(result.changeSet.map((c) => [c.ref, c.action]).sort()).toEqual([
+      ["ClusterRole/team-view", "created"],
       ["ConfigMap/team/a", "created"],
+      ["CustomResourceDefinition/widgets.example.com", "created"],
       ["Namespace/team", "created"],
       ["Widget/team/w", "created"],
-      ["CustomResourceDefinition/widgets.example.com", "created"],
-      ["ClusterRole/team-view", "created"],
     ]);
     expect(result.inventory.map((e) => e.id)).toContain("team_w_example.com_Widget");
     const live = await kube(harness.clusters[0]!).get("/api/v1/namespaces/team/configmaps/a");
@@ -88,7 +88,7 @@ describe("applyUnit on a real kube-apiserver", () => {
 
   it("names the field of an immutable change, and recreates the object with force", async () => {
     await applyUnit(client, req([ns("team"), service("10.0.0.77")], { prune: false }));
-    await expect(applyUnit(client, req([ns("team"), service("10.0.0.78")], { prune: false }))).rejects.toThrow(/Service\/team\/svc.*immutable.*spec\.force/);
+    await expect(applyUnit(client, req([ns("team"), service("10.0.0.78")], { prune: false }))).rejects.toThrow(/Service\/team\/svc.*spec\.clusterIPs?\[0\].*may not change once set.*spec\.force/);
     const result = await applyUnit(client, req([ns("team"), service("10.0.0.78")], { prune: false, force: true }));
     expect(result.changeSet.find((c) => c.ref === "Service/team/svc")).toMatchObject({ action: "configured", note: "recreated" });
     expect((await kube(harness.clusters[0]!).get("/api/v1/namespaces/team/services/svc")).body.spec.clusterIP).toBe("10.0.0.78");
