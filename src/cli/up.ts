@@ -19,7 +19,12 @@ import { render } from "../render/index.js";
 import { GitSource, highestTag, LocalRepository } from "../source/index.js";
 import { formatTable } from "../status/table.js";
 
-const PROJECT_ROOT = resolve(import.meta.dirname, "..", "..", "..");
+/** The project's root (where deploy/ and the example repository live), from src/ or dist/src/. */
+const PROJECT_ROOT = (() => {
+  let dir = import.meta.dirname;
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+})();
 
 /**
  * `flotilla up [--repo DIR] [--kubeconfig-out FILE] [--once] [--timeout 10m]`: the whole product on
@@ -46,20 +51,24 @@ export async function run(args: string[]): Promise<number> {
 
   const cleanup: Array<() => Promise<void>> = [];
   let stopping = false;
-  const shutdown = async (code: number) => {
+  const shutdown = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
     process.stderr.write("\nstopping: reconcile loop, provider, control planes…\n");
     for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
-    process.exit(code);
   };
-  process.once("SIGINT", () => void shutdown(0));
-  process.once("SIGTERM", () => void shutdown(0));
+  const onSignal = () => void shutdown().then(() => process.exit(0));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  cleanup.push(async () => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  });
 
   try {
-    const harness = await step("starting the local management cluster (etcd, kube-apiserver, controller-manager, scheduler)", () => startHarness({ profile: "full", logger }));
+    const harness = await startHarness({ profile: "full", logger });
     cleanup.push(() => harness.stop());
-    const mgmtPlane = await harness.add("mgmt");
+    const mgmtPlane = await step("starting the local management cluster (etcd, kube-apiserver, controller-manager, scheduler)", () => harness.add("mgmt"));
     const mgmt = ClusterClient.fromKubeconfig(mgmtPlane.kubeconfig);
 
     const crds = render(new DiskTree(join(PROJECT_ROOT, "deploy")), "crds");
@@ -123,20 +132,19 @@ export async function run(args: string[]): Promise<number> {
       const allReady = states.length > 0 && states.every((s) => s.ready === "True");
       if (values.once && allReady) {
         process.stderr.write(`all ${states.length} units ready after ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-        await shutdown(0);
+        await shutdown();
         return 0;
       }
       if (values.once && Date.now() > deadline) {
         process.stderr.write(`not every unit became ready within ${values.timeout ?? "10m"}\n`);
-        await shutdown(1);
+        await shutdown();
         return 1;
       }
       await new Promise((r) => setTimeout(r, 3000));
     }
   } catch (error) {
-    process.stderr.write(`\nflotilla up: ${describeError(error)}\n`);
-    await shutdown(2);
-    return 2;
+    await shutdown();
+    throw error;
   }
 }
 
