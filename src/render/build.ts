@@ -78,7 +78,7 @@ export function buildTarget(dir: string, k: KustomizationFile, file: string, sta
       if (typeof rel !== "string") throw new InvalidInputError("openapi needs a path to a schema file (a version alone names kustomize's built-in schema)", { file, field: "openapi.path" });
       const path = joinInTree(dir, rel, { file, field: "openapi.path" });
       if (state.tree.kind(path) !== "file") throw new NotFoundError(`openapi schema '${rel}' does not exist`, { file, field: "openapi.path" });
-      state.schema = withOpenApi(state.schema, parseYamlDocument(state.tree.readText(path), path));
+      state.schema = withOpenApi(state.schema, parseYamlDocument(state.tree.readText(path), path), path);
     }
 
     for (const c of k.components) {

@@ -89,7 +89,7 @@ function applyStrategic(resources: Resource[], patch: Record<string, unknown>, e
       delete body.kind;
       delete body.apiVersion;
     }
-    const merged = strategicMerge(res.obj, body, ctx.schema);
+    const merged = strategicMerge(res.obj, body, ctx.schema, { file: ctx.source, object: describeResource(res) });
     if (merged === null) deleted.add(res);
     else {
       res.obj = merged;

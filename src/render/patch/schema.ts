@@ -1,133 +1,83 @@
-import { groupOf, isPlainObject, versionOf, type KubeObject } from "../../core/object.js";
+import { BUILTIN_DEFINITIONS, BUILTIN_KINDS } from "./builtin-openapi.js";
+import { compileOpenApi, ruleAt, type CompiledSchema } from "./openapi-schema.js";
 
-/** How a list merges in a strategic merge patch. */
+/** A kind's identity as OpenAPI's `x-kubernetes-group-version-kind` names it (`group` is "" for the core group). */
+export interface GroupVersionKind {
+  group: string;
+  version: string;
+  kind: string;
+}
+
+/** How one list merges in a strategic merge patch. */
 export interface ListMerge {
-  strategy: "merge" | "replace";
-  /** The field that identifies an element; absent for a list of scalars merged as a set. */
+  strategy: "merge" | "replace" | "retainKeys";
+  /** The (first) merge key; absent for a list of scalars merged as a set. */
   key?: string;
+  /** All merge keys, when the schema declares several (`x-kubernetes-list-map-keys`, e.g. containerPort + protocol). */
+  keys?: string[];
 }
 
-/**
- * Merge keys of lists, as the Kubernetes API declares them with `patchMergeKey` and
- * `patchStrategy`. `path` is the list's field path from the object root, list indexes omitted.
- */
+/** The merge keys of lists, by kind and field path. */
 export interface MergeSchema {
-  listMerge(obj: Pick<KubeObject, "apiVersion" | "kind">, path: readonly string[]): ListMerge | undefined;
+  /** How the list at `path` (field names from the object root, e.g. ["spec","template","spec","containers"]) of kind gvk merges. undefined = atomic replace (kustomize's default for unknown lists). */
+  listMergeKey(gvk: GroupVersionKind, path: string[]): ListMerge | undefined;
+  /** Whether the schema describes the kind at all; kustomize looks up the kind of an embedded object (one with its own apiVersion and kind) only inside objects it has no schema for. */
+  knowsKind?(gvk: GroupVersionKind): boolean;
 }
 
-const BUILTIN_GROUPS = new Set([
-  "",
-  "apps",
-  "batch",
-  "autoscaling",
-  "policy",
-  "rbac.authorization.k8s.io",
-  "networking.k8s.io",
-  "storage.k8s.io",
-  "scheduling.k8s.io",
-  "admissionregistration.k8s.io",
-  "apiextensions.k8s.io",
-  "apiregistration.k8s.io",
-  "coordination.k8s.io",
-  "discovery.k8s.io",
-  "node.k8s.io",
-  "certificates.k8s.io",
-  "events.k8s.io",
-  "extensions",
-]);
+function gvkKey(gvk: GroupVersionKind): string {
+  return `${gvk.group}/${gvk.version}/${gvk.kind}`;
+}
 
-const CONTAINER_LISTS = new Set(["containers", "initContainers", "ephemeralContainers"]);
-
-/** The built-in kinds' merge keys (from the Kubernetes types' patchMergeKey tags). */
-export const builtinSchema: MergeSchema = {
-  listMerge(obj, path) {
-    const field = path[path.length - 1];
-    const parent = path[path.length - 2];
-    if (field === undefined) return undefined;
-    if (parent === "metadata" && path.length === 2) {
-      if (field === "finalizers") return { strategy: "merge" };
-      if (field === "ownerReferences") return { strategy: "merge", key: "uid" };
-      return undefined;
-    }
-    if (!BUILTIN_GROUPS.has(groupOf(obj.apiVersion))) return undefined;
-    if (field === "conditions") return { strategy: "merge", key: "type" };
-    if (CONTAINER_LISTS.has(field)) return { strategy: "merge", key: "name" };
-    if (parent !== undefined && CONTAINER_LISTS.has(parent)) {
-      switch (field) {
-        case "env":
-          return { strategy: "merge", key: "name" };
-        case "ports":
-          return { strategy: "merge", key: "containerPort" };
-        case "volumeMounts":
-          return { strategy: "merge", key: "mountPath" };
-        case "volumeDevices":
-          return { strategy: "merge", key: "devicePath" };
-        case "resizePolicy":
-          return { strategy: "merge", key: "resourceName" };
-        default:
-          return undefined;
-      }
-    }
-    switch (field) {
-      case "volumes":
-      case "imagePullSecrets":
-      case "resourceClaims":
-      case "schedulingGates":
-        return parent === "spec" ? { strategy: "merge", key: "name" } : undefined;
-      case "hostAliases":
-        return { strategy: "merge", key: "ip" };
-      case "topologySpreadConstraints":
-        return { strategy: "merge", key: "topologyKey" };
-      case "ports":
-        return obj.kind === "Service" && path.length === 2 ? { strategy: "merge", key: "port" } : undefined;
-      case "webhooks":
-        return obj.kind.endsWith("WebhookConfiguration") ? { strategy: "merge", key: "name" } : undefined;
-      case "secrets":
-        return obj.kind === "ServiceAccount" ? { strategy: "merge", key: "name" } : undefined;
-      default:
-        return undefined;
-    }
-  },
-};
-
-/**
- * A schema that adds the merge keys of an OpenAPI document (kustomization `openapi:`):
- * definitions with `x-kubernetes-group-version-kind`, properties with
- * `x-kubernetes-patch-merge-key` / `x-kubernetes-patch-strategy`, `$ref` followed.
- */
-export function withOpenApi(base: MergeSchema, doc: unknown): MergeSchema {
-  const definitions = (isPlainObject(doc) && isPlainObject(doc.definitions) ? doc.definitions : {}) as Record<string, unknown>;
-  const byGvk = new Map<string, Record<string, unknown>>();
-  for (const def of Object.values(definitions)) {
-    if (!isPlainObject(def)) continue;
-    const gvks = def["x-kubernetes-group-version-kind"];
-    if (!Array.isArray(gvks)) continue;
-    for (const g of gvks) if (isPlainObject(g)) byGvk.set(`${String(g.group ?? "")}/${String(g.version ?? "")}/${String(g.kind ?? "")}`, def);
+function toListMerge(strategy: string | undefined, keys: readonly string[] | undefined): ListMerge | undefined {
+  if (strategy === undefined) return undefined;
+  const parts = strategy.split(",");
+  const kind = parts.includes("merge") ? "merge" : parts.includes("retainKeys") ? "retainKeys" : "replace";
+  const result: ListMerge = { strategy: kind };
+  if (keys && keys.length > 0) {
+    result.key = keys[0]!;
+    result.keys = [...keys];
   }
-  const resolve = (node: unknown): Record<string, unknown> | undefined => {
-    let current = node;
-    for (let i = 0; i < 20 && isPlainObject(current) && typeof current.$ref === "string"; i++) {
-      current = definitions[current.$ref.replace(/^#\/definitions\//, "")];
-    }
-    return isPlainObject(current) ? current : undefined;
-  };
+  return result;
+}
+
+/** A MergeSchema over compiled definitions; answers are cached per kind and path. */
+export function schemaFrom(compiled: CompiledSchema): MergeSchema {
+  const cache = new Map<string, ListMerge | undefined>();
   return {
-    listMerge(obj, path) {
-      let node = resolve(byGvk.get(`${groupOf(obj.apiVersion)}/${versionOf(obj.apiVersion)}/${obj.kind}`));
-      if (!node) return base.listMerge(obj, path);
-      let property: Record<string, unknown> | undefined;
-      for (const segment of path) {
-        if (node && node.type === "array") node = resolve(node.items);
-        const props: Record<string, unknown> | undefined = node && isPlainObject(node.properties) ? (node.properties as Record<string, unknown>) : undefined;
-        property = props ? resolve(props[segment]) : undefined;
-        if (!property) return base.listMerge(obj, path);
-        node = property;
-      }
-      const strategy = property?.["x-kubernetes-patch-strategy"];
-      const key = property?.["x-kubernetes-patch-merge-key"];
-      if (typeof strategy === "string" && strategy.includes("merge")) return { strategy: "merge", ...(typeof key === "string" ? { key } : {}) };
-      if (typeof strategy === "string" && strategy.includes("replace")) return { strategy: "replace" };
-      return base.listMerge(obj, path);
+    listMergeKey(gvk, path) {
+      const root = compiled.kinds[gvkKey(gvk)];
+      if (!root) return undefined;
+      const cacheKey = `${root}|${path.join(".")}`;
+      if (cache.has(cacheKey)) return cache.get(cacheKey);
+      const rule = ruleAt(compiled.definitions, root, path);
+      const answer = toListMerge(rule?.strategy, rule?.keys);
+      cache.set(cacheKey, answer);
+      return answer;
+    },
+    knowsKind(gvk) {
+      return gvkKey(gvk) in compiled.kinds;
     },
   };
+}
+
+/**
+ * The patch strategies and merge keys of every built-in kind kustomize v5.5 knows (its embedded
+ * Kubernetes v1.21 OpenAPI): containers, initContainers, ephemeralContainers, env, volumes and
+ * imagePullSecrets by name; container ports by containerPort+protocol, Service ports by
+ * port+protocol; volumeMounts by mountPath; hostAliases by ip; conditions by type; finalizers as a
+ * set; ownerReferences by uid; webhooks by name; and so on. Lists it does not name (tolerations,
+ * args, rules, …) are replaced whole.
+ */
+export const builtinSchema: MergeSchema = schemaFrom({ kinds: BUILTIN_KINDS, definitions: BUILTIN_DEFINITIONS });
+
+/**
+ * The schema of a kustomization's `openapi: {path: schema.json}`. As in kustomize, the document
+ * replaces the schema in effect rather than adding to it: kinds it does not define have no merge
+ * keys, so their lists are replaced (a document meant to extend the built-in kinds must contain
+ * their definitions too). `base` is the schema it replaces.
+ */
+export function withOpenApi(base: MergeSchema, openapiDoc: unknown, file?: string): MergeSchema {
+  void base; // kept for the call shape: kustomize does not consult the replaced schema
+  return schemaFrom(compileOpenApi(openapiDoc, file));
 }
