@@ -5,6 +5,7 @@
 const BENCHES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   render: () => import("./render.js"),
   plan: () => import("./plan.js"),
+  patch: () => import("./patch.js"),
   diff: () => import("./diff.js"),
 };
 
