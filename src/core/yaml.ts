@@ -13,6 +13,80 @@ export interface ParsedDocument {
   line: number;
 }
 
+/**
+ * Integers as Go's YAML readers (yaml.v3 in kustomize, yaml.v2 in kubectl) take them: strconv
+ * base-0 rules, so `0640` is octal (file modes!), `0b101`, `0o17`, `0x1F` and `1_000` are numbers.
+ */
+const GO_INT = /^[-+]?(?:0[bB](?:_?[01])+|0[oO](?:_?[0-7])+|0[xX](?:_?[0-9a-fA-F])+|0(?:_?[0-7])+|[1-9](?:_?[0-9])*|0)$/;
+const goInt = new jsYaml.Type("tag:yaml.org,2002:int", {
+  kind: "scalar",
+  resolve: (data: unknown) => typeof data === "string" && GO_INT.test(data),
+  construct: (data: string) => {
+    const negative = data.startsWith("-");
+    const digits = data.replace(/^[-+]/, "").replace(/_/g, "");
+    const prefix = digits.slice(0, 2).toLowerCase();
+    let value: number;
+    if (prefix === "0b") value = parseInt(digits.slice(2), 2);
+    else if (prefix === "0o") value = parseInt(digits.slice(2), 8);
+    else if (prefix === "0x") value = parseInt(digits.slice(2), 16);
+    else if (digits.length > 1 && digits.startsWith("0")) value = parseInt(digits, 8);
+    else value = parseInt(digits, 10);
+    return negative ? -value : value;
+  },
+  predicate: (value: unknown) => typeof value === "number" && Number.isInteger(value),
+  represent: (value: unknown) => String(value),
+});
+
+/**
+ * Unquoted timestamps as yaml.v3 reads them (into a time) and kustomize then writes them:
+ * Go's RFC 3339 with nanoseconds, trailing fraction zeros trimmed, `Z` for a zero offset.
+ */
+const GO_TIMESTAMP = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:(?:[Tt]| +)(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d+))?(?: *(Z|[-+]\d{1,2}(?::?\d{2})?))?)?$/;
+const goTimestamp = new jsYaml.Type("tag:yaml.org,2002:timestamp", {
+  kind: "scalar",
+  resolve: (data: unknown) => typeof data === "string" && GO_TIMESTAMP.test(data) && acceptedByYamlV3(data),
+  construct: (data: string) => {
+    const m = GO_TIMESTAMP.exec(data)!;
+    const pad = (s: string | undefined, n = 2) => (s ?? "0").padStart(n, "0");
+    const fraction = (m[7] ?? "").slice(0, 9).replace(/0+$/, "");
+    let zone = m[8] ?? "Z";
+    if (zone !== "Z") {
+      const z = /^([-+])(\d{1,2}):?(\d{2})?$/.exec(zone)!;
+      zone = Number(z[2]) === 0 && Number(z[3] ?? 0) === 0 ? "Z" : `${z[1]}${pad(z[2])}:${pad(z[3])}`;
+    }
+    return `${m[1]}-${pad(m[2])}-${pad(m[3])}T${pad(m[4])}:${pad(m[5])}:${pad(m[6])}${fraction ? `.${fraction}` : ""}${zone}`;
+  },
+});
+
+/** yaml.v3 tries only these layouts: a date, or date-time with `T`/`t` and a zone, or with a space and no zone. */
+function acceptedByYamlV3(data: string): boolean {
+  const m = GO_TIMESTAMP.exec(data)!;
+  if (m[4] === undefined) return true;
+  const separatedByT = /^[^ ]*[Tt]/.test(data);
+  return separatedByT ? m[8] !== undefined && !/ /.test(data) : m[8] === undefined;
+}
+
+/** The core schema with Go's integer and timestamp rules and `<<` merge keys, as kustomize reads YAML. */
+// js-yaml exports its built-in `types` at runtime, but @types/js-yaml does not declare them.
+const mergeKey = (jsYaml as unknown as { types: { merge: jsYaml.Type } }).types.merge;
+const KUBE_SCHEMA = jsYaml.CORE_SCHEMA.extend({ implicit: [goInt, mergeKey] });
+/**
+ * kustomize reads resource files through a YAML reader that turns unquoted timestamps into times
+ * (then RFC 3339 text); patches and its own files keep them as written.
+ */
+const MANIFEST_SCHEMA = jsYaml.CORE_SCHEMA.extend({ implicit: [goInt, goTimestamp, mergeKey] });
+
+/** Writing with Go's integer rules too, so strings such as `1_000` are quoted and stay strings when read back. */
+const DUMP_SCHEMA = jsYaml.DEFAULT_SCHEMA.extend({ implicit: [goInt] });
+
+/** How to read a YAML text: `manifest` reads timestamps as kustomize reads resource files. */
+export interface ParseOptions {
+  manifest?: boolean;
+}
+
+/** Anchors make js-yaml share one value between aliases; kustomize sees independent copies. */
+const ANCHOR = /(?:^|[\s\-:,[{])&[^\s]/m;
+
 const DOC_MARKER = /^---(?:[ \t]|$)/;
 const DOC_END = /^\.\.\.(?:[ \t]|$)/;
 
@@ -40,13 +114,15 @@ function splitDocuments(text: string): Array<{ text: string; line: number }> {
  * Parses a multi-document YAML (or JSON) text. Empty documents are dropped. Malformed input throws
  * an InvalidInputError that names `file` and the line.
  */
-export function parseYamlDocuments(text: string, file: string): ParsedDocument[] {
+export function parseYamlDocuments(text: string, file: string, options: ParseOptions = {}): ParsedDocument[] {
+  const schema = options.manifest ? MANIFEST_SCHEMA : KUBE_SCHEMA;
   const out: ParsedDocument[] = [];
   for (const doc of splitDocuments(text.replace(/^\uFEFF/, ""))) {
     if (!/\S/.test(doc.text.replace(/#.*$/gm, ""))) continue;
     let value: unknown;
     try {
-      value = jsYaml.load(doc.text, { schema: jsYaml.CORE_SCHEMA, filename: file });
+      value = jsYaml.load(doc.text, { schema, filename: file });
+      if (ANCHOR.test(doc.text)) value = JSON.parse(JSON.stringify(value)) as unknown;
     } catch (error) {
       const e = error as { reason?: string; mark?: { line: number }; message: string };
       const line = doc.line + (e.mark?.line ?? 0);
@@ -76,7 +152,7 @@ export function parseYamlDocument(text: string, file: string): unknown {
  * folding; strings that any YAML 1.1 reader would take for another type (`yes`, `on`, `010`) quoted.
  */
 export function toYaml(value: unknown): string {
-  return jsYaml.dump(value, { lineWidth: -1, noRefs: true, noArrayIndent: true, quotingType: '"' });
+  return jsYaml.dump(value, { schema: DUMP_SCHEMA, lineWidth: -1, noRefs: true, noArrayIndent: true, quotingType: '"' });
 }
 
 /** Many objects as one multi-document YAML stream separated by `---`. */

@@ -14,6 +14,7 @@ import { plainFolderKustomization } from "./plain-folder.js";
 import { applyReplacements } from "./replacements.js";
 import { newResource, recordName, type Resource } from "./resource.js";
 import { legacySort } from "./sort.js";
+import { fieldTransformations, recordTransformations, TRANSFORMATIONS_ANNOTATION, transformationsText } from "./transformer-annotations.js";
 import { builtinTransformerConfig, mergeConfiguration, type TransformerConfig } from "./transformer-config.js";
 import { applyAnnotations, applyImages, applyLabels, applyNamespace, applyPrefixSuffix, applyReplicas, assertUnique } from "./transformers.js";
 import { resolveVars, type VarDefinition } from "./vars.js";
@@ -60,7 +61,7 @@ export function loadKustomization(tree: FileTree, dir: string, allowPlain: boole
  * the kustomization is a component.
  */
 export function buildTarget(dir: string, k: KustomizationFile, file: string, state: BuildState, initial: Resource[] = []): Resource[] {
-  if (state.stack.includes(dir)) throw new CycleError("kustomization", [...state.stack.slice(state.stack.indexOf(dir)), dir].map((d) => d || "."), { file });
+  assertNoCycle(dir, file, state);
   state.stack.push(dir);
   try {
     const ctx = { tree: state.tree, dir, file };
@@ -86,6 +87,7 @@ export function buildTarget(dir: string, k: KustomizationFile, file: string, sta
       const cdir = joinInTree(dir, c, { file, field: "components" });
       if (state.tree.kind(cdir) !== "dir") throw new NotFoundError(`component '${c}' does not exist`, { file, field: "components" });
       const loaded = loadKustomization(state.tree, cdir, false);
+      assertNoCycle(cdir, loaded.file, state, "components");
       if (loaded.k.kind !== "Component") throw new InvalidInputError(`'${c}' is a ${loaded.k.kind}, not a Component`, { file, field: "components" });
       resources = buildTarget(cdir, loaded.k, loaded.file, state, resources);
     }
@@ -99,6 +101,13 @@ export function buildTarget(dir: string, k: KustomizationFile, file: string, sta
   }
 }
 
+/** A kustomization that is already being built, reached again (through `field`), is a cycle. */
+function assertNoCycle(dir: string, file: string, state: BuildState, field?: string): void {
+  if (!state.stack.includes(dir)) return;
+  const cycle = [...state.stack.slice(state.stack.indexOf(dir)), dir].map((d) => d || ".");
+  throw new CycleError("kustomization", cycle, { file, ...(field ? { field } : {}) });
+}
+
 function loadResources(entries: readonly string[], ctx: { tree: FileTree; dir: string; file: string }, state: BuildState): Resource[] {
   const out: Resource[] = [];
   for (const entry of entries) {
@@ -108,6 +117,8 @@ function loadResources(entries: readonly string[], ctx: { tree: FileTree; dir: s
     if (kind === undefined) throw new NotFoundError(`resource '${entry}' does not exist`, { file: ctx.file, field: "resources" });
     if (kind === "dir") {
       const sub = loadKustomization(ctx.tree, path, false);
+      assertNoCycle(path, sub.file, state, "resources");
+      if (sub.k.kind === "Component") throw new InvalidInputError(`'${entry}' is a Component: list it under components, not resources`, { file: ctx.file, field: "resources" });
       out.push(...buildTarget(path, sub.k, sub.file, state));
       continue;
     }
@@ -119,7 +130,7 @@ function loadResources(entries: readonly string[], ctx: { tree: FileTree; dir: s
 /** The objects of one manifest file (List kinds expanded), each checked for kind and name. */
 export function loadManifestFile(tree: FileTree, path: string): Resource[] {
   const out: Resource[] = [];
-  for (const { value, line } of parseYamlDocuments(tree.readText(path), path)) {
+  for (const { value, line } of parseYamlDocuments(tree.readText(path), path, { manifest: true })) {
     if (!isPlainObject(value)) throw new InvalidInputError("a manifest must be a YAML map", { file: path, line });
     const items = typeof value.kind === "string" && value.kind.endsWith("List") && Array.isArray(value.items) ? value.items : [value];
     for (const item of items) {
@@ -128,9 +139,8 @@ export function loadManifestFile(tree: FileTree, path: string): Resource[] {
       if (typeof item.apiVersion !== "string") throw new InvalidInputError("missing apiVersion", { file: path, line, field: "apiVersion", object: String(item.kind) });
       if (!isPlainObject(item.metadata)) item.metadata = {};
       const meta = item.metadata as Record<string, unknown>;
-      if (typeof meta.name !== "string" || meta.name === "") {
-        if (typeof meta.generateName !== "string") throw new InvalidInputError("missing metadata.name", { file: path, line, field: "metadata.name", object: String(item.kind) });
-      }
+      // kustomize 5.5 needs a name: `generateName` alone is refused, as kubectl kustomize refuses it.
+      if (typeof meta.name !== "string" || meta.name === "") throw new InvalidInputError("missing metadata.name", { file: path, line, field: "metadata.name", object: String(item.kind) });
       out.push(newResource(item as KubeObject, path));
     }
   }
@@ -210,7 +220,7 @@ function runTransformers(resources: Resource[], k: KustomizationFile, ctx: { tre
   }
   if (k.commonAnnotations) applyAnnotations(out, k.commonAnnotations, state.config);
   if (k.patchesJson6902.length > 0) out = applyPatches(out, k.patchesJson6902, "patchesJson6902", pctx, true);
-  applyReplicas(out, k.replicas, state.config);
+  applyReplicas(out, k.replicas, state.config, ctx.file);
   applyImages(out, k.images, state.config);
   for (const r of k.replacements) {
     if (typeof r.path === "string") {
@@ -221,11 +231,15 @@ function runTransformers(resources: Resource[], k: KustomizationFile, ctx: { tre
       applyReplacements(out, list, path);
     } else applyReplacements(out, [r], ctx.file);
   }
+  const steps = fieldTransformations(k, ctx.file);
   for (const entry of k.transformers) {
     for (const { doc, source } of pluginDocs(entry, ctx, "transformers", state)) {
       out = applyBuiltinPlugin(doc, source, out, { ...ctx, state, generator: false }).resources;
+      const name = isPlainObject(doc.metadata) && typeof doc.metadata.name === "string" ? doc.metadata.name : undefined;
+      steps.push({ file: ctx.file, apiVersion: String(doc.apiVersion), kind: String(doc.kind), ...(name ? { name } : {}) });
     }
   }
+  recordTransformations(out, steps);
   return out;
 }
 
@@ -268,6 +282,12 @@ export function finishBuild(resources: Resource[], k: KustomizationFile, state: 
         ? `configuredIn: ${posix.relative(root || ".", r.generatedBy)}\nconfiguredBy:\n  apiVersion: builtin\n  kind: ${r.obj.kind}Generator\n`
         : `path: ${rel}\n`;
       r.obj.metadata.annotations = { ...r.obj.metadata.annotations, "config.kubernetes.io/origin": origin };
+    }
+  }
+  if (k.buildMetadata.includes("transformerAnnotations")) {
+    for (const r of out) {
+      const text = transformationsText(r, root);
+      if (text) r.obj.metadata.annotations = { ...r.obj.metadata.annotations, [TRANSFORMATIONS_ANNOTATION]: text };
     }
   }
   if (k.buildMetadata.includes("managedByLabel")) {

@@ -9,7 +9,7 @@ import { applyPatches } from "./patches.js";
 import { applyReplacements } from "./replacements.js";
 import type { Resource } from "./resource.js";
 import { cloneConfig } from "./transformer-config.js";
-import { applyAnnotations, applyImages, applyLabels, applyNamespace, applyPrefixSuffix, applyReplicas } from "./transformers.js";
+import { applyAnnotations, applyImages, applyLabels, applyPairsAt, applyNamespace, applyPrefixSuffix, applyReplicas, type NamespaceOptions } from "./transformers.js";
 
 interface PluginContext {
   tree: FileTree;
@@ -53,25 +53,31 @@ export function applyBuiltinPlugin(doc: Record<string, unknown>, source: string,
     case "PrefixTransformer":
     case "SuffixTransformer": {
       if (custom) config.namePrefix = custom;
-      applyPrefixSuffix(resources, String(doc.prefix ?? ""), String(doc.suffix ?? ""), config);
+      const nameSpecs = custom?.filter((s) => s.path.join("/") === "metadata/name");
+      applyPrefixSuffix(resources, String(doc.prefix ?? ""), String(doc.suffix ?? ""), config, nameSpecs);
       return none;
     }
     case "LabelTransformer": {
       const labels = (doc.labels ?? {}) as Record<string, string>;
-      if (custom) {
-        applyLabels(resources, labels, { selectors: false, templates: false, fields: custom.filter((s) => !(s.path.join("/") === "metadata/labels")) }, { ...config, commonLabels: [], templateLabels: [] });
-      } else applyLabels(resources, labels, { selectors: true, templates: true }, config);
+      if (custom) applyPairsAt(resources, labels, custom);
+      else applyLabels(resources, labels, { selectors: true, templates: true }, config);
       return none;
     }
     case "AnnotationsTransformer": {
-      if (custom) config.commonAnnotations = custom.filter((s) => s.path.join("/") !== "metadata/annotations");
-      applyAnnotations(resources, (doc.annotations ?? {}) as Record<string, string>, config);
+      const annotations = (doc.annotations ?? {}) as Record<string, string>;
+      if (custom) applyPairsAt(resources, annotations, custom);
+      else applyAnnotations(resources, annotations, config);
       return none;
     }
     case "NamespaceTransformer": {
       const ns = (doc.metadata as Record<string, unknown> | undefined)?.namespace;
       if (typeof ns !== "string") throw new InvalidInputError("needs metadata.namespace", { ...where, field: "metadata.namespace" });
-      applyNamespace(resources, ns, config, ctx.state.clusterScoped);
+      const subjects = doc.setRoleBindingSubjects;
+      const options: NamespaceOptions = {
+        unsetOnly: doc.unsetOnly === true,
+        ...(subjects === "defaultOnly" || subjects === "allServiceAccounts" || subjects === "none" ? { setRoleBindingSubjects: subjects } : {}),
+      };
+      applyNamespace(resources, ns, config, ctx.state.clusterScoped, options);
       return none;
     }
     case "ImageTagTransformer": {
@@ -85,7 +91,7 @@ export function applyBuiltinPlugin(doc: Record<string, unknown>, source: string,
       if (custom) config.replicas = custom;
       const replica = doc.replica as { name: string; count: number } | undefined;
       if (!replica?.name) throw new InvalidInputError("needs replica.name and replica.count", { ...where, field: "replica" });
-      applyReplicas(resources, [replica], config);
+      applyReplicas(resources, [replica], config, source);
       return none;
     }
     case "PatchTransformer": {

@@ -180,7 +180,8 @@ export function builtinNameReferences(): NameReference[] {
       group: "scheduling.k8s.io",
       fieldSpecs: serviceAccountKinds.map(([kind, prefix]) => spec(`${prefix}/priorityClassName`, kind)),
     },
-    { kind: "IngressClass", version: "v1", group: "networking.k8s.io/v1", fieldSpecs: [spec("spec/ingressClassName", "Ingress")] },
+    // kustomize lists IngressClass → Ingress spec/ingressClassName with group "networking.k8s.io/v1",
+    // a group no object has, so kubectl never rewrites ingressClassName: neither do we.
   ];
 }
 

@@ -60,7 +60,7 @@ export function generate(
     for (const k of sortedKeys) {
       const v = data.get(k)!;
       if (typeof v === "string") text[k] = v;
-      else binary[k] = Buffer.from(v).toString("base64");
+      else binary[k] = wrappedBase64(Buffer.from(v));
     }
     if (Object.keys(text).length) obj.data = text;
     if (Object.keys(binary).length) obj.binaryData = binary;
@@ -69,7 +69,7 @@ export function generate(
     const encoded: Record<string, string> = {};
     for (const k of sortedKeys) {
       const v = data.get(k)!;
-      encoded[k] = Buffer.from(typeof v === "string" ? Buffer.from(v, "utf8") : v).toString("base64");
+      encoded[k] = wrappedBase64(typeof v === "string" ? Buffer.from(v, "utf8") : Buffer.from(v));
     }
     if (sortedKeys.length) obj.data = encoded;
   }
@@ -128,4 +128,17 @@ function isUtf8(bytes: Uint8Array): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Base64 as kustomize's kyaml writes generated data: when longer than 70 characters, cut into
+ * 70-character lines, each ending in a newline (the hash suffix is computed from this text).
+ */
+function wrappedBase64(bytes: Buffer): string {
+  const LINE = 70;
+  const encoded = bytes.toString("base64");
+  if (encoded.length < LINE) return encoded;
+  let out = "";
+  for (let i = 0; i < encoded.length; i += LINE) out += `${encoded.slice(i, i + LINE)}\n`;
+  return out;
 }

@@ -142,7 +142,11 @@ export function parseKustomizationFile(text: string, file: string): Kustomizatio
     if (v === undefined || v === null) return undefined;
     if (!isPlainObject(v)) throw new InvalidInputError("must be a map of strings", field(name));
     const out: Record<string, string> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = x === null ? "" : String(x);
+    for (const [k, x] of Object.entries(v)) {
+      // As kustomize's Go types: a number or boolean where a string belongs is an error (quote it).
+      if (x !== null && typeof x !== "string") throw new InvalidInputError(`must be a string, not the ${typeof x} ${String(x)}: quote it`, field(`${name}.${k}`));
+      out[k] = x === null ? "" : x;
+    }
     return out;
   };
   const list = <T>(name: string): T[] => {
@@ -180,6 +184,10 @@ export function parseKustomizationFile(text: string, file: string): Kustomizatio
 
   const images = [...list<Record<string, unknown>>("images"), ...list<Record<string, unknown>>("imageTags")].map((img, i) => {
     if (!isPlainObject(img) || typeof img.name !== "string") throw new InvalidInputError("each image needs a name", field(`images[${i}].name`));
+    for (const key of ["newName", "newTag", "digest", "tagSuffix"]) {
+      const x = img[key];
+      if (x !== undefined && x !== null && typeof x !== "string") throw new InvalidInputError(`must be a string, not the ${typeof x} ${String(x)}: quote it`, field(`images[${i}].${key}`));
+    }
     return img as KustomizationFile["images"][number];
   });
   const replicas = list<Record<string, unknown>>("replicas").map((r, i) => {

@@ -33,7 +33,9 @@ export function fixNameReferences(resources: readonly Resource[], config: Transf
       const referrerNs = referrer.obj.metadata.namespace ?? "";
       const scoped = candidates.filter((c) => {
         if (isClusterScoped(c.obj, clusterScoped)) return true;
-        if (namespace !== undefined) return c.names.some((n) => (n.namespace ?? "") === namespace) || (c.obj.metadata.namespace ?? "") === namespace;
+        // kustomize counts an object with no namespace as being in `default`.
+        const same = (ns: string | undefined) => (ns || "default") === (namespace || "default");
+        if (namespace !== undefined) return c.names.some((n) => same(n.namespace)) || same(c.obj.metadata.namespace);
         return isClusterScoped(referrer.obj, clusterScoped) || (c.obj.metadata.namespace ?? "") === referrerNs;
       });
       const pool = scoped.length > 0 || namespace !== undefined ? scoped : candidates.length === 1 ? candidates : [];

@@ -42,7 +42,7 @@ export function applyPatches(resources: Resource[], entries: readonly PatchEntry
       const select = compileSelector(entry.target, { file: ctx.file, field: `${f}.target` });
       for (const res of current) {
         if (!select(res)) continue;
-        res.obj = applyJson6902(res.obj, ops, { file: source, object: describeResource(res) });
+        res.obj = applyJson6902WithAnnotations(res.obj, ops, { file: source, object: describeResource(res) });
         recordName(res);
       }
       return;
@@ -97,4 +97,18 @@ function applyStrategic(resources: Resource[], patch: Record<string, unknown>, e
     }
   }
   return deleted.size ? resources.filter((r) => !deleted.has(r)) : resources;
+}
+
+/**
+ * kustomize keeps internal annotations on every object while it builds, so a JSON 6902 patch always
+ * finds `/metadata/annotations`; an annotations map still empty afterwards is dropped, as kustomize
+ * drops it when it clears its internal annotations.
+ */
+function applyJson6902WithAnnotations(obj: KubeObject, ops: unknown[], context: Parameters<typeof applyJson6902>[2]): KubeObject {
+  const metadata = obj.metadata;
+  if (!isPlainObject(metadata) || metadata.annotations !== undefined) return applyJson6902(obj, ops, context);
+  const patched = applyJson6902({ ...obj, metadata: { ...metadata, annotations: {} } }, ops, context);
+  const annotations = isPlainObject(patched.metadata) ? patched.metadata.annotations : undefined;
+  if (isPlainObject(annotations) && Object.keys(annotations).length === 0) delete (patched.metadata as Record<string, unknown>).annotations;
+  return patched;
 }

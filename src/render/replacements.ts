@@ -20,7 +20,7 @@ export function applyReplacements(resources: readonly Resource[], replacements: 
     const where = { file, field: `replacements[${i}]` };
     const source = (isPlainObject(r.source) ? r.source : undefined) as (PatchTarget & { fieldPath?: string; options?: ReplacementOptions }) | undefined;
     if (!source) throw new InvalidInputError("needs a source", where);
-    const matches = resources.filter(compileSelector(source, where));
+    const matches = resources.filter(anyName(compileSelector(source, where)));
     if (matches.length === 0) throw new InvalidInputError(`nothing matches the source selector ${JSON.stringify(stripUndefined(source))}`, { ...where, field: `${where.field}.source` });
     if (matches.length > 1) throw new InvalidInputError(`more than one object matches the source selector: ${matches.map(describeResource).join(", ")}`, { ...where, field: `${where.field}.source` });
     const fieldPath = source.fieldPath ?? "metadata.name";
@@ -35,14 +35,14 @@ export function applyReplacements(resources: readonly Resource[], replacements: 
     targets.forEach((t, ti) => {
       const tw = { ...where, field: `${where.field}.targets[${ti}]` };
       if (!isPlainObject(t) || !isPlainObject(t.select)) throw new InvalidInputError("needs a select", tw);
-      const select = compileSelector(t.select as PatchTarget, tw);
-      const rejects = (Array.isArray(t.reject) ? t.reject : []).filter(isPlainObject).map((x) => compileSelector(x as PatchTarget, tw));
+      const select = anyName(compileSelector(t.select as PatchTarget, tw));
+      const rejects = (Array.isArray(t.reject) ? t.reject : []).filter(isPlainObject).map((x) => anyName(compileSelector(x as PatchTarget, tw)));
       const options = (isPlainObject(t.options) ? t.options : {}) as ReplacementOptions;
       const paths = Array.isArray(t.fieldPaths) ? t.fieldPaths.map(String) : ["metadata.name"];
       for (const res of resources) {
         if (!select(res) || rejects.some((rej) => rej(res))) continue;
         for (const p of paths) {
-          setAtPath(
+          const count = setAtPath(
             res.obj,
             splitFieldPath(p),
             (old) => {
@@ -56,6 +56,7 @@ export function applyReplacements(resources: readonly Resource[], replacements: 
             },
             options.create ?? false,
           );
+          if (count === 0) throw new InvalidInputError(`unable to find field "${p}" in replacement target ${describeResource(res)}`, tw);
         }
       }
     });
@@ -64,4 +65,14 @@ export function applyReplacements(resources: readonly Resource[], replacements: 
 
 function stripUndefined(o: object): object {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+/**
+ * kustomize selects replacement sources and targets by any id the object has had (before a
+ * prefix, suffix, namespace or hash suffix changed it), not only by its current name.
+ */
+function anyName(select: (res: Resource) => boolean): (res: Resource) => boolean {
+  return (res) =>
+    select(res) ||
+    res.names.some((n) => select({ ...res, obj: { ...res.obj, metadata: { ...res.obj.metadata, name: n.name, namespace: n.namespace } } }));
 }

@@ -19,6 +19,16 @@ export interface Resource {
   generatedBy?: string;
   /** Prefixes and suffixes added, innermost first: kustomize rewrites a reference only between objects that got the same ones. */
   affixes: string[];
+  /** The transformers each kustomization level configured while the object was in it (for `buildMetadata: [transformerAnnotations]`). */
+  transformations?: TransformationStep[][];
+}
+
+/** One transformer a kustomization configured: kustomize's `configuredIn` and `configuredBy`. */
+export interface TransformationStep {
+  file: string;
+  apiVersion: string;
+  kind: string;
+  name?: string;
 }
 
 export function newResource(obj: KubeObject, file: string): Resource {

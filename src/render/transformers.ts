@@ -41,6 +41,12 @@ export function applyLabels(
   for (const res of resources) setPairs(res, specs, pairs);
 }
 
+/** Labels or annotations exactly at the given field specs (a built-in transformer config's own `fieldSpecs`). */
+export function applyPairsAt(resources: readonly Resource[], pairs: Record<string, string>, specs: readonly FieldSpec[]): void {
+  if (Object.keys(pairs).length === 0) return;
+  for (const res of resources) setPairs(res, specs, pairs);
+}
+
 /** commonAnnotations: metadata and pod/job template annotations. */
 export function applyAnnotations(resources: readonly Resource[], pairs: Record<string, string>, config: TransformerConfig): void {
   if (Object.keys(pairs).length === 0) return;
@@ -52,9 +58,17 @@ export function applyAnnotations(resources: readonly Resource[], pairs: Record<s
  * The namespace transformer: every namespaced object moves to `namespace`; a Namespace object is
  * renamed to it; service references of webhooks, APIServices and CRD conversion move with it.
  */
-export function applyNamespace(resources: readonly Resource[], namespace: string, config: TransformerConfig, clusterScoped: ReadonlySet<string>): void {
+export function applyNamespace(
+  resources: readonly Resource[],
+  namespace: string,
+  config: TransformerConfig,
+  clusterScoped: ReadonlySet<string>,
+  options: NamespaceOptions = {},
+): void {
   for (const res of resources) {
     const obj = res.obj;
+    if ((obj.kind === "RoleBinding" || obj.kind === "ClusterRoleBinding") && Array.isArray(obj.subjects)) setSubjectNamespaces(obj.subjects, namespace, options);
+    if (options.unsetOnly && typeof obj.metadata.namespace === "string" && obj.metadata.namespace !== "") continue;
     if (obj.kind === "Namespace" && (obj.apiVersion === "v1" || obj.apiVersion === undefined)) {
       obj.metadata.name = namespace;
       recordName(res);
@@ -87,14 +101,38 @@ export function applyNamespace(resources: readonly Resource[], namespace: string
   }
 }
 
+/** NamespaceTransformer's `unsetOnly` and `setRoleBindingSubjects` (kustomize's default: `defaultOnly`). */
+export interface NamespaceOptions {
+  unsetOnly?: boolean;
+  setRoleBindingSubjects?: "defaultOnly" | "allServiceAccounts" | "none";
+}
+
+/**
+ * kustomize's role binding rule: ServiceAccount subjects named `default` (or, with
+ * `allServiceAccounts`, every ServiceAccount subject) move to the new namespace; with `unsetOnly`
+ * only those with no namespace yet.
+ */
+function setSubjectNamespaces(subjects: unknown[], namespace: string, options: NamespaceOptions): void {
+  const mode = options.setRoleBindingSubjects ?? "defaultOnly";
+  if (mode === "none") return;
+  for (const subject of subjects) {
+    if (!isPlainObject(subject) || subject.kind !== "ServiceAccount") continue;
+    if (mode === "defaultOnly" && subject.name !== "default") continue;
+    if (options.unsetOnly && typeof subject.namespace === "string" && subject.namespace !== "") continue;
+    subject.namespace = namespace;
+  }
+}
+
 const NO_PREFIX_KINDS = new Set(["CustomResourceDefinition", "APIService", "Namespace"]);
 
 /** namePrefix / nameSuffix on metadata.name (not on CRDs, APIServices and Namespaces). */
-export function applyPrefixSuffix(resources: readonly Resource[], prefix: string, suffix: string, config: TransformerConfig): void {
+export function applyPrefixSuffix(resources: readonly Resource[], prefix: string, suffix: string, config: TransformerConfig, onlyNamedBy?: readonly FieldSpec[]): void {
   if (!prefix && !suffix) return;
   for (const res of resources) {
     const obj = res.obj;
     if (NO_PREFIX_KINDS.has(obj.kind)) continue;
+    // A PrefixSuffixTransformer with its own fieldSpecs renames only the objects they select.
+    if (onlyNamedBy && !onlyNamedBy.some((fs) => specMatches(fs, obj))) continue;
     obj.metadata.name = `${prefix}${obj.metadata.name ?? ""}${suffix}`;
     res.affixes.push(`${prefix}\u0000${suffix}`);
     for (const fs of config.namePrefix) {
@@ -146,7 +184,8 @@ export function applyImages(
     }
     if (rule.digest) {
       digest = rule.digest;
-      tag = undefined;
+      // kustomize writes `name:newTag@digest` when a rule gives both.
+      tag = rule.newTag !== undefined && rule.newTag !== "" ? String(rule.newTag) : undefined;
     }
     if (rule.tagSuffix) tag = `${tag ?? ""}${rule.tagSuffix}`;
     return `${name}${tag !== undefined ? `:${tag}` : ""}${digest ? `@${digest}` : ""}`;
@@ -157,11 +196,21 @@ export function applyImages(
 }
 
 /** The `replicas` transformer, by any name the object has had. */
-export function applyReplicas(resources: readonly Resource[], replicas: ReadonlyArray<{ name: string; count: number }>, config: TransformerConfig): void {
+export function applyReplicas(resources: readonly Resource[], replicas: ReadonlyArray<{ name: string; count: number }>, config: TransformerConfig, file?: string): void {
   for (const { name, count } of replicas) {
+    let found = false;
     for (const res of resources) {
       if (!res.names.some((n) => n.name === name)) continue;
-      for (const fs of config.replicas) if (specMatches(fs, res.obj)) visitPath(res.obj, fs.path, () => count, fs.create ?? false);
+      for (const fs of config.replicas) {
+        if (!specMatches(fs, res.obj)) continue;
+        found = true;
+        visitPath(res.obj, fs.path, () => count, fs.create ?? false);
+      }
+    }
+    // kustomize refuses a replicas entry that matches no object of a kind with a replicas field spec.
+    if (!found) {
+      const kinds = [...new Set(config.replicas.map((fs) => fs.kind ?? "*"))].join(", ");
+      throw new InvalidInputError(`no object named '${name}' of a kind with a replicas field (${kinds})`, { ...(file ? { file } : {}), field: "replicas" });
     }
   }
 }

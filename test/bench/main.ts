@@ -7,6 +7,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   plan: () => import("./plan.js"),
   patch: () => import("./patch.js"),
   diff: () => import("./diff.js"),
+  apply: () => import("./apply.js"),
 };
 
 async function main(): Promise<void> {
