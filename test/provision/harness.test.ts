@@ -21,7 +21,7 @@ describe("local control planes: the apiserver profile", () => {
   afterAll(() => harness?.stop());
 
   it("serves each cluster on its own port, with separate data", async () => {
-    const [one, two] = harness.clusters as [NonNullable<Harness["clusters"][0]>, NonNullable<Harness["clusters"][0]>];
+    const [one, two] = [harness.get("one")!, harness.get("two")!];
     expect(one.server).not.toBe(two.server);
     const cm = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "only-in-one", namespace: "default" } };
     expect((await kube(one).post("/api/v1/namespaces/default/configmaps", cm)).status).toBe(201);

@@ -8,7 +8,7 @@ import { TimeoutError } from "../../core/errors.js";
 import { silentLogger } from "../../core/log.js";
 import { findBinaries, type Binaries } from "./binaries.js";
 import { generatePki, kubeconfigFor, type ControlPlanePki } from "./certificates.js";
-import { freePort, spawnOwned, stopProcess } from "./processes.js";
+import { freePorts, spawnOwned, stopProcess } from "./processes.js";
 
 /** One running local control plane. */
 export interface LocalControlPlane {
@@ -100,8 +100,22 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
 }
 
 async function startEtcd(binaries: Binaries, dataDir: string, log: Logger): Promise<{ endpoint: string; process: ChildProcess }> {
-  const [client, peer] = [await freePort(), await freePort()];
+  // Free ports are picked, then bound by etcd: another process may take one in between, so a
+  // start that dies is retried on fresh ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEtcdOnce(binaries, dataDir, log);
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof TimeoutError) || !/exited/.test(error.message)) throw error;
+      log.warn({ attempt, err: error.message }, "etcd exited while starting; retrying on other ports");
+    }
+  }
+}
+
+async function startEtcdOnce(binaries: Binaries, dataDir: string, log: Logger): Promise<{ endpoint: string; process: ChildProcess }> {
+  const [client, peer] = await freePorts(2);
   const endpoint = `http://127.0.0.1:${client}`;
+  const logFile = join(dataDir, "etcd.log");
   const child = spawnOwned(
     binaries.etcd,
     [
@@ -116,9 +130,9 @@ async function startEtcd(binaries: Binaries, dataDir: string, log: Logger): Prom
       "--snapshot-count=50000",
       "--log-level=warn",
     ],
-    join(dataDir, "etcd.log"),
+    logFile,
   );
-  await waitFor(async () => (await fetch(`${endpoint}/health`).then((r) => r.ok).catch(() => false)) || undefined, 30_000, "etcd to become healthy", () => child.exitCode !== null);
+  await waitFor(async () => (await fetch(`${endpoint}/health`).then((r) => r.ok).catch(() => false)) || undefined, 30_000, "etcd to become healthy", () => child.exitCode !== null, logFile);
   log.debug({ endpoint }, "etcd ready");
   return { endpoint, process: child };
 }
@@ -141,15 +155,21 @@ async function startControlPlane(name: string, profile: Profile, binaries: Binar
           adminToken: state.token,
         }
       : generatePki(join(dir, "pki"), name);
-  const port = state?.port ?? (await freePort());
-  state = { port, token: pki.adminToken };
-  writeFileSync(saved, JSON.stringify(state));
-  const server = `https://127.0.0.1:${port}`;
-  const kubeconfig = kubeconfigFor(name, server, pki.caCert, pki.adminToken);
+  let port = state?.port ?? (await freePorts(1))[0]!;
+  let server = "";
+  let kubeconfig = "";
   const kubeconfigPath = join(dir, "kubeconfig");
-  writeFileSync(kubeconfigPath, kubeconfig, { mode: 0o600 });
+  const usePort = (p: number) => {
+    port = p;
+    state = { port, token: pki.adminToken };
+    writeFileSync(saved, JSON.stringify(state));
+    server = `https://127.0.0.1:${port}`;
+    kubeconfig = kubeconfigFor(name, server, pki.caCert, pki.adminToken);
+    writeFileSync(kubeconfigPath, kubeconfig, { mode: 0o600 });
+  };
+  usePort(port);
 
-  const apiserverArgs = [
+  const apiserverArgs = () => [
     `--etcd-servers=${etcd}`,
     `--etcd-prefix=/clusters/${name}`,
     `--secure-port=${port}`,
@@ -165,7 +185,7 @@ async function startControlPlane(name: string, profile: Profile, binaries: Binar
     `--service-account-signing-key-file=${pki.serviceAccountKey}`,
     "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
     "--authorization-mode=RBAC",
-    "--service-cluster-ip-range=10.0.0.0/24",
+    "--service-cluster-ip-range=10.0.0.0/16",
     "--allow-privileged=true",
     "--enable-priority-and-fairness=false",
     "--profiling=false",
@@ -174,10 +194,24 @@ async function startControlPlane(name: string, profile: Profile, binaries: Binar
     "--max-mutating-requests-inflight=500",
     ...(profile === "apiserver" ? ["--disable-admission-plugins=ServiceAccount"] : []),
   ];
-  let apiserver = spawnOwned(binaries.apiserver, apiserverArgs, join(dir, "apiserver.log"));
+  const apiserverLog = join(dir, "apiserver.log");
+  let apiserver = spawnOwned(binaries.apiserver, apiserverArgs(), apiserverLog);
   const ready = () =>
-    waitFor(async () => ((await probe(`${server}/readyz`, pki)) === 200 ? true : undefined), 60_000, `kube-apiserver of '${name}' to become ready`, () => apiserver.exitCode !== null, join(dir, "apiserver.log"));
-  await ready();
+    waitFor(async () => ((await probe(`${server}/readyz`, pki)) === 200 ? true : undefined), 60_000, `kube-apiserver of '${name}' to become ready`, () => apiserver.exitCode !== null, apiserverLog);
+  // The port was free when picked (or saved by an earlier run); if another process took it
+  // meanwhile, the cluster moves to a fresh port and its kubeconfig follows.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await ready();
+      break;
+    } catch (error) {
+      const portTaken = /address already in use/.test(readFileSync(apiserverLog, "utf8").slice(-4000));
+      if (attempt >= 3 || !portTaken) throw error;
+      log.warn({ cluster: name, port }, "apiserver port taken; moving to another");
+      usePort((await freePorts(1))[0]!);
+      apiserver = spawnOwned(binaries.apiserver, apiserverArgs(), apiserverLog);
+    }
+  }
   const others: ChildProcess[] = [];
   if (profile === "full") {
     others.push(
@@ -206,15 +240,19 @@ async function startControlPlane(name: string, profile: Profile, binaries: Binar
   log.info({ cluster: name, server, profile }, "control plane ready");
   return {
     name,
-    server,
-    kubeconfig,
+    get server() {
+      return server;
+    },
+    get kubeconfig() {
+      return kubeconfig;
+    },
     token: pki.adminToken,
     caCert: pki.caCert,
     apiserverPid: () => apiserver.pid,
     alive: () => apiserver.exitCode === null && apiserver.signalCode === null,
     async restart() {
       await stopProcess(apiserver, 1000);
-      apiserver = spawnOwned(binaries.apiserver, apiserverArgs, join(dir, "apiserver.log"));
+      apiserver = spawnOwned(binaries.apiserver, apiserverArgs(), apiserverLog);
       await ready();
     },
     async stop() {

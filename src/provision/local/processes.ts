@@ -57,3 +57,16 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+const handedOut = new Set<number>();
+
+/** `count` distinct free ports, none handed out before by this process (a closed port may be offered again at once). */
+export async function freePorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < count) {
+    const port = await freePort();
+    if (!ports.includes(port) && !handedOut.has(port)) ports.push(port);
+  }
+  for (const p of ports) handedOut.add(p);
+  return ports;
+}
