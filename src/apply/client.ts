@@ -31,7 +31,7 @@ export class ApiError extends RemoteError {
   }
 }
 
-interface Credentials {
+export interface Credentials {
   server: string;
   ca?: string;
   token?: string;

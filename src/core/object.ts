@@ -5,6 +5,8 @@ export interface ObjectMeta {
   namespace?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  finalizers?: string[];
+  resourceVersion?: string;
   [key: string]: unknown;
 }
 

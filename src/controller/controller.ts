@@ -1,0 +1,343 @@
+import type { Logger } from "pino";
+import { ClusterClient, credentialsFromKubeconfig } from "../apply/client.js";
+import { describeError } from "../core/errors.js";
+import type { GitRepository, Kustomization } from "../core/flux.js";
+import { GIT_REPOSITORY_API_VERSION, KUSTOMIZATION_API_VERSION } from "../core/flux.js";
+import { silentLogger } from "../core/log.js";
+import type { KubeObject } from "../core/object.js";
+import { renderFlux } from "../render/index.js";
+import { GitSource } from "../source/index.js";
+import { Metrics } from "../status/metrics.js";
+import { systemClock, type Clock } from "./clock.js";
+import { keyOf, normalizePath, reconcileKustomization, sourceKeyOf, type KustomizationContext } from "./kustomization-reconciler.js";
+import { ApiManagementCluster } from "./management-cluster.js";
+import type { SourceArtifact, TrackedSource } from "./ports.js";
+import { FairQueue } from "./queue.js";
+import { RenderCache, digest } from "./render-cache.js";
+import { reconcileGitRepository, type SourceContext } from "./source-reconciler.js";
+import { TargetClusters } from "./targets.js";
+import { ResourceWatch, type WatchEventType } from "./watch.js";
+
+export const FINALIZER = "finalizers.fluxcd.io";
+const REQUESTED_AT = "reconcile.fluxcd.io/requestedAt";
+
+export interface ControllerOptions {
+  /** The management cluster's kubeconfig (YAML). */
+  kubeconfig: string;
+  /** Reconciles in flight at once (`--concurrent`). */
+  concurrency?: number;
+  logger?: Logger;
+  metrics?: Metrics;
+  clock?: Clock;
+  cacheDir?: string;
+  /**
+   * Where to fetch a GitRepository from instead of its `spec.url` (credentials dropped): `flotilla
+   * up` serves the repository locally because a local run cannot reach the real remote.
+   */
+  sourceUrlOverride?: (g: GitRepository) => string | undefined;
+}
+
+type Listener = (sourceKey: string, artifact: SourceArtifact) => void;
+
+/**
+ * The controller: watches GitRepository and Kustomization objects in all namespaces on the
+ * management cluster and reconciles them as Flux's source- and kustomize-controllers do, through
+ * one fair work queue (lanes per target cluster). New source revisions requeue their
+ * Kustomizations at once; a Kustomization that becomes Ready requeues its dependents; a kubeconfig
+ * Secret that appears requeues the units waiting for it. Everything it needs to resume after a
+ * crash is on the objects (status, inventory), none of it in memory.
+ */
+export class Controller {
+  readonly metrics: Metrics;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly mgmtClient: ClusterClient;
+  private readonly mgmt: ApiManagementCluster;
+  private readonly targets: TargetClusters;
+  private readonly queue: FairQueue;
+  private readonly renderCache = new RenderCache<KubeObject[]>();
+  private readonly kustomizations = new Map<string, Kustomization>();
+  private readonly gitRepositories = new Map<string, GitRepository>();
+  private readonly artifacts = new Map<string, SourceArtifact>();
+  private readonly trackers = new Map<string, { id: string; source: GitSource }>();
+  private readonly watches: Array<ResourceWatch<KubeObject>> = [];
+  private readonly listeners: Listener[] = [];
+  private started = false;
+
+  constructor(private readonly options: ControllerOptions) {
+    this.log = (options.logger ?? silentLogger).child({ component: "controller" });
+    this.clock = options.clock ?? systemClock;
+    this.metrics = options.metrics ?? new Metrics();
+    this.mgmtClient = ClusterClient.fromKubeconfig(options.kubeconfig, { timeoutMs: 30_000 });
+    this.mgmt = new ApiManagementCluster(this.mgmtClient);
+    this.targets = new TargetClusters(this.mgmtClient, this.log);
+    this.queue = new FairQueue({ concurrency: options.concurrency ?? 10, clock: this.clock });
+  }
+
+  /** The management cluster's client (shared with the fleet planner and `flotilla up`). */
+  get managementClient(): ClusterClient {
+    return this.mgmtClient;
+  }
+
+  /** Lists and watches the objects, then starts reconciling. */
+  async start(): Promise<void> {
+    const creds = credentialsFromKubeconfig(this.options.kubeconfig);
+    const watch = <T extends KubeObject>(path: string, on: (type: WatchEventType, o: T) => void, metadataOnly = false) => {
+      const w = new ResourceWatch<T>(creds, path, { onEvent: on }, this.log, metadataOnly);
+      this.watches.push(w as unknown as ResourceWatch<KubeObject>);
+      return w.start();
+    };
+    await Promise.all([
+      watch<GitRepository>(`/apis/${GIT_REPOSITORY_API_VERSION}/gitrepositories`, (t, o) => this.onGitRepository(t, o)),
+      watch<Kustomization>(`/apis/${KUSTOMIZATION_API_VERSION}/kustomizations`, (t, o) => this.onKustomization(t, o)),
+      watch<KubeObject>("/api/v1/secrets", (t, o) => this.onSecret(t, o), true),
+    ]);
+    this.queue.start((key) => this.handle(key));
+    this.started = true;
+    this.log.info({ gitRepositories: this.gitRepositories.size, kustomizations: this.kustomizations.size }, "controller started");
+  }
+
+  /** Whether the caches are synced and the queue runs (`/readyz`). */
+  ready(): boolean {
+    return this.started && this.watches.every((w) => w.hasSynced());
+  }
+
+  stop(): void {
+    this.queue.stop();
+    for (const w of this.watches) w.stop();
+    this.targets.close();
+    this.mgmtClient.close();
+  }
+
+  /** Polls a GitRepository now (push webhook, `flotilla up` seeing a new commit). */
+  requestPoll(sourceKey: string): void {
+    if (this.gitRepositories.has(sourceKey)) this.queue.add(`GitRepository/${sourceKey}`, "sources");
+  }
+
+  /** Polls every GitRepository whose URL matches. */
+  requestPollOfUrl(matches: (url: string) => boolean): number {
+    let n = 0;
+    for (const [key, g] of this.gitRepositories) {
+      if (matches(g.spec.url)) {
+        this.requestPoll(key);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Called with each new artifact a GitRepository stores. */
+  onArtifact(listener: Listener): void {
+    this.listeners.push(listener);
+  }
+
+  artifact(sourceKey: string): SourceArtifact | undefined {
+    return this.artifacts.get(sourceKey);
+  }
+
+  gitRepositoryList(): GitRepository[] {
+    return [...this.gitRepositories.values()];
+  }
+
+  kustomizationList(): Kustomization[] {
+    return [...this.kustomizations.values()];
+  }
+
+  /** Resolves when no reconcile is queued or running (scheduled requeues do not count). */
+  whenIdle(): Promise<void> {
+    return this.queue.whenIdle();
+  }
+
+  private onGitRepository(type: WatchEventType, g: GitRepository): void {
+    const key = keyOf(g);
+    const before = this.gitRepositories.get(key);
+    if (type === "DELETED") {
+      this.gitRepositories.delete(key);
+      this.artifacts.delete(key);
+      this.trackers.delete(key);
+      this.metrics.forget("GitRepository", g.metadata.namespace ?? "", g.metadata.name ?? "");
+      this.queue.forget(`GitRepository/${key}`);
+      return;
+    }
+    this.gitRepositories.set(key, g);
+    if (!before || specChanged(before, g)) this.queue.add(`GitRepository/${key}`, "sources");
+    if (!before) for (const k of this.kustomizations.values()) if (sourceKeyOf(k) === key) this.enqueue(k);
+  }
+
+  private onKustomization(type: WatchEventType, k: Kustomization): void {
+    const key = keyOf(k);
+    const before = this.kustomizations.get(key);
+    if (type === "DELETED") {
+      this.kustomizations.delete(key);
+      this.metrics.forget("Kustomization", k.metadata.namespace, k.metadata.name);
+      this.queue.forget(`Kustomization/${key}`);
+      return;
+    }
+    this.kustomizations.set(key, k);
+    if (!before || specChanged(before, k)) this.enqueue(k);
+  }
+
+  private onSecret(type: WatchEventType, s: KubeObject): void {
+    if (type !== "ADDED" && type !== "MODIFIED") return;
+    for (const k of this.kustomizations.values()) {
+      if (k.metadata.namespace !== s.metadata.namespace) continue;
+      const usesIt = k.spec.kubeConfig?.secretRef.name === s.metadata.name || (k.spec.postBuild?.substituteFrom ?? []).some((r) => r.kind === "Secret" && r.name === s.metadata.name);
+      if (usesIt && (type === "ADDED" || !isReadyNow(k))) this.enqueue(k);
+    }
+  }
+
+  private enqueue(k: Kustomization): void {
+    this.queue.add(`Kustomization/${keyOf(k)}`, laneOf(k));
+  }
+
+  private async handle(item: string): Promise<void> {
+    const slash = item.indexOf("/");
+    const kind = item.slice(0, slash);
+    const key = item.slice(slash + 1);
+    try {
+      if (kind === "GitRepository") await this.handleGitRepository(key);
+      else await this.handleKustomization(key);
+    } catch (error) {
+      // A reconciler reports its own failures in status; this is the management cluster failing.
+      this.log.error({ object: item, err: describeError(error) }, "reconcile failed; retrying");
+      const k = this.kustomizations.get(key);
+      this.queue.addAfter(item, kind === "GitRepository" || !k ? "sources" : laneOf(k), 5_000);
+    }
+  }
+
+  private async handleGitRepository(key: string): Promise<void> {
+    const g = this.gitRepositories.get(key);
+    if (!g) return;
+    const override = this.options.sourceUrlOverride?.(g);
+    const effective: GitRepository = override ? { ...g, spec: { ...g.spec, url: override, secretRef: undefined } } : g;
+    const outcome = await reconcileGitRepository(effective, this.sourceContext());
+    if (effective !== g && effective.status) g.status = effective.status;
+    if (outcome.requeueAfterMs !== undefined) this.queue.addAfter(`GitRepository/${key}`, "sources", outcome.requeueAfterMs);
+  }
+
+  private async handleKustomization(key: string): Promise<void> {
+    const k = this.kustomizations.get(key);
+    if (!k) return;
+    if (k.metadata.deletionTimestamp) {
+      await this.finalize(k);
+      return;
+    }
+    if (!(k.metadata.finalizers ?? []).includes(FINALIZER)) {
+      const updated = await this.mgmt.setFinalizers(k, [...(k.metadata.finalizers ?? []), FINALIZER]);
+      if (!updated) return; // deleted or changed meanwhile: its watch event requeues it
+      k.metadata = { ...k.metadata, ...updated.metadata };
+    }
+    const outcome = await reconcileKustomization(k, this.kustomizationContext());
+    if (outcome.ready === "True") {
+      for (const other of this.kustomizations.values()) {
+        if ((other.spec.dependsOn ?? []).some((d) => `${d.namespace ?? other.metadata.namespace}/${d.name}` === key) && !upToDate(other, this.artifacts)) this.enqueue(other);
+      }
+    }
+    if (outcome.requeueAfterMs !== undefined) this.queue.addAfter(`Kustomization/${key}`, laneOf(k), outcome.requeueAfterMs);
+  }
+
+  /** Deletes what a deleted Kustomization applied (when it prunes), then releases the object. */
+  private async finalize(k: Kustomization): Promise<void> {
+    const log = this.log.child({ unit: keyOf(k) });
+    const entries = k.status?.inventory?.entries ?? [];
+    if (k.spec.prune && entries.length > 0 && !k.spec.suspend) {
+      let kubeconfig: string | undefined;
+      let reachable = true;
+      if (k.spec.kubeConfig) {
+        const secret = await this.mgmt.getSecret(k.metadata.namespace, k.spec.kubeConfig.secretRef.name);
+        kubeconfig = secret ? (k.spec.kubeConfig.secretRef.key ? secret[k.spec.kubeConfig.secretRef.key] : (secret.value ?? secret["value.yaml"])) : undefined;
+        reachable = kubeconfig !== undefined;
+      }
+      if (reachable) {
+        try {
+          await this.targets.target(kubeconfig).apply({ unit: { namespace: k.metadata.namespace, name: k.metadata.name }, objects: [], previousInventory: entries, prune: true, wait: false, force: false, healthChecks: undefined, timeoutMs: 60_000 });
+          log.info({ objects: entries.length }, "pruned the objects of a deleted Kustomization");
+        } catch (error) {
+          log.warn({ err: describeError(error) }, "could not prune a deleted Kustomization's objects; retrying");
+          this.queue.addAfter(`Kustomization/${keyOf(k)}`, laneOf(k), 10_000);
+          return;
+        }
+      } else {
+        log.info("the target cluster's kubeconfig Secret is gone; nothing to prune");
+      }
+    }
+    await this.mgmt.setFinalizers(k, (k.metadata.finalizers ?? []).filter((f) => f !== FINALIZER));
+  }
+
+  private kustomizationContext(): KustomizationContext {
+    return {
+      mgmt: this.mgmt,
+      render: (tree, path, spec) => renderFlux(tree, normalizePath(path), spec),
+      renderCache: this.renderCache,
+      artifact: (key) => this.artifacts.get(key),
+      sourceExists: (key) => this.gitRepositories.has(key),
+      kustomization: (key) => this.kustomizations.get(key),
+      target: (kubeconfig) => this.targets.target(kubeconfig),
+      clock: this.clock,
+      logger: this.log,
+      metrics: this.metrics,
+    };
+  }
+
+  private sourceContext(): SourceContext {
+    return {
+      mgmt: this.mgmt,
+      tracker: (g, secret) => this.tracker(g, secret),
+      store: (key, artifact) => this.artifacts.set(key, artifact),
+      stored: (key) => this.artifacts.get(key),
+      onNewRevision: (key) => {
+        this.renderCache.retainRevisions(new Set([...this.artifacts.values()].map((a) => a.revision)));
+        const artifact = this.artifacts.get(key);
+        if (artifact) for (const l of this.listeners) l(key, artifact);
+        for (const k of this.kustomizations.values()) if (sourceKeyOf(k) === key) this.enqueue(k);
+      },
+      clock: this.clock,
+      logger: this.log,
+      metrics: this.metrics,
+    };
+  }
+
+  /** One GitSource per GitRepository, remade when its URL, ref, ignore rules or credentials change. */
+  private tracker(g: GitRepository, secret: Record<string, string> | undefined): TrackedSource {
+    const key = keyOf(g);
+    const id = digest({ url: g.spec.url, ref: g.spec.ref, ignore: g.spec.ignore, secret: secret ? digest(secret) : undefined });
+    let entry = this.trackers.get(key);
+    if (!entry || entry.id !== id) {
+      const source = new GitSource(
+        {
+          url: g.spec.url,
+          ...(g.spec.ref ? { ref: g.spec.ref } : {}),
+          ...(secret ? { secret } : {}),
+          ...(g.spec.ignore ? { ignore: g.spec.ignore } : {}),
+          ...(this.options.cacheDir ? { cacheDir: this.options.cacheDir } : {}),
+        },
+        { logger: this.log },
+      );
+      entry = { id, source };
+      this.trackers.set(key, entry);
+    }
+    return entry.source;
+  }
+}
+
+/** Lanes are target clusters, so one slow cluster holds at most its lane's share of workers. */
+function laneOf(k: Kustomization): string {
+  return k.spec.kubeConfig ? `${k.metadata.namespace}/${k.spec.kubeConfig.secretRef.name}` : "mgmt";
+}
+
+/** Flux's predicate: a new generation (spec), a reconcile request, or a deletion. */
+function specChanged(before: KubeObject, after: KubeObject): boolean {
+  return (
+    before.metadata.generation !== after.metadata.generation ||
+    before.metadata.annotations?.[REQUESTED_AT] !== after.metadata.annotations?.[REQUESTED_AT] ||
+    (!before.metadata.deletionTimestamp && after.metadata.deletionTimestamp !== undefined)
+  );
+}
+
+function isReadyNow(k: Kustomization): boolean {
+  return k.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
+}
+
+function upToDate(k: Kustomization, artifacts: Map<string, SourceArtifact>): boolean {
+  return isReadyNow(k) && k.status?.lastAppliedRevision === artifacts.get(sourceKeyOf(k))?.revision;
+}

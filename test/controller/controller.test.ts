@@ -1,0 +1,209 @@
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyUnit } from "../../src/apply/apply.js";
+import { ClusterClient } from "../../src/apply/client.js";
+import { Controller } from "../../src/controller/controller.js";
+import { FleetPlanner } from "../../src/controller/fleet-planner.js";
+import { DiskTree } from "../../src/core/file-tree.js";
+import { createLogger } from "../../src/core/log.js";
+import type { Kustomization } from "../../src/core/flux.js";
+import { startHarness, type Harness } from "../../src/provision/local/harness.js";
+import { render } from "../../src/render/index.js";
+import { startGitHttpServer, type GitHttpServer } from "../support/git-http-server.js";
+import { TestRepo } from "../support/git-repo.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+
+const files: Record<string, string> = {
+  "providers/local/v1/mgmt/namespaced/w1/cluster.yaml": `apiVersion: cluster.x-k8s.io/v1beta1
+kind: Cluster
+metadata: {name: w1, namespace: w1}
+spec:
+  infrastructureRef: {apiVersion: infrastructure.cluster.x-k8s.io/v1beta1, kind: LocalCluster, name: w1}
+`,
+  "providers/local/v1/clusters/dev/w1/info.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata: {name: cluster-info, namespace: kube-public}
+data: {cluster: w1}
+`,
+  "providers/local/v1/clusters/dev/common/widget.yaml": `apiVersion: example.com/v1
+kind: Widget
+metadata: {name: shiny, namespace: default}
+spec: {size: 1}
+`,
+  "features/widgets/crd.yaml": `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+`,
+  "tenants/local/common/team/namespace.yaml": `apiVersion: v1
+kind: Namespace
+metadata: {name: team}
+`,
+  "tenants/local/dev/team/settings.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: team}
+data: {colour: blue}
+`,
+};
+
+type Unit = Kustomization;
+const ready = (k: Unit) => k.status?.conditions?.find((c) => c.type === "Ready");
+
+async function until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check().catch(() => undefined);
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("the controller reconciles a convention-mode repository from git", () => {
+  let harness: Harness;
+  let repo: TestRepo;
+  let server: GitHttpServer;
+  let mgmt: ClusterClient;
+  let w1: ClusterClient;
+  let controller: Controller | undefined;
+  let planner: FleetPlanner | undefined;
+
+  const units = async () => (await mgmt.request<{ items: Unit[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items;
+  const unit = async (ns: string, name: string) => (await units()).find((u) => u.metadata.namespace === ns && u.metadata.name === name);
+  const startController = async () => {
+    const logger = createLogger({ level: process.env.FLOTILLA_LOG_LEVEL ?? "silent" });
+    controller = new Controller({ kubeconfig: harness.get("mgmt")!.kubeconfig, concurrency: 4, logger });
+    await controller.start();
+    planner = new FleetPlanner(controller, { repoUrl: `${server.url}/repo.git`, logger });
+    await planner.bootstrap();
+  };
+  const allReadyAt = async (sha: string) =>
+    until(`all units at ${sha.slice(0, 7)}`, async () => {
+      const list = await units();
+      return list.length >= 6 && list.every((u) => ready(u)?.status === "True" && u.status?.lastAppliedRevision === `main@sha1:${sha}`) && list;
+    });
+
+  beforeAll(async () => {
+    harness = await startHarness({ profile: "apiserver", clusters: ["mgmt", "w1"] });
+    mgmt = ClusterClient.fromKubeconfig(harness.get("mgmt")!.kubeconfig);
+    w1 = ClusterClient.fromKubeconfig(harness.get("w1")!.kubeconfig);
+    await applyUnit(mgmt, { unit: { name: "crds", namespace: "flux-system" }, objects: render(new DiskTree(join(ROOT, "deploy")), "crds"), prune: false, wait: true, timeoutMs: 60_000 });
+    repo = TestRepo.create();
+    repo.commit("feat(widgets): first", files);
+    repo.publish();
+    server = await startGitHttpServer(repo.root);
+  }, 120_000);
+  afterAll(async () => {
+    controller?.stop();
+    mgmt?.close();
+    w1?.close();
+    await server?.stop();
+    await harness?.stop();
+    repo?.remove();
+  });
+
+  it("waits with ClusterNotReady until the kubeconfig Secret exists, then starts within a second", async () => {
+    await startController();
+    const waiting = await until("a unit waiting for its cluster", async () => {
+      const u = await unit("w1", "w1");
+      return u && ready(u)?.reason === "ClusterNotReady" && u;
+    });
+    expect(ready(waiting)?.message).toContain("w1-kubeconfig");
+    const created = Date.now();
+    await mgmt.request("POST", "/api/v1/namespaces/w1/secrets", {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "w1-kubeconfig", namespace: "w1" },
+      type: "cluster.x-k8s.io/secret",
+      stringData: { value: harness.get("w1")!.kubeconfig },
+    });
+    await until("w1's first unit applied", async () => (await w1.request("GET", "/api/v1/namespaces/kube-public/configmaps/cluster-info", undefined, { allow: [404] })).status === 200, 5_000);
+    expect(Date.now() - created).toBeLessThan(2_000);
+  });
+
+  it("brings every unit to Ready with Flux's status, the custom resource after its CRD", async () => {
+    const sha = repo.git("rev-parse", "HEAD");
+    const list = await allReadyAt(sha);
+    expect(list.map((u) => `${u.metadata.namespace}/${u.metadata.name}`).sort()).toEqual(
+      ["flux-system/mgmt", "w1/common", "w1/feature-widgets", "w1/tenants-common", "w1/tenants-dev", "w1/w1"].sort(),
+    );
+    const common = list.find((u) => u.metadata.name === "common")!;
+    expect(ready(common)).toMatchObject({ reason: "ReconciliationSucceeded", message: `Applied revision: main@sha1:${sha}` });
+    expect(common.spec.dependsOn).toEqual([{ name: "feature-widgets" }]);
+    expect(common.status?.inventory?.entries).toEqual([{ id: "default_shiny_example.com_Widget", v: "v1" }]);
+    expect((await w1.request("GET", "/apis/example.com/v1/namespaces/default/widgets/shiny")).status).toBe(200);
+    const git = (await mgmt.request<{ status: { artifact: { revision: string }; conditions: Array<{ message: string }> } }>("GET", "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/main")).body;
+    expect(git.status.artifact.revision).toBe(`main@sha1:${sha}`);
+    expect(git.status.conditions[0]!.message).toBe(`stored artifact for revision 'main@sha1:${sha}'`);
+    // The management unit applied the Cluster object.
+    expect((await mgmt.request("GET", "/apis/cluster.x-k8s.io/v1beta1/namespaces/w1/clusters/w1")).status).toBe(200);
+  });
+
+  it("rolls out a new commit, pruning what left git", async () => {
+    const sha = repo.commit("tenants(team): green, no settings file", {
+      "tenants/local/dev/team/settings.yaml": null,
+      "tenants/local/dev/team/colour.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: colour, namespace: team}\ndata: {colour: green}\n",
+    });
+    repo.push();
+    controller!.requestPollOfUrl((url) => url.endsWith("/repo.git"));
+    await allReadyAt(sha);
+    expect((await w1.request("GET", "/api/v1/namespaces/team/configmaps/settings", undefined, { allow: [404] })).status).toBe(404);
+    expect((await w1.request("GET", "/api/v1/namespaces/team/configmaps/colour")).status).toBe(200);
+  });
+
+  it("keeps the last applied state when a render fails, and says which file", async () => {
+    const good = repo.git("rev-parse", "HEAD");
+    const bad = repo.commit("fix(widgets): broken yaml", { "providers/local/v1/clusters/dev/common/widget.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: shiny\n" });
+    repo.push();
+    controller!.requestPollOfUrl(() => true);
+    const failed = await until("BuildFailed", async () => {
+      const u = await unit("w1", "common");
+      return u && ready(u)?.reason === "BuildFailed" && u;
+    });
+    expect(ready(failed)?.message).toContain("widget.yaml");
+    expect(failed.status?.lastAppliedRevision).toBe(`main@sha1:${good}`);
+    expect(failed.status?.lastAttemptedRevision).toBe(`main@sha1:${bad}`);
+    expect((await w1.request("GET", "/apis/example.com/v1/namespaces/default/widgets/shiny")).status).toBe(200);
+    repo.commit("fix(widgets): repaired", { "providers/local/v1/clusters/dev/common/widget.yaml": files["providers/local/v1/clusters/dev/common/widget.yaml"]! });
+    repo.push();
+    controller!.requestPollOfUrl(() => true);
+    await allReadyAt(repo.git("rev-parse", "HEAD"));
+  });
+
+  it("resumes after a restart from the objects' status, rewriting nothing on the cluster", async () => {
+    const before = (await w1.request<{ metadata: { resourceVersion: string } }>("GET", "/apis/example.com/v1/namespaces/default/widgets/shiny")).body.metadata.resourceVersion;
+    controller!.stop();
+    await startController();
+    await controller!.whenIdle();
+    await new Promise((r) => setTimeout(r, 1_000));
+    await controller!.whenIdle();
+    await allReadyAt(repo.git("rev-parse", "HEAD"));
+    const after = (await w1.request<{ metadata: { resourceVersion: string } }>("GET", "/apis/example.com/v1/namespaces/default/widgets/shiny")).body.metadata.resourceVersion;
+    expect(after).toBe(before);
+  });
+
+  it("deletes the units of what left git and prunes what they applied", async () => {
+    repo.commit("tenants(team): no dev settings", { "tenants/local/dev/team/colour.yaml": null });
+    repo.push();
+    controller!.requestPollOfUrl(() => true);
+    await until("tenants-dev deleted", async () => !(await unit("w1", "tenants-dev")));
+    await until("its ConfigMap pruned", async () => (await w1.request("GET", "/api/v1/namespaces/team/configmaps/colour", undefined, { allow: [404] })).status === 404);
+
+    repo.commit("providers(local): remove w1", { "providers/local/v1/mgmt/namespaced/w1/cluster.yaml": null, "providers/local/v1/clusters/dev/w1/info.yaml": null });
+    repo.push();
+    controller!.requestPollOfUrl(() => true);
+    await until("w1's units deleted", async () => !(await units()).some((u) => u.metadata.namespace === "w1"));
+    expect((await w1.request("GET", "/api/v1/namespaces/kube-public/configmaps/cluster-info", undefined, { allow: [404] })).status).toBe(404);
+    expect((await w1.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com", undefined, { allow: [404] })).status).toBe(404);
+    expect((await mgmt.request("GET", "/apis/cluster.x-k8s.io/v1beta1/namespaces/w1/clusters/w1", undefined, { allow: [404] })).status).toBe(404);
+  });
+});
