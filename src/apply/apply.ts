@@ -1,16 +1,17 @@
 import type { Logger } from "pino";
-import { ANNOTATION_FORCE, ANNOTATION_PRUNE, ANNOTATION_RECONCILE, FIELD_MANAGER, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, type InventoryEntry } from "../core/flux.js";
+import { ANNOTATION_FORCE, ANNOTATION_PRUNE, type InventoryEntry } from "../core/flux.js";
 import { InvalidInputError } from "../core/errors.js";
 import { silentLogger } from "../core/log.js";
 import { objectId, objectRef, type KubeObject } from "../core/object.js";
 import { summarize, type ChangeSetEntry } from "./change-set.js";
 import { ApiError, ClusterClient, type ApiResource } from "./client.js";
-import { comparable, liveSatisfies } from "./drift.js";
+import { dryRunChanges, unchangedByApply } from "./drift.js";
 import { healthOf } from "./health.js";
-import { apiVersionOf, inventoryOf, parseInventoryId, staleEntries } from "./inventory.js";
-import { setNativeDefaults } from "./normalize.js";
+import { inventoryOf } from "./inventory.js";
 import { applyStages } from "./order.js";
 import { ApplyFailure, HealthCheckFailure } from "./errors.js";
+import { pruneCandidates, pruneOne } from "./prune.js";
+import { desiredObjects, isDisabled, ownerLabels, reconcileDisabled, resourceOrFail, scopeNamespace, serverSideApply } from "./ssa.js";
 
 export interface ApplyRequest {
   unit: { name: string; namespace: string };
@@ -31,8 +32,6 @@ export interface ApplyResult {
   summary: string;
 }
 
-const disabled = (o: KubeObject | undefined, key: string) => o?.metadata.annotations?.[key] === "disabled" || o?.metadata.labels?.[key] === "disabled";
-
 /**
  * Makes a cluster hold a unit's objects, as Flux's kustomize-controller does: server-side apply in
  * stages (CRDs, Namespaces, ClusterRoles — then CRDs Established — then `*Class` kinds, then the
@@ -41,8 +40,8 @@ const disabled = (o: KubeObject | undefined, key: string) => o?.metadata.annotat
  */
 export async function applyUnit(client: ClusterClient, req: ApplyRequest, opts: { logger?: Logger } = {}): Promise<ApplyResult> {
   const log = (opts.logger ?? silentLogger).child({ unit: `${req.unit.namespace}/${req.unit.name}` });
-  const labels = { [LABEL_OWNER_NAME]: req.unit.name, [LABEL_OWNER_NAMESPACE]: req.unit.namespace };
-  const desired = req.objects.map((o) => setNativeDefaults({ ...structuredClone(o), metadata: { ...structuredClone(o.metadata), labels: { ...o.metadata.labels, ...labels } } } as KubeObject));
+  const labels = ownerLabels(req.unit);
+  const desired = desiredObjects(req.unit, req.objects);
   const changeSet: ChangeSetEntry[] = [];
   const applied: KubeObject[] = [];
   const previous = req.previousInventory ?? [];
@@ -68,8 +67,7 @@ export async function applyUnit(client: ClusterClient, req: ApplyRequest, opts: 
 
   const inventory = inventoryOf(desired);
   if (req.prune) {
-    const stale = staleEntries(previous, inventory).sort((a, b) => Number(parseInventoryId(a.id).kind === "Namespace") - Number(parseInventoryId(b.id).kind === "Namespace"));
-    for (const entry of stale) {
+    for (const entry of pruneCandidates(previous, inventory)) {
       const result = await pruneOne(client, entry, labels).catch((error: unknown) => fail(`prune of ${entry.id} failed: ${(error as Error).message}`));
       if (result) changeSet.push(result);
     }
@@ -95,32 +93,23 @@ function describe(obj: KubeObject, error: unknown): string {
   return `${objectRef(obj)}: ${(error as Error).message}`;
 }
 
-async function resourceOrFail(client: ClusterClient, obj: KubeObject): Promise<ApiResource> {
-  const resource = await client.resourceOf(obj);
-  if (!resource) throw new InvalidInputError(`the cluster does not serve ${obj.apiVersion} ${obj.kind} (is its CRD installed?)`, { object: objectRef(obj), field: "apiVersion" });
-  return resource;
-}
-
 async function applyOne(client: ClusterClient, obj: KubeObject, forceAll: boolean): Promise<ChangeSetEntry> {
   const resource = await resourceOrFail(client, obj);
-  if (resource.namespaced && !obj.metadata.namespace) obj.metadata.namespace = "default";
-  if (!resource.namespaced) delete obj.metadata.namespace;
+  scopeNamespace(obj, resource);
   const id = objectId(obj);
   const ref = objectRef(obj);
   const path = ClusterClient.pathOf(resource, obj.metadata.namespace, obj.metadata.name);
   const live = await client.request<KubeObject>("GET", path, undefined, { allow: [404], count: "get" });
   if (live.status === 404) {
-    await ssa(client, path, obj, false);
+    await serverSideApply(client, path, obj, false);
     return { id, ref, action: "created" };
   }
-  if (disabled(live.body, ANNOTATION_RECONCILE) || disabled(obj, ANNOTATION_RECONCILE)) return { id, ref, action: "skipped", note: "reconcile disabled" };
-  if (liveSatisfies(obj, live.body)) return { id, ref, action: "unchanged" };
-  const dry = await ssa(client, path, obj, true).catch((error: unknown) => error);
-  if (!(dry instanceof Error) && liveSatisfies(comparable(dry as KubeObject), comparable(live.body)) && liveSatisfies(comparable(live.body), comparable(dry as KubeObject))) {
-    return { id, ref, action: "unchanged" };
-  }
+  if (reconcileDisabled(obj, live.body)) return { id, ref, action: "skipped", note: "reconcile disabled" };
+  if (unchangedByApply(obj, live.body)) return { id, ref, action: "unchanged" };
+  const dry = await serverSideApply(client, path, obj, true).catch((error: unknown) => error);
+  if (!(dry instanceof Error) && dryRunChanges(live.body, dry as KubeObject).length === 0) return { id, ref, action: "unchanged" };
   try {
-    await ssa(client, path, obj, false);
+    await serverSideApply(client, path, obj, false);
     return { id, ref, action: "configured" };
   } catch (error) {
     // Apiservers word it "field is immutable" or "may not change once set".
@@ -135,36 +124,13 @@ async function applyOne(client: ClusterClient, obj: KubeObject, forceAll: boolea
       if (Date.now() > deadline) throw new Error("timed out waiting for the old object to be deleted");
       await new Promise((r) => setTimeout(r, 200));
     }
-    await ssa(client, path, obj, false);
+    await serverSideApply(client, path, obj, false);
     return { id, ref, action: "configured", note: "recreated" };
   }
 }
 
 function immutableField(message: string): string | undefined {
   return /(spec\.[\w.[\]]+|metadata\.[\w.]+)/.exec(message)?.[1];
-}
-
-async function ssa(client: ClusterClient, path: string, obj: KubeObject, dryRun: boolean): Promise<KubeObject> {
-  const query = `?fieldManager=${FIELD_MANAGER}&force=true${dryRun ? "&dryRun=All" : ""}`;
-  const res = await client.request<KubeObject>("PATCH", `${path}${query}`, obj, { contentType: "application/apply-patch+yaml", count: dryRun ? "dryRunApply" : "apply" });
-  return res.body;
-}
-
-async function pruneOne(client: ClusterClient, entry: InventoryEntry, owner: Record<string, string>): Promise<ChangeSetEntry | undefined> {
-  const { namespace, name, kind } = parseInventoryId(entry.id);
-  const probe: KubeObject = { apiVersion: apiVersionOf(entry), kind, metadata: { name, ...(namespace ? { namespace } : {}) } };
-  const resource = await client.resourceOf(probe);
-  if (!resource) return undefined;
-  const path = ClusterClient.pathOf(resource, namespace || undefined, name);
-  const live = await client.request<KubeObject>("GET", path, undefined, { allow: [404], count: "get" });
-  if (live.status === 404) return undefined;
-  const ref = objectRef(probe);
-  if (disabled(live.body, ANNOTATION_PRUNE)) return { id: entry.id, ref, action: "skipped", note: "prune disabled" };
-  const labels = live.body.metadata.labels ?? {};
-  // Never delete an object another unit (or nobody) owns, whatever an old inventory says.
-  if (Object.entries(owner).some(([k, v]) => labels[k] !== v)) return { id: entry.id, ref, action: "skipped", note: "owned by another unit" };
-  await client.request("DELETE", path, { propagationPolicy: "Background" }, { allow: [404], count: "delete" });
-  return { id: entry.id, ref, action: "deleted" };
 }
 
 /** Polls objects until kstatus calls each Current; a timeout names those that are not and why. */

@@ -50,8 +50,11 @@ describe("applyUnit on a real kube-apiserver", () => {
 
   it("re-applies an unchanged unit with zero write requests", async () => {
     const before = client.writes();
+    const dryRuns = client.counts.dryRunApply;
     const result = await applyUnit(client, req([widget, cm("a", { x: "1" }), ns("team"), role, crd]));
     expect(client.writes() - before).toBe(0);
+    // Proven unchanged from the live objects' field ownership alone, without dry runs.
+    expect(client.counts.dryRunApply - dryRuns).toBe(0);
     expect(new Set(result.changeSet.map((c) => c.action))).toEqual(new Set(["unchanged"]));
   });
 
@@ -64,6 +67,15 @@ describe("applyUnit on a real kube-apiserver", () => {
     result = await applyUnit(client, req([widget, cm("a", { x: "2" }), ns("team"), role, crd]));
     expect(result.changeSet.find((c) => c.ref === "ConfigMap/team/a")!.action).toBe("configured");
     expect((await kube(harness.clusters[0]!).get("/api/v1/namespaces/team/configmaps/a")).body.data.x).toBe("2");
+  });
+
+  it("removes a field that left the manifest (the live object still holds it, so only field ownership shows the change)", async () => {
+    await applyUnit(client, req([widget, cm("a", { x: "2", y: "3" }), ns("team"), role, crd]));
+    const before = client.writes();
+    const result = await applyUnit(client, req([widget, cm("a", { x: "2" }), ns("team"), role, crd]));
+    expect(result.changeSet.find((c) => c.ref === "ConfigMap/team/a")!.action).toBe("configured");
+    expect(client.writes() - before).toBe(1);
+    expect((await kube(harness.clusters[0]!).get("/api/v1/namespaces/team/configmaps/a")).body.data).toEqual({ x: "2" });
   });
 
   it("prunes what left the unit, but not an object that opts out", async () => {

@@ -1,0 +1,33 @@
+import { ANNOTATION_PRUNE, type InventoryEntry } from "../core/flux.js";
+import { objectRef, type KubeObject } from "../core/object.js";
+import type { ChangeSetEntry } from "./change-set.js";
+import { ClusterClient } from "./client.js";
+import { apiVersionOf, parseInventoryId, staleEntries } from "./inventory.js";
+import { isDisabled } from "./ssa.js";
+
+/** What prune may delete: entries of `previous` that `current` no longer holds, Namespaces last. */
+export function pruneCandidates(previous: readonly InventoryEntry[], current: readonly InventoryEntry[]): InventoryEntry[] {
+  const isNamespace = (e: InventoryEntry) => Number(parseInventoryId(e.id).kind === "Namespace");
+  return staleEntries(previous, current).sort((a, b) => isNamespace(a) - isNamespace(b));
+}
+
+/**
+ * Deletes one object that left its unit (or with `dryRun`, says it would): nothing when it is gone
+ * or its kind is no longer served; skipped when it opts out (`kustomize.toolkit.fluxcd.io/prune:
+ * disabled`) or its owner labels name another unit, whatever an old inventory says.
+ */
+export async function pruneOne(client: ClusterClient, entry: InventoryEntry, owner: Record<string, string>, dryRun = false): Promise<ChangeSetEntry | undefined> {
+  const { namespace, name, kind } = parseInventoryId(entry.id);
+  const probe: KubeObject = { apiVersion: apiVersionOf(entry), kind, metadata: { name, ...(namespace ? { namespace } : {}) } };
+  const resource = await client.resourceOf(probe);
+  if (!resource) return undefined;
+  const path = ClusterClient.pathOf(resource, namespace || undefined, name);
+  const live = await client.request<KubeObject>("GET", path, undefined, { allow: [404], count: "get" });
+  if (live.status === 404) return undefined;
+  const ref = objectRef(probe);
+  if (isDisabled(live.body, ANNOTATION_PRUNE)) return { id: entry.id, ref, action: "skipped", note: "prune disabled" };
+  const labels = live.body.metadata.labels ?? {};
+  if (Object.entries(owner).some(([k, v]) => labels[k] !== v)) return { id: entry.id, ref, action: "skipped", note: "owned by another unit" };
+  if (!dryRun) await client.request("DELETE", path, { propagationPolicy: "Background" }, { allow: [404], count: "delete" });
+  return { id: entry.id, ref, action: "deleted" };
+}

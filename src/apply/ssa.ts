@@ -1,0 +1,56 @@
+import { ANNOTATION_RECONCILE, FIELD_MANAGER, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE } from "../core/flux.js";
+import { InvalidInputError } from "../core/errors.js";
+import { deepClone, objectRef, type KubeObject } from "../core/object.js";
+import { ClusterClient, type ApiResource } from "./client.js";
+import { setNativeDefaults } from "./normalize.js";
+
+/** A unit's name and namespace: the owner labels its objects carry. */
+export interface UnitRef {
+  name: string;
+  namespace: string;
+}
+
+/** The labels that mark an object as the unit's (`kustomize.toolkit.fluxcd.io/name` and `/namespace`). */
+export function ownerLabels(unit: UnitRef): Record<string, string> {
+  return { [LABEL_OWNER_NAME]: unit.name, [LABEL_OWNER_NAMESPACE]: unit.namespace };
+}
+
+/** Copies of a unit's objects as they are applied: owner labels added, native SSA defaults set. */
+export function desiredObjects(unit: UnitRef, objects: readonly KubeObject[]): KubeObject[] {
+  const labels = ownerLabels(unit);
+  return objects.map((o) => {
+    const copy = deepClone(o);
+    copy.metadata = { ...copy.metadata, labels: { ...copy.metadata.labels, ...labels } };
+    return setNativeDefaults(copy);
+  });
+}
+
+/** Whether an object opts out through `key: disabled`, as a label or an annotation. */
+export function isDisabled(o: KubeObject | undefined, key: string): boolean {
+  return o?.metadata.annotations?.[key] === "disabled" || o?.metadata.labels?.[key] === "disabled";
+}
+
+/** Whether the object, live or desired, opts out of reconciliation. */
+export function reconcileDisabled(desired: KubeObject, live: KubeObject | undefined): boolean {
+  return isDisabled(live, ANNOTATION_RECONCILE) || isDisabled(desired, ANNOTATION_RECONCILE);
+}
+
+/** An object's kind as the cluster serves it; a kind it does not serve names the object and its apiVersion. */
+export async function resourceOrFail(client: ClusterClient, obj: KubeObject): Promise<ApiResource> {
+  const resource = await client.resourceOf(obj);
+  if (!resource) throw new InvalidInputError(`the cluster does not serve ${obj.apiVersion} ${obj.kind} (is its CRD installed?)`, { object: objectRef(obj), field: "apiVersion" });
+  return resource;
+}
+
+/** Sets or clears an object's namespace by its kind's scope (namespaced kinds default to `default`). */
+export function scopeNamespace(obj: KubeObject, resource: ApiResource): void {
+  if (resource.namespaced && !obj.metadata.namespace) obj.metadata.namespace = "default";
+  if (!resource.namespaced) delete obj.metadata.namespace;
+}
+
+/** One server-side apply (field manager `flotilla`, forced ownership), or its dry run. */
+export async function serverSideApply(client: ClusterClient, path: string, obj: KubeObject, dryRun: boolean): Promise<KubeObject> {
+  const query = `?fieldManager=${FIELD_MANAGER}&force=true${dryRun ? "&dryRun=All" : ""}`;
+  const res = await client.request<KubeObject>("PATCH", `${path}${query}`, obj, { contentType: "application/apply-patch+yaml", count: dryRun ? "dryRunApply" : "apply" });
+  return res.body;
+}
