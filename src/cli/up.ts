@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -6,8 +5,9 @@ import { parseArgs } from "node:util";
 import { parse, stringify } from "yaml";
 import { applyUnit } from "../apply/apply.js";
 import { ClusterClient } from "../apply/client.js";
-import { FleetLoop, type UnitState } from "../controller/fleet-loop.js";
-import { describeError, InvalidInputError } from "../core/errors.js";
+import { Controller } from "../controller/controller.js";
+import { FleetPlanner } from "../controller/fleet-planner.js";
+import { InvalidInputError } from "../core/errors.js";
 import { DiskTree } from "../core/file-tree.js";
 import { createLogger } from "../core/log.js";
 import { groupOf, versionOf } from "../core/object.js";
@@ -16,8 +16,10 @@ import { startHarness } from "../provision/local/harness.js";
 import { LocalProvider } from "../provision/local/provider.js";
 import { standInCrds } from "../provision/local/stand-in-crds.js";
 import { render } from "../render/index.js";
-import { GitSource, highestTag, LocalRepository } from "../source/index.js";
-import { formatTable } from "../status/table.js";
+import { startGitHttpServer } from "../source/git-http-server.js";
+import { GitSource, sanitizeUrl } from "../source/index.js";
+import { LocalMirror } from "../source/local-mirror.js";
+import { formatTable, unitRows } from "../status/table.js";
 
 /** The project's root (where deploy/ and the example repository live), from src/ or dist/src/. */
 const PROJECT_ROOT = (() => {
@@ -30,12 +32,14 @@ const PROJECT_ROOT = (() => {
  * `flotilla up [--repo DIR] [--kubeconfig-out FILE] [--once] [--timeout 10m]`: the whole product on
  * one machine — a local management cluster, the Flux-API and Cluster API CRDs, the repository's
  * `mgmt` objects, the local provider (stand-in mode: cloud Clusters get local control planes too),
- * and the reconcile loop that applies every unit from git. Ctrl-C or SIGTERM tears it all down.
+ * the repository served over smart HTTP, and the controller that reconciles every unit from git. Ctrl-C or SIGTERM tears it all down.
  */
 export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { repo: { type: "string" }, "kubeconfig-out": { type: "string" }, once: { type: "boolean" }, timeout: { type: "string" }, "no-stand-in": { type: "boolean" } } });
-  const repoDir = resolve(values.repo ?? (existsSync(join(process.cwd(), "providers")) ? process.cwd() : PROJECT_ROOT));
-  if (!existsSync(join(repoDir, ".git"))) throw new InvalidInputError(`'${repoDir}' is not a git repository; flotilla up follows its commits`, { field: "--repo" });
+  const repoArg = values.repo ?? (existsSync(join(process.cwd(), "providers")) ? process.cwd() : PROJECT_ROOT);
+  const remote = /^(https?|ssh):\/\//.test(repoArg) || /^[^/@]+@[^:]+:/.test(repoArg);
+  const repo = remote ? repoArg : resolve(repoArg);
+  if (!remote && !existsSync(join(repo, ".git"))) throw new InvalidInputError(`'${repo}' is not a git repository; flotilla up follows its commits`, { field: "--repo" });
   const kubeconfigOut = resolve(values["kubeconfig-out"] ?? join(process.cwd(), ".flotilla", "kubeconfig"));
   const timeoutMs = values.timeout ? Number.parseInt(values.timeout, 10) * (values.timeout.endsWith("m") ? 60_000 : 1000) : 10 * 60_000;
   const tty = process.stderr.isTTY;
@@ -74,7 +78,7 @@ export async function run(args: string[]): Promise<number> {
     const crds = render(new DiskTree(join(PROJECT_ROOT, "deploy")), "crds");
     await step("installing the Flux API and Cluster API CRDs", () => applyUnit(mgmt, { unit: { name: "flotilla-crds", namespace: "flux-system" }, objects: crds, prune: false, wait: true, timeoutMs: 60_000 }));
 
-    const tree = new DiskTree(repoDir);
+    const tree = remote ? (await new GitSource({ url: repo, ref: { branch: "main" } }, { logger }).poll()).artifact.tree : new DiskTree(repo);
     const mgmtObjects = readLayout(tree).providers.filter((p) => p.hasMgmt).flatMap((p) => render(tree, `${p.path}/mgmt`));
     if (!values["no-stand-in"]) {
       const discovery = await mgmt.discovery(true);
@@ -90,48 +94,55 @@ export async function run(args: string[]): Promise<number> {
     provider.start();
     cleanup.push(() => provider.stop());
 
-    const { main, release, note } = await sources(repoDir);
-    if (note) process.stderr.write(`${note}\n`);
-    cleanup.push(async () => {
-      if (release.tmp) rmSync(release.tmp, { recursive: true, force: true });
-    });
-    let lastTable = "";
-    const loop = new FleetLoop({
-      mgmt,
-      main,
-      release: release.source,
-      repoUrl: `file://${repoDir}`,
+    const served = await step("serving the repository over smart HTTP", () => serveRepository(repo));
+    cleanup.push(served.stop);
+    if (served.note) process.stderr.write(`${served.note}\n`);
+    const rewritten = new Set<string>();
+    const controller = new Controller({
+      kubeconfig: mgmtPlane.kubeconfig,
       logger,
-      onPass: (states) => {
-        const table = formatTable(states.map(row), ["namespace", "name", "cluster", "ready", "status"]);
-        if (table !== lastTable) {
-          lastTable = table;
-          process.stdout.write(`\n${table}`);
+      sourceUrlOverride: (g) => {
+        if (!served.local || isLoopback(g.spec.url)) return undefined;
+        if (!rewritten.has(g.spec.url)) {
+          rewritten.add(g.spec.url);
+          process.stderr.write(`GitRepository ${g.metadata.namespace}/${g.metadata.name}: ${sanitizeUrl(g.spec.url)} is read from ${served.url} (a local run cannot reach the real remote)\n`);
         }
+        return served.url;
       },
     });
+    cleanup.push(async () => controller.stop());
+    await controller.start();
+    const planner = new FleetPlanner(controller, { repoUrl: served.url, logger });
+    const mode = await step("bootstrapping the fleet from the repository", () => planner.bootstrap());
+    process.stderr.write(`repository layout: ${mode === "flux" ? "Flux objects under mgmt (Flux-compatible mode)" : "convention mode (units planned from the layout)"}\n`);
+    const unfollow = served.follow(() => controller.requestPollOfUrl(() => true));
+    cleanup.push(async () => unfollow());
 
-    const waitClusters = async () => {
-      const clusters = mgmtObjects.filter((o) => o.kind === "Cluster").length;
+    const clustersWanted = mgmtObjects.filter((o) => o.kind === "Cluster").length;
+    await step(`provisioning ${clustersWanted} workload cluster(s)`, async () => {
       const deadline = Date.now() + 5 * 60_000;
-      while (harness.clusters.length - 1 < clusters && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
-    };
-    await step("applying the management unit and provisioning the workload clusters", async () => {
-      await loop.reconcileOnce();
-      await waitClusters();
+      while (harness.clusters.length - 1 < clustersWanted && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
     });
     writeKubeconfig(kubeconfigOut, [mgmtPlane, ...harness.clusters.filter((c) => c.name !== "mgmt")]);
-    process.stderr.write(`kubeconfig with contexts ${harness.clusters.map((c) => c.name).join(", ")}: ${kubeconfigOut}\n  kubectl --kubeconfig ${kubeconfigOut} --context mgmt get clusters -A\n`);
+    process.stderr.write(`kubeconfig with contexts ${harness.clusters.map((c) => c.name).join(", ")}: ${kubeconfigOut}\n  kubectl --kubeconfig ${kubeconfigOut} --context mgmt get kustomizations -A\n`);
 
     const deadline = Date.now() + timeoutMs;
+    let lastTable = "";
+    let readySince: number | undefined;
     for (;;) {
-      const states = await loop.reconcileOnce().catch((error: unknown) => {
-        process.stderr.write(`reconcile pass failed: ${describeError(error)}\n`);
-        return loop.unitStates();
-      });
-      const allReady = states.length > 0 && states.every((s) => s.ready === "True");
-      if (values.once && allReady) {
-        process.stderr.write(`all ${states.length} units ready after ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+      const units = controller.kustomizationList();
+      const table = formatTable(
+        unitRows(units, new Date()).map((r) => ({ ...r, status: r.status.length > 90 ? `${r.status.slice(0, 87)}...` : r.status })),
+        ["namespace", "name", "cluster", "ready", "status"],
+      );
+      if (table !== lastTable) {
+        lastTable = table;
+        process.stdout.write(`\n${table}`);
+      }
+      const allReady = units.length > 0 && units.every((u) => u.status?.conditions?.find((c) => c.type === "Ready")?.status === "True");
+      readySince = allReady ? (readySince ?? Date.now()) : undefined;
+      if (values.once && readySince !== undefined && Date.now() - readySince >= 3_000) {
+        process.stderr.write(`all ${units.length} units ready after ${((readySince - started) / 1000).toFixed(1)} s\n`);
         await shutdown();
         return 0;
       }
@@ -140,7 +151,7 @@ export async function run(args: string[]): Promise<number> {
         await shutdown();
         return 1;
       }
-      await new Promise((r) => setTimeout(r, 3000));
+      await new Promise((r) => setTimeout(r, 1000));
     }
   } catch (error) {
     await shutdown();
@@ -148,24 +159,37 @@ export async function run(args: string[]): Promise<number> {
   }
 }
 
-function row(s: UnitState) {
-  return { namespace: s.namespace, name: s.name, cluster: s.cluster, ready: s.ready, status: s.message.length > 90 ? `${s.message.slice(0, 87)}...` : s.message };
+const isLoopback = (url: string) => /^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?\//.test(url);
+
+interface ServedRepository {
+  url: string;
+  /** Whether the repository is local (served by this process) rather than a remote URL. */
+  local: boolean;
+  note?: string;
+  follow(onChange: () => void): () => void;
+  stop(): Promise<void>;
 }
 
-/** main follows the repository's `main`; the release is its highest semver tag, or (none yet) a tagged snapshot of main. */
-async function sources(repoDir: string): Promise<{ main: GitSource; release: { source: GitSource; tmp?: string }; note?: string }> {
-  const local = LocalRepository.open(repoDir);
-  const branch = (await local.refs()).some((r) => r.ref === "refs/heads/main") ? "main" : "master";
-  const main = new GitSource({ url: repoDir, ref: { branch } });
-  const tag = highestTag(await local.tags(), "*");
-  if (tag) return { main, release: { source: new GitSource({ url: repoDir, ref: { semver: "*" } }) } };
-  const tmp = mkdtempSync(join(tmpdir(), "flotilla-release-"));
-  execFileSync("git", ["clone", "-q", "--no-hardlinks", repoDir, tmp], { stdio: "ignore" });
-  execFileSync("git", ["-C", tmp, "tag", "v0.1.0"], { stdio: "ignore" });
+/**
+ * A local repository is mirrored and served over real smart HTTP, so the controller reads it as it
+ * reads any remote; a commit on its branches reaches the mirror within a second. A URL is used as is.
+ */
+async function serveRepository(repo: string): Promise<ServedRepository> {
+  if (/^(https?|ssh):\/\//.test(repo) || /^[^/@]+@[^:]+:/.test(repo)) {
+    return { url: repo, local: false, follow: () => () => undefined, stop: async () => undefined };
+  }
+  const root = mkdtempSync(join(tmpdir(), "flotilla-served-"));
+  const mirror = await LocalMirror.create(repo, root);
+  const server = await startGitHttpServer(root);
   return {
-    main,
-    release: { source: new GitSource({ url: tmp, ref: { tag: "v0.1.0" } }), tmp },
-    note: `the repository has no release tag: prod follows a snapshot of ${branch} tagged v0.1.0 in ${tmp}`,
+    url: `${server.url}/platform.git`,
+    local: true,
+    ...(mirror.syntheticTag ? { note: `the repository has no release tag: prod follows ${mirror.syntheticTag}, a tag on the current main in the served mirror only (your repository is not changed)` } : {}),
+    follow: (onChange) => mirror.follow(1000, onChange),
+    stop: async () => {
+      await server.stop();
+      rmSync(root, { recursive: true, force: true });
+    },
   };
 }
 

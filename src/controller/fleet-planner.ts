@@ -122,15 +122,16 @@ export class FleetPlanner {
   }
 
   private async fetchMain(): Promise<FileTree> {
-    let lastError: unknown;
-    for (const branch of ["main", "master"]) {
-      try {
-        return (await this.source({ branch }).poll()).artifact.tree;
-      } catch (error) {
-        lastError = error;
-      }
+    try {
+      return (await this.source({ branch: "main" }).poll()).artifact.tree;
+    } catch (error) {
+      // Flux's default branch is master; a repository without main may still have it.
+      const master = await this.source({ branch: "master" })
+        .poll()
+        .catch(() => undefined);
+      if (master) return master.artifact.tree;
+      throw error;
     }
-    throw lastError;
   }
 
   private async highestTag(): Promise<string | undefined> {
