@@ -10,6 +10,7 @@ import { healthOf } from "./health.js";
 import { inventoryOf } from "./inventory.js";
 import { applyStages } from "./order.js";
 import { ApplyFailure, HealthCheckFailure } from "./errors.js";
+import { inParallel } from "./parallel.js";
 import { pruneCandidates, pruneOne } from "./prune.js";
 import { desiredObjects, isDisabled, ownerLabels, reconcileDisabled, resourceOrFail, scopeNamespace, serverSideApply } from "./ssa.js";
 
@@ -159,21 +160,4 @@ export async function waitHealthy(client: ClusterClient, objects: readonly KubeO
     pending = next;
     await new Promise((r) => setTimeout(r, 500));
   }
-}
-
-async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  let failure: unknown;
-  const worker = async () => {
-    while (i < items.length && failure === undefined) {
-      const item = items[i++]!;
-      try {
-        await fn(item);
-      } catch (error) {
-        failure ??= error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== undefined) throw failure;
 }

@@ -4,3 +4,5 @@ export { ApplyFailure, HealthCheckFailure } from "./errors.js";
 export { healthOf, type Health } from "./health.js";
 export { inventoryOf } from "./inventory.js";
 export type { ChangeSetEntry, Action } from "./change-set.js";
+export { diffUnit, type DiffRequest, type ObjectDiff, type UnitDiff } from "./diff.js";
+export { desiredObjects, ownerLabels, type UnitRef } from "./ssa.js";
