@@ -9,6 +9,7 @@ import { silentLogger } from "../../core/log.js";
 import { findBinaries, type Binaries } from "./binaries.js";
 import { generatePki, kubeconfigFor, type ControlPlanePki } from "./certificates.js";
 import { freePorts, spawnOwned, stopProcess } from "./processes.js";
+import { SimulatedKubelet, type SimulatedKubeletOptions } from "./simulated-kubelet.js";
 
 /** One running local control plane. */
 export interface LocalControlPlane {
@@ -21,6 +22,10 @@ export interface LocalControlPlane {
   caCert: string;
   /** The apiserver's pid, so tests can kill it. */
   apiserverPid(): number | undefined;
+  /** Pids of this cluster's own processes (etcd is shared), for measurements. */
+  pids(): { apiserver?: number; controllerManager?: number; scheduler?: number };
+  /** The simulated kubelet of a `full` cluster. */
+  kubelet?: SimulatedKubelet;
   /** Whether the apiserver process is running. */
   alive(): boolean;
   /** Restarts the apiserver (same port, certificates and etcd data). */
@@ -45,13 +50,15 @@ export interface HarnessOptions {
   /** Where etcd data, certificates and logs live; a temporary folder by default (removed on stop). Kept when given, so clusters survive a restart. */
   dataDir?: string;
   logger?: Logger;
+  /** Options of each `full` cluster's simulated kubelet (nodes, delays, crash-loop image). */
+  simulatedKubelet?: SimulatedKubeletOptions;
 }
 
 /**
  * Real Kubernetes control planes on this machine: one etcd, and per cluster a kube-apiserver with
  * its own etcd prefix, certificates and admin token on a free loopback port; in the `full`
- * profile also kube-controller-manager and kube-scheduler (the simulated kubelet is started by
- * the local provider). Every process dies with this one.
+ * profile also kube-controller-manager, kube-scheduler and a simulated kubelet (Ready Nodes whose
+ * Pods run without containers). Every process dies with this one.
  */
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const log = options.logger ?? silentLogger;
@@ -72,7 +79,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     async add(name) {
       const existing = clusters.get(name);
       if (existing) return existing;
-      const cp = await startControlPlane(name, options.profile, binaries, etcd.endpoint, join(dataDir, "clusters", name), log);
+      const cp = await startControlPlane(name, options.profile, binaries, etcd.endpoint, join(dataDir, "clusters", name), log, options.simulatedKubelet);
       clusters.set(name, cp);
       return cp;
     },
@@ -137,7 +144,7 @@ async function startEtcdOnce(binaries: Binaries, dataDir: string, log: Logger): 
   return { endpoint, process: child };
 }
 
-async function startControlPlane(name: string, profile: Profile, binaries: Binaries, etcd: string, dir: string, log: Logger): Promise<LocalControlPlane> {
+async function startControlPlane(name: string, profile: Profile, binaries: Binaries, etcd: string, dir: string, log: Logger, kubeletOptions?: SimulatedKubeletOptions): Promise<LocalControlPlane> {
   mkdirSync(dir, { recursive: true });
   const saved = join(dir, "state.json");
   let state: { port: number; token: string } | undefined = existsSync(saved) ? (JSON.parse(readFileSync(saved, "utf8")) as { port: number; token: string }) : undefined;
@@ -237,6 +244,16 @@ async function startControlPlane(name: string, profile: Profile, binaries: Binar
       spawnOwned(binaries.scheduler!, [`--kubeconfig=${kubeconfigPath}`, `--authentication-kubeconfig=${kubeconfigPath}`, `--authorization-kubeconfig=${kubeconfigPath}`, "--leader-elect=false", "--port=0", "--secure-port=0"], join(dir, "scheduler.log")),
     );
   }
+  let kubelet: SimulatedKubelet | undefined;
+  if (profile === "full") {
+    kubelet = new SimulatedKubelet(kubeconfig, { logger: log.child({ cluster: name }), ...kubeletOptions });
+    try {
+      await kubelet.start();
+    } catch (error) {
+      await Promise.all([kubelet.stop(), stopProcess(apiserver), ...others.map((o) => stopProcess(o))]);
+      throw error;
+    }
+  }
   log.info({ cluster: name, server, profile }, "control plane ready");
   return {
     name,
@@ -249,6 +266,8 @@ async function startControlPlane(name: string, profile: Profile, binaries: Binar
     token: pki.adminToken,
     caCert: pki.caCert,
     apiserverPid: () => apiserver.pid,
+    pids: () => ({ apiserver: apiserver.pid, controllerManager: others[0]?.pid, scheduler: others[1]?.pid }),
+    ...(kubelet ? { kubelet } : {}),
     alive: () => apiserver.exitCode === null && apiserver.signalCode === null,
     async restart() {
       await stopProcess(apiserver, 1000);
@@ -256,6 +275,7 @@ async function startControlPlane(name: string, profile: Profile, binaries: Binar
       await ready();
     },
     async stop() {
+      await kubelet?.stop();
       await Promise.all([stopProcess(apiserver), ...others.map((o) => stopProcess(o))]);
     },
   };
