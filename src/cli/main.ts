@@ -14,6 +14,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   "release-notes": { summary: "release notes between two tags from commit titles, with per-cluster impact; --next suggests the version", load: () => import("./release-notes.js") },
   "lint-commits": { summary: "check commit titles against `type(scope): subject (#PR)`", load: () => import("./lint-commits.js") },
   promote: { summary: "a branch and commit that move an environment's release ref to TAG (--push opens the PR)", load: () => import("./promote.js") },
+  controller: { summary: "reconcile GitRepository and Kustomization objects on the management cluster (--repo puts a repository's fleet there)", load: () => import("./controller.js") },
   up: { summary: "the whole product on one machine: local management cluster, local provider, reconcile loop", load: () => import("./up.js") },
   plan: { summary: "the fleet's units (GitRepository and Kustomization objects) from the repository", load: () => import("./plan.js") },
 };

@@ -1,11 +1,12 @@
 import type { Logger } from "pino";
 import { ClusterClient, credentialsFromKubeconfig } from "../apply/client.js";
 import { describeError } from "../core/errors.js";
-import type { GitRepository, Kustomization } from "../core/flux.js";
+import type { GitRepository, Kustomization, KustomizationSpec } from "../core/flux.js";
 import { GIT_REPOSITORY_API_VERSION, KUSTOMIZATION_API_VERSION } from "../core/flux.js";
 import { silentLogger } from "../core/log.js";
 import type { KubeObject } from "../core/object.js";
-import { renderFlux } from "../render/index.js";
+import { inferDependencies } from "../plan/dependencies.js";
+import { fluxBuildSpecOf, renderFlux } from "../render/index.js";
 import { GitSource } from "../source/index.js";
 import { Metrics } from "../status/metrics.js";
 import { systemClock, type Clock } from "./clock.js";
@@ -56,6 +57,7 @@ export class Controller {
   private readonly targets: TargetClusters;
   private readonly queue: FairQueue;
   private readonly renderCache = new RenderCache<KubeObject[]>();
+  private readonly inferenceRenders = new Map<string, KubeObject[]>();
   private readonly kustomizations = new Map<string, Kustomization>();
   private readonly gitRepositories = new Map<string, GitRepository>();
   private readonly artifacts = new Map<string, SourceArtifact>();
@@ -227,13 +229,52 @@ export class Controller {
       if (!updated) return; // deleted or changed meanwhile: its watch event requeues it
       k.metadata = { ...k.metadata, ...updated.metadata };
     }
-    const outcome = await reconcileKustomization(k, this.kustomizationContext());
+    const inferred = this.inferredDependencies(k);
+    const effective: Kustomization = inferred.length > 0 ? { ...k, spec: { ...k.spec, dependsOn: [...(k.spec.dependsOn ?? []), ...inferred] } } : k;
+    const outcome = await reconcileKustomization(effective, this.kustomizationContext());
+    if (effective !== k && effective.status) k.status = effective.status;
     if (outcome.ready === "True") {
       for (const other of this.kustomizations.values()) {
         if ((other.spec.dependsOn ?? []).some((d) => `${d.namespace ?? other.metadata.namespace}/${d.name}` === key) && !upToDate(other, this.artifacts)) this.enqueue(other);
       }
     }
     if (outcome.requeueAfterMs !== undefined) this.queue.addAfter(`Kustomization/${key}`, laneOf(k), outcome.requeueAfterMs);
+  }
+
+  /**
+   * Dependencies Flux would need written out, inferred as the plan infers them: a unit that renders
+   * a custom resource whose CRD another unit of the same cluster renders depends on that unit (and
+   * likewise for namespaces), so a repository in Flux's shape also gets its CRDs applied first.
+   */
+  private inferredDependencies(k: Kustomization): Array<{ name: string; namespace: string }> {
+    const lane = laneOf(k);
+    const members: Kustomization[] = [];
+    const renders = new Map<string, KubeObject[]>();
+    for (const m of this.kustomizations.values()) {
+      if (laneOf(m) !== lane || m.metadata.deletionTimestamp) continue;
+      const artifact = this.artifacts.get(sourceKeyOf(m));
+      if (!artifact) continue;
+      const spec = fluxBuildSpecOf({ ...m.spec, postBuild: undefined } as KustomizationSpec);
+      const cacheKey = `infer\u0000${RenderCache.key(artifact.revision, m.spec.path ?? "", spec)}`;
+      let objects = this.inferenceRenders.get(cacheKey);
+      if (!objects) {
+        try {
+          objects = renderFlux(artifact.tree, normalizePath(m.spec.path), spec);
+        } catch {
+          continue; // its own reconcile reports the failure
+        }
+        this.inferenceRenders.set(cacheKey, objects);
+      }
+      renders.set(keyOf(m), objects);
+      members.push({ ...m, spec: { ...m.spec, dependsOn: [] } });
+    }
+    if (this.inferenceRenders.size > 4 * Math.max(16, this.kustomizations.size)) this.inferenceRenders.clear();
+    inferDependencies(members, renders);
+    const self = members.find((m) => keyOf(m) === keyOf(k));
+    const explicit = new Set((k.spec.dependsOn ?? []).map((d) => `${d.namespace ?? k.metadata.namespace}/${d.name}`));
+    return (self?.spec.dependsOn ?? [])
+      .map((d) => ({ name: d.name, namespace: d.namespace ?? k.metadata.namespace }))
+      .filter((d) => !explicit.has(`${d.namespace}/${d.name}`));
   }
 
   /** Deletes what a deleted Kustomization applied (when it prunes), then releases the object. */
@@ -287,6 +328,7 @@ export class Controller {
       stored: (key) => this.artifacts.get(key),
       onNewRevision: (key) => {
         this.renderCache.retainRevisions(new Set([...this.artifacts.values()].map((a) => a.revision)));
+        this.inferenceRenders.clear();
         const artifact = this.artifacts.get(key);
         if (artifact) for (const l of this.listeners) l(key, artifact);
         for (const k of this.kustomizations.values()) if (sourceKeyOf(k) === key) this.enqueue(k);
