@@ -67,7 +67,9 @@ export async function reconcileKustomization(k: Kustomization, ctx: Kustomizatio
   if (k.spec.suspend) return { ready: readyCondition(k.status?.conditions)?.status ?? "Unknown" };
 
   const fail = async (reason: string, message: string, extra: Partial<NonNullable<Kustomization["status"]>> = {}, requeue = retryInterval) => {
-    log.warn({ reason }, message);
+    // Waiting for a dependency, a cluster or a first artifact is expected while a fleet starts.
+    const waiting = reason === Reason.DependencyNotReady || reason === Reason.ClusterNotReady;
+    (waiting ? log.info.bind(log) : log.warn.bind(log))({ reason }, message);
     await setStatus(k, ctx, { ready: "False", reason, message, ...extra });
     ctx.metrics?.reconcileDuration.observe({ kind: "Kustomization", name: k.metadata.name, namespace: k.metadata.namespace }, (ctx.clock.now() - started) / 1000);
     return { requeueAfterMs: withJitter(requeue), ready: "False" as const };

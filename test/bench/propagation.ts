@@ -1,0 +1,98 @@
+import { join } from "node:path";
+import { applyUnit } from "../../src/apply/apply.js";
+import { ClusterClient } from "../../src/apply/client.js";
+import { Controller } from "../../src/controller/controller.js";
+import { FleetPlanner } from "../../src/controller/fleet-planner.js";
+import { DiskTree } from "../../src/core/file-tree.js";
+import type { Kustomization } from "../../src/core/flux.js";
+import { startHarness } from "../../src/provision/local/harness.js";
+import { render } from "../../src/render/index.js";
+import { startGitHttpServer } from "../support/git-http-server.js";
+import { TestRepo } from "../support/git-repo.js";
+import { printJson, printTable } from "./report.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const CLUSTERS = Number(process.env.PROPAGATION_CLUSTERS ?? 10);
+
+/** A convention-mode fleet: CLUSTERS non-prod clusters, 7 units each (3 features, common, cluster, 2 tenant layers). */
+function fleet(colour: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const f of ["alpha", "beta", "gamma"]) {
+    files[`features/${f}/config.yaml`] = `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${f}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${f}, namespace: ${f}}\ndata: {colour: ${colour}}\n`;
+  }
+  files["providers/local/v1/clusters/non-prod/common/settings.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: common, namespace: default}\ndata: {tier: non-prod}\n";
+  files["tenants/local/common/team/namespace.yaml"] = "apiVersion: v1\nkind: Namespace\nmetadata: {name: team}\n";
+  files["tenants/local/non-prod/team/quota.yaml"] = "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: team, namespace: team}\nspec: {hard: {pods: '20'}}\n";
+  for (let i = 1; i <= CLUSTERS; i++) {
+    const c = `np-${i}`;
+    files[`providers/local/v1/mgmt/namespaced/${c}/cluster.yaml`] = `apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata: {name: ${c}, namespace: ${c}}\nspec:\n  infrastructureRef: {apiVersion: infrastructure.cluster.x-k8s.io/v1beta1, kind: LocalCluster, name: ${c}}\n`;
+    files[`providers/local/v1/clusters/non-prod/${c}/info.yaml`] = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cluster-info, namespace: kube-public}\ndata: {cluster: ${c}}\n`;
+  }
+  return files;
+}
+
+/**
+ * Propagation: CLUSTERS local non-prod workload clusters (real kube-apiservers) with 7 units each,
+ * reconciled by the controller from a repository served over smart HTTP. Measures the time from a
+ * commit on main (announced as a push webhook would) to every unit reporting the new revision, and
+ * the controller process's peak memory.
+ */
+export async function run(): Promise<void> {
+  const names = Array.from({ length: CLUSTERS }, (_, i) => `np-${i + 1}`);
+  const harness = await startHarness({ profile: "apiserver", clusters: ["mgmt", ...names] });
+  const repo = TestRepo.create();
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  const server = await (async () => {
+    repo.commit("feat: fleet", fleet("blue"));
+    repo.publish();
+    return startGitHttpServer(repo.root);
+  })();
+  const mgmt = ClusterClient.fromKubeconfig(harness.get("mgmt")!.kubeconfig);
+  let controller: Controller | undefined;
+  try {
+    await applyUnit(mgmt, { unit: { name: "crds", namespace: "flux-system" }, objects: render(new DiskTree(join(ROOT, "deploy")), "crds"), prune: false, wait: true, timeoutMs: 60_000 });
+    const units = async () => (await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items.filter((u) => u.metadata.namespace !== "flux-system");
+    const allAt = async (sha: string) => {
+      for (;;) {
+        const list = await units();
+        if (list.length === 7 * CLUSTERS && list.every((u) => u.status?.lastAppliedRevision === `main@sha1:${sha}` && u.status.conditions?.some((c) => c.type === "Ready" && c.status === "True"))) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+
+    const t0 = Date.now();
+    controller = new Controller({ kubeconfig: harness.get("mgmt")!.kubeconfig, concurrency: 10 });
+    await controller.start();
+    await new FleetPlanner(controller, { repoUrl: `${server.url}/repo.git` }).bootstrap();
+    for (const c of names) {
+      await mgmt.request("POST", `/api/v1/namespaces/${c}/secrets`, { apiVersion: "v1", kind: "Secret", metadata: { name: `${c}-kubeconfig`, namespace: c }, type: "cluster.x-k8s.io/secret", stringData: { value: harness.get(c)!.kubeconfig } }, { allow: [409] });
+    }
+    await allAt(repo.git("rev-parse", "HEAD"));
+    const firstRollout = (Date.now() - t0) / 1000;
+
+    const rows: Array<Record<string, number | string>> = [];
+    for (const colour of ["green", "red", "yellow"]) {
+      const sha = repo.commit(`feat: ${colour}`, fleet(colour));
+      repo.push();
+      const t = Date.now();
+      controller.requestPollOfUrl(() => true);
+      await allAt(sha);
+      rows.push({ commit: colour, clusters: CLUSTERS, units: 7 * CLUSTERS, "seconds to all units": (Date.now() - t) / 1000 });
+    }
+    const propagation = rows.map((r) => r["seconds to all units"] as number).sort((a, b) => a - b)[1]!;
+    printTable(`propagation: ${CLUSTERS} clusters × 7 units, commit on main → every unit at the new revision (goal ≤ 10 s)`, [
+      ...rows,
+      { commit: "first rollout (from empty)", clusters: CLUSTERS, units: 7 * CLUSTERS, "seconds to all units": firstRollout },
+    ]);
+    printTable("controller process memory", [{ "peak RSS MiB": Math.round(peakRss / 2 ** 20) }]);
+    printJson("propagation", { clusters: CLUSTERS, units: 7 * CLUSTERS, medianSeconds: propagation, runs: rows.map((r) => r["seconds to all units"]), firstRolloutSeconds: firstRollout, peakRssMiB: Math.round(peakRss / 2 ** 20) });
+  } finally {
+    clearInterval(sampler);
+    controller?.stop();
+    mgmt.close();
+    await server.stop();
+    await harness.stop();
+    repo.remove();
+  }
+}
