@@ -17,6 +17,10 @@ export interface ApiResource {
   /** Plural resource name (`deployments`). */
   resource: string;
   namespaced: boolean;
+  /** The verbs it supports (`list`, `watch`, …). */
+  verbs?: string[];
+  /** Whether `version` is its group's preferred version. */
+  preferred?: boolean;
 }
 
 /** An error status from the apiserver, with its reason and message. */
@@ -40,14 +44,14 @@ export interface Credentials {
   insecure?: boolean;
 }
 
-/** Reads the current context's server and credentials from a kubeconfig (YAML). */
-export function credentialsFromKubeconfig(text: string): Credentials {
+/** Reads the server and credentials of a kubeconfig's (YAML) current context, or of the context named. */
+export function credentialsFromKubeconfig(text: string, contextName?: string): Credentials {
   const doc = parseYaml(text) as Record<string, unknown>;
   if (!isPlainObject(doc)) throw new InvalidInputError("a kubeconfig must be a YAML map", { field: "kubeconfig" });
   const list = (k: string) => (Array.isArray(doc[k]) ? (doc[k] as Array<Record<string, unknown>>) : []);
-  const contextName = String(doc["current-context"] ?? list("contexts")[0]?.name ?? "");
-  const context = list("contexts").find((c) => c.name === contextName)?.context as Record<string, string> | undefined;
-  if (!context) throw new InvalidInputError(`context '${contextName}' is not in the kubeconfig`, { field: "current-context" });
+  const name = contextName ?? String(doc["current-context"] ?? list("contexts")[0]?.name ?? "");
+  const context = list("contexts").find((c) => c.name === name)?.context as Record<string, string> | undefined;
+  if (!context) throw new InvalidInputError(`context '${name}' is not in the kubeconfig`, { field: contextName === undefined ? "current-context" : "contexts" });
   const cluster = list("clusters").find((c) => c.name === context.cluster)?.cluster as Record<string, unknown> | undefined;
   const user = (list("users").find((u) => u.name === context.user)?.user ?? {}) as Record<string, string>;
   if (!cluster || typeof cluster.server !== "string") throw new InvalidInputError(`cluster '${context.cluster}' has no server`, { field: "clusters" });
@@ -169,20 +173,21 @@ export class ClusterClient {
   async discovery(refresh = false): Promise<Map<string, ApiResource>> {
     if (this.discovered && !refresh) return this.discovered;
     const map = new Map<string, ApiResource>();
-    const add = (group: string, version: string, list: { resources?: Array<{ name: string; kind: string; namespaced: boolean }> }) => {
+    type ResourceList = { resources?: Array<{ name: string; kind: string; namespaced: boolean; verbs?: string[] }> };
+    const add = (group: string, version: string, preferred: boolean, list: ResourceList) => {
       for (const r of list.resources ?? []) {
         if (r.name.includes("/")) continue;
-        map.set(`${group}/${version}/${r.kind}`, { group, version, kind: r.kind, resource: r.name, namespaced: r.namespaced });
+        map.set(`${group}/${version}/${r.kind}`, { group, version, kind: r.kind, resource: r.name, namespaced: r.namespaced, verbs: r.verbs ?? [], preferred });
       }
     };
-    const core = await this.request<{ resources: Array<{ name: string; kind: string; namespaced: boolean }> }>("GET", "/api/v1");
-    add("", "v1", core.body);
-    const groups = await this.request<{ groups: Array<{ name: string; versions: Array<{ groupVersion: string; version: string }> }> }>("GET", "/apis");
+    const core = await this.request<ResourceList>("GET", "/api/v1");
+    add("", "v1", true, core.body);
+    const groups = await this.request<{ groups: Array<{ name: string; versions: Array<{ groupVersion: string; version: string }>; preferredVersion?: { version: string } }> }>("GET", "/apis");
     await Promise.all(
       groups.body.groups.flatMap((g) =>
         g.versions.map(async (v) => {
-          const res = await this.request<{ resources: Array<{ name: string; kind: string; namespaced: boolean }> }>("GET", `/apis/${v.groupVersion}`, undefined, { allow: [404, 503] });
-          if (res.status === 200) add(g.name, v.version, res.body);
+          const res = await this.request<ResourceList>("GET", `/apis/${v.groupVersion}`, undefined, { allow: [404, 503] });
+          if (res.status === 200) add(g.name, v.version, (g.preferredVersion?.version ?? g.versions[0]?.version) === v.version, res.body);
         }),
       ),
     );

@@ -2,7 +2,8 @@ export { applyUnit, waitHealthy, type ApplyRequest, type ApplyResult } from "./a
 export { ClusterClient, ApiError, credentialsFromKubeconfig, type ApiResource } from "./client.js";
 export { ApplyFailure, HealthCheckFailure } from "./errors.js";
 export { healthOf, type Health } from "./health.js";
-export { inventoryOf } from "./inventory.js";
+export { inventoryOf, parseInventoryId } from "./inventory.js";
 export type { ChangeSetEntry, Action } from "./change-set.js";
 export { diffUnit, type DiffRequest, type ObjectDiff, type UnitDiff } from "./diff.js";
 export { desiredObjects, ownerLabels, type UnitRef } from "./ssa.js";
+export { ownedInventories } from "./owned.js";

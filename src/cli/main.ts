@@ -10,7 +10,7 @@ type Command = { run(args: string[]): Promise<number> };
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   render: { summary: "render a path as `kubectl kustomize` / `flux build` would", load: () => import("./render.js") },
-  diff: { summary: "what a branch changes, per cluster and unit (offline, from git alone)", load: () => import("./diff.js") },
+  diff: { summary: "what a branch changes, per cluster and unit (offline, from git alone; --live: against a cluster)", load: () => import("./diff.js") },
   "release-notes": { summary: "release notes between two tags from commit titles, with per-cluster impact; --next suggests the version", load: () => import("./release-notes.js") },
   "lint-commits": { summary: "check commit titles against `type(scope): subject (#PR)`", load: () => import("./lint-commits.js") },
   promote: { summary: "a branch and commit that move an environment's release ref to TAG (--push opens the PR)", load: () => import("./promote.js") },
