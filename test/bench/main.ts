@@ -8,6 +8,8 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   patch: () => import("./patch.js"),
   diff: () => import("./diff.js"),
   apply: () => import("./apply.js"),
+  provision: () => import("./provision.js"),
+  propagation: () => import("./propagation.js"),
 };
 
 async function main(): Promise<void> {

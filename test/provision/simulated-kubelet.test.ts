@@ -150,3 +150,25 @@ describe("the simulated kubelet under the real controllers of the full profile",
     expect(web.status.availableReplicas).toBe(3);
   });
 });
+
+describe("what the simulated kubelet does with a Pod", () => {
+  const kubeconfig = ["apiVersion: v1", "kind: Config", "current-context: x", "contexts: [{name: x, context: {cluster: x, user: x}}]", "clusters: [{name: x, cluster: {server: 'https://127.0.0.1:1'}}]", "users: [{name: x, user: {token: t}}]"].join("\n");
+  const pod = (image: string, restartPolicy?: string) => ({ spec: { containers: [{ name: "c", image }], ...(restartPolicy ? { restartPolicy } : {}) } });
+
+  it("runs, completes, crash-loops or fails by image and restart policy", async () => {
+    const { SimulatedKubelet } = await import("../../src/provision/local/simulated-kubelet.js");
+    const kubelet = new SimulatedKubelet(kubeconfig);
+    expect(kubelet.fateOf(pod("nginx"))).toBe("run");
+    expect(kubelet.fateOf(pod("busybox", "Never"))).toBe("complete");
+    expect(kubelet.fateOf(pod("busybox", "OnFailure"))).toBe("complete");
+    expect(kubelet.fateOf(pod("registry/crashloop:1"))).toBe("crashloop");
+    expect(kubelet.fateOf(pod("registry/crashloop:1", "OnFailure"))).toBe("crashloop");
+    expect(kubelet.fateOf(pod("registry/crashloop:1", "Never"))).toBe("fail");
+    expect(kubelet.fateOf({ spec: { initContainers: [{ name: "i", image: "crashloop" }], containers: [{ name: "c", image: "nginx" }] } })).toBe("crashloop");
+    const custom = new SimulatedKubelet(kubeconfig, { crashLoopImage: /:broken$/ });
+    expect(custom.fateOf(pod("app:broken"))).toBe("crashloop");
+    expect(custom.fateOf(pod("crashloop"))).toBe("run");
+    expect(kubelet.nodeNames).toEqual(["simulated-node-0", "simulated-node-1", "simulated-node-2"]);
+    await Promise.all([kubelet.stop(), custom.stop()]);
+  });
+});

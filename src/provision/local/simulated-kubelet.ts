@@ -93,6 +93,9 @@ export class SimulatedKubelet {
   private readonly watches = new Set<http.ClientRequest>();
   private loops: Array<Promise<void>> = [];
   private stopped = false;
+  private wake: () => void = () => undefined;
+  /** Resolves on stop(), so waits between relists end at once. */
+  private readonly stopping = new Promise<void>((resolve) => (this.wake = resolve));
   private kubeletVersion = "v0.0.0-simulated";
 
   constructor(kubeconfig: string, options: SimulatedKubeletOptions = {}) {
@@ -120,6 +123,7 @@ export class SimulatedKubelet {
    * and the node-lifecycle controller (kube-controller-manager) lifts it when it sees Ready.
    */
   async start(options: { schedulableTimeoutMs?: number } = {}): Promise<void> {
+    const started = Date.now();
     const version = await this.client.request<{ gitVersion?: string }>("GET", "/version", undefined, { allow: [401, 403, 404] });
     if (version.status === 200 && version.body.gitVersion) this.kubeletVersion = version.body.gitVersion;
     await Promise.all(this.nodeNames.map((n) => this.registerNode(n)));
@@ -127,7 +131,7 @@ export class SimulatedKubelet {
     this.loops.push(this.inform("/api/v1/pods?fieldSelector=spec.nodeName%21%3D", (type, obj) => this.onPod(type, obj as Pod), (items) => this.onPodList(items as Pod[])));
     if (this.opts.bindVolumes) this.loops.push(this.inform("/api/v1/persistentvolumeclaims", (type, obj) => this.onClaim(type, obj), (items) => items.forEach((c) => this.onClaim("ADDED", c))));
     await this.untilSchedulable(options.schedulableTimeoutMs ?? 60_000);
-    this.log.debug({ nodes: this.nodeNames.length }, "simulated nodes registered");
+    this.log.debug({ nodes: this.nodeNames.length, ms: Date.now() - started }, "simulated nodes registered and schedulable");
   }
 
   private async untilSchedulable(timeoutMs: number): Promise<void> {
@@ -149,6 +153,7 @@ export class SimulatedKubelet {
   /** Stops watching and writing; the Nodes stay (as a stopped kubelet's do) and turn NotReady after the grace period. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wake();
     clearInterval(this.leaseTimer);
     for (const rec of this.pods.values()) clearTimeout(rec.timer);
     for (const req of this.watches) req.destroy();
@@ -489,7 +494,9 @@ export class SimulatedKubelet {
       } catch (error) {
         if (this.stopped) return;
         if (!(error instanceof ApiError && error.status === 410)) this.log.debug({ path, err: (error as Error).message }, "simulated kubelet watch failed; relisting");
-        await new Promise((r) => setTimeout(r, delay));
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([this.stopping, new Promise((r) => (timer = setTimeout(r, delay)))]);
+        clearTimeout(timer);
         delay = Math.min(delay * 2, 5000);
       }
     }
