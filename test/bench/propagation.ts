@@ -1,4 +1,5 @@
-import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { applyUnit } from "../../src/apply/apply.js";
 import { ClusterClient } from "../../src/apply/client.js";
 import { Controller } from "../../src/controller/controller.js";
@@ -11,7 +12,12 @@ import { startGitHttpServer } from "../support/git-http-server.js";
 import { TestRepo } from "../support/git-repo.js";
 import { printJson, printTable } from "./report.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
+/** The project root, from test/bench or dist/test/bench. */
+const ROOT = (() => {
+  let dir = import.meta.dirname;
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+})();
 const CLUSTERS = Number(process.env.PROPAGATION_CLUSTERS ?? 10);
 
 /** A convention-mode fleet: CLUSTERS non-prod clusters, 7 units each (3 features, common, cluster, 2 tenant layers). */
@@ -66,6 +72,7 @@ export async function run(): Promise<void> {
     await controller.start();
     await new FleetPlanner(controller, { repoUrl: `${server.url}/repo.git` }).bootstrap();
     for (const c of names) {
+      await mgmt.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: c } }, { allow: [409] });
       await mgmt.request("POST", `/api/v1/namespaces/${c}/secrets`, { apiVersion: "v1", kind: "Secret", metadata: { name: `${c}-kubeconfig`, namespace: c }, type: "cluster.x-k8s.io/secret", stringData: { value: harness.get(c)!.kubeconfig } }, { allow: [409] });
     }
     await allAt(repo.git("rev-parse", "HEAD"));
