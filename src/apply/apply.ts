@@ -46,23 +46,28 @@ export async function applyUnit(client: ClusterClient, req: ApplyRequest, opts: 
   const changeSet: ChangeSetEntry[] = [];
   const applied: KubeObject[] = [];
   const previous = req.previousInventory ?? [];
-  const fail = (message: string): never => {
-    // Never shrink: what the cluster holds now is the old inventory plus what this run created.
+  const fail = (message: string, object?: string): never => {
+    // Never shrink: what the cluster holds now is the old inventory plus what this run applied.
     const union = new Map(previous.map((e) => [e.id, e]));
     for (const e of inventoryOf(applied)) union.set(e.id, e);
-    throw new ApplyFailure(message, [...union.values()].sort((a, b) => a.id.localeCompare(b.id)));
+    throw new ApplyFailure(message, [...union.values()].sort((a, b) => a.id.localeCompare(b.id)), object);
   };
 
   for (const stage of applyStages(desired)) {
+    // The first rejection stops new work; requests already in flight finish and count as applied.
+    let rejected: { object: string; message: string } | undefined;
     await inParallel(stage, req.concurrency ?? 8, async (obj) => {
-      const entry = await applyOne(client, obj, req.force ?? false).catch((error: unknown) => fail(describe(obj, error)));
+      const entry = await applyOne(client, obj, req.force ?? false).catch((error: unknown) => {
+        rejected ??= { object: objectRef(obj), message: describe(obj, error) };
+        throw error;
+      });
       changeSet.push(entry);
       if (entry.action !== "skipped") applied.push(obj);
-    });
+    }).catch(() => fail(rejected!.message, rejected!.object));
     const crds = stage.filter((o) => o.kind === "CustomResourceDefinition");
     if (crds.length > 0) {
       await waitHealthy(client, crds, Math.min(req.timeoutMs, 60_000)).catch((error: unknown) => fail(`CRDs not established: ${(error as Error).message}`));
-      await client.discovery(true);
+      await client.discovery(true).catch((error: unknown) => fail(`discovery after new CRDs failed: ${(error as Error).message}`));
     }
   }
 

@@ -70,6 +70,17 @@ export function credentialsFromKubeconfig(text: string, contextName?: string): C
   return out;
 }
 
+export interface ClientOptions {
+  /** Per request (default 30 s); a request that times out is not retried. */
+  timeoutMs?: number;
+  /** Keep-alive sockets (default 8). */
+  sockets?: number;
+  /** Most retries of one request (default 10). */
+  retries?: number;
+  /** No retry starts later than this after the first attempt (default 20 s). */
+  retryForMs?: number;
+}
+
 /**
  * One client per cluster, reused: keep-alive HTTPS with a bounded socket pool, JSON in and out,
  * retries with backoff on connection errors, 429 and 5xx, a timeout per request, and counts of
@@ -78,13 +89,15 @@ export function credentialsFromKubeconfig(text: string, contextName?: string): C
 export class ClusterClient {
   readonly server: string;
   readonly counts = { get: 0, list: 0, watch: 0, create: 0, apply: 0, dryRunApply: 0, patch: 0, delete: 0 };
+  /** Requests sent again after a connection error, 429 or 5xx (not counted in `counts`). */
+  retries = 0;
   private readonly agent: https.Agent | http.Agent;
   private readonly headers: Record<string, string>;
   private discovered: Map<string, ApiResource> | undefined;
 
   constructor(
     private readonly creds: Credentials,
-    private readonly options: { timeoutMs?: number; sockets?: number; retries?: number } = {},
+    private readonly options: ClientOptions = {},
   ) {
     this.server = creds.server;
     const sockets = options.sockets ?? 8;
@@ -94,7 +107,7 @@ export class ClusterClient {
     this.headers = { Accept: "application/json", ...(creds.token ? { Authorization: `Bearer ${creds.token}` } : {}) };
   }
 
-  static fromKubeconfig(text: string, options?: { timeoutMs?: number; sockets?: number; retries?: number }): ClusterClient {
+  static fromKubeconfig(text: string, options?: ClientOptions): ClusterClient {
     return new ClusterClient(credentialsFromKubeconfig(text), options);
   }
 
@@ -111,29 +124,34 @@ export class ClusterClient {
   async request<T = unknown>(method: string, path: string, body?: unknown, opts: { contentType?: string; allow?: number[]; count?: keyof ClusterClient["counts"] } = {}): Promise<ApiResponse<T>> {
     if (opts.count) this.counts[opts.count]++;
     const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
-    const retries = this.options.retries ?? 4;
+    const retries = this.options.retries ?? 10;
+    const retryFor = this.options.retryForMs ?? 20_000;
+    const started = Date.now();
+    // Backoff 200 ms, doubling to at most 2 s; retries stop after `retries` or `retryForMs`.
+    const again = async (attempt: number): Promise<boolean> => {
+      if (attempt >= retries || Date.now() - started >= retryFor) return false;
+      this.retries++;
+      await sleep(Math.min(2000, 200 * 2 ** attempt) * (0.75 + Math.random() * 0.5));
+      return true;
+    };
     for (let attempt = 0; ; attempt++) {
+      let res: ApiResponse;
       try {
-        const res = await this.once(method, path, payload, opts.contentType ?? "application/json");
-        if ((res.status === 429 || res.status >= 500) && attempt < retries && res.status !== 501) {
-          await sleep(200 * 2 ** attempt);
-          continue;
-        }
-        if (res.status >= 300 && !opts.allow?.includes(res.status)) {
-          const status = res.body as { reason?: string; message?: string };
-          throw new ApiError(res.status, status?.reason ?? "Unknown", status?.message ?? `HTTP ${res.status} from ${method} ${path}`);
-        }
-        return res as ApiResponse<T>;
+        res = await this.once(method, path, payload, opts.contentType ?? "application/json");
       } catch (error) {
+        // Refused, reset or broken connections: an apiserver restarting. A request that timed out
+        // already waited its whole timeout, so it is not sent again.
         const code = (error as { code?: string }).code;
-        const retriable = code === "ECONNREFUSED" || code === "ECONNRESET" || code === "EPIPE" || code === "ETIMEDOUT" || error instanceof TimeoutError;
-        if (retriable && attempt < retries) {
-          await sleep(250 * 2 ** attempt);
-          continue;
-        }
-        if (error instanceof RemoteError) throw error;
+        if ((code === "ECONNREFUSED" || code === "ECONNRESET" || code === "EPIPE") && (await again(attempt))) continue;
+        if (error instanceof RemoteError || error instanceof TimeoutError) throw error;
         throw new RemoteError(`${this.server}: ${method} ${path}: ${(error as Error).message}`, { object: this.server }, { cause: error });
       }
+      if ((res.status === 429 || (res.status >= 500 && res.status !== 501)) && (await again(attempt))) continue;
+      if (res.status >= 300 && !opts.allow?.includes(res.status)) {
+        const status = res.body as { reason?: string; message?: string };
+        throw new ApiError(res.status, status?.reason ?? "Unknown", status?.message ?? `HTTP ${res.status} from ${method} ${path}`);
+      }
+      return res as ApiResponse<T>;
     }
   }
 

@@ -1,10 +1,14 @@
 import type { InventoryEntry } from "../core/flux.js";
 
-/** An apply that failed part-way; `inventory` is what the cluster holds now (never less than before). */
+/**
+ * An apply that failed part-way; `inventory` is what the cluster holds now (never less than
+ * before), `object` the object that was rejected (`Kind/namespace/name`), when one was.
+ */
 export class ApplyFailure extends Error {
   constructor(
     message: string,
     readonly inventory: InventoryEntry[],
+    readonly object?: string,
   ) {
     super(message);
     this.name = "ApplyFailure";
