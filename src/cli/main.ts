@@ -17,6 +17,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   controller: { summary: "reconcile GitRepository and Kustomization objects on the management cluster (--repo puts a repository's fleet there)", load: () => import("./controller.js") },
   up: { summary: "the whole product on one machine: local management cluster, local provider, reconcile loop", load: () => import("./up.js") },
   plan: { summary: "the fleet's units (GitRepository and Kustomization objects) from the repository", load: () => import("./plan.js") },
+  status: { summary: "every unit (NAMESPACE NAME CLUSTER READY STATUS AGE) and cluster on the management cluster; exit 1 unless all Ready", load: () => import("./status.js") },
 };
 
 function usage(): string {
