@@ -28,7 +28,7 @@ describe("flotilla up on the reference repository of the article (Flux objects, 
     expect(code, err).toBe(0);
     expect(err).toMatch(/all 16 units ready after/);
     expect(err).toContain("Flux-compatible mode");
-    expect(err).toMatch(/GitRepository flux-system\/main: .* is read from http:\/\/127\.0\.0\.1/);
+    expect(err).toMatch(/GitRepository flux-system\/(main|release): .* is read from http:\/\/127\.0\.0\.1/);
     const finalTable = out.slice(out.lastIndexOf("NAMESPACE"));
     for (const unit of ["feature-access-control", "feature-helloworld-operator", "feature-ingress-nginx", "common", "non-prod-eu-west-1", "tenants-common", "tenants-non-prod"]) {
       expect(finalTable).toMatch(new RegExp(`non-prod-eu-west-1\\s+${unit}\\s+non-prod-eu-west-1\\s+True\\s+Applied revision: main@sha1:${sha}`));
