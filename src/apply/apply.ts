@@ -45,6 +45,9 @@ export async function applyUnit(client: ClusterClient, req: ApplyRequest, opts: 
   const desired = desiredObjects(req.unit, req.objects);
   const changeSet: ChangeSetEntry[] = [];
   const applied: KubeObject[] = [];
+  // The state the apiserver last returned for each object (its GET or apply response), so health
+  // checks need no request for objects that are already Current.
+  const states = new Map<KubeObject, KubeObject>();
   const previous = req.previousInventory ?? [];
   const fail = (message: string, object?: string): never => {
     // Never shrink: what the cluster holds now is the old inventory plus what this run applied.
@@ -57,11 +60,12 @@ export async function applyUnit(client: ClusterClient, req: ApplyRequest, opts: 
     // The first rejection stops new work; requests already in flight finish and count as applied.
     let rejected: { object: string; message: string } | undefined;
     await inParallel(stage, req.concurrency ?? 8, async (obj) => {
-      const entry = await applyOne(client, obj, req.force ?? false).catch((error: unknown) => {
+      const { entry, state } = await applyOne(client, obj, req.force ?? false).catch((error: unknown) => {
         rejected ??= { object: objectRef(obj), message: describe(obj, error) };
         throw error;
       });
       changeSet.push(entry);
+      if (state) states.set(obj, state);
       if (entry.action !== "skipped") applied.push(obj);
     }).catch(() => fail(rejected!.message, rejected!.object));
     const crds = stage.filter((o) => o.kind === "CustomResourceDefinition");
@@ -82,7 +86,7 @@ export async function applyUnit(client: ClusterClient, req: ApplyRequest, opts: 
   const checks = req.wait ? applied : (req.healthChecks ?? []).map((h) => applied.find((o) => o.kind === h.kind && o.metadata.name === h.name && (h.namespace === undefined || o.metadata.namespace === h.namespace))).filter((o): o is KubeObject => !!o);
   if (checks.length > 0) {
     try {
-      await waitHealthy(client, checks, req.timeoutMs);
+      await waitHealthy(client, checks, req.timeoutMs, states);
     } catch (error) {
       throw new HealthCheckFailure((error as Error).message, inventory);
     }
@@ -99,7 +103,8 @@ function describe(obj: KubeObject, error: unknown): string {
   return `${objectRef(obj)}: ${(error as Error).message}`;
 }
 
-async function applyOne(client: ClusterClient, obj: KubeObject, forceAll: boolean): Promise<ChangeSetEntry> {
+/** Applies one object if it differs; returns what was done and the object's state as last seen. */
+async function applyOne(client: ClusterClient, obj: KubeObject, forceAll: boolean): Promise<{ entry: ChangeSetEntry; state?: KubeObject }> {
   const resource = await resourceOrFail(client, obj);
   scopeNamespace(obj, resource);
   const id = objectId(obj);
@@ -107,16 +112,14 @@ async function applyOne(client: ClusterClient, obj: KubeObject, forceAll: boolea
   const path = ClusterClient.pathOf(resource, obj.metadata.namespace, obj.metadata.name);
   const live = await client.request<KubeObject>("GET", path, undefined, { allow: [404], count: "get" });
   if (live.status === 404) {
-    await serverSideApply(client, path, obj, false);
-    return { id, ref, action: "created" };
+    return { entry: { id, ref, action: "created" }, state: await serverSideApply(client, path, obj, false) };
   }
-  if (reconcileDisabled(obj, live.body)) return { id, ref, action: "skipped", note: "reconcile disabled" };
-  if (unchangedByApply(obj, live.body)) return { id, ref, action: "unchanged" };
+  if (reconcileDisabled(obj, live.body)) return { entry: { id, ref, action: "skipped", note: "reconcile disabled" } };
+  if (unchangedByApply(obj, live.body)) return { entry: { id, ref, action: "unchanged" }, state: live.body };
   const dry = await serverSideApply(client, path, obj, true).catch((error: unknown) => error);
-  if (!(dry instanceof Error) && dryRunChanges(live.body, dry as KubeObject).length === 0) return { id, ref, action: "unchanged" };
+  if (!(dry instanceof Error) && dryRunChanges(live.body, dry as KubeObject).length === 0) return { entry: { id, ref, action: "unchanged" }, state: live.body };
   try {
-    await serverSideApply(client, path, obj, false);
-    return { id, ref, action: "configured" };
+    return { entry: { id, ref, action: "configured" }, state: await serverSideApply(client, path, obj, false) };
   } catch (error) {
     // Apiservers word it "field is immutable" or "may not change once set".
     const immutable = error instanceof ApiError && error.status === 422 && /immutable|may not change once set|cannot be changed/i.test(error.message);
@@ -130,8 +133,7 @@ async function applyOne(client: ClusterClient, obj: KubeObject, forceAll: boolea
       if (Date.now() > deadline) throw new Error("timed out waiting for the old object to be deleted");
       await new Promise((r) => setTimeout(r, 200));
     }
-    await serverSideApply(client, path, obj, false);
-    return { id, ref, action: "configured", note: "recreated" };
+    return { entry: { id, ref, action: "configured", note: "recreated" }, state: await serverSideApply(client, path, obj, false) };
   }
 }
 
@@ -139,10 +141,19 @@ function immutableField(message: string): string | undefined {
   return /(spec\.[\w.[\]]+|metadata\.[\w.]+)/.exec(message)?.[1];
 }
 
-/** Polls objects until kstatus calls each Current; a timeout names those that are not and why. */
-export async function waitHealthy(client: ClusterClient, objects: readonly KubeObject[], timeoutMs: number): Promise<void> {
+/**
+ * Polls objects until kstatus calls each Current; a timeout names those that are not and why.
+ * Objects whose `known` state (what the apiserver just returned for them) is Current are not
+ * fetched again.
+ */
+export async function waitHealthy(client: ClusterClient, objects: readonly KubeObject[], timeoutMs: number, known?: ReadonlyMap<KubeObject, KubeObject>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let pending = [...objects];
+  const knownCurrent = (o: KubeObject) => {
+    const state = known?.get(o);
+    return state !== undefined && healthOf(state).status === "Current";
+  };
+  let pending = objects.filter((o) => !knownCurrent(o));
+  if (pending.length === 0) return;
   let last = new Map<string, string>();
   for (;;) {
     const next: KubeObject[] = [];
