@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { ConflictError } from "../core/errors.js";
+import { ConflictError, InvalidInputError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import { CONTENT_TYPE, type Metrics } from "../status/metrics.js";
 import { readPush, type PushEvent } from "./webhook.js";
@@ -34,6 +34,23 @@ export interface HttpServer {
 }
 
 const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
+
+/**
+ * A `--listen` value as `startHttpServer` takes it: `:8080` (every interface), `127.0.0.1:8080`,
+ * `[::1]:8080`, or a bare port. The port must be 0–65535 (0: any free port).
+ */
+export function parseListenAddress(value: string, field = "--listen"): { host: string; port: number } {
+  const text = value.trim();
+  const colon = text.lastIndexOf(":");
+  const portText = colon < 0 ? text : text.slice(colon + 1);
+  let host = colon < 0 ? "" : text.slice(0, colon);
+  if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65_535 || /[[\]\s/]/.test(host) || (host.includes(":") && !text.startsWith("["))) {
+    throw new InvalidInputError(`'${value}' is not a listen address: expected :PORT, HOST:PORT or [IPv6]:PORT`, { field });
+  }
+  return { host: host === "" ? "0.0.0.0" : host, port };
+}
 
 /** A token digest, so that tokens of any length compare in constant time. */
 function digest(token: string): Buffer {

@@ -2,7 +2,7 @@ import { createHmac } from "node:crypto";
 import { Writable } from "node:stream";
 import pino from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startHttpServer, type HookReceiver, type HttpServer } from "../../src/controller/http-server.js";
+import { parseListenAddress, startHttpServer, type HookReceiver, type HttpServer } from "../../src/controller/http-server.js";
 import type { PushEvent } from "../../src/controller/webhook.js";
 import { Metrics } from "../../src/status/metrics.js";
 
@@ -183,5 +183,21 @@ describe("startHttpServer", () => {
     } finally {
       await first.close();
     }
+  });
+});
+
+describe("parseListenAddress", () => {
+  it("reads :PORT, HOST:PORT, [IPv6]:PORT and a bare port", () => {
+    expect(parseListenAddress(":8080")).toEqual({ host: "0.0.0.0", port: 8080 });
+    expect(parseListenAddress("9090")).toEqual({ host: "0.0.0.0", port: 9090 });
+    expect(parseListenAddress("127.0.0.1:0")).toEqual({ host: "127.0.0.1", port: 0 });
+    expect(parseListenAddress("[::1]:8080")).toEqual({ host: "::1", port: 8080 });
+  });
+
+  it("refuses anything else, naming the flag", () => {
+    for (const bad of ["", ":", "host:", ":http", ":70000", "::1:8080", "a b:80", "http://x:80"]) {
+      expect(() => parseListenAddress(bad), bad).toThrow(/is not a listen address/);
+    }
+    expect(() => parseListenAddress("x", "--metrics-addr")).toThrow(expect.objectContaining({ location: { field: "--metrics-addr" } }));
   });
 });
