@@ -26,6 +26,50 @@ function matches(labels: Labels, match: Labels): boolean {
   return Object.entries(match).every(([k, v]) => labels[k] === v);
 }
 
+/** The object a series is about, when its labels name one (`kind`, `namespace`, `name`). */
+function objectKey(labels: Labels): string | undefined {
+  const { kind, namespace, name } = labels;
+  return kind !== undefined && namespace !== undefined && name !== undefined ? `${kind}\u0000${namespace}\u0000${name}` : undefined;
+}
+
+/**
+ * Series by their label text, with an index by object so that forgetting one object of thousands
+ * does not scan every series.
+ */
+class SeriesMap<S extends { labels: Labels }> {
+  readonly byKey = new Map<string, S>();
+  private readonly byObject = new Map<string, Set<string>>();
+
+  get(key: string): S | undefined {
+    return this.byKey.get(key);
+  }
+
+  set(key: string, series: S): void {
+    this.byKey.set(key, series);
+    const o = objectKey(series.labels);
+    if (o === undefined) return;
+    let keys = this.byObject.get(o);
+    if (!keys) this.byObject.set(o, (keys = new Set()));
+    keys.add(key);
+  }
+
+  /** Removes every series whose labels include all of `match` (label by label, not by text). */
+  remove(match: Labels): void {
+    const o = objectKey(match);
+    const candidates = o === undefined ? [...this.byKey.keys()] : [...(this.byObject.get(o) ?? [])];
+    for (const key of candidates) {
+      const series = this.byKey.get(key);
+      if (!series || !matches(series.labels, match)) continue;
+      this.byKey.delete(key);
+      const own = objectKey(series.labels);
+      if (own === undefined) continue;
+      const keys = this.byObject.get(own)!;
+      keys.delete(key);
+      if (keys.size === 0) this.byObject.delete(own);
+    }
+  }
+}
+
 /** A number as Prometheus writes it (`+Inf`, `NaN`). */
 function valueText(v: number): string {
   if (Number.isNaN(v)) return "NaN";
@@ -35,12 +79,15 @@ function valueText(v: number): string {
 }
 
 export class Histogram {
-  private readonly series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
+  private readonly series = new SeriesMap<{ labels: Labels; counts: number[]; sum: number; count: number }>();
+  private readonly le: string[];
   constructor(
     readonly name: string,
     readonly help: string,
     private readonly buckets: number[] = DEFAULT_BUCKETS,
-  ) {}
+  ) {
+    this.le = [...buckets.map(String), "+Inf"];
+  }
 
   observe(labels: Labels, seconds: number): void {
     const key = labelText(labels);
@@ -53,29 +100,34 @@ export class Histogram {
 
   /** Removes every series whose labels include all of `match`. */
   remove(match: Labels): void {
-    for (const [key, s] of this.series) if (matches(s.labels, match)) this.series.delete(key);
+    this.series.remove(match);
   }
 
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
-    for (const s of this.series.values()) {
-      this.buckets.forEach((le, i) => lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: String(le) })} ${s.counts[i]}`));
-      lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: "+Inf" })} ${s.count}`);
-      lines.push(`${this.name}_sum${labelText(s.labels)} ${valueText(s.sum)}`, `${this.name}_count${labelText(s.labels)} ${s.count}`);
+    const bucket = `${this.name}_bucket`;
+    for (const [key, s] of this.series.byKey) {
+      // The series' label text without its closing brace, so each bucket only appends `le`.
+      const open = key === "" ? "{" : `${key.slice(0, -1)},`;
+      for (let i = 0; i < this.le.length; i++) lines.push(`${bucket}${open}le="${this.le[i]}"} ${i < s.counts.length ? s.counts[i] : s.count}`);
+      lines.push(`${this.name}_sum${key} ${valueText(s.sum)}`, `${this.name}_count${key} ${s.count}`);
     }
     return lines.join("\n");
   }
 }
 
 export class Gauge {
-  private readonly series = new Map<string, { labels: Labels; value: number }>();
+  private readonly series = new SeriesMap<{ labels: Labels; value: number }>();
   constructor(
     readonly name: string,
     readonly help: string,
   ) {}
 
   set(labels: Labels, value: number): void {
-    this.series.set(labelText(labels), { labels: { ...labels }, value });
+    const key = labelText(labels);
+    const current = this.series.get(key);
+    if (current) current.value = value;
+    else this.series.set(key, { labels: { ...labels }, value });
   }
 
   /** The value of the series with exactly these labels. */
@@ -85,12 +137,12 @@ export class Gauge {
 
   /** Removes every series whose labels include all of `match` (label by label, not by text). */
   remove(match: Labels): void {
-    for (const [key, s] of this.series) if (matches(s.labels, match)) this.series.delete(key);
+    this.series.remove(match);
   }
 
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
-    for (const [labels, s] of this.series) lines.push(`${this.name}${labels} ${valueText(s.value)}`);
+    for (const [labels, s] of this.series.byKey) lines.push(`${this.name}${labels} ${valueText(s.value)}`);
     return lines.join("\n");
   }
 }

@@ -21,4 +21,24 @@ describe("metrics", () => {
     m.forget("GitRepository", "ns", 'we"ird\\name\n');
     expect(m.render()).not.toContain("ird");
   });
+
+  it("keeps one gotk_resource_info series per object through many status changes, and forgets objects one by one", () => {
+    const m = new Metrics();
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 300; i++) m.recordReady("Kustomization", `c${i % 30}`, `u${i}`, round === 1 ? "False" : "True", { revision: `main@sha1:${round}` });
+    }
+    const info = () => m.render().split("\n").filter((l) => l.startsWith("gotk_resource_info{"));
+    expect(info()).toHaveLength(300);
+    expect(info().every((l) => l.includes('ready="True"') && l.includes('revision="main@sha1:2"'))).toBe(true);
+    m.forget("Kustomization", "c7", "u7");
+    m.forget("Kustomization", "c7", "u37");
+    expect(info()).toHaveLength(298);
+    expect(m.render()).not.toMatch(/name="u7",namespace="c7"|name="u37",namespace="c7"/);
+    expect(m.render()).toContain('name="u67",namespace="c7"');
+    m.recordReady("Kustomization", "c7", "u7", "Unknown");
+    expect(info()).toHaveLength(299);
+    // A match without an object falls back to comparing every series.
+    m.condition.remove({ status: "Unknown" });
+    expect(m.render()).not.toMatch(/^gotk_reconcile_condition\{.*status="Unknown"/m);
+  });
 });
