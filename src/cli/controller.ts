@@ -5,13 +5,15 @@ import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { Controller } from "../controller/controller.js";
 import { FleetPlanner } from "../controller/fleet-planner.js";
+import { parseListenAddress, startHttpServer, type HookReceiver } from "../controller/http-server.js";
+import { repositoryIdentity } from "../controller/webhook.js";
 import { InvalidInputError } from "../core/errors.js";
 import { createLogger } from "../core/log.js";
 
 const SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 /**
- * `flotilla controller [--kubeconfig FILE] [--repo URL] [--concurrent N] [--cache-dir DIR]`: the
+ * `flotilla controller [--kubeconfig FILE] [--repo URL] [--concurrent N] [--cache-dir DIR] [--listen :8080]`: the
  * controller on the management cluster. It reconciles the GitRepository and Kustomization objects
  * it finds; with `--repo` it first puts the repository's fleet there (see FleetPlanner). Runs until
  * SIGINT or SIGTERM.
@@ -24,13 +26,32 @@ export async function run(args: string[]): Promise<number> {
       repo: { type: "string" },
       concurrent: { type: "string", default: "10" },
       "cache-dir": { type: "string" },
+      listen: { type: "string", default: ":8080" },
     },
   });
+  const listen = parseListenAddress(values.listen);
   const concurrency = Number.parseInt(values.concurrent, 10);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new InvalidInputError(`--concurrent must be a positive integer, not '${values.concurrent}'`, { field: "--concurrent" });
   const logger = createLogger({ level: process.env.FLOTILLA_LOG_LEVEL ?? "info" });
   const controller = new Controller({ kubeconfig: managementKubeconfig(values.kubeconfig), concurrency, logger, ...(values["cache-dir"] ? { cacheDir: values["cache-dir"] } : {}) });
   await controller.start();
+  // Push webhooks: POST /hook/<FLOTILLA_WEBHOOK_TOKEN>, signed with FLOTILLA_WEBHOOK_SECRET (or the token).
+  const token = process.env.FLOTILLA_WEBHOOK_TOKEN;
+  const receivers: HookReceiver[] = token
+    ? [
+        {
+          token,
+          secret: process.env.FLOTILLA_WEBHOOK_SECRET,
+          onPush: (event) => {
+            const pushed = new Set(event.urls.map(repositoryIdentity));
+            const polled = controller.requestPollOfUrl((url) => pushed.size === 0 || pushed.has(repositoryIdentity(url)));
+            logger.info({ sender: event.sender, ref: event.ref, polled }, "push received");
+          },
+        },
+      ]
+    : [];
+  const server = await startHttpServer({ port: listen.port, host: listen.host, metrics: controller.metrics, ready: () => controller.ready(), receivers: () => receivers, logger });
+  logger.info({ url: server.url, webhook: receivers.length > 0 }, "serving /metrics, /healthz, /readyz and /hook/<token>");
   if (values.repo) {
     const planner = new FleetPlanner(controller, { repoUrl: values.repo, logger, ...(values["cache-dir"] ? { cacheDir: values["cache-dir"] } : {}) });
     await planner.bootstrap();
@@ -41,6 +62,7 @@ export async function run(args: string[]): Promise<number> {
   });
   logger.info("stopping");
   controller.stop();
+  await server.close();
   return 0;
 }
 
