@@ -13,6 +13,9 @@ import { makeHttpClient } from "./http-client.js";
 import { localRefs } from "./local-repository.js";
 import { materializeCommit } from "./materialize.js";
 import { resolveRef, type RemoteRef } from "./resolve-ref.js";
+import { SSH_PROXY_URL, SshTransport } from "./ssh-transport.js";
+import { isSshUrl } from "./ssh-url.js";
+import { withThinPack } from "./thin-pack.js";
 
 /** A revision's files with its Flux revision string. */
 export interface Artifact {
@@ -38,6 +41,13 @@ export function defaultCacheDir(): string {
   return process.env.FLOTILLA_CACHE ?? join(homedir(), ".cache", "flotilla");
 }
 
+/**
+ * The last commit fetched into a source's object store. isomorphic-git offers as `have` only the
+ * local ref named by `ref`, and the fetched refs live under refs/remotes/: without this ref every
+ * fetch would resend the whole tree of the new commit.
+ */
+const HAVE_REF = "refs/flotilla/have";
+
 const isLocal = (url: string) => url.startsWith("file://") || url.startsWith("/") || url.startsWith("./") || url.startsWith("../");
 const isHttp = (url: string) => /^https?:\/\//.test(url);
 
@@ -52,17 +62,17 @@ export class GitSource {
   private readonly gitdir: string;
   private readonly objectCache = {};
   private readonly log: Logger;
+  /** Set for ssh:// and scp-like URLs: git's protocol over SSH, posing as isomorphic-git's HTTP client. */
+  private readonly ssh: SshTransport | undefined;
 
   constructor(
     private readonly spec: SourceSpec,
     deps: { logger?: Logger } = {},
   ) {
-    if (!isLocal(spec.url) && !isHttp(spec.url)) {
-      if (/^(ssh:\/\/|[^/@]+@[^:]+:)/.test(spec.url)) {
-        throw new RefusedError(`${sanitizeUrl(spec.url)}: SSH remotes are not supported yet; use an https:// URL with a token`, { field: "spec.url" });
-      }
-      throw new RefusedError(`'${sanitizeUrl(spec.url)}' is not a git URL Flotilla can read (https://, http://, file:// or a path)`, { field: "spec.url" });
+    if (!isLocal(spec.url) && !isHttp(spec.url) && !isSshUrl(spec.url)) {
+      throw new RefusedError(`'${sanitizeUrl(spec.url)}' is not a git URL Flotilla can read (https://, http://, ssh://, git@host:path, file:// or a path)`, { field: "spec.url" });
     }
+    this.ssh = !isLocal(spec.url) && !isHttp(spec.url) ? new SshTransport(spec.url, { secret: spec.secret, readyTimeoutMs: spec.timeoutMs ?? 60_000 }) : undefined;
     this.log = (deps.logger ?? silentLogger).child({ source: sanitizeUrl(spec.url) });
     const key = createHash("sha256").update(spec.url).digest("hex").slice(0, 16);
     this.gitdir = isLocal(spec.url) ? "" : join(spec.cacheDir ?? defaultCacheDir(), "git", key);
@@ -111,19 +121,31 @@ export class GitSource {
   }
 
   private auth(signal: AbortSignal) {
+    // Thin packs: a shallow fetch of a new commit then carries only the objects the cache lacks.
+    if (this.ssh) return { http: withThinPack(this.ssh.http(signal)) };
     const s = this.spec.secret ?? {};
     const headers: Record<string, string> = {};
     if (s.bearerToken) headers.Authorization = `Bearer ${s.bearerToken}`;
-    const http = makeHttpClient({ headers, signal, ...(s["ca.crt"] ? { ca: s["ca.crt"] } : s.caFile ? { ca: s.caFile } : {}) });
+    const http = withThinPack(makeHttpClient({ headers, signal, ...(s["ca.crt"] ? { ca: s["ca.crt"] } : s.caFile ? { ca: s.caFile } : {}) }));
     const onAuth = s.username !== undefined || s.password !== undefined ? () => ({ username: s.username ?? "git", password: s.password ?? "" }) : undefined;
     const onAuthFailure = () => ({ cancel: true });
     return { http, ...(onAuth ? { onAuth, onAuthFailure } : {}) };
   }
 
   private async pollRemote(): Promise<Artifact> {
+    try {
+      return await this.pollRemoteOnce();
+    } finally {
+      this.ssh?.close();
+    }
+  }
+
+  private async pollRemoteOnce(): Promise<Artifact> {
     const url = this.spec.url;
+    // isomorphic-git is handed an http URL for SSH remotes; the transport knows the real one.
+    const gitUrl = this.ssh ? SSH_PROXY_URL : url;
     const serverRefs = await this.withTimeout("list refs", async (signal) => {
-      const refs = await git.listServerRefs({ ...this.auth(signal), url, protocolVersion: 2, peelTags: true, symrefs: false });
+      const refs = await git.listServerRefs({ ...this.auth(signal), url: gitUrl, protocolVersion: 2, peelTags: true, symrefs: false });
       return refs.map((r): RemoteRef => ({ ref: r.ref, oid: r.oid, ...(r.peeled ? { peeled: r.peeled } : {}) }));
     });
     const resolved = resolveRef(this.spec.ref, serverRefs, sanitizeUrl(url));
@@ -135,14 +157,15 @@ export class GitSource {
         await git.addRemote({ fs, gitdir: this.gitdir, remote: "origin", url: "flotilla://remote", force: true });
       }
       this.log.info({ revision: resolved.revision }, "fetching");
+      const have = resolved.fetchRef && (await git.resolveRef({ fs, gitdir: this.gitdir, ref: HAVE_REF }).catch(() => undefined)) ? HAVE_REF : resolved.fetchRef;
       await this.withTimeout("fetch", (signal) =>
         git.fetch({
           fs,
           ...this.auth(signal),
           gitdir: this.gitdir,
-          url,
+          url: gitUrl,
           remote: "origin",
-          ...(resolved.fetchRef ? { ref: resolved.fetchRef, remoteRef: resolved.fetchRef } : {}),
+          ...(resolved.fetchRef ? { ref: have, remoteRef: resolved.fetchRef } : {}),
           singleBranch: true,
           tags: false,
           depth: 1,
@@ -152,6 +175,7 @@ export class GitSource {
       if (!(await this.hasCommit(resolved.commit))) {
         throw remoteFailure(url, "fetch", new Error(`the server did not send commit ${resolved.commit}`));
       }
+      await git.writeRef({ fs, gitdir: this.gitdir, ref: HAVE_REF, value: resolved.commit, force: true });
     }
     return this.artifactOf(this.gitdir, resolved.commit, resolved.revision, resolved.name);
   }

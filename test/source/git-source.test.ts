@@ -183,8 +183,8 @@ describe("GitSource on a local path", () => {
     }
   });
 
-  it("refuses SSH remotes with a clear message until the SSH transport exists", () => {
-    expect(() => new GitSource({ url: "git@github.com:org/repo.git" })).toThrow(/SSH remotes are not supported yet/);
+  it("refuses an SSH remote without the Secret's identity before connecting (SSH itself: test/source/ssh.test.ts)", async () => {
+    await expect(new GitSource({ url: "git@github.com:org/repo.git", cacheDir: join(tmpdir(), "flotilla-unused") }).poll()).rejects.toThrow(/needs the Secret key 'identity'/);
   });
 });
 
