@@ -12,7 +12,7 @@ import { applyStages } from "./order.js";
 import { ApplyFailure, HealthCheckFailure } from "./errors.js";
 import { inParallel } from "./parallel.js";
 import { pruneCandidates, pruneOne } from "./prune.js";
-import { desiredObjects, isDisabled, ownerLabels, reconcileDisabled, resourceOrFail, scopeNamespace, serverSideApply } from "./ssa.js";
+import { desiredObjects, isDisabled, ownerLabels, reconcileDisabled, resourceOrFail, scopeNamespace, serverSideApply, getLive } from "./ssa.js";
 
 export interface ApplyRequest {
   unit: { name: string; namespace: string };
@@ -110,7 +110,7 @@ async function applyOne(client: ClusterClient, obj: KubeObject, forceAll: boolea
   const id = objectId(obj);
   const ref = objectRef(obj);
   const path = ClusterClient.pathOf(resource, obj.metadata.namespace, obj.metadata.name);
-  const live = await client.request<KubeObject>("GET", path, undefined, { allow: [404], count: "get" });
+  const live = await getLive(client, path);
   if (live.status === 404) {
     return { entry: { id, ref, action: "created" }, state: await serverSideApply(client, path, obj, false) };
   }

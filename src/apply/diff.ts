@@ -7,7 +7,7 @@ import { dryRunChanges } from "./drift.js";
 import { inventoryOf } from "./inventory.js";
 import { inParallel } from "./parallel.js";
 import { pruneCandidates, pruneOne } from "./prune.js";
-import { desiredObjects, ownerLabels, reconcileDisabled, resourceOrFail, scopeNamespace, serverSideApply, type UnitRef } from "./ssa.js";
+import { desiredObjects, ownerLabels, reconcileDisabled, resourceOrFail, scopeNamespace, serverSideApply, getLive, type UnitRef } from "./ssa.js";
 
 export interface DiffRequest {
   unit: UnitRef;
@@ -65,7 +65,7 @@ export async function diffUnit(client: ClusterClient, req: DiffRequest): Promise
     scopeNamespace(obj, scoped);
     const ref = objectRef(obj);
     const path = ClusterClient.pathOf(scoped, obj.metadata.namespace, obj.metadata.name);
-    const live = await client.request<KubeObject>("GET", path, undefined, { allow: [404], count: "get" });
+    const live = await getLive(client, path);
     if (live.status !== 404 && reconcileDisabled(obj, live.body)) {
       result.skipped.push({ ref, note: "reconcile disabled" });
       return;

@@ -54,3 +54,20 @@ export async function serverSideApply(client: ClusterClient, path: string, obj: 
   const res = await client.request<KubeObject>("PATCH", `${path}${query}`, obj, { contentType: "application/apply-patch+yaml", count: dryRun ? "dryRunApply" : "apply" });
   return res.body;
 }
+
+/**
+ * The live object at `path`, or a 404. A 404 that is not about the object itself ("the server
+ * could not find the requested resource": no `details.name`) means the apiserver does not serve
+ * the kind yet although discovery lists it — a CRD just created, or an apiserver that has just
+ * restarted and not yet loaded its CRDs — so it is asked again with backoff for up to `forMs`.
+ */
+export async function getLive(client: ClusterClient, path: string, forMs = 10_000): Promise<{ status: number; body: KubeObject }> {
+  const started = Date.now();
+  for (let attempt = 0; ; attempt++) {
+    const res = await client.request<KubeObject>("GET", path, undefined, { allow: [404], count: "get" });
+    const details = (res.body as { details?: { name?: string } } | undefined)?.details;
+    if (res.status !== 404 || details?.name !== undefined || Date.now() - started > forMs) return res;
+    client.retries++;
+    await new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** attempt)));
+  }
+}
