@@ -56,15 +56,17 @@ export async function serverSideApply(client: ClusterClient, path: string, obj: 
 }
 
 /**
- * The live object at `path`, or a 404. A 404 that is not about the object itself ("the server
+ * The live object at `path`, or a 404; with `cached`, as the apiserver's watch cache holds it
+ * (`resourceVersion=0`: served without a read from etcd, possibly milliseconds old). A 404 that is not about the object itself ("the server
  * could not find the requested resource": no `details.name`) means the apiserver does not serve
  * the kind yet although discovery lists it — a CRD just created, or an apiserver that has just
  * restarted and not yet loaded its CRDs — so it is asked again with backoff for up to `forMs`.
  */
-export async function getLive(client: ClusterClient, path: string, forMs = 10_000): Promise<{ status: number; body: KubeObject }> {
+export async function getLive(client: ClusterClient, path: string, opts: { cached?: boolean; forMs?: number } = {}): Promise<{ status: number; body: KubeObject }> {
   const started = Date.now();
+  const forMs = opts.forMs ?? 10_000;
   for (let attempt = 0; ; attempt++) {
-    const res = await client.request<KubeObject>("GET", path, undefined, { allow: [404], count: "get" });
+    const res = await client.request<KubeObject>("GET", opts.cached ? `${path}?resourceVersion=0` : path, undefined, { allow: [404], count: "get" });
     const details = (res.body as { details?: { name?: string } } | undefined)?.details;
     if (res.status !== 404 || details?.name !== undefined || Date.now() - started > forMs) return res;
     client.retries++;

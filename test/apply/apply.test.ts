@@ -63,7 +63,10 @@ describe("applyUnit on a real kube-apiserver", () => {
     let result = await applyUnit(client, req([widget, cm("a", { x: "2" }), ns("team"), role, crd]));
     expect(client.writes() - before).toBe(1);
     expect(result.changeSet.find((c) => c.ref === "ConfigMap/team/a")!.action).toBe("configured");
-    await kube(harness.clusters[0]!).apply("/api/v1/namespaces/team/configmaps/a", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a", namespace: "team" }, data: { x: "edited by hand" } });
+    const k = kube(harness.clusters[0]!);
+    await k.apply("/api/v1/namespaces/team/configmaps/a", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a", namespace: "team" }, data: { x: "edited by hand" } });
+    // Drift is read from the apiserver's watch cache, milliseconds behind etcd: a reconcile sees the edit once the cache does.
+    await k.until(async () => (await k.get("/api/v1/namespaces/team/configmaps/a?resourceVersion=0")).body.data.x === "edited by hand");
     result = await applyUnit(client, req([widget, cm("a", { x: "2" }), ns("team"), role, crd]));
     expect(result.changeSet.find((c) => c.ref === "ConfigMap/team/a")!.action).toBe("configured");
     expect((await kube(harness.clusters[0]!).get("/api/v1/namespaces/team/configmaps/a")).body.data.x).toBe("2");
