@@ -61,6 +61,8 @@ export class GitSource {
   private readonly trees = new Map<string, FileTree>();
   private readonly gitdir: string;
   private readonly objectCache = {};
+  /** The last materialized commit's blobs by object id: the next commit reads only what changed. */
+  private readonly blobs = new Map<string, Uint8Array>();
   private readonly log: Logger;
   /** Set for ssh:// and scp-like URLs: git's protocol over SSH, posing as isomorphic-git's HTTP client. */
   private readonly ssh: SshTransport | undefined;
@@ -193,7 +195,7 @@ export class GitSource {
   private async artifactOf(gitdir: string, commit: string, revision: string, ref: string): Promise<Artifact> {
     let tree = this.trees.get(commit);
     if (!tree) {
-      tree = await materializeCommit({ fs, gitdir, commit, label: `${sanitizeUrl(this.spec.url)}@${revision}`, ...(this.spec.ignore ? { ignore: this.spec.ignore } : {}), cache: this.objectCache });
+      tree = await materializeCommit({ fs, gitdir, commit, label: `${sanitizeUrl(this.spec.url)}@${revision}`, ...(this.spec.ignore ? { ignore: this.spec.ignore } : {}), cache: this.objectCache, blobs: this.blobs });
       if (this.trees.size >= 8) this.trees.delete(this.trees.keys().next().value!);
       this.trees.set(commit, tree);
     }

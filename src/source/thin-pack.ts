@@ -3,25 +3,39 @@ import type { GitHttpRequest, GitHttpResponse } from "./http-client.js";
 type HttpPlugin = { request(req: GitHttpRequest): Promise<GitHttpResponse> };
 
 /**
- * Adds `thin-pack` to the capabilities of a protocol-v0/v1 upload-pack request (its first `want`
- * line). isomorphic-git leaves it out, and without it `git upload-pack` answers a shallow fetch
- * (`deepen 1`) with the whole tree of the new commit even when the client already holds its parent:
- * 5,000 files resent for a one-file change. isomorphic-git resolves a thin pack's outside delta bases
- * from its own object store when it indexes and reads the pack. Other requests pass unchanged.
+ * Tunes a protocol-v0/v1 upload-pack request from isomorphic-git (other requests pass unchanged):
+ *
+ * - `thin-pack` joins the capabilities of the first `want` line. isomorphic-git leaves it out, and
+ *   without it `git upload-pack` answers a shallow fetch (`deepen 1`) with the whole tree of the new
+ *   commit even when the client holds its parent: 5,000 files resent for a one-file change.
+ *   isomorphic-git resolves a thin pack's outside delta bases from its own object store.
+ * - every commit the client names in a `shallow` line is also offered as `have`. isomorphic-git
+ *   offers only the one ref it was given, so the server believed objects of the other fetched
+ *   commits missing and sent them again — as deltas against objects the client holds. Two copies of
+ *   one object in two packs, each a delta against the other, send isomorphic-git's object reader
+ *   into an endless loop. With every held commit offered, the server sends only what is missing.
  */
-export function requestThinPack(body: Buffer): Buffer {
-  if (body.length < 9 || body.subarray(4, 9).toString("latin1") !== "want ") return body;
-  const len = parseInt(body.subarray(0, 4).toString("latin1"), 16);
-  if (!Number.isInteger(len) || len < 9 || len > body.length) return body;
-  const line = body.subarray(4, len).toString("latin1");
-  const nl = line.endsWith("\n") ? "\n" : "";
-  const text = nl ? line.slice(0, -1) : line;
-  // `want <oid> cap cap…`; a want line with no capabilities gains them only if it had any.
-  const parts = text.split(" ");
-  if (parts.length < 3 || parts.includes("thin-pack")) return body;
-  const rewritten = `${text} thin-pack${nl}`;
-  const head = Buffer.from(`${(rewritten.length + 4).toString(16).padStart(4, "0")}${rewritten}`, "latin1");
-  return Buffer.concat([head, body.subarray(len)]);
+export function tuneUploadPackRequest(body: Buffer): Buffer {
+  const packets: Buffer[] = [];
+  let at = 0;
+  while (at + 4 <= body.length) {
+    const len = parseInt(body.subarray(at, at + 4).toString("latin1"), 16);
+    if (!Number.isInteger(len) || (len > 0 && len < 4) || at + Math.max(len, 4) > body.length) return body;
+    packets.push(body.subarray(at, at + Math.max(len, 4)));
+    at += Math.max(len, 4);
+  }
+  if (at !== body.length || packets.length === 0) return body;
+  const text = (p: Buffer) => p.subarray(4).toString("latin1").replace(/\n$/, "");
+  if (!text(packets[0]!).startsWith("want ")) return body;
+  const encode = (line: string) => Buffer.from(`${(line.length + 4).toString(16).padStart(4, "0")}${line}`, "latin1");
+  const first = text(packets[0]!).split(" ");
+  if (first.length >= 3 && !first.includes("thin-pack")) packets[0] = encode(`${first.join(" ")} thin-pack\n`);
+  const shallows = packets.map(text).filter((l) => l.startsWith("shallow ")).map((l) => l.slice(8));
+  const haves = new Set(packets.map(text).filter((l) => l.startsWith("have ")).map((l) => l.slice(5)));
+  const done = packets.findIndex((p) => text(p) === "done");
+  const extra = shallows.filter((oid) => !haves.has(oid)).map((oid) => encode(`have ${oid}\n`));
+  if (done >= 0 && extra.length > 0) packets.splice(done, 0, ...extra);
+  return Buffer.concat(packets);
 }
 
 /** True when a v0 ref advertisement lists `thin-pack` among the server's capabilities. */
@@ -33,8 +47,8 @@ export function advertisesThinPack(advertisement: Buffer): boolean {
 }
 
 /**
- * Wraps an isomorphic-git HTTP plug-in so that upload-pack requests ask for a thin pack when the
- * server's last advertisement offered one.
+ * Wraps an isomorphic-git HTTP plug-in so that upload-pack requests are tuned as above when the
+ * server's last advertisement offered thin packs.
  */
 export function withThinPack(http: HttpPlugin): HttpPlugin {
   let offered = false;
@@ -44,7 +58,7 @@ export function withThinPack(http: HttpPlugin): HttpPlugin {
       if (isPost && offered && req.body) {
         const chunks: Uint8Array[] = [];
         for await (const c of req.body as AsyncIterable<Uint8Array>) chunks.push(c);
-        return http.request({ ...req, body: [requestThinPack(Buffer.concat(chunks))] });
+        return http.request({ ...req, body: [tuneUploadPackRequest(Buffer.concat(chunks))] });
       }
       const res = await http.request(req);
       if ((req.method ?? "GET") === "GET" && /\/info\/refs\?service=git-upload-pack$/.test(req.url) && res.body) {

@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   apply: () => import("./apply.js"),
   provision: () => import("./provision.js"),
   propagation: () => import("./propagation.js"),
+  source: () => import("./source.js"),
 };
 
 async function main(): Promise<void> {

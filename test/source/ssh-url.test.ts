@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkHostKey, hostKeyAlgorithms, hostMatches, parseKnownHosts } from "../../src/source/ssh-known-hosts.js";
 import { isSshUrl, parseSshUrl, shellQuote } from "../../src/source/ssh-url.js";
-import { requestThinPack } from "../../src/source/thin-pack.js";
+import { tuneUploadPackRequest } from "../../src/source/thin-pack.js";
 import { generateKeyPair, type KeyPair } from "../support/sshd.js";
 
 describe("SSH URLs as git reads them", () => {
@@ -81,13 +81,19 @@ describe("known_hosts", () => {
   });
 });
 
-describe("thin-pack request", () => {
+describe("upload-pack request tuning", () => {
   const pkt = (s: string) => `${(s.length + 4).toString(16).padStart(4, "0")}${s}`;
-  it("adds thin-pack to the first want line only, and leaves other requests unchanged", () => {
-    const oid = "a".repeat(40);
-    const body = Buffer.from(`${pkt(`want ${oid} multi_ack_detailed side-band-64k ofs-delta\n`)}${pkt(`want ${"b".repeat(40)}\n`)}0000${pkt("done\n")}`);
-    expect(requestThinPack(body).toString()).toBe(`${pkt(`want ${oid} multi_ack_detailed side-band-64k ofs-delta thin-pack\n`)}${pkt(`want ${"b".repeat(40)}\n`)}0000${pkt("done\n")}`);
+  const [a, b, c] = ["a", "b", "c"].map((x) => x.repeat(40));
+  it("asks for a thin pack on the first want line and offers every shallow commit as have", () => {
+    const body = Buffer.from(`${pkt(`want ${a} multi_ack_detailed side-band-64k ofs-delta\n`)}${pkt(`want ${b}\n`)}${pkt(`shallow ${b}\n`)}${pkt(`shallow ${c}\n`)}${pkt("deepen 1\n")}0000${pkt(`have ${c}\n`)}${pkt("done\n")}`);
+    expect(tuneUploadPackRequest(body).toString()).toBe(
+      `${pkt(`want ${a} multi_ack_detailed side-band-64k ofs-delta thin-pack\n`)}${pkt(`want ${b}\n`)}${pkt(`shallow ${b}\n`)}${pkt(`shallow ${c}\n`)}${pkt("deepen 1\n")}0000${pkt(`have ${c}\n`)}${pkt(`have ${b}\n`)}${pkt("done\n")}`,
+    );
+  });
+  it("leaves protocol v2 commands and malformed bodies unchanged", () => {
     const v2 = Buffer.from(`${pkt("command=ls-refs\n")}0000`);
-    expect(requestThinPack(v2)).toBe(v2);
+    expect(tuneUploadPackRequest(v2)).toBe(v2);
+    const broken = Buffer.from(`${pkt(`want ${a} ofs-delta\n`)}00`);
+    expect(tuneUploadPackRequest(broken)).toBe(broken);
   });
 });

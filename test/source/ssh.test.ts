@@ -117,6 +117,35 @@ describe("GitSource over SSH (a real OpenSSH sshd, git-upload-pack on the remote
     expect(objectsIn(fresh[0]!)).toBe(5);
   });
 
+  it("a branch and an older release tag share one object store: thin packs, nothing sent twice (3,000 commits, 20 tags)", async () => {
+    // The shape that once made the server resend an object already held, as a delta against
+    // another held object: isomorphic-git then looped between the two copies and never returned.
+    const bare = join(repo.root, "history.git");
+    execFileSync("git", ["init", "-q", "--bare", bare]);
+    const data = (x: string) => `data ${Buffer.byteLength(x)}\n${x}\n`;
+    let stream = `commit refs/heads/main\ncommitter Dev <dev@example.com> 1700000000 +0000\n${data("first")}`;
+    for (let i = 0; i < 500; i++) stream += `M 100644 inline apps/a-${Math.floor(i / 100)}/f-${i}.yaml\n${data(`a: ${i}\n`)}`;
+    for (let k = 1; k < 3000; k++) {
+      stream += `commit refs/heads/main\ncommitter Dev <dev@example.com> ${1_700_000_000 + k} +0000\n${data(`change ${k}`)}M 100644 inline apps/a-0/f-${k % 500}.yaml\n${data(`b: ${k}\n`)}`;
+      if (k % 150 === 0) stream += `tag v0.${k / 150}.0\nfrom refs/heads/main\ntagger Dev <dev@example.com> 1700000000 +0000\n${data("release")}`;
+    }
+    execFileSync("git", ["-C", bare, "fast-import", "--quiet"], { input: stream, maxBuffer: 1 << 28 });
+    execFileSync("git", ["-C", bare, "symbolic-ref", "HEAD", "refs/heads/main"]);
+    const store = mkdtempSync(join(cacheDir, "shared-"));
+    const at = { url: `ssh://${user}@${sshd.host}:${sshd.port}${bare}`, cacheDir: store };
+    const main = source({ ...at, ref: { branch: "main" } });
+    await main.poll();
+    const next = `commit refs/heads/main\ncommitter Dev <dev@example.com> 1800000000 +0000\n${data("next")}from refs/heads/main^0\nM 100644 inline apps/a-3/new.yaml\n${data("z: 1\n")}`;
+    execFileSync("git", ["-C", bare, "fast-import", "--quiet"], { input: next });
+    expect((await main.poll()).artifact.tree.readText("apps/a-3/new.yaml")).toBe("z: 1\n");
+    const release = await source({ ...at, ref: { semver: ">=0.1.0" } }).poll();
+    expect(release.artifact.ref).toBe("v0.19.0");
+    expect(release.artifact.tree.readText("apps/a-0/f-350.yaml")).toBe("b: 2850\n");
+    const oids = packs(main).flatMap((idx) => execFileSync("git", ["show-index"], { input: readFileSync(idx), encoding: "utf8" }).trim().split("\n").map((l) => l.split(" ")[1]));
+    expect(packs(main).length).toBe(3);
+    expect(oids.length - new Set(oids).size).toBe(0);
+  });
+
   it("refuses a server whose host key differs from known_hosts, naming host and fingerprints", async () => {
     const wrong = `[${sshd.host}]:${sshd.port} ${otherHost.public.split(/\s+/).slice(0, 2).join(" ")}`;
     const error = await pollError(source({ secret: secret({ known_hosts: wrong }) }));
