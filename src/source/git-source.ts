@@ -15,7 +15,7 @@ import { materializeCommit } from "./materialize.js";
 import { resolveRef, type RemoteRef } from "./resolve-ref.js";
 import { SSH_PROXY_URL, SshTransport } from "./ssh-transport.js";
 import { isSshUrl } from "./ssh-url.js";
-import { withThinPack } from "./thin-pack.js";
+import { resentObjects, withThinPack } from "./thin-pack.js";
 
 /** A revision's files with its Flux revision string. */
 export interface Artifact {
@@ -122,13 +122,13 @@ export class GitSource {
     return [s.password, s.bearerToken, s.identity].filter((x): x is string => !!x);
   }
 
-  private auth(signal: AbortSignal) {
+  private auth(signal: AbortSignal, thin = true) {
     // Thin packs: a shallow fetch of a new commit then carries only the objects the cache lacks.
-    if (this.ssh) return { http: withThinPack(this.ssh.http(signal)) };
+    if (this.ssh) return { http: withThinPack(this.ssh.http(signal), thin) };
     const s = this.spec.secret ?? {};
     const headers: Record<string, string> = {};
     if (s.bearerToken) headers.Authorization = `Bearer ${s.bearerToken}`;
-    const http = withThinPack(makeHttpClient({ headers, signal, ...(s["ca.crt"] ? { ca: s["ca.crt"] } : s.caFile ? { ca: s.caFile } : {}) }));
+    const http = withThinPack(makeHttpClient({ headers, signal, ...(s["ca.crt"] ? { ca: s["ca.crt"] } : s.caFile ? { ca: s.caFile } : {}) }), thin);
     const onAuth = s.username !== undefined || s.password !== undefined ? () => ({ username: s.username ?? "git", password: s.password ?? "" }) : undefined;
     const onAuthFailure = () => ({ cancel: true });
     return { http, ...(onAuth ? { onAuth, onAuthFailure } : {}) };
@@ -160,20 +160,34 @@ export class GitSource {
       }
       this.log.info({ revision: resolved.revision }, "fetching");
       const have = resolved.fetchRef && (await git.resolveRef({ fs, gitdir: this.gitdir, ref: HAVE_REF }).catch(() => undefined)) ? HAVE_REF : resolved.fetchRef;
-      await this.withTimeout("fetch", (signal) =>
-        git.fetch({
-          fs,
-          ...this.auth(signal),
-          gitdir: this.gitdir,
-          url: gitUrl,
-          remote: "origin",
-          ...(resolved.fetchRef ? { ref: have, remoteRef: resolved.fetchRef } : {}),
-          singleBranch: true,
-          tags: false,
-          depth: 1,
-          cache: this.objectCache,
-        }),
-      );
+      const fetch = (thin: boolean) =>
+        this.withTimeout("fetch", (signal) =>
+          git.fetch({
+            fs,
+            ...this.auth(signal, thin),
+            gitdir: this.gitdir,
+            url: gitUrl,
+            remote: "origin",
+            ...(resolved.fetchRef ? { ref: have, remoteRef: resolved.fetchRef } : {}),
+            singleBranch: true,
+            tags: false,
+            depth: 1,
+            cache: this.objectCache,
+          }),
+        );
+      const packs = async () => (await fs.promises.readdir(join(this.gitdir, "objects", "pack")).catch(() => [] as string[])).filter((f) => f.endsWith(".pack"));
+      const before = new Set(await packs());
+      await fetch(true);
+      const packfile = (await packs()).filter((f) => !before.has(f)).map((f) => join("objects", "pack", f))[0];
+      // A thin pack that resends objects already held may be unreadable (see resentObjects): drop it
+      // and fetch a self-contained one.
+      const resent = packfile ? await resentObjects(this.gitdir, packfile) : 0;
+      if (packfile && resent > 0) {
+        this.log.warn({ revision: resolved.revision, resent }, "the server resent objects already held; fetching again without a thin pack");
+        await fs.promises.rm(join(this.gitdir, packfile), { force: true });
+        await fs.promises.rm(join(this.gitdir, packfile.replace(/\.pack$/, ".idx")), { force: true });
+        await fetch(false);
+      }
       if (!(await this.hasCommit(resolved.commit))) {
         throw remoteFailure(url, "fetch", new Error(`the server did not send commit ${resolved.commit}`));
       }

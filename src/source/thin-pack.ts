@@ -1,3 +1,5 @@
+import { readFile, readdir } from "node:fs/promises";
+import { basename, join } from "node:path";
 import type { GitHttpRequest, GitHttpResponse } from "./http-client.js";
 
 type HttpPlugin = { request(req: GitHttpRequest): Promise<GitHttpResponse> };
@@ -50,7 +52,8 @@ export function advertisesThinPack(advertisement: Buffer): boolean {
  * Wraps an isomorphic-git HTTP plug-in so that upload-pack requests are tuned as above when the
  * server's last advertisement offered thin packs.
  */
-export function withThinPack(http: HttpPlugin): HttpPlugin {
+export function withThinPack(http: HttpPlugin, enabled = true): HttpPlugin {
+  if (!enabled) return http;
   let offered = false;
   return {
     async request(req) {
@@ -76,4 +79,29 @@ export function withThinPack(http: HttpPlugin): HttpPlugin {
       return res;
     },
   };
+}
+
+/** The object ids a pack index (version 2) lists. */
+export async function packIndexOids(idxFile: string): Promise<string[]> {
+  const idx = await readFile(idxFile);
+  if (idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) throw new Error(`${idxFile} is not a version-2 pack index`);
+  const count = idx.readUInt32BE(8 + 255 * 4);
+  const start = 8 + 256 * 4;
+  const oids: string[] = [];
+  for (let i = 0; i < count; i++) oids.push(idx.subarray(start + i * 20, start + (i + 1) * 20).toString("hex"));
+  return oids;
+}
+
+/**
+ * How many objects of a just-fetched pack (`objects/pack/pack-….pack`, relative to `gitdir`) the
+ * store's other packs already hold. A thin pack that resends held objects can deltify each copy
+ * against the other, which isomorphic-git cannot read; such a pack is dropped and fetched again
+ * without thin-pack (see GitSource).
+ */
+export async function resentObjects(gitdir: string, packfile: string): Promise<number> {
+  const dir = join(gitdir, "objects", "pack");
+  const fresh = basename(packfile).replace(/\.pack$/, ".idx");
+  const held = new Set<string>();
+  for (const name of await readdir(dir)) if (name.endsWith(".idx") && name !== fresh) for (const oid of await packIndexOids(join(dir, name))) held.add(oid);
+  return (await packIndexOids(join(dir, fresh))).filter((oid) => held.has(oid)).length;
 }

@@ -194,11 +194,13 @@ export async function run(): Promise<void> {
         const git = await gitCli(transport.url, bare, files, commitBase, transport.env);
         commitBase += 100;
         const noChange = median(ours.noChangeMs);
+        // The issue states the poll goal for smart HTTP; over SSH each poll also opens a connection.
+        const http = transport.name === "http";
         const newCommit = median(ours.newCommitMs);
         const semver = median(ours.semverMs);
         const figures = [
           { step: "first fetch → artifact", flotilla: ours.firstMs, git: git.cloneMs, gitCommand: "git clone --depth 1", goal: "-", met: null },
-          { step: `no-change poll (median of ${POLLS})`, flotilla: noChange, git: git.lsRemoteMs, gitCommand: "git ls-remote", goal: "< 50 ms", met: noChange < 50 },
+          { step: `no-change poll (median of ${POLLS})`, flotilla: noChange, git: git.lsRemoteMs, gitCommand: "git ls-remote", goal: http ? "< 50 ms" : "- (HTTP goal)", met: http ? noChange < 50 : null },
           { step: `new commit → artifact (median of ${NEW_COMMITS})`, flotilla: newCommit, git: git.fetchCheckoutMs, gitCommand: "git fetch --depth 1 + checkout", goal: "≤ 2× git", met: newCommit <= 2 * git.fetchCheckoutMs },
           { step: `semver pick among ${TAGS} tags (median of ${POLLS})`, flotilla: semver, git: git.lsTagsMs, gitCommand: "git ls-remote --tags", goal: "-", met: null },
         ];
@@ -223,7 +225,7 @@ export async function run(): Promise<void> {
           gitLsRemoteTagsMs: round(git.lsTagsMs),
           rssAfterFirstFetchMiB: ours.rssAfterFirstMiB,
           peakRssMiB: m.peakMiB,
-          goalNoChangeUnder50Ms: noChange < 50,
+          goalNoChangeUnder50Ms: http ? noChange < 50 : null,
           goalNewCommitWithin2xGit: newCommit <= 2 * git.fetchCheckoutMs,
         });
         rows.push({ transport: transport.name, step: "Flotilla process peak RSS (MiB)", "flotilla ms": m.peakMiB, "git ms": null, "git command": "-", ratio: null, goal: "-", met: null });

@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join, relative } from "node:path";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FlotillaError, describeError } from "../../src/core/errors.js";
 import { GitSource, type SourceSpec } from "../../src/source/git-source.js";
@@ -144,6 +145,25 @@ describe("GitSource over SSH (a real OpenSSH sshd, git-upload-pack on the remote
     const oids = packs(main).flatMap((idx) => execFileSync("git", ["show-index"], { input: readFileSync(idx), encoding: "utf8" }).trim().split("\n").map((l) => l.split(" ")[1]));
     expect(packs(main).length).toBe(3);
     expect(oids.length - new Set(oids).size).toBe(0);
+  });
+
+  it("a thin pack that resends held objects is dropped and fetched again self-contained", async () => {
+    const s = source();
+    await s.poll();
+    // The store gets, by another way, the blob the next commit adds: the server cannot know.
+    const content = CM("seeded");
+    const blob = execFileSync("git", ["hash-object", "-w", "--stdin"], { cwd: repo.work, input: content, encoding: "utf8" }).trim();
+    const gitdir = (s as unknown as { gitdir: string }).gitdir;
+    execFileSync("git", ["pack-objects", "-q", join(gitdir, "objects", "pack", "pack")], { cwd: repo.work, input: `${blob}\n` });
+    const next = repo.commit("feat(app): seeded (#4)", { "app/seeded.yaml": content });
+    repo.push();
+    const lines: string[] = [];
+    const logger = pino({ level: "warn" }, { write: (line: string) => void lines.push(line) });
+    const fresh = new GitSource({ url: url(), ref: { branch: "main" }, cacheDir: join(gitdir, "..", ".."), secret: secret() }, { logger });
+    const { artifact } = await fresh.poll();
+    expect(artifact.revision).toBe(`main@sha1:${next}`);
+    expect(artifact.tree.readText("app/seeded.yaml")).toBe(content);
+    expect(lines.join("")).toContain("the server resent objects already held; fetching again without a thin pack");
   });
 
   it("refuses a server whose host key differs from known_hosts, naming host and fingerprints", async () => {
