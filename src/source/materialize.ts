@@ -33,15 +33,20 @@ export async function materializeCommit(opts: { fs: typeof fs; gitdir: string; c
       const blob = await readBlob(ignoreEntry.oid);
       rules.addSourceIgnore(prefix.replace(/\/$/, ""), Buffer.from(blob).toString("utf8"));
     }
+    // A folder's blobs are read a batch at a time: the object store's file reads overlap.
+    const blobs = tree.filter((e) => e.type === "blob" && !rules.ignores(`${prefix}${e.path}`));
+    for (let i = 0; i < blobs.length; i += 32) {
+      const batch = blobs.slice(i, i + 32);
+      const contents = await Promise.all(batch.map((e) => readBlob(e.oid)));
+      batch.forEach((entry, j) => {
+        const path = `${prefix}${entry.path}`;
+        if (entry.mode === "120000") links.push([path, Buffer.from(contents[j]!).toString("utf8")]);
+        else files.push([path, contents[j]!]);
+      });
+    }
     for (const entry of tree) {
       const path = `${prefix}${entry.path}`;
-      if (entry.type === "tree") {
-        if (!rules.ignores(`${path}/`)) await walk(entry.oid, `${path}/`);
-      } else if (entry.type === "blob" && !rules.ignores(path)) {
-        const blob = await readBlob(entry.oid);
-        if (entry.mode === "120000") links.push([path, Buffer.from(blob).toString("utf8")]);
-        else files.push([path, blob]);
-      }
+      if (entry.type === "tree" && !rules.ignores(`${path}/`)) await walk(entry.oid, `${path}/`);
     }
   };
   const { commit: c } = await git.readCommit({ fs: gfs, gitdir, oid: commit, cache });
