@@ -119,6 +119,10 @@ export async function startSshd(options: { authorizedKeys?: string[] } = {}): Pr
     if (stderr.length > 100_000) stderr = stderr.slice(-50_000);
   });
   const log = () => stderr;
+  // sshd -D outlives a test process that exits without stop(): end it with this process.
+  const killOnExit = () => child.kill("SIGTERM");
+  process.once("exit", killOnExit);
+  child.once("exit", () => process.off("exit", killOnExit));
   try {
     await waitForBanner(host, port, child, log);
   } catch (error) {
