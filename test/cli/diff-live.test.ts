@@ -1,7 +1,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyUnit, ClusterClient } from "../../src/apply/index.js";
 import { diffLive, run } from "../../src/cli/diff.js";
 import { planRepositoryWithTrees } from "../../src/cli/plan.js";
@@ -13,24 +13,11 @@ import type { KubeObject } from "../../src/core/object.js";
 import { startHarness, type Harness } from "../../src/provision/local/harness.js";
 import { TestRepo } from "../support/git-repo.js";
 import { kube } from "../support/kubectl-free-client.js";
+import { capture } from "../support/capture-output.js";
 
 const REFERENCE = join(import.meta.dirname, "..", "plan", "fixtures", "reference");
 const CLUSTER = "non-prod-eu-west-1";
 const clusterDir = `providers/aws/v1/clusters/non-prod/${CLUSTER}/namespaced/${CLUSTER}`;
-
-/** Captures what a command writes to stdout and stderr. */
-async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const o = vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
-  const e = vi.spyOn(process.stderr, "write").mockImplementation((c: string | Uint8Array) => ((err += String(c)), true));
-  try {
-    return { code: await fn(), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 describe("flotilla diff --live: the head render against a live cluster, through server-side dry runs", () => {
   let repo: TestRepo;

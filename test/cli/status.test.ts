@@ -9,24 +9,11 @@ import { DiskTree } from "../../src/core/file-tree.js";
 import type { Condition } from "../../src/core/flux.js";
 import { startHarness, type Harness } from "../../src/provision/local/harness.js";
 import { render } from "../../src/render/index.js";
+import { capture } from "../support/capture-output.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const KS = "/apis/kustomize.toolkit.fluxcd.io/v1";
 const CAPI = "/apis/cluster.x-k8s.io/v1beta1";
-
-/** Captures what a command writes to stdout and stderr. */
-async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const o = vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
-  const e = vi.spyOn(process.stderr, "write").mockImplementation((c: string | Uint8Array) => ((err += String(c)), true));
-  try {
-    return { code: await fn(), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 const ready = (status: Condition["status"], message: string, reason = status === "True" ? "ReconciliationSucceeded" : "BuildFailed"): Condition[] => [
   { type: "Ready", status, reason, message, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z") },

@@ -1,7 +1,8 @@
 import { cpSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { run } from "../../src/cli/up.js";
+import { capture } from "../support/capture-output.js";
 import { TestRepo } from "../support/git-repo.js";
 
 const REFERENCE = join(import.meta.dirname, "..", "plan", "fixtures", "reference");
@@ -14,17 +15,7 @@ describe("flotilla up on the reference repository of the article (Flux objects, 
     cpSync(REFERENCE, repo.work, { recursive: true });
     const sha = repo.commit("feat: the reference fleet (#1)", {});
     for (const tag of ["v0.0.1", "v0.0.2", "v0.0.3"]) repo.git("tag", tag);
-    let out = "";
-    let err = "";
-    const o = vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
-    const e = vi.spyOn(process.stderr, "write").mockImplementation((c: string | Uint8Array) => ((err += String(c)), true));
-    let code: number;
-    try {
-      code = await run(["--repo", repo.work, "--once", "--timeout", "4m", "--kubeconfig-out", join(repo.root, "kubeconfig")]);
-    } finally {
-      o.mockRestore();
-      e.mockRestore();
-    }
+    const { code, out, err } = await capture(() => run(["--repo", repo.work, "--once", "--timeout", "4m", "--kubeconfig-out", join(repo.root, "kubeconfig")]));
     expect(code, err).toBe(0);
     expect(err).toMatch(/all 16 units ready after/);
     expect(err).toContain("Flux-compatible mode");

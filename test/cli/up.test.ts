@@ -1,7 +1,8 @@
 import { cpSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { run } from "../../src/cli/up.js";
+import { capture } from "../support/capture-output.js";
 import { TestRepo } from "../support/git-repo.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -14,17 +15,7 @@ describe("flotilla up, the main job, on the example fleet", () => {
     for (const dir of ["features", "providers", "tenants"]) cpSync(join(ROOT, dir), join(repo.work, dir), { recursive: true });
     const sha = repo.commit("feat: example fleet (#1)", {});
     repo.git("tag", "v0.1.0");
-    let out = "";
-    let err = "";
-    const o = vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
-    const e = vi.spyOn(process.stderr, "write").mockImplementation((c: string | Uint8Array) => ((err += String(c)), true));
-    let code: number;
-    try {
-      code = await run(["--repo", repo.work, "--once", "--timeout", "4m", "--kubeconfig-out", join(repo.root, "kubeconfig")]);
-    } finally {
-      o.mockRestore();
-      e.mockRestore();
-    }
+    const { code, out, err } = await capture(() => run(["--repo", repo.work, "--once", "--timeout", "4m", "--kubeconfig-out", join(repo.root, "kubeconfig")]));
     expect(code, err).toBe(0);
     expect(err).toMatch(/all 15 units ready after/);
     expect(out).toMatch(new RegExp(`non-prod-local-1\\s+tenants-non-prod\\s+non-prod-local-1\\s+True\\s+Applied revision: main@sha1:${sha}`));
