@@ -226,7 +226,11 @@ export class Controller {
     }
     if (!(k.metadata.finalizers ?? []).includes(FINALIZER)) {
       const updated = await this.mgmt.setFinalizers(k, [...(k.metadata.finalizers ?? []), FINALIZER]);
-      if (!updated) return; // deleted or changed meanwhile: its watch event requeues it
+      if (!updated) {
+        // Changed meanwhile (409) or deleted (404): try again with what the watch delivers by then.
+        this.queue.addAfter(`Kustomization/${key}`, laneOf(k), 1_000);
+        return;
+      }
       k.metadata = { ...k.metadata, ...updated.metadata };
     }
     const inferred = this.inferredDependencies(k);
@@ -302,7 +306,9 @@ export class Controller {
         log.info("the target cluster's kubeconfig Secret is gone; nothing to prune");
       }
     }
-    await this.mgmt.setFinalizers(k, (k.metadata.finalizers ?? []).filter((f) => f !== FINALIZER));
+    const released = await this.mgmt.setFinalizers(k, (k.metadata.finalizers ?? []).filter((f) => f !== FINALIZER));
+    // A status write raced the release (409): retry, or the object would stay Terminating.
+    if (!released) this.queue.addAfter(`Kustomization/${keyOf(k)}`, laneOf(k), 1_000);
   }
 
   private kustomizationContext(): KustomizationContext {
