@@ -159,6 +159,7 @@ export class GitSource {
         await git.addRemote({ fs, gitdir: this.gitdir, remote: "origin", url: "flotilla://remote", force: true });
       }
       this.log.info({ revision: resolved.revision }, "fetching");
+      await this.dropShallowWithoutCommit();
       const have = resolved.fetchRef && (await git.resolveRef({ fs, gitdir: this.gitdir, ref: HAVE_REF }).catch(() => undefined)) ? HAVE_REF : resolved.fetchRef;
       const fetch = (thin: boolean) =>
         this.withTimeout("fetch", (signal) =>
@@ -194,6 +195,22 @@ export class GitSource {
       await git.writeRef({ fs, gitdir: this.gitdir, ref: HAVE_REF, value: resolved.commit, force: true });
     }
     return this.artifactOf(this.gitdir, resolved.commit, resolved.revision, resolved.name);
+  }
+
+  /**
+   * isomorphic-git writes the `shallow` file, naming the commit it fetches, before the pack that
+   * holds that commit. A fetch killed in between (a controller SIGKILLed mid-fetch) leaves a line
+   * for a commit the store lacks; the next fetch then tells the server it has that commit, the
+   * server sends nothing, and every fetch into this cache fails from then on. Such lines go.
+   */
+  private async dropShallowWithoutCommit(): Promise<void> {
+    const file = join(this.gitdir, "shallow");
+    const oids = (await fs.promises.readFile(file, "utf8").catch(() => "")).split("\n").filter((l) => l.trim() !== "");
+    const kept: string[] = [];
+    for (const oid of oids) if (/^[0-9a-f]{40}$/.test(oid) && (await this.hasCommit(oid))) kept.push(oid);
+    if (kept.length === oids.length) return;
+    this.log.warn({ dropped: oids.length - kept.length }, "the cache's shallow file named commits it does not hold (an interrupted fetch); dropped them");
+    await fs.promises.writeFile(file, kept.map((oid) => `${oid}\n`).join(""));
   }
 
   private async hasCommit(oid: string): Promise<boolean> {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -165,6 +165,32 @@ describe("GitSource when the server stops mid-run", () => {
       await expect(s.poll()).rejects.toThrow(/list refs failed/);
       expect(s.lastArtifact()).toBe(good);
     } finally {
+      repo.remove();
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("GitSource after a fetch killed midway", () => {
+  it("fetches again when the cache's shallow file names a commit whose pack was never written", async () => {
+    const repo = TestRepo.create();
+    repo.commit("init", { "a.yaml": CM("a") });
+    repo.publish();
+    const server = await startGitHttpServer(repo.root);
+    const cacheDir = mkdtempSync(join(tmpdir(), "flotilla-cache-"));
+    try {
+      const url = `${server.url}/repo.git`;
+      await new GitSource({ url, ref: { branch: "main" }, cacheDir }).poll();
+      const second = repo.commit("second", { "b.yaml": CM("b") });
+      repo.push();
+      // isomorphic-git writes `shallow` before the pack: the state a SIGKILL in between leaves.
+      const gitdir = join(cacheDir, "git", readdirSync(join(cacheDir, "git"))[0]!);
+      appendFileSync(join(gitdir, "shallow"), `${second}\n`);
+      const { artifact } = await new GitSource({ url, ref: { branch: "main" }, cacheDir }).poll();
+      expect(artifact.revision).toBe(`main@sha1:${second}`);
+      expect(artifact.tree.readText("b.yaml")).toContain("name: b");
+    } finally {
+      await server.stop();
       repo.remove();
       rmSync(cacheDir, { recursive: true, force: true });
     }
