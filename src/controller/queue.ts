@@ -5,7 +5,9 @@ import { systemClock, type Clock } from "./clock.js";
  * item added while it is being processed runs again afterwards) and fairness across lanes: each
  * lane is a cluster, lanes are served round-robin, and one lane holds at most `perLaneLimit`
  * workers, so units of an unreachable cluster that wait for their timeouts never hold every
- * worker while other clusters have work.
+ * worker while other clusters have work. While other lanes have work waiting, a lane takes no
+ * more than its fair share (concurrency ÷ lanes with work); a worker no lane under its share can
+ * use goes to a lane over it, up to `perLaneLimit`.
  */
 export interface QueueOptions {
   concurrency: number;
@@ -31,6 +33,7 @@ export class FairQueue {
   private running = 0;
   private handler: Handler | undefined;
   private stopped = false;
+  private pumpScheduled = false;
   private idleWaiters: Array<() => void> = [];
 
   constructor(options: QueueOptions) {
@@ -66,7 +69,7 @@ export class FairQueue {
       this.laneOrder.push(lane);
     }
     lanes.push(key);
-    this.pump();
+    this.schedulePump();
   }
 
   /** Queues `key` after `delayMs`; an earlier pending schedule wins over a later one. */
@@ -115,6 +118,19 @@ export class FairQueue {
     this.timers.clear();
   }
 
+  /**
+   * Keys added in one go (a new revision requeues every unit at once) are handed out together, a
+   * microtask later, so the fair share counts every lane that got work rather than the first one.
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
   private pump(): void {
     if (!this.handler) return;
     while (this.running < this.concurrency) {
@@ -130,12 +146,18 @@ export class FairQueue {
   }
 
   private take(): string | undefined {
+    const fairShare = Math.max(1, Math.floor(this.concurrency / Math.max(1, this.laneOrder.length)));
+    return this.takeUnder(Math.min(fairShare, this.perLaneLimit)) ?? this.takeUnder(this.perLaneLimit);
+  }
+
+  /** The next key, round-robin, of a lane that has fewer than `limit` workers. */
+  private takeUnder(limit: number): string | undefined {
     const count = this.laneOrder.length;
     for (let i = 0; i < count; i++) {
       const index = (this.nextLane + i) % count;
       const lane = this.laneOrder[index]!;
       const keys = this.lanes.get(lane)!;
-      if (keys.length === 0 || (this.inFlightPerLane.get(lane) ?? 0) >= this.perLaneLimit) continue;
+      if (keys.length === 0 || (this.inFlightPerLane.get(lane) ?? 0) >= limit) continue;
       this.nextLane = (index + 1) % count;
       const key = keys.shift()!;
       if (keys.length === 0) this.dropLane(lane, index);

@@ -83,6 +83,32 @@ describe("FairQueue", () => {
     expect(done).toHaveLength(15);
   });
 
+  it("gives a hanging cluster no more than its fair share of workers while other clusters have work", async () => {
+    const queue = new FairQueue({ concurrency: 4, perLaneLimit: 3 });
+    const hang = deferred();
+    const okGate = deferred();
+    let deadRunning = 0;
+    queue.start(async (key) => {
+      if (!key.startsWith("dead/")) return okGate.promise;
+      deadRunning++;
+      await hang.promise;
+      deadRunning--;
+    });
+    // A new revision requeues every unit at once, the unreachable cluster's first.
+    for (let i = 0; i < 5; i++) queue.add(`dead/${i}`, "dead");
+    for (const lane of ["a", "b", "c"]) for (let i = 0; i < 3; i++) queue.add(`${lane}/${i}`, lane);
+    await new Promise((r) => setImmediate(r));
+    // Four lanes with work share four workers: one each.
+    expect(deadRunning).toBe(1);
+    expect(queue.stats().processing).toBe(4);
+    okGate.resolve();
+    await new Promise((r) => setTimeout(r, 20));
+    // With the other lanes done, the dead lane may use idle workers, up to its limit.
+    expect(deadRunning).toBe(3);
+    hang.resolve();
+    await queue.whenIdle();
+  });
+
   it("serves lanes round-robin", async () => {
     const queue = new FairQueue({ concurrency: 1 });
     const order: string[] = [];
