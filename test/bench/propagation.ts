@@ -59,13 +59,23 @@ export async function run(): Promise<void> {
   try {
     await applyUnit(mgmt, { unit: { name: "crds", namespace: "flux-system" }, objects: render(new DiskTree(join(ROOT, "deploy")), "crds"), prune: false, wait: true, timeoutMs: 60_000 });
     const units = async () => (await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items.filter((u) => u.metadata.namespace !== "flux-system");
-    const allAt = async (sha: string) => {
+    const atRevision = (u: Kustomization, sha: string) => u.status?.lastAppliedRevision === `main@sha1:${sha}` && u.status.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+    /**
+     * Waits until the units of every cluster but `except` are at `sha` and, when `all`, every unit;
+     * returns the ms after `from` at which each happened.
+     */
+    const allAt = async (sha: string, { from = Date.now(), except = "", all = true } = {}) => {
+      let othersMs: number | undefined;
       for (;;) {
         const list = await units();
-        if (list.length === 7 * CLUSTERS && list.every((u) => u.status?.lastAppliedRevision === `main@sha1:${sha}` && u.status.conditions?.some((c) => c.type === "Ready" && c.status === "True"))) return;
+        const others = list.filter((u) => u.metadata.namespace !== except);
+        if (othersMs === undefined && others.length === 7 * (except ? CLUSTERS - 1 : CLUSTERS) && others.every((u) => atRevision(u, sha))) othersMs = Date.now() - from;
+        const allMs = list.length === 7 * CLUSTERS && list.every((u) => atRevision(u, sha)) ? Date.now() - from : undefined;
+        if (othersMs !== undefined && (!all || allMs !== undefined)) return { othersMs, allMs };
         await new Promise((r) => setTimeout(r, 50));
       }
     };
+
 
     const t0 = Date.now();
     controller = new Controller({ kubeconfig: harness.get("mgmt")!.kubeconfig, concurrency: 10 });
@@ -78,22 +88,69 @@ export async function run(): Promise<void> {
     await allAt(repo.git("rev-parse", "HEAD"));
     const firstRollout = (Date.now() - t0) / 1000;
 
+    // Healthy runs, then the same with np-1's apiserver killed (connections refused) and frozen
+    // (SIGSTOP: connections hang until the unit's timeout). The figure compared is the time for the
+    // other clusters' units, which an unreachable cluster must not delay.
+    const faulty = names[0]!;
     const rows: Array<Record<string, number | string>> = [];
-    for (const colour of ["green", "red", "yellow"]) {
-      const sha = repo.commit(`feat: ${colour}`, fleet(colour));
-      repo.push();
-      const t = Date.now();
-      controller.requestPollOfUrl(() => true);
-      await allAt(sha);
-      rows.push({ commit: colour, clusters: CLUSTERS, units: 7 * CLUSTERS, "seconds to all units": (Date.now() - t) / 1000 });
+    const commits = async (scenario: string, colours: string[]) => {
+      for (const colour of colours) {
+        const sha = repo.commit(`feat: ${colour}`, fleet(colour));
+        repo.push();
+        const t = Date.now();
+        controller!.requestPollOfUrl(() => true);
+        const healthy = scenario === "healthy";
+        const { othersMs, allMs } = await allAt(sha, { from: t, except: faulty, all: healthy });
+        rows.push({ scenario, commit: colour, "seconds, all units": allMs === undefined ? "—" : allMs / 1000, [`seconds, clusters other than ${faulty}`]: othersMs / 1000 });
+      }
+    };
+    await commits("healthy", ["green", "red", "yellow", "cyan", "white"]);
+    const plane = harness.get(faulty)!;
+    process.kill(plane.apiserverPid()!, "SIGKILL");
+    await commits(`${faulty} apiserver killed`, ["teal", "olive", "navy"]);
+    await plane.restart();
+    const pid = plane.apiserverPid()!;
+    process.kill(pid, "SIGSTOP");
+    try {
+      await commits(`${faulty} apiserver frozen`, ["pink", "grey", "plum"]);
+    } finally {
+      process.kill(pid, "SIGCONT");
     }
-    const propagation = rows.map((r) => r["seconds to all units"] as number).sort((a, b) => a - b)[1]!;
-    printTable(`propagation: ${CLUSTERS} clusters × 7 units, commit on main → every unit at the new revision (goal ≤ 10 s)`, [
+
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const seconds = (scenario: string, key: string) => rows.filter((r) => r.scenario === scenario).map((r) => r[key] as number);
+    const othersKey = `seconds, clusters other than ${faulty}`;
+    const propagation = median(seconds("healthy", "seconds, all units"));
+    const healthyOthers = median(seconds("healthy", othersKey));
+    const killedOthers = median(seconds(`${faulty} apiserver killed`, othersKey));
+    const frozenOthers = median(seconds(`${faulty} apiserver frozen`, othersKey));
+    printTable(`propagation: ${CLUSTERS} clusters × 7 units, commit on main → every unit at the new revision (goal ≤ 10 s; with one apiserver down, the others within 20% of healthy)`, [
       ...rows,
-      { commit: "first rollout (from empty)", clusters: CLUSTERS, units: 7 * CLUSTERS, "seconds to all units": firstRollout },
+      { scenario: "first rollout (from empty)", commit: "—", "seconds, all units": firstRollout, [othersKey]: "—" },
+    ]);
+    printTable("one workload apiserver down: median time for the other clusters' units", [
+      { scenario: "healthy", seconds: healthyOthers, "vs healthy": "—" },
+      { scenario: "apiserver killed", seconds: killedOthers, "vs healthy": `${((killedOthers / healthyOthers - 1) * 100).toFixed(0)}%` },
+      { scenario: "apiserver frozen", seconds: frozenOthers, "vs healthy": `${((frozenOthers / healthyOthers - 1) * 100).toFixed(0)}%` },
     ]);
     printTable("controller process memory", [{ "peak RSS MiB": Math.round(peakRss / 2 ** 20) }]);
-    printJson("propagation", { clusters: CLUSTERS, units: 7 * CLUSTERS, medianSeconds: propagation, runs: rows.map((r) => r["seconds to all units"]), firstRolloutSeconds: firstRollout, peakRssMiB: Math.round(peakRss / 2 ** 20) });
+    printJson("propagation", {
+      clusters: CLUSTERS,
+      units: 7 * CLUSTERS,
+      medianSeconds: propagation,
+      runs: seconds("healthy", "seconds, all units"),
+      firstRolloutSeconds: firstRollout,
+      peakRssMiB: Math.round(peakRss / 2 ** 20),
+    });
+    printJson("propagation-one-apiserver-down", {
+      clusters: CLUSTERS - 1,
+      units: 7 * (CLUSTERS - 1),
+      healthyMedianSeconds: healthyOthers,
+      killedMedianSeconds: killedOthers,
+      frozenMedianSeconds: frozenOthers,
+      killedVsHealthy: killedOthers / healthyOthers,
+      frozenVsHealthy: frozenOthers / healthyOthers,
+    });
   } finally {
     clearInterval(sampler);
     controller?.stop();
