@@ -1,0 +1,132 @@
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyUnit } from "../../src/apply/apply.js";
+import { ClusterClient } from "../../src/apply/client.js";
+import { Controller } from "../../src/controller/controller.js";
+import { FleetPlanner } from "../../src/controller/fleet-planner.js";
+import { DiskTree } from "../../src/core/file-tree.js";
+import type { Kustomization } from "../../src/core/flux.js";
+import { startHarness, type Harness } from "../../src/provision/local/harness.js";
+import { render } from "../../src/render/index.js";
+import { startGitHttpServer, type GitHttpServer } from "../support/git-http-server.js";
+import { TestRepo } from "../support/git-repo.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const CLUSTERS = ["w1", "w2", "w3"];
+const FROZEN = "w1";
+
+/** A convention-mode fleet of three clusters, four units each, every object carrying `colour`. */
+function fleet(colour: string): Record<string, string> {
+  const files: Record<string, string> = {
+    // A failed unit retries after 5 s (Flux's default is its interval, 10m here).
+    "flotilla.yaml": "defaults: {retryInterval: 5s}\n",
+    "features/paint/paint.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: paint, namespace: default}\ndata: {colour: ${colour}}\n`,
+    "providers/local/v1/clusters/dev/common/common.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: common, namespace: default}\ndata: {colour: ${colour}}\n`,
+    "tenants/local/common/team/team.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: team, namespace: default}\ndata: {colour: ${colour}}\n`,
+  };
+  for (const c of CLUSTERS) {
+    files[`providers/local/v1/mgmt/namespaced/${c}/cluster.yaml`] = `apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata: {name: ${c}, namespace: ${c}}\nspec:\n  infrastructureRef: {apiVersion: infrastructure.cluster.x-k8s.io/v1beta1, kind: LocalCluster, name: ${c}}\n`;
+    files[`providers/local/v1/clusters/dev/${c}/info.yaml`] = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cluster-info, namespace: default}\ndata: {colour: ${colour}}\n`;
+  }
+  return files;
+}
+
+const ready = (k: Kustomization) => k.status?.conditions?.find((c) => c.type === "Ready");
+
+async function until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check().catch(() => undefined);
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("an unreachable workload cluster delays only its own units", () => {
+  let harness: Harness;
+  let repo: TestRepo;
+  let server: GitHttpServer;
+  let mgmt: ClusterClient;
+  let controller: Controller;
+  let frozenPid: number | undefined;
+
+  const units = async () => (await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items.filter((u) => u.metadata.namespace !== "flux-system");
+  const atRevision = (u: Kustomization, sha: string) => ready(u)?.status === "True" && u.status?.lastAppliedRevision === `main@sha1:${sha}`;
+  const commit = (colour: string) => {
+    const sha = repo.commit(`feat: ${colour}`, fleet(colour));
+    repo.push();
+    controller.requestPollOfUrl(() => true);
+    return sha;
+  };
+
+  beforeAll(async () => {
+    harness = await startHarness({ profile: "apiserver", clusters: ["mgmt", ...CLUSTERS] });
+    mgmt = ClusterClient.fromKubeconfig(harness.get("mgmt")!.kubeconfig);
+    await applyUnit(mgmt, { unit: { name: "crds", namespace: "flux-system" }, objects: render(new DiskTree(join(ROOT, "deploy")), "crds"), prune: false, wait: true, timeoutMs: 60_000 });
+    repo = TestRepo.create();
+    repo.commit("feat: blue", fleet("blue"));
+    repo.publish();
+    server = await startGitHttpServer(repo.root);
+    controller = new Controller({ kubeconfig: harness.get("mgmt")!.kubeconfig, concurrency: 4 });
+    await controller.start();
+    await new FleetPlanner(controller, { repoUrl: `${server.url}/repo.git` }).bootstrap();
+    for (const c of CLUSTERS) {
+      await mgmt.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: c } }, { allow: [409] });
+      await mgmt.request("POST", `/api/v1/namespaces/${c}/secrets`, { apiVersion: "v1", kind: "Secret", metadata: { name: `${c}-kubeconfig`, namespace: c }, type: "cluster.x-k8s.io/secret", stringData: { value: harness.get(c)!.kubeconfig } });
+    }
+    const sha = repo.git("rev-parse", "HEAD");
+    await until("the first rollout", async () => {
+      const list = await units();
+      return list.length === 4 * CLUSTERS.length && list.every((u) => atRevision(u, sha));
+    });
+  }, 180_000);
+  afterAll(async () => {
+    if (frozenPid) process.kill(frozenPid, "SIGCONT");
+    controller?.stop();
+    mgmt?.close();
+    await server?.stop();
+    await harness?.stop();
+    repo?.remove();
+  });
+
+  it("rolls a commit out to the other clusters while the frozen cluster's units still wait for their timeout, then heals it", async () => {
+    // SIGSTOP: the apiserver accepts connections but never answers, the worst case for a client.
+    frozenPid = harness.get(FROZEN)!.apiserverPid()!;
+    process.kill(frozenPid, "SIGSTOP");
+    const started = Date.now();
+    const sha = commit("green");
+    const othersDone = await until("the other clusters at the new revision", async () => {
+      const others = (await units()).filter((u) => u.metadata.namespace !== FROZEN);
+      return others.length === 4 * (CLUSTERS.length - 1) && others.every((u) => atRevision(u, sha)) && Date.now();
+    });
+    // A request to the frozen cluster times out after 15 s; the others finished well before any did.
+    expect(othersDone - started).toBeLessThan(10_000);
+    const frozenUnits = (await units()).filter((u) => u.metadata.namespace === FROZEN);
+    expect(frozenUnits.some((u) => atRevision(u, sha))).toBe(false);
+    for (const c of CLUSTERS.filter((c) => c !== FROZEN)) {
+      const paint = await ClusterClient.fromKubeconfig(harness.get(c)!.kubeconfig).request<{ data: { colour: string } }>("GET", "/api/v1/namespaces/default/configmaps/paint");
+      expect(paint.body.data.colour).toBe("green");
+    }
+
+    // The frozen cluster's units fail on their own, with a message that names the cluster's server.
+    const failed = await until(
+      "a frozen cluster's unit to report its timeout",
+      async () => (await units()).find((u) => u.metadata.namespace === FROZEN && ready(u)?.status === "False" && /timed out|timeout/i.test(ready(u)?.message ?? "")),
+      90_000,
+    );
+    expect(ready(failed)?.message).toContain(harness.get(FROZEN)!.server);
+
+    // Thawed, the cluster catches up without anyone touching the fleet.
+    process.kill(frozenPid, "SIGCONT");
+    frozenPid = undefined;
+    await until(
+      "the thawed cluster at the new revision",
+      async () => {
+        const list = (await units()).filter((u) => u.metadata.namespace === FROZEN);
+        return list.length === 4 && list.every((u) => atRevision(u, sha));
+      },
+      120_000,
+    );
+  }, 300_000);
+});
