@@ -45,7 +45,8 @@ type Listener = (sourceKey: string, artifact: SourceArtifact) => void;
  * management cluster and reconciles them as Flux's source- and kustomize-controllers do, through
  * one fair work queue (lanes per target cluster). New source revisions requeue their
  * Kustomizations at once; a Kustomization that becomes Ready requeues its dependents; a kubeconfig
- * Secret that appears requeues the units waiting for it. Everything it needs to resume after a
+ * Secret that appears requeues the units waiting for it, and a changed `substituteFrom` ConfigMap
+ * or Secret the units that read it. Everything it needs to resume after a
  * crash is on the objects (status, inventory), none of it in memory.
  */
 export class Controller {
@@ -92,7 +93,8 @@ export class Controller {
     await Promise.all([
       watch<GitRepository>(`/apis/${GIT_REPOSITORY_API_VERSION}/gitrepositories`, (t, o) => this.onGitRepository(t, o)),
       watch<Kustomization>(`/apis/${KUSTOMIZATION_API_VERSION}/kustomizations`, (t, o) => this.onKustomization(t, o)),
-      watch<KubeObject>("/api/v1/secrets", (t, o) => this.onSecret(t, o), true),
+      watch<KubeObject>("/api/v1/secrets", (t, o) => this.onReferenced("Secret", t, o), true),
+      watch<KubeObject>("/api/v1/configmaps", (t, o) => this.onReferenced("ConfigMap", t, o), true),
     ]);
     this.queue.start((key) => this.handle(key));
     this.started = true;
@@ -179,12 +181,18 @@ export class Controller {
     if (!before || specChanged(before, k)) this.enqueue(k);
   }
 
-  private onSecret(type: WatchEventType, s: KubeObject): void {
+  /**
+   * A kubeconfig Secret that appears (or changes while its units fail) requeues the units waiting
+   * for it; a ConfigMap or Secret named in `postBuild.substituteFrom` requeues its units whenever it
+   * changes, so new values roll out at once rather than at the next interval.
+   */
+  private onReferenced(kind: "Secret" | "ConfigMap", type: WatchEventType, o: KubeObject): void {
     if (type !== "ADDED" && type !== "MODIFIED") return;
     for (const k of this.kustomizations.values()) {
-      if (k.metadata.namespace !== s.metadata.namespace) continue;
-      const usesIt = k.spec.kubeConfig?.secretRef.name === s.metadata.name || (k.spec.postBuild?.substituteFrom ?? []).some((r) => r.kind === "Secret" && r.name === s.metadata.name);
-      if (usesIt && (type === "ADDED" || !isReadyNow(k))) this.enqueue(k);
+      if (k.metadata.namespace !== o.metadata.namespace) continue;
+      const substitutes = (k.spec.postBuild?.substituteFrom ?? []).some((r) => r.kind === kind && r.name === o.metadata.name);
+      const kubeconfig = kind === "Secret" && k.spec.kubeConfig?.secretRef.name === o.metadata.name;
+      if (substitutes || (kubeconfig && (type === "ADDED" || !isReadyNow(k)))) this.enqueue(k);
     }
   }
 

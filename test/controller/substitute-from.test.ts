@@ -1,0 +1,89 @@
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyUnit } from "../../src/apply/apply.js";
+import { ClusterClient } from "../../src/apply/client.js";
+import { Controller } from "../../src/controller/controller.js";
+import { DiskTree } from "../../src/core/file-tree.js";
+import { startHarness, type Harness } from "../../src/provision/local/harness.js";
+import { render } from "../../src/render/index.js";
+import { startGitHttpServer, type GitHttpServer } from "../support/git-http-server.js";
+import { TestRepo } from "../support/git-repo.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+
+async function until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check().catch(() => undefined);
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("postBuild.substituteFrom: a changed ConfigMap or Secret rolls out at once, not at the next interval", () => {
+  let harness: Harness;
+  let repo: TestRepo;
+  let server: GitHttpServer;
+  let mgmt: ClusterClient;
+  let controller: Controller;
+  const painted = async () => (await mgmt.request<{ data: Record<string, string> }>("GET", "/api/v1/namespaces/default/configmaps/painted", undefined, { allow: [404] })).body.data;
+
+  beforeAll(async () => {
+    harness = await startHarness({ profile: "apiserver", clusters: ["mgmt"] });
+    mgmt = ClusterClient.fromKubeconfig(harness.get("mgmt")!.kubeconfig);
+    await applyUnit(mgmt, { unit: { name: "crds", namespace: "flux-system" }, objects: render(new DiskTree(join(ROOT, "deploy")), "crds"), prune: false, wait: true, timeoutMs: 60_000 });
+    repo = TestRepo.create();
+    repo.commit("feat: painted", { "apps/painted.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: painted, namespace: default}\ndata: {colour: '${colour}', size: '${size}'}\n" });
+    repo.publish();
+    server = await startGitHttpServer(repo.root);
+    const objects = [
+      { apiVersion: "v1", kind: "Namespace", metadata: { name: "flux-system" } },
+      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "vars", namespace: "flux-system" }, data: { colour: "blue" } },
+      { apiVersion: "v1", kind: "Secret", metadata: { name: "sized", namespace: "flux-system" }, stringData: { size: "small" } },
+      { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: "apps", namespace: "flux-system" }, spec: { url: `${server.url}/repo.git`, ref: { branch: "main" }, interval: "10m" } },
+      {
+        apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+        kind: "Kustomization",
+        metadata: { name: "apps", namespace: "flux-system" },
+        spec: {
+          interval: "10m",
+          path: "./apps",
+          prune: true,
+          sourceRef: { kind: "GitRepository", name: "apps" },
+          postBuild: { substituteFrom: [{ kind: "ConfigMap", name: "vars" }, { kind: "Secret", name: "sized" }] },
+        },
+      },
+    ];
+    await applyUnit(mgmt, { unit: { name: "setup", namespace: "default" }, objects, prune: false, wait: false, timeoutMs: 30_000 });
+    controller = new Controller({ kubeconfig: harness.get("mgmt")!.kubeconfig });
+    await controller.start();
+  }, 180_000);
+  afterAll(async () => {
+    controller?.stop();
+    mgmt?.close();
+    await server?.stop();
+    await harness?.stop();
+    repo?.remove();
+  });
+
+  it("applies the values of the referenced ConfigMap and Secret", async () => {
+    expect(await until("the first apply", async () => (await painted())?.colour === "blue" && painted())).toEqual({ colour: "blue", size: "small" });
+  });
+
+  it("re-applies within seconds of the ConfigMap changing", async () => {
+    const started = Date.now();
+    await mgmt.request("PATCH", "/api/v1/namespaces/flux-system/configmaps/vars", { data: { colour: "green" } }, { contentType: "application/merge-patch+json" });
+    await until("the new colour", async () => (await painted())?.colour === "green");
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it("re-applies within seconds of the Secret changing, and never shows its value in the unit's status", async () => {
+    const started = Date.now();
+    await mgmt.request("PATCH", "/api/v1/namespaces/flux-system/secrets/sized", { stringData: { size: "large" } }, { contentType: "application/merge-patch+json" });
+    await until("the new size", async () => (await painted())?.size === "large");
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const unit = (await mgmt.request("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/apps")).body;
+    expect(JSON.stringify(unit)).not.toContain("large");
+  });
+});
