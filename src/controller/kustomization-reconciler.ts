@@ -87,6 +87,8 @@ export async function reconcileKustomization(k: Kustomization, ctx: Kustomizatio
   const revision = artifact.revision;
   const logRev = log.child({ revision });
 
+  const cycle = dependencyCycle(k, ctx.kustomization);
+  if (cycle) return fail(Reason.DependencyNotReady, `dependency cycle: ${cycle.join(" → ")} (spec.dependsOn)`, { lastAttemptedRevision: revision });
   for (const dep of k.spec.dependsOn ?? []) {
     const depKey = `${dep.namespace ?? k.metadata.namespace}/${dep.name}`;
     const d = ctx.kustomization(depKey);
@@ -158,6 +160,30 @@ export async function reconcileKustomization(k: Kustomization, ctx: Kustomizatio
     await ctx.mgmt.event(k, "Warning", reason, describeError(error)).catch(() => undefined);
     return fail(reason, describeError(error), { lastAttemptedRevision: revision, inventory: { entries: inventory } });
   }
+}
+
+/** The path `k → … → k` when following `dependsOn` from `k` leads back to it (breadth-first, so the shortest cycle is named). */
+export function dependencyCycle(k: Kustomization, lookup: (key: string) => Kustomization | undefined): string[] | undefined {
+  const start = keyOf(k);
+  const depsOf = (u: Kustomization) => (u.spec.dependsOn ?? []).map((d) => `${d.namespace ?? u.metadata.namespace}/${d.name}`);
+  const seen = new Set<string>();
+  let frontier: string[][] = [[start]];
+  while (frontier.length > 0) {
+    const next: string[][] = [];
+    for (const path of frontier) {
+      const last = path[path.length - 1]!;
+      const unit = last === start ? k : lookup(last);
+      if (!unit) continue;
+      for (const dep of depsOf(unit)) {
+        if (dep === start) return [...path, start];
+        if (seen.has(dep)) continue;
+        seen.add(dep);
+        next.push([...path, dep]);
+      }
+    }
+    frontier = next;
+  }
+  return undefined;
 }
 
 /** A Flux path (`./features/x`, `/features/x`, empty) as a tree path (`features/x`, ``). */
