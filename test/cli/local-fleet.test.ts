@@ -10,6 +10,7 @@ import type { Kustomization } from "../../src/core/flux.js";
 import { objectRef, type KubeObject } from "../../src/core/object.js";
 import { renderFlux } from "../../src/render/index.js";
 import { TestRepo } from "../support/git-repo.js";
+import { until } from "../support/until.js";
 
 const REFERENCE = join(import.meta.dirname, "..", "plan", "fixtures", "reference");
 const GITREPOSITORIES = "providers/aws/v1/mgmt/namespaced/flux-system/gitrepositories.yaml";
@@ -34,15 +35,6 @@ spec:
 const ready = (k: Kustomization) => k.status?.conditions?.find((c) => c.type === "Ready");
 const clusterOf = (k: Kustomization) => k.spec.kubeConfig?.secretRef?.name.replace(/-kubeconfig$/, "") ?? "mgmt";
 
-async function until<T>(what: string | (() => string), check: () => Promise<T | undefined | false>, ms = 120_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** Whether every field `want` sets has the same value in `have` (the apiserver adds defaults and metadata). */
 function contains(have: unknown, want: unknown): boolean {

@@ -1,18 +1,16 @@
 import { renameSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyUnit } from "../../src/apply/apply.js";
 import { ClusterClient } from "../../src/apply/client.js";
 import { Controller } from "../../src/controller/controller.js";
-import { DiskTree } from "../../src/core/file-tree.js";
 import type { GitRepository, Kustomization } from "../../src/core/flux.js";
 import type { KubeObject } from "../../src/core/object.js";
-import { startHarness, type Harness } from "../../src/provision/local/harness.js";
+import type { Harness } from "../../src/provision/local/harness.js";
 import { render } from "../../src/render/index.js";
 import { startGitHttpServer, type GitHttpServer } from "../support/git-http-server.js";
 import { TestRepo } from "../support/git-repo.js";
-
-const ROOT = join(import.meta.dirname, "..", "..");
+import { startManagementCluster } from "../support/management-cluster.js";
+import { until } from "../support/until.js";
 
 const files: Record<string, string> = {
   "apps/good/settings.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: default}\ndata: {colour: blue}\n",
@@ -51,16 +49,6 @@ const unit = (name: string, spec: Record<string, unknown>): KubeObject => ({
 
 const ready = (o: { status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> } }) => o.status?.conditions?.find((c) => c.type === "Ready");
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe("bad input gets a clear Ready=False on its own unit, and nothing else is disturbed", () => {
   let harness: Harness;
   let repo: TestRepo;
@@ -77,9 +65,7 @@ describe("bad input gets a clear Ready=False on its own unit, and nothing else i
     });
 
   beforeAll(async () => {
-    harness = await startHarness({ profile: "apiserver", clusters: ["mgmt"] });
-    mgmt = ClusterClient.fromKubeconfig(harness.get("mgmt")!.kubeconfig);
-    await applyUnit(mgmt, { unit: { name: "crds", namespace: "flux-system" }, objects: render(new DiskTree(join(ROOT, "deploy")), "crds"), prune: false, wait: true, timeoutMs: 60_000 });
+    ({ harness, mgmt } = await startManagementCluster());
     repo = TestRepo.create();
     sha = repo.commit("feat: apps", files);
     repo.publish();

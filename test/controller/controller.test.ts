@@ -1,18 +1,14 @@
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyUnit } from "../../src/apply/apply.js";
 import { ClusterClient } from "../../src/apply/client.js";
 import { Controller } from "../../src/controller/controller.js";
 import { FleetPlanner } from "../../src/controller/fleet-planner.js";
-import { DiskTree } from "../../src/core/file-tree.js";
 import { createLogger } from "../../src/core/log.js";
 import type { Kustomization } from "../../src/core/flux.js";
-import { startHarness, type Harness } from "../../src/provision/local/harness.js";
-import { render } from "../../src/render/index.js";
+import type { Harness } from "../../src/provision/local/harness.js";
 import { startGitHttpServer, type GitHttpServer } from "../support/git-http-server.js";
 import { TestRepo } from "../support/git-repo.js";
-
-const ROOT = join(import.meta.dirname, "..", "..");
+import { startManagementCluster } from "../support/management-cluster.js";
+import { until } from "../support/until.js";
 
 const files: Record<string, string> = {
   "providers/local/v1/mgmt/namespaced/w1/cluster.yaml": `apiVersion: cluster.x-k8s.io/v1beta1
@@ -58,16 +54,6 @@ data: {colour: blue}
 type Unit = Kustomization;
 const ready = (k: Unit) => k.status?.conditions?.find((c) => c.type === "Ready");
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe("the controller reconciles a convention-mode repository from git", () => {
   let harness: Harness;
   let repo: TestRepo;
@@ -93,10 +79,8 @@ describe("the controller reconciles a convention-mode repository from git", () =
     });
 
   beforeAll(async () => {
-    harness = await startHarness({ profile: "apiserver", clusters: ["mgmt", "w1"] });
-    mgmt = ClusterClient.fromKubeconfig(harness.get("mgmt")!.kubeconfig);
+    ({ harness, mgmt } = await startManagementCluster(["w1"]));
     w1 = ClusterClient.fromKubeconfig(harness.get("w1")!.kubeconfig);
-    await applyUnit(mgmt, { unit: { name: "crds", namespace: "flux-system" }, objects: render(new DiskTree(join(ROOT, "deploy")), "crds"), prune: false, wait: true, timeoutMs: 60_000 });
     repo = TestRepo.create();
     repo.commit("feat(widgets): first", files);
     repo.publish();

@@ -1,25 +1,13 @@
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyUnit } from "../../src/apply/apply.js";
 import { ClusterClient } from "../../src/apply/client.js";
 import { Controller } from "../../src/controller/controller.js";
-import { DiskTree } from "../../src/core/file-tree.js";
-import { startHarness, type Harness } from "../../src/provision/local/harness.js";
+import type { Harness } from "../../src/provision/local/harness.js";
 import { render } from "../../src/render/index.js";
 import { startGitHttpServer, type GitHttpServer } from "../support/git-http-server.js";
 import { TestRepo } from "../support/git-repo.js";
-
-const ROOT = join(import.meta.dirname, "..", "..");
-
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { startManagementCluster } from "../support/management-cluster.js";
+import { until } from "../support/until.js";
 
 describe("postBuild.substituteFrom: a changed ConfigMap or Secret rolls out at once, not at the next interval", () => {
   let harness: Harness;
@@ -30,9 +18,7 @@ describe("postBuild.substituteFrom: a changed ConfigMap or Secret rolls out at o
   const painted = async () => (await mgmt.request<{ data: Record<string, string> }>("GET", "/api/v1/namespaces/default/configmaps/painted", undefined, { allow: [404] })).body.data;
 
   beforeAll(async () => {
-    harness = await startHarness({ profile: "apiserver", clusters: ["mgmt"] });
-    mgmt = ClusterClient.fromKubeconfig(harness.get("mgmt")!.kubeconfig);
-    await applyUnit(mgmt, { unit: { name: "crds", namespace: "flux-system" }, objects: render(new DiskTree(join(ROOT, "deploy")), "crds"), prune: false, wait: true, timeoutMs: 60_000 });
+    ({ harness, mgmt } = await startManagementCluster());
     repo = TestRepo.create();
     repo.commit("feat: painted", { "apps/painted.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: painted, namespace: default}\ndata: {colour: '${colour}', size: '${size}'}\n" });
     repo.publish();

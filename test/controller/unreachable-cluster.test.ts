@@ -1,15 +1,15 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyUnit } from "../../src/apply/apply.js";
 import { ClusterClient } from "../../src/apply/client.js";
 import { Controller } from "../../src/controller/controller.js";
 import { FleetPlanner } from "../../src/controller/fleet-planner.js";
-import { DiskTree } from "../../src/core/file-tree.js";
 import type { Kustomization } from "../../src/core/flux.js";
-import { startHarness, type Harness } from "../../src/provision/local/harness.js";
+import type { Harness } from "../../src/provision/local/harness.js";
 import { render } from "../../src/render/index.js";
 import { startGitHttpServer, type GitHttpServer } from "../support/git-http-server.js";
 import { TestRepo } from "../support/git-repo.js";
+import { startManagementCluster } from "../support/management-cluster.js";
+import { until } from "../support/until.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const CLUSTERS = ["w1", "w2", "w3"];
@@ -33,16 +33,6 @@ function fleet(colour: string): Record<string, string> {
 
 const ready = (k: Kustomization) => k.status?.conditions?.find((c) => c.type === "Ready");
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe("an unreachable workload cluster delays only its own units", () => {
   let harness: Harness;
   let repo: TestRepo;
@@ -61,9 +51,7 @@ describe("an unreachable workload cluster delays only its own units", () => {
   };
 
   beforeAll(async () => {
-    harness = await startHarness({ profile: "apiserver", clusters: ["mgmt", ...CLUSTERS] });
-    mgmt = ClusterClient.fromKubeconfig(harness.get("mgmt")!.kubeconfig);
-    await applyUnit(mgmt, { unit: { name: "crds", namespace: "flux-system" }, objects: render(new DiskTree(join(ROOT, "deploy")), "crds"), prune: false, wait: true, timeoutMs: 60_000 });
+    ({ harness, mgmt } = await startManagementCluster(CLUSTERS));
     repo = TestRepo.create();
     repo.commit("feat: blue", fleet("blue"));
     repo.publish();
