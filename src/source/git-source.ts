@@ -12,7 +12,7 @@ import { remoteFailure, sanitizeUrl } from "./errors.js";
 import { makeHttpClient } from "./http-client.js";
 import { localRefs } from "./local-repository.js";
 import { materializeCommit } from "./materialize.js";
-import { resolveRef, type RemoteRef } from "./resolve-ref.js";
+import { resolveRef, type RemoteRef, type ResolvedRef } from "./resolve-ref.js";
 import { SSH_PROXY_URL, SshTransport } from "./ssh-transport.js";
 import { isSshUrl } from "./ssh-url.js";
 import { resentObjects, withThinPack } from "./thin-pack.js";
@@ -47,6 +47,19 @@ export function defaultCacheDir(): string {
  * fetch would resend the whole tree of the new commit.
  */
 const HAVE_REF = "refs/flotilla/have";
+
+/** The fetches into each object store in this process, chained (see pollRemoteOnce). */
+const storeLocks = new Map<string, Promise<void>>();
+
+async function withStoreLock(gitdir: string, run: () => Promise<void>): Promise<void> {
+  const result = (storeLocks.get(gitdir) ?? Promise.resolve()).then(run);
+  const tail = result.catch(() => undefined);
+  storeLocks.set(gitdir, tail);
+  void tail.then(() => {
+    if (storeLocks.get(gitdir) === tail) storeLocks.delete(gitdir);
+  });
+  return result;
+}
 
 const isLocal = (url: string) => url.startsWith("file://") || url.startsWith("/") || url.startsWith("./") || url.startsWith("../");
 const isHttp = (url: string) => /^https?:\/\//.test(url);
@@ -153,48 +166,59 @@ export class GitSource {
     const resolved = resolveRef(this.spec.ref, serverRefs, sanitizeUrl(url));
     if (this.last && this.last.commit === resolved.commit && this.last.revision === resolved.revision) return this.last;
     if (!(await this.hasCommit(resolved.commit))) {
-      await fs.promises.mkdir(this.gitdir, { recursive: true });
-      if (!fs.existsSync(join(this.gitdir, "HEAD"))) {
-        await git.init({ fs, gitdir: this.gitdir, bare: true });
-        await git.addRemote({ fs, gitdir: this.gitdir, remote: "origin", url: "flotilla://remote", force: true });
-      }
-      this.log.info({ revision: resolved.revision }, "fetching");
-      await this.dropShallowWithoutCommit();
-      const have = resolved.fetchRef && (await git.resolveRef({ fs, gitdir: this.gitdir, ref: HAVE_REF }).catch(() => undefined)) ? HAVE_REF : resolved.fetchRef;
-      const fetch = (thin: boolean) =>
-        this.withTimeout("fetch", (signal) =>
-          git.fetch({
-            fs,
-            ...this.auth(signal, thin),
-            gitdir: this.gitdir,
-            url: gitUrl,
-            remote: "origin",
-            ...(resolved.fetchRef ? { ref: have, remoteRef: resolved.fetchRef } : {}),
-            singleBranch: true,
-            tags: false,
-            depth: 1,
-            cache: this.objectCache,
-          }),
-        );
-      const packs = async () => (await fs.promises.readdir(join(this.gitdir, "objects", "pack")).catch(() => [] as string[])).filter((f) => f.endsWith(".pack"));
-      const before = new Set(await packs());
-      await fetch(true);
-      const packfile = (await packs()).filter((f) => !before.has(f)).map((f) => join("objects", "pack", f))[0];
-      // A thin pack that resends objects already held may be unreadable (see resentObjects): drop it
-      // and fetch a self-contained one.
-      const resent = packfile ? await resentObjects(this.gitdir, packfile) : 0;
-      if (packfile && resent > 0) {
-        this.log.warn({ revision: resolved.revision, resent }, "the server resent objects already held; fetching again without a thin pack");
-        await fs.promises.rm(join(this.gitdir, packfile), { force: true });
-        await fs.promises.rm(join(this.gitdir, packfile.replace(/\.pack$/, ".idx")), { force: true });
-        await fetch(false);
-      }
-      if (!(await this.hasCommit(resolved.commit))) {
-        throw remoteFailure(url, "fetch", new Error(`the server did not send commit ${resolved.commit}`));
-      }
-      await git.writeRef({ fs, gitdir: this.gitdir, ref: HAVE_REF, value: resolved.commit, force: true });
+      // Sources of one URL share an object store; their fetches into it run one at a time, or one
+      // reads the shallow file another has just written and tells the server it holds a commit
+      // whose pack is not written yet (the server then sends nothing).
+      await withStoreLock(this.gitdir, async () => {
+        if (!(await this.hasCommit(resolved.commit))) await this.fetchCommit(resolved, gitUrl);
+      });
     }
     return this.artifactOf(this.gitdir, resolved.commit, resolved.revision, resolved.name);
+  }
+
+  /** Fetches `resolved.commit` (depth 1, thin) into the object store; throws when it did not arrive. */
+  private async fetchCommit(resolved: ResolvedRef, gitUrl: string): Promise<void> {
+    const url = this.spec.url;
+    await fs.promises.mkdir(this.gitdir, { recursive: true });
+    if (!fs.existsSync(join(this.gitdir, "HEAD"))) {
+      await git.init({ fs, gitdir: this.gitdir, bare: true });
+      await git.addRemote({ fs, gitdir: this.gitdir, remote: "origin", url: "flotilla://remote", force: true });
+    }
+    this.log.info({ revision: resolved.revision }, "fetching");
+    await this.dropShallowWithoutCommit();
+    const have = resolved.fetchRef && (await git.resolveRef({ fs, gitdir: this.gitdir, ref: HAVE_REF }).catch(() => undefined)) ? HAVE_REF : resolved.fetchRef;
+    const fetch = (thin: boolean) =>
+      this.withTimeout("fetch", (signal) =>
+        git.fetch({
+          fs,
+          ...this.auth(signal, thin),
+          gitdir: this.gitdir,
+          url: gitUrl,
+          remote: "origin",
+          ...(resolved.fetchRef ? { ref: have, remoteRef: resolved.fetchRef } : {}),
+          singleBranch: true,
+          tags: false,
+          depth: 1,
+          cache: this.objectCache,
+        }),
+      );
+    const packs = async () => (await fs.promises.readdir(join(this.gitdir, "objects", "pack")).catch(() => [] as string[])).filter((f) => f.endsWith(".pack"));
+    const before = new Set(await packs());
+    await fetch(true);
+    const packfile = (await packs()).filter((f) => !before.has(f)).map((f) => join("objects", "pack", f))[0];
+    // A thin pack that resends objects already held may be unreadable (see resentObjects): drop it
+    // and fetch a self-contained one.
+    const resent = packfile ? await resentObjects(this.gitdir, packfile) : 0;
+    if (packfile && resent > 0) {
+      this.log.warn({ revision: resolved.revision, resent }, "the server resent objects already held; fetching again without a thin pack");
+      await fs.promises.rm(join(this.gitdir, packfile), { force: true });
+      await fs.promises.rm(join(this.gitdir, packfile.replace(/\.pack$/, ".idx")), { force: true });
+      await fetch(false);
+    }
+    if (!(await this.hasCommit(resolved.commit))) {
+      throw remoteFailure(url, "fetch", new Error(`the server did not send commit ${resolved.commit}`));
+    }
+    await git.writeRef({ fs, gitdir: this.gitdir, ref: HAVE_REF, value: resolved.commit, force: true });
   }
 
   /**

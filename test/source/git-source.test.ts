@@ -197,6 +197,35 @@ describe("GitSource after a fetch killed midway", () => {
   });
 });
 
+describe("GitSources of one URL sharing a cache", () => {
+  it("fetch a new commit once when polled at the same moment (the second waits, then finds it stored)", async () => {
+    const repo = TestRepo.create();
+    repo.commit("init", { "a.yaml": CM("a") });
+    repo.git("tag", "v0.0.1");
+    repo.publish();
+    const server = await startGitHttpServer(repo.root);
+    const cacheDir = mkdtempSync(join(tmpdir(), "flotilla-cache-"));
+    try {
+      const url = `${server.url}/repo.git`;
+      await new GitSource({ url, ref: { branch: "main" }, cacheDir }).poll();
+      const second = repo.commit("second", { "b.yaml": CM("b") });
+      repo.git("tag", "v0.0.2");
+      repo.push();
+      const before = server.requests.length;
+      // As `flotilla controller --repo` starts: the planner's main and semver sources and the
+      // controller's GitRepository, all at once.
+      const polls = await Promise.all([{ branch: "main" }, { semver: "*" }, { branch: "main" }].map((ref) => new GitSource({ url, ref, cacheDir }).poll()));
+      expect(polls.map((p) => p.artifact.commit)).toEqual([second, second, second]);
+      // Three ls-refs, one fetch.
+      expect(server.requests.slice(before).filter((r) => r.startsWith("POST"))).toHaveLength(4);
+    } finally {
+      await server.stop();
+      repo.remove();
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("GitSource on a local path", () => {
   it("reads a repository on disk without a server", async () => {
     const repo = TestRepo.create();
