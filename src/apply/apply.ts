@@ -25,6 +25,12 @@ export interface ApplyRequest {
   force?: boolean;
   /** Requests in flight at once for this unit. */
   concurrency?: number;
+  /**
+   * Called before a stage writes objects that `previousInventory` lacks, with the inventory the
+   * cluster may hold once it has (the previous one, plus everything staged so far). A caller that
+   * stores it can be killed mid-apply and still find, and prune, everything this apply created.
+   */
+  recordIntent?: (inventory: InventoryEntry[]) => Promise<void>;
 }
 
 export interface ApplyResult {
@@ -56,7 +62,21 @@ export async function applyUnit(client: ClusterClient, req: ApplyRequest, opts: 
     throw new ApplyFailure(message, [...union.values()].sort((a, b) => a.id.localeCompare(b.id)), object);
   };
 
+  let intended = new Map(previous.map((e) => [e.id, e]));
   for (const stage of applyStages(desired)) {
+    if (req.recordIntent) {
+      // Ids as the apply will write them: namespaces scoped by kind (CRDs of earlier stages known by now).
+      for (const obj of stage) {
+        const resource = await client.resourceOf(obj).catch(() => undefined);
+        if (resource) scopeNamespace(obj, resource);
+      }
+      const next = new Map(intended);
+      for (const e of inventoryOf(stage)) if (!next.has(e.id)) next.set(e.id, e);
+      if (next.size > intended.size) {
+        intended = next;
+        await req.recordIntent([...next.values()].sort((a, b) => a.id.localeCompare(b.id))).catch((error: unknown) => fail(`recording the inventory before applying failed: ${(error as Error).message}`));
+      }
+    }
     // The first rejection stops new work; requests already in flight finish and count as applied.
     let rejected: { object: string; message: string } | undefined;
     await inParallel(stage, req.concurrency ?? 8, async (obj) => {

@@ -97,7 +97,9 @@ export class FleetPlanner {
     const plan = planFleet(sources, trees, { render: renderFlux });
     await this.ensureNamespaces(plan.objects);
     const previousInventory = await this.readInventory();
-    const result = await applyUnit(this.mgmt, { unit: PLAN_UNIT, objects: plan.objects, previousInventory, prune: true, wait: false, timeoutMs: 60_000 }, { logger: this.log });
+    // New units are recorded before they are created, so a planner killed in between still deletes them once they leave git.
+    const recordIntent = (entries: InventoryEntry[]) => this.writeInventory(entries);
+    const result = await applyUnit(this.mgmt, { unit: PLAN_UNIT, objects: plan.objects, previousInventory, prune: true, wait: false, timeoutMs: 60_000, recordIntent }, { logger: this.log });
     await this.writeInventory(result.inventory);
     if (result.summary) this.log.info({ changes: result.summary, units: plan.objects.length }, "applied the fleet plan");
   }

@@ -140,6 +140,13 @@ export async function reconcileKustomization(k: Kustomization, ctx: Kustomizatio
       force: k.spec.force ?? false,
       healthChecks: k.spec.healthChecks,
       timeoutMs,
+      // Objects about to be created go into status.inventory first: a controller killed before the
+      // status write below would otherwise forget them, and never prune them once they leave git.
+      recordIntent: async (entries) => {
+        const status = { ...k.status, inventory: { entries } };
+        await ctx.mgmt.patchKustomizationStatus(k, status);
+        k.status = status;
+      },
     });
     const message = `Applied revision: ${revision}`;
     await setStatus(k, ctx, {
@@ -155,7 +162,7 @@ export async function reconcileKustomization(k: Kustomization, ctx: Kustomizatio
     ctx.metrics?.reconcileDuration.observe({ kind: "Kustomization", name: k.metadata.name, namespace: k.metadata.namespace }, (ctx.clock.now() - started) / 1000);
     return { requeueAfterMs: withJitter(interval), ready: "True" };
   } catch (error) {
-    const inventory = error instanceof ApplyFailure || error instanceof HealthCheckFailure ? error.inventory : previousInventory;
+    const inventory = error instanceof ApplyFailure || error instanceof HealthCheckFailure ? error.inventory : (k.status?.inventory?.entries ?? previousInventory);
     const reason = error instanceof HealthCheckFailure ? Reason.HealthCheckFailed : Reason.ReconciliationFailed;
     await ctx.mgmt.event(k, "Warning", reason, describeError(error)).catch(() => undefined);
     return fail(reason, describeError(error), { lastAttemptedRevision: revision, inventory: { entries: inventory } });

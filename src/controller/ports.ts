@@ -44,6 +44,8 @@ export interface TargetCluster {
     force: boolean;
     healthChecks: KustomizationSpec["healthChecks"];
     timeoutMs: number;
+    /** Stores the inventory an apply is about to grow to, before it writes (see ApplyRequest). */
+    recordIntent?: (inventory: InventoryEntry[]) => Promise<void>;
   }): Promise<ApplyOutcome>;
 }
 

@@ -126,4 +126,21 @@ describe("applyUnit on a real kube-apiserver", () => {
     expect((error as Error).message).toContain("the cluster does not serve nope.example.com/v1 Gadget");
     expect((error as { inventory: InventoryEntry[] }).inventory.map((e) => e.id)).toEqual(inventory.map((e) => e.id));
   });
+
+  it("hands recordIntent the inventory it is about to grow to before writing any new object, ids scoped as applied", async () => {
+    const unit = { name: "intent", namespace: "flux-system" };
+    const first = await applyUnit(client, { ...req([cm("kept", { x: "1" })]), unit, previousInventory: [] });
+    const recorded: Array<{ ids: string[]; existed: number[] }> = [];
+    const recordIntent = async (entries: InventoryEntry[]) => {
+      const existed = await Promise.all(["/api/v1/namespaces/team/configmaps/new", "/api/v1/namespaces/default/configmaps/unscoped"].map(async (p) => (await client.request("GET", p, undefined, { allow: [404] })).status));
+      recorded.push({ ids: entries.map((e) => e.id), existed });
+    };
+    const unscoped: KubeObject = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "unscoped" }, data: { y: "2" } };
+    const result = await applyUnit(client, { ...req([cm("kept", { x: "1" }), cm("new", { x: "1" }), unscoped]), unit, previousInventory: first.inventory, recordIntent });
+    expect(recorded).toEqual([{ ids: ["default_unscoped__ConfigMap", "team_kept__ConfigMap", "team_new__ConfigMap"], existed: [404, 404] }]);
+    expect(result.inventory.map((e) => e.id)).toEqual(recorded[0]!.ids);
+    // Nothing new: no call.
+    await applyUnit(client, { ...req([cm("kept", { x: "1" }), cm("new", { x: "1" }), unscoped]), unit, previousInventory: result.inventory, recordIntent });
+    expect(recorded).toHaveLength(1);
+  });
 });
