@@ -22,12 +22,19 @@ export async function pruneOne(client: ClusterClient, entry: InventoryEntry, own
   const resource = await client.resourceOf(probe);
   if (!resource) return undefined;
   const path = ClusterClient.pathOf(resource, namespace || undefined, name);
-  const live = await client.request<KubeObject>("GET", path, undefined, { allow: [404], count: "get" });
-  if (live.status === 404) return undefined;
   const ref = objectRef(probe);
-  if (isDisabled(live.body, ANNOTATION_PRUNE)) return { id: entry.id, ref, action: "skipped", note: "prune disabled" };
-  const labels = live.body.metadata.labels ?? {};
-  if (Object.entries(owner).some(([k, v]) => labels[k] !== v)) return { id: entry.id, ref, action: "skipped", note: "owned by another unit" };
-  if (!dryRun) await client.request("DELETE", path, { propagationPolicy: "Background" }, { allow: [404], count: "delete" });
-  return { id: entry.id, ref, action: "deleted" };
+  for (let attempt = 1; ; attempt++) {
+    const live = await client.request<KubeObject>("GET", path, undefined, { allow: [404], count: "get" });
+    if (live.status === 404) return undefined;
+    if (isDisabled(live.body, ANNOTATION_PRUNE)) return { id: entry.id, ref, action: "skipped", note: "prune disabled" };
+    const labels = live.body.metadata.labels ?? {};
+    if (Object.entries(owner).some(([k, v]) => labels[k] !== v)) return { id: entry.id, ref, action: "skipped", note: "owned by another unit" };
+    if (dryRun) return { id: entry.id, ref, action: "deleted" };
+    // Only the object as read: another unit that takes it over meanwhile (an object moved between
+    // units applies under its new owner's labels) changes its resourceVersion, and the delete is refused.
+    const preconditions = { uid: live.body.metadata.uid, resourceVersion: live.body.metadata.resourceVersion };
+    const res = await client.request("DELETE", path, { propagationPolicy: "Background", preconditions }, { allow: [404, 409], count: "delete" });
+    if (res.status !== 409) return { id: entry.id, ref, action: "deleted" };
+    if (attempt >= 5) throw new Error(`${ref} kept changing while being pruned`);
+  }
 }

@@ -101,6 +101,35 @@ describe("applyUnit on a real kube-apiserver", () => {
     expect(result.changeSet.find((c) => c.ref === "ConfigMap/team/theirs")).toMatchObject({ action: "skipped", note: "owned by another unit" });
   });
 
+  it("leaves an object to the unit that takes it over between prune's read and its delete", async () => {
+    const from = { name: "from", namespace: "flux-system" };
+    const to = { name: "to", namespace: "flux-system" };
+    const moving = cm("moving", { x: "1" });
+    const before = await applyUnit(client, { ...req([moving]), unit: from, previousInventory: [] });
+    // A second client whose first DELETE of the object lets the other unit's apply land first:
+    // the interleaving of two units reconciled at once when an object moves between them.
+    const racing = ClusterClient.fromKubeconfig(harness.clusters[0]!.kubeconfig);
+    const request = racing.request.bind(racing);
+    let raced = false;
+    racing.request = (async (method: string, path: string, body?: unknown, opts?: Parameters<ClusterClient["request"]>[3]) => {
+      if (method === "DELETE" && path.endsWith("/configmaps/moving") && !raced) {
+        raced = true;
+        await applyUnit(client, { ...req([moving]), unit: to, previousInventory: [] });
+      }
+      return request(method, path, body, opts);
+    }) as ClusterClient["request"];
+    try {
+      const result = await applyUnit(racing, { ...req([]), unit: from, previousInventory: before.inventory });
+      expect(raced).toBe(true);
+      expect(result.changeSet).toMatchObject([{ ref: "ConfigMap/team/moving", action: "skipped", note: "owned by another unit" }]);
+      const live = await kube(harness.clusters[0]!).get("/api/v1/namespaces/team/configmaps/moving");
+      expect(live.status).toBe(200);
+      expect(live.body.metadata.labels["kustomize.toolkit.fluxcd.io/name"]).toBe("to");
+    } finally {
+      racing.close();
+    }
+  });
+
   it("names the field of an immutable change, and recreates the object with force", async () => {
     await applyUnit(client, req([ns("team"), service("10.0.0.77")], { prune: false }));
     await expect(applyUnit(client, req([ns("team"), service("10.0.0.78")], { prune: false }))).rejects.toThrow(/Service\/team\/svc.*spec\.clusterIPs?\[0\].*may not change once set.*spec\.force/);
