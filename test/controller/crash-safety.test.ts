@@ -12,14 +12,17 @@ import { deepEqual, isPlainObject, objectId, objectRef, versionOf, type KubeObje
 import { cleanPath, discoverSources, planFleet } from "../../src/plan/index.js";
 import { startHarness, type Harness } from "../../src/provision/local/harness.js";
 import { fluxBuildSpecOf, render, renderFlux } from "../../src/render/index.js";
-import { killAllCliProcesses, startCli, type CliProcess } from "../support/cli-process.js";
+import { ensureBuiltCli, killAllCliProcesses, startCli, type CliProcess } from "../support/cli-process.js";
 import { startGitHttpServer, type GitHttpServer } from "../support/git-http-server.js";
 import { TestRepo } from "../support/git-repo.js";
 
 /**
  * Issue 8: the controller, as a real process, is SIGKILLed at random moments while it rolls out a
  * small fleet; after each restart (same --cache-dir) the fleet converges to the render of HEAD,
- * with nothing lost, nothing left behind and nothing it does not own touched.
+ * with nothing lost, nothing left behind and nothing it does not own touched. Each round pushes a
+ * commit (webhook), kills the controller at a random moment of the first 3 s or within 500 ms of it
+ * seeing the revision, sometimes commits again while it is down (removing what it was applying) and
+ * sometimes kills it again while it catches up. Each round's line says how far the rollout had got.
  *
  * Knobs: FLOTILLA_CRASH_SEED (printed on every run), FLOTILLA_CRASH_ROUNDS (default 20).
  */
@@ -503,6 +506,7 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
   };
 
   beforeAll(async () => {
+    ensureBuiltCli();
     harness = await startHarness({ profile: "apiserver", clusters: ["mgmt", "w1", "w2"] });
     for (const name of ["mgmt", "w1", "w2"]) clients.set(name, ClusterClient.fromKubeconfig(harness.get(name)!.kubeconfig));
     await applyUnit(mgmt(), { unit: { name: "crds", namespace: "flux-system" }, objects: render(new DiskTree(join(ROOT, "deploy")), "crds"), prune: false, wait: true, timeoutMs: 60_000 });
