@@ -203,8 +203,16 @@ async function startControlPlane(name: string, profile: Profile, binaries: Binar
   ];
   const apiserverLog = join(dir, "apiserver.log");
   let apiserver = spawnOwned(binaries.apiserver, apiserverArgs(), apiserverLog);
+  // /readyz can pass before the apiserver's bootstrap controller has created the `default`
+  // namespace, and a first write there would get 404: ready means both.
   const ready = () =>
-    waitFor(async () => ((await probe(`${server}/readyz`, pki)) === 200 ? true : undefined), 60_000, `kube-apiserver of '${name}' to become ready`, () => apiserver.exitCode !== null, apiserverLog);
+    waitFor(
+      async () => ((await probe(`${server}/readyz`, pki)) === 200 && (await probe(`${server}/api/v1/namespaces/default`, pki)) === 200 ? true : undefined),
+      60_000,
+      `kube-apiserver of '${name}' to become ready`,
+      () => apiserver.exitCode !== null,
+      apiserverLog,
+    );
   // The port was free when picked (or saved by an earlier run); if another process took it
   // meanwhile, the cluster moves to a fresh port and its kubeconfig follows.
   for (let attempt = 1; ; attempt++) {
