@@ -268,7 +268,8 @@ export class SshTransport {
         code = c ?? undefined;
         signal = s;
       });
-      channel.on("close", () => resolve({ code, signal }));
+      // The exit status can trail the close under load; give it one turn of the event loop.
+      channel.on("close", () => setImmediate(() => resolve({ code, signal })));
     });
     const lines = new PktLines();
     const advertised: Buffer[] = [];
