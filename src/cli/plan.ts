@@ -44,11 +44,26 @@ export async function planRepositoryWithTrees(repo: Awaited<ReturnType<typeof op
   const releaseTag = await repo.releaseTag();
   const sources = discoverSources(main, { ...(repo.url ? { repoUrl: repo.url } : {}), ...(releaseTag ? { releaseTag } : {}), render: renderFlux });
   const trees: Record<string, FileTree> = { main };
+  const mainSource = sources.gitRepositories.find((g) => g.metadata.name === "main");
   for (const g of sources.gitRepositories) {
     if (g.metadata.name === "main") continue;
-    trees[g.metadata.name] = await treeOfSource(repo, g, main);
+    // A source that follows main's own ref (the release GitRepository before its first tag, say) is at the planned revision too.
+    trees[g.metadata.name] = mainSource && followsSameRef(g, mainSource) ? main : await treeOfSource(repo, g, main);
   }
   return { result: planFleet(sources, trees, { render: renderFlux, inferDependencies: infer }), trees };
+}
+
+/** Whether two GitRepositories track the same ref of the same repository, by Flux's precedence (commit > name > semver > tag > branch). */
+function followsSameRef(a: GitRepository, b: GitRepository): boolean {
+  const effective = (g: GitRepository): string => {
+    const r = g.spec.ref ?? {};
+    if (r.commit) return `commit:${r.commit}`;
+    if (r.name) return `name:${r.name}`;
+    if (r.semver) return `semver:${r.semver}`;
+    if (r.tag) return `tag:${r.tag}`;
+    return `branch:${r.branch ?? "master"}`;
+  };
+  return a.spec.url === b.spec.url && effective(a) === effective(b);
 }
 
 async function treeOfSource(repo: Awaited<ReturnType<typeof openRepositoryInput>>, g: GitRepository, main: FileTree): Promise<FileTree> {

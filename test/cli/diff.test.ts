@@ -86,3 +86,54 @@ describe("flotilla diff between revisions of a platform repository", () => {
     }
   });
 });
+
+describe("flotilla diff when the release GitRepository follows main's branch at the base", () => {
+  // Flux-compatible layout: `release` tracks branch main at first, then a commit pins it to a tag.
+  const sources = (releaseRef: string) =>
+    [
+      "apiVersion: source.toolkit.fluxcd.io/v1",
+      "kind: GitRepository",
+      "metadata: { name: main, namespace: flux-system }",
+      "spec: { url: https://git.example/platform, interval: 1m, ref: { branch: main } }",
+      "---",
+      "apiVersion: source.toolkit.fluxcd.io/v1",
+      "kind: GitRepository",
+      "metadata: { name: release, namespace: flux-system }",
+      `spec: { url: https://git.example/platform, interval: 1m, ref: { ${releaseRef} } }`,
+      "",
+    ].join("\n");
+  const unit = (cluster: string, source: string) =>
+    [
+      "apiVersion: kustomize.toolkit.fluxcd.io/v1",
+      "kind: Kustomization",
+      `metadata: { name: apps, namespace: ${cluster} }`,
+      `spec: { interval: 5m, path: ./apps, prune: true, sourceRef: { kind: GitRepository, name: ${source}, namespace: flux-system }, kubeConfig: { secretRef: { name: ${cluster}-kubeconfig } } }`,
+      "",
+    ].join("\n");
+  const app = (size: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: default\ndata:\n  size: "${size}"\n`;
+  const mgmt = "providers/cloud/v1/mgmt/namespaced";
+
+  let repo: TestRepo;
+  beforeAll(() => {
+    repo = TestRepo.create();
+    repo.commit("feat: platform", {
+      [`${mgmt}/flux-system/sources.yaml`]: sources("branch: main"),
+      [`${mgmt}/dev/units.yaml`]: unit("dev", "main"),
+      [`${mgmt}/live/units.yaml`]: unit("live", "release"),
+      "apps/app.yaml": app("small"),
+    });
+    repo.git("tag", "v0.1.0");
+    repo.commit("fix(apps): bigger", { "apps/app.yaml": app("large") });
+    repo.git("tag", "v0.2.0");
+    repo.commit("chore(release): live follows v0.2.0", { [`${mgmt}/flux-system/sources.yaml`]: sources("tag: v0.2.0") });
+  });
+  afterAll(() => repo.remove());
+
+  it("renders that source at the base revision, not at today's tip of the branch, so the promoted cluster shows its change", async () => {
+    const d = await diffRevisions(await openRepositoryInput(repo.work), "v0.1.0", "main");
+    expect(d.clusters.map((c) => [c.cluster, c.units.map((u) => `${u.unit}:${u.objects.map((o) => `${o.change} ${o.ref}`).join(",")}`)])).toEqual([
+      ["dev", ["dev/apps:changed ConfigMap/default/app"]],
+      ["live", ["live/apps:changed ConfigMap/default/app"]],
+    ]);
+  });
+});
