@@ -1,50 +1,6 @@
 #!/usr/bin/env node
-import { describeError, isFlotillaError } from "../core/errors.js";
-
-/**
- * `flotilla <command> …`. Each command lives in its own file and is loaded only when asked for,
- * so `flotilla render` never pays for the Kubernetes client's start-up.
- * A command returns its exit code: 0 success, 1 differences / not ready, 2 error.
- */
-type Command = { run(args: string[]): Promise<number> };
-
-const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  render: { summary: "render a path as `kubectl kustomize` / `flux build` would", load: () => import("./render.js") },
-  diff: { summary: "what a branch changes, per cluster and unit (offline, from git alone; --live: against a cluster)", load: () => import("./diff.js") },
-  "release-notes": { summary: "release notes between two tags from commit titles, with per-cluster impact; --next suggests the version", load: () => import("./release-notes.js") },
-  "lint-commits": { summary: "check commit titles against `type(scope): subject (#PR)`", load: () => import("./lint-commits.js") },
-  promote: { summary: "a branch and commit that move an environment's release ref to TAG (--push opens the PR)", load: () => import("./promote.js") },
-  controller: { summary: "reconcile GitRepository and Kustomization objects on the management cluster (--repo puts a repository's fleet there)", load: () => import("./controller.js") },
-  up: { summary: "the whole product on one machine: local management cluster, local provider, reconcile loop", load: () => import("./up.js") },
-  plan: { summary: "the fleet's units (GitRepository and Kustomization objects) from the repository", load: () => import("./plan.js") },
-  status: { summary: "every unit (NAMESPACE NAME CLUSTER READY STATUS AGE) and cluster on the management cluster; exit 1 unless all Ready", load: () => import("./status.js") },
-};
-
-function usage(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
-  return `usage: flotilla <command> [options]\n\ncommands:\n${lines.join("\n")}\n`;
-}
-
-async function main(argv: string[]): Promise<number> {
-  const [name, ...args] = argv;
-  if (!name || name === "--help" || name === "-h" || name === "help") {
-    process.stdout.write(usage());
-    return name ? 0 : 2;
-  }
-  const command = COMMANDS[name];
-  if (!command) {
-    process.stderr.write(`flotilla: unknown command '${name}'\n\n${usage()}`);
-    return 2;
-  }
-  try {
-    return await (await command.load()).run(args);
-  } catch (error) {
-    process.stderr.write(`flotilla ${name}: ${describeError(error)}\n`);
-    if (!isFlotillaError(error) && process.env.FLOTILLA_DEBUG) console.error(error);
-    return 2;
-  }
-}
+import { describeError } from "../core/errors.js";
+import { main } from "./dispatch.js";
 
 main(process.argv.slice(2)).then(
   (code) => {
