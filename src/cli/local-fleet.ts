@@ -53,6 +53,8 @@ export interface LocalFleet {
   clustersWanted: number;
   /** Resolves when the harness holds a control plane for every wanted cluster (or after `timeoutMs`). */
   provisioned(timeoutMs?: number): Promise<boolean>;
+  /** How many workload clusters have control planes so far. */
+  clustersReady(): number;
   /** Stops the controller, the provider, the server and every control plane; idempotent. */
   stop(): Promise<void>;
 }
@@ -128,6 +130,7 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
     cleanup.push(async () => unfollow());
 
     const clustersWanted = mgmtObjects.filter((o) => o.kind === "Cluster").length;
+    const workloads = () => harness.clusters.filter((c) => c.name !== "mgmt").length;
     return {
       harness,
       kubeconfig: mgmtPlane.kubeconfig,
@@ -135,9 +138,9 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
       repoUrl: served.url,
       mode,
       clustersWanted,
+      clustersReady: workloads,
       async provisioned(timeoutMs = 5 * 60_000) {
         const deadline = Date.now() + timeoutMs;
-        const workloads = () => harness.clusters.filter((c) => c.name !== "mgmt").length;
         while (workloads() < clustersWanted && Date.now() < deadline && !stopped) await new Promise((r) => setTimeout(r, 250));
         return workloads() >= clustersWanted;
       },

@@ -2,9 +2,10 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parse, stringify } from "yaml";
+import { parseDuration } from "../core/duration.js";
 import { InvalidInputError } from "../core/errors.js";
 import { createLogger } from "../core/log.js";
-import { formatTable, unitRows } from "../status/table.js";
+import { clusterOfUnit, formatTable, unitRows } from "../status/table.js";
 import { isRemoteRepository, PROJECT_ROOT, startLocalFleet } from "./local-fleet.js";
 
 /**
@@ -12,6 +13,7 @@ import { isRemoteRepository, PROJECT_ROOT, startLocalFleet } from "./local-fleet
  * one machine — a local management cluster, the Flux-API and Cluster API CRDs, the repository's
  * `mgmt` objects, the local provider (stand-in mode: cloud Clusters get local control planes too),
  * the repository served over smart HTTP, and the controller that reconciles every unit from git. Ctrl-C or SIGTERM tears it all down.
+ * With `--once`, `--timeout` (a duration: 90s, 6m, 1h) bounds the whole run, provisioning included.
  */
 export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { repo: { type: "string" }, "kubeconfig-out": { type: "string" }, once: { type: "boolean" }, timeout: { type: "string" }, "no-stand-in": { type: "boolean" } } });
@@ -20,15 +22,16 @@ export async function run(args: string[]): Promise<number> {
   const repo = remote ? repoArg : resolve(repoArg);
   if (!remote && !existsSync(join(repo, ".git"))) throw new InvalidInputError(`'${repo}' is not a git repository; flotilla up follows its commits`, { field: "--repo" });
   const kubeconfigOut = resolve(values["kubeconfig-out"] ?? join(process.cwd(), ".flotilla", "kubeconfig"));
-  const timeoutMs = values.timeout ? Number.parseInt(values.timeout, 10) * (values.timeout.endsWith("m") ? 60_000 : 1000) : 10 * 60_000;
+  const timeoutMs = values.timeout ? parseDuration(values.timeout, { field: "--timeout" }) : 10 * 60_000;
   const tty = process.stderr.isTTY;
   const logger = createLogger({ level: process.env.FLOTILLA_LOG_LEVEL ?? "warn" });
   const started = Date.now();
+  const deadline = started + timeoutMs;
   const step = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     const t = Date.now();
     process.stderr.write(`${tty ? "▸ " : ""}${what}…`);
     const v = await fn();
-    process.stderr.write(` done (${((Date.now() - t) / 1000).toFixed(1)} s)\n`);
+    process.stderr.write(`${v === false ? " gave up" : " done"} (${((Date.now() - t) / 1000).toFixed(1)} s)\n`);
     return v;
   };
 
@@ -53,12 +56,17 @@ export async function run(args: string[]): Promise<number> {
     cleanup.push(() => fleet.stop());
     const { controller, harness } = fleet;
     process.stderr.write(`repository layout: ${fleet.mode === "flux" ? "Flux objects under mgmt (Flux-compatible mode)" : "convention mode (units planned from the layout)"}\n`);
-    await step(`provisioning ${fleet.clustersWanted} workload cluster(s)`, () => fleet.provisioned());
+    const provisioned = await step(`provisioning ${fleet.clustersWanted} workload cluster(s)`, () => fleet.provisioned(values.once ? Math.max(0, deadline - Date.now()) : undefined));
+    if (!provisioned) {
+      // Say why instead of waiting on: the management cluster's units create the Clusters.
+      const stuck = controller.kustomizationList().filter((u) => clusterOfUnit(u) === "mgmt" && u.status?.conditions?.find((c) => c.type === "Ready")?.status !== "True");
+      const reasons = stuck.map((u) => `\n  ${u.metadata.namespace}/${u.metadata.name}: ${u.status?.conditions?.find((c) => c.type === "Ready")?.message ?? "not reconciled yet"}`).join("");
+      process.stderr.write(`only ${fleet.clustersReady()} of ${fleet.clustersWanted} workload cluster(s) provisioned so far${reasons ? `; the management cluster's units that are not ready:${reasons}` : ""}\n`);
+    }
     const mgmtPlane = harness.get("mgmt")!;
     writeKubeconfig(kubeconfigOut, [mgmtPlane, ...harness.clusters.filter((c) => c.name !== "mgmt")]);
     process.stderr.write(`kubeconfig with contexts ${harness.clusters.map((c) => c.name).join(", ")}: ${kubeconfigOut}\n  kubectl --kubeconfig ${kubeconfigOut} --context mgmt get kustomizations -A\n`);
 
-    const deadline = Date.now() + timeoutMs;
     let lastTable = "";
     let readySince: number | undefined;
     for (;;) {

@@ -24,3 +24,28 @@ describe("flotilla up, the main job, on the example fleet", () => {
     for (const context of ["mgmt", "non-prod-local-1", "prod-local-1"]) expect(kubeconfig).toContain(`name: ${context}\n`);
   }, 300_000);
 });
+
+describe("flotilla up when the management cluster's unit cannot create the Clusters", () => {
+  const repo = TestRepo.create();
+  afterAll(() => repo.remove());
+
+  it("refuses a --timeout that is not a duration before starting anything", async () => {
+    repo.commit("feat: empty (#1)", {});
+    await expect(run(["--repo", repo.work, "--once", "--timeout", "6x"])).rejects.toThrow(/'6x' is not a duration/);
+  });
+
+  it("says which unit blocks provisioning and exits 1 within --timeout, as Flux would leave the Cluster uncreated", async () => {
+    // The Cluster's namespace exists nowhere: the mgmt unit fails its dry run, so no Cluster is ever created.
+    repo.commit("feat: one cluster (#2)", {
+      "providers/local/v1/mgmt/namespaced/capi-edge/cluster.yaml": "apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata:\n  name: edge-1\n  namespace: capi-edge\n",
+      "providers/local/v1/clusters/dev/edge-1/namespaced/info.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: info\n  namespace: default\n",
+    });
+    const started = Date.now();
+    const { code, err } = await capture(() => run(["--repo", repo.work, "--once", "--timeout", "40s", "--kubeconfig-out", join(repo.root, "kubeconfig")]));
+    expect(code, err).toBe(1);
+    expect(Date.now() - started).toBeLessThan(70_000);
+    expect(err).toMatch(/provisioning 1 workload cluster\(s\)…[\s\S]*? gave up \(/);
+    expect(err).toMatch(/only 0 of 1 workload cluster\(s\) provisioned so far; the management cluster's units that are not ready:\n {2}flux-system\/mgmt: Cluster\/capi-edge\/edge-1: namespaces "capi-edge" not found/);
+    expect(err).toContain("not every unit became ready within 40s");
+  }, 120_000);
+});
