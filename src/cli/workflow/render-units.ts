@@ -18,6 +18,7 @@ export function renderUnits(
   filter?: (cluster: string) => boolean,
 ): UnitRender[] {
   const out: UnitRender[] = [];
+  const environments = environmentsOf(objects.filter((o): o is Kustomization => o.kind === "Kustomization"));
   for (const o of objects) {
     if (o.kind !== "Kustomization") continue;
     const k = o as Kustomization;
@@ -31,8 +32,26 @@ export function renderUnits(
     if (!perTree) cache.set(tree, (perTree = new Map()));
     let rendered = perTree.get(key);
     if (!rendered) perTree.set(key, (rendered = renderFlux(tree, cleanPath(k.spec.path), spec)));
-    const environment = k.metadata.labels?.[LABEL_ENVIRONMENT];
+    const environment = environments.get(cluster);
     out.push({ cluster, ...(environment ? { environment } : {}), unit: `${k.metadata.namespace}/${k.metadata.name}`, objects: rendered });
+  }
+  return out;
+}
+
+/**
+ * Each cluster's environment: the plan's label on its units, else — Flux-compatible repositories
+ * carry no such label — the `<env>` of a unit path `providers/<cloud>/<version>/clusters/<env>/…`.
+ */
+function environmentsOf(kustomizations: readonly Kustomization[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const k of kustomizations) {
+    const label = k.metadata.labels?.[LABEL_ENVIRONMENT];
+    if (label) out.set(clusterOfUnit(k), label);
+  }
+  for (const k of kustomizations) {
+    const cluster = clusterOfUnit(k);
+    const env = /^providers\/[^/]+\/[^/]+\/clusters\/([^/]+)\/./.exec(cleanPath(k.spec.path))?.[1];
+    if (env && !out.has(cluster)) out.set(cluster, env);
   }
   return out;
 }
