@@ -43,7 +43,9 @@ export interface ApplyResult {
  * Makes a cluster hold a unit's objects, as Flux's kustomize-controller does: server-side apply in
  * stages (CRDs, Namespaces, ClusterRoles — then CRDs Established — then `*Class` kinds, then the
  * rest), writing only objects that differ from the live ones, then prune of what left the unit and
- * the health checks. A failure leaves applied objects in place and never shrinks the inventory.
+ * the health checks. Within a stage, objects to be written are dry-run first and one rejection fails
+ * the stage before any of it is written (Flux's ApplyAll); earlier stages stay applied. A failure
+ * leaves applied objects in place and never shrinks the inventory.
  */
 export async function applyUnit(client: ClusterClient, req: ApplyRequest, opts: { logger?: Logger } = {}): Promise<ApplyResult> {
   const log = (opts.logger ?? silentLogger).child({ unit: `${req.unit.namespace}/${req.unit.name}` });
@@ -77,17 +79,42 @@ export async function applyUnit(client: ClusterClient, req: ApplyRequest, opts: 
         await req.recordIntent([...next.values()].sort((a, b) => a.id.localeCompare(b.id))).catch((error: unknown) => fail(`recording the inventory before applying failed: ${(error as Error).message}`));
       }
     }
-    // The first rejection stops new work; requests already in flight finish and count as applied.
-    let rejected: { object: string; message: string } | undefined;
-    await inParallel(stage, req.concurrency ?? 8, async (obj) => {
-      const { entry, state } = await applyOne(client, obj, req.force ?? false).catch((error: unknown) => {
-        rejected ??= { object: objectRef(obj), message: describe(obj, error) };
+    // As Flux's ApplyAll: every object of the stage is read and, when it must be written, dry-run
+    // first; one rejection fails the stage before anything in it is written. Objects start in stage
+    // order and a rejection stops new work, so the earliest rejected object is the one reported.
+    const rejected: Array<{ index: number; object: string; message: string }> = [];
+    const writes: Array<{ obj: KubeObject; write: Write }> = [];
+    const concurrency = req.concurrency ?? 8;
+    await inParallel(
+      stage.map((obj, index) => ({ obj, index })),
+      concurrency,
+      async ({ obj, index }) => {
+        const prepared = await prepareOne(client, obj, req.force ?? false).catch((error: unknown) => {
+          rejected.push({ index, object: objectRef(obj), message: describe(obj, error) });
+          throw error;
+        });
+        if ("write" in prepared) writes.push({ obj, write: prepared.write });
+        else {
+          changeSet.push(prepared.entry);
+          if (prepared.state) states.set(obj, prepared.state);
+          if (prepared.entry.action !== "skipped") applied.push(obj);
+        }
+      },
+    ).catch(() => {
+      const first = rejected.sort((a, b) => a.index - b.index)[0]!;
+      return fail(first.message, first.object);
+    });
+    // Writes already in flight when one fails finish and count as applied.
+    let writeFailure: { object: string; message: string } | undefined;
+    await inParallel(writes, concurrency, async ({ obj, write }) => {
+      const { entry, state } = await writeOne(client, obj, write).catch((error: unknown) => {
+        writeFailure ??= { object: objectRef(obj), message: describe(obj, error) };
         throw error;
       });
       changeSet.push(entry);
-      if (state) states.set(obj, state);
-      if (entry.action !== "skipped") applied.push(obj);
-    }).catch(() => fail(rejected!.message, rejected!.object));
+      states.set(obj, state);
+      applied.push(obj);
+    }).catch(() => fail(writeFailure!.message, writeFailure!.object));
     const crds = stage.filter((o) => o.kind === "CustomResourceDefinition");
     if (crds.length > 0) {
       await waitHealthy(client, crds, Math.min(req.timeoutMs, 60_000)).catch((error: unknown) => fail(`CRDs not established: ${(error as Error).message}`));
@@ -123,8 +150,23 @@ function describe(obj: KubeObject, error: unknown): string {
   return `${objectRef(obj)}: ${(error as Error).message}`;
 }
 
-/** Applies one object if it differs; returns what was done and the object's state as last seen. */
-async function applyOne(client: ClusterClient, obj: KubeObject, forceAll: boolean): Promise<{ entry: ChangeSetEntry; state?: KubeObject }> {
+/** How an object that differs from the live one is written, once the whole stage has passed its dry runs. */
+interface Write {
+  path: string;
+  id: string;
+  ref: string;
+  /** The object is absent; `fromCache`: the watch cache said so (the create may race another writer's). */
+  create?: { fromCache: boolean };
+  /** An immutable field changed and force is set: delete, then create. */
+  recreate?: boolean;
+}
+
+/**
+ * Reads one object and decides: unchanged or reconcile-disabled (done, with the state as last
+ * seen), or to be written — after a server-side dry run, so a namespace that does not exist, an
+ * invalid field or an admission denial rejects the stage before any of it is written.
+ */
+async function prepareOne(client: ClusterClient, obj: KubeObject, forceAll: boolean): Promise<{ entry: ChangeSetEntry; state?: KubeObject } | { write: Write }> {
   const resource = await resourceOrFail(client, obj);
   scopeNamespace(obj, resource);
   const id = objectId(obj);
@@ -135,21 +177,21 @@ async function applyOne(client: ClusterClient, obj: KubeObject, forceAll: boolea
   // upsert, so a create the cache had not seen yet still ends right. Anything else is read fresh.
   const cached = await getLive(client, path, { cached: true });
   if (cached.status === 404) {
-    const state = await serverSideApply(client, path, obj, false);
-    return { entry: { id, ref, action: onlyManagedByFlotilla(state) ? "created" : "configured" }, state };
+    await serverSideApply(client, path, obj, true);
+    return { write: { path, id, ref, create: { fromCache: true } } };
   }
   if (reconcileDisabled(obj, cached.body)) return { entry: { id, ref, action: "skipped", note: "reconcile disabled" } };
   if (unchangedByApply(obj, cached.body)) return { entry: { id, ref, action: "unchanged" }, state: cached.body };
   const live = await getLive(client, path);
   if (live.status === 404) {
-    return { entry: { id, ref, action: "created" }, state: await serverSideApply(client, path, obj, false) };
+    await serverSideApply(client, path, obj, true);
+    return { write: { path, id, ref, create: { fromCache: false } } };
   }
   if (reconcileDisabled(obj, live.body)) return { entry: { id, ref, action: "skipped", note: "reconcile disabled" } };
   if (unchangedByApply(obj, live.body)) return { entry: { id, ref, action: "unchanged" }, state: live.body };
-  const dry = await serverSideApply(client, path, obj, true).catch((error: unknown) => error);
-  if (!(dry instanceof Error) && dryRunChanges(live.body, dry as KubeObject).length === 0) return { entry: { id, ref, action: "unchanged" }, state: live.body };
+  let dry: KubeObject;
   try {
-    return { entry: { id, ref, action: "configured" }, state: await serverSideApply(client, path, obj, false) };
+    dry = await serverSideApply(client, path, obj, true);
   } catch (error) {
     // Apiservers word it "field is immutable" or "may not change once set".
     const immutable = error instanceof ApiError && error.status === 422 && /immutable|may not change once set|cannot be changed/i.test(error.message);
@@ -157,6 +199,16 @@ async function applyOne(client: ClusterClient, obj: KubeObject, forceAll: boolea
     if (!forceAll && obj.metadata.annotations?.[ANNOTATION_FORCE] !== "enabled") {
       throw new InvalidInputError(`${error.message} (set spec.force or annotate ${ANNOTATION_FORCE}: enabled to recreate it)`, { object: ref, field: immutableField(error.message) });
     }
+    return { write: { path, id, ref, recreate: true } };
+  }
+  if (dryRunChanges(live.body, dry).length === 0) return { entry: { id, ref, action: "unchanged" }, state: live.body };
+  return { write: { path, id, ref } };
+}
+
+/** Writes one object that `prepareOne` found different; returns what was done and the state the apiserver returned. */
+async function writeOne(client: ClusterClient, obj: KubeObject, w: Write): Promise<{ entry: ChangeSetEntry; state: KubeObject }> {
+  const { path, id, ref } = w;
+  if (w.recreate) {
     await client.request("DELETE", path, { propagationPolicy: "Background" }, { allow: [404], count: "delete" });
     const deadline = Date.now() + 60_000;
     while ((await client.request("GET", path, undefined, { allow: [404], count: "get" })).status !== 404) {
@@ -165,6 +217,9 @@ async function applyOne(client: ClusterClient, obj: KubeObject, forceAll: boolea
     }
     return { entry: { id, ref, action: "configured", note: "recreated" }, state: await serverSideApply(client, path, obj, false) };
   }
+  const state = await serverSideApply(client, path, obj, false);
+  if (w.create) return { entry: { id, ref, action: !w.create.fromCache || onlyManagedByFlotilla(state) ? "created" : "configured" }, state };
+  return { entry: { id, ref, action: "configured" }, state };
 }
 
 /** Whether every managedFields entry of an object is Flotilla's: it was created by this apply. */

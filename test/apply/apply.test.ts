@@ -156,6 +156,22 @@ describe("applyUnit on a real kube-apiserver", () => {
     expect((error as { inventory: InventoryEntry[] }).inventory.map((e) => e.id)).toEqual(inventory.map((e) => e.id));
   });
 
+  it("writes nothing of a stage when one of its objects is rejected, as Flux's dry run of the whole stage, and names the first rejected object in stage order", async () => {
+    const unit = { name: "all-or-nothing", namespace: "flux-system" };
+    const stray = (name: string): KubeObject => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "nowhere" }, data: {} });
+    const objects = [ns("team"), cm("ok-1", {}), cm("ok-2", {}), ...Array.from({ length: 12 }, (_, i) => cm(`ok-${i + 3}`, {})), stray("b"), stray("a"), { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "first", namespace: "team" } }];
+    for (let round = 0; round < 3; round++) {
+      const error = await applyUnit(client, { ...req(objects), unit, previousInventory: [], concurrency: 4 }).catch((e: unknown) => e);
+      expect((error as Error).message).toBe('ConfigMap/nowhere/a: namespaces "nowhere" not found');
+      // The Namespace stage went through; nothing of the stage with the rejected object did.
+      expect((error as { inventory: InventoryEntry[] }).inventory.map((e) => e.id)).toEqual(["_team__Namespace"]);
+    }
+    for (const name of ["ok-1", "ok-2", "ok-14", "first"]) {
+      const kind = name === "first" ? "serviceaccounts" : "configmaps";
+      expect((await client.request("GET", `/api/v1/namespaces/team/${kind}/${name}`, undefined, { allow: [404] })).status, name).toBe(404);
+    }
+  });
+
   it("hands recordIntent the inventory it is about to grow to before writing any new object, ids scoped as applied", async () => {
     const unit = { name: "intent", namespace: "flux-system" };
     const first = await applyUnit(client, { ...req([cm("kept", { x: "1" })]), unit, previousInventory: [] });

@@ -38,7 +38,7 @@ describe("apply under bad input and faults, on a real kube-apiserver", () => {
     await harness?.stop();
   });
 
-  it("fails the unit on an object the apiserver rejects, naming it with the apiserver's message; applied objects stay; the inventory does not shrink, so nothing is pruned", async () => {
+  it("fails the unit on an object the apiserver rejects, naming it with the apiserver's message; nothing of its stage is written (Flux dry-runs the stage first); the inventory does not shrink, so nothing is pruned", async () => {
     const first = await applyUnit(client, req([ns("faults"), cm("a", { v: "1" }), cm("old")], []));
     const bad = deployment("web", "");
     const error = await applyUnit(client, req([ns("faults"), cm("a", { v: "2" }), cm("b"), bad], first.inventory)).catch((e: unknown) => e);
@@ -46,15 +46,16 @@ describe("apply under bad input and faults, on a real kube-apiserver", () => {
     const failure = error as ApplyFailure;
     expect(failure.message).toMatch(/^Deployment\/faults\/web: Deployment.apps "web" is invalid: spec.template.spec.containers\[0\].image: Required value/);
     expect(failure.object).toBe("Deployment/faults/web");
-    // What was applied before the rejection stays, and the new inventory holds old and new objects.
-    expect((await kube(harness.clusters[0]!).get("/api/v1/namespaces/faults/configmaps/a")).body.data).toEqual({ v: "2" });
-    expect(await exists("/api/v1/namespaces/faults/configmaps/b")).toBe(true);
-    expect(failure.inventory.map((e) => e.id)).toEqual(["_faults__Namespace", "faults_a__ConfigMap", "faults_b__ConfigMap", "faults_old__ConfigMap"]);
+    // The ConfigMaps share the Deployment's stage: neither the change nor the new one is written.
+    expect((await kube(harness.clusters[0]!).get("/api/v1/namespaces/faults/configmaps/a")).body.data).toEqual({ v: "1" });
+    expect(await exists("/api/v1/namespaces/faults/configmaps/b")).toBe(false);
+    expect(failure.inventory.map((e) => e.id)).toEqual(["_faults__Namespace", "faults_a__ConfigMap", "faults_old__ConfigMap"]);
     expect(await exists("/api/v1/namespaces/faults/configmaps/old")).toBe(true);
     // The next good run, from the failed run's inventory, prunes what left the unit.
     const fixed = await applyUnit(client, req([ns("faults"), cm("a", { v: "2" }), deployment("web", "nginx")], failure.inventory));
-    expect(fixed.changeSet.filter((c) => c.action === "deleted").map((c) => c.ref)).toEqual(["ConfigMap/faults/b", "ConfigMap/faults/old"]);
+    expect(fixed.changeSet.filter((c) => c.action === "deleted").map((c) => c.ref)).toEqual(["ConfigMap/faults/old"]);
     expect(await exists("/api/v1/namespaces/faults/configmaps/old")).toBe(false);
+    expect((await kube(harness.clusters[0]!).get("/api/v1/namespaces/faults/configmaps/a")).body.data).toEqual({ v: "2" });
   });
 
   it("reports a kind with no CRD yet as such, keeps the inventory, and applies it once another unit installs the CRD", async () => {
