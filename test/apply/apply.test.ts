@@ -172,6 +172,17 @@ describe("applyUnit on a real kube-apiserver", () => {
     }
   });
 
+  it("applies quantities written as YAML numbers (ResourceQuota, LimitRange), which server-side apply on this apiserver refuses as numbers, and re-applies them without a write", async () => {
+    const unit = { name: "quantities", namespace: "flux-system" };
+    const quota: KubeObject = { apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "objects", namespace: "team" }, spec: { hard: { pods: 20, services: 20, "services.loadbalancers": 0, "requests.storage": "0Gi" } } };
+    const limits: KubeObject = { apiVersion: "v1", kind: "LimitRange", metadata: { name: "default", namespace: "team" }, spec: { limits: [{ type: "Container", default: { cpu: 1, memory: "100Mi" }, defaultRequest: { cpu: 0.5, memory: "50Mi" } }] } };
+    const first = await applyUnit(client, { ...req([ns("team"), quota, limits]), unit, previousInventory: [] });
+    expect(first.changeSet.filter((c) => c.action === "created").map((c) => c.ref)).toEqual(["LimitRange/team/default", "ResourceQuota/team/objects"]);
+    expect((await kube(harness.clusters[0]!).get("/api/v1/namespaces/team/resourcequotas/objects")).body.spec).toEqual({ hard: { pods: "20", services: "20", "services.loadbalancers": "0", "requests.storage": "0" } });
+    const again = await applyUnit(client, { ...req([ns("team"), quota, limits]), unit, previousInventory: first.inventory });
+    expect(again.changeSet.every((c) => c.action === "unchanged")).toBe(true);
+  });
+
   it("hands recordIntent the inventory it is about to grow to before writing any new object, ids scoped as applied", async () => {
     const unit = { name: "intent", namespace: "flux-system" };
     const first = await applyUnit(client, { ...req([cm("kept", { x: "1" })]), unit, previousInventory: [] });
