@@ -16,9 +16,14 @@ export async function run(args: string[]): Promise<number> {
   const repo = await openRepositoryInput(values.repo);
   const result = await planRepository(repo, values.ref, !values["no-infer"]);
   for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
+  // Units that do not render are still planned (and printed); each error is named, and the exit code says so.
+  const reportErrors = (): number => {
+    for (const e of result.errors) process.stderr.write(`error: unit ${e.unit} (${e.path}) does not render: ${e.message}\n`);
+    return result.errors.length > 0 ? 2 : 0;
+  };
   if (values.json) {
     process.stdout.write(`${JSON.stringify(result.objects, null, 2)}\n`);
-    return 0;
+    return reportErrors();
   }
   const rows = result.objects
     .filter((o): o is Kustomization => o.kind === "Kustomization")
@@ -30,7 +35,7 @@ export async function run(args: string[]): Promise<number> {
       "depends-on": (k.spec.dependsOn ?? []).map((d) => (d.namespace ? `${d.namespace}/${d.name}` : d.name)).join(",") || "-",
     }));
   process.stdout.write(formatTable(rows, ["namespace", "name", "source", "path", "depends-on"]));
-  return 0;
+  return reportErrors();
 }
 
 /** Plans a repository input at `ref` (its work tree when absent), fetching each source's tree. */

@@ -95,6 +95,8 @@ export class FleetPlanner {
     // The newest main decides the layout and flotilla.yaml; sources stay as bootstrapped.
     const sources = { ...discoverSources(mainTree, { repoUrl: this.options.repoUrl, render: renderFlux }), gitRepositories: first.gitRepositories };
     const plan = planFleet(sources, trees, { render: renderFlux });
+    // A unit that does not render is applied all the same: its status carries the error, the others go on.
+    for (const e of plan.errors) this.log.warn({ unit: e.unit, path: e.path, err: e.message }, "a planned unit does not render");
     await this.ensureNamespaces(plan.objects);
     const previousInventory = await this.readInventory();
     // New units are recorded before they are created, so a planner killed in between still deletes them once they leave git.

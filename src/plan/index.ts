@@ -1,4 +1,4 @@
-import { InvalidInputError, NotFoundError } from "../core/errors.js";
+import { describeError, InvalidInputError, NotFoundError } from "../core/errors.js";
 import type { FileTree } from "../core/file-tree.js";
 import { GIT_REPOSITORY_API_VERSION, KUSTOMIZATION_API_VERSION, type GitRepository, type Kustomization, type KustomizationSpec } from "../core/flux.js";
 import { groupOf, type KubeObject } from "../core/object.js";
@@ -29,6 +29,20 @@ export interface PlanResult {
   mode: "convention" | "flux";
   objects: Array<GitRepository | Kustomization>;
   warnings: string[];
+  /**
+   * Units whose path does not render (malformed YAML, a missing file, a duplicate object). They stay
+   * in the plan — the controller reports the same error on each, and the other units go on — but
+   * their dependencies could not be inferred.
+   */
+  errors: UnitRenderError[];
+}
+
+/** A planned unit whose path could not be rendered, with the render error (file, object, field). */
+export interface UnitRenderError {
+  /** `namespace/name` of the unit. */
+  unit: string;
+  path: string;
+  message: string;
 }
 
 /**
@@ -73,25 +87,36 @@ function gitRepository(name: string, url: string, ref: GitRepository["spec"]["re
  */
 export function planFleet(sources: Sources, trees: Readonly<Record<string, FileTree>>, opts: { render: RenderFn; inferDependencies?: boolean }): PlanResult {
   const warnings = [...sources.warnings];
+  const errors: UnitRenderError[] = [];
   const units = sources.mode === "flux" ? fluxUnits(sources, trees) : conventionUnits(sources, trees, opts.render, warnings);
   if (opts.inferDependencies !== false) {
     const renders = new Map<string, KubeObject[]>();
-    const cache = new Map<string, KubeObject[]>();
+    const cache = new Map<string, KubeObject[] | { error: string }>();
     for (const u of units) {
       const tree = trees[u.spec.sourceRef.name];
+      const unit = `${u.metadata.namespace}/${u.metadata.name}`;
       if (!tree) continue;
       const spec = fluxBuildSpecOf({ ...u.spec, postBuild: undefined } as KustomizationSpec);
       const cacheKey = `${u.spec.sourceRef.name}\u0000${u.spec.path ?? ""}\u0000${JSON.stringify(spec)}`;
-      let objects = cache.get(cacheKey);
-      if (!objects) cache.set(cacheKey, (objects = opts.render(tree, cleanPath(u.spec.path), spec)));
-      renders.set(`${u.metadata.namespace}/${u.metadata.name}`, objects);
+      let rendered = cache.get(cacheKey);
+      if (!rendered) cache.set(cacheKey, (rendered = renderOrError(() => opts.render(tree, cleanPath(u.spec.path), spec))));
+      if (Array.isArray(rendered)) renders.set(unit, rendered);
+      else errors.push({ unit, path: `./${cleanPath(u.spec.path)}`, message: rendered.error });
     }
     inferDependencies(units, renders);
   }
   const objects = [...sources.gitRepositories, ...units].sort(
     (a, b) => a.metadata.namespace.localeCompare(b.metadata.namespace) || a.kind.localeCompare(b.kind) || a.metadata.name.localeCompare(b.metadata.name),
   );
-  return { mode: sources.mode, objects, warnings };
+  return { mode: sources.mode, objects, warnings, errors: errors.sort((a, b) => a.unit.localeCompare(b.unit)) };
+}
+
+function renderOrError(render: () => KubeObject[]): KubeObject[] | { error: string } {
+  try {
+    return render();
+  } catch (error) {
+    return { error: describeError(error) };
+  }
 }
 
 /** A Flux path (`./features/x`) as a tree path (`features/x`). */

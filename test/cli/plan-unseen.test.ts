@@ -1,0 +1,49 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { run } from "../../src/cli/plan.js";
+import { capture } from "../support/capture-output.js";
+import { TestRepo } from "../support/git-repo.js";
+
+// Small repositories unlike the reference one, built with the git CLI.
+const cluster = (name: string) => `apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata: {name: ${name}, namespace: ${name}}\n`;
+const info = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cluster-info, namespace: kube-public}\ndata: {cluster: ${name}}\n`;
+const FLEET: Record<string, string> = {
+  "providers/aws/v1/mgmt/clusters.yaml": [cluster("dev-a"), cluster("dev-b"), cluster("dev-c")].join("---\n"),
+  "providers/aws/v1/clusters/dev/dev-a/info.yaml": info("dev-a"),
+  "providers/aws/v1/clusters/dev/dev-b/info.yaml": info("dev-b"),
+  "providers/aws/v1/clusters/dev/dev-c/info.yaml": info("dev-c"),
+  "tenants/aws/common/team/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: team}\n",
+};
+
+describe("flotilla plan on repositories it has not seen", () => {
+  let repo: TestRepo | undefined;
+  afterEach(() => repo?.remove());
+
+  it("three broken cluster folders: every unit is printed, each error names its unit and file (line, field, object), exit 2", async () => {
+    repo = TestRepo.create();
+    repo.commit("platform", {
+      ...FLEET,
+      // dev-a: malformed YAML; dev-b: one object in two files; dev-c: a kustomization.yaml naming a missing file
+      "providers/aws/v1/clusters/dev/dev-a/policy.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: policy\n   namespace: default\n",
+      "providers/aws/v1/clusters/dev/dev-b/again.yaml": info("dev-b"),
+      "providers/aws/v1/clusters/dev/dev-c/kustomization.yaml": "resources:\n- info.yaml\n- quotas.yaml\n",
+    });
+    const { code, out, err } = await capture(() => run(["--repo", repo!.work]));
+    expect(code).toBe(2);
+    expect(out.trim().split("\n").slice(1).map((l) => l.split(/\s+/).slice(0, 2).join("/"))).toEqual([
+      "dev-a/dev-a",
+      "dev-a/tenants-common",
+      "dev-b/dev-b",
+      "dev-b/tenants-common",
+      "dev-c/dev-c",
+      "dev-c/tenants-common",
+      "flux-system/mgmt",
+    ]);
+    expect(err.trim().split("\n")).toEqual([
+      "error: unit dev-a/dev-a (./providers/aws/v1/clusters/dev/dev-a) does not render: providers/aws/v1/clusters/dev/dev-a/policy.yaml:5: malformed YAML: bad indentation of a mapping entry",
+      expect.stringMatching(
+        /^error: unit dev-b\/dev-b \(\.\/providers\/aws\/v1\/clusters\/dev\/dev-b\) does not render: providers\/aws\/v1\/clusters\/dev\/dev-b\/: resources: may not add resource with an already registered id: ConfigMap\/kube-public\/cluster-info \(from .*\)$/,
+      ),
+      "error: unit dev-c/dev-c (./providers/aws/v1/clusters/dev/dev-c) does not render: providers/aws/v1/clusters/dev/dev-c/kustomization.yaml: resources: resource 'quotas.yaml' does not exist",
+    ]);
+  });
+});
