@@ -89,7 +89,7 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
     const crds = render(new DiskTree(join(PROJECT_ROOT, "deploy")), "crds");
     await step("installing the Flux API and Cluster API CRDs", () => applyUnit(mgmt, { unit: { name: "flotilla-crds", namespace: "flux-system" }, objects: crds, prune: false, wait: true, timeoutMs: 60_000 }));
 
-    const tree: FileTree = isRemoteRepository(options.repo) ? (await new GitSource({ url: options.repo, ref: { branch: "main" } }, { logger }).poll()).artifact.tree : new DiskTree(options.repo);
+    const tree: FileTree = isRemoteRepository(options.repo) ? await defaultBranchTree(options.repo, logger) : new DiskTree(options.repo);
     const mgmtObjects = readLayout(tree).providers.filter((p) => p.hasMgmt).flatMap((p) => render(tree, `${p.path}/mgmt`));
     if (standIn) {
       const discovery = await mgmt.discovery(true);
@@ -149,6 +149,18 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/** A remote repository's files on its default branch: main, else master (Flux's default), as the planner reads it. */
+async function defaultBranchTree(url: string, logger: Logger): Promise<FileTree> {
+  const poll = (branch: string) => new GitSource({ url, ref: { branch } }, { logger }).poll();
+  try {
+    return (await poll("main")).artifact.tree;
+  } catch (error) {
+    const master = await poll("master").catch(() => undefined);
+    if (!master) throw error;
+    return master.artifact.tree;
   }
 }
 

@@ -47,7 +47,7 @@ export async function planRepository(repo: Awaited<ReturnType<typeof openReposit
 export async function planRepositoryWithTrees(repo: Awaited<ReturnType<typeof openRepositoryInput>>, ref: string | undefined, infer = true) {
   const main = await repo.tree(ref);
   const releaseTag = await repo.releaseTag();
-  const sources = discoverSources(main, { ...(repo.url ? { repoUrl: repo.url } : {}), ...(releaseTag ? { releaseTag } : {}), render: renderFlux });
+  const sources = discoverSources(main, { ...(repo.url ? { repoUrl: repo.url } : {}), ...(releaseTag ? { releaseTag } : {}), defaultBranch: await repo.defaultBranch(), render: renderFlux });
   const trees: Record<string, FileTree> = { main };
   const mainSource = sources.gitRepositories.find((g) => g.metadata.name === "main");
   for (const g of sources.gitRepositories) {

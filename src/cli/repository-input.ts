@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { DiskTree, type FileTree } from "../core/file-tree.js";
 import { NotFoundError } from "../core/errors.js";
-import { GitSource, LocalRepository, highestTag } from "../source/index.js";
+import { GitSource, LocalRepository, defaultBranch, highestTag } from "../source/index.js";
 
 /**
  * How CLI commands read a platform repository: a local folder (its work tree, or a ref of its git
@@ -15,6 +15,8 @@ export interface RepositoryInput {
   tree(ref?: string): Promise<FileTree>;
   tags(): Promise<string[]>;
   releaseTag(): Promise<string | undefined>;
+  /** The branch the fleet's `main` source follows unless flotilla.yaml names one: `main`, else `master`. */
+  defaultBranch(): Promise<string>;
   local?: LocalRepository;
 }
 
@@ -29,12 +31,26 @@ export async function openRepositoryInput(repo: string | undefined): Promise<Rep
         return [];
       }
     };
+    // Without a ref, the default branch: main, else master (Flux's default).
+    let branch = "main";
+    const treeAt = async (ref: string) => (await new GitSource({ url: target, ref: refSpec(ref) }).poll()).artifact.tree;
     return {
       label: target,
       url: target,
-      tree: async (ref) => (await new GitSource({ url: target, ref: refSpec(ref ?? "main") }).poll()).artifact.tree,
+      tree: async (ref) => {
+        if (ref) return treeAt(ref);
+        try {
+          return await treeAt(branch);
+        } catch (error) {
+          const master = await treeAt("master").catch(() => undefined);
+          if (!master) throw error;
+          branch = "master";
+          return master;
+        }
+      },
       tags: tagsOf,
       releaseTag: async () => (await tagsOf())[0],
+      defaultBranch: async () => branch,
     };
   }
   const dir = resolve(target);
@@ -57,6 +73,7 @@ export async function openRepositoryInput(repo: string | undefined): Promise<Rep
     },
     tags: async () => (local ? local.tags() : []),
     releaseTag: async () => (local ? highestTag(await local.tags(), "*") : undefined),
+    defaultBranch: async () => (local ? defaultBranch((await local.refs()).filter((r) => r.ref.startsWith("refs/heads/")).map((r) => r.ref.slice("refs/heads/".length))) : undefined) ?? "main",
   };
 }
 

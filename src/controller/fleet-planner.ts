@@ -37,6 +37,8 @@ export interface FleetPlannerOptions {
 export class FleetPlanner {
   private readonly log: Logger;
   private sources: Sources | undefined;
+  /** The repository's default branch (`main`, else `master`), which the convention's `main` source follows. */
+  private mainBranch = "main";
   private planning = Promise.resolve();
 
   constructor(
@@ -54,7 +56,7 @@ export class FleetPlanner {
   async bootstrap(): Promise<Sources["mode"]> {
     const main = await this.fetchMain();
     const releaseTag = await this.highestTag();
-    const sources = discoverSources(main, { repoUrl: this.options.repoUrl, ...(releaseTag ? { releaseTag } : {}), render: renderFlux });
+    const sources = discoverSources(main, { repoUrl: this.options.repoUrl, ...(releaseTag ? { releaseTag } : {}), defaultBranch: this.mainBranch, render: renderFlux });
     this.sources = sources;
     for (const w of sources.warnings) this.log.warn(w);
     const mgmtPaths = new Set(sources.layout.providers.filter((p) => p.hasMgmt).map((p) => `${p.path}/mgmt`));
@@ -93,7 +95,7 @@ export class FleetPlanner {
     const mainTree = trees.main;
     if (!mainTree) return;
     // The newest main decides the layout and flotilla.yaml; sources stay as bootstrapped.
-    const sources = { ...discoverSources(mainTree, { repoUrl: this.options.repoUrl, render: renderFlux }), gitRepositories: first.gitRepositories };
+    const sources = { ...discoverSources(mainTree, { repoUrl: this.options.repoUrl, defaultBranch: this.mainBranch, render: renderFlux }), gitRepositories: first.gitRepositories };
     const plan = planFleet(sources, trees, { render: renderFlux });
     // A unit that does not render is applied all the same: its status carries the error, the others go on.
     for (const e of plan.errors) this.log.warn({ unit: e.unit, path: e.path, err: e.message }, "a planned unit does not render");
@@ -129,12 +131,13 @@ export class FleetPlanner {
     try {
       return (await this.source({ branch: "main" }).poll()).artifact.tree;
     } catch (error) {
-      // Flux's default branch is master; a repository without main may still have it.
+      // Flux's default branch is master; a repository without main may still have it, and then the fleet follows it.
       const master = await this.source({ branch: "master" })
         .poll()
         .catch(() => undefined);
-      if (master) return master.artifact.tree;
-      throw error;
+      if (!master) throw error;
+      this.mainBranch = "master";
+      return master.artifact.tree;
     }
   }
 

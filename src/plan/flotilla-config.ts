@@ -6,7 +6,8 @@ import { parseYamlDocument } from "../core/yaml.js";
 export interface FlotillaConfig {
   sources: {
     url?: string;
-    main: { branch: string };
+    /** Unset: the repository's default branch (`main`, else `master`). */
+    main: { branch?: string };
     release?: { tag?: string; semver?: string };
   };
   /** Which source each environment follows (default: `prod` → release, others → main). */
@@ -26,7 +27,7 @@ export const CONFIG_FILE = "flotilla.yaml";
 
 export function defaultConfig(): FlotillaConfig {
   return {
-    sources: { main: { branch: "main" } },
+    sources: { main: {} },
     environments: {},
     clusters: {},
     features: { default: "all" },

@@ -48,10 +48,11 @@ export interface UnitRenderError {
 /**
  * First half of planning, from the `main` tree alone: the layout, `flotilla.yaml`, and the sources
  * the fleet follows — in Flux-compatible mode the GitRepository objects under `mgmt`, otherwise
- * `main` and (when any environment follows it) `release`. The caller then fetches each source's
+ * `main` (`sources.main.branch`, else `defaultBranch`: the repository's `main` or `master`) and
+ * (when any environment follows it) `release`. The caller then fetches each source's
  * tree and calls `planFleet`.
  */
-export function discoverSources(main: FileTree, opts: { repoUrl?: string; releaseTag?: string; render: RenderFn }): Sources {
+export function discoverSources(main: FileTree, opts: { repoUrl?: string; releaseTag?: string; defaultBranch?: string; render: RenderFn }): Sources {
   const config = parseFlotillaConfig(main.kind(CONFIG_FILE) === "file" ? main.readText(CONFIG_FILE) : undefined);
   const layout = readLayout(main);
   const warnings: string[] = [];
@@ -70,7 +71,7 @@ export function discoverSources(main: FileTree, opts: { repoUrl?: string; releas
   }
   const url = config.sources.url ?? opts.repoUrl;
   if (!url) throw new InvalidInputError("the repository URL is unknown: set sources.url in flotilla.yaml or pass --repo", { file: CONFIG_FILE, field: "sources.url" });
-  gitRepositories.push(gitRepository("main", url, { branch: config.sources.main.branch }));
+  gitRepositories.push(gitRepository("main", url, { branch: config.sources.main.branch ?? opts.defaultBranch ?? "main" }));
   const release = config.sources.release ?? (opts.releaseTag ? { tag: opts.releaseTag } : undefined);
   if (release) gitRepositories.push(gitRepository("release", url, release));
   return { mode: "convention", config, layout, gitRepositories, kustomizations, warnings };

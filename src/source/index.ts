@@ -1,6 +1,6 @@
 export { GitSource, defaultCacheDir, type Artifact, type SourceSpec } from "./git-source.js";
 export { LocalRepository, type CommitInfo } from "./local-repository.js";
-export { resolveRef, highestTag, tagVersion, type RemoteRef, type ResolvedRef } from "./resolve-ref.js";
+export { resolveRef, highestTag, tagVersion, defaultBranch, type RemoteRef, type ResolvedRef } from "./resolve-ref.js";
 export { sanitizeUrl } from "./errors.js";
 export { patchIdentity } from "./patch-id.js";
 export { SshTransport } from "./ssh-transport.js";

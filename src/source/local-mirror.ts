@@ -2,7 +2,7 @@ import { execFile, execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { highestTag } from "./resolve-ref.js";
+import { defaultBranch, highestTag } from "./resolve-ref.js";
 
 const run = promisify(execFile);
 
@@ -28,9 +28,9 @@ export class LocalMirror {
     const mirror = new LocalMirror(work, bare, undefined);
     await mirror.sync();
     // The mirror's HEAD names the work repository's main branch, as a hosted remote's HEAD does.
-    const branches = (await mirror.git("for-each-ref", "--format=%(refname)", "refs/heads")).split("\n");
-    const main = ["refs/heads/main", "refs/heads/master"].find((b) => branches.includes(b)) ?? branches[0];
-    if (main) await mirror.git("symbolic-ref", "HEAD", main);
+    const branches = (await mirror.git("for-each-ref", "--format=%(refname:lstrip=2)", "refs/heads")).split("\n").filter(Boolean);
+    const main = defaultBranch(branches);
+    if (main) await mirror.git("symbolic-ref", "HEAD", `refs/heads/${main}`);
     const tags = (await mirror.git("tag", "--list")).split("\n").filter(Boolean);
     if (highestTag(tags, "*")) return mirror;
     const head = (await mirror.git("rev-parse", "HEAD")).trim();

@@ -28,6 +28,11 @@ export function tagVersion(tag: string): string | undefined {
   return semver.valid(bare) && /^\d+\.\d+\.\d+(?:[-+].*)?$/.test(bare) ? bare : undefined;
 }
 
+/** A repository's default branch among its branches: `main`, else `master` (Flux's default), else the first. */
+export function defaultBranch(branches: readonly string[]): string | undefined {
+  return ["main", "master"].find((b) => branches.includes(b)) ?? branches[0];
+}
+
 /** The highest tag matching a semver range, as Flux picks it. */
 export function highestTag(tags: readonly string[], range: string): string | undefined {
   let best: { tag: string; version: string } | undefined;

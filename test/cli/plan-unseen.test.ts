@@ -18,6 +18,20 @@ describe("flotilla plan on repositories it has not seen", () => {
   let repo: TestRepo | undefined;
   afterEach(() => repo?.remove());
 
+  it("a repository whose default branch is master: the main source follows master", async () => {
+    repo = TestRepo.create();
+    repo.git("checkout", "-q", "-b", "master");
+    repo.commit("platform", FLEET);
+    repo.git("tag", "v1.0.0");
+    const { code, out } = await capture(() => run(["--repo", repo!.work, "--json"]));
+    expect(code).toBe(0);
+    const sources = (JSON.parse(out) as Array<{ kind: string; metadata: { name: string }; spec: { ref?: unknown } }>).filter((o) => o.kind === "GitRepository");
+    expect(sources.map((g) => [g.metadata.name, g.spec.ref])).toEqual([
+      ["main", { branch: "master" }],
+      ["release", { tag: "v1.0.0" }],
+    ]);
+  });
+
   it("three broken cluster folders: every unit is printed, each error names its unit and file (line, field, object), exit 2", async () => {
     repo = TestRepo.create();
     repo.commit("platform", {

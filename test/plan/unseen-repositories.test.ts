@@ -14,9 +14,9 @@ const FLEET: Record<string, string> = {
     "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\nspec:\n  group: example.com\n  scope: Namespaced\n  names: {kind: Widget, plural: widgets}\n  versions: [{name: v1, served: true, storage: true}]\n",
 };
 
-function plan(files: Record<string, string>) {
+function plan(files: Record<string, string>, opts: { defaultBranch?: string } = {}) {
   const tree = new MemoryTree("fleet", Object.entries(files));
-  const sources = discoverSources(tree, { repoUrl: "https://git.example.com/fleet.git", render: renderFlux });
+  const sources = discoverSources(tree, { repoUrl: "https://git.example.com/fleet.git", ...opts, render: renderFlux });
   return planFleet(sources, { main: tree }, { render: renderFlux });
 }
 const unit = (objects: Array<GitRepository | Kustomization>, ns: string, name: string) => objects.find((o): o is Kustomization => o.kind === "Kustomization" && o.metadata.namespace === ns && o.metadata.name === name);
@@ -52,5 +52,15 @@ describe("a unit whose path does not render stays in the plan, its error named",
 
   it("a mgmt folder that does not render fails the plan (it decides the mode), naming the file and field", () => {
     expect(() => plan({ ...FLEET, "providers/aws/v1/mgmt/kustomization.yaml": "resources:\n- clusters.yaml\n- missing.yaml\n" })).toThrow("resource 'missing.yaml' does not exist");
+  });
+});
+
+describe("the main source follows the repository's default branch", () => {
+  const mainRef = (objects: Array<GitRepository | Kustomization>) => objects.find((o): o is GitRepository => o.kind === "GitRepository" && o.metadata.name === "main")!.spec.ref;
+
+  it("master when the repository has no main; flotilla.yaml's sources.main.branch wins", () => {
+    expect(mainRef(plan(FLEET).objects)).toEqual({ branch: "main" });
+    expect(mainRef(plan(FLEET, { defaultBranch: "master" }).objects)).toEqual({ branch: "master" });
+    expect(mainRef(plan({ ...FLEET, "flotilla.yaml": "sources:\n  main: {branch: trunk}\n" }, { defaultBranch: "master" }).objects)).toEqual({ branch: "trunk" });
   });
 });
