@@ -8,6 +8,7 @@ import { ApiError, ClusterClient, type ApiResource } from "./client.js";
 import { dryRunChanges, unchangedByApply } from "./drift.js";
 import { healthOf } from "./health.js";
 import { inventoryOf } from "./inventory.js";
+import { createMissingNamespaces } from "./namespaces.js";
 import { applyStages } from "./order.js";
 import { ApplyFailure, HealthCheckFailure } from "./errors.js";
 import { inParallel } from "./parallel.js";
@@ -31,6 +32,8 @@ export interface ApplyRequest {
    * stores it can be killed mid-apply and still find, and prune, everything this apply created.
    */
   recordIntent?: (inventory: InventoryEntry[]) => Promise<void>;
+  /** Create the namespaces the unit's objects live in when they are missing (Argo CD's `CreateNamespace=true`); they are never pruned. */
+  createNamespaces?: boolean;
 }
 
 export interface ApplyResult {
@@ -65,7 +68,13 @@ export async function applyUnit(client: ClusterClient, req: ApplyRequest, opts: 
   };
 
   let intended = new Map(previous.map((e) => [e.id, e]));
+  const ownNamespaces = new Set(desired.filter((o) => o.kind === "Namespace" && o.apiVersion === "v1").map((o) => o.metadata.name!));
+  const namespacesChecked = new Set<string>();
   for (const stage of applyStages(desired)) {
+    if (req.createNamespaces) {
+      const created = await createMissingNamespaces(client, req.unit, stage, ownNamespaces, namespacesChecked).catch((error: unknown) => fail(`creating a missing namespace failed: ${(error as Error).message}`));
+      changeSet.push(...created);
+    }
     if (req.recordIntent) {
       // Ids as the apply will write them: namespaces scoped by kind (CRDs of earlier stages known by now).
       for (const obj of stage) {

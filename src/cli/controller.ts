@@ -13,8 +13,8 @@ import { createLogger } from "../core/log.js";
 const SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 /**
- * `flotilla controller [--kubeconfig FILE] [--repo URL] [--concurrent N] [--cache-dir DIR] [--listen :8080]`: the
- * controller on the management cluster. It reconciles the GitRepository and Kustomization objects
+ * `flotilla controller [--kubeconfig FILE] [--repo URL] [--concurrent N] [--cache-dir DIR] [--listen :8080]
+ * [--create-namespaces]`: the controller on the management cluster. It reconciles the GitRepository and Kustomization objects
  * it finds; with `--repo` it first puts the repository's fleet there (see FleetPlanner). Runs until
  * SIGINT or SIGTERM.
  */
@@ -27,13 +27,14 @@ export async function run(args: string[]): Promise<number> {
       concurrent: { type: "string", default: "10" },
       "cache-dir": { type: "string" },
       listen: { type: "string", default: ":8080" },
+      "create-namespaces": { type: "boolean", default: false },
     },
   });
   const listen = parseListenAddress(values.listen);
   const concurrency = Number.parseInt(values.concurrent, 10);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new InvalidInputError(`--concurrent must be a positive integer, not '${values.concurrent}'`, { field: "--concurrent" });
   const logger = createLogger({ level: process.env.FLOTILLA_LOG_LEVEL ?? "info" });
-  const controller = new Controller({ kubeconfig: managementKubeconfig(values.kubeconfig), concurrency, logger, ...(values["cache-dir"] ? { cacheDir: values["cache-dir"] } : {}) });
+  const controller = new Controller({ kubeconfig: managementKubeconfig(values.kubeconfig), concurrency, logger, createNamespaces: values["create-namespaces"], ...(values["cache-dir"] ? { cacheDir: values["cache-dir"] } : {}) });
   await controller.start();
   // Push webhooks: POST /hook/<FLOTILLA_WEBHOOK_TOKEN>, signed with FLOTILLA_WEBHOOK_SECRET (or the token).
   const token = process.env.FLOTILLA_WEBHOOK_TOKEN;

@@ -23,7 +23,7 @@ const COMMANDS: Record<string, { summary: string; usage: string; load: () => Pro
   promote: { summary: "a branch and commit that move an environment's release ref to TAG (--push opens the PR)", usage: "promote TAG [--repo DIR] [--env prod] [--push] [--remote-branch NAME] [--json]", load: () => import("./promote.js") },
   controller: {
     summary: "reconcile GitRepository and Kustomization objects on the management cluster (--repo puts a repository's fleet there)",
-    usage: "controller [--kubeconfig FILE] [--repo URL] [--concurrent 10] [--cache-dir DIR] [--listen :8080]",
+    usage: "controller [--kubeconfig FILE] [--repo URL] [--concurrent 10] [--cache-dir DIR] [--listen :8080] [--create-namespaces]",
     load: () => import("./controller.js"),
   },
   up: {

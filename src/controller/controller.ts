@@ -36,6 +36,11 @@ export interface ControllerOptions {
    * up` serves the repository locally because a local run cannot reach the real remote.
    */
   sourceUrlOverride?: (g: GitRepository) => string | undefined;
+  /**
+   * Create the namespaces a unit's objects live in when neither the cluster nor the unit has them
+   * (`--create-namespaces`, Argo CD's `CreateNamespace=true`). Off by default: Flux fails the unit.
+   */
+  createNamespaces?: boolean;
 }
 
 type Listener = (sourceKey: string, artifact: SourceArtifact) => void;
@@ -73,7 +78,7 @@ export class Controller {
     this.metrics = options.metrics ?? new Metrics();
     this.mgmtClient = ClusterClient.fromKubeconfig(options.kubeconfig, { timeoutMs: 30_000 });
     this.mgmt = new ApiManagementCluster(this.mgmtClient);
-    this.targets = new TargetClusters(this.mgmtClient, this.log);
+    this.targets = new TargetClusters(this.mgmtClient, this.log, { createNamespaces: options.createNamespaces ?? false });
     this.queue = new FairQueue({ concurrency: options.concurrency ?? 10, clock: this.clock });
   }
 

@@ -14,7 +14,7 @@ export class TargetClusters {
   constructor(
     private readonly mgmt: ClusterClient,
     private readonly logger: Logger,
-    private readonly requestTimeoutMs = 15_000,
+    private readonly options: { requestTimeoutMs?: number; createNamespaces?: boolean } = {},
   ) {}
 
   client(kubeconfig: string | undefined): ClusterClient {
@@ -22,7 +22,7 @@ export class TargetClusters {
     const key = kubeconfigDigest(kubeconfig);
     let client = this.clients.get(key);
     if (!client) {
-      client = ClusterClient.fromKubeconfig(kubeconfig, { timeoutMs: this.requestTimeoutMs, retries: 2 });
+      client = ClusterClient.fromKubeconfig(kubeconfig, { timeoutMs: this.options.requestTimeoutMs ?? 15_000, retries: 2 });
       this.clients.set(key, client);
     }
     return client;
@@ -31,7 +31,7 @@ export class TargetClusters {
   target(kubeconfig: string | undefined): TargetCluster {
     const client = this.client(kubeconfig);
     return {
-      apply: (request) => applyUnit(client, { ...request, objects: structuredClone(request.objects) }, { logger: this.logger }),
+      apply: (request) => applyUnit(client, { ...request, objects: structuredClone(request.objects), createNamespaces: this.options.createNamespaces ?? false }, { logger: this.logger }),
     };
   }
 
