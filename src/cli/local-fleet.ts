@@ -11,6 +11,7 @@ import { silentLogger } from "../core/log.js";
 import { groupOf, versionOf } from "../core/object.js";
 import type { Sources } from "../plan/index.js";
 import { readLayout } from "../plan/layout.js";
+import { assertFleetLayout } from "../plan/missing-layout.js";
 import { startHarness, type Harness } from "../provision/local/harness.js";
 import { LocalProvider } from "../provision/local/provider.js";
 import { standInCrds } from "../provision/local/stand-in-crds.js";
@@ -80,6 +81,10 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
   };
 
   try {
+    // A repository with nothing to plan is refused before anything starts.
+    const tree: FileTree = isRemoteRepository(options.repo) ? await defaultBranchTree(options.repo, logger) : new DiskTree(options.repo);
+    const layout = readLayout(tree);
+    assertFleetLayout(tree, layout);
     const harness = await startHarness({ profile: "full", logger });
     cleanup.push(() => harness.stop());
     const mgmtPlane = await step("starting the local management cluster (etcd, kube-apiserver, controller-manager, scheduler)", () => harness.add("mgmt"));
@@ -89,8 +94,7 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
     const crds = render(new DiskTree(join(PROJECT_ROOT, "deploy")), "crds");
     await step("installing the Flux API and Cluster API CRDs", () => applyUnit(mgmt, { unit: { name: "flotilla-crds", namespace: "flux-system" }, objects: crds, prune: false, wait: true, timeoutMs: 60_000 }));
 
-    const tree: FileTree = isRemoteRepository(options.repo) ? await defaultBranchTree(options.repo, logger) : new DiskTree(options.repo);
-    const mgmtObjects = readLayout(tree).providers.filter((p) => p.hasMgmt).flatMap((p) => render(tree, `${p.path}/mgmt`));
+    const mgmtObjects = layout.providers.filter((p) => p.hasMgmt).flatMap((p) => render(tree, `${p.path}/mgmt`));
     if (standIn) {
       const discovery = await mgmt.discovery(true);
       const standIns = standInCrds(mgmtObjects, (apiVersion, kind) => discovery.has(`${groupOf(apiVersion)}/${versionOf(apiVersion)}/${kind}`));

@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import type { FileTree } from "../core/file-tree.js";
 import type { GitRepository, Kustomization } from "../core/flux.js";
 import { discoverSources, planFleet, cleanPath } from "../plan/index.js";
+import { assertFleetLayout } from "../plan/missing-layout.js";
 import { renderFlux } from "../render/index.js";
 import { formatTable } from "../status/table.js";
 import { openRepositoryInput } from "./repository-input.js";
@@ -14,7 +15,9 @@ import { openRepositoryInput } from "./repository-input.js";
 export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { repo: { type: "string" }, ref: { type: "string" }, json: { type: "boolean" }, "no-infer": { type: "boolean" } } });
   const repo = await openRepositoryInput(values.repo);
-  const result = await planRepository(repo, values.ref, !values["no-infer"]);
+  const { result, trees, layout } = await planRepositoryWithTrees(repo, values.ref, !values["no-infer"]);
+  // No fleet is an error here (release notes and diff of such a repository are fine: no impact).
+  assertFleetLayout(trees.main!, layout);
   for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
   // Units that do not render are still planned (and printed); each error is named, and the exit code says so.
   const reportErrors = (): number => {
@@ -55,7 +58,7 @@ export async function planRepositoryWithTrees(repo: Awaited<ReturnType<typeof op
     // A source that follows main's own ref (the release GitRepository before its first tag, say) is at the planned revision too.
     trees[g.metadata.name] = mainSource && followsSameRef(g, mainSource) ? main : await treeOfSource(repo, g, main);
   }
-  return { result: planFleet(sources, trees, { render: renderFlux, inferDependencies: infer }), trees };
+  return { result: planFleet(sources, trees, { render: renderFlux, inferDependencies: infer }), trees, layout: sources.layout };
 }
 
 /** Whether two GitRepositories track the same ref of the same repository, by Flux's precedence (commit > name > semver > tag > branch). */

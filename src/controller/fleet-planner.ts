@@ -7,6 +7,7 @@ import type { InventoryEntry } from "../core/flux.js";
 import { silentLogger } from "../core/log.js";
 import type { KubeObject } from "../core/object.js";
 import { cleanPath, discoverSources, FLUX_NAMESPACE, planFleet, type Sources } from "../plan/index.js";
+import { assertFleetLayout } from "../plan/missing-layout.js";
 import { renderFlux } from "../render/index.js";
 import { GitSource } from "../source/index.js";
 import type { Controller } from "./controller.js";
@@ -57,6 +58,7 @@ export class FleetPlanner {
     const main = await this.fetchMain();
     const releaseTag = await this.highestTag();
     const sources = discoverSources(main, { repoUrl: this.options.repoUrl, ...(releaseTag ? { releaseTag } : {}), defaultBranch: this.mainBranch, render: renderFlux });
+    assertFleetLayout(main, sources.layout);
     this.sources = sources;
     for (const w of sources.warnings) this.log.warn(w);
     const mgmtPaths = new Set(sources.layout.providers.filter((p) => p.hasMgmt).map((p) => `${p.path}/mgmt`));

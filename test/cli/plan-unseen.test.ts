@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { main } from "../../src/cli/dispatch.js";
 import { run } from "../../src/cli/plan.js";
 import { capture } from "../support/capture-output.js";
 import { TestRepo } from "../support/git-repo.js";
@@ -59,5 +60,23 @@ describe("flotilla plan on repositories it has not seen", () => {
       ),
       "error: unit dev-c/dev-c (./providers/aws/v1/clusters/dev/dev-c) does not render: providers/aws/v1/clusters/dev/dev-c/kustomization.yaml: resources: resource 'quotas.yaml' does not exist",
     ]);
+  });
+});
+
+describe("flotilla plan on a plain Flux repository", () => {
+  let repo: TestRepo | undefined;
+  afterEach(() => repo?.remove());
+
+  it("exits 2 with one line naming what is missing, not an empty table", async () => {
+    repo = TestRepo.create();
+    repo.commit("flux bootstrap", {
+      "clusters/staging/apps.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./apps/staging\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n",
+      "apps/staging/podinfo.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: podinfo, namespace: podinfo}\n",
+    });
+    const { code, out, err } = await capture(() => main(["plan", "--repo", repo!.work]));
+    expect(code).toBe(2);
+    expect(out).toBe("");
+    expect(err.trim().split("\n")).toHaveLength(1);
+    expect(err).toMatch(/^flotilla plan: providers\/: no fleet to plan: .* Flux Kustomizations under clusters\/staging look like a repository bootstrapped per cluster/);
   });
 });
