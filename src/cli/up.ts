@@ -5,7 +5,7 @@ import { parse, stringify } from "yaml";
 import { parseDuration } from "../core/duration.js";
 import { InvalidInputError } from "../core/errors.js";
 import { createLogger } from "../core/log.js";
-import { clusterOfUnit, formatTable, unitRows } from "../status/table.js";
+import { clusterOfUnit, formatTable, unitRows, unitSettled } from "../status/table.js";
 import { isRemoteRepository, PROJECT_ROOT, startLocalFleet } from "./local-fleet.js";
 
 /**
@@ -79,10 +79,11 @@ export async function run(args: string[]): Promise<number> {
         lastTable = table;
         process.stdout.write(`\n${table}`);
       }
-      const allReady = units.length > 0 && units.every((u) => u.status?.conditions?.find((c) => c.type === "Ready")?.status === "True");
+      const allReady = units.length > 0 && units.every(unitSettled);
       readySince = allReady ? (readySince ?? Date.now()) : undefined;
       if (values.once && readySince !== undefined && Date.now() - readySince >= 3_000) {
-        process.stderr.write(`all ${units.length} units ready after ${((readySince - started) / 1000).toFixed(1)} s\n`);
+        const suspended = units.filter((u) => u.spec.suspend).length;
+        process.stderr.write(`all ${units.length - suspended} units ready${suspended ? ` (${suspended} suspended, not reconciled)` : ""} after ${((readySince - started) / 1000).toFixed(1)} s\n`);
         await shutdown();
         return 0;
       }

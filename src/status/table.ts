@@ -26,6 +26,14 @@ export function clusterOfUnit(k: Pick<Kustomization, "spec">): string {
   return secret ? secret.replace(/-kubeconfig$/, "") : "mgmt";
 }
 
+/**
+ * Whether a unit waits for nothing more: Ready, or suspended (`spec.suspend`: not reconciled, so it
+ * never becomes Ready by itself; Flux keeps its last status). What `up --once` waits for.
+ */
+export function unitSettled(k: Pick<Kustomization, "spec" | "status">): boolean {
+  return k.spec.suspend === true || readyCondition(k.status?.conditions)?.status === "True";
+}
+
 /** How long ago `timestamp` was, the way kubectl prints ages (`45s`, `12m`, `3h`, `2d`). */
 export function age(timestamp: string | undefined, now: Date): string {
   if (!timestamp) return "<unknown>";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Kustomization } from "../../src/core/flux.js";
-import { age, clusterOfUnit, formatTable, unitRows } from "../../src/status/table.js";
+import { age, clusterOfUnit, formatTable, unitRows, unitSettled } from "../../src/status/table.js";
 
 const now = new Date("2026-01-01T01:00:00Z");
 const unit = (namespace: string, name: string, ready?: "True" | "False", message = ""): Kustomization => ({
@@ -27,6 +27,15 @@ describe("status table", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  it("a unit is settled when Ready or suspended (up --once does not wait on a suspended unit forever)", () => {
+    expect(unitSettled(unit("a", "x", "True"))).toBe(true);
+    expect(unitSettled(unit("a", "x", "False"))).toBe(false);
+    expect(unitSettled(unit("a", "x"))).toBe(false);
+    const suspended = unit("a", "legacy");
+    suspended.spec.suspend = true;
+    expect(unitSettled(suspended)).toBe(true);
   });
 
   it("prints ages as kubectl does", () => {
