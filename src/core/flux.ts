@@ -114,6 +114,10 @@ export interface KustomizationSpec {
   namePrefix?: string;
   nameSuffix?: string;
   patches?: KustomizationPatch[];
+  /** v1beta1/v1beta2 only (gone in v1), still on objects written in those versions: strategic-merge patches, as objects. */
+  patchesStrategicMerge?: unknown[];
+  /** v1beta1/v1beta2 only: JSON 6902 patches (a list of operations) with their target. */
+  patchesJson6902?: Array<{ target?: KustomizationPatch["target"]; patch?: unknown }>;
   images?: KustomizationImage[];
   components?: string[];
   commonMetadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };

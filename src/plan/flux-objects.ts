@@ -1,7 +1,7 @@
 import { InvalidInputError } from "../core/errors.js";
-import { GIT_REPOSITORY_API_VERSION, KUSTOMIZATION_API_VERSION, type GitRepository, type Kustomization, type KustomizationPatch } from "../core/flux.js";
+import { GIT_REPOSITORY_API_VERSION, KUSTOMIZATION_API_VERSION, type GitRepository, type Kustomization, type KustomizationPatch, type KustomizationSpec } from "../core/flux.js";
 import { isPlainObject, type KubeObject } from "../core/object.js";
-import { toYaml } from "../core/yaml.js";
+import { legacyPatches } from "../render/index.js";
 
 const SOURCE_VERSIONS = ["source.toolkit.fluxcd.io/v1", "source.toolkit.fluxcd.io/v1beta2", "source.toolkit.fluxcd.io/v1beta1"];
 const KUSTOMIZE_VERSIONS = ["kustomize.toolkit.fluxcd.io/v1", "kustomize.toolkit.fluxcd.io/v1beta2", "kustomize.toolkit.fluxcd.io/v1beta1"];
@@ -37,13 +37,7 @@ export function normalizeKustomization(o: KubeObject, file: string): Kustomizati
   const where = { file, object: `Kustomization/${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}` };
   const spec = (isPlainObject(o.spec) ? { ...o.spec } : {}) as Record<string, unknown>;
   if (!isPlainObject(spec.sourceRef)) throw new InvalidInputError("spec.sourceRef is required", { ...where, field: "spec.sourceRef" });
-  const patches: KustomizationPatch[] = Array.isArray(spec.patches) ? [...(spec.patches as KustomizationPatch[])] : [];
-  if (Array.isArray(spec.patchesStrategicMerge)) for (const p of spec.patchesStrategicMerge) patches.push({ patch: toYaml(p) });
-  if (Array.isArray(spec.patchesJson6902)) {
-    for (const p of spec.patchesJson6902 as Array<{ target?: KustomizationPatch["target"]; patch?: unknown }>) {
-      patches.push({ patch: toYaml(p.patch ?? []), ...(p.target ? { target: p.target } : {}) });
-    }
-  }
+  const patches: KustomizationPatch[] = [...(Array.isArray(spec.patches) ? (spec.patches as KustomizationPatch[]) : []), ...legacyPatches(spec as Pick<KustomizationSpec, "patchesStrategicMerge" | "patchesJson6902">)];
   delete spec.patchesStrategicMerge;
   delete spec.patchesJson6902;
   delete spec.validation;

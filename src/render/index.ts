@@ -2,6 +2,7 @@ import { InvalidInputError, NotFoundError } from "../core/errors.js";
 import type { FileTree } from "../core/file-tree.js";
 import type { KustomizationImage, KustomizationPatch, KustomizationSpec } from "../core/flux.js";
 import type { KubeObject } from "../core/object.js";
+import { toYaml } from "../core/yaml.js";
 import { buildTarget, finishBuild, loadKustomization, newBuildState } from "./build.js";
 import type { KustomizationFile } from "./kustomization-file.js";
 import { substituteObject } from "./substitute.js";
@@ -64,13 +65,26 @@ function withFluxSpec(k: KustomizationFile, spec: FluxBuildSpec): KustomizationF
   return out;
 }
 
+/**
+ * A v1beta1/v1beta2 Kustomization's `patchesStrategicMerge` and `patchesJson6902` as v1 `patches`,
+ * in that order after `patches`. Objects applied in those versions keep the fields (the served
+ * versions share one schema, nothing converts them), and Flux's controller of those versions applied them.
+ */
+export function legacyPatches(s: Pick<KustomizationSpec, "patchesStrategicMerge" | "patchesJson6902">): KustomizationPatch[] {
+  const out: KustomizationPatch[] = [];
+  for (const p of Array.isArray(s.patchesStrategicMerge) ? s.patchesStrategicMerge : []) out.push({ patch: toYaml(p) });
+  for (const p of Array.isArray(s.patchesJson6902) ? s.patchesJson6902 : []) out.push({ patch: toYaml(p.patch ?? []), ...(p.target ? { target: p.target } : {}) });
+  return out;
+}
+
 /** The build options of a Kustomization's spec; `postBuild.substitute` only (substituteFrom needs the cluster). */
 export function fluxBuildSpecOf(s: KustomizationSpec): FluxBuildSpec {
   const spec: FluxBuildSpec = {};
   if (s.targetNamespace) spec.targetNamespace = s.targetNamespace;
   if (s.namePrefix) spec.namePrefix = s.namePrefix;
   if (s.nameSuffix) spec.nameSuffix = s.nameSuffix;
-  if (s.patches?.length) spec.patches = s.patches;
+  const patches = [...(s.patches ?? []), ...legacyPatches(s)];
+  if (patches.length) spec.patches = patches;
   if (s.images?.length) spec.images = s.images;
   if (s.components?.length) spec.components = s.components;
   if (s.commonMetadata) spec.commonMetadata = s.commonMetadata;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MemoryTree } from "../../src/core/file-tree.js";
-import { renderFlux } from "../../src/render/index.js";
+import type { KustomizationSpec } from "../../src/core/flux.js";
+import { fluxBuildSpecOf, renderFlux } from "../../src/render/index.js";
 
 const tree = new MemoryTree("repo", [
   ["app/kustomization.yaml", "resources:\n- deploy.yaml\nnamespace: original\n"],
@@ -31,6 +32,20 @@ describe("renderFlux folds a Kustomization's spec into the build as kustomize-co
     expect(spec.selector).toEqual({ matchLabels: { app: "web" } });
     expect(spec.template.spec.containers[0]!.image).toBe("nginx:2");
     expect(spec.template.spec.containers[0]!.env).toEqual([{ name: "CLUSTER", value: "prod-1" }]);
+  });
+
+  it("applies a v1beta1/v1beta2 spec's patchesStrategicMerge and patchesJson6902 (after patches)", () => {
+    const spec = {
+      sourceRef: { kind: "GitRepository", name: "main" },
+      interval: "5m",
+      prune: true,
+      patches: [{ patch: "- op: add\n  path: /spec/replicas\n  value: 2\n", target: { kind: "Deployment" } }],
+      patchesStrategicMerge: [{ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" }, spec: { replicas: 3 } }],
+      patchesJson6902: [{ target: { group: "apps", version: "v1", kind: "Deployment", name: "web" }, patch: [{ op: "add", path: "/metadata/labels", value: { tier: "front" } }] }],
+    } as KustomizationSpec;
+    const [d] = renderFlux(tree, "./app", fluxBuildSpecOf(spec));
+    expect((d!.spec as { replicas: number }).replicas).toBe(3);
+    expect(d!.metadata.labels).toEqual({ tier: "front" });
   });
 
   it("renders a folder without a kustomization as Flux does: every YAML file below it", () => {
