@@ -1,6 +1,6 @@
 import { ANNOTATION_RECONCILE, FIELD_MANAGER, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE } from "../core/flux.js";
 import { InvalidInputError } from "../core/errors.js";
-import { deepClone, objectRef, type KubeObject } from "../core/object.js";
+import { deepClone, groupOf, objectRef, type KubeObject } from "../core/object.js";
 import { ClusterClient, type ApiResource } from "./client.js";
 import { setNativeDefaults } from "./normalize.js";
 
@@ -38,8 +38,24 @@ export function reconcileDisabled(desired: KubeObject, live: KubeObject | undefi
 /** An object's kind as the cluster serves it; a kind it does not serve names the object and its apiVersion. */
 export async function resourceOrFail(client: ClusterClient, obj: KubeObject): Promise<ApiResource> {
   const resource = await client.resourceOf(obj);
-  if (!resource) throw new InvalidInputError(`the cluster does not serve ${obj.apiVersion} ${obj.kind} (is its CRD installed?)`, { object: objectRef(obj), field: "apiVersion" });
+  if (!resource) throw new InvalidInputError(await notServed(client, obj), { object: objectRef(obj), field: "apiVersion" });
   return resource;
+}
+
+/**
+ * Why a kind is not served: no version of it at all (a CRD not installed), or only other versions
+ * — a built-in API the manifest uses in a version newer than the cluster's Kubernetes (policy/v1
+ * PodDisruptionBudget on 1.20), which no CRD can add.
+ */
+async function notServed(client: ClusterClient, obj: KubeObject): Promise<string> {
+  const group = groupOf(obj.apiVersion);
+  const served = [...(await client.discovery()).values()].filter((r) => r.group === group && r.kind === obj.kind).map((r) => (r.group ? `${r.group}/${r.version}` : r.version));
+  if (served.length === 0) return `the cluster does not serve ${obj.apiVersion} ${obj.kind} (is its CRD installed?)`;
+  const version = await client
+    .request<{ gitVersion?: string }>("GET", "/version", undefined, { allow: [401, 403, 404] })
+    .then((r) => r.body.gitVersion)
+    .catch(() => undefined);
+  return `the cluster${version ? ` (Kubernetes ${version})` : ""} does not serve ${obj.apiVersion} ${obj.kind}, only ${served.sort().join(", ")}: the manifest needs another Kubernetes version`;
 }
 
 /** Sets or clears an object's namespace by its kind's scope (namespaced kinds default to `default`). */
