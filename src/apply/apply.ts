@@ -74,6 +74,7 @@ export async function applyUnit(client: ClusterClient, req: ApplyRequest, opts: 
     if (req.createNamespaces) {
       const created = await createMissingNamespaces(client, req.unit, stage, ownNamespaces, namespacesChecked).catch((error: unknown) => fail(`creating a missing namespace failed: ${(error as Error).message}`));
       changeSet.push(...created);
+      if (created.length > 0) log.info({ namespaces: created.map((c) => c.ref) }, "created missing namespaces");
     }
     if (req.recordIntent) {
       // Ids as the apply will write them: namespaces scoped by kind (CRDs of earlier stages known by now).

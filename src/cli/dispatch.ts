@@ -28,7 +28,7 @@ const COMMANDS: Record<string, { summary: string; usage: string; load: () => Pro
   },
   up: {
     summary: "the whole product on one machine: local management cluster, local provider, reconcile loop",
-    usage: "up [--repo DIR|URL] [--kubeconfig-out FILE] [--once] [--timeout 10m] [--no-stand-in]",
+    usage: "up [--repo DIR|URL] [--kubeconfig-out FILE] [--once] [--timeout 10m] [--no-stand-in] [--no-create-namespaces]",
     load: () => import("./up.js"),
   },
   plan: { summary: "the fleet's units (GitRepository and Kustomization objects) from the repository", usage: "plan [--repo DIR|URL] [--ref REF] [--json] [--no-infer]", load: () => import("./plan.js") },

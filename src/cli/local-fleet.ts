@@ -34,6 +34,8 @@ export interface LocalFleetOptions {
   repo: string;
   /** Whether cloud Cluster API kinds get stand-in CRDs and local control planes (default true). */
   standIn?: boolean;
+  /** Whether the controller creates namespaces the repository's objects need and nothing creates (default true; see `--create-namespaces`). */
+  createNamespaces?: boolean;
   logger?: Logger;
   /** Runs one long step of the start-up, so a CLI can show it; by default just runs it. */
   step?: <T>(what: string, fn: () => Promise<T>) => Promise<T>;
@@ -117,6 +119,7 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
     const controller = new Controller({
       kubeconfig: mgmtPlane.kubeconfig,
       logger,
+      createNamespaces: options.createNamespaces ?? true,
       sourceUrlOverride: (g) => {
         if (!served.local || isLoopback(g.spec.url)) return undefined;
         if (!rewritten.has(g.spec.url)) {

@@ -16,7 +16,7 @@ import { isRemoteRepository, PROJECT_ROOT, startLocalFleet } from "./local-fleet
  * With `--once`, `--timeout` (a duration: 90s, 6m, 1h) bounds the whole run, provisioning included.
  */
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { repo: { type: "string" }, "kubeconfig-out": { type: "string" }, once: { type: "boolean" }, timeout: { type: "string" }, "no-stand-in": { type: "boolean" } } });
+  const { values } = parseArgs({ args, options: { repo: { type: "string" }, "kubeconfig-out": { type: "string" }, once: { type: "boolean" }, timeout: { type: "string" }, "no-stand-in": { type: "boolean" }, "no-create-namespaces": { type: "boolean" } } });
   const repoArg = values.repo ?? (existsSync(join(process.cwd(), "providers")) ? process.cwd() : PROJECT_ROOT);
   const remote = isRemoteRepository(repoArg);
   const repo = remote ? repoArg : resolve(repoArg);
@@ -52,7 +52,9 @@ export async function run(args: string[]): Promise<number> {
   });
 
   try {
-    const fleet = await startLocalFleet({ repo, standIn: !values["no-stand-in"], logger, step, notice: (text) => process.stderr.write(`${text}\n`) });
+    const createNamespaces = !values["no-create-namespaces"];
+    if (createNamespaces) process.stderr.write("namespaces that objects live in and nothing in git creates are created, as an operator would (--no-create-namespaces fails those units as Flux does)\n");
+    const fleet = await startLocalFleet({ repo, standIn: !values["no-stand-in"], createNamespaces, logger, step, notice: (text) => process.stderr.write(`${text}\n`) });
     cleanup.push(() => fleet.stop());
     const { controller, harness } = fleet;
     process.stderr.write(`repository layout: ${fleet.mode === "flux" ? "Flux objects under mgmt (Flux-compatible mode)" : "convention mode (units planned from the layout)"}\n`);
