@@ -66,9 +66,8 @@ export async function reconcileKustomization(k: Kustomization, ctx: Kustomizatio
   }
   if (k.spec.suspend) return { ready: readyCondition(k.status?.conditions)?.status ?? "Unknown" };
 
-  const fail = async (reason: string, message: string, extra: Partial<NonNullable<Kustomization["status"]>> = {}, requeue = retryInterval) => {
+  const fail = async (reason: string, message: string, extra: Partial<NonNullable<Kustomization["status"]>> = {}, requeue = retryInterval, waiting = reason === Reason.DependencyNotReady || reason === Reason.ClusterNotReady) => {
     // Waiting for a dependency, a cluster or a first artifact is expected while a fleet starts.
-    const waiting = reason === Reason.DependencyNotReady || reason === Reason.ClusterNotReady;
     (waiting ? log.info.bind(log) : log.warn.bind(log))({ reason }, message);
     await setStatus(k, ctx, { ready: "False", reason, message, ...extra });
     ctx.metrics?.reconcileDuration.observe({ kind: "Kustomization", name: k.metadata.name, namespace: k.metadata.namespace }, (ctx.clock.now() - started) / 1000);
@@ -81,8 +80,8 @@ export async function reconcileKustomization(k: Kustomization, ctx: Kustomizatio
   }
   const artifact = ctx.artifact(sourceKey);
   if (!artifact) {
-    const why = ctx.sourceExists(sourceKey) ? "has no artifact yet" : "does not exist";
-    return fail(Reason.ArtifactFailed, `Source 'GitRepository/${sourceKey}' ${why} (spec.sourceRef)`);
+    const exists = ctx.sourceExists(sourceKey);
+    return fail(Reason.ArtifactFailed, `Source 'GitRepository/${sourceKey}' ${exists ? "has no artifact yet" : "does not exist"} (spec.sourceRef)`, {}, retryInterval, exists);
   }
   const revision = artifact.revision;
   const logRev = log.child({ revision });
