@@ -199,14 +199,14 @@ function conventionUnits(sources: Sources, trees: Readonly<Record<string, FileTr
   };
 
   const units: Kustomization[] = [];
-  // Cluster API Clusters under mgmt, to cross-check the cluster folders.
-  const capi = new Set<string>();
+  // Cluster API Clusters under mgmt, to cross-check the cluster folders; by name, their namespace (where their kubeconfig Secret is).
+  const capi = new Map<string, string>();
   for (const p of layout.providers) {
     if (!p.hasMgmt) continue;
     const mgmtObjects = render(trees.main!, `${p.path}/mgmt`, {});
-    for (const o of mgmtObjects) if (o.kind === "Cluster" && groupOf(o.apiVersion) === "cluster.x-k8s.io" && o.metadata.name) capi.add(o.metadata.name);
+    for (const o of mgmtObjects) if (o.kind === "Cluster" && groupOf(o.apiVersion) === "cluster.x-k8s.io" && o.metadata.name) capi.set(o.metadata.name, o.metadata.namespace ?? "default");
   }
-  for (const name of capi) if (!layout.clusters.some((c) => c.name === name)) warnings.push(`Cluster '${name}' under mgmt has no folder under providers/*/*/clusters/<env>/`);
+  for (const name of capi.keys()) if (!layout.clusters.some((c) => c.name === name)) warnings.push(`Cluster '${name}' under mgmt has no folder under providers/*/*/clusters/<env>/`);
   for (const c of layout.clusters) if (!capi.has(c.name)) warnings.push(`cluster folder ${c.path} has no Cluster API Cluster '${c.name}' under mgmt`);
 
   const mgmtProviders = layout.providers.filter((p) => p.hasMgmt && (!config.management.provider || `${p.cloud}/${p.version}` === config.management.provider));
@@ -228,8 +228,12 @@ function conventionUnits(sources: Sources, trees: Readonly<Record<string, FileTr
     const exists = (path: string) => !tree || tree.kind(path) === "dir";
     const labels = { [LABEL_ENVIRONMENT]: c.env, [LABEL_CLUSTER]: c.name };
     const kubeconfig = `${c.name}-kubeconfig`;
+    // The units live beside their Cluster, where Cluster API writes the kubeconfig Secret: namespace `<cluster>`,
+    // or the Cluster's own namespace; one shared by several Clusters gets names prefixed `<cluster>-`.
+    const namespace = capi.get(c.name) ?? c.name;
     const add = (name: string, path: string) => {
-      if (exists(path)) units.push(unit(c.name, name, source, path, labels, kubeconfig));
+      const unitName = namespace === c.name || name === c.name ? name : `${c.name}-${name}`;
+      if (exists(path)) units.push(unit(namespace, unitName, source, path, labels, kubeconfig));
     };
     for (const f of enabledFeatures(layout.features, config, c.env, c.name)) add(`feature-${f}`, `features/${f}`);
     const providerPath = `providers/${c.cloud}/${c.version}/clusters/${c.env}`;

@@ -64,3 +64,22 @@ describe("the main source follows the repository's default branch", () => {
     expect(mainRef(plan({ ...FLEET, "flotilla.yaml": "sources:\n  main: {branch: trunk}\n" }, { defaultBranch: "master" }).objects)).toEqual({ branch: "trunk" });
   });
 });
+
+describe("Clusters that share a namespace (Cluster API quick-start style)", () => {
+  it("their units live in the Cluster's namespace, where its kubeconfig Secret is, named <cluster>-<unit>", () => {
+    const shared = { ...FLEET, "providers/aws/v1/mgmt/clusters.yaml": ["a", "b"].map((c) => `apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata: {name: ${c}, namespace: fleet}\n`).join("---\n") };
+    const result = plan(shared);
+    const units = result.objects.filter((o): o is Kustomization => o.kind === "Kustomization");
+    expect(units.map((u) => `${u.metadata.namespace}/${u.metadata.name} ${u.spec.kubeConfig?.secretRef.name ?? "-"}`)).toEqual([
+      "fleet/a a-kubeconfig",
+      "fleet/a-common a-kubeconfig",
+      "fleet/a-feature-widgets a-kubeconfig",
+      "fleet/b b-kubeconfig",
+      "fleet/b-common b-kubeconfig",
+      "fleet/b-feature-widgets b-kubeconfig",
+      "flux-system/mgmt -",
+    ]);
+    expect(unit(result.objects, "fleet", "a-common")!.spec.dependsOn).toEqual([{ name: "a-feature-widgets" }]);
+    expect(result.warnings).toEqual([]);
+  });
+});
