@@ -19,6 +19,7 @@ import { render } from "../render/index.js";
 import { startGitHttpServer } from "../source/git-http-server.js";
 import { GitSource, sanitizeUrl } from "../source/index.js";
 import { LocalMirror } from "../source/local-mirror.js";
+import { WorkTree } from "../source/work-tree.js";
 
 /** The project's root (where deploy/ and the example repository live), from src/ or dist/src/. */
 export const PROJECT_ROOT = (() => {
@@ -84,7 +85,7 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
 
   try {
     // A repository with nothing to plan is refused before anything starts.
-    const tree: FileTree = isRemoteRepository(options.repo) ? await defaultBranchTree(options.repo, logger) : new DiskTree(options.repo);
+    const tree: FileTree = isRemoteRepository(options.repo) ? await defaultBranchTree(options.repo, logger) : new WorkTree(options.repo);
     const layout = readLayout(tree);
     assertFleetLayout(tree, layout);
     const harness = await startHarness({ profile: "full", logger });

@@ -1,8 +1,9 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { DiskTree, type FileTree } from "../core/file-tree.js";
+import type { FileTree } from "../core/file-tree.js";
 import { NotFoundError } from "../core/errors.js";
 import { GitSource, LocalRepository, defaultBranch, highestTag } from "../source/index.js";
+import { WorkTree } from "../source/work-tree.js";
 
 /**
  * How CLI commands read a platform repository: a local folder (its work tree, or a ref of its git
@@ -64,7 +65,7 @@ export async function openRepositoryInput(repo: string | undefined): Promise<Rep
     url,
     local,
     tree: async (ref) => {
-      if (!ref) return new DiskTree(dir);
+      if (!ref) return new WorkTree(dir);
       if (!local) throw new NotFoundError(`'${dir}' is not a git repository, so --ref '${ref}' cannot be read`, { field: "--ref" });
       const commit = await local.resolve(ref);
       let tree = byCommit.get(commit);

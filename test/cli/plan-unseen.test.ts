@@ -1,3 +1,5 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/dispatch.js";
 import { run } from "../../src/cli/plan.js";
@@ -31,6 +33,21 @@ describe("flotilla plan on repositories it has not seen", () => {
       ["main", { branch: "master" }],
       ["release", { tag: "v1.0.0" }],
     ]);
+  });
+
+  it("reads the work tree as Flux reads the commit: a .sourceignore'd test fixture and a git-ignored file are not rendered", async () => {
+    repo = TestRepo.create();
+    repo.commit("platform", {
+      ...FLEET,
+      ".sourceignore": "**/tests/\n",
+      ".gitignore": "*.dec.yaml\n",
+      "providers/aws/v1/clusters/dev/dev-a/tests/fixture.yaml": "this: is: not: yaml\n",
+    });
+    // Decrypted locally, never committed: it would collide with the committed cluster-info.
+    writeFileSync(join(repo.work, "providers/aws/v1/clusters/dev/dev-b/info.dec.yaml"), info("dev-b"));
+    const { code, err } = await capture(() => run(["--repo", repo!.work]));
+    expect(err).toBe("");
+    expect(code).toBe(0);
   });
 
   it("three broken cluster folders: every unit is printed, each error names its unit and file (line, field, object), exit 2", async () => {
