@@ -38,10 +38,23 @@ export function highestTag(tags: readonly string[], range: string): string | und
   let best: { tag: string; version: string } | undefined;
   for (const tag of tags) {
     const version = tagVersion(tag);
-    if (!version || !semver.satisfies(version, range, { includePrerelease: false })) continue;
+    if (!version || !satisfies(version, range)) continue;
     if (!best || semver.gt(version, best.version)) best = { tag, version };
   }
   return best?.tag;
+}
+
+/**
+ * Whether a version is in a range as Flux's semver library (Masterminds) decides it: a pre-release
+ * matches only a group of comparators (between `||`) one of which has a pre-release, and then any
+ * pre-release in the range does (`>=1.0.0-0` takes `1.10.0-rc.1`; node-semver would take only
+ * `1.0.0-*` ones).
+ */
+function satisfies(version: string, range: string): boolean {
+  const isPrerelease = semver.prerelease(version) !== null;
+  // A comparator's value is "" for `*` (any version), which has no pre-release.
+  const hasPrerelease = (c: semver.Comparator) => c.value !== "" && c.semver.prerelease.length > 0;
+  return new semver.Range(range, { includePrerelease: true }).set.some((group) => (!isPrerelease || group.some(hasPrerelease)) && group.every((c) => c.test(version)));
 }
 
 /**

@@ -32,6 +32,18 @@ describe("resolveRef follows Flux's precedence and revision format", () => {
     expect(() => resolveRef({ semver: ">=3.0.0" }, refs, "u")).toThrow("no match found for semver: >=3.0.0");
   });
 
+  it("a range with a pre-release takes pre-releases of any version, as Flux's Masterminds semver does; one without takes none", () => {
+    const tags = ["v1.2.0", "v1.10.0-rc.1", "1.3.0", "v1.9.0", "release-2024", "stable", "v2.0.0-beta.1", "v1.0.0-alpha"];
+    expect(highestTag(tags, "*")).toBe("v1.9.0");
+    expect(highestTag(tags, ">=1.0.0")).toBe("v1.9.0");
+    expect(highestTag(tags, ">=1.0.0-0")).toBe("v2.0.0-beta.1");
+    expect(highestTag(tags, ">=1.0.0-0 <2.0.0")).toBe("v2.0.0-beta.1"); // 2.0.0-beta.1 sorts below 2.0.0
+    expect(highestTag(tags, ">=1.0.0-0 <2.0.0-0")).toBe("v1.10.0-rc.1");
+    expect(highestTag(tags, ">=1.0.0-0 <1.5.0 || >=3.0.0")).toBe("1.3.0");
+    expect(highestTag(tags, "~1.2")).toBe("v1.2.0");
+    expect(highestTag(tags, "1.0.0-alpha")).toBe("v1.0.0-alpha");
+  });
+
   it("name wins over semver, tag and branch", () => {
     expect(resolveRef({ name: "refs/pull/42/head", semver: "*", branch: "main" }, refs, "u").revision).toBe(`refs/pull/42/head@sha1:${sha("7")}`);
   });
