@@ -40,6 +40,8 @@ export class FleetPlanner {
   private sources: Sources | undefined;
   /** The repository's default branch (`main`, else `master`), which the convention's `main` source follows. */
   private mainBranch = "main";
+  /** The plan's last warnings, logged again only when they change. */
+  private lastWarnings = "";
   private planning = Promise.resolve();
 
   constructor(
@@ -101,6 +103,9 @@ export class FleetPlanner {
     const plan = planFleet(sources, trees, { render: renderFlux });
     // A unit that does not render is applied all the same: its status carries the error, the others go on.
     for (const e of plan.errors) this.log.warn({ unit: e.unit, path: e.path, err: e.message }, "a planned unit does not render");
+    const warnings = plan.warnings.join("\n");
+    if (warnings !== this.lastWarnings) for (const w of plan.warnings) this.log.warn(w);
+    this.lastWarnings = warnings;
     await this.ensureNamespaces(plan.objects);
     const previousInventory = await this.readInventory();
     // New units are recorded before they are created, so a planner killed in between still deletes them once they leave git.

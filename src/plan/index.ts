@@ -7,6 +7,7 @@ import { inferDependencies } from "./dependencies.js";
 import { CONFIG_FILE, parseFlotillaConfig, type FeatureSelection, type FlotillaConfig } from "./flotilla-config.js";
 import { isGitRepository, isKustomization, normalizeGitRepository, normalizeKustomization } from "./flux-objects.js";
 import { readLayout, type Layout } from "./layout.js";
+import { overlappingObjects } from "./overlaps.js";
 
 export type RenderFn = (tree: FileTree, path: string, spec: FluxBuildSpec) => KubeObject[];
 
@@ -105,6 +106,7 @@ export function planFleet(sources: Sources, trees: Readonly<Record<string, FileT
       else errors.push({ unit, path: `./${cleanPath(u.spec.path)}`, message: rendered.error });
     }
     inferDependencies(units, renders);
+    warnings.push(...overlappingObjects(units, renders));
   }
   const objects = [...sources.gitRepositories, ...units].sort(
     (a, b) => a.metadata.namespace.localeCompare(b.metadata.namespace) || a.kind.localeCompare(b.kind) || a.metadata.name.localeCompare(b.metadata.name),
