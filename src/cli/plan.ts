@@ -21,7 +21,7 @@ export async function run(args: string[]): Promise<number> {
   for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
   // Units that do not render are still planned (and printed); each error is named, and the exit code says so.
   const reportErrors = (): number => {
-    for (const e of result.errors) process.stderr.write(`error: unit ${e.unit} (${e.path}) does not render: ${e.message}\n`);
+    for (const e of result.errors) process.stderr.write(`error: unit ${e.unit} (${e.path}) ${e.message}\n`);
     return result.errors.length > 0 ? 2 : 0;
   };
   if (values.json) {

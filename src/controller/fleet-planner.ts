@@ -101,8 +101,8 @@ export class FleetPlanner {
     // The newest main decides the layout and flotilla.yaml; sources stay as bootstrapped.
     const sources = { ...discoverSources(mainTree, { repoUrl: this.options.repoUrl, defaultBranch: this.mainBranch, render: renderFlux }), gitRepositories: first.gitRepositories };
     const plan = planFleet(sources, trees, { render: renderFlux });
-    // A unit that does not render is applied all the same: its status carries the error, the others go on.
-    for (const e of plan.errors) this.log.warn({ unit: e.unit, path: e.path, err: e.message }, "a planned unit does not render");
+    // A unit that does not render is applied all the same (its status carries the error); a cluster without its source waits; the others go on.
+    for (const e of plan.errors) this.log.warn({ unit: e.unit, path: e.path, err: e.message }, "part of the fleet plan has an error");
     const warnings = plan.warnings.join("\n");
     if (warnings !== this.lastWarnings) for (const w of plan.warnings) this.log.warn(w);
     this.lastWarnings = warnings;

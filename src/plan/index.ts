@@ -31,18 +31,20 @@ export interface PlanResult {
   objects: Array<GitRepository | Kustomization>;
   warnings: string[];
   /**
-   * Units whose path does not render (malformed YAML, a missing file, a duplicate object). They stay
-   * in the plan — the controller reports the same error on each, and the other units go on — but
-   * their dependencies could not be inferred.
+   * What could not be planned while the rest was: units whose path does not render (malformed YAML,
+   * a missing file, a duplicate object), which stay in the plan — the controller reports the same
+   * error on each, and the other units go on — without inferred dependencies; and the clusters of
+   * an environment whose source does not exist (prod before the first release tag), left out.
    */
-  errors: UnitRenderError[];
+  errors: PlanError[];
 }
 
-/** A planned unit whose path could not be rendered, with the render error (file, object, field). */
-export interface UnitRenderError {
-  /** `namespace/name` of the unit. */
+/** One thing the plan could not do, with the error (file, object, field). */
+export interface PlanError {
+  /** `namespace/name` of the unit, or `namespace/*` for all of a cluster's units. */
   unit: string;
   path: string;
+  /** What happened, after the unit and path: `does not render: …`, `not planned: …`. */
   message: string;
 }
 
@@ -89,8 +91,8 @@ function gitRepository(name: string, url: string, ref: GitRepository["spec"]["re
  */
 export function planFleet(sources: Sources, trees: Readonly<Record<string, FileTree>>, opts: { render: RenderFn; inferDependencies?: boolean }): PlanResult {
   const warnings = [...sources.warnings];
-  const errors: UnitRenderError[] = [];
-  const units = sources.mode === "flux" ? fluxUnits(sources, trees) : conventionUnits(sources, trees, opts.render, warnings);
+  const errors: PlanError[] = [];
+  const units = sources.mode === "flux" ? fluxUnits(sources, trees) : conventionUnits(sources, trees, opts.render, warnings, errors);
   if (opts.inferDependencies !== false) {
     const renders = new Map<string, KubeObject[]>();
     const cache = new Map<string, KubeObject[] | { error: string }>();
@@ -103,7 +105,7 @@ export function planFleet(sources: Sources, trees: Readonly<Record<string, FileT
       let rendered = cache.get(cacheKey);
       if (!rendered) cache.set(cacheKey, (rendered = renderOrError(() => opts.render(tree, cleanPath(u.spec.path), spec))));
       if (Array.isArray(rendered)) renders.set(unit, rendered);
-      else errors.push({ unit, path: `./${cleanPath(u.spec.path)}`, message: rendered.error });
+      else errors.push({ unit, path: `./${cleanPath(u.spec.path)}`, message: `does not render: ${rendered.error}` });
     }
     inferDependencies(units, renders);
     warnings.push(...overlappingObjects(units, renders));
@@ -156,7 +158,7 @@ function enabledFeatures(all: string[], config: FlotillaConfig, env: string, clu
   return [...set].sort();
 }
 
-function conventionUnits(sources: Sources, trees: Readonly<Record<string, FileTree>>, render: RenderFn, warnings: string[]): Kustomization[] {
+function conventionUnits(sources: Sources, trees: Readonly<Record<string, FileTree>>, render: RenderFn, warnings: string[], errors: PlanError[]): Kustomization[] {
   const { config, layout } = sources;
   const features = new Set(layout.features);
   const checkFeature = (name: string, field: string) => {
@@ -225,7 +227,15 @@ function conventionUnits(sources: Sources, trees: Readonly<Record<string, FileTr
   }
 
   for (const c of layout.clusters) {
-    const source = sourceOf(c.env, c.path);
+    // A cluster whose environment has no source (prod before the first release tag) is left out; the others are planned.
+    let source: string;
+    try {
+      source = sourceOf(c.env, c.path);
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error;
+      errors.push({ unit: `${capi.get(c.name) ?? c.name}/*`, path: `./${c.path}`, message: `not planned: ${describeError(error)}` });
+      continue;
+    }
     const tree = trees[source];
     const exists = (path: string) => !tree || tree.kind(path) === "dir";
     const labels = { [LABEL_ENVIRONMENT]: c.env, [LABEL_CLUSTER]: c.name };

@@ -35,6 +35,18 @@ describe("flotilla plan on repositories it has not seen", () => {
     ]);
   });
 
+  it("a repository without a release tag: the clusters following main are planned, prod's are left out with one error, exit 2", async () => {
+    repo = TestRepo.create();
+    repo.commit("platform", { ...FLEET, "providers/aws/v1/mgmt/prod.yaml": cluster("prod-a"), "providers/aws/v1/clusters/prod/prod-a/info.yaml": info("prod-a") });
+    const { code, out, err } = await capture(() => run(["--repo", repo!.work]));
+    expect(code).toBe(2);
+    expect(out).toContain("dev-a ");
+    expect(out).not.toContain("prod-a");
+    expect(err).toBe(
+      "error: unit prod-a/* (./providers/aws/v1/clusters/prod/prod-a) not planned: providers/aws/v1/clusters/prod/prod-a: environments.prod.source: environment 'prod' follows the release source, but there is none: tag a release (vX.Y.Z) or set sources.release in flotilla.yaml\n",
+    );
+  });
+
   it("reads the work tree as Flux reads the commit: a .sourceignore'd test fixture and a git-ignored file are not rendered", async () => {
     repo = TestRepo.create();
     repo.commit("platform", {

@@ -96,9 +96,17 @@ describe("plan refuses bad input, naming the file and field", () => {
   const conventionTree = (extra: Record<string, string>, drop?: (p: string) => boolean) =>
     treeFrom(REFERENCE, { drop: (p) => isFluxObjectFile(p) || (drop?.(p) ?? false), extra: { "flotilla.yaml": CONVENTION_CONFIG, ...extra } });
 
-  it("a cluster folder under an environment that has no source", () => {
+  it("a cluster folder under an environment that has no source: that cluster is left out with the error, the others are planned", () => {
     const tree = treeFrom(REFERENCE, { drop: isFluxObjectFile, extra: { "flotilla.yaml": "sources:\n  url: https://example.com/repo.git\n" } });
-    expect(fail(tree)).toMatch(/^providers\/aws\/v1\/clusters\/prod\/prod-eu-west-1: environments\.prod\.source: environment 'prod' follows the release source, but there is none/);
+    const result = planOf(tree);
+    expect(result.errors).toEqual([
+      {
+        unit: "prod-eu-west-1/*",
+        path: "./providers/aws/v1/clusters/prod/prod-eu-west-1",
+        message: expect.stringMatching(/^not planned: providers\/aws\/v1\/clusters\/prod\/prod-eu-west-1: environments\.prod\.source: environment 'prod' follows the release source, but there is none/),
+      },
+    ]);
+    expect(new Set(units(result.objects).map((k) => k.metadata.namespace))).toEqual(new Set(["flux-system", "non-prod-eu-west-1"]));
   });
 
   it("a feature that flotilla.yaml names but that does not exist", () => {

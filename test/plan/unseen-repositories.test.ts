@@ -33,7 +33,7 @@ describe("a unit whose path does not render stays in the plan, its error named",
       "b/feature-widgets",
       "flux-system/mgmt",
     ]);
-    expect(result.errors).toEqual([{ unit: "a/a", path: "./providers/aws/v1/clusters/dev/a", message: expect.stringMatching(/^providers\/aws\/v1\/clusters\/dev\/a\/policy\.yaml:5: malformed YAML/) }]);
+    expect(result.errors).toEqual([{ unit: "a/a", path: "./providers/aws/v1/clusters/dev/a", message: expect.stringMatching(/^does not render: providers\/aws\/v1\/clusters\/dev\/a\/policy\.yaml:5: malformed YAML/) }]);
     expect(unit(result.objects, "b", "common")!.spec.dependsOn).toEqual([{ name: "feature-widgets" }]);
     expect(unit(result.objects, "a", "common")!.spec.dependsOn).toEqual([{ name: "feature-widgets" }]);
   });
@@ -45,8 +45,8 @@ describe("a unit whose path does not render stays in the plan, its error named",
       "providers/aws/v1/clusters/dev/b/again.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: info, namespace: default}\ndata: {cluster: b2}\n",
     });
     expect(result.errors.map((e) => `${e.unit}: ${e.message}`)).toEqual([
-      "a/a: providers/aws/v1/clusters/dev/a/kustomization.yaml: resources: resource 'quotas.yaml' does not exist",
-      "b/b: providers/aws/v1/clusters/dev/b/: resources: may not add resource with an already registered id: ConfigMap/default/info (from providers/aws/v1/clusters/dev/b/info.yaml and providers/aws/v1/clusters/dev/b/again.yaml)",
+      "a/a: does not render: providers/aws/v1/clusters/dev/a/kustomization.yaml: resources: resource 'quotas.yaml' does not exist",
+      "b/b: does not render: providers/aws/v1/clusters/dev/b/: resources: may not add resource with an already registered id: ConfigMap/default/info (from providers/aws/v1/clusters/dev/b/info.yaml and providers/aws/v1/clusters/dev/b/again.yaml)",
     ]);
   });
 
