@@ -50,6 +50,10 @@ export async function resourceOrFail(client: ClusterClient, obj: KubeObject): Pr
 async function notServed(client: ClusterClient, obj: KubeObject): Promise<string> {
   const group = groupOf(obj.apiVersion);
   const served = [...(await client.discovery()).values()].filter((r) => r.group === group && r.kind === obj.kind).map((r) => (r.group ? `${r.group}/${r.version}` : r.version));
+  if (served.length === 0 && group.endsWith(".toolkit.fluxcd.io")) {
+    // HelmRelease, HelmRepository, OCIRepository, ImagePolicy…: Flotilla itself reconciles only GitRepository and Kustomization, on the management cluster.
+    return `the cluster does not serve ${obj.apiVersion} ${obj.kind}: Flotilla reconciles only GitRepository and Kustomization objects on the management cluster; a ${obj.kind} needs Flux's controllers (and CRDs) installed on this cluster`;
+  }
   if (served.length === 0) return `the cluster does not serve ${obj.apiVersion} ${obj.kind} (is its CRD installed?)`;
   const version = await client
     .request<{ gitVersion?: string }>("GET", "/version", undefined, { allow: [401, 403, 404] })
