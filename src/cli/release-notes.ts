@@ -21,9 +21,12 @@ export async function run(args: string[]): Promise<number> {
     const last = highestTag(await repo.local.tags(), "*");
     const commits = await repo.local.log(last, "HEAD");
     const bump = bumpFor(commits);
-    const next = last ? nextVersion(last, bump) : "v0.1.0";
-    process.stdout.write(format === "json" ? `${JSON.stringify({ current: last ?? null, bump, next, commits: commits.length })}\n` : `${next}\n`);
-    return 0;
+    // Nothing to release prints no version, so `v=$(flotilla release-notes --next) && git tag "$v"` stops there.
+    const next = !last ? "v0.1.0" : bump === "none" ? null : nextVersion(last, bump);
+    if (format === "json") process.stdout.write(`${JSON.stringify({ current: last ?? null, bump, next, commits: commits.length })}\n`);
+    else if (next) process.stdout.write(`${next}\n`);
+    else process.stderr.write(`nothing to release: ${nothingToRelease(last ?? "", commits.length)}\n`);
+    return next ? 0 : 1;
   }
   const range = positionals[0];
   const match = range ? /^(.+?)\.\.(.+)$/.exec(range) : null;
@@ -34,6 +37,11 @@ export async function run(args: string[]): Promise<number> {
   const full = { ...notes, impact };
   process.stdout.write(format === "json" ? `${JSON.stringify(full, null, 2)}\n` : formatReleaseNotesMarkdown(full, repo.url ? forgeLinks(repo.url) : undefined));
   return 0;
+}
+
+function nothingToRelease(last: string, commits: number): string {
+  if (commits === 0) return `HEAD is ${last}`;
+  return `the ${commits} commit(s) since ${last} are chore, docs, ci or test only (feat → minor, fix and other types → patch, '!' or BREAKING CHANGE → major)`;
 }
 
 /** The release notes of FROM..TO from the local history, matching shipped work by PR number and patch. */

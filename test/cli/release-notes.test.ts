@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { run as lint } from "../../src/cli/lint-commits.js";
 import { releaseNotes, run } from "../../src/cli/release-notes.js";
 import { LocalRepository } from "../../src/source/index.js";
+import { capture as captureAll } from "../support/capture-output.js";
 import { TestRepo } from "../support/git-repo.js";
 
 const cm = (n: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${n}\n  namespace: team\n`;
@@ -88,6 +89,12 @@ describe("release notes over a rewritten history", () => {
   it("refuses a range whose FROM is not older than TO", async () => {
     await expect(run(["v0.0.3..v0.0.1", "--repo", repo.work])).rejects.toThrow("v0.0.3 is not older than v0.0.1");
     await expect(run(["nope..v0.0.1", "--repo", repo.work])).rejects.toThrow("ref 'nope' does not exist");
+  });
+
+  it("--next with nothing to release since the last tag prints no version and exits 1", async () => {
+    const { code, out, err } = await captureAll(() => run(["--next", "--repo", repo.work]));
+    expect({ code, out }).toEqual({ code: 1, out: "" });
+    expect(err).toMatch(/^nothing to release: (HEAD is v0\.0\.3|the \d+ commit\(s\) since v0\.0\.3 are chore, docs, ci or test only)/);
   });
 
   it("suggests the next version from commit types since the last tag", async () => {
