@@ -1,10 +1,10 @@
 import type { Logger } from "pino";
-import { ANNOTATION_FORCE, ANNOTATION_PRUNE, FIELD_MANAGER, type InventoryEntry } from "../core/flux.js";
+import { ANNOTATION_FORCE, FIELD_MANAGER, type InventoryEntry } from "../core/flux.js";
 import { InvalidInputError } from "../core/errors.js";
 import { silentLogger } from "../core/log.js";
 import { objectId, objectRef, type KubeObject } from "../core/object.js";
 import { summarize, type ChangeSetEntry } from "./change-set.js";
-import { ApiError, ClusterClient, type ApiResource } from "./client.js";
+import { ApiError, ClusterClient } from "./client.js";
 import { dryRunChanges, unchangedByApply } from "./drift.js";
 import { healthOf } from "./health.js";
 import { inventoryOf } from "./inventory.js";
@@ -13,7 +13,7 @@ import { applyStages } from "./order.js";
 import { ApplyFailure, HealthCheckFailure } from "./errors.js";
 import { inParallel } from "./parallel.js";
 import { pruneCandidates, pruneOne } from "./prune.js";
-import { desiredObjects, isDisabled, ownerLabels, reconcileDisabled, resourceOrFail, scopeNamespace, serverSideApply, getLive } from "./ssa.js";
+import { desiredObjects, ownerLabels, reconcileDisabled, resourceOrFail, scopeNamespace, serverSideApply, getLive } from "./ssa.js";
 
 export interface ApplyRequest {
   unit: { name: string; namespace: string };

@@ -96,7 +96,7 @@ export class ClusterClient {
   private discovered: Map<string, ApiResource> | undefined;
 
   constructor(
-    private readonly creds: Credentials,
+    creds: Credentials,
     private readonly options: ClientOptions = {},
   ) {
     this.server = creds.server;

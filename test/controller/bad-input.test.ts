@@ -1,15 +1,10 @@
 import { renameSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyUnit } from "../../src/apply/apply.js";
-import { ClusterClient } from "../../src/apply/client.js";
+import type { ClusterClient } from "../../src/apply/client.js";
 import { Controller } from "../../src/controller/controller.js";
 import type { GitRepository, Kustomization } from "../../src/core/flux.js";
 import type { KubeObject } from "../../src/core/object.js";
-import type { Harness } from "../../src/provision/local/harness.js";
-import { render } from "../../src/render/index.js";
-import { startGitHttpServer, type GitHttpServer } from "../support/git-http-server.js";
-import { TestRepo } from "../support/git-repo.js";
-import { startManagementCluster } from "../support/management-cluster.js";
+import { startControllerTestbed, type ControllerTestbed } from "../support/controller-testbed.js";
 import { until } from "../support/until.js";
 
 const files: Record<string, string> = {
@@ -50,12 +45,9 @@ const unit = (name: string, spec: Record<string, unknown>): KubeObject => ({
 const ready = (o: { status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> } }) => o.status?.conditions?.find((c) => c.type === "Ready");
 
 describe("bad input gets a clear Ready=False on its own unit, and nothing else is disturbed", () => {
-  let harness: Harness;
-  let repo: TestRepo;
-  let server: GitHttpServer;
+  let bed: ControllerTestbed;
   let mgmt: ClusterClient;
   let controller: Controller;
-  let sha: string;
 
   const get = async (name: string) => (await mgmt.request<Kustomization>("GET", `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/${name}`)).body;
   const failedWith = (name: string, reason: string) =>
@@ -65,14 +57,11 @@ describe("bad input gets a clear Ready=False on its own unit, and nothing else i
     });
 
   beforeAll(async () => {
-    ({ harness, mgmt } = await startManagementCluster());
-    repo = TestRepo.create();
-    sha = repo.commit("feat: apps", files);
-    repo.publish();
-    server = await startGitHttpServer(repo.root);
+    bed = await startControllerTestbed({ message: "feat: apps", files });
+    mgmt = bed.mgmt;
     const objects: KubeObject[] = [
       { apiVersion: "v1", kind: "Namespace", metadata: { name: "flux-system" } },
-      { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: "platform", namespace: "flux-system" }, spec: { url: `${server.url}/repo.git`, ref: { branch: "main" }, interval: "10m" } },
+      { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: "platform", namespace: "flux-system" }, spec: { url: bed.repoUrl, ref: { branch: "main" }, interval: "10m" } },
       { apiVersion: "v1", kind: "Secret", metadata: { name: "w9-kubeconfig", namespace: "flux-system" }, stringData: { kubeconfig: "not under the key Flux reads" } },
       unit("good", {}),
       unit("missing-source", { sourceRef: { kind: "GitRepository", name: "nope" } }),
@@ -84,16 +73,13 @@ describe("bad input gets a clear Ready=False on its own unit, and nothing else i
       unit("unhealthy", { path: "./apps/unhealthy", wait: true, timeout: "3s" }),
       unit("bad-interval", { interval: "ten minutes" }),
     ];
-    await applyUnit(mgmt, { unit: { name: "setup", namespace: "default" }, objects, prune: false, wait: false, timeoutMs: 30_000 });
-    controller = new Controller({ kubeconfig: harness.get("mgmt")!.kubeconfig });
+    await bed.apply(objects);
+    controller = new Controller({ kubeconfig: bed.harness.get("mgmt")!.kubeconfig });
     await controller.start();
   }, 180_000);
   afterAll(async () => {
     controller?.stop();
-    mgmt?.close();
-    await server?.stop();
-    await harness?.stop();
-    repo?.remove();
+    await bed?.stop();
   });
 
   it("names the missing source", async () => {
@@ -131,7 +117,7 @@ describe("bad input gets a clear Ready=False on its own unit, and nothing else i
 
   it("keeps the last artifact and the applied units when the source breaks, and recovers when it is back", async () => {
     await until("good Ready", async () => ready(await get("good"))?.status === "True");
-    const bare = repo.bare;
+    const bare = bed.repo.bare;
     renameSync(bare, `${bare}.away`);
     try {
       controller.requestPoll("flux-system/platform");
@@ -140,10 +126,10 @@ describe("bad input gets a clear Ready=False on its own unit, and nothing else i
         return ready(g)?.status === "False" && g;
       });
       expect(ready(broken)?.reason).toBe("GitOperationFailed");
-      expect(broken.status?.artifact?.revision).toBe(`main@sha1:${sha}`);
+      expect(broken.status?.artifact?.revision).toBe(`main@sha1:${bed.firstCommit}`);
       const good = await get("good");
       expect(ready(good)?.status).toBe("True");
-      expect(good.status?.lastAppliedRevision).toBe(`main@sha1:${sha}`);
+      expect(good.status?.lastAppliedRevision).toBe(`main@sha1:${bed.firstCommit}`);
       expect((await mgmt.request("GET", "/api/v1/namespaces/default/configmaps/settings")).status).toBe(200);
     } finally {
       renameSync(`${bare}.away`, bare);

@@ -4,10 +4,7 @@ import { Controller } from "../../src/controller/controller.js";
 import { FleetPlanner } from "../../src/controller/fleet-planner.js";
 import { createLogger } from "../../src/core/log.js";
 import type { Kustomization } from "../../src/core/flux.js";
-import type { Harness } from "../../src/provision/local/harness.js";
-import { startGitHttpServer, type GitHttpServer } from "../support/git-http-server.js";
-import { TestRepo } from "../support/git-repo.js";
-import { startManagementCluster } from "../support/management-cluster.js";
+import { startControllerTestbed, type ControllerTestbed } from "../support/controller-testbed.js";
 import { until } from "../support/until.js";
 
 const files: Record<string, string> = {
@@ -55,9 +52,7 @@ type Unit = Kustomization;
 const ready = (k: Unit) => k.status?.conditions?.find((c) => c.type === "Ready");
 
 describe("the controller reconciles a convention-mode repository from git", () => {
-  let harness: Harness;
-  let repo: TestRepo;
-  let server: GitHttpServer;
+  let bed: ControllerTestbed;
   let mgmt: ClusterClient;
   let w1: ClusterClient;
   let controller: Controller | undefined;
@@ -67,9 +62,9 @@ describe("the controller reconciles a convention-mode repository from git", () =
   const unit = async (ns: string, name: string) => (await units()).find((u) => u.metadata.namespace === ns && u.metadata.name === name);
   const startController = async () => {
     const logger = createLogger({ level: process.env.FLOTILLA_LOG_LEVEL ?? "silent" });
-    controller = new Controller({ kubeconfig: harness.get("mgmt")!.kubeconfig, concurrency: 4, logger });
+    controller = new Controller({ kubeconfig: bed.harness.get("mgmt")!.kubeconfig, concurrency: 4, logger });
     await controller.start();
-    planner = new FleetPlanner(controller, { repoUrl: `${server.url}/repo.git`, logger });
+    planner = new FleetPlanner(controller, { repoUrl: bed.repoUrl, logger });
     await planner.bootstrap();
   };
   const allReadyAt = async (sha: string) =>
@@ -79,20 +74,14 @@ describe("the controller reconciles a convention-mode repository from git", () =
     });
 
   beforeAll(async () => {
-    ({ harness, mgmt } = await startManagementCluster(["w1"]));
-    w1 = ClusterClient.fromKubeconfig(harness.get("w1")!.kubeconfig);
-    repo = TestRepo.create();
-    repo.commit("feat(widgets): first", files);
-    repo.publish();
-    server = await startGitHttpServer(repo.root);
+    bed = await startControllerTestbed({ workloads: ["w1"], message: "feat(widgets): first", files });
+    mgmt = bed.mgmt;
+    w1 = ClusterClient.fromKubeconfig(bed.harness.get("w1")!.kubeconfig);
   }, 120_000);
   afterAll(async () => {
     controller?.stop();
-    mgmt?.close();
     w1?.close();
-    await server?.stop();
-    await harness?.stop();
-    repo?.remove();
+    await bed?.stop();
   });
 
   it("waits with ClusterNotReady until the kubeconfig Secret exists, then starts within a second", async () => {
@@ -108,14 +97,14 @@ describe("the controller reconciles a convention-mode repository from git", () =
       kind: "Secret",
       metadata: { name: "w1-kubeconfig", namespace: "w1" },
       type: "cluster.x-k8s.io/secret",
-      stringData: { value: harness.get("w1")!.kubeconfig },
+      stringData: { value: bed.harness.get("w1")!.kubeconfig },
     });
     await until("w1's first unit applied", async () => (await w1.request("GET", "/api/v1/namespaces/kube-public/configmaps/cluster-info", undefined, { allow: [404] })).status === 200, 5_000);
     expect(Date.now() - created).toBeLessThan(2_000);
   });
 
   it("brings every unit to Ready with Flux's status, the custom resource after its CRD", async () => {
-    const sha = repo.git("rev-parse", "HEAD");
+    const sha = bed.repo.git("rev-parse", "HEAD");
     const list = await allReadyAt(sha);
     expect(list.map((u) => `${u.metadata.namespace}/${u.metadata.name}`).sort()).toEqual(
       ["flux-system/mgmt", "w1/common", "w1/feature-widgets", "w1/tenants-common", "w1/tenants-dev", "w1/w1"].sort(),
@@ -133,11 +122,11 @@ describe("the controller reconciles a convention-mode repository from git", () =
   });
 
   it("rolls out a new commit, pruning what left git", async () => {
-    const sha = repo.commit("tenants(team): green, no settings file", {
+    const sha = bed.repo.commit("tenants(team): green, no settings file", {
       "tenants/local/dev/team/settings.yaml": null,
       "tenants/local/dev/team/colour.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: colour, namespace: team}\ndata: {colour: green}\n",
     });
-    repo.push();
+    bed.repo.push();
     controller!.requestPollOfUrl((url) => url.endsWith("/repo.git"));
     await allReadyAt(sha);
     expect((await w1.request("GET", "/api/v1/namespaces/team/configmaps/settings", undefined, { allow: [404] })).status).toBe(404);
@@ -145,9 +134,9 @@ describe("the controller reconciles a convention-mode repository from git", () =
   });
 
   it("keeps the last applied state when a render fails, and says which file", async () => {
-    const good = repo.git("rev-parse", "HEAD");
-    const bad = repo.commit("fix(widgets): broken yaml", { "providers/local/v1/clusters/dev/common/widget.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: shiny\n" });
-    repo.push();
+    const good = bed.repo.git("rev-parse", "HEAD");
+    const bad = bed.repo.commit("fix(widgets): broken yaml", { "providers/local/v1/clusters/dev/common/widget.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: shiny\n" });
+    bed.repo.push();
     controller!.requestPollOfUrl(() => true);
     const failed = await until("BuildFailed", async () => {
       const u = await unit("w1", "common");
@@ -157,10 +146,10 @@ describe("the controller reconciles a convention-mode repository from git", () =
     expect(failed.status?.lastAppliedRevision).toBe(`main@sha1:${good}`);
     expect(failed.status?.lastAttemptedRevision).toBe(`main@sha1:${bad}`);
     expect((await w1.request("GET", "/apis/example.com/v1/namespaces/default/widgets/shiny")).status).toBe(200);
-    repo.commit("fix(widgets): repaired", { "providers/local/v1/clusters/dev/common/widget.yaml": files["providers/local/v1/clusters/dev/common/widget.yaml"]! });
-    repo.push();
+    bed.repo.commit("fix(widgets): repaired", { "providers/local/v1/clusters/dev/common/widget.yaml": files["providers/local/v1/clusters/dev/common/widget.yaml"]! });
+    bed.repo.push();
     controller!.requestPollOfUrl(() => true);
-    await allReadyAt(repo.git("rev-parse", "HEAD"));
+    await allReadyAt(bed.repo.git("rev-parse", "HEAD"));
   });
 
   it("resumes after a restart from the objects' status, rewriting nothing on the cluster", async () => {
@@ -170,20 +159,20 @@ describe("the controller reconciles a convention-mode repository from git", () =
     await controller!.whenIdle();
     await new Promise((r) => setTimeout(r, 1_000));
     await controller!.whenIdle();
-    await allReadyAt(repo.git("rev-parse", "HEAD"));
+    await allReadyAt(bed.repo.git("rev-parse", "HEAD"));
     const after = (await w1.request<{ metadata: { resourceVersion: string } }>("GET", "/apis/example.com/v1/namespaces/default/widgets/shiny")).body.metadata.resourceVersion;
     expect(after).toBe(before);
   });
 
   it("deletes the units of what left git and prunes what they applied", async () => {
-    repo.commit("tenants(team): no dev settings", { "tenants/local/dev/team/colour.yaml": null });
-    repo.push();
+    bed.repo.commit("tenants(team): no dev settings", { "tenants/local/dev/team/colour.yaml": null });
+    bed.repo.push();
     controller!.requestPollOfUrl(() => true);
     await until("tenants-dev deleted", async () => !(await unit("w1", "tenants-dev")));
     await until("its ConfigMap pruned", async () => (await w1.request("GET", "/api/v1/namespaces/team/configmaps/colour", undefined, { allow: [404] })).status === 404);
 
-    repo.commit("providers(local): remove w1", { "providers/local/v1/mgmt/namespaced/w1/cluster.yaml": null, "providers/local/v1/clusters/dev/w1/info.yaml": null });
-    repo.push();
+    bed.repo.commit("providers(local): remove w1", { "providers/local/v1/mgmt/namespaced/w1/cluster.yaml": null, "providers/local/v1/clusters/dev/w1/info.yaml": null });
+    bed.repo.push();
     controller!.requestPollOfUrl(() => true);
     await until("w1's units deleted", async () => !(await units()).some((u) => u.metadata.namespace === "w1"));
     expect((await w1.request("GET", "/api/v1/namespaces/kube-public/configmaps/cluster-info", undefined, { allow: [404] })).status).toBe(404);

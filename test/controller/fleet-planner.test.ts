@@ -4,10 +4,7 @@ import { Controller } from "../../src/controller/controller.js";
 import { FleetPlanner } from "../../src/controller/fleet-planner.js";
 import type { GitRepository, Kustomization } from "../../src/core/flux.js";
 import { createLogger } from "../../src/core/log.js";
-import type { Harness } from "../../src/provision/local/harness.js";
-import { startGitHttpServer, type GitHttpServer } from "../support/git-http-server.js";
-import { TestRepo } from "../support/git-repo.js";
-import { startManagementCluster } from "../support/management-cluster.js";
+import { startControllerTestbed, type ControllerTestbed } from "../support/controller-testbed.js";
 import { until } from "../support/until.js";
 
 // A convention-mode repository on `master` (no `main`), two dev clusters, one of whose folders does not render.
@@ -22,39 +19,30 @@ const FILES: Record<string, string> = {
 };
 
 describe("the fleet planner on a repository it has not seen", () => {
-  let harness: Harness;
+  let bed: ControllerTestbed;
   let mgmt: ClusterClient;
-  let repo: TestRepo;
-  let server: GitHttpServer;
   let controller: Controller | undefined;
 
   beforeAll(async () => {
-    ({ harness, mgmt } = await startManagementCluster(["w1", "w2"]));
-    repo = TestRepo.create();
-    repo.git("checkout", "-q", "-b", "master");
-    repo.commit("platform", FILES);
-    repo.publish();
-    server = await startGitHttpServer(repo.root);
+    bed = await startControllerTestbed({ workloads: ["w1", "w2"], branch: "master", files: FILES });
+    mgmt = bed.mgmt;
   }, 120_000);
   afterAll(async () => {
     controller?.stop();
-    mgmt?.close();
-    await server?.stop();
-    await harness?.stop();
-    repo?.remove();
+    await bed?.stop();
   });
 
   it("follows master, applies every planned unit although one does not render, and only that unit fails, naming the file and line", async () => {
     const logger = createLogger({ level: process.env.FLOTILLA_LOG_LEVEL ?? "silent" });
-    controller = new Controller({ kubeconfig: harness.get("mgmt")!.kubeconfig, concurrency: 4, logger });
+    controller = new Controller({ kubeconfig: bed.harness.get("mgmt")!.kubeconfig, concurrency: 4, logger });
     await controller.start();
-    await new FleetPlanner(controller, { repoUrl: `${server.url}/repo.git`, logger }).bootstrap();
+    await new FleetPlanner(controller, { repoUrl: bed.repoUrl, logger }).bootstrap();
     // The kubeconfig Secrets, once the plan has created the clusters' namespaces.
     for (const name of ["w1", "w2"]) {
-      const secret = { apiVersion: "v1", kind: "Secret", metadata: { name: `${name}-kubeconfig`, namespace: name }, type: "cluster.x-k8s.io/secret", stringData: { value: harness.get(name)!.kubeconfig } };
+      const secret = { apiVersion: "v1", kind: "Secret", metadata: { name: `${name}-kubeconfig`, namespace: name }, type: "cluster.x-k8s.io/secret", stringData: { value: bed.harness.get(name)!.kubeconfig } };
       await until(`namespace ${name}`, async () => (await mgmt.request("POST", `/api/v1/namespaces/${name}/secrets`, secret)).status === 201);
     }
-    const sha = repo.git("rev-parse", "HEAD");
+    const sha = bed.firstCommit;
     const ready = (u: Kustomization) => u.status?.conditions?.find((c) => c.type === "Ready");
     const units = await until("every unit but w1/w1 Ready, w1/w1 failed", async () => {
       const list = (await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items;

@@ -1,33 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyUnit } from "../../src/apply/apply.js";
 import type { ClusterClient } from "../../src/apply/client.js";
 import { Controller } from "../../src/controller/controller.js";
-import type { Harness } from "../../src/provision/local/harness.js";
-import { startGitHttpServer, type GitHttpServer } from "../support/git-http-server.js";
-import { TestRepo } from "../support/git-repo.js";
-import { startManagementCluster } from "../support/management-cluster.js";
+import { startControllerTestbed, type ControllerTestbed } from "../support/controller-testbed.js";
 import { until } from "../support/until.js";
 
 // Flux repositories still write kustomize.toolkit.fluxcd.io/v1beta2 (and v1beta1) Kustomizations with
 // patchesStrategicMerge and patchesJson6902; the served versions share a schema, so the objects keep them.
 describe("a v1beta2 Kustomization's patchesStrategicMerge and patchesJson6902 are applied, as Flux's v1beta2 controller did", () => {
-  let harness: Harness;
-  let repo: TestRepo;
-  let server: GitHttpServer;
+  let bed: ControllerTestbed;
   let mgmt: ClusterClient;
   let controller: Controller;
 
   beforeAll(async () => {
-    ({ harness, mgmt } = await startManagementCluster());
-    repo = TestRepo.create();
-    repo.commit("web", {
-      "apps/web.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-settings, namespace: default}\ndata: {replicas: '1'}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web, namespace: default}\n",
+    bed = await startControllerTestbed({
+      message: "web",
+      files: {
+        "apps/web.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-settings, namespace: default}\ndata: {replicas: '1'}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web, namespace: default}\n",
+      },
     });
-    repo.publish();
-    server = await startGitHttpServer(repo.root);
+    mgmt = bed.mgmt;
     const objects = [
       { apiVersion: "v1", kind: "Namespace", metadata: { name: "flux-system" } },
-      { apiVersion: "source.toolkit.fluxcd.io/v1beta2", kind: "GitRepository", metadata: { name: "apps", namespace: "flux-system" }, spec: { url: `${server.url}/repo.git`, ref: { branch: "main" }, interval: "10m" } },
+      { apiVersion: "source.toolkit.fluxcd.io/v1beta2", kind: "GitRepository", metadata: { name: "apps", namespace: "flux-system" }, spec: { url: bed.repoUrl, ref: { branch: "main" }, interval: "10m" } },
       {
         apiVersion: "kustomize.toolkit.fluxcd.io/v1beta2",
         kind: "Kustomization",
@@ -42,16 +36,13 @@ describe("a v1beta2 Kustomization's patchesStrategicMerge and patchesJson6902 ar
         },
       },
     ];
-    await applyUnit(mgmt, { unit: { name: "setup", namespace: "default" }, objects, prune: false, wait: false, timeoutMs: 30_000 });
-    controller = new Controller({ kubeconfig: harness.get("mgmt")!.kubeconfig });
+    await bed.apply(objects);
+    controller = new Controller({ kubeconfig: bed.harness.get("mgmt")!.kubeconfig });
     await controller.start();
   }, 180_000);
   afterAll(async () => {
     controller?.stop();
-    mgmt?.close();
-    await server?.stop();
-    await harness?.stop();
-    repo?.remove();
+    await bed?.stop();
   });
 
   it("patches the ConfigMap (strategic merge) and the ServiceAccount (JSON 6902)", async () => {

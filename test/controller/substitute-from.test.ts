@@ -1,33 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyUnit } from "../../src/apply/apply.js";
-import { ClusterClient } from "../../src/apply/client.js";
+import type { ClusterClient } from "../../src/apply/client.js";
 import { Controller } from "../../src/controller/controller.js";
-import type { Harness } from "../../src/provision/local/harness.js";
-import { render } from "../../src/render/index.js";
-import { startGitHttpServer, type GitHttpServer } from "../support/git-http-server.js";
-import { TestRepo } from "../support/git-repo.js";
-import { startManagementCluster } from "../support/management-cluster.js";
+import { startControllerTestbed, type ControllerTestbed } from "../support/controller-testbed.js";
 import { until } from "../support/until.js";
 
 describe("postBuild.substituteFrom: a changed ConfigMap or Secret rolls out at once, not at the next interval", () => {
-  let harness: Harness;
-  let repo: TestRepo;
-  let server: GitHttpServer;
+  let bed: ControllerTestbed;
   let mgmt: ClusterClient;
   let controller: Controller;
   const painted = async () => (await mgmt.request<{ data: Record<string, string> }>("GET", "/api/v1/namespaces/default/configmaps/painted", undefined, { allow: [404] })).body.data;
 
   beforeAll(async () => {
-    ({ harness, mgmt } = await startManagementCluster());
-    repo = TestRepo.create();
-    repo.commit("feat: painted", { "apps/painted.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: painted, namespace: default}\ndata: {colour: '${colour}', size: '${size}'}\n" });
-    repo.publish();
-    server = await startGitHttpServer(repo.root);
+    bed = await startControllerTestbed({
+      message: "feat: painted",
+      files: { "apps/painted.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: painted, namespace: default}\ndata: {colour: '${colour}', size: '${size}'}\n" },
+    });
+    mgmt = bed.mgmt;
     const objects = [
       { apiVersion: "v1", kind: "Namespace", metadata: { name: "flux-system" } },
       { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "vars", namespace: "flux-system" }, data: { colour: "blue" } },
       { apiVersion: "v1", kind: "Secret", metadata: { name: "sized", namespace: "flux-system" }, stringData: { size: "small" } },
-      { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: "apps", namespace: "flux-system" }, spec: { url: `${server.url}/repo.git`, ref: { branch: "main" }, interval: "10m" } },
+      { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: "apps", namespace: "flux-system" }, spec: { url: bed.repoUrl, ref: { branch: "main" }, interval: "10m" } },
       {
         apiVersion: "kustomize.toolkit.fluxcd.io/v1",
         kind: "Kustomization",
@@ -41,16 +34,13 @@ describe("postBuild.substituteFrom: a changed ConfigMap or Secret rolls out at o
         },
       },
     ];
-    await applyUnit(mgmt, { unit: { name: "setup", namespace: "default" }, objects, prune: false, wait: false, timeoutMs: 30_000 });
-    controller = new Controller({ kubeconfig: harness.get("mgmt")!.kubeconfig });
+    await bed.apply(objects);
+    controller = new Controller({ kubeconfig: bed.harness.get("mgmt")!.kubeconfig });
     await controller.start();
   }, 180_000);
   afterAll(async () => {
     controller?.stop();
-    mgmt?.close();
-    await server?.stop();
-    await harness?.stop();
-    repo?.remove();
+    await bed?.stop();
   });
 
   it("applies the values of the referenced ConfigMap and Secret", async () => {

@@ -1,17 +1,11 @@
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClusterClient } from "../../src/apply/client.js";
 import { Controller } from "../../src/controller/controller.js";
 import { FleetPlanner } from "../../src/controller/fleet-planner.js";
 import type { Kustomization } from "../../src/core/flux.js";
-import type { Harness } from "../../src/provision/local/harness.js";
-import { render } from "../../src/render/index.js";
-import { startGitHttpServer, type GitHttpServer } from "../support/git-http-server.js";
-import { TestRepo } from "../support/git-repo.js";
-import { startManagementCluster } from "../support/management-cluster.js";
+import { startControllerTestbed, type ControllerTestbed } from "../support/controller-testbed.js";
 import { until } from "../support/until.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
 const CLUSTERS = ["w1", "w2", "w3"];
 const FROZEN = "w1";
 
@@ -34,9 +28,7 @@ function fleet(colour: string): Record<string, string> {
 const ready = (k: Kustomization) => k.status?.conditions?.find((c) => c.type === "Ready");
 
 describe("an unreachable workload cluster delays only its own units", () => {
-  let harness: Harness;
-  let repo: TestRepo;
-  let server: GitHttpServer;
+  let bed: ControllerTestbed;
   let mgmt: ClusterClient;
   let controller: Controller;
   let frozenPid: number | undefined;
@@ -44,26 +36,23 @@ describe("an unreachable workload cluster delays only its own units", () => {
   const units = async () => (await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items.filter((u) => u.metadata.namespace !== "flux-system");
   const atRevision = (u: Kustomization, sha: string) => ready(u)?.status === "True" && u.status?.lastAppliedRevision === `main@sha1:${sha}`;
   const commit = (colour: string) => {
-    const sha = repo.commit(`feat: ${colour}`, fleet(colour));
-    repo.push();
+    const sha = bed.repo.commit(`feat: ${colour}`, fleet(colour));
+    bed.repo.push();
     controller.requestPollOfUrl(() => true);
     return sha;
   };
 
   beforeAll(async () => {
-    ({ harness, mgmt } = await startManagementCluster(CLUSTERS));
-    repo = TestRepo.create();
-    repo.commit("feat: blue", fleet("blue"));
-    repo.publish();
-    server = await startGitHttpServer(repo.root);
-    controller = new Controller({ kubeconfig: harness.get("mgmt")!.kubeconfig, concurrency: 4 });
+    bed = await startControllerTestbed({ workloads: CLUSTERS, message: "feat: blue", files: fleet("blue") });
+    mgmt = bed.mgmt;
+    controller = new Controller({ kubeconfig: bed.harness.get("mgmt")!.kubeconfig, concurrency: 4 });
     await controller.start();
-    await new FleetPlanner(controller, { repoUrl: `${server.url}/repo.git` }).bootstrap();
+    await new FleetPlanner(controller, { repoUrl: bed.repoUrl }).bootstrap();
     for (const c of CLUSTERS) {
       await mgmt.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: c } }, { allow: [409] });
-      await mgmt.request("POST", `/api/v1/namespaces/${c}/secrets`, { apiVersion: "v1", kind: "Secret", metadata: { name: `${c}-kubeconfig`, namespace: c }, type: "cluster.x-k8s.io/secret", stringData: { value: harness.get(c)!.kubeconfig } });
+      await mgmt.request("POST", `/api/v1/namespaces/${c}/secrets`, { apiVersion: "v1", kind: "Secret", metadata: { name: `${c}-kubeconfig`, namespace: c }, type: "cluster.x-k8s.io/secret", stringData: { value: bed.harness.get(c)!.kubeconfig } });
     }
-    const sha = repo.git("rev-parse", "HEAD");
+    const sha = bed.firstCommit;
     await until("the first rollout", async () => {
       const list = await units();
       return list.length === 4 * CLUSTERS.length && list.every((u) => atRevision(u, sha));
@@ -72,15 +61,12 @@ describe("an unreachable workload cluster delays only its own units", () => {
   afterAll(async () => {
     if (frozenPid) process.kill(frozenPid, "SIGCONT");
     controller?.stop();
-    mgmt?.close();
-    await server?.stop();
-    await harness?.stop();
-    repo?.remove();
+    await bed?.stop();
   });
 
   it("rolls a commit out to the other clusters while the frozen cluster's units still wait for their timeout, then heals it", async () => {
     // SIGSTOP: the apiserver accepts connections but never answers, the worst case for a client.
-    frozenPid = harness.get(FROZEN)!.apiserverPid()!;
+    frozenPid = bed.harness.get(FROZEN)!.apiserverPid()!;
     process.kill(frozenPid, "SIGSTOP");
     const started = Date.now();
     const sha = commit("green");
@@ -93,7 +79,7 @@ describe("an unreachable workload cluster delays only its own units", () => {
     const frozenUnits = (await units()).filter((u) => u.metadata.namespace === FROZEN);
     expect(frozenUnits.some((u) => atRevision(u, sha))).toBe(false);
     for (const c of CLUSTERS.filter((c) => c !== FROZEN)) {
-      const paint = await ClusterClient.fromKubeconfig(harness.get(c)!.kubeconfig).request<{ data: { colour: string } }>("GET", "/api/v1/namespaces/default/configmaps/paint");
+      const paint = await ClusterClient.fromKubeconfig(bed.harness.get(c)!.kubeconfig).request<{ data: { colour: string } }>("GET", "/api/v1/namespaces/default/configmaps/paint");
       expect(paint.body.data.colour).toBe("green");
     }
 
@@ -103,7 +89,7 @@ describe("an unreachable workload cluster delays only its own units", () => {
       async () => (await units()).find((u) => u.metadata.namespace === FROZEN && ready(u)?.status === "False" && /timed out|timeout/i.test(ready(u)?.message ?? "")),
       90_000,
     );
-    expect(ready(failed)?.message).toContain(harness.get(FROZEN)!.server);
+    expect(ready(failed)?.message).toContain(bed.harness.get(FROZEN)!.server);
 
     // Thawed, the cluster catches up without anyone touching the fleet.
     process.kill(frozenPid, "SIGCONT");
