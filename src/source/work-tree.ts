@@ -1,7 +1,6 @@
-import ignore, { type Ignore } from "ignore";
 import { NotFoundError } from "../core/errors.js";
 import { DiskTree, type FileTree } from "../core/file-tree.js";
-import { DEFAULT_EXCLUSIONS } from "./ignore.js";
+import { SourceIgnore } from "./ignore.js";
 
 /**
  * A repository's work tree as Flux would see it once committed: Flux's default exclusions, and the
@@ -12,21 +11,20 @@ import { DEFAULT_EXCLUSIONS } from "./ignore.js";
 export class WorkTree implements FileTree {
   readonly label: string;
   private readonly disk: DiskTree;
-  private readonly defaults = ignore().add(DEFAULT_EXCLUSIONS);
-  /** The rules of each folder's `.sourceignore` and `.gitignore` (undefined: it has none). */
-  private readonly rules = new Map<string, Ignore | undefined>();
+  /** Flux's defaults and the `.sourceignore` and `.gitignore` rules of the folders read so far. */
+  private readonly rules = new SourceIgnore();
+  private readonly loaded = new Set<string>();
 
   constructor(dir: string) {
     this.disk = new DiskTree(dir);
     this.label = this.disk.label;
   }
 
-  private rulesOf(dir: string): Ignore | undefined {
-    if (!this.rules.has(dir)) {
-      const texts = [".gitignore", ".sourceignore"].map((f) => (dir ? `${dir}/${f}` : f)).filter((p) => this.disk.kind(p) === "file").map((p) => this.disk.readText(p));
-      this.rules.set(dir, texts.length > 0 ? ignore().add(texts.join("\n")) : undefined);
-    }
-    return this.rules.get(dir);
+  private load(dir: string): void {
+    if (this.loaded.has(dir)) return;
+    this.loaded.add(dir);
+    const texts = [".gitignore", ".sourceignore"].map((f) => (dir ? `${dir}/${f}` : f)).filter((p) => this.disk.kind(p) === "file").map((p) => this.disk.readText(p));
+    if (texts.length > 0) this.rules.addSourceIgnore(dir, texts.join("\n"));
   }
 
   /** Whether `path` (a folder when `dir`) or any folder above it is excluded. */
@@ -34,14 +32,10 @@ export class WorkTree implements FileTree {
     if (path === "") return false;
     const parts = path.split("/");
     for (let i = 1; i <= parts.length; i++) {
+      // By now the rules of every folder above parts[i - 1] are loaded.
+      this.load(parts.slice(0, i - 1).join("/"));
       const isDir = i < parts.length || dir;
-      const sub = parts.slice(0, i).join("/") + (isDir ? "/" : "");
-      if (this.defaults.ignores(sub)) return true;
-      // The rules of every folder above apply to the path relative to that folder.
-      for (let j = 0; j < i; j++) {
-        const rules = this.rulesOf(parts.slice(0, j).join("/"));
-        if (rules?.ignores(parts.slice(j, i).join("/") + (isDir ? "/" : ""))) return true;
-      }
+      if (this.rules.ignores(parts.slice(0, i).join("/") + (isDir ? "/" : ""))) return true;
     }
     return false;
   }
