@@ -4,8 +4,9 @@ import { parseArgs } from "node:util";
 import { parse, stringify } from "yaml";
 import { parseDuration } from "../core/duration.js";
 import { InvalidInputError } from "../core/errors.js";
+import { clusterOfUnit } from "../core/flux.js";
 import { createLogger } from "../core/log.js";
-import { clusterOfUnit, formatTable, unitRows, unitSettled } from "../status/table.js";
+import { formatTable, unitRows, unitSettled } from "../status/table.js";
 import { isRemoteRepository, PROJECT_ROOT, startLocalFleet } from "./local-fleet.js";
 
 /**

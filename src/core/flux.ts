@@ -148,3 +148,9 @@ export interface Kustomization extends KubeObject {
     inventory?: { entries: InventoryEntry[] };
   };
 }
+
+/** The cluster a unit targets: its kubeconfig Secret's cluster, or the management cluster. */
+export function clusterOfUnit(k: Pick<Kustomization, "spec">): string {
+  const secret = k.spec.kubeConfig?.secretRef.name;
+  return secret ? secret.replace(/-kubeconfig$/, "") : "mgmt";
+}

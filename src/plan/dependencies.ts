@@ -1,7 +1,6 @@
 import { CycleError } from "../core/errors.js";
-import type { Kustomization } from "../core/flux.js";
+import { clusterOfUnit, type Kustomization } from "../core/flux.js";
 import { groupOf, type KubeObject } from "../core/object.js";
-import { clusterOfUnit } from "../status/table.js";
 
 const key = (k: Kustomization) => `${k.metadata.namespace}/${k.metadata.name}`;
 

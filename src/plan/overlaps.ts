@@ -1,6 +1,5 @@
-import type { Kustomization } from "../core/flux.js";
+import { clusterOfUnit, type Kustomization } from "../core/flux.js";
 import { groupOf, type KubeObject } from "../core/object.js";
-import { clusterOfUnit } from "../status/table.js";
 
 const unitKey = (k: Kustomization) => `${k.metadata.namespace}/${k.metadata.name}`;
 

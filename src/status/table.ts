@@ -1,4 +1,4 @@
-import type { Kustomization } from "../core/flux.js";
+import { clusterOfUnit, type Kustomization } from "../core/flux.js";
 import type { KubeObject } from "../core/object.js";
 import { readyCondition } from "./conditions.js";
 
@@ -18,12 +18,6 @@ export interface ClusterStatusRow {
   phase: string;
   ready: "True" | "False" | "Unknown";
   age: string;
-}
-
-/** The cluster a unit targets: its kubeconfig Secret's cluster, or the management cluster. */
-export function clusterOfUnit(k: Pick<Kustomization, "spec">): string {
-  const secret = k.spec.kubeConfig?.secretRef.name;
-  return secret ? secret.replace(/-kubeconfig$/, "") : "mgmt";
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Kustomization } from "../../src/core/flux.js";
-import { age, clusterOfUnit, formatTable, unitRows, unitSettled } from "../../src/status/table.js";
+import { clusterOfUnit } from "../../src/core/flux.js";
+import { age, formatTable, unitRows, unitSettled } from "../../src/status/table.js";
 
 const now = new Date("2026-01-01T01:00:00Z");
 const unit = (namespace: string, name: string, ready?: "True" | "False", message = ""): Kustomization => ({
