@@ -1,7 +1,7 @@
 import { renameSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ClusterClient } from "../../src/apply/client.js";
-import { Controller } from "../../src/controller/controller.js";
+import type { Controller } from "../../src/controller/controller.js";
 import type { GitRepository, Kustomization } from "../../src/core/flux.js";
 import type { KubeObject } from "../../src/core/object.js";
 import { startControllerTestbed, type ControllerTestbed } from "../support/controller-testbed.js";
@@ -60,8 +60,7 @@ describe("bad input gets a clear Ready=False on its own unit, and nothing else i
     bed = await startControllerTestbed({ message: "feat: apps", files });
     mgmt = bed.mgmt;
     const objects: KubeObject[] = [
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: "flux-system" } },
-      { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: "platform", namespace: "flux-system" }, spec: { url: bed.repoUrl, ref: { branch: "main" }, interval: "10m" } },
+      ...bed.fluxSource("platform"),
       { apiVersion: "v1", kind: "Secret", metadata: { name: "w9-kubeconfig", namespace: "flux-system" }, stringData: { kubeconfig: "not under the key Flux reads" } },
       unit("good", {}),
       unit("missing-source", { sourceRef: { kind: "GitRepository", name: "nope" } }),
@@ -74,11 +73,9 @@ describe("bad input gets a clear Ready=False on its own unit, and nothing else i
       unit("bad-interval", { interval: "ten minutes" }),
     ];
     await bed.apply(objects);
-    controller = new Controller({ kubeconfig: bed.harness.get("mgmt")!.kubeconfig });
-    await controller.start();
+    controller = await bed.startController();
   }, 180_000);
   afterAll(async () => {
-    controller?.stop();
     await bed?.stop();
   });
 

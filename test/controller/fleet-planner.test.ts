@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ClusterClient } from "../../src/apply/client.js";
-import { Controller } from "../../src/controller/controller.js";
 import { FleetPlanner } from "../../src/controller/fleet-planner.js";
 import type { GitRepository, Kustomization } from "../../src/core/flux.js";
 import { createLogger } from "../../src/core/log.js";
@@ -21,21 +20,18 @@ const FILES: Record<string, string> = {
 describe("the fleet planner on a repository it has not seen", () => {
   let bed: ControllerTestbed;
   let mgmt: ClusterClient;
-  let controller: Controller | undefined;
 
   beforeAll(async () => {
     bed = await startControllerTestbed({ workloads: ["w1", "w2"], branch: "master", files: FILES });
     mgmt = bed.mgmt;
   }, 120_000);
   afterAll(async () => {
-    controller?.stop();
     await bed?.stop();
   });
 
   it("follows master, applies every planned unit although one does not render, and only that unit fails, naming the file and line", async () => {
     const logger = createLogger({ level: process.env.FLOTILLA_LOG_LEVEL ?? "silent" });
-    controller = new Controller({ kubeconfig: bed.harness.get("mgmt")!.kubeconfig, concurrency: 4, logger });
-    await controller.start();
+    const controller = await bed.startController({ concurrency: 4, logger });
     await new FleetPlanner(controller, { repoUrl: bed.repoUrl, logger }).bootstrap();
     // The kubeconfig Secrets, once the plan has created the clusters' namespaces.
     for (const name of ["w1", "w2"]) {

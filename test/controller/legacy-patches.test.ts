@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ClusterClient } from "../../src/apply/client.js";
-import { Controller } from "../../src/controller/controller.js";
 import { startControllerTestbed, type ControllerTestbed } from "../support/controller-testbed.js";
 import { until } from "../support/until.js";
 
@@ -9,7 +8,6 @@ import { until } from "../support/until.js";
 describe("a v1beta2 Kustomization's patchesStrategicMerge and patchesJson6902 are applied, as Flux's v1beta2 controller did", () => {
   let bed: ControllerTestbed;
   let mgmt: ClusterClient;
-  let controller: Controller;
 
   beforeAll(async () => {
     bed = await startControllerTestbed({
@@ -20,8 +18,7 @@ describe("a v1beta2 Kustomization's patchesStrategicMerge and patchesJson6902 ar
     });
     mgmt = bed.mgmt;
     const objects = [
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: "flux-system" } },
-      { apiVersion: "source.toolkit.fluxcd.io/v1beta2", kind: "GitRepository", metadata: { name: "apps", namespace: "flux-system" }, spec: { url: bed.repoUrl, ref: { branch: "main" }, interval: "10m" } },
+      ...bed.fluxSource("apps", "source.toolkit.fluxcd.io/v1beta2"),
       {
         apiVersion: "kustomize.toolkit.fluxcd.io/v1beta2",
         kind: "Kustomization",
@@ -37,11 +34,9 @@ describe("a v1beta2 Kustomization's patchesStrategicMerge and patchesJson6902 ar
       },
     ];
     await bed.apply(objects);
-    controller = new Controller({ kubeconfig: bed.harness.get("mgmt")!.kubeconfig });
-    await controller.start();
+    await bed.startController();
   }, 180_000);
   afterAll(async () => {
-    controller?.stop();
     await bed?.stop();
   });
 

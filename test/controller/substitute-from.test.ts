@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ClusterClient } from "../../src/apply/client.js";
-import { Controller } from "../../src/controller/controller.js";
 import { startControllerTestbed, type ControllerTestbed } from "../support/controller-testbed.js";
 import { until } from "../support/until.js";
 
 describe("postBuild.substituteFrom: a changed ConfigMap or Secret rolls out at once, not at the next interval", () => {
   let bed: ControllerTestbed;
   let mgmt: ClusterClient;
-  let controller: Controller;
   const painted = async () => (await mgmt.request<{ data: Record<string, string> }>("GET", "/api/v1/namespaces/default/configmaps/painted", undefined, { allow: [404] })).body.data;
 
   beforeAll(async () => {
@@ -17,10 +15,9 @@ describe("postBuild.substituteFrom: a changed ConfigMap or Secret rolls out at o
     });
     mgmt = bed.mgmt;
     const objects = [
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: "flux-system" } },
+      ...bed.fluxSource("apps"),
       { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "vars", namespace: "flux-system" }, data: { colour: "blue" } },
       { apiVersion: "v1", kind: "Secret", metadata: { name: "sized", namespace: "flux-system" }, stringData: { size: "small" } },
-      { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: "apps", namespace: "flux-system" }, spec: { url: bed.repoUrl, ref: { branch: "main" }, interval: "10m" } },
       {
         apiVersion: "kustomize.toolkit.fluxcd.io/v1",
         kind: "Kustomization",
@@ -35,11 +32,9 @@ describe("postBuild.substituteFrom: a changed ConfigMap or Secret rolls out at o
       },
     ];
     await bed.apply(objects);
-    controller = new Controller({ kubeconfig: bed.harness.get("mgmt")!.kubeconfig });
-    await controller.start();
+    await bed.startController();
   }, 180_000);
   afterAll(async () => {
-    controller?.stop();
     await bed?.stop();
   });
 

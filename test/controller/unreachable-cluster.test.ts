@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClusterClient } from "../../src/apply/client.js";
-import { Controller } from "../../src/controller/controller.js";
+import type { Controller } from "../../src/controller/controller.js";
 import { FleetPlanner } from "../../src/controller/fleet-planner.js";
 import type { Kustomization } from "../../src/core/flux.js";
 import { startControllerTestbed, type ControllerTestbed } from "../support/controller-testbed.js";
@@ -45,8 +45,7 @@ describe("an unreachable workload cluster delays only its own units", () => {
   beforeAll(async () => {
     bed = await startControllerTestbed({ workloads: CLUSTERS, message: "feat: blue", files: fleet("blue") });
     mgmt = bed.mgmt;
-    controller = new Controller({ kubeconfig: bed.harness.get("mgmt")!.kubeconfig, concurrency: 4 });
-    await controller.start();
+    controller = await bed.startController({ concurrency: 4 });
     await new FleetPlanner(controller, { repoUrl: bed.repoUrl }).bootstrap();
     for (const c of CLUSTERS) {
       await mgmt.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: c } }, { allow: [409] });
@@ -60,7 +59,6 @@ describe("an unreachable workload cluster delays only its own units", () => {
   }, 180_000);
   afterAll(async () => {
     if (frozenPid) process.kill(frozenPid, "SIGCONT");
-    controller?.stop();
     await bed?.stop();
   });
 

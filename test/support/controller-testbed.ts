@@ -1,5 +1,6 @@
 import { applyUnit } from "../../src/apply/apply.js";
 import type { ClusterClient } from "../../src/apply/client.js";
+import { Controller, type ControllerOptions } from "../../src/controller/controller.js";
 import type { KubeObject } from "../../src/core/object.js";
 import type { Harness } from "../../src/provision/local/harness.js";
 import { startGitHttpServer, type GitHttpServer } from "./git-http-server.js";
@@ -19,9 +20,13 @@ export interface ControllerTestbed {
   readonly repoUrl: string;
   /** The SHA of the repository's first commit. */
   readonly firstCommit: string;
+  /** The `flux-system` Namespace and a GitRepository `name` there that follows the repository's `main`. */
+  fluxSource(name: string, apiVersion?: string): KubeObject[];
   /** Writes objects to the management cluster as a user's `kubectl apply` would (no prune, no wait). */
   apply(objects: KubeObject[]): Promise<void>;
-  /** Stops the server and the control planes and removes the repository; stop the controller first. */
+  /** Starts a controller on the management cluster; `stop()` stops it. */
+  startController(options?: Omit<ControllerOptions, "kubeconfig">): Promise<Controller>;
+  /** Stops the controllers, the server and the control planes, and removes the repository. */
   stop(): Promise<void>;
 }
 
@@ -41,17 +46,30 @@ export async function startControllerTestbed(options: ControllerTestbedOptions):
   const firstCommit = repo.commit(options.message ?? "platform", options.files);
   repo.publish();
   const server = await startGitHttpServer(repo.root);
+  const repoUrl = `${server.url}/repo.git`;
+  const controllers: Controller[] = [];
   return {
     harness,
     mgmt,
     repo,
     server,
-    repoUrl: `${server.url}/repo.git`,
+    repoUrl,
     firstCommit,
+    fluxSource: (name, apiVersion = "source.toolkit.fluxcd.io/v1") => [
+      { apiVersion: "v1", kind: "Namespace", metadata: { name: "flux-system" } },
+      { apiVersion, kind: "GitRepository", metadata: { name, namespace: "flux-system" }, spec: { url: repoUrl, ref: { branch: "main" }, interval: "10m" } },
+    ],
     apply: async (objects) => {
       await applyUnit(mgmt, { unit: { name: "setup", namespace: "default" }, objects, prune: false, wait: false, timeoutMs: 30_000 });
     },
+    startController: async (controllerOptions = {}) => {
+      const controller = new Controller({ ...controllerOptions, kubeconfig: harness.get("mgmt")!.kubeconfig });
+      controllers.push(controller);
+      await controller.start();
+      return controller;
+    },
     stop: async () => {
+      for (const controller of controllers) controller.stop();
       mgmt.close();
       await server.stop();
       await harness.stop();
