@@ -17,7 +17,7 @@ import { LocalProvider } from "../provision/local/provider.js";
 import { standInCrds } from "../provision/local/stand-in-crds.js";
 import { render } from "../render/index.js";
 import { startGitHttpServer } from "../source/git-http-server.js";
-import { GitSource, sanitizeUrl } from "../source/index.js";
+import { pollDefaultBranch, sanitizeUrl } from "../source/index.js";
 import { LocalMirror } from "../source/local-mirror.js";
 import { WorkTree } from "../source/work-tree.js";
 
@@ -85,7 +85,7 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
 
   try {
     // A repository with nothing to plan is refused before anything starts.
-    const tree: FileTree = isRemoteRepository(options.repo) ? await defaultBranchTree(options.repo, logger) : new WorkTree(options.repo);
+    const tree: FileTree = isRemoteRepository(options.repo) ? (await pollDefaultBranch({ url: options.repo }, { logger })).artifact.tree : new WorkTree(options.repo);
     const layout = readLayout(tree);
     assertFleetLayout(tree, layout);
     const harness = await startHarness({ profile: "full", logger });
@@ -157,18 +157,6 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
   } catch (error) {
     await stop();
     throw error;
-  }
-}
-
-/** A remote repository's files on its default branch: main, else master (Flux's default), as the planner reads it. */
-async function defaultBranchTree(url: string, logger: Logger): Promise<FileTree> {
-  const poll = (branch: string) => new GitSource({ url, ref: { branch } }, { logger }).poll();
-  try {
-    return (await poll("main")).artifact.tree;
-  } catch (error) {
-    const master = await poll("master").catch(() => undefined);
-    if (!master) throw error;
-    return master.artifact.tree;
   }
 }
 

@@ -9,7 +9,7 @@ import type { KubeObject } from "../core/object.js";
 import { cleanPath, discoverSources, FLUX_NAMESPACE, planFleet, type Sources } from "../plan/index.js";
 import { assertFleetLayout } from "../plan/missing-layout.js";
 import { renderFlux } from "../render/index.js";
-import { GitSource } from "../source/index.js";
+import { GitSource, pollDefaultBranch, type SourceSpec } from "../source/index.js";
 import type { Controller } from "./controller.js";
 
 const PLAN_UNIT = { namespace: FLUX_NAMESPACE, name: "flotilla-plan" };
@@ -135,17 +135,9 @@ export class FleetPlanner {
   }
 
   private async fetchMain(): Promise<FileTree> {
-    try {
-      return (await this.source({ branch: "main" }).poll()).artifact.tree;
-    } catch (error) {
-      // Flux's default branch is master; a repository without main may still have it, and then the fleet follows it.
-      const master = await this.source({ branch: "master" })
-        .poll()
-        .catch(() => undefined);
-      if (!master) throw error;
-      this.mainBranch = "master";
-      return master.artifact.tree;
-    }
+    const { branch, artifact } = await pollDefaultBranch(this.sourceSpec(), { logger: this.log });
+    this.mainBranch = branch;
+    return artifact.tree;
   }
 
   private async highestTag(): Promise<string | undefined> {
@@ -156,7 +148,11 @@ export class FleetPlanner {
     }
   }
 
+  private sourceSpec(): Omit<SourceSpec, "ref"> {
+    return { url: this.options.repoUrl, ...(this.options.secret ? { secret: this.options.secret } : {}), ...(this.options.cacheDir ? { cacheDir: this.options.cacheDir } : {}) };
+  }
+
   private source(ref: { branch?: string; semver?: string }): GitSource {
-    return new GitSource({ url: this.options.repoUrl, ref, ...(this.options.secret ? { secret: this.options.secret } : {}), ...(this.options.cacheDir ? { cacheDir: this.options.cacheDir } : {}) }, { logger: this.log });
+    return new GitSource({ ...this.sourceSpec(), ref }, { logger: this.log });
   }
 }

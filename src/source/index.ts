@@ -1,4 +1,5 @@
 export { GitSource, defaultCacheDir, type Artifact, type SourceSpec } from "./git-source.js";
+export { pollDefaultBranch } from "./default-branch-source.js";
 export { LocalRepository, type CommitInfo } from "./local-repository.js";
 export { resolveRef, highestTag, tagVersion, defaultBranch, type RemoteRef, type ResolvedRef } from "./resolve-ref.js";
 export { sanitizeUrl } from "./errors.js";
