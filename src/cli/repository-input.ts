@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { FileTree } from "../core/file-tree.js";
 import { NotFoundError } from "../core/errors.js";
-import { GitSource, LocalRepository, defaultBranch, highestTag } from "../source/index.js";
+import { GitSource, LocalRepository, defaultBranch, highestTag, pollDefaultBranch } from "../source/index.js";
 import { WorkTree } from "../source/work-tree.js";
 
 /**
@@ -40,14 +40,9 @@ export async function openRepositoryInput(repo: string | undefined): Promise<Rep
       url: target,
       tree: async (ref) => {
         if (ref) return treeAt(ref);
-        try {
-          return await treeAt(branch);
-        } catch (error) {
-          const master = await treeAt("master").catch(() => undefined);
-          if (!master) throw error;
-          branch = "master";
-          return master;
-        }
+        const found = await pollDefaultBranch({ url: target });
+        branch = found.branch;
+        return found.artifact.tree;
       },
       tags: tagsOf,
       releaseTag: async () => (await tagsOf())[0],
