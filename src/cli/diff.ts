@@ -8,9 +8,9 @@ import { clusterOfUnit, type Kustomization } from "../core/flux.js";
 import type { KubeObject } from "../core/object.js";
 import { planRepositoryWithTrees } from "./plan.js";
 import { openRepositoryInput, type RepositoryInput } from "./repository-input.js";
-import { diffFleet, type ClusterDiff, type FleetDiff, type UnitDiff } from "./workflow/fleet-diff.js";
-import { formatDiffMarkdown, formatDiffText } from "./workflow/format-diff.js";
-import { renderUnits } from "./workflow/render-units.js";
+import { diffFleet, type ClusterDiff, type FleetDiff, type UnitDiff } from "../diff/fleet-diff.js";
+import { formatDiffMarkdown, formatDiffText } from "../diff/format-diff.js";
+import { renderUnits } from "../diff/render-units.js";
 
 /**
  * `flotilla diff [--repo DIR|URL] --base REF --head REF [--format text|md|json] [--cluster NAME]`:

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { InvalidInputError } from "../core/errors.js";
 import { openRepositoryInput } from "./repository-input.js";
-import { lintCommitTitle } from "./workflow/commit-title.js";
+import { lintCommitTitle } from "../release/commit-title.js";
 
 /**
  * `flotilla lint-commits BASE..HEAD [--repo DIR] [--json]`: checks that every commit title in the

@@ -12,9 +12,9 @@ import { makeHttpClient } from "../source/http-client.js";
 import { planRepositoryWithTrees } from "./plan.js";
 import { releaseNotes } from "./release-notes.js";
 import { openRepositoryInput } from "./repository-input.js";
-import { forgeLinks } from "./workflow/forge.js";
-import { formatReleaseNotesMarkdown } from "./workflow/release-notes.js";
-import { commitFileChange } from "./workflow/git-write.js";
+import { forgeLinks } from "../release/forge.js";
+import { formatReleaseNotesMarkdown } from "../release/release-notes.js";
+import { commitFileChange } from "../release/git-write.js";
 
 /**
  * `flotilla promote TAG [--repo DIR] [--env prod] [--push] [--remote-branch NAME]`: a branch

@@ -3,9 +3,9 @@ import { InvalidInputError } from "../core/errors.js";
 import { highestTag, patchIdentity, type CommitInfo, type LocalRepository } from "../source/index.js";
 import { diffRevisions } from "./diff.js";
 import { openRepositoryInput } from "./repository-input.js";
-import { forgeLinks } from "./workflow/forge.js";
-import { bumpFor, nextVersion } from "./workflow/next-version.js";
-import { buildReleaseNotes, formatReleaseNotesMarkdown, type HistoryCommit, type ImpactRow } from "./workflow/release-notes.js";
+import { forgeLinks } from "../release/forge.js";
+import { bumpFor, nextVersion } from "../release/next-version.js";
+import { buildReleaseNotes, formatReleaseNotesMarkdown, type HistoryCommit, type ImpactRow } from "../release/release-notes.js";
 
 /**
  * `flotilla release-notes FROM..TO [--repo DIR] [--format md|json]`: what TO adds over FROM,

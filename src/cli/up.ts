@@ -7,7 +7,7 @@ import { InvalidInputError } from "../core/errors.js";
 import { clusterOfUnit } from "../core/flux.js";
 import { createLogger } from "../core/log.js";
 import { formatTable, unitRows, unitSettled } from "../status/table.js";
-import { isRemoteRepository, PROJECT_ROOT, startLocalFleet } from "./local-fleet.js";
+import { isRemoteRepository, PROJECT_ROOT, startLocalFleet } from "../fleet/local-fleet.js";
 
 /**
  * `flotilla up [--repo DIR] [--kubeconfig-out FILE] [--once] [--timeout 10m]`: the whole product on

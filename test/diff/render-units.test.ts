@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { Kustomization } from "../../../src/core/flux.js";
-import { MemoryTree } from "../../../src/core/file-tree.js";
-import { renderUnits } from "../../../src/cli/workflow/render-units.js";
+import type { Kustomization } from "../../src/core/flux.js";
+import { MemoryTree } from "../../src/core/file-tree.js";
+import { renderUnits } from "../../src/diff/render-units.js";
 
 const unit = (cluster: string, name: string, path: string, labels?: Record<string, string>): Kustomization => ({
   apiVersion: "kustomize.toolkit.fluxcd.io/v1",

@@ -1,8 +1,8 @@
-import type { FileTree } from "../../core/file-tree.js";
-import { clusterOfUnit, type GitRepository, type Kustomization } from "../../core/flux.js";
-import type { KubeObject } from "../../core/object.js";
-import { cleanPath, LABEL_ENVIRONMENT } from "../../plan/index.js";
-import { fluxBuildSpecOf, renderFlux } from "../../render/index.js";
+import type { FileTree } from "../core/file-tree.js";
+import { clusterOfUnit, type GitRepository, type Kustomization } from "../core/flux.js";
+import type { KubeObject } from "../core/object.js";
+import { cleanPath, LABEL_ENVIRONMENT } from "../plan/index.js";
+import { fluxBuildSpecOf, renderFlux } from "../render/index.js";
 import type { UnitRender } from "./fleet-diff.js";
 
 /**

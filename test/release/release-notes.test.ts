@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { forgeLinks } from "../../../src/cli/workflow/forge.js";
-import { bumpFor, nextVersion } from "../../../src/cli/workflow/next-version.js";
-import { buildReleaseNotes, formatReleaseNotesMarkdown, type HistoryCommit } from "../../../src/cli/workflow/release-notes.js";
+import { forgeLinks } from "../../src/release/forge.js";
+import { bumpFor, nextVersion } from "../../src/release/next-version.js";
+import { buildReleaseNotes, formatReleaseNotesMarkdown, type HistoryCommit } from "../../src/release/release-notes.js";
 
 const commit = (sha: string, title: string, extra: Partial<HistoryCommit> = {}): HistoryCommit => ({ sha, title, author: "Ada", ...extra });
 

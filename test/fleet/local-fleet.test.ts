@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClusterClient } from "../../src/apply/client.js";
-import { startLocalFleet, type LocalFleet } from "../../src/cli/local-fleet.js";
+import { startLocalFleet, type LocalFleet } from "../../src/fleet/local-fleet.js";
 import { DiskTree } from "../../src/core/file-tree.js";
 import type { Kustomization } from "../../src/core/flux.js";
 import { objectRef, type KubeObject } from "../../src/core/object.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { lintCommitTitle, parseCommitTitle, pullRequestOf } from "../../../src/cli/workflow/commit-title.js";
+import { lintCommitTitle, parseCommitTitle, pullRequestOf } from "../../src/release/commit-title.js";
 
 describe("parseCommitTitle", () => {
   it("reads type, scope, subject and the squash-merge PR number", () => {

@@ -1,5 +1,5 @@
-import { isMasked, type FieldChange } from "../../core/field-diff.js";
-import { toYaml } from "../../core/yaml.js";
+import { isMasked, type FieldChange } from "../core/field-diff.js";
+import { toYaml } from "../core/yaml.js";
 import type { ClusterDiff, FleetDiff } from "./fleet-diff.js";
 
 /** GitHub's limit on one comment body. */

@@ -1,5 +1,5 @@
-import { fieldChanges, maskSecret, type FieldChange } from "../../core/field-diff.js";
-import { objectId, objectRef, type KubeObject } from "../../core/object.js";
+import { fieldChanges, maskSecret, type FieldChange } from "../core/field-diff.js";
+import { objectId, objectRef, type KubeObject } from "../core/object.js";
 
 /** One unit's render at one revision, placed on its cluster. */
 export interface UnitRender {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { KubeObject } from "../../../src/core/object.js";
-import { diffFleet } from "../../../src/cli/workflow/fleet-diff.js";
-import { formatDiffMarkdown, formatDiffText } from "../../../src/cli/workflow/format-diff.js";
+import type { KubeObject } from "../../src/core/object.js";
+import { diffFleet } from "../../src/diff/fleet-diff.js";
+import { formatDiffMarkdown, formatDiffText } from "../../src/diff/format-diff.js";
 
 const cm = (name: string, data: Record<string, string>, ns = "team"): KubeObject => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: ns }, data });
 
