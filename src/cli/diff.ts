@@ -7,7 +7,7 @@ import type { FileTree } from "../core/file-tree.js";
 import { clusterOfUnit, type Kustomization } from "../core/flux.js";
 import type { KubeObject } from "../core/object.js";
 import { planRepositoryWithTrees } from "./plan.js";
-import { openRepositoryInput, type RepositoryInput } from "./repository-input.js";
+import { openRepositoryInput, type RepositoryInput } from "../source/index.js";
 import { diffFleet, type ClusterDiff, type FleetDiff, type UnitDiff } from "../diff/fleet-diff.js";
 import { formatDiffMarkdown, formatDiffText } from "../diff/format-diff.js";
 import { renderUnits } from "../diff/render-units.js";

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { InvalidInputError } from "../core/errors.js";
-import { openRepositoryInput } from "./repository-input.js";
+import { openRepositoryInput } from "../source/index.js";
 import { lintCommitTitle } from "../release/commit-title.js";
 
 /**

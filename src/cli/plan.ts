@@ -5,7 +5,7 @@ import { discoverSources, planFleet, cleanPath } from "../plan/index.js";
 import { assertFleetLayout } from "../plan/missing-layout.js";
 import { renderFlux } from "../render/index.js";
 import { formatTable } from "../status/table.js";
-import { openRepositoryInput } from "./repository-input.js";
+import { openRepositoryInput } from "../source/index.js";
 
 /**
  * `flotilla plan [--repo DIR|URL] [--ref REF] [--json]`: the fleet's units as a table

@@ -11,7 +11,7 @@ import { sanitizeUrl, tagVersion } from "../source/index.js";
 import { makeHttpClient } from "../source/http-client.js";
 import { planRepositoryWithTrees } from "./plan.js";
 import { releaseNotes } from "./release-notes.js";
-import { openRepositoryInput } from "./repository-input.js";
+import { openRepositoryInput } from "../source/index.js";
 import { forgeLinks } from "../release/forge.js";
 import { formatReleaseNotesMarkdown } from "../release/release-notes.js";
 import { commitFileChange } from "../release/git-write.js";

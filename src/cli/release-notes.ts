@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { InvalidInputError } from "../core/errors.js";
 import { highestTag, patchIdentity, type CommitInfo, type LocalRepository } from "../source/index.js";
 import { diffRevisions } from "./diff.js";
-import { openRepositoryInput } from "./repository-input.js";
+import { openRepositoryInput } from "../source/index.js";
 import { forgeLinks } from "../release/forge.js";
 import { bumpFor, nextVersion } from "../release/next-version.js";
 import { buildReleaseNotes, formatReleaseNotesMarkdown, type HistoryCommit, type ImpactRow } from "../release/release-notes.js";

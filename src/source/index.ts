@@ -7,3 +7,4 @@ export { patchIdentity } from "./patch-id.js";
 export { SshTransport } from "./ssh-transport.js";
 export { isSshUrl, parseSshUrl, type SshRemote } from "./ssh-url.js";
 export { parseKnownHosts, checkHostKey, fingerprint, type KnownHost } from "./ssh-known-hosts.js";
+export { openRepositoryInput, type RepositoryInput } from "./repository-input.js";

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyUnit, ClusterClient } from "../../src/apply/index.js";
 import { diffLive, run } from "../../src/cli/diff.js";
 import { planRepositoryWithTrees } from "../../src/cli/plan.js";
-import { openRepositoryInput } from "../../src/cli/repository-input.js";
+import { openRepositoryInput } from "../../src/source/index.js";
 import type { FleetDiff } from "../../src/diff/fleet-diff.js";
 import { renderUnits } from "../../src/diff/render-units.js";
 import type { Kustomization } from "../../src/core/flux.js";

@@ -2,7 +2,7 @@ import { cpSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { diffRevisions, run } from "../../src/cli/diff.js";
-import { openRepositoryInput } from "../../src/cli/repository-input.js";
+import { openRepositoryInput } from "../../src/source/index.js";
 import { TestRepo } from "../support/git-repo.js";
 
 const REFERENCE = join(import.meta.dirname, "..", "plan", "fixtures", "reference");

@@ -2,8 +2,11 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { FileTree } from "../core/file-tree.js";
 import { NotFoundError } from "../core/errors.js";
-import { GitSource, LocalRepository, defaultBranch, highestTag, pollDefaultBranch } from "../source/index.js";
-import { WorkTree } from "../source/work-tree.js";
+import { pollDefaultBranch } from "./default-branch-source.js";
+import { GitSource } from "./git-source.js";
+import { LocalRepository } from "./local-repository.js";
+import { defaultBranch, highestTag } from "./resolve-ref.js";
+import { WorkTree } from "./work-tree.js";
 
 /**
  * How CLI commands read a platform repository: a local folder (its work tree, or a ref of its git
