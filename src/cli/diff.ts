@@ -6,7 +6,7 @@ import { InvalidInputError, NotFoundError } from "../core/errors.js";
 import type { FileTree } from "../core/file-tree.js";
 import { clusterOfUnit, type Kustomization } from "../core/flux.js";
 import type { KubeObject } from "../core/object.js";
-import { planRepositoryWithTrees } from "./plan.js";
+import { planRepository } from "../plan/index.js";
 import { openRepositoryInput, type RepositoryInput } from "../source/index.js";
 import { diffFleet, type ClusterDiff, type FleetDiff, type UnitDiff } from "../diff/fleet-diff.js";
 import { formatDiffMarkdown, formatDiffText } from "../diff/format-diff.js";
@@ -56,8 +56,8 @@ export async function run(args: string[]): Promise<number> {
 export async function diffRevisions(repo: RepositoryInput, base: string, head: string, clusters?: string[]): Promise<FleetDiff> {
   const cache = new Map<FileTree, Map<string, KubeObject[]>>();
   const filter = clusters?.length ? (c: string) => clusters.includes(c) : undefined;
-  const before = await planRepositoryWithTrees(repo, base, false);
-  const after = await planRepositoryWithTrees(repo, head, false);
+  const before = await planRepository(repo, base, false);
+  const after = await planRepository(repo, head, false);
   return diffFleet(renderUnits(before.result.objects, before.trees, cache, filter), renderUnits(after.result.objects, after.trees, cache, filter));
 }
 
@@ -91,7 +91,7 @@ export async function diffLive(repo: RepositoryInput, opts: LiveDiffOptions): Pr
   const cluster = opts.cluster ?? current;
   if (!cluster) throw new InvalidInputError("the kubeconfig has no current context; name the cluster with --cluster", { file: source, field: "--cluster" });
 
-  const head = await planRepositoryWithTrees(repo, opts.head, false);
+  const head = await planRepository(repo, opts.head, false);
   const kustomizations = new Map(head.result.objects.filter((o): o is Kustomization => o.kind === "Kustomization").map((k) => [`${k.metadata.namespace}/${k.metadata.name}`, k]));
   const units = renderUnits(head.result.objects, head.trees, new Map<FileTree, Map<string, KubeObject[]>>(), (c) => c === cluster);
   if (units.length === 0) {

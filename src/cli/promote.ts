@@ -9,7 +9,7 @@ import { CONFIG_FILE } from "../plan/flotilla-config.js";
 import { LABEL_ENVIRONMENT } from "../plan/index.js";
 import { sanitizeUrl, tagVersion } from "../source/index.js";
 import { makeHttpClient } from "../source/http-client.js";
-import { planRepositoryWithTrees } from "./plan.js";
+import { planRepository } from "../plan/index.js";
 import { releaseNotes } from "./release-notes.js";
 import { openRepositoryInput } from "../source/index.js";
 import { forgeLinks } from "../release/forge.js";
@@ -44,7 +44,7 @@ export async function run(args: string[]): Promise<number> {
   });
 
   const head = await local.resolve("HEAD");
-  const { result } = await planRepositoryWithTrees(repo, head, false);
+  const { result } = await planRepository(repo, head, false);
   const units = result.objects.filter(
     (o): o is Kustomization => o.kind === "Kustomization" && (o.metadata.labels?.[LABEL_ENVIRONMENT] === env || (result.mode === "flux" && o.metadata.namespace.startsWith(`${env}-`))),
   );

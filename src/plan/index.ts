@@ -13,3 +13,4 @@ export {
 export { CONFIG_FILE, parseFlotillaConfig, type FlotillaConfig } from "./flotilla-config.js";
 export { readLayout, type Layout } from "./layout.js";
 export { assertFleetLayout } from "./missing-layout.js";
+export { planRepository, type RepositoryPlan } from "./repository.js";

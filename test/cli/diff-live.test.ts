@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyUnit, ClusterClient } from "../../src/apply/index.js";
 import { diffLive, run } from "../../src/cli/diff.js";
-import { planRepositoryWithTrees } from "../../src/cli/plan.js";
+import { planRepository } from "../../src/plan/index.js";
 import { openRepositoryInput } from "../../src/source/index.js";
 import type { FleetDiff } from "../../src/diff/fleet-diff.js";
 import { renderUnits } from "../../src/diff/render-units.js";
@@ -39,7 +39,7 @@ describe("flotilla diff --live: the head render against a live cluster, through 
     writeFileSync(kubeconfigFile, harness.clusters[0]!.kubeconfig);
 
     // What the controller would have done: apply each unit of the cluster, CRDs' units first.
-    const plan = await planRepositoryWithTrees(await openRepositoryInput(repo.work), undefined, false);
+    const plan = await planRepository(await openRepositoryInput(repo.work), undefined, false);
     const units = renderUnits(plan.result.objects, plan.trees, new Map(), (c) => c === CLUSTER);
     const hasCrd = (objects: readonly KubeObject[]) => objects.some((o) => o.kind === "CustomResourceDefinition");
     units.sort((a, b) => Number(hasCrd(b.objects)) - Number(hasCrd(a.objects)) || Number(b.objects.some((o) => o.kind === "Namespace")) - Number(a.objects.some((o) => o.kind === "Namespace")));
