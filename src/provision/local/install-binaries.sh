@@ -36,6 +36,14 @@ fi
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 mkdir -p "$bin"
+# One build at a time: a second caller (another test process, another shell) waits for the first
+# instead of wiping its build folder, then finds the binaries it built.
+exec 9>"$cache/.install.lock"
+if ! flock -n 9; then
+  log "another install is running; waiting for it"
+  flock 9
+  if have_all; then echo "$bin"; exit 0; fi
+fi
 start=$(date +%s)
 
 src_list=/etc/apt/sources.list.d/flotilla-deb-src.sources
