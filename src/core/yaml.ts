@@ -87,6 +87,59 @@ export interface ParseOptions {
 /** Anchors make js-yaml share one value between aliases; kustomize sees independent copies. */
 const ANCHOR = /(?:^|[\s\-:,[{])&[^\s]/m;
 
+/**
+ * go-yaml v3's (kustomize's YAML library) guard against alias bombs: every node decoded is one
+ * operation, and one decoded under an alias is also an aliased one; when more than 100 of over
+ * 1,000 operations are aliased and their share exceeds the allowed ratio (99% up to 400,000
+ * operations, falling to 10% at 4,000,000), decoding stops with "excessive aliasing".
+ */
+const ALIAS_RATIO_LOW = 400_000;
+const ALIAS_RATIO_HIGH = 4_000_000;
+
+function allowedAliasRatio(decodeCount: number): number {
+  if (decodeCount <= ALIAS_RATIO_LOW) return 0.99;
+  if (decodeCount >= ALIAS_RATIO_HIGH) return 0.1;
+  return 0.99 - 0.89 * ((decodeCount - ALIAS_RATIO_LOW) / (ALIAS_RATIO_HIGH - ALIAS_RATIO_LOW));
+}
+
+/**
+ * Replays go-yaml's count on the value js-yaml built, where an alias is the same object met again:
+ * the first visit is the anchored node, every later one an alias node (one operation) whose target
+ * is decoded again, all of it aliased. The walk stops at the first operation over the ratio, so a bomb costs a few thousand
+ * steps, and a document that passes costs at most about 100 times its own size (the ratio's bound).
+ * (An alias of a scalar counts once, unaliased: it cannot multiply anything.)
+ */
+function checkAliasing(root: unknown): void {
+  let decodeCount = 1; // the document node
+  let aliasCount = 0;
+  const seen = new Set<object>();
+  const count = (aliased: boolean): void => {
+    decodeCount++;
+    if (aliased) aliasCount++;
+    if (aliasCount > 100 && decodeCount > 1000 && aliasCount / decodeCount > allowedAliasRatio(decodeCount)) {
+      throw new InvalidInputError("document contains excessive aliasing");
+    }
+  };
+  const visit = (value: unknown, aliased: boolean): void => {
+    count(aliased);
+    if (value === null || typeof value !== "object") return;
+    // Met before: this was an alias node, and its target node is decoded again, aliased.
+    const alias = seen.has(value);
+    if (alias) count(true);
+    const underAlias = aliased || alias;
+    seen.add(value);
+    if (Array.isArray(value)) {
+      for (const item of value) visit(item, underAlias);
+      return;
+    }
+    for (const key in value as Record<string, unknown>) {
+      visit(key, underAlias);
+      visit((value as Record<string, unknown>)[key], underAlias);
+    }
+  };
+  visit(root, false);
+}
+
 const DOC_MARKER = /^---(?:[ \t]|$)/;
 const DOC_END = /^\.\.\.(?:[ \t]|$)/;
 
@@ -122,7 +175,10 @@ export function parseYamlDocuments(text: string, file: string, options: ParseOpt
     let value: unknown;
     try {
       value = jsYaml.load(doc.text, { schema, filename: file });
-      if (ANCHOR.test(doc.text)) value = JSON.parse(JSON.stringify(value)) as unknown;
+      if (ANCHOR.test(doc.text)) {
+        checkAliasing(value);
+        value = JSON.parse(JSON.stringify(value)) as unknown;
+      }
     } catch (error) {
       const e = error as { reason?: string; mark?: { line: number }; message: string };
       const line = doc.line + (e.mark?.line ?? 0);
