@@ -43,6 +43,11 @@ export function objectRef(obj: Pick<KubeObject, "kind" | "metadata">): string {
   return namespace ? `${obj.kind}/${namespace}/${name ?? ""}` : `${obj.kind}/${name ?? ""}`;
 }
 
+/** An object's `namespace/name` (empty namespace for a cluster-scoped one): how units, sources and watches are keyed. */
+export function objectKey(obj: { metadata: { namespace?: string; name?: string } }): string {
+  return `${obj.metadata.namespace ?? ""}/${obj.metadata.name ?? ""}`;
+}
+
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -1,6 +1,6 @@
 import type { FileTree } from "../core/file-tree.js";
 import { clusterOfUnit, type GitRepository, type Kustomization } from "../core/flux.js";
-import type { KubeObject } from "../core/object.js";
+import { objectKey, type KubeObject } from "../core/object.js";
 import { cleanPath, LABEL_ENVIRONMENT } from "../plan/index.js";
 import { fluxBuildSpecOf, renderFlux } from "../render/index.js";
 import type { UnitRender } from "./fleet-diff.js";
@@ -32,7 +32,7 @@ export function renderUnits(
     let rendered = perTree.get(key);
     if (!rendered) perTree.set(key, (rendered = renderFlux(tree, cleanPath(k.spec.path), spec)));
     const environment = environments.get(cluster);
-    out.push({ cluster, ...(environment ? { environment } : {}), unit: `${k.metadata.namespace}/${k.metadata.name}`, objects: rendered });
+    out.push({ cluster, ...(environment ? { environment } : {}), unit: objectKey(k), objects: rendered });
   }
   return out;
 }

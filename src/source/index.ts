@@ -8,3 +8,4 @@ export { SshTransport } from "./ssh-transport.js";
 export { isSshUrl, parseSshUrl, type SshRemote } from "./ssh-url.js";
 export { parseKnownHosts, checkHostKey, fingerprint, type KnownHost } from "./ssh-known-hosts.js";
 export { openRepositoryInput, type RepositoryInput } from "./repository-input.js";
+export { makeHttpClient } from "./http-client.js";

@@ -1,7 +1,8 @@
 import { cpSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { diffRevisions, run } from "../../src/cli/diff.js";
+import { run } from "../../src/cli/diff.js";
+import { diffRevisions } from "../../src/diff/index.js";
 import { openRepositoryInput } from "../../src/source/index.js";
 import { TestRepo } from "../support/git-repo.js";
 

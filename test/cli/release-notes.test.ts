@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { run as lint } from "../../src/cli/lint-commits.js";
-import { releaseNotes, run } from "../../src/cli/release-notes.js";
+import { run } from "../../src/cli/release-notes.js";
+import { releaseNotes } from "../../src/release/index.js";
 import { LocalRepository } from "../../src/source/index.js";
 import { capture as captureAll } from "../support/capture-output.js";
 import { TestRepo } from "../support/git-repo.js";
