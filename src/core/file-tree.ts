@@ -1,5 +1,5 @@
 import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
-import { posix, resolve, sep } from "node:path";
+import { posix, relative, resolve, sep } from "node:path";
 import { NotFoundError, RefusedError } from "./errors.js";
 
 /**
@@ -16,6 +16,48 @@ export interface FileTree {
   list(dir: string): string[];
   read(path: string): Uint8Array;
   readText(path: string): string;
+  /** `path` with every symlink in it resolved: two paths with one real path are one folder or file. */
+  realPath?(path: string): string;
+}
+
+/** `path` with its symlinks resolved, where the tree can say; else `path`. */
+export function realPathIn(tree: FileTree, path: string): string {
+  return tree.realPath ? tree.realPath(path) : path;
+}
+
+/**
+ * One recursive walk's guard against folder symlinks: `enter` each folder before listing it. A
+ * folder that leads back to one the walk is inside (`self -> .`) is a symlink loop, and one reached
+ * a second time through another link would be read twice (and, with links to links, exponentially
+ * often); both are refused, naming the path, instead of walking until the path is too long.
+ */
+export class FolderWalk {
+  /** Real path of each folder entered → the path it was entered by. */
+  private readonly entered = new Map<string, string>();
+
+  constructor(private readonly tree: FileTree) {}
+
+  /** Whether `path` is a folder this walk has not entered yet (entering it). */
+  enterOnce(path: string): boolean {
+    const real = realPathIn(this.tree, path);
+    if (this.entered.has(real)) return false;
+    this.entered.set(real, path);
+    return true;
+  }
+
+  /** Enters `path`, throwing a RefusedError naming it when it is a loop or a folder already entered. */
+  enter(path: string): void {
+    const real = realPathIn(this.tree, path);
+    const first = this.entered.get(real);
+    if (first !== undefined) {
+      const loop = first === "" || path.startsWith(`${first}/`);
+      throw new RefusedError(
+        loop ? `'${path}' is a symlink loop: it leads back to '${first || "."}'` : `'${path}' leads through a symlink to '${first}', which is already read`,
+        { file: path },
+      );
+    }
+    this.entered.set(real, path);
+  }
 }
 
 /** Joins `rel` onto `base` inside a tree, refusing a result that leaves the root. */
@@ -84,6 +126,11 @@ export class DiskTree implements FileTree {
 
   readText(path: string): string {
     return Buffer.from(this.read(path)).toString("utf8");
+  }
+
+  realPath(path: string): string {
+    const abs = this.abs(path);
+    return abs === this.root ? "" : relative(this.root, abs).split(sep).join("/");
   }
 
   /** Whether `path` is itself a symlink (not followed). */
@@ -159,6 +206,10 @@ export class MemoryTree implements FileTree {
       }
     }
     return path;
+  }
+
+  realPath(path: string): string {
+    return this.resolvePath(path);
   }
 
   kind(path: string): "file" | "dir" | undefined {

@@ -1,5 +1,5 @@
 import { NotFoundError } from "../core/errors.js";
-import type { FileTree } from "../core/file-tree.js";
+import { FolderWalk, type FileTree } from "../core/file-tree.js";
 import type { Layout } from "./layout.js";
 
 const isFluxKustomization = (text: string) => /^apiVersion:\s*["']?kustomize\.toolkit\.fluxcd\.io\//m.test(text) && /^kind:\s*["']?Kustomization["']?\s*$/m.test(text);
@@ -27,7 +27,10 @@ export function assertFleetLayout(tree: FileTree, layout: Layout): void {
 /** Up to `limit` folders outside providers/ whose YAML files hold Flux Kustomizations (not their sub-folders), in tree order. */
 function fluxFolders(tree: FileTree, limit: number): string[] {
   const found: string[] = [];
+  const folders = new FolderWalk(tree);
   const walk = (dir: string): void => {
+    // A folder met again through a symlink (`self -> .`) holds nothing new for a hint.
+    if (!folders.enterOnce(dir)) return;
     for (const name of tree.list(dir)) {
       if (found.length >= limit) return;
       const path = dir ? `${dir}/${name}` : name;

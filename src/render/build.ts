@@ -1,6 +1,6 @@
 import { posix } from "node:path";
 import { CycleError, InvalidInputError, NotFoundError, RefusedError } from "../core/errors.js";
-import { joinInTree, type FileTree } from "../core/file-tree.js";
+import { joinInTree, realPathIn, type FileTree } from "../core/file-tree.js";
 import { isPlainObject, type KubeObject } from "../core/object.js";
 import { parseYamlDocument, parseYamlDocuments } from "../core/yaml.js";
 import { applyBuiltinPlugin } from "./builtin-plugins.js";
@@ -103,8 +103,11 @@ export function buildTarget(dir: string, k: KustomizationFile, file: string, sta
 
 /** A kustomization that is already being built, reached again (through `field`), is a cycle. */
 function assertNoCycle(dir: string, file: string, state: BuildState, field?: string): void {
-  if (!state.stack.includes(dir)) return;
-  const cycle = [...state.stack.slice(state.stack.indexOf(dir)), dir].map((d) => d || ".");
+  // By real path, as kustomize's loader resolves symlinks: `resources: [self]` with `self -> .` is a cycle.
+  const real = realPathIn(state.tree, dir);
+  const at = state.stack.findIndex((d) => d === dir || realPathIn(state.tree, d) === real);
+  if (at < 0) return;
+  const cycle = [...state.stack.slice(at), dir].map((d) => d || ".");
   throw new CycleError("kustomization", cycle, { file, ...(field ? { field } : {}) });
 }
 
@@ -222,14 +225,14 @@ function runTransformers(resources: Resource[], k: KustomizationFile, ctx: { tre
   if (k.patchesJson6902.length > 0) out = applyPatches(out, k.patchesJson6902, "patchesJson6902", pctx, true);
   applyReplicas(out, k.replicas, state.config, ctx.file);
   applyImages(out, k.images, state.config);
-  for (const r of k.replacements) {
+  for (const [i, r] of k.replacements.entries()) {
     if (typeof r.path === "string") {
       const path = joinInTree(ctx.dir, r.path, { file: ctx.file, field: "replacements.path" });
       if (state.tree.kind(path) !== "file") throw new NotFoundError(`replacements file '${r.path}' does not exist`, { file: ctx.file, field: "replacements.path" });
       const docs = parseYamlDocuments(state.tree.readText(path), path).map((d) => d.value);
       const list = docs.length === 1 && Array.isArray(docs[0]) ? (docs[0] as Record<string, unknown>[]) : (docs as Record<string, unknown>[]);
       applyReplacements(out, list, path);
-    } else applyReplacements(out, [r], ctx.file);
+    } else applyReplacements(out, [r], ctx.file, i);
   }
   const steps = fieldTransformations(k, ctx.file);
   for (const entry of k.transformers) {

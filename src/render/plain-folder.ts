@@ -1,14 +1,17 @@
-import type { FileTree } from "../core/file-tree.js";
+import { FolderWalk, type FileTree } from "../core/file-tree.js";
 import { emptyKustomization, KUSTOMIZATION_FILE_NAMES, type KustomizationFile } from "./kustomization-file.js";
 
 /**
  * The kustomization Flux generates for a folder without one: every `.yaml`/`.yml` file below it,
  * in walk order, with a sub-folder that has its own kustomization file taken as one resource
- * (and not descended into).
+ * (and not descended into). Folder symlinks are followed inside the tree, but a loop (`self -> .`)
+ * or a folder reached twice is refused with its path (Flux's own walk does not follow them at all).
  */
 export function plainFolderKustomization(tree: FileTree, dir: string): KustomizationFile {
   const resources: string[] = [];
+  const folders = new FolderWalk(tree);
   const walk = (folder: string, rel: string): void => {
+    folders.enter(folder);
     for (const name of tree.list(folder)) {
       const path = folder ? `${folder}/${name}` : name;
       const relPath = rel ? `${rel}/${name}` : name;

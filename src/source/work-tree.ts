@@ -58,4 +58,8 @@ export class WorkTree implements FileTree {
   readText(path: string): string {
     return Buffer.from(this.read(path)).toString("utf8");
   }
+
+  realPath(path: string): string {
+    return this.disk.realPath(path);
+  }
 }
