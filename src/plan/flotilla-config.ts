@@ -1,6 +1,7 @@
 import { InvalidInputError } from "../core/errors.js";
 import { isPlainObject } from "../core/object.js";
 import { parseYamlDocument } from "../core/yaml.js";
+import { parseRolloutSpec, parseWindows, type RolloutSpec, type WindowSpec } from "../rollout/index.js";
 
 /** `flotilla.yaml` at the repository root: everything optional; the README documents the schema. */
 export interface FlotillaConfig {
@@ -16,6 +17,10 @@ export interface FlotillaConfig {
   features: { default: "all" | "none" };
   management: { provider?: string; features: Array<{ name: string; source: "main" | "release" }> };
   defaults: { interval: string; prune: boolean; wait: boolean; timeout: string; retryInterval?: string };
+  /** Waves per environment (`rollouts.prod.waves`); an environment without one changes all its clusters at once. */
+  rollouts: Record<string, RolloutSpec>;
+  /** Maintenance windows of the clusters their selectors match (every cluster without one). */
+  windows: WindowSpec[];
 }
 
 export interface FeatureSelection {
@@ -33,6 +38,8 @@ export function defaultConfig(): FlotillaConfig {
     features: { default: "all" },
     management: { features: [] },
     defaults: { interval: "10m", prune: true, wait: false, timeout: "5m" },
+    rollouts: {},
+    windows: [],
   };
 }
 
@@ -65,7 +72,7 @@ export function parseFlotillaConfig(text: string | undefined): FlotillaConfig {
   const raw = parseYamlDocument(text, CONFIG_FILE);
   if (raw === null) return config;
   const root = map(raw, "");
-  checkKeys(root, ["sources", "environments", "clusters", "features", "management", "defaults"], "");
+  checkKeys(root, ["sources", "environments", "clusters", "features", "management", "defaults", "rollouts", "windows"], "");
 
   if (root.sources !== undefined) {
     const s = map(root.sources, "sources");
@@ -140,5 +147,9 @@ export function parseFlotillaConfig(text: string | undefined): FlotillaConfig {
     if (d.prune !== undefined) config.defaults.prune = bool(d.prune, "defaults.prune");
     if (d.wait !== undefined) config.defaults.wait = bool(d.wait, "defaults.wait");
   }
+  if (root.rollouts !== undefined) {
+    for (const [env, v] of Object.entries(map(root.rollouts, "rollouts"))) config.rollouts[env] = parseRolloutSpec(v, { file: CONFIG_FILE }, `rollouts.${env}`);
+  }
+  if (root.windows !== undefined) config.windows = parseWindows(root.windows, { file: CONFIG_FILE }, "windows");
   return config;
 }
