@@ -10,6 +10,8 @@ import { substituteObject } from "./substitute.js";
 export interface RenderOptions {
   /** Flux `postBuild.substitute` variables; when given, substitution runs (strict). */
   substitute?: Record<string, string>;
+  /** Refuse a folder without a kustomization file, as `kubectl kustomize` does (Flux renders its YAML files). */
+  kustomizationRequired?: boolean;
 }
 
 /** The parts of a Flux Kustomization's spec that kustomize-controller folds into the build. */
@@ -30,7 +32,7 @@ export interface FluxBuildSpec {
  * Never half-succeeds: any problem throws a FlotillaError naming the file and field.
  */
 export function render(tree: FileTree, path: string, options: RenderOptions = {}): KubeObject[] {
-  return renderFlux(tree, path, options.substitute ? { substitute: options.substitute } : {});
+  return renderFlux(tree, path, options.substitute ? { substitute: options.substitute } : {}, options.kustomizationRequired !== true);
 }
 
 /**
@@ -38,12 +40,12 @@ export function render(tree: FileTree, path: string, options: RenderOptions = {}
  * kustomize-controller does: `targetNamespace`, `namePrefix`/`nameSuffix`, `patches`, `images`,
  * `components` and `commonMetadata` (labels without selectors), then `postBuild` substitution.
  */
-export function renderFlux(tree: FileTree, path: string, spec: FluxBuildSpec): KubeObject[] {
+export function renderFlux(tree: FileTree, path: string, spec: FluxBuildSpec, allowPlainFolder = true): KubeObject[] {
   const dir = path.replace(/^\.?\/+/, "").replace(/\/+$/, "").replace(/^\.$/, "");
   const kind = tree.kind(dir);
   if (kind === undefined) throw new NotFoundError(`path '${path}' does not exist in ${tree.label}`, { file: path });
   if (kind !== "dir") throw new InvalidInputError(`path '${path}' is a file; render takes a folder`, { file: path });
-  const { k, file } = loadKustomization(tree, dir, true);
+  const { k, file } = loadKustomization(tree, dir, allowPlainFolder);
   const overlaid = withFluxSpec(k, spec);
   const state = newBuildState(tree);
   const resources = buildTarget(dir, overlaid, file, state);

@@ -124,12 +124,17 @@ export function fluxGeneratedResources(dir: string): string[] {
   return resources;
 }
 
-/** Whether `kubectl` is on PATH. */
+/**
+ * Whether `kubectl` (the oracle for the golden and spec tests) is on PATH. With `CI` set a missing
+ * kubectl is an error, so a CI run never skips the re-render checks silently (test/setup.sh says
+ * where kubectl comes from).
+ */
 export function hasKubectl(): boolean {
   try {
     execFileSync("kubectl", ["version", "--client"], { stdio: "ignore" });
     return true;
   } catch {
+    if (process.env.CI) throw new Error("CI is set but kubectl is not on PATH: the kubectl kustomize oracle checks cannot run (see test/setup.sh)");
     return false;
   }
 }
