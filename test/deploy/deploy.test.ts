@@ -47,9 +47,9 @@ describe("deploy/: what installs Flotilla on a management cluster", () => {
 
   it("renders the Namespace, ServiceAccount, RBAC, CRDs, Deployment and Service", () => {
     expect(objects.map((o) => o.kind).sort()).toEqual(
-      ["ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "ClusterRoleBinding", "CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition", "Deployment", "Namespace", "Service", "ServiceAccount"].sort(),
+      ["ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "ClusterRoleBinding", "CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition", "Deployment", "Namespace", "Service", "ServiceAccount"].sort(),
     );
-    expect(crds.map((o) => o.metadata.name).sort()).toEqual(["clusters.cluster.x-k8s.io", "gitrepositories.source.toolkit.fluxcd.io", "kustomizations.kustomize.toolkit.fluxcd.io", "localclusters.infrastructure.cluster.x-k8s.io"]);
+    expect(crds.map((o) => o.metadata.name).sort()).toEqual(["clusters.cluster.x-k8s.io", "gitrepositories.source.toolkit.fluxcd.io", "kustomizations.kustomize.toolkit.fluxcd.io", "localclusters.infrastructure.cluster.x-k8s.io", "rollouts.flotilla.dev"]);
     for (const o of objects.filter((x) => x.kind !== "Namespace" && !x.metadata.namespace)) expect(["CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"]).toContain(o.kind);
   });
 
@@ -107,6 +107,10 @@ describe("deploy/: what installs Flotilla on a management cluster", () => {
       ["get", "", "configmaps", "tenants"],
       ["create", "", "events", "prod-eu-west-1"],
       ["list", "cluster.x-k8s.io", "clusters"],
+      ["watch", "flotilla.dev", "rollouts"],
+      ["patch", "flotilla.dev", "rollouts", "flux-system", "status"],
+      // To act as a unit's service account (spec.serviceAccountName, --default-service-account).
+      ["impersonate", "", "serviceaccounts", "tenant-a"],
     ];
     for (const [verb, group, resource, ns, sub] of allowed) expect(await can(verb, group, resource, ns, sub), `${verb} ${group}/${resource}${sub ? `/${sub}` : ""}`).toBe(true);
     const denied: Array<[string, string, string, string?, string?]> = [
@@ -115,6 +119,7 @@ describe("deploy/: what installs Flotilla on a management cluster", () => {
       ["create", "rbac.authorization.k8s.io", "clusterrolebindings"],
       ["escalate", "rbac.authorization.k8s.io", "clusterroles"],
       ["impersonate", "", "users"],
+      ["impersonate", "", "groups"],
       ["create", "", "pods", "flux-system", "exec"],
       ["delete", "apiextensions.k8s.io", "customresourcedefinitions"],
     ];
