@@ -69,6 +69,13 @@ export class CycleError extends FlotillaError {
   }
 }
 
+/** Input over one of Flotilla's size limits (a response, a file, an artifact, a render); the message names the limit's flag. */
+export class TooLargeError extends FlotillaError {
+  constructor(message: string, location: ErrorLocation = {}, options?: { cause?: unknown }) {
+    super("TooLarge", message, location, options);
+  }
+}
+
 /** An operation took longer than it was allowed to. */
 export class TimeoutError extends FlotillaError {
   constructor(message: string, location: ErrorLocation = {}, options?: { cause?: unknown }) {

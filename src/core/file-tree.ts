@@ -156,12 +156,19 @@ export class MemoryTree implements FileTree {
   private readonly files = new Map<string, Uint8Array>();
   private readonly dirs = new Map<string, Set<string>>();
   private readonly symlinks = new Map<string, string>();
+  /** Files listed but not held (over a size limit): reading one throws its error. */
+  private readonly unread = new Map<string, () => Error>();
 
-  constructor(label: string, files: Iterable<[string, Uint8Array | string]>, symlinks: Iterable<[string, string]> = []) {
+  /** `unread` maps a path to the error reading it throws: a file the source would not inflate. */
+  constructor(label: string, files: Iterable<[string, Uint8Array | string]>, symlinks: Iterable<[string, string]> = [], unread: Iterable<[string, () => Error]> = []) {
     this.label = label;
     this.dirs.set("", new Set());
     for (const [path, content] of files) {
       this.files.set(path, typeof content === "string" ? Buffer.from(content) : content);
+      this.addParents(path);
+    }
+    for (const [path, error] of unread) {
+      this.unread.set(path, error);
       this.addParents(path);
     }
     for (const [path, target] of symlinks) {
@@ -214,7 +221,7 @@ export class MemoryTree implements FileTree {
 
   kind(path: string): "file" | "dir" | undefined {
     const p = this.resolvePath(path);
-    if (this.files.has(p)) return "file";
+    if (this.files.has(p) || this.unread.has(p)) return "file";
     if (this.dirs.has(p)) return "dir";
     return undefined;
   }
@@ -226,7 +233,9 @@ export class MemoryTree implements FileTree {
   }
 
   read(path: string): Uint8Array {
-    const content = this.files.get(this.resolvePath(path));
+    const real = this.resolvePath(path);
+    const content = this.files.get(real);
+    if (!content && this.unread.has(real)) throw this.unread.get(real)!();
     if (!content) throw new NotFoundError(`file '${path}' does not exist in ${this.label}`, { file: path });
     return content;
   }

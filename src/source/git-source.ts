@@ -10,6 +10,7 @@ import type { GitRepositoryRef } from "../core/flux.js";
 import { silentLogger } from "../core/log.js";
 import { remoteFailure, sanitizeUrl } from "./errors.js";
 import { makeHttpClient } from "./http-client.js";
+import type { SourceLimits } from "./limits.js";
 import { localRefs } from "./local-repository.js";
 import { materializeCommit } from "./materialize.js";
 import { resolveRef, type RemoteRef, type ResolvedRef } from "./resolve-ref.js";
@@ -35,6 +36,8 @@ export interface SourceSpec {
   ignore?: string;
   timeoutMs?: number;
   cacheDir?: string;
+  /** Size bounds on what is read (responses, files, the artifact); DEFAULT_SOURCE_LIMITS when absent. */
+  limits?: SourceLimits;
 }
 
 export function defaultCacheDir(): string {
@@ -141,7 +144,7 @@ export class GitSource {
     const s = this.spec.secret ?? {};
     const headers: Record<string, string> = {};
     if (s.bearerToken) headers.Authorization = `Bearer ${s.bearerToken}`;
-    const http = withThinPack(makeHttpClient({ headers, signal, ...(s["ca.crt"] ? { ca: s["ca.crt"] } : s.caFile ? { ca: s.caFile } : {}) }), thin);
+    const http = withThinPack(makeHttpClient({ headers, signal, source: sanitizeUrl(this.spec.url), ...(this.spec.limits ? { limits: this.spec.limits } : {}), ...(s["ca.crt"] ? { ca: s["ca.crt"] } : s.caFile ? { ca: s.caFile } : {}) }), thin);
     const onAuth = s.username !== undefined || s.password !== undefined ? () => ({ username: s.username ?? "git", password: s.password ?? "" }) : undefined;
     const onAuthFailure = () => ({ cancel: true });
     return { http, ...(onAuth ? { onAuth, onAuthFailure } : {}) };
@@ -250,7 +253,7 @@ export class GitSource {
   private async artifactOf(gitdir: string, commit: string, revision: string, ref: string): Promise<Artifact> {
     let tree = this.trees.get(commit);
     if (!tree) {
-      tree = await materializeCommit({ fs, gitdir, commit, label: `${sanitizeUrl(this.spec.url)}@${revision}`, ...(this.spec.ignore ? { ignore: this.spec.ignore } : {}), cache: this.objectCache, blobs: this.blobs });
+      tree = await materializeCommit({ fs, gitdir, commit, label: `${sanitizeUrl(this.spec.url)}@${revision}`, ...(this.spec.ignore ? { ignore: this.spec.ignore } : {}), ...(this.spec.limits ? { limits: this.spec.limits } : {}), cache: this.objectCache, blobs: this.blobs });
       if (this.trees.size >= 8) this.trees.delete(this.trees.keys().next().value!);
       this.trees.set(commit, tree);
     }
