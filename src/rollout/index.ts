@@ -49,3 +49,17 @@ export {
   type WavePhase,
   type RolloutPhase,
 } from "./waves.js";
+export {
+  ROLLOUT_API_VERSION,
+  APPROVE_ANNOTATION,
+  RETRY_ANNOTATION,
+  BREAK_GLASS_ANNOTATION,
+  rolloutSpecOf,
+  stateOf,
+  statusOf,
+  controlOf,
+  breakGlassOf,
+  rolloutManifest,
+  type RolloutObject,
+  type RolloutStatus,
+} from "./object.js";
