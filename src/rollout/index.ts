@@ -63,3 +63,4 @@ export {
   type RolloutObject,
   type RolloutStatus,
 } from "./object.js";
+export { unitGate, type UnitGateDecision } from "./gate.js";
