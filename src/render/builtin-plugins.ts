@@ -1,13 +1,14 @@
-import { InvalidInputError, RefusedError } from "../core/errors.js";
-import type { FileTree } from "../core/file-tree.js";
-import { isPlainObject } from "../core/object.js";
+import { InvalidInputError, NotFoundError, RefusedError } from "../core/errors.js";
+import { joinInTree, type FileTree } from "../core/file-tree.js";
+import { isPlainObject, type KubeObject } from "../core/object.js";
+import { parseYamlDocuments } from "../core/yaml.js";
 import type { BuildState } from "./build.js";
 import { fieldSpecFromConfig, type FieldSpec } from "./field-specs.js";
 import { generate } from "./generators.js";
 import type { GeneratorArgs, PatchTarget } from "./kustomization-file.js";
 import { applyPatches } from "./patches.js";
 import { applyReplacements } from "./replacements.js";
-import type { Resource } from "./resource.js";
+import { newResource, type Resource } from "./resource.js";
 import { cloneConfig } from "./transformer-config.js";
 import { applyAnnotations, applyImages, applyLabels, applyPairsAt, applyNamespace, applyPrefixSuffix, applyReplicas, type NamespaceOptions } from "./transformers.js";
 
@@ -28,8 +29,9 @@ function specsOf(doc: Record<string, unknown>): FieldSpec[] | undefined {
  * (`apiVersion: builtin`, kinds such as PrefixSuffixTransformer, LabelTransformer,
  * ConfigMapGenerator). Plugins that would run an executable or a container are refused.
  */
-export function applyBuiltinPlugin(doc: Record<string, unknown>, source: string, resources: Resource[], ctx: PluginContext): { resources: Resource[]; generated: Resource[] } {
-  if (!isPlainObject(doc)) throw new InvalidInputError("a plugin configuration must be a YAML map", { file: source });
+export function applyBuiltinPlugin(raw: Record<string, unknown>, source: string, resources: Resource[], ctx: PluginContext): { resources: Resource[]; generated: Resource[] } {
+  if (!isPlainObject(raw)) throw new InvalidInputError("a plugin configuration must be a YAML map", { file: source });
+  const doc = withConfigKeys(raw);
   const kind = String(doc.kind ?? "");
   const annotations = (isPlainObject(doc.metadata) && isPlainObject(doc.metadata.annotations) ? doc.metadata.annotations : {}) as Record<string, unknown>;
   if (annotations["config.kubernetes.io/function"] !== undefined || doc.apiVersion !== "builtin") {
@@ -45,8 +47,9 @@ export function applyBuiltinPlugin(doc: Record<string, unknown>, source: string,
   switch (kind) {
     case "ConfigMapGenerator":
     case "SecretGenerator": {
+      // The generator's own name/namespace fields, else the config's metadata (kustomize's Config).
       const meta = (doc.metadata ?? {}) as Record<string, unknown>;
-      const args = { ...doc, name: meta.name, namespace: meta.namespace } as GeneratorArgs;
+      const args = { ...doc, name: doc.name || meta.name, namespace: doc.namespace || meta.namespace } as GeneratorArgs;
       return { resources, generated: [generate(kind === "ConfigMapGenerator" ? "ConfigMap" : "Secret", args, 0, { tree: ctx.tree, dir: ctx.dir, file: source })] };
     }
     case "PrefixSuffixTransformer":
@@ -82,7 +85,7 @@ export function applyBuiltinPlugin(doc: Record<string, unknown>, source: string,
     }
     case "ImageTagTransformer": {
       if (custom) config.images = custom;
-      const tag = doc.imageTag as { name: string } | undefined;
+      const tag = isPlainObject(doc.imageTag) ? (withConfigKeys(doc.imageTag, IMAGE_KEYS) as { name: string }) : undefined;
       if (!tag?.name) throw new InvalidInputError("needs imageTag.name", { ...where, field: "imageTag" });
       applyImages(resources, [tag], config);
       return none;
@@ -101,8 +104,9 @@ export function applyBuiltinPlugin(doc: Record<string, unknown>, source: string,
     case "PatchStrategicMergeTransformer": {
       const entries = [
         ...(Array.isArray(doc.paths) ? doc.paths.map((p) => ({ path: String(p) })) : []),
-        ...(typeof doc.patches === "string" ? [{ patch: doc.patches }] : []),
+        ...(typeof doc.patches === "string" && doc.patches.trim() !== "" ? [{ patch: doc.patches }] : []),
       ];
+      if (entries.length === 0) throw new InvalidInputError("needs paths or patches (both are empty)", { ...where, field: "paths" });
       return { resources: applyPatches(resources, entries, kind, { tree: ctx.tree, dir: ctx.dir, file: source, schema: ctx.state.schema }), generated: [] };
     }
     case "PatchJson6902Transformer": {
@@ -114,10 +118,63 @@ export function applyBuiltinPlugin(doc: Record<string, unknown>, source: string,
       return { resources: applyPatches(resources, [entry], kind, { tree: ctx.tree, dir: ctx.dir, file: source, schema: ctx.state.schema }, true), generated: [] };
     }
     case "ReplacementTransformer": {
-      applyReplacements(resources, (Array.isArray(doc.replacements) ? doc.replacements : []) as Record<string, unknown>[], source);
+      const list = (Array.isArray(doc.replacements) ? doc.replacements : []) as Record<string, unknown>[];
+      list.forEach((r, i) => {
+        if (!isPlainObject(r) || typeof r.path !== "string") return applyReplacements(resources, [r], source, i);
+        // An entry `path: FILE` holds replacements of its own, as in a kustomization's `replacements`.
+        const path = joinInTree(ctx.dir, r.path, { file: source, field: `replacements[${i}].path` });
+        if (ctx.tree.kind(path) !== "file") throw new NotFoundError(`replacements file '${r.path}' does not exist`, { file: source, field: `replacements[${i}].path` });
+        const docs = parseYamlDocuments(ctx.tree.readText(path), path).map((d) => d.value);
+        applyReplacements(resources, (docs.length === 1 && Array.isArray(docs[0]) ? docs[0] : docs) as Record<string, unknown>[], path);
+      });
       return none;
     }
+    case "HashTransformer":
+      // Generated ConfigMaps and Secrets get their hash suffix when the build finishes; nothing else takes one.
+      return none;
+    case "IAMPolicyGenerator":
+      if (!ctx.generator) throw new InvalidInputError("IAMPolicyGenerator is a generator: list it under generators", where);
+      return { resources, generated: [iamPolicyServiceAccount(doc, where)] };
     default:
       throw new RefusedError(`built-in plugin kind '${kind}' is not supported`, { ...where, field: "kind" });
   }
+}
+
+/** The fields of the built-in plugins' configs, as kustomize's Go structs name them. */
+const CONFIG_KEYS = [
+  "apiVersion", "kind", "metadata", "fieldSpecs", "name", "namespace", "behavior", "literals", "files", "envs", "env", "options", "type", "immutable",
+  "prefix", "suffix", "labels", "annotations", "unsetOnly", "setRoleBindingSubjects", "imageTag", "replica", "path", "patch", "paths", "patches",
+  "target", "jsonOp", "replacements", "cloud", "kubernetesService", "serviceAccount",
+];
+const IMAGE_KEYS = ["name", "newName", "newTag", "digest", "tagSuffix"];
+
+/**
+ * kustomize decodes a plugin config into a Go struct through JSON, whose field matching ignores
+ * case (`Path:` sets `path`): the config with its keys spelled as the struct's fields.
+ */
+function withConfigKeys(doc: Record<string, unknown>, known: readonly string[] = CONFIG_KEYS): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(doc)) {
+    const canonical = known.includes(key) ? key : (known.find((k) => k.toLowerCase() === key.toLowerCase()) ?? key);
+    if (!(canonical in out) || canonical === key) out[canonical] = value;
+  }
+  return out;
+}
+
+/** IAMPolicyGenerator (cloud gke): the Kubernetes ServiceAccount bound to a Google service account. */
+function iamPolicyServiceAccount(doc: Record<string, unknown>, where: { file: string; object: string }): Resource {
+  if (doc.cloud !== "gke") throw new InvalidInputError(`cloud provider ${String(doc.cloud)} not supported yet`, { ...where, field: "cloud" });
+  const k8s = (isPlainObject(doc.kubernetesService) ? doc.kubernetesService : {}) as Record<string, unknown>;
+  const gsa = (isPlainObject(doc.serviceAccount) ? doc.serviceAccount : {}) as Record<string, unknown>;
+  if (typeof k8s.name !== "string" || k8s.name === "") throw new InvalidInputError("needs kubernetesService.name", { ...where, field: "kubernetesService.name" });
+  const obj: KubeObject = {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: {
+      annotations: { "iam.gke.io/gcp-service-account": `${String(gsa.name ?? "")}@${String(gsa.projectId ?? "")}.iam.gserviceaccount.com` },
+      name: k8s.name,
+      ...(typeof k8s.namespace === "string" && k8s.namespace !== "" ? { namespace: k8s.namespace } : {}),
+    },
+  };
+  return newResource(obj, where.file);
 }

@@ -16,9 +16,13 @@ interface PatchContext {
   schema: MergeSchema;
 }
 
-/** A patch's text: from its file, or inline; an inline value that names an existing file is read as kustomize does. */
+/** A patch's text: from its file, or inline (exactly one of the two, as kustomize requires). */
 function patchText(entry: { path?: string; patch?: string }, field: string, ctx: PatchContext): { text: string; source: string } {
-  if (entry.patch !== undefined) return { text: entry.patch, source: `${ctx.file} (${field}.patch)` };
+  const inline = typeof entry.patch === "string" && entry.patch.trim() !== "";
+  const fromFile = typeof entry.path === "string" && entry.path !== "";
+  if (!inline && !fromFile) throw new InvalidInputError("a patch needs one of patch and path", { file: ctx.file, field });
+  if (inline && fromFile) throw new InvalidInputError("patch and path cannot both be set", { file: ctx.file, field });
+  if (inline) return { text: entry.patch!, source: `${ctx.file} (${field}.patch)` };
   const path = joinInTree(ctx.dir, entry.path!, { file: ctx.file, field: `${field}.path` });
   if (ctx.tree.kind(path) !== "file") throw new InvalidInputError(`patch file '${entry.path}' does not exist`, { file: ctx.file, field: `${field}.path` });
   return { text: ctx.tree.readText(path), source: path };
@@ -33,12 +37,22 @@ export function applyPatches(resources: Resource[], entries: readonly PatchEntry
   entries.forEach((entry, i) => {
     const f = `${field}[${i}]`;
     const { text, source } = patchText(entry, f, ctx);
-    const docs = parseYamlDocuments(text, source).map((d) => d.value);
-    const isJson6902 = forceJson6902 || (docs.length === 1 && Array.isArray(docs[0]));
+    const docs = parseYamlDocuments(text, source)
+      .map((d) => d.value)
+      .filter((d) => d !== null && d !== undefined);
+    const where = { file: ctx.file, field: entry.patch !== undefined ? `${f}.patch` : `${f}.path` };
+    // kustomize reads a patch as strategic merge documents, else as a JSON 6902 list (its first document).
+    const isJson6902 = forceJson6902 || (docs.length > 0 && Array.isArray(docs[0]));
+    if (!isJson6902 && (docs.length === 0 || !docs.every(isPlainObject))) {
+      throw new InvalidInputError("the patch is neither a strategic merge patch (YAML maps) nor a JSON 6902 patch (a list of operations)", where);
+    }
+    if (!isJson6902 && docs.length > 1 && entry.target) {
+      throw new InvalidInputError("a patch entry with a target takes one strategic merge patch, not several", { file: ctx.file, field: `${f}.target` });
+    }
     if (isJson6902) {
       if (!entry.target) throw new InvalidInputError("a JSON 6902 patch needs a target", { file: ctx.file, field: `${f}.target` });
       const ops = (docs[0] ?? []) as unknown[];
-      if (!Array.isArray(ops)) throw new InvalidInputError("a JSON 6902 patch must be a list of operations", { file: source });
+      if (!Array.isArray(ops)) throw new InvalidInputError("a JSON 6902 patch must be a list of operations", where);
       const select = compileSelector(entry.target, { file: ctx.file, field: `${f}.target` });
       for (const res of current) {
         if (!select(res)) continue;

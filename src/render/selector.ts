@@ -64,8 +64,7 @@ function anchored(pattern: string): RegExp {
 
 /**
  * A predicate for kustomize's `target`/`select` selectors: group, version, kind, name and
- * namespace (names and namespaces are anchored regular expressions), labelSelector and
- * annotationSelector.
+ * namespace (each an anchored regular expression), labelSelector and annotationSelector.
  */
 export function compileSelector(target: PatchTarget, where: { file?: string; field?: string } = {}): (res: Resource) => boolean {
   const labels = target.labelSelector ? parseLabelSelector(target.labelSelector, where) : undefined;
@@ -73,10 +72,13 @@ export function compileSelector(target: PatchTarget, where: { file?: string; fie
   const name = target.name ? anchored(target.name) : undefined;
   const namespace = target.namespace ? anchored(target.namespace) : undefined;
   const kind = target.kind ? anchored(target.kind) : undefined;
+  // kustomize's SelectorRegex: group and version are anchored regular expressions too.
+  const group = target.group ? anchored(target.group) : undefined;
+  const version = target.version ? anchored(target.version) : undefined;
   return (res) => {
     const obj = res.obj;
-    if (target.group !== undefined && target.group !== "" && groupOf(obj.apiVersion) !== target.group) return false;
-    if (target.version && versionOf(obj.apiVersion) !== target.version) return false;
+    if (group && !group.test(groupOf(obj.apiVersion))) return false;
+    if (version && !version.test(versionOf(obj.apiVersion))) return false;
     if (kind && !kind.test(obj.kind)) return false;
     if (name && !name.test(obj.metadata.name ?? "")) return false;
     if (namespace && !namespace.test(obj.metadata.namespace ?? "")) return false;
