@@ -36,21 +36,19 @@ export function newBuildState(tree: FileTree): BuildState {
 
 const REMOTE = /^(https?:\/\/|git@|ssh:\/\/|git::|file:\/\/|github\.com\/|gitlab\.com\/|bitbucket\.org\/)|\?ref=|\/\/.*\?/;
 
-/** The kustomization file of a folder, if it has one. */
+/** The kustomization file of a folder, if it has one; two of them is an error, as kustomize cannot tell which one counts. */
 export function findKustomizationFile(tree: FileTree, dir: string): string | undefined {
-  for (const name of KUSTOMIZATION_FILE_NAMES) {
-    const path = dir ? `${dir}/${name}` : name;
-    if (tree.kind(path) === "file") return path;
-  }
-  return undefined;
+  const found = KUSTOMIZATION_FILE_NAMES.map((name) => (dir ? `${dir}/${name}` : name)).filter((path) => tree.kind(path) === "file");
+  if (found.length > 1) throw new InvalidInputError(`folder '${dir || "."}' has several kustomization files (${found.map((f) => posix.basename(f)).join(", ")}); keep one`, { file: found[1]!, line: 1 });
+  return found[0];
 }
 
 /** Loads a folder's kustomization (or, without one, the kustomization Flux would generate). */
-export function loadKustomization(tree: FileTree, dir: string, allowPlain: boolean): { k: KustomizationFile; file: string } {
+export function loadKustomization(tree: FileTree, dir: string, allowPlain: boolean, from?: string): { k: KustomizationFile; file: string } {
   const file = findKustomizationFile(tree, dir);
   if (file) return { k: parseKustomizationFile(tree.readText(file), file), file };
   if (!allowPlain) {
-    throw new NotFoundError(`folder '${dir || "."}' has no kustomization.yaml, kustomization.yml or Kustomization`, { file: dir || "." });
+    throw new NotFoundError(`folder '${dir || "."}' has no kustomization.yaml, kustomization.yml or Kustomization`, { file: dir || ".", ...(from ? { field: from } : {}) });
   }
   return { k: plainFolderKustomization(tree, dir), file: dir ? `${dir}/` : "./" };
 }
@@ -86,7 +84,7 @@ export function buildTarget(dir: string, k: KustomizationFile, file: string, sta
       if (REMOTE.test(c)) throw new RefusedError(`remote component '${c}' is refused: render reads only the repository`, { file, field: "components" });
       const cdir = joinInTree(dir, c, { file, field: "components" });
       if (state.tree.kind(cdir) !== "dir") throw new NotFoundError(`component '${c}' does not exist`, { file, field: "components" });
-      const loaded = loadKustomization(state.tree, cdir, false);
+      const loaded = loadKustomization(state.tree, cdir, false, `components (from ${file})`);
       assertNoCycle(cdir, loaded.file, state, "components");
       if (loaded.k.kind !== "Component") throw new InvalidInputError(`'${c}' is a ${loaded.k.kind}, not a Component`, { file, field: "components" });
       resources = buildTarget(cdir, loaded.k, loaded.file, state, resources);
@@ -119,7 +117,7 @@ function loadResources(entries: readonly string[], ctx: { tree: FileTree; dir: s
     const kind = ctx.tree.kind(path);
     if (kind === undefined) throw new NotFoundError(`resource '${entry}' does not exist`, { file: ctx.file, field: "resources" });
     if (kind === "dir") {
-      const sub = loadKustomization(ctx.tree, path, false);
+      const sub = loadKustomization(ctx.tree, path, false, `resources (from ${ctx.file})`);
       assertNoCycle(path, sub.file, state, "resources");
       if (sub.k.kind === "Component") throw new InvalidInputError(`'${entry}' is a Component: list it under components, not resources`, { file: ctx.file, field: "resources" });
       out.push(...buildTarget(path, sub.k, sub.file, state));
@@ -142,12 +140,21 @@ export function loadManifestFile(tree: FileTree, path: string): Resource[] {
       if (typeof item.apiVersion !== "string") throw new InvalidInputError("missing apiVersion", { file: path, line, field: "apiVersion", object: String(item.kind) });
       if (!isPlainObject(item.metadata)) item.metadata = {};
       const meta = item.metadata as Record<string, unknown>;
+      stringifyScalars(meta, "labels");
+      stringifyScalars(meta, "annotations");
       // kustomize 5.5 needs a name: `generateName` alone is refused, as kubectl kustomize refuses it.
       if (typeof meta.name !== "string" || meta.name === "") throw new InvalidInputError("missing metadata.name", { file: path, line, field: "metadata.name", object: String(item.kind) });
       out.push(newResource(item as KubeObject, path));
     }
   }
   return out;
+}
+
+/** kustomize holds labels and annotations as strings: `happy: true` is read as "true", `port: 80` as "80". */
+function stringifyScalars(meta: Record<string, unknown>, key: "labels" | "annotations"): void {
+  const map = meta[key];
+  if (!isPlainObject(map)) return;
+  for (const [k, v] of Object.entries(map)) if (typeof v === "number" || typeof v === "boolean") map[k] = String(v);
 }
 
 function registerCrds(path: string, state: BuildState, file: string): void {

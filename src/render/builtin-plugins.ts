@@ -61,13 +61,13 @@ export function applyBuiltinPlugin(raw: Record<string, unknown>, source: string,
       return none;
     }
     case "LabelTransformer": {
-      const labels = (doc.labels ?? {}) as Record<string, string>;
+      const labels = stringValues(doc.labels);
       if (custom) applyPairsAt(resources, labels, custom);
       else applyLabels(resources, labels, { selectors: true, templates: true }, config);
       return none;
     }
     case "AnnotationsTransformer": {
-      const annotations = (doc.annotations ?? {}) as Record<string, string>;
+      const annotations = stringValues(doc.annotations);
       if (custom) applyPairsAt(resources, annotations, custom);
       else applyAnnotations(resources, annotations, config);
       return none;
@@ -177,4 +177,11 @@ function iamPolicyServiceAccount(doc: Record<string, unknown>, where: { file: st
     },
   };
   return newResource(obj, where.file);
+}
+
+/** A labels/annotations map of a plugin config, values as the strings kustomize holds them in. */
+function stringValues(map: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isPlainObject(map)) for (const [k, v] of Object.entries(map)) out[k] = v === null || v === undefined ? "" : String(v);
+  return out;
 }

@@ -124,119 +124,188 @@ export function parseKustomizationFile(text: string, file: string): Kustomizatio
   const raw = parseYamlDocument(text, file);
   if (raw === null) return emptyKustomization();
   if (!isPlainObject(raw)) throw new InvalidInputError("a kustomization must be a YAML map", { file });
+  const doc = canonicalFields(raw, file);
+  const read = fieldReader(doc, file);
+  const kind = kindOf(doc, file);
+  refuseHelm(doc, file);
+  const out: KustomizationFile = {
+    kind,
+    resources: [...read.strings("resources"), ...read.strings("bases")],
+    components: read.strings("components"),
+    labels: readLabels(read),
+    patchesStrategicMerge: readPatchesStrategicMerge(read),
+    patches: readPatchList(read, "patches"),
+    patchesJson6902: readPatchList(read, "patchesJson6902"),
+    images: readImages(read),
+    replicas: readReplicas(read),
+    configMapGenerator: read.list<GeneratorArgs>("configMapGenerator"),
+    secretGenerator: read.list<GeneratorArgs>("secretGenerator"),
+    replacements: read.list<Record<string, unknown>>("replacements"),
+    vars: read.list("vars"),
+    configurations: read.strings("configurations"),
+    crds: read.strings("crds"),
+    transformers: read.strings("transformers"),
+    generators: read.strings("generators"),
+    validators: read.strings("validators"),
+    buildMetadata: read.strings("buildMetadata"),
+  };
+  return withOptionalFields(out, doc, read);
+}
+
+/** The fields under their canonical names (Go's JSON decoding matches names ignoring case); an unknown one is an error. */
+function canonicalFields(raw: Record<string, unknown>, file: string): Record<string, unknown> {
   const doc: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) {
     const canonical = CANONICAL.get(key.toLowerCase());
     if (!canonical) throw new InvalidInputError(`unknown field '${key}'`, { file, field: key });
     doc[canonical] = value;
   }
-  const field = (name: string) => ({ file, field: name });
-  const strings = (name: string): string[] => {
-    const v = doc[name];
-    if (v === undefined || v === null) return [];
-    if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw new InvalidInputError("must be a list of strings", field(name));
-    return v as string[];
-  };
-  const stringMap = (name: string): Record<string, string> | undefined => {
-    const v = doc[name];
-    if (v === undefined || v === null) return undefined;
-    if (!isPlainObject(v)) throw new InvalidInputError("must be a map of strings", field(name));
-    const out: Record<string, string> = {};
-    for (const [k, x] of Object.entries(v)) {
-      // As kustomize's Go types: a number or boolean where a string belongs is an error (quote it).
-      if (x !== null && typeof x !== "string") throw new InvalidInputError(`must be a string, not the ${typeof x} ${String(x)}: quote it`, field(`${name}.${k}`));
-      out[k] = x === null ? "" : x;
-    }
-    return out;
-  };
-  const list = <T>(name: string): T[] => {
-    const v = doc[name];
-    if (v === undefined || v === null) return [];
-    if (!Array.isArray(v)) throw new InvalidInputError("must be a list", field(name));
-    return v as T[];
-  };
-  const str = (name: string): string | undefined => {
-    const v = doc[name];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== "string") throw new InvalidInputError("must be a string", field(name));
-    return v;
-  };
+  return doc;
+}
 
-  const kind = doc.kind === undefined ? "Kustomization" : doc.kind;
+/** Typed access to a kustomization's fields; a wrong type is an error naming the field. */
+interface FieldReader {
+  where(name: string): { file: string; field: string };
+  strings(name: string): string[];
+  stringMap(name: string): Record<string, string> | undefined;
+  list<T>(name: string): T[];
+  str(name: string): string | undefined;
+  value(name: string): unknown;
+}
+
+function fieldReader(doc: Record<string, unknown>, file: string): FieldReader {
+  const where = (name: string) => ({ file, field: name });
+  const present = (name: string) => doc[name] !== undefined && doc[name] !== null;
+  return {
+    where,
+    value: (name) => doc[name],
+    strings(name) {
+      const v = doc[name];
+      if (!present(name)) return [];
+      if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw new InvalidInputError("must be a list of strings", where(name));
+      return v as string[];
+    },
+    stringMap(name) {
+      const v = doc[name];
+      if (!present(name)) return undefined;
+      if (!isPlainObject(v)) throw new InvalidInputError("must be a map of strings", where(name));
+      const out: Record<string, string> = {};
+      for (const [k, x] of Object.entries(v)) {
+        // As kustomize's Go types: a number or boolean where a string belongs is an error (quote it).
+        if (x !== null && typeof x !== "string") throw new InvalidInputError(`must be a string, not the ${typeof x} ${String(x)}: quote it`, where(`${name}.${k}`));
+        out[k] = x === null ? "" : x;
+      }
+      return out;
+    },
+    list<T>(name: string): T[] {
+      const v = doc[name];
+      if (!present(name)) return [];
+      if (!Array.isArray(v)) throw new InvalidInputError("must be a list", where(name));
+      return v as T[];
+    },
+    str(name) {
+      const v = doc[name];
+      if (!present(name)) return undefined;
+      if (typeof v !== "string") throw new InvalidInputError("must be a string", where(name));
+      return v;
+    },
+  };
+}
+
+const KUSTOMIZATION_VERSION = "kustomize.config.k8s.io/v1beta1";
+const COMPONENT_VERSION = "kustomize.config.k8s.io/v1alpha1";
+
+/** Kustomization (the default) or Component, each with its own apiVersion when one is given (kustomize's EnforceFields). */
+function kindOf(doc: Record<string, unknown>, file: string): KustomizationFile["kind"] {
+  const kind = doc.kind === undefined || doc.kind === null || doc.kind === "" ? "Kustomization" : doc.kind;
   if (kind !== "Kustomization" && kind !== "Component") {
-    throw new InvalidInputError(`kind must be Kustomization or Component, not '${String(kind)}'`, field("kind"));
+    throw new InvalidInputError(`kind must be Kustomization or Component, not '${String(kind)}'`, { file, field: "kind" });
   }
-  if (doc.helmCharts !== undefined || doc.helmChartInflationGenerator !== undefined) {
-    throw new InvalidInputError("helm charts need the helm executable, which Flotilla does not run; render the chart into YAML first", field("helmCharts"));
+  const required = kind === "Component" ? COMPONENT_VERSION : KUSTOMIZATION_VERSION;
+  if (doc.apiVersion !== undefined && doc.apiVersion !== null && doc.apiVersion !== "" && doc.apiVersion !== required) {
+    throw new InvalidInputError(`apiVersion for ${kind} should be ${required}, not '${String(doc.apiVersion)}'`, { file, field: "apiVersion" });
   }
+  return kind;
+}
 
-  const patchesStrategicMerge = list<unknown>("patchesStrategicMerge").map((p, i) => {
-    if (typeof p !== "string") throw new InvalidInputError("must be a file path or an inline patch", field(`patchesStrategicMerge[${i}]`));
+function refuseHelm(doc: Record<string, unknown>, file: string): void {
+  if (doc.helmCharts !== undefined || doc.helmChartInflationGenerator !== undefined) {
+    throw new InvalidInputError("helm charts need the helm executable, which Flotilla does not run; render the chart into YAML first", { file, field: "helmCharts" });
+  }
+}
+
+function readPatchesStrategicMerge(read: FieldReader): string[] {
+  return read.list<unknown>("patchesStrategicMerge").map((p, i) => {
+    if (typeof p !== "string") throw new InvalidInputError("must be a file path or an inline patch", read.where(`patchesStrategicMerge[${i}]`));
     return p;
   });
-  const patchList = (name: string): PatchEntry[] =>
-    list<unknown>(name).map((p, i) => {
-      if (!isPlainObject(p)) throw new InvalidInputError("must be a map with path or patch", field(`${name}[${i}]`));
-      if (p.path === undefined && p.patch === undefined) throw new InvalidInputError("needs either 'path' or 'patch'", field(`${name}[${i}]`));
-      if (p.path !== undefined && p.patch !== undefined) throw new InvalidInputError("has both 'path' and 'patch'; give one", field(`${name}[${i}]`));
-      return p as PatchEntry;
-    });
+}
 
-  const images = [...list<Record<string, unknown>>("images"), ...list<Record<string, unknown>>("imageTags")].map((img, i) => {
-    if (!isPlainObject(img) || typeof img.name !== "string") throw new InvalidInputError("each image needs a name", field(`images[${i}].name`));
+function readPatchList(read: FieldReader, name: string): PatchEntry[] {
+  return read.list<unknown>(name).map((p, i) => {
+    if (!isPlainObject(p)) throw new InvalidInputError("must be a map with path or patch", read.where(`${name}[${i}]`));
+    if (p.path === undefined && p.patch === undefined) throw new InvalidInputError("needs either 'path' or 'patch'", read.where(`${name}[${i}]`));
+    if (p.path !== undefined && p.patch !== undefined) throw new InvalidInputError("has both 'path' and 'patch'; give one", read.where(`${name}[${i}]`));
+    return p as PatchEntry;
+  });
+}
+
+function readImages(read: FieldReader): KustomizationFile["images"] {
+  return [...read.list<Record<string, unknown>>("images"), ...read.list<Record<string, unknown>>("imageTags")].map((img, i) => {
+    if (!isPlainObject(img) || typeof img.name !== "string") throw new InvalidInputError("each image needs a name", read.where(`images[${i}].name`));
     for (const key of ["newName", "newTag", "digest", "tagSuffix"]) {
       const x = img[key];
-      if (x !== undefined && x !== null && typeof x !== "string") throw new InvalidInputError(`must be a string, not the ${typeof x} ${String(x)}: quote it`, field(`images[${i}].${key}`));
+      if (x !== undefined && x !== null && typeof x !== "string") throw new InvalidInputError(`must be a string, not the ${typeof x} ${String(x)}: quote it`, read.where(`images[${i}].${key}`));
     }
     return img as KustomizationFile["images"][number];
   });
-  const replicas = list<Record<string, unknown>>("replicas").map((r, i) => {
-    if (!isPlainObject(r) || typeof r.name !== "string") throw new InvalidInputError("needs a name", field(`replicas[${i}].name`));
-    if (typeof r.count !== "number" || !Number.isInteger(r.count)) throw new InvalidInputError("count must be a whole number", field(`replicas[${i}].count`));
+}
+
+function readReplicas(read: FieldReader): KustomizationFile["replicas"] {
+  return read.list<Record<string, unknown>>("replicas").map((r, i) => {
+    if (!isPlainObject(r) || typeof r.name !== "string") throw new InvalidInputError("needs a name", read.where(`replicas[${i}].name`));
+    if (typeof r.count !== "number" || !Number.isInteger(r.count)) throw new InvalidInputError("count must be a whole number", read.where(`replicas[${i}].count`));
     return { name: r.name, count: r.count };
   });
-  const labels = list<Record<string, unknown>>("labels").map((l, i) => {
-    if (!isPlainObject(l)) throw new InvalidInputError("must be a map", field(`labels[${i}]`));
+}
+
+function readLabels(read: FieldReader): LabelEntry[] {
+  return read.list<Record<string, unknown>>("labels").map((l, i) => {
+    if (!isPlainObject(l)) throw new InvalidInputError("must be a map", read.where(`labels[${i}]`));
     return l as LabelEntry;
   });
-  const sortOptions = doc.sortOptions as KustomizationFile["sortOptions"];
-  if (sortOptions?.order !== undefined && sortOptions.order !== "legacy" && sortOptions.order !== "fifo") {
-    throw new InvalidInputError(`order must be legacy or fifo, not '${String(sortOptions.order)}'`, field("sortOptions.order"));
-  }
+}
 
-  const out: KustomizationFile = {
-    kind,
-    resources: [...strings("resources"), ...strings("bases")],
-    components: strings("components"),
-    labels,
-    patchesStrategicMerge,
-    patches: patchList("patches"),
-    patchesJson6902: patchList("patchesJson6902"),
-    images,
-    replicas,
-    configMapGenerator: list<GeneratorArgs>("configMapGenerator"),
-    secretGenerator: list<GeneratorArgs>("secretGenerator"),
-    replacements: list<Record<string, unknown>>("replacements"),
-    vars: list("vars"),
-    configurations: strings("configurations"),
-    crds: strings("crds"),
-    transformers: strings("transformers"),
-    generators: strings("generators"),
-    validators: strings("validators"),
-    buildMetadata: strings("buildMetadata"),
-  };
-  const namespace = str("namespace");
+/** sortOptions as kustomize validates it: order is fifo or legacy, and legacySortOptions only with legacy. */
+function readSortOptions(read: FieldReader): KustomizationFile["sortOptions"] {
+  const sortOptions = read.value("sortOptions");
+  if (sortOptions === undefined || sortOptions === null) return undefined;
+  if (!isPlainObject(sortOptions)) throw new InvalidInputError("must be a map", read.where("sortOptions"));
+  const { order, legacySortOptions } = sortOptions;
+  if (order !== "legacy" && order !== "fifo") {
+    throw new InvalidInputError(`order must be one of [fifo, legacy], not '${String(order ?? "")}'`, read.where("sortOptions.order"));
+  }
+  if (legacySortOptions !== undefined && legacySortOptions !== null && order !== "legacy") {
+    throw new InvalidInputError(`legacySortOptions is set but the sort order is '${order}', not 'legacy'`, read.where("sortOptions.legacySortOptions"));
+  }
+  return sortOptions as KustomizationFile["sortOptions"];
+}
+
+/** The fields that stay absent unless the file sets them. */
+function withOptionalFields(out: KustomizationFile, doc: Record<string, unknown>, read: FieldReader): KustomizationFile {
+  const namespace = read.str("namespace");
   if (namespace !== undefined) out.namespace = namespace;
-  const namePrefix = str("namePrefix");
+  const namePrefix = read.str("namePrefix");
   if (namePrefix !== undefined) out.namePrefix = namePrefix;
-  const nameSuffix = str("nameSuffix");
+  const nameSuffix = read.str("nameSuffix");
   if (nameSuffix !== undefined) out.nameSuffix = nameSuffix;
-  const commonLabels = stringMap("commonLabels");
+  const commonLabels = read.stringMap("commonLabels");
   if (commonLabels) out.commonLabels = commonLabels;
-  const commonAnnotations = stringMap("commonAnnotations");
+  const commonAnnotations = read.stringMap("commonAnnotations");
   if (commonAnnotations) out.commonAnnotations = commonAnnotations;
   if (isPlainObject(doc.generatorOptions)) out.generatorOptions = doc.generatorOptions as GeneratorOptions;
   if (isPlainObject(doc.openapi)) out.openapi = doc.openapi;
+  const sortOptions = readSortOptions(read);
   if (sortOptions) out.sortOptions = sortOptions;
   return out;
 }

@@ -51,9 +51,11 @@ function mismatch(c: SpecCase): string | undefined {
     }
     if (thrown === undefined) return `kubectl fails (${c.kubectlError.trim().slice(0, 200)}) but Flotilla builds`;
     if (!(thrown instanceof FlotillaError)) return `not a FlotillaError: ${describeError(thrown)}`;
-    const { file, field, object } = thrown.location;
+    const { file, field, object, line } = thrown.location;
     if (!file) return `the error names no file: ${thrown.describe()}`;
-    if (!field && !object) return `the error names no field or object: ${thrown.describe()}`;
+    // Where in the file: a field, an object, or a line (malformed YAML); a folder that is not there is named itself.
+    const missingFolder = thrown.code === "NotFound" && file === (c.build || ".");
+    if (!field && !object && line === undefined && !missingFolder) return `the error names no field, object or line: ${thrown.describe()}`;
     return undefined;
   }
   let actual: unknown[];
