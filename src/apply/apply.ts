@@ -6,7 +6,6 @@ import { objectId, objectRef, type KubeObject } from "../core/object.js";
 import { summarize, type ChangeSetEntry } from "./change-set.js";
 import { ApiError, ClusterClient } from "./client.js";
 import { dryRunChanges, unchangedByApply } from "./drift.js";
-import { healthOf } from "./health.js";
 import { inventoryOf } from "./inventory.js";
 import { createMissingNamespaces } from "./namespaces.js";
 import { applyStages } from "./order.js";
@@ -14,6 +13,9 @@ import { ApplyFailure, HealthCheckFailure } from "./errors.js";
 import { inParallel } from "./parallel.js";
 import { pruneCandidates, pruneOne } from "./prune.js";
 import { desiredObjects, ownerLabels, reconcileDisabled, resourceOrFail, scopeNamespace, serverSideApply, getLive } from "./ssa.js";
+import { healthCheckTargets, waitHealthy, type HealthCheckRef, type OnPending } from "./wait.js";
+
+export { waitHealthy } from "./wait.js";
 
 export interface ApplyRequest {
   unit: { name: string; namespace: string };
@@ -21,7 +23,8 @@ export interface ApplyRequest {
   previousInventory?: readonly InventoryEntry[];
   prune: boolean;
   wait: boolean;
-  healthChecks?: ReadonlyArray<{ apiVersion?: string; kind: string; name: string; namespace?: string }>;
+  /** Objects to wait for (Flux's `spec.healthChecks`): the unit's own, or any other the client may read. */
+  healthChecks?: readonly HealthCheckRef[];
   timeoutMs: number;
   force?: boolean;
   /** Requests in flight at once for this unit. */
@@ -34,6 +37,8 @@ export interface ApplyRequest {
   recordIntent?: (inventory: InventoryEntry[]) => Promise<void>;
   /** Create the namespaces the unit's objects live in when they are missing (Argo CD's `CreateNamespace=true`); they are never pruned. */
   createNamespaces?: boolean;
+  /** Hears, while health checks wait, which objects are not healthy yet and why. */
+  onHealthPending?: OnPending;
 }
 
 export interface ApplyResult {
@@ -43,119 +48,147 @@ export interface ApplyResult {
 }
 
 /**
- * Makes a cluster hold a unit's objects, as Flux's kustomize-controller does: server-side apply in
- * stages (CRDs, Namespaces, ClusterRoles — then CRDs Established — then `*Class` kinds, then the
- * rest), writing only objects that differ from the live ones, then prune of what left the unit and
- * the health checks. Within a stage, objects to be written are dry-run first and one rejection fails
- * the stage before any of it is written (Flux's ApplyAll); earlier stages stay applied. A failure
- * leaves applied objects in place and never shrinks the inventory.
+ * Makes a cluster hold a unit's objects, as Flux's kustomize-controller does, in three steps as
+ * fluxcd/pkg ssa names them: ApplyAllStaged (server-side apply in stages: CRDs, Namespaces,
+ * ClusterRoles — then CRDs Established — then `*Class` kinds, then the rest, writing only objects
+ * that differ from the live ones), Delete (prune of what left the unit) and WaitForSet (the health
+ * checks). Within a stage, objects to be written are dry-run first and one rejection fails the stage
+ * before any of it is written (Flux's ApplyAll); earlier stages stay applied. A failure leaves
+ * applied objects in place and never shrinks the inventory.
  */
 export async function applyUnit(client: ClusterClient, req: ApplyRequest, opts: { logger?: Logger } = {}): Promise<ApplyResult> {
   const log = (opts.logger ?? silentLogger).child({ unit: `${req.unit.namespace}/${req.unit.name}` });
-  const labels = ownerLabels(req.unit);
   const desired = desiredObjects(req.unit, req.objects);
-  const changeSet: ChangeSetEntry[] = [];
-  const applied: KubeObject[] = [];
-  // The state the apiserver last returned for each object (its GET or apply response), so health
-  // checks need no request for objects that are already Current.
-  const states = new Map<KubeObject, KubeObject>();
-  const previous = req.previousInventory ?? [];
-  const fail = (message: string, object?: string): never => {
-    // Never shrink: what the cluster holds now is the old inventory plus what this run applied.
-    const union = new Map(previous.map((e) => [e.id, e]));
-    for (const e of inventoryOf(applied)) union.set(e.id, e);
-    throw new ApplyFailure(message, [...union.values()].sort((a, b) => a.id.localeCompare(b.id)), object);
-  };
-
-  let intended = new Map(previous.map((e) => [e.id, e]));
-  const ownNamespaces = new Set(desired.filter((o) => o.kind === "Namespace" && o.apiVersion === "v1").map((o) => o.metadata.name!));
-  const namespacesChecked = new Set<string>();
-  for (const stage of applyStages(desired)) {
-    if (req.createNamespaces) {
-      const created = await createMissingNamespaces(client, req.unit, stage, ownNamespaces, namespacesChecked).catch((error: unknown) => fail(`creating a missing namespace failed: ${(error as Error).message}`));
-      changeSet.push(...created);
-      if (created.length > 0) log.info({ namespaces: created.map((c) => c.ref) }, "created missing namespaces");
-    }
-    if (req.recordIntent) {
-      // Ids as the apply will write them: namespaces scoped by kind (CRDs of earlier stages known by now).
-      for (const obj of stage) {
-        const resource = await client.resourceOf(obj).catch(() => undefined);
-        if (resource) scopeNamespace(obj, resource);
-      }
-      const next = new Map(intended);
-      for (const e of inventoryOf(stage)) if (!next.has(e.id)) next.set(e.id, e);
-      if (next.size > intended.size) {
-        intended = next;
-        await req.recordIntent([...next.values()].sort((a, b) => a.id.localeCompare(b.id))).catch((error: unknown) => fail(`recording the inventory before applying failed: ${(error as Error).message}`));
-      }
-    }
-    // As Flux's ApplyAll: every object of the stage is read and, when it must be written, dry-run
-    // first; one rejection fails the stage before anything in it is written. Objects start in stage
-    // order and a rejection stops new work, so the earliest rejected object is the one reported.
-    const rejected: Array<{ index: number; object: string; message: string }> = [];
-    const writes: Array<{ obj: KubeObject; write: Write }> = [];
-    const concurrency = req.concurrency ?? 8;
-    await inParallel(
-      stage.map((obj, index) => ({ obj, index })),
-      concurrency,
-      async ({ obj, index }) => {
-        const prepared = await prepareOne(client, obj, req.force ?? false).catch((error: unknown) => {
-          rejected.push({ index, object: objectRef(obj), message: describe(obj, error) });
-          throw error;
-        });
-        if ("write" in prepared) writes.push({ obj, write: prepared.write });
-        else {
-          changeSet.push(prepared.entry);
-          if (prepared.state) states.set(obj, prepared.state);
-          if (prepared.entry.action !== "skipped") applied.push(obj);
-        }
-      },
-    ).catch(() => {
-      const first = rejected.sort((a, b) => a.index - b.index)[0]!;
-      return fail(first.message, first.object);
-    });
-    // Writes already in flight when one fails finish and count as applied.
-    let writeFailure: { object: string; message: string } | undefined;
-    await inParallel(writes, concurrency, async ({ obj, write }) => {
-      const { entry, state } = await writeOne(client, obj, write).catch((error: unknown) => {
-        writeFailure ??= { object: objectRef(obj), message: describe(obj, error) };
-        throw error;
-      });
-      changeSet.push(entry);
-      states.set(obj, state);
-      applied.push(obj);
-    }).catch(() => fail(writeFailure!.message, writeFailure!.object));
-    const crds = stage.filter((o) => o.kind === "CustomResourceDefinition");
-    if (crds.length > 0) {
-      await waitHealthy(client, crds, Math.min(req.timeoutMs, 60_000)).catch((error: unknown) => fail(`CRDs not established: ${(error as Error).message}`));
-      await client.discovery(true).catch((error: unknown) => fail(`discovery after new CRDs failed: ${(error as Error).message}`));
-    }
-  }
-
+  const progress = new ApplyProgress(req.previousInventory ?? []);
+  await applyAllStaged(client, req, desired, progress, log);
   const inventory = inventoryOf(desired);
-  if (req.prune) {
-    for (const entry of pruneCandidates(previous, inventory)) {
-      const result = await pruneOne(client, entry, labels).catch((error: unknown) => fail(`prune of ${entry.id} failed: ${(error as Error).message}`));
-      if (result) changeSet.push(result);
-    }
-  }
-
-  const checks = req.wait ? applied : (req.healthChecks ?? []).map((h) => applied.find((o) => o.kind === h.kind && o.metadata.name === h.name && (h.namespace === undefined || o.metadata.namespace === h.namespace))).filter((o): o is KubeObject => !!o);
-  if (checks.length > 0) {
-    try {
-      await waitHealthy(client, checks, req.timeoutMs, states);
-    } catch (error) {
-      throw new HealthCheckFailure((error as Error).message, inventory);
-    }
-  }
-  changeSet.sort((a, b) => a.id.localeCompare(b.id));
+  if (req.prune) await pruneStale(client, req, inventory, progress);
+  await waitForHealth(client, req, inventory, progress);
+  const changeSet = [...progress.changeSet].sort((a, b) => a.id.localeCompare(b.id));
   const summary = summarize(changeSet);
   if (summary) log.info({ changes: summary }, "applied");
   return { changeSet, inventory, summary };
 }
 
+/** What an apply has done so far: its change set, the objects it applied and their last known state. */
+class ApplyProgress {
+  readonly changeSet: ChangeSetEntry[] = [];
+  readonly applied: KubeObject[] = [];
+  /** The state the apiserver last returned for each object (its GET or apply response), so health checks need no request for objects that are already Current. */
+  readonly states = new Map<KubeObject, KubeObject>();
+
+  constructor(readonly previous: readonly InventoryEntry[]) {}
+
+  /** Throws an ApplyFailure whose inventory never shrinks: the old inventory plus what this run applied. */
+  fail(message: string, object?: string): never {
+    const union = new Map(this.previous.map((e) => [e.id, e]));
+    for (const e of inventoryOf(this.applied)) union.set(e.id, e);
+    throw new ApplyFailure(message, [...union.values()].sort((a, b) => a.id.localeCompare(b.id)), object);
+  }
+}
+
+/** ApplyAllStaged: each stage in turn — missing namespaces, recorded intent, ApplyAll, then CRDs Established. */
+async function applyAllStaged(client: ClusterClient, req: ApplyRequest, desired: KubeObject[], progress: ApplyProgress, log: Logger): Promise<void> {
+  let intended = new Map(progress.previous.map((e) => [e.id, e]));
+  const ownNamespaces = new Set(desired.filter((o) => o.kind === "Namespace" && o.apiVersion === "v1").map((o) => o.metadata.name!));
+  const namespacesChecked = new Set<string>();
+  for (const stage of applyStages(desired)) {
+    if (req.createNamespaces) {
+      const created = await createMissingNamespaces(client, req.unit, stage, ownNamespaces, namespacesChecked).catch((error: unknown) => progress.fail(`creating a missing namespace failed: ${(error as Error).message}`));
+      progress.changeSet.push(...created);
+      if (created.length > 0) log.info({ namespaces: created.map((c) => c.ref) }, "created missing namespaces");
+    }
+    if (req.recordIntent) intended = await recordIntent(client, req.recordIntent, stage, intended, progress);
+    await applyAll(client, stage, req, progress);
+    const crds = stage.filter((o) => o.kind === "CustomResourceDefinition");
+    if (crds.length > 0) {
+      await waitHealthy(client, crds, Math.min(req.timeoutMs, 60_000)).catch((error: unknown) => progress.fail(`CRDs not established: ${(error as Error).message}`));
+      await client.discovery(true).catch((error: unknown) => progress.fail(`discovery after new CRDs failed: ${(error as Error).message}`));
+    }
+  }
+}
+
+/** Stores the inventory the cluster may hold once `stage` is written, when it grows; returns it. */
+async function recordIntent(client: ClusterClient, record: NonNullable<ApplyRequest["recordIntent"]>, stage: readonly KubeObject[], intended: Map<string, InventoryEntry>, progress: ApplyProgress): Promise<Map<string, InventoryEntry>> {
+  // Ids as the apply will write them: namespaces scoped by kind (CRDs of earlier stages known by now).
+  for (const obj of stage) {
+    const resource = await client.resourceOf(obj).catch(() => undefined);
+    if (resource) scopeNamespace(obj, resource);
+  }
+  const next = new Map(intended);
+  for (const e of inventoryOf(stage)) if (!next.has(e.id)) next.set(e.id, e);
+  if (next.size === intended.size) return intended;
+  await record([...next.values()].sort((a, b) => a.id.localeCompare(b.id))).catch((error: unknown) => progress.fail(`recording the inventory before applying failed: ${(error as Error).message}`));
+  return next;
+}
+
+/**
+ * ApplyAll of one stage: every object is read and, when it must be written, dry-run first; one
+ * rejection fails the stage before anything in it is written. Objects start in stage order and a
+ * rejection stops new work, so the earliest rejected object is the one reported. Writes already in
+ * flight when one fails finish and count as applied.
+ */
+async function applyAll(client: ClusterClient, stage: readonly KubeObject[], req: ApplyRequest, progress: ApplyProgress): Promise<void> {
+  const rejected: Array<{ index: number; object: string; message: string }> = [];
+  const writes: Array<{ obj: KubeObject; write: Write }> = [];
+  const concurrency = req.concurrency ?? 8;
+  await inParallel(
+    stage.map((obj, index) => ({ obj, index })),
+    concurrency,
+    async ({ obj, index }) => {
+      const prepared = await prepareOne(client, obj, req.force ?? false).catch((error: unknown) => {
+        rejected.push({ index, object: objectRef(obj), message: describe(obj, error) });
+        throw error;
+      });
+      if ("write" in prepared) writes.push({ obj, write: prepared.write });
+      else {
+        progress.changeSet.push(prepared.entry);
+        if (prepared.state) progress.states.set(obj, prepared.state);
+        if (prepared.entry.action !== "skipped") progress.applied.push(obj);
+      }
+    },
+  ).catch(() => {
+    const first = rejected.sort((a, b) => a.index - b.index)[0]!;
+    return progress.fail(first.message, first.object);
+  });
+  let writeFailure: { object: string; message: string } | undefined;
+  await inParallel(writes, concurrency, async ({ obj, write }) => {
+    const { entry, state } = await writeOne(client, obj, write).catch((error: unknown) => {
+      writeFailure ??= { object: objectRef(obj), message: describe(obj, error) };
+      throw error;
+    });
+    progress.changeSet.push(entry);
+    progress.states.set(obj, state);
+    progress.applied.push(obj);
+  }).catch(() => progress.fail(writeFailure!.message, writeFailure!.object));
+}
+
+/** Delete: what left the unit, Namespaces last, each only while it still carries the unit's labels. */
+async function pruneStale(client: ClusterClient, req: ApplyRequest, inventory: readonly InventoryEntry[], progress: ApplyProgress): Promise<void> {
+  const labels = ownerLabels(req.unit);
+  for (const entry of pruneCandidates(progress.previous, inventory)) {
+    const result = await pruneOne(client, entry, labels).catch((error: unknown) => progress.fail(`prune of ${entry.id} failed: ${describePrune(error)}`));
+    if (result) progress.changeSet.push(result);
+  }
+}
+
+function describePrune(error: unknown): string {
+  return error instanceof ApiError && error.status === 403 ? `${error.reason}: ${error.message}` : (error as Error).message;
+}
+
+/** WaitForSet: every applied object with `wait`, else the objects `healthChecks` names, in the unit or not. */
+async function waitForHealth(client: ClusterClient, req: ApplyRequest, inventory: InventoryEntry[], progress: ApplyProgress): Promise<void> {
+  try {
+    const checks = req.wait ? progress.applied : await healthCheckTargets(client, req.healthChecks ?? [], progress.applied, req.unit.namespace);
+    if (checks.length > 0) await waitHealthy(client, checks, req.timeoutMs, progress.states, req.onHealthPending);
+  } catch (error) {
+    throw new HealthCheckFailure(error instanceof ApiError && error.status === 403 ? `health check: ${error.reason}: ${error.message}` : (error as Error).message, inventory);
+  }
+}
+
 function describe(obj: KubeObject, error: unknown): string {
-  if (error instanceof ApiError) return `${objectRef(obj)}: ${error.message}`;
+  // A denial names itself: `Forbidden: configmaps "x" is forbidden: User "system:serviceaccount:…" cannot …`.
+  if (error instanceof ApiError) return `${objectRef(obj)}: ${error.status === 403 ? `${error.reason}: ` : ""}${error.message}`;
   if (error instanceof InvalidInputError) return error.describe();
   return `${objectRef(obj)}: ${(error as Error).message}`;
 }
@@ -240,41 +273,4 @@ function onlyManagedByFlotilla(o: KubeObject): boolean {
 
 function immutableField(message: string): string | undefined {
   return /(spec\.[\w.[\]]+|metadata\.[\w.]+)/.exec(message)?.[1];
-}
-
-/**
- * Polls objects until kstatus calls each Current; a timeout names those that are not and why.
- * Objects whose `known` state (what the apiserver just returned for them) is Current are not
- * fetched again.
- */
-export async function waitHealthy(client: ClusterClient, objects: readonly KubeObject[], timeoutMs: number, known?: ReadonlyMap<KubeObject, KubeObject>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const knownCurrent = (o: KubeObject) => {
-    const state = known?.get(o);
-    return state !== undefined && healthOf(state).status === "Current";
-  };
-  let pending = objects.filter((o) => !knownCurrent(o));
-  if (pending.length === 0) return;
-  let last = new Map<string, string>();
-  for (;;) {
-    const next: KubeObject[] = [];
-    last = new Map();
-    await inParallel(pending, 8, async (o) => {
-      const resource = await client.resourceOf(o);
-      if (!resource) return;
-      const live = await client.request<KubeObject>("GET", ClusterClient.pathOf(resource, o.metadata.namespace, o.metadata.name), undefined, { allow: [404], count: "get" });
-      const health = live.status === 404 ? { status: "InProgress" as const, message: "not found" } : healthOf(live.body);
-      if (health.status === "Failed") throw new Error(`${objectRef(o)} failed: ${health.message}`);
-      if (health.status !== "Current") {
-        next.push(o);
-        last.set(objectRef(o), health.message);
-      }
-    });
-    if (next.length === 0) return;
-    if (Date.now() > deadline) {
-      throw new Error(`timeout waiting for: ${[...last].map(([r, m]) => `${r} (${m})`).join(", ")}`);
-    }
-    pending = next;
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }

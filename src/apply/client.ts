@@ -88,7 +88,7 @@ export interface ClientOptions {
  */
 export class ClusterClient {
   readonly server: string;
-  readonly counts = { get: 0, list: 0, watch: 0, create: 0, apply: 0, dryRunApply: 0, patch: 0, delete: 0 };
+  readonly counts: { get: number; list: number; watch: number; create: number; apply: number; dryRunApply: number; patch: number; delete: number } = { get: 0, list: 0, watch: 0, create: 0, apply: 0, dryRunApply: 0, patch: 0, delete: 0 };
   /** Requests sent again after a connection error, 429 or 5xx (not counted in `counts`). */
   retries = 0;
   private readonly agent: https.Agent | http.Agent;
@@ -98,17 +98,34 @@ export class ClusterClient {
   constructor(
     creds: Credentials,
     private readonly options: ClientOptions = {},
+    shared?: { agent: https.Agent | http.Agent; counts: ClusterClient["counts"]; headers: Record<string, string> },
   ) {
     this.server = creds.server;
     const sockets = options.sockets ?? 8;
-    this.agent = creds.server.startsWith("https:")
-      ? new https.Agent({ keepAlive: true, maxSockets: sockets, ...(creds.ca ? { ca: creds.ca } : {}), ...(creds.cert ? { cert: creds.cert, key: creds.key } : {}), rejectUnauthorized: !creds.insecure })
-      : new http.Agent({ keepAlive: true, maxSockets: sockets });
-    this.headers = { Accept: "application/json", ...(creds.token ? { Authorization: `Bearer ${creds.token}` } : {}) };
+    this.agent =
+      shared?.agent ??
+      (creds.server.startsWith("https:")
+        ? new https.Agent({ keepAlive: true, maxSockets: sockets, ...(creds.ca ? { ca: creds.ca } : {}), ...(creds.cert ? { cert: creds.cert, key: creds.key } : {}), rejectUnauthorized: !creds.insecure })
+        : new http.Agent({ keepAlive: true, maxSockets: sockets }));
+    if (shared) this.counts = shared.counts;
+    this.headers = { Accept: "application/json", ...(creds.token ? { Authorization: `Bearer ${creds.token}` } : {}), ...shared?.headers };
+    this.creds = creds;
   }
+
+  private readonly creds: Credentials;
 
   static fromKubeconfig(text: string, options?: ClientOptions): ClusterClient {
     return new ClusterClient(credentialsFromKubeconfig(text), options);
+  }
+
+  /**
+   * The same cluster acting as `who` (Kubernetes impersonation: `Impersonate-User`; for a service
+   * account's user name the apiserver adds its groups), sharing this client's sockets and request
+   * counts; close the original, not this one. The same call as src/core/kube's ClusterClient.as,
+   * which is to replace this file. The client's own user needs RBAC verb `impersonate` on it.
+   */
+  as(who: { user: string }): ClusterClient {
+    return new ClusterClient(this.creds, this.options, { agent: this.agent, counts: this.counts, headers: { "Impersonate-User": who.user } });
   }
 
   /** Total mutating requests (creates, applies, patches, deletes); dry runs are not mutations. */
