@@ -38,6 +38,12 @@ export interface SourceSpec {
   cacheDir?: string;
   /** Size bounds on what is read (responses, files, the artifact); DEFAULT_SOURCE_LIMITS when absent. */
   limits?: SourceLimits;
+  /**
+   * Who `secret` is, never derived from its values: the controller passes the Secret's
+   * `namespace/name/uid`. With the URL it keys the git cache, so a source only ever reads commits
+   * that its own URL and credentials fetched.
+   */
+  credentialsIdentity?: string;
 }
 
 export function defaultCacheDir(): string {
@@ -62,6 +68,16 @@ async function withStoreLock(gitdir: string, run: () => Promise<void>): Promise<
     if (storeLocks.get(gitdir) === tail) storeLocks.delete(gitdir);
   });
   return result;
+}
+
+/**
+ * The git cache folder of a source: its URL and who its credentials are. A commit fetched with one
+ * tenant's credentials is then never served to a source with other (or no) credentials that asks
+ * for it by a bare `ref.commit`; sources with the same URL and Secret share a folder.
+ */
+export function cacheKey(spec: Pick<SourceSpec, "url" | "secret" | "credentialsIdentity">): string {
+  const who = spec.credentialsIdentity ?? (spec.secret ? "unnamed-credentials" : "anonymous");
+  return createHash("sha256").update(`${spec.url}\u0000${who}`).digest("hex").slice(0, 16);
 }
 
 const isLocal = (url: string) => url.startsWith("file://") || url.startsWith("/") || url.startsWith("./") || url.startsWith("../");
@@ -92,8 +108,7 @@ export class GitSource {
     }
     this.ssh = !isLocal(spec.url) && !isHttp(spec.url) ? new SshTransport(spec.url, { secret: spec.secret, readyTimeoutMs: spec.timeoutMs ?? 60_000 }) : undefined;
     this.log = (deps.logger ?? silentLogger).child({ source: sanitizeUrl(spec.url) });
-    const key = createHash("sha256").update(spec.url).digest("hex").slice(0, 16);
-    this.gitdir = isLocal(spec.url) ? "" : join(spec.cacheDir ?? defaultCacheDir(), "git", key);
+    this.gitdir = isLocal(spec.url) ? "" : join(spec.cacheDir ?? defaultCacheDir(), "git", cacheKey(spec));
   }
 
   /** The last artifact a poll produced, kept while the remote is broken. */
