@@ -15,6 +15,7 @@ import { ApiManagementCluster } from "./management-cluster.js";
 import type { SourceArtifact, TrackedSource } from "./ports.js";
 import { FairQueue } from "./queue.js";
 import { RenderCache, digest } from "./render-cache.js";
+import { RenderWorkers, type RenderWorkerOptions } from "./render-worker.js";
 import { reconcileGitRepository, type SourceContext } from "./source-reconciler.js";
 import { TargetClusters } from "./targets.js";
 import { ResourceWatch, type WatchEventType } from "./watch.js";
@@ -41,6 +42,11 @@ export interface ControllerOptions {
    * (`--create-namespaces`, Argo CD's `CreateNamespace=true`). Off by default: Flux fails the unit.
    */
   createNamespaces?: boolean;
+  /**
+   * Renders run in worker threads with a timeout and a heap limit, their output bounded
+   * (`--render-timeout`, `--render-memory`, `--max-render-objects`, `--max-render-size`).
+   */
+  render?: RenderWorkerOptions;
 }
 
 type Listener = (sourceKey: string, artifact: SourceArtifact) => void;
@@ -63,6 +69,7 @@ export class Controller {
   private readonly targets: TargetClusters;
   private readonly queue: FairQueue;
   private readonly renderCache = new RenderCache<KubeObject[]>();
+  private readonly renderWorkers: RenderWorkers;
   private readonly inferenceRenders = new Map<string, KubeObject[]>();
   private readonly kustomizations = new Map<string, Kustomization>();
   private readonly gitRepositories = new Map<string, GitRepository>();
@@ -80,6 +87,7 @@ export class Controller {
     this.mgmt = new ApiManagementCluster(this.mgmtClient);
     this.targets = new TargetClusters(this.mgmtClient, this.log, { createNamespaces: options.createNamespaces ?? false });
     this.queue = new FairQueue({ concurrency: options.concurrency ?? 10, clock: this.clock });
+    this.renderWorkers = new RenderWorkers({ ...options.render, logger: this.log });
   }
 
   /** The management cluster's client (shared with the fleet planner and `flotilla up`). */
@@ -116,6 +124,7 @@ export class Controller {
     for (const w of this.watches) w.stop();
     this.targets.close();
     this.mgmtClient.close();
+    void this.renderWorkers.close();
   }
 
   /** Polls a GitRepository now (push webhook, `flotilla up` seeing a new commit). */
@@ -327,7 +336,7 @@ export class Controller {
   private kustomizationContext(): KustomizationContext {
     return {
       mgmt: this.mgmt,
-      render: (tree, path, spec) => renderFlux(tree, normalizePath(path), spec),
+      render: (tree, path, spec) => this.renderWorkers.render(tree, normalizePath(path), spec),
       renderCache: this.renderCache,
       artifact: (key) => this.artifacts.get(key),
       sourceExists: (key) => this.gitRepositories.has(key),

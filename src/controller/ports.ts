@@ -52,7 +52,8 @@ export interface TargetCluster {
 /** Failures the apply port reports; anything else is a ReconciliationFailed. */
 export { ApplyFailure, HealthCheckFailure } from "../apply/errors.js";
 
-export type RenderPort = (tree: FileTree, path: string, spec: FluxRenderSpec) => KubeObject[];
+/** Renders a path of a tree (in a render worker, in the controller). */
+export type RenderPort = (tree: FileTree, path: string, spec: FluxRenderSpec) => KubeObject[] | Promise<KubeObject[]>;
 
 /** The parts of a Kustomization's spec that shape its render. */
 export interface FluxRenderSpec {

@@ -248,4 +248,9 @@ export class MemoryTree implements FileTree {
   paths(): string[] {
     return [...this.files.keys()].sort();
   }
+
+  /** Everything the tree holds, to build the same tree elsewhere (a render worker): `new MemoryTree(label, ...snapshot)`. */
+  snapshot(): [files: Array<[string, Uint8Array]>, symlinks: Array<[string, string]>, unread: Array<[string, () => Error]>] {
+    return [[...this.files], [...this.symlinks], [...this.unread]];
+  }
 }
