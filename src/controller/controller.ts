@@ -12,6 +12,7 @@ import { Metrics } from "../status/metrics.js";
 import { systemClock, type Clock } from "./clock.js";
 import { keyOf, normalizePath, reconcileKustomization, sourceKeyOf, type KustomizationContext } from "./kustomization-reconciler.js";
 import { ApiManagementCluster } from "./management-cluster.js";
+import { patchRolloutStatus, RolloutController, watchRollouts, type RevisionGateResult, type RolloutWatches } from "./rollout/index.js";
 import type { SourceArtifact, TrackedSource } from "./ports.js";
 import { FairQueue } from "./queue.js";
 import { RenderCache, digest } from "./render-cache.js";
@@ -77,6 +78,9 @@ export class Controller {
   private readonly trackers = new Map<string, { id: string; source: GitSource }>();
   private readonly watches: Array<ResourceWatch<KubeObject>> = [];
   private readonly listeners: Listener[] = [];
+  /** Waves and windows (src/rollout): which revision each unit of a rolled-out source may apply now. */
+  private readonly rollouts: RolloutController;
+  private rolloutWatches: RolloutWatches | undefined;
   private started = false;
 
   constructor(private readonly options: ControllerOptions) {
@@ -87,6 +91,15 @@ export class Controller {
     this.mgmt = new ApiManagementCluster(this.mgmtClient);
     this.targets = new TargetClusters(this.mgmtClient, this.log, { createNamespaces: options.createNamespaces ?? false });
     this.queue = new FairQueue({ concurrency: options.concurrency ?? 10, clock: this.clock });
+    this.rollouts = new RolloutController({
+      kustomizations: () => this.kustomizations.values(),
+      newest: (key) => this.artifacts.get(key),
+      requeue: (k) => this.enqueue(k),
+      patchStatus: (r, status) => patchRolloutStatus(this.mgmtClient, r, status),
+      event: (o, type, reason, message) => this.mgmt.event(o, type, reason, message),
+      clock: this.clock,
+      logger: this.log.child({ component: "rollouts" }),
+    });
     this.renderWorkers = new RenderWorkers({ ...options.render, logger: this.log });
   }
 
@@ -109,6 +122,7 @@ export class Controller {
       watch<KubeObject>("/api/v1/secrets", (t, o) => this.onReferenced("Secret", t, o), true),
       watch<KubeObject>("/api/v1/configmaps", (t, o) => this.onReferenced("ConfigMap", t, o), true),
     ]);
+    this.rolloutWatches = watchRollouts(creds, this.rollouts, this.log);
     this.queue.start((key) => this.handle(key));
     this.started = true;
     this.log.info({ gitRepositories: this.gitRepositories.size, kustomizations: this.kustomizations.size }, "controller started");
@@ -122,6 +136,7 @@ export class Controller {
   stop(): void {
     this.queue.stop();
     for (const w of this.watches) w.stop();
+    this.rolloutWatches?.stop();
     this.targets.close();
     this.mgmtClient.close();
     void this.renderWorkers.close();
@@ -192,6 +207,7 @@ export class Controller {
       return;
     }
     this.kustomizations.set(key, k);
+    this.rollouts.onUnit(k);
     if (!before || specChanged(before, k)) this.enqueue(k);
   }
 
@@ -257,7 +273,12 @@ export class Controller {
     }
     const inferred = this.inferredDependencies(k);
     const effective: Kustomization = inferred.length > 0 ? { ...k, spec: { ...k.spec, dependsOn: [...(k.spec.dependsOn ?? []), ...inferred] } } : k;
-    const outcome = await reconcileKustomization(effective, this.kustomizationContext());
+    const gated = this.rolloutGate(k);
+    if (gated === "held") return;
+    // Outside its maintenance window a unit corrects drift without pruning.
+    const gatedUnit = gated && !gated.prune ? { ...effective, spec: { ...effective.spec, prune: false } } : effective;
+    const outcome = await reconcileKustomization(gatedUnit, this.kustomizationContext(gated ? { [sourceKeyOf(k)]: gated.artifact } : undefined));
+    if (gatedUnit !== effective && gatedUnit.status) effective.status = gatedUnit.status;
     if (effective !== k && effective.status) k.status = effective.status;
     if (outcome.ready === "True") {
       for (const other of this.kustomizations.values()) {
@@ -333,12 +354,26 @@ export class Controller {
     if (!released) this.queue.addAfter(`Kustomization/${keyOf(k)}`, laneOf(k), 1_000);
   }
 
-  private kustomizationContext(): KustomizationContext {
+  /**
+   * The RevisionGate: the revision a unit of a rolled-out source may apply now (its cluster's pin),
+   * or "held" (requeued for when that may change); undefined: the source's newest, as in Flux.
+   */
+  private rolloutGate(k: Kustomization): Extract<RevisionGateResult, { artifact: unknown }> | "held" | undefined {
+    const newest = this.artifacts.get(sourceKeyOf(k));
+    const gated = newest ? this.rollouts.gate(k, newest) : undefined;
+    if (!gated || !("hold" in gated)) return gated;
+    this.log.info({ unit: keyOf(k), reason: gated.hold }, "held by its rollout");
+    this.queue.addAfter(`Kustomization/${keyOf(k)}`, laneOf(k), gated.requeueAfterMs);
+    return "held";
+  }
+
+  /** `pinned`: a unit's own revision of its source (a rollout's pin) instead of the newest. */
+  private kustomizationContext(pinned?: Record<string, SourceArtifact>): KustomizationContext {
     return {
       mgmt: this.mgmt,
       render: (tree, path, spec) => this.renderWorkers.render(tree, normalizePath(path), spec),
       renderCache: this.renderCache,
-      artifact: (key) => this.artifacts.get(key),
+      artifact: (key) => pinned?.[key] ?? this.artifacts.get(key),
       sourceExists: (key) => this.gitRepositories.has(key),
       kustomization: (key) => this.kustomizations.get(key),
       target: (kubeconfig) => this.targets.target(kubeconfig),
@@ -359,6 +394,7 @@ export class Controller {
         this.inferenceRenders.clear();
         const artifact = this.artifacts.get(key);
         if (artifact) for (const l of this.listeners) l(key, artifact);
+        if (artifact) this.rollouts.onArtifact(key, artifact);
         for (const k of this.kustomizations.values()) if (sourceKeyOf(k) === key) this.enqueue(k);
       },
       clock: this.clock,
