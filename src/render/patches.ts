@@ -80,6 +80,12 @@ function applyStrategic(resources: Resource[], patch: Record<string, unknown>, e
       throw new InvalidInputError("a strategic merge patch without a target needs kind and metadata.name", { file: ctx.source, field: ctx.field });
     }
     targets = resources.filter((r) => matchesPatchIdentity(r, id));
+    if (targets.length > 1) {
+      throw new InvalidInputError(`the patch for ${id.kind}/${id.metadata.namespace ? `${id.metadata.namespace}/` : ""}${id.metadata.name} matches ${targets.length} resources (${targets.map(describeResource).join(", ")}); give it a namespace or a target`, {
+        file: ctx.source,
+        field: ctx.field,
+      });
+    }
     if (targets.length === 0) {
       throw new InvalidInputError(`no resource matches the patch for ${id.kind}/${id.metadata.namespace ? `${id.metadata.namespace}/` : ""}${id.metadata.name}`, {
         file: ctx.source,

@@ -9,8 +9,8 @@ export interface Resource {
   obj: KubeObject;
   /** The file the object came from (for messages). */
   file: string;
-  /** Every name and namespace the object has had, oldest first, the current one last. */
-  names: Array<{ name: string; namespace: string | undefined }>;
+  /** Every name and namespace (and kind) the object has had, oldest first, the current one last: kustomize's previous ids. */
+  names: Array<{ name: string; namespace: string | undefined; kind?: string }>;
   /** A ConfigMap or Secret from a generator that gets a content hash suffix at the end. */
   hashSuffix?: boolean;
   /** A generator's `behavior`: create, merge or replace. */
@@ -32,7 +32,7 @@ export interface TransformationStep {
 }
 
 export function newResource(obj: KubeObject, file: string): Resource {
-  return { obj, file, names: [{ name: obj.metadata?.name ?? "", namespace: obj.metadata?.namespace }], affixes: [] };
+  return { obj, file, names: [{ name: obj.metadata?.name ?? "", namespace: obj.metadata?.namespace, kind: obj.kind }], affixes: [] };
 }
 
 /** Records the object's current name and namespace after a transformer changed them. */
@@ -40,7 +40,8 @@ export function recordName(res: Resource): void {
   const last = res.names[res.names.length - 1];
   const name = res.obj.metadata.name ?? "";
   const namespace = res.obj.metadata.namespace;
-  if (!last || last.name !== name || last.namespace !== namespace) res.names.push({ name, namespace });
+  const kind = res.obj.kind;
+  if (!last || last.name !== name || last.namespace !== namespace || (last.kind ?? kind) !== kind) res.names.push({ name, namespace, kind });
 }
 
 /** The name the object had when it was first loaded. */

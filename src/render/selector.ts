@@ -88,13 +88,18 @@ export function compileSelector(target: PatchTarget, where: { file?: string; fie
   };
 }
 
-/** Whether an object is the one a patch names by apiVersion, kind, name and namespace (any of its past names). */
+/**
+ * Whether an object is the one a patch names by apiVersion, kind, name and namespace, as any of the
+ * ids it has had (kustomize's previous ids: each a name, namespace and kind together). A patch
+ * without a namespace names the default namespace, as kustomize's ids do.
+ */
 export function matchesPatchIdentity(res: Resource, patch: KubeObject): boolean {
-  if (patch.kind !== res.obj.kind) return false;
   if (patch.apiVersion && groupOf(patch.apiVersion) !== groupOf(res.obj.apiVersion)) return false;
   const name = patch.metadata?.name;
-  if (name !== undefined && !res.names.some((n) => n.name === name)) return false;
-  const ns = patch.metadata?.namespace;
-  if (ns !== undefined && !res.names.some((n) => (n.namespace ?? "") === ns)) return false;
-  return true;
+  const ns = effectiveNamespace(patch.metadata?.namespace);
+  return res.names.some((n) => (n.kind ?? res.obj.kind) === patch.kind && (name === undefined || n.name === name) && effectiveNamespace(n.namespace) === ns);
+}
+
+function effectiveNamespace(ns: string | undefined): string {
+  return ns === undefined || ns === "" ? "default" : ns;
 }
