@@ -9,12 +9,13 @@ import { parseListenAddress, startHttpServer, type HookReceiver } from "../contr
 import { repositoryIdentity } from "../controller/webhook.js";
 import { InvalidInputError } from "../core/errors.js";
 import { createLogger } from "../core/log.js";
+import { LIMIT_FLAGS, parseLimitFlags } from "./limit-flags.js";
 
 const SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 /**
  * `flotilla controller [--kubeconfig FILE] [--repo URL] [--concurrent N] [--cache-dir DIR] [--listen :8080]
- * [--create-namespaces]`: the controller on the management cluster. It reconciles the GitRepository and Kustomization objects
+ * [--create-namespaces] [--default-service-account NAME] [--no-cross-namespace-refs] [--allow-insecure-http]`: the controller on the management cluster. It reconciles the GitRepository and Kustomization objects
  * it finds; with `--repo` it first puts the repository's fleet there (see FleetPlanner). Runs until
  * SIGINT or SIGTERM.
  */
@@ -27,14 +28,35 @@ export async function run(args: string[]): Promise<number> {
       concurrent: { type: "string", default: "10" },
       "cache-dir": { type: "string" },
       listen: { type: "string", default: ":8080" },
+      ...LIMIT_FLAGS,
       "create-namespaces": { type: "boolean", default: false },
+      "default-service-account": { type: "string" },
+      "no-cross-namespace-refs": { type: "boolean", default: false },
+      "allow-insecure-http": { type: "boolean", default: false },
     },
   });
   const listen = parseListenAddress(values.listen);
+  const limits = parseLimitFlags(values);
   const concurrency = Number.parseInt(values.concurrent, 10);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new InvalidInputError(`--concurrent must be a positive integer, not '${values.concurrent}'`, { field: "--concurrent" });
   const logger = createLogger({ level: process.env.FLOTILLA_LOG_LEVEL ?? "info" });
-  const controller = new Controller({ kubeconfig: managementKubeconfig(values.kubeconfig), concurrency, logger, createNamespaces: values["create-namespaces"], ...(values["cache-dir"] ? { cacheDir: values["cache-dir"] } : {}) });
+  const defaultServiceAccount = values["default-service-account"];
+  if (defaultServiceAccount !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(defaultServiceAccount)) {
+    throw new InvalidInputError(`--default-service-account must be a ServiceAccount name, not '${defaultServiceAccount}'`, { field: "--default-service-account" });
+  }
+  const controller = new Controller({
+    kubeconfig: managementKubeconfig(values.kubeconfig),
+    concurrency,
+    logger,
+    sourceLimits: limits.sourceLimits,
+    render: limits.render,
+    createNamespaces: values["create-namespaces"],
+    ...(values["cache-dir"] ? { cacheDir: values["cache-dir"] } : {}),
+    ...(defaultServiceAccount ? { defaultServiceAccount } : {}),
+    noCrossNamespaceRefs: values["no-cross-namespace-refs"],
+    allowInsecureHttp: values["allow-insecure-http"],
+  });
+  logger.info({ defaultServiceAccount: defaultServiceAccount ?? null, noCrossNamespaceRefs: values["no-cross-namespace-refs"], allowInsecureHttp: values["allow-insecure-http"] }, "tenancy");
   await controller.start();
   // Push webhooks: POST /hook/<FLOTILLA_WEBHOOK_TOKEN>, signed with FLOTILLA_WEBHOOK_SECRET (or the token).
   const token = process.env.FLOTILLA_WEBHOOK_TOKEN;

@@ -8,15 +8,17 @@ import type { KubeObject } from "../core/object.js";
 import { inferDependencies } from "../plan/dependencies.js";
 import { fluxBuildSpecOf, renderFlux } from "../render/index.js";
 import { GitSource } from "../source/index.js";
+import { urlRefusal } from "../source/url-policy.js";
 import { Metrics } from "../status/metrics.js";
 import { systemClock, type Clock } from "./clock.js";
-import { keyOf, normalizePath, reconcileKustomization, sourceKeyOf, type KustomizationContext } from "./kustomization-reconciler.js";
+import { identityOf, keyOf, normalizePath, reconcileKustomization, sourceKeyOf, type KustomizationContext } from "./kustomization-reconciler.js";
 import { ApiManagementCluster } from "./management-cluster.js";
 import { patchRolloutStatus, RolloutController, watchRollouts, type RevisionGateResult, type RolloutWatches } from "./rollout/index.js";
-import type { SourceArtifact, TrackedSource } from "./ports.js";
+import type { SecretCredentials, SourceArtifact, TrackedSource } from "./ports.js";
 import { FairQueue } from "./queue.js";
 import { RenderCache, digest } from "./render-cache.js";
 import { RenderWorkers, type RenderWorkerOptions } from "./render-worker.js";
+import type { SourceLimits } from "../source/limits.js";
 import { reconcileGitRepository, type SourceContext } from "./source-reconciler.js";
 import { TargetClusters } from "./targets.js";
 import { ResourceWatch, type WatchEventType } from "./watch.js";
@@ -48,6 +50,17 @@ export interface ControllerOptions {
    * (`--render-timeout`, `--render-memory`, `--max-render-objects`, `--max-render-size`).
    */
   render?: RenderWorkerOptions;
+  /** Size bounds on what sources read (`--max-artifact-size`, `--max-file-size`, `--max-refs-size`). */
+  sourceLimits?: SourceLimits;
+  /**
+   * The service account (in each unit's namespace) that units without `spec.serviceAccountName`
+   * act as (`--default-service-account`, Flux's flag). Unset: they act as the controller.
+   */
+  defaultServiceAccount?: string;
+  /** Refuse a Kustomization's `sourceRef` or `dependsOn` in another namespace (`--no-cross-namespace-refs`). */
+  noCrossNamespaceRefs?: boolean;
+  /** Accept `http://` GitRepository URLs (`--allow-insecure-http`); https, ssh and scp-like are always accepted, local paths never. */
+  allowInsecureHttp?: boolean;
 }
 
 type Listener = (sourceKey: string, artifact: SourceArtifact) => void;
@@ -338,7 +351,8 @@ export class Controller {
       }
       if (reachable) {
         try {
-          await this.targets.target(kubeconfig).apply({ unit: { namespace: k.metadata.namespace, name: k.metadata.name }, objects: [], previousInventory: entries, prune: true, wait: false, force: false, healthChecks: undefined, timeoutMs: 60_000 });
+          // As the unit's identity, as its reconciles: a tenant's deleted unit prunes only what its service account may delete.
+          await this.targets.target(kubeconfig, identityOf(k, { ...(this.options.defaultServiceAccount ? { defaultServiceAccount: this.options.defaultServiceAccount } : {}) })).apply({ unit: { namespace: k.metadata.namespace, name: k.metadata.name }, objects: [], previousInventory: entries, prune: true, wait: false, force: false, healthChecks: undefined, timeoutMs: 60_000 });
           log.info({ objects: entries.length }, "pruned the objects of a deleted Kustomization");
         } catch (error) {
           log.warn({ err: describeError(error) }, "could not prune a deleted Kustomization's objects; retrying");
@@ -376,7 +390,8 @@ export class Controller {
       artifact: (key) => pinned?.[key] ?? this.artifacts.get(key),
       sourceExists: (key) => this.gitRepositories.has(key),
       kustomization: (key) => this.kustomizations.get(key),
-      target: (kubeconfig) => this.targets.target(kubeconfig),
+      target: (kubeconfig, identity) => this.targets.target(kubeconfig, identity),
+      tenancy: { ...(this.options.defaultServiceAccount ? { defaultServiceAccount: this.options.defaultServiceAccount } : {}), noCrossNamespaceRefs: this.options.noCrossNamespaceRefs ?? false },
       clock: this.clock,
       logger: this.log,
       metrics: this.metrics,
@@ -386,7 +401,9 @@ export class Controller {
   private sourceContext(): SourceContext {
     return {
       mgmt: this.mgmt,
-      tracker: (g, secret) => this.tracker(g, secret),
+      tracker: (g, credentials) => this.tracker(g, credentials),
+      // flotilla up's own mirror (sourceUrlOverride) is the controller's choice, not the object's: only user-written URLs are checked.
+      urlRefusal: (g) => (this.options.sourceUrlOverride?.(g) ? undefined : urlRefusal(g.spec.url, { allowInsecureHttp: this.options.allowInsecureHttp ?? false })),
       store: (key, artifact) => this.artifacts.set(key, artifact),
       stored: (key) => this.artifacts.get(key),
       onNewRevision: (key) => {
@@ -403,19 +420,23 @@ export class Controller {
     };
   }
 
-  /** One GitSource per GitRepository, remade when its URL, ref, ignore rules or credentials change. */
-  private tracker(g: GitRepository, secret: Record<string, string> | undefined): TrackedSource {
+  /**
+   * One GitSource per GitRepository, remade when its URL, ref, ignore rules or credentials change
+   * (the Secret's identity and resourceVersion, never a digest of its values).
+   */
+  private tracker(g: GitRepository, credentials: SecretCredentials | undefined): TrackedSource {
     const key = keyOf(g);
-    const id = digest({ url: g.spec.url, ref: g.spec.ref, ignore: g.spec.ignore, secret: secret ? digest(secret) : undefined });
+    const id = digest({ url: g.spec.url, ref: g.spec.ref, ignore: g.spec.ignore, credentials: credentials ? `${credentials.identity}@${credentials.version}` : undefined });
     let entry = this.trackers.get(key);
     if (!entry || entry.id !== id) {
       const source = new GitSource(
         {
           url: g.spec.url,
           ...(g.spec.ref ? { ref: g.spec.ref } : {}),
-          ...(secret ? { secret } : {}),
+          ...(credentials ? { secret: credentials.data, credentialsIdentity: credentials.identity } : {}),
           ...(g.spec.ignore ? { ignore: g.spec.ignore } : {}),
           ...(this.options.cacheDir ? { cacheDir: this.options.cacheDir } : {}),
+          ...(this.options.sourceLimits ? { limits: this.options.sourceLimits } : {}),
         },
         { logger: this.log },
       );

@@ -8,8 +8,16 @@ import type { KubeObject } from "../core/object.js";
 import { Reason, isReady, readyCondition, setCondition } from "../status/conditions.js";
 import type { Metrics } from "../status/metrics.js";
 import { withJitter, type Clock } from "./clock.js";
-import { ApplyFailure, HealthCheckFailure, type FluxRenderSpec, type ManagementCluster, type RenderPort, type SourceArtifact, type TargetCluster } from "./ports.js";
+import { ApplyFailure, HealthCheckFailure, type ApplyOutcome, type FluxRenderSpec, type ManagementCluster, type RenderPort, type SourceArtifact, type TargetCluster } from "./ports.js";
 import { RenderCache } from "./render-cache.js";
+
+/** Flux's multi-tenancy lockdown flags (`--default-service-account`, `--no-cross-namespace-refs`). */
+export interface TenancyOptions {
+  /** The service account, in each unit's own namespace, that units naming none act as. */
+  defaultServiceAccount?: string;
+  /** Refuse a `sourceRef` or `dependsOn` in another namespace (Ready=False, AccessDenied). */
+  noCrossNamespaceRefs?: boolean;
+}
 
 /** What the reconciler reads from the controller's caches. */
 export interface KustomizationContext {
@@ -22,8 +30,12 @@ export interface KustomizationContext {
   sourceExists(sourceKey: string): boolean;
   /** The current Kustomization `namespace/name`, if any. */
   kustomization(key: string): Kustomization | undefined;
-  /** The cluster of a kubeconfig (the management cluster when undefined); cached by content. */
-  target(kubeconfig: string | undefined): TargetCluster;
+  /**
+   * The cluster of a kubeconfig (the management cluster when undefined), reached as `identity`
+   * (a user name to impersonate) or, without one, as the controller itself; cached by content.
+   */
+  target(kubeconfig: string | undefined, identity?: string): TargetCluster;
+  tenancy?: TenancyOptions;
   clock: Clock;
   logger: Logger;
   metrics?: Metrics;
@@ -35,6 +47,45 @@ export interface ReconcileOutcome {
   ready: Condition["status"];
 }
 
+type StatusFields = Partial<NonNullable<Kustomization["status"]>>;
+
+/** A step that stops the reconcile: the Ready=False it writes, and when to try again. */
+interface Failure {
+  failed: true;
+  reason: string;
+  message: string;
+  /** Milliseconds until the next try (before jitter); `never`: only when the object changes (Flux's stalled); default: retryInterval. */
+  requeue?: number | "never";
+  /** Expected while a fleet starts (a dependency, a cluster, a first artifact): logged at info. */
+  waiting?: boolean;
+  /** Also a Warning event. */
+  event?: boolean;
+  status?: StatusFields;
+}
+
+type Step<T> = T | Failure;
+
+const isFailure = <T>(step: Step<T>): step is Failure => typeof step === "object" && step !== null && (step as Failure).failed === true;
+
+function failure(reason: string, message: string, more: Omit<Failure, "failed" | "reason" | "message"> = {}): Failure {
+  return { failed: true, reason, message, waiting: reason === Reason.DependencyNotReady || reason === Reason.ClusterNotReady, ...more };
+}
+
+interface Timing {
+  intervalMs: number;
+  retryIntervalMs: number;
+  timeoutMs: number;
+}
+
+/** One reconcile's fixed facts: its logger, start time and timing. */
+interface Run {
+  k: Kustomization;
+  ctx: KustomizationContext;
+  log: Logger;
+  started: number;
+  timing: Timing;
+}
+
 const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 export const keyOf = (o: { metadata: { namespace?: string; name?: string } }) => `${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}`;
 
@@ -44,93 +95,138 @@ export function sourceKeyOf(k: Kustomization): string {
 }
 
 /**
- * Reconciles one Kustomization as Flux's kustomize-controller does: its source's artifact, its
- * dependencies, its target cluster, render (shared through the render cache), apply with prune and
- * health, and status with `Ready`, revisions and inventory. A failure at any step leaves the
- * cluster at its last applied state and says why in `Ready`.
+ * The user a unit acts as, as Flux's impersonator names it: its `spec.serviceAccountName`, else
+ * the controller's `--default-service-account`, as `system:serviceaccount:<namespace>:<name>`;
+ * undefined (the controller itself) when neither is set.
+ */
+export function identityOf(k: Kustomization, tenancy: TenancyOptions | undefined): string | undefined {
+  const name = k.spec.serviceAccountName || tenancy?.defaultServiceAccount;
+  return name ? `system:serviceaccount:${k.metadata.namespace}:${name}` : undefined;
+}
+
+/**
+ * Reconciles one Kustomization as Flux's kustomize-controller does, in named steps: its source's
+ * artifact, its dependencies, its target cluster and identity, the build (shared through the render
+ * cache), then apply with prune and health, and status with `Ready`, revisions and inventory. A
+ * step that fails leaves the cluster at its last applied state and says why in `Ready`.
  */
 export async function reconcileKustomization(k: Kustomization, ctx: KustomizationContext): Promise<ReconcileOutcome> {
   const started = ctx.clock.now();
-  const log = ctx.logger.child({ unit: keyOf(k), cluster: k.spec.kubeConfig?.secretRef.name.replace(/-kubeconfig$/, "") ?? "mgmt" });
-  const where = { object: `Kustomization/${keyOf(k)}` };
-  let interval: number;
-  let retryInterval: number;
-  let timeoutMs: number;
-  try {
-    interval = parseDuration(k.spec.interval ?? "10m", { ...where, field: "spec.interval" });
-    retryInterval = k.spec.retryInterval ? parseDuration(k.spec.retryInterval, { ...where, field: "spec.retryInterval" }) : interval;
-    timeoutMs = k.spec.timeout ? parseDuration(k.spec.timeout, { ...where, field: "spec.timeout" }) : DEFAULT_TIMEOUT_MS;
-  } catch (error) {
-    await setStatus(k, ctx, { ready: "False", reason: Reason.ReconciliationFailed, message: describeError(error) });
+  const timing = parseTiming(k);
+  if (isFailure(timing)) {
+    await setStatus(k, ctx, { ready: "False", reason: timing.reason, message: timing.message });
     return { ready: "False" };
   }
   if (k.spec.suspend) return { ready: readyCondition(k.status?.conditions)?.status ?? "Unknown" };
+  const log = ctx.logger.child({ unit: keyOf(k), cluster: k.spec.kubeConfig?.secretRef.name.replace(/-kubeconfig$/, "") ?? "mgmt" });
+  const run: Run = { k, ctx, log, started, timing };
+  const result = await reconcileSteps(run);
+  const outcome = isFailure(result) ? await reportFailure(run, result) : { requeueAfterMs: withJitter(timing.intervalMs), ready: "True" as const };
+  ctx.metrics?.reconcileDuration.observe({ kind: "Kustomization", name: k.metadata.name, namespace: k.metadata.namespace }, (ctx.clock.now() - started) / 1000);
+  return outcome;
+}
 
-  const fail = async (reason: string, message: string, extra: Partial<NonNullable<Kustomization["status"]>> = {}, requeue = retryInterval, waiting = reason === Reason.DependencyNotReady || reason === Reason.ClusterNotReady) => {
-    // Waiting for a dependency, a cluster or a first artifact is expected while a fleet starts.
-    (waiting ? log.info.bind(log) : log.warn.bind(log))({ reason }, message);
-    await setStatus(k, ctx, { ready: "False", reason, message, ...extra });
-    ctx.metrics?.reconcileDuration.observe({ kind: "Kustomization", name: k.metadata.name, namespace: k.metadata.namespace }, (ctx.clock.now() - started) / 1000);
-    return { requeueAfterMs: withJitter(requeue), ready: "False" as const };
-  };
+async function reconcileSteps(run: Run): Promise<Step<void>> {
+  const { k, ctx } = run;
+  const artifact = resolveSource(k, ctx);
+  if (isFailure(artifact)) return artifact;
+  const attempted: StatusFields = { lastAttemptedRevision: artifact.revision };
+  const dependencies = checkDependencies(k, ctx, run.timing);
+  if (isFailure(dependencies)) return { ...dependencies, status: attempted };
+  const target = await resolveTarget(k, ctx);
+  if (isFailure(target)) return { ...target, status: attempted };
+  const objects = await build(k, ctx, artifact);
+  if (isFailure(objects)) return { ...objects, status: attempted };
+  return applyAndReport(run, target, objects, artifact.revision);
+}
 
+function parseTiming(k: Kustomization): Step<Timing> {
+  const where = { object: `Kustomization/${keyOf(k)}` };
+  try {
+    const intervalMs = parseDuration(k.spec.interval ?? "10m", { ...where, field: "spec.interval" });
+    const retryIntervalMs = k.spec.retryInterval ? parseDuration(k.spec.retryInterval, { ...where, field: "spec.retryInterval" }) : intervalMs;
+    const timeoutMs = k.spec.timeout ? parseDuration(k.spec.timeout, { ...where, field: "spec.timeout" }) : DEFAULT_TIMEOUT_MS;
+    return { intervalMs, retryIntervalMs, timeoutMs };
+  } catch (error) {
+    return failure(Reason.ReconciliationFailed, describeError(error));
+  }
+}
+
+/** The source's artifact: refused across namespaces under `--no-cross-namespace-refs`, as Flux's getSource. */
+function resolveSource(k: Kustomization, ctx: KustomizationContext): Step<SourceArtifact> {
   const sourceKey = sourceKeyOf(k);
+  const ref = `${k.spec.sourceRef.kind}/${sourceKey}`;
+  if (ctx.tenancy?.noCrossNamespaceRefs && (k.spec.sourceRef.namespace ?? k.metadata.namespace) !== k.metadata.namespace) {
+    return failure(Reason.AccessDenied, `can't access '${ref}', cross-namespace references have been blocked (spec.sourceRef.namespace)`, { requeue: "never", event: true });
+  }
   if (k.spec.sourceRef.kind !== "GitRepository") {
-    return fail(Reason.ArtifactFailed, `source kind '${k.spec.sourceRef.kind}' is not supported; use GitRepository (spec.sourceRef.kind)`);
+    return failure(Reason.ArtifactFailed, `source kind '${k.spec.sourceRef.kind}' is not supported; use GitRepository (spec.sourceRef.kind)`);
   }
   const artifact = ctx.artifact(sourceKey);
-  if (!artifact) {
-    const exists = ctx.sourceExists(sourceKey);
-    return fail(Reason.ArtifactFailed, `Source 'GitRepository/${sourceKey}' ${exists ? "has no artifact yet" : "does not exist"} (spec.sourceRef)`, {}, retryInterval, exists);
-  }
-  const revision = artifact.revision;
-  const logRev = log.child({ revision });
+  if (artifact) return artifact;
+  const exists = ctx.sourceExists(sourceKey);
+  return failure(Reason.ArtifactFailed, `Source '${ref}' ${exists ? "has no artifact yet" : "does not exist"} (spec.sourceRef)`, { waiting: exists });
+}
 
+/** Every `dependsOn` unit Ready at its source's revision, with no cycle; refused across namespaces under `--no-cross-namespace-refs`. */
+function checkDependencies(k: Kustomization, ctx: KustomizationContext, timing: Timing): Step<void> {
+  const deps = (k.spec.dependsOn ?? []).map((d) => ({ key: `${d.namespace ?? k.metadata.namespace}/${d.name}`, namespace: d.namespace ?? k.metadata.namespace }));
+  const crossing = ctx.tenancy?.noCrossNamespaceRefs ? deps.find((d) => d.namespace !== k.metadata.namespace) : undefined;
+  if (crossing) return failure(Reason.AccessDenied, `can't access 'Kustomization/${crossing.key}', cross-namespace references have been blocked (spec.dependsOn)`, { requeue: "never", event: true });
   const cycle = dependencyCycle(k, ctx.kustomization);
-  if (cycle) return fail(Reason.DependencyNotReady, `dependency cycle: ${cycle.join(" → ")} (spec.dependsOn)`, { lastAttemptedRevision: revision });
-  for (const dep of k.spec.dependsOn ?? []) {
-    const depKey = `${dep.namespace ?? k.metadata.namespace}/${dep.name}`;
-    const d = ctx.kustomization(depKey);
-    if (!d) return fail(Reason.DependencyNotReady, `dependency '${depKey}' not found (spec.dependsOn)`, { lastAttemptedRevision: revision });
-    const depArtifact = ctx.artifact(sourceKeyOf(d));
-    const upToDate = sourceKeyOf(d) !== sourceKey || d.status?.lastAppliedRevision === depArtifact?.revision;
-    if (!isReady(d) || !upToDate) {
-      return fail(Reason.DependencyNotReady, `dependency '${depKey}' is not ready`, { lastAttemptedRevision: revision }, Math.min(retryInterval, 5_000));
-    }
+  if (cycle) return failure(Reason.DependencyNotReady, `dependency cycle: ${cycle.join(" → ")} (spec.dependsOn)`);
+  const sourceKey = sourceKeyOf(k);
+  for (const { key } of deps) {
+    const d = ctx.kustomization(key);
+    if (!d) return failure(Reason.DependencyNotReady, `dependency '${key}' not found (spec.dependsOn)`);
+    const upToDate = sourceKeyOf(d) !== sourceKey || d.status?.lastAppliedRevision === ctx.artifact(sourceKeyOf(d))?.revision;
+    if (!isReady(d) || !upToDate) return failure(Reason.DependencyNotReady, `dependency '${key}' is not ready`, { requeue: Math.min(timing.retryIntervalMs, 5_000) });
   }
+  return undefined;
+}
 
-  let kubeconfig: string | undefined;
-  if (k.spec.kubeConfig) {
-    const ref = k.spec.kubeConfig.secretRef;
-    const secret = await ctx.mgmt.getSecret(k.metadata.namespace, ref.name);
-    if (!secret) {
-      return fail(Reason.ClusterNotReady, `kubeconfig Secret '${k.metadata.namespace}/${ref.name}' not found: waiting for the cluster`, { lastAttemptedRevision: revision }, 30_000);
-    }
-    kubeconfig = ref.key ? secret[ref.key] : (secret.value ?? secret["value.yaml"]);
-    if (!kubeconfig) {
-      const keys = ref.key ? `'${ref.key}'` : "'value' or 'value.yaml'";
-      return fail(Reason.ClusterNotReady, `kubeconfig Secret '${k.metadata.namespace}/${ref.name}' has no key ${keys} (spec.kubeConfig.secretRef)`, { lastAttemptedRevision: revision });
-    }
+/** The cluster to apply to (its kubeconfig Secret, in the unit's namespace) and the identity to act as there. */
+async function resolveTarget(k: Kustomization, ctx: KustomizationContext): Promise<Step<TargetCluster>> {
+  const serviceAccount = k.spec.serviceAccountName;
+  if (serviceAccount !== undefined && !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(serviceAccount)) {
+    return failure(Reason.ReconciliationFailed, `spec.serviceAccountName '${serviceAccount}' is not a valid ServiceAccount name (lowercase letters, digits, '-' and '.')`);
   }
+  if (!k.spec.kubeConfig) return ctx.target(undefined, identityOf(k, ctx.tenancy));
+  const ref = k.spec.kubeConfig.secretRef;
+  const secret = await ctx.mgmt.getSecret(k.metadata.namespace, ref.name);
+  if (!secret) return failure(Reason.ClusterNotReady, `kubeconfig Secret '${k.metadata.namespace}/${ref.name}' not found: waiting for the cluster`, { requeue: 30_000 });
+  const kubeconfig = ref.key ? secret[ref.key] : (secret.value ?? secret["value.yaml"]);
+  if (!kubeconfig) {
+    const keys = ref.key ? `'${ref.key}'` : "'value' or 'value.yaml'";
+    return failure(Reason.ClusterNotReady, `kubeconfig Secret '${k.metadata.namespace}/${ref.name}' has no key ${keys} (spec.kubeConfig.secretRef)`);
+  }
+  return ctx.target(kubeconfig, identityOf(k, ctx.tenancy));
+}
 
+/** The unit's objects: the render (shared through the render cache) with substitutions; SOPS-encrypted Secrets refused. */
+async function build(k: Kustomization, ctx: KustomizationContext, artifact: SourceArtifact): Promise<Step<KubeObject[]>> {
   let objects: KubeObject[];
   try {
     const spec = await renderSpec(k, ctx);
-    const key = RenderCache.key(revision, k.spec.path ?? "", spec);
-    objects = await ctx.renderCache.get(key, revision, () => ctx.render(artifact.tree, normalizePath(k.spec.path), spec));
+    const key = RenderCache.key(artifact.revision, k.spec.path ?? "", spec);
+    objects = await ctx.renderCache.get(key, artifact.revision, () => ctx.render(artifact.tree, normalizePath(k.spec.path), spec));
   } catch (error) {
-    return fail(Reason.BuildFailed, describeError(error), { lastAttemptedRevision: revision });
+    return failure(Reason.BuildFailed, describeError(error));
   }
-  if (k.spec.decryption) {
-    const encrypted = objects.find((o) => o.kind === "Secret" && typeof o.sops === "object");
-    if (encrypted) {
-      return fail(Reason.BuildFailed, `Secret/${encrypted.metadata.namespace ?? ""}/${encrypted.metadata.name ?? ""} is SOPS-encrypted and Flotilla cannot decrypt it (spec.decryption)`, { lastAttemptedRevision: revision });
-    }
+  const encrypted = k.spec.decryption ? objects.find((o) => o.kind === "Secret" && typeof o.sops === "object") : undefined;
+  if (encrypted) {
+    return failure(Reason.BuildFailed, `Secret/${encrypted.metadata.namespace ?? ""}/${encrypted.metadata.name ?? ""} is SOPS-encrypted and Flotilla cannot decrypt it (spec.decryption)`);
   }
+  return objects;
+}
 
+/** Applies, prunes and waits; on success writes Ready=True with the new inventory and an event naming the changes. */
+async function applyAndReport(run: Run, target: TargetCluster, objects: KubeObject[], revision: string): Promise<Step<void>> {
+  const { k, ctx, timing } = run;
   const previousInventory = k.status?.inventory?.entries ?? [];
+  let outcome: ApplyOutcome;
   try {
-    const outcome = await ctx.target(kubeconfig).apply({
+    outcome = await target.apply({
       unit: { namespace: k.metadata.namespace, name: k.metadata.name },
       objects,
       previousInventory,
@@ -138,7 +234,7 @@ export async function reconcileKustomization(k: Kustomization, ctx: Kustomizatio
       wait: k.spec.wait ?? false,
       force: k.spec.force ?? false,
       healthChecks: k.spec.healthChecks,
-      timeoutMs,
+      timeoutMs: timing.timeoutMs,
       // Objects about to be created go into status.inventory first: a controller killed before the
       // status write below would otherwise forget them, and never prune them once they leave git.
       recordIntent: async (entries) => {
@@ -146,26 +242,39 @@ export async function reconcileKustomization(k: Kustomization, ctx: Kustomizatio
         await ctx.mgmt.patchKustomizationStatus(k, status);
         k.status = status;
       },
+      // Not Ready while health checks wait, and the message says for what (an object that never appears included).
+      onHealthPending: (waiting) =>
+        setStatus(k, ctx, { ready: "Unknown", reason: Reason.Progressing, message: `running health checks for revision ${revision} with a timeout of ${formatDuration(timing.timeoutMs)}: ${waiting}`, lastAttemptedRevision: revision }),
     });
-    const message = `Applied revision: ${revision}`;
-    await setStatus(k, ctx, {
-      ready: "True",
-      reason: Reason.ReconciliationSucceeded,
-      message,
-      lastAppliedRevision: revision,
-      lastAttemptedRevision: revision,
-      inventory: { entries: outcome.inventory },
-    });
-    if (outcome.summary) await ctx.mgmt.event(k, "Normal", Reason.ReconciliationSucceeded, `${outcome.summary}\n${message}`).catch(() => undefined);
-    logRev.info({ changes: outcome.summary || "none", ms: ctx.clock.now() - started }, "applied");
-    ctx.metrics?.reconcileDuration.observe({ kind: "Kustomization", name: k.metadata.name, namespace: k.metadata.namespace }, (ctx.clock.now() - started) / 1000);
-    return { requeueAfterMs: withJitter(interval), ready: "True" };
   } catch (error) {
     const inventory = error instanceof ApplyFailure || error instanceof HealthCheckFailure ? error.inventory : (k.status?.inventory?.entries ?? previousInventory);
     const reason = error instanceof HealthCheckFailure ? Reason.HealthCheckFailed : Reason.ReconciliationFailed;
-    await ctx.mgmt.event(k, "Warning", reason, describeError(error)).catch(() => undefined);
-    return fail(reason, describeError(error), { lastAttemptedRevision: revision, inventory: { entries: inventory } });
+    return failure(reason, describeError(error), { event: true, waiting: false, status: { lastAttemptedRevision: revision, inventory: { entries: inventory } } });
   }
+  const message = `Applied revision: ${revision}`;
+  await setStatus(k, ctx, { ready: "True", reason: Reason.ReconciliationSucceeded, message, lastAppliedRevision: revision, lastAttemptedRevision: revision, inventory: { entries: outcome.inventory } });
+  if (outcome.summary) await ctx.mgmt.event(k, "Normal", Reason.ReconciliationSucceeded, `${outcome.summary}\n${message}`).catch(() => undefined);
+  run.log.child({ revision }).info({ changes: outcome.summary || "none", ms: ctx.clock.now() - run.started }, "applied");
+  return undefined;
+}
+
+/** Writes a failed step's Ready=False (and event), logs it, and says when to try again. */
+async function reportFailure(run: Run, f: Failure): Promise<ReconcileOutcome> {
+  const { k, ctx } = run;
+  (f.waiting ? run.log.info.bind(run.log) : run.log.warn.bind(run.log))({ reason: f.reason }, f.message);
+  if (f.event) await ctx.mgmt.event(k, "Warning", f.reason, f.message).catch(() => undefined);
+  await setStatus(k, ctx, { ready: "False", reason: f.reason, message: f.message, ...f.status });
+  const requeue = f.requeue ?? run.timing.retryIntervalMs;
+  return requeue === "never" ? { ready: "False" } : { requeueAfterMs: withJitter(requeue), ready: "False" };
+}
+
+/** `5m0s`, `1m30s`, `45s`: Go's duration format, as Flux writes timeouts in messages. */
+function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return `${h > 0 ? `${h}h` : ""}${m}m${s % 60}s`;
 }
 
 /** The path `k → … → k` when following `dependsOn` from `k` leads back to it (breadth-first, so the shortest cycle is named). */

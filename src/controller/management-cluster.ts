@@ -3,7 +3,7 @@ import type { ClusterClient } from "../apply/client.js";
 import type { GitRepository, Kustomization } from "../core/flux.js";
 import type { KubeObject } from "../core/object.js";
 import { groupOf } from "../core/object.js";
-import type { ManagementCluster } from "./ports.js";
+import type { ManagementCluster, SecretCredentials } from "./ports.js";
 
 const plural: Record<string, string> = { Kustomization: "kustomizations", GitRepository: "gitrepositories" };
 
@@ -18,6 +18,14 @@ export class ApiManagementCluster implements ManagementCluster {
     const res = await this.client.request<{ data?: Record<string, string> }>("GET", `/api/v1/namespaces/${namespace}/secrets/${name}`, undefined, { allow: [404], count: "get" });
     if (res.status === 404) return undefined;
     return Object.fromEntries(Object.entries(res.body.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+  }
+
+  /** A Secret's data with who it is: `namespace/name/uid` (never derived from its content) and its resourceVersion. */
+  async getCredentials(namespace: string, name: string): Promise<SecretCredentials | undefined> {
+    const res = await this.client.request<{ metadata?: { uid?: string; resourceVersion?: string }; data?: Record<string, string> }>("GET", `/api/v1/namespaces/${namespace}/secrets/${name}`, undefined, { allow: [404], count: "get" });
+    if (res.status === 404) return undefined;
+    const data = Object.fromEntries(Object.entries(res.body.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+    return { data, identity: `${namespace}/${name}/${res.body.metadata?.uid ?? ""}`, version: res.body.metadata?.resourceVersion ?? "" };
   }
 
   async getConfigMap(namespace: string, name: string): Promise<Record<string, string> | undefined> {

@@ -19,8 +19,18 @@ export interface TrackedSource {
   poll(): Promise<{ artifact: SourceArtifact; changed: boolean }>;
 }
 
+/** A credentials Secret: its data, and an identity that names the Secret object without deriving anything from its values. */
+export interface SecretCredentials {
+  data: Record<string, string>;
+  /** `namespace/name/uid`: a Secret deleted and made again under the same name is another identity. */
+  identity: string;
+  /** The Secret's resourceVersion: changes whenever its data may have. */
+  version: string;
+}
+
 export interface ManagementCluster {
   getSecret(namespace: string, name: string): Promise<Record<string, string> | undefined>;
+  getCredentials(namespace: string, name: string): Promise<SecretCredentials | undefined>;
   getConfigMap(namespace: string, name: string): Promise<Record<string, string> | undefined>;
   patchKustomizationStatus(k: Kustomization, status: NonNullable<Kustomization["status"]>): Promise<void>;
   patchGitRepositoryStatus(g: GitRepository, status: NonNullable<GitRepository["status"]>): Promise<void>;
@@ -46,6 +56,8 @@ export interface TargetCluster {
     timeoutMs: number;
     /** Stores the inventory an apply is about to grow to, before it writes (see ApplyRequest). */
     recordIntent?: (inventory: InventoryEntry[]) => Promise<void>;
+    /** Hears, while health checks wait, which objects are not healthy yet and why. */
+    onHealthPending?: (message: string) => Promise<void>;
   }): Promise<ApplyOutcome>;
 }
 

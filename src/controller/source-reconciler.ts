@@ -6,12 +6,14 @@ import { Reason, readyCondition, setCondition } from "../status/conditions.js";
 import type { Metrics } from "../status/metrics.js";
 import { withJitter, type Clock } from "./clock.js";
 import { keyOf } from "./kustomization-reconciler.js";
-import type { ManagementCluster, SourceArtifact, TrackedSource } from "./ports.js";
+import type { ManagementCluster, SecretCredentials, SourceArtifact, TrackedSource } from "./ports.js";
 
 export interface SourceContext {
   mgmt: ManagementCluster;
   /** The tracker of a GitRepository, made once per (url, ref, credentials) and kept across polls. */
-  tracker(g: GitRepository, secret: Record<string, string> | undefined): TrackedSource;
+  tracker(g: GitRepository, credentials: SecretCredentials | undefined): TrackedSource;
+  /** Why the controller will not read this GitRepository's URL (see source/url-policy.ts), if it will not. */
+  urlRefusal?(g: GitRepository): string | undefined;
   /** Stores the latest good artifact; the last one stays when a poll fails. */
   store(key: string, artifact: SourceArtifact): void;
   stored(key: string): SourceArtifact | undefined;
@@ -40,13 +42,21 @@ export async function reconcileGitRepository(g: GitRepository, ctx: SourceContex
     return {};
   }
   if (g.spec.suspend) return {};
+  const refusal = ctx.urlRefusal?.(g);
+  if (refusal) {
+    // Not retried: only a new spec (a new generation, which the watch requeues) can change the answer.
+    log.warn({ reason: Reason.URLInvalid }, refusal);
+    await setStatus(g, ctx, "False", Reason.URLInvalid, refusal);
+    await ctx.mgmt.event(g, "Warning", Reason.URLInvalid, refusal).catch(() => undefined);
+    return {};
+  }
   try {
-    let secret: Record<string, string> | undefined;
+    let credentials: SecretCredentials | undefined;
     if (g.spec.secretRef) {
-      secret = await ctx.mgmt.getSecret(g.metadata.namespace, g.spec.secretRef.name);
-      if (!secret) throw new Error(`Secret '${g.metadata.namespace}/${g.spec.secretRef.name}' not found (spec.secretRef)`);
+      credentials = await ctx.mgmt.getCredentials(g.metadata.namespace, g.spec.secretRef.name);
+      if (!credentials) throw new Error(`Secret '${g.metadata.namespace}/${g.spec.secretRef.name}' not found (spec.secretRef)`);
     }
-    const { artifact, changed } = await ctx.tracker(g, secret).poll();
+    const { artifact, changed } = await ctx.tracker(g, credentials).poll();
     const previous = ctx.stored(key);
     ctx.store(key, artifact);
     const message = `stored artifact for revision '${artifact.revision}'`;

@@ -6,10 +6,15 @@ import type { TargetCluster } from "./ports.js";
 
 /**
  * One reused client per target cluster, keyed by the digest of its kubeconfig (never the secret
- * itself), with a per-request timeout so an unreachable cluster fails its own units only.
+ * itself), with a per-request timeout so an unreachable cluster fails its own units only. A unit
+ * with an identity (Flux's `serviceAccountName`, or `--default-service-account`) reaches its
+ * cluster through the same client impersonating that user, so what it may write, prune, create
+ * or read for health is what RBAC lets that user do.
  */
 export class TargetClusters {
   private readonly clients = new Map<string, ClusterClient>();
+  /** Views of those clients acting as a unit's identity; they share their sockets, so are not closed themselves. */
+  private readonly impersonating = new Map<string, ClusterClient>();
 
   constructor(
     private readonly mgmt: ClusterClient,
@@ -17,8 +22,20 @@ export class TargetClusters {
     private readonly options: { requestTimeoutMs?: number; createNamespaces?: boolean } = {},
   ) {}
 
-  client(kubeconfig: string | undefined): ClusterClient {
-    if (kubeconfig === undefined) return this.mgmt;
+  client(kubeconfig: string | undefined, identity?: string): ClusterClient {
+    const base = kubeconfig === undefined ? this.mgmt : this.remote(kubeconfig);
+    if (identity === undefined) return base;
+    // Kept, so each identity's discovery is read once, not at every reconcile.
+    const key = `${kubeconfig === undefined ? "mgmt" : kubeconfigDigest(kubeconfig)}\u0000${identity}`;
+    let client = this.impersonating.get(key);
+    if (!client) {
+      client = base.as({ user: identity });
+      this.impersonating.set(key, client);
+    }
+    return client;
+  }
+
+  private remote(kubeconfig: string): ClusterClient {
     const key = kubeconfigDigest(kubeconfig);
     let client = this.clients.get(key);
     if (!client) {
@@ -28,8 +45,8 @@ export class TargetClusters {
     return client;
   }
 
-  target(kubeconfig: string | undefined): TargetCluster {
-    const client = this.client(kubeconfig);
+  target(kubeconfig: string | undefined, identity?: string): TargetCluster {
+    const client = this.client(kubeconfig, identity);
     return {
       apply: (request) => applyUnit(client, { ...request, objects: structuredClone(request.objects), createNamespaces: this.options.createNamespaces ?? false }, { logger: this.logger }),
     };
@@ -38,5 +55,6 @@ export class TargetClusters {
   close(): void {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
+    this.impersonating.clear();
   }
 }

@@ -14,6 +14,10 @@ export const Reason = {
   ClusterNotReady: "ClusterNotReady",
   PruneFailed: "PruneFailed",
   Suspended: "Suspended",
+  /** Flux's acl.AccessDeniedReason: a cross-namespace reference under --no-cross-namespace-refs. */
+  AccessDenied: "AccessDenied",
+  /** Flux's source-controller URLInvalidReason: a GitRepository URL the controller refuses to read. */
+  URLInvalid: "URLInvalid",
 } as const;
 export type ReasonName = (typeof Reason)[keyof typeof Reason];
 

@@ -78,7 +78,7 @@ export async function run(): Promise<void> {
 
 
     const t0 = Date.now();
-    controller = new Controller({ kubeconfig: harness.get("mgmt")!.kubeconfig, concurrency: 10 });
+    controller = new Controller({ kubeconfig: harness.get("mgmt")!.kubeconfig, concurrency: 10, allowInsecureHttp: true });
     await controller.start();
     await new FleetPlanner(controller, { repoUrl: `${server.url}/repo.git` }).bootstrap();
     for (const c of names) {

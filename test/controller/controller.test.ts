@@ -62,7 +62,7 @@ describe("the controller reconciles a convention-mode repository from git", () =
   const unit = async (ns: string, name: string) => (await units()).find((u) => u.metadata.namespace === ns && u.metadata.name === name);
   const startController = async () => {
     const logger = createLogger({ level: process.env.FLOTILLA_LOG_LEVEL ?? "silent" });
-    controller = new Controller({ kubeconfig: bed.harness.get("mgmt")!.kubeconfig, concurrency: 4, logger });
+    controller = new Controller({ kubeconfig: bed.harness.get("mgmt")!.kubeconfig, concurrency: 4, logger, allowInsecureHttp: true });
     await controller.start();
     planner = new FleetPlanner(controller, { repoUrl: bed.repoUrl, logger });
     await planner.bootstrap();

@@ -361,7 +361,7 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
   const repoUrl = () => `${server.url}/repo.git`;
 
   const startController = async () => {
-    const proc = startCli(["controller", "--kubeconfig", join(tmp, "mgmt.kubeconfig"), "--repo", repoUrl(), "--concurrent", "4", "--cache-dir", join(tmp, "cache"), "--listen", "127.0.0.1:0"], {
+    const proc = startCli(["controller", "--kubeconfig", join(tmp, "mgmt.kubeconfig"), "--repo", repoUrl(), "--concurrent", "4", "--cache-dir", join(tmp, "cache"), "--listen", "127.0.0.1:0", "--allow-insecure-http"], {
       env: { FLOTILLA_WEBHOOK_TOKEN: token, FLOTILLA_LOG_LEVEL: "info" },
     });
     controller = proc;

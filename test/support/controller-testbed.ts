@@ -63,7 +63,8 @@ export async function startControllerTestbed(options: ControllerTestbedOptions):
       await applyUnit(mgmt, { unit: { name: "setup", namespace: "default" }, objects, prune: false, wait: false, timeoutMs: 30_000 });
     },
     startController: async (controllerOptions = {}) => {
-      const controller = new Controller({ ...controllerOptions, kubeconfig: harness.get("mgmt")!.kubeconfig });
+      // The testbed's repository is served over plain http on loopback, which the controller reads only when allowed.
+      const controller = new Controller({ allowInsecureHttp: true, ...controllerOptions, kubeconfig: harness.get("mgmt")!.kubeconfig });
       controllers.push(controller);
       await controller.start();
       return controller;
