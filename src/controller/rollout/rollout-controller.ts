@@ -90,6 +90,9 @@ export class RolloutController {
       Object.assign(t, parsed);
     } catch (error) {
       t.error = describeError(error);
+      // Its units are held with the error rather than left to roll out all at once.
+      const ref = r.spec?.sourceRef;
+      if (ref?.name) t.sourceKey = `${ref.namespace ?? r.metadata.namespace}/${ref.name}`;
     }
     this.rollouts.set(key, t);
     this.stepSoon(key);
@@ -156,7 +159,7 @@ export class RolloutController {
   /** Steps one rollout; the status write and the requeues follow asynchronously, in order. */
   private step(key: string): void {
     const t = this.rollouts.get(key);
-    if (!t || !t.spec || !t.sourceKey) {
+    if (!t || !t.spec || !t.sourceKey || t.error) {
       if (t?.error) this.write(t, { ...(t.object.status ?? {}) }, { status: "False", reason: "InvalidSpec", message: t.error });
       return;
     }
