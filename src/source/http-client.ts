@@ -2,6 +2,7 @@ import http from "node:http";
 import https from "node:https";
 import { TooLargeError } from "../core/errors.js";
 import { DEFAULT_SOURCE_LIMITS, formatBytes, type SourceLimits } from "./limits.js";
+import { oversizedObject } from "./pack-scan.js";
 
 /** The request and response shapes isomorphic-git's `http` plug-in speaks. */
 export interface GitHttpRequest {
@@ -28,8 +29,8 @@ export interface HttpClientOptions {
   signal?: AbortSignal;
   /** The source, for messages (a URL without credentials). */
   source?: string;
-  /** Response bounds: ref advertisements and listings by `maxRefsBytes`, packs by `maxArtifactBytes`. */
-  limits?: Pick<SourceLimits, "maxRefsBytes" | "maxArtifactBytes">;
+  /** Response bounds: ref advertisements and listings by `maxRefsBytes`, packs by `maxArtifactBytes`, a pack's objects by `maxFileBytes`. */
+  limits?: Pick<SourceLimits, "maxRefsBytes" | "maxArtifactBytes" | "maxFileBytes">;
 }
 
 /**
@@ -76,7 +77,7 @@ export function makeHttpClient(options: HttpClientOptions = {}): { request(req: 
               headers,
               statusCode: res.statusCode ?? 0,
               statusMessage: res.statusMessage ?? "",
-              body: bounded(res, limit.bytes, tooLarge),
+              body: what === "pack" ? checkedPack(bounded(res, limit.bytes, tooLarge), limits.maxFileBytes, source) : bounded(res, limit.bytes, tooLarge),
             });
           },
         );
@@ -94,6 +95,21 @@ function responseKind(method: string, body: readonly Uint8Array[]): "ref adverti
   // A protocol v2 request starts with a pkt-line `command=<name>`.
   const head = Buffer.from(body[0] ?? new Uint8Array()).subarray(0, 32).toString("latin1");
   return head.slice(4).startsWith("command=ls-refs") ? "ref listing" : "pack";
+}
+
+/**
+ * A pack response, held whole (isomorphic-git holds it whole too) and checked before it is passed
+ * on: an object over `maxFileBytes` fails the fetch here, before isomorphic-git inflates it to index it.
+ */
+async function* checkedPack(body: AsyncIterableIterator<Uint8Array>, maxFileBytes: number, source: string): AsyncIterableIterator<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  const response = Buffer.concat(chunks);
+  const size = oversizedObject(response, maxFileBytes);
+  if (size !== undefined) {
+    throw new TooLargeError(`${source}: the fetched pack holds an object of ${size > maxFileBytes + 1 ? formatBytes(size) : `over ${formatBytes(maxFileBytes)}`}, larger than ${formatBytes(maxFileBytes)} (--max-file-size); the commit is not fetched`, { object: source });
+  }
+  yield new Uint8Array(response.buffer, response.byteOffset, response.byteLength);
 }
 
 /** The response's chunks as they arrive, failing with `error()` (and dropping the connection) past `limit` bytes. */

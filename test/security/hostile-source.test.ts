@@ -11,6 +11,7 @@ import { DEFAULT_SOURCE_LIMITS } from "../../src/source/limits.js";
 import { materializeCommit } from "../../src/source/materialize.js";
 import { ObjectSizes } from "../../src/source/object-size.js";
 import { TestRepo } from "../support/git-repo.js";
+import { startGitHttpServer } from "../support/git-http-server.js";
 
 const MiB = 1024 * 1024;
 const CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: one\n";
@@ -96,6 +97,28 @@ describe("a repository holding a 400 MB file of zeros", () => {
     const small = repo.commit("three files of 40 KB", { "a/1.yaml": `# ${"x".repeat(40_000)}\n`, "a/2.yaml": `# ${"y".repeat(40_000)}\n`, "a/3.yaml": `# ${"z".repeat(40_000)}\n` });
     const limits = { ...DEFAULT_SOURCE_LIMITS, maxArtifactBytes: 100_000 };
     await expect(materializeCommit({ fs, gitdir, commit: small, label: "platform@main", limits })).rejects.toThrow(/platform@main: the artifact's files are larger than 97.7 KiB together \(--max-artifact-size\); 'a\/[23]\.yaml' passed the limit/);
+  });
+
+  it("refuses, over smart HTTP, a pack holding the file before it is inflated, naming the source and the flag", async () => {
+    repo.publish();
+    const server = await startGitHttpServer(repo.root);
+    try {
+      const url = `${server.url}/repo.git`;
+      const source = new GitSource({ url, ref: { branch: "main" }, cacheDir: fs.mkdtempSync(join(process.env.TMPDIR ?? "/tmp", "flotilla-hostile-")) });
+      const rssBefore = process.memoryUsage().rss;
+      const start = Date.now();
+      const error = (await source.poll().then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as FlotillaError;
+      expect(error).toBeInstanceOf(TooLargeError);
+      expect(error.message).toBe(`${url}: the fetched pack holds an object of 381.5 MiB, larger than 16 MiB (--max-file-size); the commit is not fetched`);
+      // Loose bounds: inflating it to index the pack took seconds and 400 MB more.
+      expect(Date.now() - start).toBeLessThan(2000);
+      expect((process.memoryUsage().rss - rssBefore) / MiB).toBeLessThan(300);
+    } finally {
+      await server.stop();
+    }
   });
 
   it("reads every object's size from the store as git does, loose, packed and deltified", () => {
