@@ -110,7 +110,9 @@ export class FleetPlanner {
     const previousInventory = await this.readInventory();
     // New units are recorded before they are created, so a planner killed in between still deletes them once they leave git.
     const recordIntent = (entries: InventoryEntry[]) => this.writeInventory(entries);
-    const result = await applyUnit(this.mgmt, { unit: PLAN_UNIT, objects: plan.objects, previousInventory, prune: true, wait: false, timeoutMs: 60_000, recordIntent }, { logger: this.log });
+    // flotilla.yaml's rollouts go with the units (as Rollout objects), so that removing one removes its Rollout.
+    const objects: KubeObject[] = [...plan.objects, ...plan.rollouts];
+    const result = await applyUnit(this.mgmt, { unit: PLAN_UNIT, objects, previousInventory, prune: true, wait: false, timeoutMs: 60_000, recordIntent }, { logger: this.log });
     await this.writeInventory(result.inventory);
     if (result.summary) this.log.info({ changes: result.summary, units: plan.objects.length }, "applied the fleet plan");
   }

@@ -8,6 +8,7 @@ import { CONFIG_FILE, parseFlotillaConfig, type FeatureSelection, type FlotillaC
 import { isGitRepository, isKustomization, normalizeGitRepository, normalizeKustomization } from "./flux-objects.js";
 import { readLayout, type Layout } from "./layout.js";
 import { overlappingObjects } from "./overlaps.js";
+import { rolloutManifest, type RolloutObject } from "../rollout/index.js";
 
 export type RenderFn = (tree: FileTree, path: string, spec: FluxBuildSpec) => KubeObject[];
 
@@ -29,6 +30,8 @@ export interface Sources {
 export interface PlanResult {
   mode: "convention" | "flux";
   objects: Array<GitRepository | Kustomization>;
+  /** Convention mode: one Rollout per environment of flotilla.yaml `rollouts` (Flux mode writes its own). */
+  rollouts: RolloutObject[];
   warnings: string[];
   /**
    * What could not be planned while the rest was: units whose path does not render (malformed YAML,
@@ -113,7 +116,18 @@ export function planFleet(sources: Sources, trees: Readonly<Record<string, FileT
   const objects = [...sources.gitRepositories, ...units].sort(
     (a, b) => a.metadata.namespace.localeCompare(b.metadata.namespace) || a.kind.localeCompare(b.kind) || a.metadata.name.localeCompare(b.metadata.name),
   );
-  return { mode: sources.mode, objects, warnings, errors: errors.sort((a, b) => a.unit.localeCompare(b.unit)) };
+  return { mode: sources.mode, objects, rollouts: conventionRollouts(sources), warnings, errors: errors.sort((a, b) => a.unit.localeCompare(b.unit)) };
+}
+
+/** flotilla.yaml `rollouts.<env>` as Rollout objects over the units labelled with that environment, with the windows. */
+function conventionRollouts(sources: Sources): RolloutObject[] {
+  if (sources.mode !== "convention") return [];
+  return Object.entries(sources.config.rollouts).map(([env, spec]) => {
+    const source = sources.config.environments[env]?.source ?? (env === "prod" ? "release" : "main");
+    const r = rolloutManifest(env, FLUX_NAMESPACE, { name: source, namespace: FLUX_NAMESPACE }, spec, sources.config.windows, { [LABEL_ENVIRONMENT]: env });
+    r.spec.selector = { matchLabels: { [LABEL_ENVIRONMENT]: env } };
+    return r;
+  });
 }
 
 function renderOrError(render: () => KubeObject[]): KubeObject[] | { error: string } {

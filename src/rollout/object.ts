@@ -2,7 +2,8 @@ import { formatDuration } from "../core/duration.js";
 import type { Condition } from "../core/flux.js";
 import { InvalidInputError } from "../core/errors.js";
 import { isPlainObject, type KubeObject } from "../core/object.js";
-import { parseRolloutSpec, parseWindows, type RolloutSpec } from "./config.js";
+import { parseRolloutSpec, parseSelector, parseWindows, type RolloutSpec } from "./config.js";
+import type { ClusterSelector } from "./selector.js";
 import type { RolloutControl, RolloutDecision, RolloutPhase, RolloutState, WaveStatus } from "./waves.js";
 import { windowState, type BreakGlass, type WindowSpec } from "./windows.js";
 
@@ -20,6 +21,8 @@ export interface RolloutObject extends KubeObject {
   metadata: KubeObject["metadata"] & { name: string; namespace: string };
   spec: {
     sourceRef: { kind?: "GitRepository"; name: string; namespace?: string };
+    /** Which of the source's Kustomizations (by their labels) are the rollout's units; unset: all that target a workload cluster. */
+    selector?: ClusterSelector;
     suspend?: boolean;
     onFailure?: "halt" | "rollback";
     waves: unknown[];
@@ -51,15 +54,16 @@ export interface RolloutStatus {
 }
 
 /** A Rollout's spec, validated; errors name the object and the field. */
-export function rolloutSpecOf(r: RolloutObject): { spec: RolloutSpec; windows: WindowSpec[]; sourceKey: string } {
+export function rolloutSpecOf(r: RolloutObject): { spec: RolloutSpec; windows: WindowSpec[]; sourceKey: string; selector?: ClusterSelector } {
   const where = { object: `Rollout/${r.metadata.namespace}/${r.metadata.name}` };
   if (!isPlainObject(r.spec)) throw new InvalidInputError("must be a map", { ...where, field: "spec" });
   const ref = r.spec.sourceRef;
   if (!isPlainObject(ref) || typeof ref.name !== "string" || ref.name === "") throw new InvalidInputError("needs the name of a GitRepository", { ...where, field: "spec.sourceRef" });
   if (ref.kind !== undefined && ref.kind !== "GitRepository") throw new InvalidInputError(`kind '${String(ref.kind)}' is not supported; use GitRepository`, { ...where, field: "spec.sourceRef.kind" });
-  const spec = parseRolloutSpec(r.spec, where, "spec", ["sourceRef", "suspend", "windows"]);
+  const spec = parseRolloutSpec(r.spec, where, "spec", ["sourceRef", "selector", "suspend", "windows"]);
   const windows = r.spec.windows === undefined ? [] : parseWindows(r.spec.windows, where, "spec.windows");
-  return { spec, windows, sourceKey: `${ref.namespace ?? r.metadata.namespace}/${ref.name}` };
+  const selector = r.spec.selector === undefined ? undefined : parseSelector(r.spec.selector, where, "spec.selector");
+  return { spec, windows, sourceKey: `${ref.namespace ?? r.metadata.namespace}/${ref.name}`, ...(selector ? { selector } : {}) };
 }
 
 /** The rollout's memory, read back from status. */

@@ -22,6 +22,8 @@ import {
   type RolloutStatus,
   type UnitObservation,
   type WindowSpec,
+  type ClusterSelector,
+  matchesSelector,
 } from "../../rollout/index.js";
 import { Reason, isReady, readyCondition, setCondition } from "../../status/conditions.js";
 import type { Clock } from "../clock.js";
@@ -33,6 +35,13 @@ const FAILURES = new Set<string>([Reason.HealthCheckFailed, Reason.Reconciliatio
 
 /** What the reconciler asks: which artifact a unit applies now, and whether it may prune; or why it waits. */
 export type RevisionGateResult = { artifact: SourceArtifact; prune: boolean; note?: string } | { hold: string; requeueAfterMs: number };
+
+const sourceKeyOfUnit = (k: Kustomization) => `${k.spec.sourceRef.namespace ?? k.metadata.namespace}/${k.spec.sourceRef.name}`;
+
+/** Whether a unit is one of a rollout's: its source, a workload cluster, and the rollout's selector. */
+function isMember(t: Pick<Tracked, "sourceKey" | "selector">, k: Kustomization): boolean {
+  return !!k.spec.kubeConfig && sourceKeyOfUnit(k) === t.sourceKey && (t.selector === undefined || matchesSelector(t.selector, k.metadata.labels ?? {}));
+}
 
 /** The controller's side of a Rollout: its caches, and the writes a pass makes. */
 export interface RolloutHost {
@@ -51,6 +60,8 @@ interface Tracked {
   spec?: RolloutSpec;
   windows: WindowSpec[];
   sourceKey?: string;
+  /** Over the units' labels; unset: every unit of the source that targets a workload cluster. */
+  selector?: ClusterSelector;
   error?: string;
   state: RolloutState;
   decision?: RolloutDecision;
@@ -107,8 +118,7 @@ export class RolloutController {
 
   /** A unit's status or spec changed. */
   onUnit(k: Kustomization): void {
-    if (!k.spec.kubeConfig) return;
-    for (const [key, t] of this.rollouts) if (t.sourceKey === `${k.spec.sourceRef.namespace ?? k.metadata.namespace}/${k.spec.sourceRef.name}`) this.stepSoon(key);
+    for (const [key, t] of this.rollouts) if (isMember(t, k)) this.stepSoon(key);
   }
 
   /** A source stored an artifact: kept by revision while a pin may name it. */
@@ -129,9 +139,7 @@ export class RolloutController {
 
   /** The rollout of a unit's source, if any (only units that target a workload cluster are in one). */
   private rolloutOf(k: Kustomization): [string, Tracked] | undefined {
-    if (!k.spec.kubeConfig) return undefined;
-    const sourceKey = `${k.spec.sourceRef.namespace ?? k.metadata.namespace}/${k.spec.sourceRef.name}`;
-    for (const entry of this.rollouts) if (entry[1].sourceKey === sourceKey) return entry;
+    for (const entry of this.rollouts) if (isMember(entry[1], k)) return entry;
     return undefined;
   }
 
@@ -191,8 +199,7 @@ export class RolloutController {
   private observe(t: Tracked): ClusterObservation[] {
     const byCluster = new Map<string, UnitObservation[]>();
     for (const k of this.host.kustomizations()) {
-      if (!k.spec.kubeConfig || k.spec.suspend || k.metadata.deletionTimestamp) continue;
-      if (`${k.spec.sourceRef.namespace ?? k.metadata.namespace}/${k.spec.sourceRef.name}` !== t.sourceKey) continue;
+      if (!isMember(t, k) || k.spec.suspend || k.metadata.deletionTimestamp) continue;
       const ready = readyCondition(k.status?.conditions);
       const unit: UnitObservation = {
         name: `${k.metadata.namespace}/${k.metadata.name}`,
@@ -244,7 +251,7 @@ export class RolloutController {
 
   private requeueUnitsOf(sourceKey: string | undefined): void {
     if (!sourceKey) return;
-    for (const k of this.host.kustomizations()) if (`${k.spec.sourceRef.namespace ?? k.metadata.namespace}/${k.spec.sourceRef.name}` === sourceKey) this.host.requeue(k);
+    for (const k of this.host.kustomizations()) if (sourceKeyOfUnit(k) === sourceKey) this.host.requeue(k);
   }
 
   /** Writes status when it changed, one write at a time. */
