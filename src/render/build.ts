@@ -221,7 +221,10 @@ function runTransformers(resources: Resource[], k: KustomizationFile, ctx: { tre
     out = applyPatches(out, entries, "patchesStrategicMerge", pctx);
   }
   if (k.patches.length > 0) out = applyPatches(out, k.patches, "patches", pctx);
-  if (k.namespace) applyNamespace(out, k.namespace, state.config, state.clusterScoped);
+  if (k.namespace) {
+    applyNamespace(out, k.namespace, state.config, state.clusterScoped, { file: ctx.file });
+    assertUnique(out, ctx.file);
+  }
   applyPrefixSuffix(out, k.namePrefix ?? "", k.nameSuffix ?? "", state.config);
   if (k.commonLabels) applyLabels(out, k.commonLabels, { selectors: true, templates: true }, state.config);
   for (const entry of k.labels) {

@@ -10,7 +10,7 @@ import { applyPatches } from "./patches.js";
 import { applyReplacements } from "./replacements.js";
 import { newResource, type Resource } from "./resource.js";
 import { cloneConfig } from "./transformer-config.js";
-import { applyAnnotations, applyImages, applyLabels, applyPairsAt, applyNamespace, applyPrefixSuffix, applyReplicas, type NamespaceOptions } from "./transformers.js";
+import { applyAnnotations, applyImages, applyLabels, applyPairsAt, applyNamespace, applyPrefixSuffix, applyReplicas, assertUnique, type NamespaceOptions } from "./transformers.js";
 
 interface PluginContext {
   tree: FileTree;
@@ -78,9 +78,19 @@ export function applyBuiltinPlugin(raw: Record<string, unknown>, source: string,
       const subjects = doc.setRoleBindingSubjects;
       const options: NamespaceOptions = {
         unsetOnly: doc.unsetOnly === true,
+        file: source,
         ...(subjects === "defaultOnly" || subjects === "allServiceAccounts" || subjects === "none" ? { setRoleBindingSubjects: subjects } : {}),
       };
+      if (custom) {
+        // metadata/namespace is always set; a metadata/name spec is what renames Namespace objects (kustomize's namespace filter).
+        const isPath = (spec: FieldSpec, path: string) => spec.path.join("/") === path;
+        options.renameNamespaces = custom.some((spec) => isPath(spec, "metadata/name") && (spec.kind === undefined || spec.kind === "Namespace"));
+        // RoleBinding subjects follow setRoleBindingSubjects, not field specs (kustomize drops those specs).
+        const subjectSpec = (spec: FieldSpec) => isPath(spec, "subjects/namespace") && (spec.kind === "RoleBinding" || spec.kind === "ClusterRoleBinding");
+        config.namespace = custom.filter((spec) => !isPath(spec, "metadata/namespace") && !isPath(spec, "metadata/name") && !subjectSpec(spec));
+      }
       applyNamespace(resources, ns, config, ctx.state.clusterScoped, options);
+      assertUnique(resources, source);
       return none;
     }
     case "ImageTagTransformer": {

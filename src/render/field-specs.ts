@@ -260,37 +260,50 @@ export function varReferenceSpecs(): FieldSpec[] {
 }
 
 /** Kinds that are cluster-scoped (kustomize's list from the built-in OpenAPI schema). */
-export const CLUSTER_SCOPED_KINDS = new Set([
-  "APIService",
-  "CertificateSigningRequest",
-  "ClusterRole",
-  "ClusterRoleBinding",
-  "ComponentStatus",
-  "CSIDriver",
-  "CSINode",
-  "CustomResourceDefinition",
-  "FlowSchema",
-  "IngressClass",
-  "MutatingWebhookConfiguration",
-  "Namespace",
-  "Node",
-  "PersistentVolume",
-  "PodSecurityPolicy",
-  "PriorityClass",
-  "PriorityLevelConfiguration",
-  "RuntimeClass",
-  "SelfSubjectAccessReview",
-  "SelfSubjectRulesReview",
-  "StorageClass",
-  "SubjectAccessReview",
-  "TokenReview",
-  "ValidatingAdmissionPolicy",
-  "ValidatingAdmissionPolicyBinding",
-  "ValidatingWebhookConfiguration",
-  "VolumeAttachment",
+/** The built-in cluster-scoped kinds, each with its API group(s): a CRD's kind of the same name in another group is namespaced. */
+const CLUSTER_SCOPED: ReadonlyMap<string, readonly string[]> = new Map([
+  ["APIService", ["apiregistration.k8s.io"]],
+  ["CertificateSigningRequest", ["certificates.k8s.io"]],
+  ["ClusterRole", ["rbac.authorization.k8s.io"]],
+  ["ClusterRoleBinding", ["rbac.authorization.k8s.io"]],
+  ["ComponentStatus", [""]],
+  ["CSIDriver", ["storage.k8s.io"]],
+  ["CSINode", ["storage.k8s.io"]],
+  ["CustomResourceDefinition", ["apiextensions.k8s.io"]],
+  ["FlowSchema", ["flowcontrol.apiserver.k8s.io"]],
+  ["IngressClass", ["networking.k8s.io"]],
+  ["MutatingWebhookConfiguration", ["admissionregistration.k8s.io"]],
+  ["Namespace", [""]],
+  ["Node", [""]],
+  ["PersistentVolume", [""]],
+  ["PodSecurityPolicy", ["policy", "extensions"]],
+  ["PriorityClass", ["scheduling.k8s.io"]],
+  ["PriorityLevelConfiguration", ["flowcontrol.apiserver.k8s.io"]],
+  ["RuntimeClass", ["node.k8s.io"]],
+  ["SelfSubjectAccessReview", ["authorization.k8s.io"]],
+  ["SelfSubjectRulesReview", ["authorization.k8s.io"]],
+  ["StorageClass", ["storage.k8s.io"]],
+  ["SubjectAccessReview", ["authorization.k8s.io"]],
+  ["TokenReview", ["authentication.k8s.io"]],
+  ["ValidatingAdmissionPolicy", ["admissionregistration.k8s.io"]],
+  ["ValidatingAdmissionPolicyBinding", ["admissionregistration.k8s.io"]],
+  ["ValidatingWebhookConfiguration", ["admissionregistration.k8s.io"]],
+  ["VolumeAttachment", ["storage.k8s.io"]],
 ]);
 
+export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set(CLUSTER_SCOPED.keys());
+
+/**
+ * Whether an object is cluster-scoped: a built-in cluster-scoped kind in its own API group (as
+ * kustomize looks the GVK up in its schema), or a kind a CRD declared cluster-scoped. Without an
+ * apiVersion (a kind named alone) the kind decides.
+ */
 export function isClusterScoped(obj: KubeObject, extraClusterScoped?: ReadonlySet<string>): boolean {
-  return CLUSTER_SCOPED_KINDS.has(obj.kind) || (extraClusterScoped?.has(obj.kind) ?? false);
+  if (extraClusterScoped?.has(obj.kind)) return true;
+  const groups = CLUSTER_SCOPED.get(obj.kind);
+  if (!groups) return false;
+  if (!obj.apiVersion) return true;
+  const slash = obj.apiVersion.indexOf("/");
+  return groups.includes(slash < 0 ? "" : obj.apiVersion.slice(0, slash));
 }
 

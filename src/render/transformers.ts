@@ -70,11 +70,13 @@ export function applyNamespace(
     if ((obj.kind === "RoleBinding" || obj.kind === "ClusterRoleBinding") && Array.isArray(obj.subjects)) setSubjectNamespaces(obj.subjects, namespace, options);
     if (options.unsetOnly && typeof obj.metadata.namespace === "string" && obj.metadata.namespace !== "") continue;
     if (obj.kind === "Namespace" && (obj.apiVersion === "v1" || obj.apiVersion === undefined)) {
+      if (options.renameNamespaces === false) continue;
       obj.metadata.name = namespace;
       recordName(res);
       continue;
     }
     if (isClusterScoped(obj, clusterScoped)) {
+      setNamespaceFields(obj, namespace, config, options);
       if (obj.kind.endsWith("WebhookConfiguration")) {
         visitPath(obj, ["webhooks", "clientConfig", "service"], (_h, _k, svc) => {
           if (isPlainObject(svc) && svc.namespace !== undefined) svc.namespace = namespace;
@@ -94,16 +96,41 @@ export function applyNamespace(
       continue;
     }
     obj.metadata.namespace = namespace;
-    for (const fs of config.namespace) {
-      if (specMatches(fs, obj)) visitPath(obj, fs.path, () => namespace, fs.create ?? false);
-    }
+    setNamespaceFields(obj, namespace, config, options);
     recordName(res);
+  }
+}
+
+/** The namespace at the configured field specs (beyond metadata.namespace): scalar fields only, as kustomize requires. */
+function setNamespaceFields(obj: Resource["obj"], namespace: string, config: TransformerConfig, options: NamespaceOptions): void {
+  for (const fs of config.namespace) {
+    if (!specMatches(fs, obj)) continue;
+    visitPath(
+      obj,
+      fs.path,
+      (_h, _k, value) => {
+        if (value !== undefined && value !== null && typeof value === "object") {
+          throw new InvalidInputError(`namespace field specs must name a scalar field, not a ${Array.isArray(value) ? "list" : "map"}`, {
+            ...(options.file ? { file: options.file } : {}),
+            object: `${obj.kind}/${obj.metadata.name ?? ""}`,
+            field: fs.path.join("."),
+          });
+        }
+        if (options.unsetOnly && typeof value === "string" && value !== "") return undefined;
+        return namespace;
+      },
+      fs.create ?? false,
+    );
   }
 }
 
 /** NamespaceTransformer's `unsetOnly` and `setRoleBindingSubjects` (kustomize's default: `defaultOnly`). */
 export interface NamespaceOptions {
   unsetOnly?: boolean;
+  /** Rename Namespace objects (v1) to the namespace: kustomize's default field specs do; custom ones only with a metadata/name spec. */
+  renameNamespaces?: boolean;
+  /** The file that configured the transformer, for errors. */
+  file?: string;
   setRoleBindingSubjects?: "defaultOnly" | "allServiceAccounts" | "none";
 }
 
