@@ -3,17 +3,7 @@ import { InvalidInputError } from "../../src/core/errors.js";
 import { MemoryTree } from "../../src/core/file-tree.js";
 import { parseYamlDocuments } from "../../src/core/yaml.js";
 import { render } from "../../src/render/index.js";
-
-/** The classic billion laughs: 9 levels of 9 aliases, 1 KB of text that expands to 9^9 strings. */
-export function billionLaughs(key: string): string {
-  const levels = "abcdefghi".split("");
-  const lines = [`${key}: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]`];
-  for (let i = 1; i < levels.length; i++) {
-    const prev = levels[i - 1]!;
-    lines.push(`${levels[i]}: &${levels[i]} [${Array(9).fill(`*${prev === "a" ? "a" : prev}`).join(",")}]`);
-  }
-  return lines.join("\n");
-}
+import { billionLaughs } from "./hostile-inputs.js";
 
 function manifestBomb(): string {
   return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: lol\ndata:\n${billionLaughs("a")
