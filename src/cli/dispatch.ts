@@ -32,6 +32,11 @@ const COMMANDS: Record<string, { summary: string; usage: string; load: () => Pro
     load: () => import("./up.js"),
   },
   plan: { summary: "the fleet's units (GitRepository and Kustomization objects) from the repository", usage: "plan [--repo DIR|URL] [--ref REF] [--json] [--no-infer]", load: () => import("./plan.js") },
+  rollout: {
+    summary: "an environment's waves (status), or steer them: pause, resume, approve a manual wave, retry after a halt",
+    usage: "rollout status|pause|resume|approve|retry ENV [--kubeconfig FILE] [--namespace NS] [--wave NAME] [--json]",
+    load: () => import("./rollout.js"),
+  },
   status: {
     summary: "every unit (NAMESPACE NAME CLUSTER READY STATUS AGE) and cluster on the management cluster; exit 1 unless all Ready",
     usage: "status [--kubeconfig FILE] [--json] [--watch]",
