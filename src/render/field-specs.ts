@@ -246,16 +246,31 @@ export function replicaSpecs(): FieldSpec[] {
   ];
 }
 
-/** Fields that may hold `$(VAR)` references (kustomize's varReference defaults). */
+/** Fields that may hold `$(VAR)` references: kustomize's varReference defaults, exactly (its quirks included). */
 export function varReferenceSpecs(): FieldSpec[] {
-  const rel = ["containers/args", "containers/command", "containers/env/value", "initContainers/args", "initContainers/command", "initContainers/env/value", "volumes/nfs/server"];
+  const containerFields = ["args", "command", "env/value", "volumeMounts/mountPath"];
+  const inPod = (kind: string, podSpec: string, nfsServer: string): FieldSpec[] => [
+    ...["containers", "initContainers"].flatMap((c) => containerFields.map((f) => spec(`${podSpec}/${c}/${f}`, kind))),
+    spec(nfsServer, kind),
+  ];
   return [
-    ...inPodSpecs(rel, POD_SPECS.filter(([k]) => k !== "PodTemplate")),
+    // kustomize's CronJob entry reads volumes one level too high, and its StatefulSet entry reads volumeClaimTemplates.
+    ...inPod("CronJob", "spec/jobTemplate/spec/template/spec", "spec/jobTemplate/spec/template/volumes/nfs/server"),
+    ...inPod("DaemonSet", "spec/template/spec", "spec/template/spec/volumes/nfs/server"),
+    ...inPod("Deployment", "spec/template/spec", "spec/template/spec/volumes/nfs/server"),
+    spec("spec/template/metadata/annotations", "Deployment"),
     spec("spec/rules/host", "Ingress"),
     spec("spec/tls/hosts", "Ingress"),
     spec("spec/tls/secretName", "Ingress"),
-    spec("metadata/annotations"),
+    ...inPod("Job", "spec/template/spec", "spec/template/spec/volumes/nfs/server"),
+    ...inPod("Pod", "spec", "spec/volumes/nfs/server"),
+    ...inPod("ReplicaSet", "spec/template/spec", "spec/template/spec/volumes/nfs/server"),
+    spec("spec/ports/port", "Service"),
+    spec("spec/ports/targetPort", "Service"),
+    ...inPod("StatefulSet", "spec/template/spec", "spec/volumeClaimTemplates/spec/nfs/server"),
+    spec("spec/nfs/server", "PersistentVolume"),
     spec("metadata/labels"),
+    spec("metadata/annotations"),
   ];
 }
 

@@ -22,6 +22,8 @@ const VAR = /\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g;
 export function resolveVars(resources: readonly Resource[], vars: readonly VarDefinition[], config: TransformerConfig): void {
   if (vars.length === 0) return;
   const values = new Map<string, string>();
+  // A field that is exactly one `$(NAME)` takes the var's value with its type (a port stays a number).
+  const typed = new Map<string, unknown>();
   for (const v of vars) {
     const where = { file: v.file, field: `vars.${v.name}` };
     if (values.has(v.name)) throw new InvalidInputError(`var '${v.name}' is defined twice`, where);
@@ -38,8 +40,13 @@ export function resolveVars(resources: readonly Resource[], vars: readonly VarDe
     const found = getAtPath(target[0]!.obj, splitFieldPath(fieldPath));
     if (found.length === 0 || found[0] === undefined || found[0] === null) throw new InvalidInputError(`field '${fieldPath}' of ${v.objref.kind}/${v.objref.name} is not set`, where);
     values.set(v.name, typeof found[0] === "string" ? found[0] : JSON.stringify(found[0]));
+    typed.set(v.name, found[0]);
   }
-  const replace = (s: string): string => s.replace(VAR, (m, name: string) => values.get(name) ?? m);
+  const replaceString = (s: string): string => s.replace(VAR, (m, name: string) => values.get(name) ?? m);
+  const replace = (s: string): unknown => {
+    const whole = /^\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)$/.exec(s);
+    return whole && typed.has(whole[1]!) ? typed.get(whole[1]!) : replaceString(s);
+  };
   for (const res of resources) {
     for (const fs of config.varReference) {
       if (!specMatches(fs, res.obj)) continue;
@@ -47,7 +54,7 @@ export function resolveVars(resources: readonly Resource[], vars: readonly VarDe
         if (typeof value === "string") return replace(value);
         if (Array.isArray(value)) return value.map((x) => (typeof x === "string" ? replace(x) : x));
         if (value && typeof value === "object") {
-          for (const [k, x] of Object.entries(value as Record<string, unknown>)) if (typeof x === "string") (value as Record<string, unknown>)[k] = replace(x);
+          for (const [k, x] of Object.entries(value as Record<string, unknown>)) if (typeof x === "string") (value as Record<string, unknown>)[k] = replaceString(x);
         }
         return undefined;
       });
