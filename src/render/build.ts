@@ -17,7 +17,7 @@ import { legacySort } from "./sort.js";
 import { fieldTransformations, recordTransformations, TRANSFORMATIONS_ANNOTATION, transformationsText } from "./transformer-annotations.js";
 import { builtinTransformerConfig, mergeConfiguration, type TransformerConfig } from "./transformer-config.js";
 import { applyAnnotations, applyImages, applyLabels, applyNamespace, applyPrefixSuffix, applyReplicas, assertUnique } from "./transformers.js";
-import { resolveVars, type VarDefinition } from "./vars.js";
+import { bindVars, resolveVars, type VarDefinition } from "./vars.js";
 
 /** What one render shares across the kustomizations it loads. */
 export interface BuildState {
@@ -92,7 +92,7 @@ export function buildTarget(dir: string, k: KustomizationFile, file: string, sta
 
     resources = runGenerators(resources, k, ctx, state);
     resources = runTransformers(resources, k, ctx, state);
-    for (const v of k.vars) state.vars.push({ ...v, file });
+    state.vars.push(...bindVars(k.vars.map((v) => ({ ...v, file })), resources));
     return resources;
   } finally {
     state.stack.pop();

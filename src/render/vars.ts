@@ -11,6 +11,33 @@ export interface VarDefinition {
   objref: Record<string, string>;
   fieldref?: { fieldpath?: string };
   file: string;
+  /** The object the var names, found among its own kustomization's resources when it was declared. */
+  target?: Resource;
+}
+
+/** The resources a var's objref names: by kind, any name the object has had, group and namespace when given. */
+function objrefMatches(resources: readonly Resource[], objref: Record<string, string>): Resource[] {
+  return resources.filter(
+    (r) =>
+      r.obj.kind === objref.kind &&
+      r.names.some((n) => n.name === objref.name) &&
+      (!objref.apiVersion || groupOf(objref.apiVersion) === groupOf(r.obj.apiVersion)) &&
+      (!objref.namespace || r.names.some((n) => (n.namespace ?? "") === objref.namespace)),
+  );
+}
+
+/**
+ * Binds a kustomization's vars to their objects among that kustomization's resources, as kustomize
+ * does when it merges vars: two kustomizations may each name their own Service/elasticsearch.
+ */
+export function bindVars(vars: readonly Omit<VarDefinition, "target">[], resources: readonly Resource[]): VarDefinition[] {
+  return vars.map((v) => {
+    const matched = objrefMatches(resources, v.objref);
+    if (matched.length > 1) {
+      throw new InvalidInputError(`var '${v.name}' matches ${matched.length} objects (${v.objref.kind}/${v.objref.name}); give objref a namespace or apiVersion`, { file: v.file, field: `vars.${v.name}` });
+    }
+    return matched.length === 1 ? { ...v, target: matched[0]! } : { ...v };
+  });
 }
 
 const VAR = /\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g;
@@ -27,13 +54,7 @@ export function resolveVars(resources: readonly Resource[], vars: readonly VarDe
   for (const v of vars) {
     const where = { file: v.file, field: `vars.${v.name}` };
     if (values.has(v.name)) throw new InvalidInputError(`var '${v.name}' is defined twice`, where);
-    const target = resources.filter(
-      (r) =>
-        r.obj.kind === v.objref.kind &&
-        r.names.some((n) => n.name === v.objref.name) &&
-        (!v.objref.apiVersion || groupOf(v.objref.apiVersion) === groupOf(r.obj.apiVersion)) &&
-        (!v.objref.namespace || r.names.some((n) => (n.namespace ?? "") === v.objref.namespace)),
-    );
+    const target = v.target && resources.includes(v.target) ? [v.target] : objrefMatches(resources, v.objref);
     if (target.length === 0) throw new InvalidInputError(`var '${v.name}' refers to ${v.objref.kind}/${v.objref.name}, which is not among the resources`, where);
     if (target.length > 1) throw new InvalidInputError(`var '${v.name}' matches more than one ${v.objref.kind}/${v.objref.name}`, where);
     const fieldPath = v.fieldref?.fieldpath ?? "metadata.name";
