@@ -7,6 +7,8 @@ import { describeError, InvalidInputError, NotFoundError } from "../core/errors.
 import { KUSTOMIZATION_API_VERSION, type Kustomization } from "../core/flux.js";
 import type { KubeObject } from "../core/object.js";
 import { clusterRows, formatTable, unitRows, type ClusterStatusRow, type UnitStatusRow } from "../status/table.js";
+import { ROLLOUT_API_VERSION, type RolloutObject } from "../rollout/index.js";
+import { waveRows, type WaveRow } from "../status/rollouts.js";
 
 /** The Cluster API version `flotilla status` lists clusters from. */
 export const CLUSTER_API_VERSION = "cluster.x-k8s.io/v1beta1";
@@ -19,6 +21,8 @@ export interface FleetStatus {
   clusters: ClusterStatusRow[];
   /** False when the management cluster does not serve Cluster API's `Cluster` (no clusters to list). */
   clusterApi: boolean;
+  /** Each Rollout's waves (counts, phase, reason); empty without Rollouts. */
+  waves: WaveRow[];
   ready: boolean;
 }
 
@@ -95,9 +99,10 @@ async function listAll<T extends KubeObject>(client: ClusterClient, apiVersion: 
 
 /** Reads the units (Flux v1 Kustomizations, all namespaces) and the Cluster API clusters. */
 export async function readFleetStatus(client: ClusterClient, now: Date): Promise<FleetStatus> {
-  const [units, clusters] = await Promise.all([
+  const [units, clusters, rollouts] = await Promise.all([
     listAll<Kustomization>(client, KUSTOMIZATION_API_VERSION, "kustomizations"),
     listAll<KubeObject>(client, CLUSTER_API_VERSION, "clusters"),
+    listAll<RolloutObject>(client, ROLLOUT_API_VERSION, "rollouts"),
   ]);
   if (!units) {
     throw new NotFoundError(`${client.server} does not serve ${KUSTOMIZATION_API_VERSION} Kustomizations: is this the management cluster, with Flotilla's CRDs installed (flotilla render deploy/crds | kubectl apply -f -)?`, {
@@ -110,6 +115,7 @@ export async function readFleetStatus(client: ClusterClient, now: Date): Promise
     units: unitTable,
     clusters: clusterTable,
     clusterApi: clusters !== undefined,
+    waves: waveRows(rollouts ?? []).map((w) => ({ ...w, reason: oneLine(w.reason) })),
     ready: unitTable.every((r) => r.ready === "True") && clusterTable.every((r) => r.ready === "True"),
   };
 }
@@ -125,6 +131,7 @@ export function formatStatus(status: FleetStatus): string {
   parts.push(status.units.length ? formatTable(status.units, ["namespace", "name", "cluster", "ready", "status", "age"]) : "no Kustomizations in any namespace\n");
   if (status.clusters.length) parts.push(formatTable(status.clusters, ["namespace", "name", "phase", "ready", "age"]));
   else parts.push(status.clusterApi ? "no clusters\n" : `no clusters (the cluster does not serve ${CLUSTER_API_VERSION} Cluster)\n`);
+  if (status.waves.length) parts.push(formatTable(status.waves, ["rollout", "wave", "updated", "phase", "reason"]));
   const readyUnits = status.units.filter((r) => r.ready === "True").length;
   const readyClusters = status.clusters.filter((r) => r.ready === "True").length;
   parts.push(`${readyUnits}/${status.units.length} units Ready, ${readyClusters}/${status.clusters.length} clusters Ready\n`);

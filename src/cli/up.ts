@@ -7,6 +7,7 @@ import { InvalidInputError } from "../core/errors.js";
 import { clusterOfUnit } from "../core/flux.js";
 import { createLogger } from "../core/log.js";
 import { formatTable, unitRows, unitSettled } from "../status/table.js";
+import { waveRows } from "../status/rollouts.js";
 import { isRemoteRepository, PROJECT_ROOT, startLocalFleet } from "../fleet/local-fleet.js";
 
 /**
@@ -77,7 +78,7 @@ export async function run(args: string[]): Promise<number> {
       const table = formatTable(
         unitRows(units, new Date()).map((r) => ({ ...r, status: r.status.length > 90 ? `${r.status.slice(0, 87)}...` : r.status })),
         ["namespace", "name", "cluster", "ready", "status"],
-      );
+      ) + wavesTable(controller.rolloutList());
       if (table !== lastTable) {
         lastTable = table;
         process.stdout.write(`\n${table}`);
@@ -119,4 +120,10 @@ function writeKubeconfig(path: string, planes: Array<{ name: string; kubeconfig:
 
 function parseKubeconfig(text: string): { clusters?: unknown[]; users?: unknown[]; contexts?: unknown[] } {
   return (parse(text) ?? {}) as { clusters?: unknown[]; users?: unknown[]; contexts?: unknown[] };
+}
+
+/** The waves of each Rollout under the units, when the repository declares rollouts. */
+function wavesTable(rollouts: Parameters<typeof waveRows>[0]): string {
+  const rows = waveRows(rollouts).map((w) => ({ ...w, reason: w.reason.length > 70 ? `${w.reason.slice(0, 67)}...` : w.reason }));
+  return rows.length ? `\n${formatTable(rows, ["rollout", "wave", "updated", "phase", "reason"])}` : "";
 }

@@ -13,6 +13,7 @@ import { Metrics } from "../status/metrics.js";
 import { systemClock, type Clock } from "./clock.js";
 import { identityOf, keyOf, normalizePath, reconcileKustomization, sourceKeyOf, type KustomizationContext } from "./kustomization-reconciler.js";
 import { ApiManagementCluster } from "./management-cluster.js";
+import type { RolloutObject } from "../rollout/index.js";
 import { patchRolloutStatus, RolloutController, watchRollouts, type RevisionGateResult, type RolloutWatches } from "./rollout/index.js";
 import type { SecretCredentials, SourceArtifact, TrackedSource } from "./ports.js";
 import { FairQueue } from "./queue.js";
@@ -183,6 +184,11 @@ export class Controller {
 
   gitRepositoryList(): GitRepository[] {
     return [...this.gitRepositories.values()];
+  }
+
+  /** The Rollouts (waves and windows), with their latest status. */
+  rolloutList(): RolloutObject[] {
+    return this.rollouts.list();
   }
 
   kustomizationList(): Kustomization[] {

@@ -85,6 +85,11 @@ export class RolloutController {
 
   constructor(private readonly host: RolloutHost) {}
 
+  /** Every Rollout with the status this controller last wrote. */
+  list(): RolloutObject[] {
+    return [...this.rollouts.values()].map((t) => t.object);
+  }
+
   onRollout(type: "ADDED" | "MODIFIED" | "DELETED", r: RolloutObject): void {
     const key = `${r.metadata.namespace}/${r.metadata.name}`;
     const before = this.rollouts.get(key);
