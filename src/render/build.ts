@@ -93,6 +93,7 @@ export function buildTarget(dir: string, k: KustomizationFile, file: string, sta
     resources = runGenerators(resources, k, ctx, state);
     resources = runTransformers(resources, k, ctx, state);
     state.vars.push(...bindVars(k.vars.map((v) => ({ ...v, file })), resources));
+    for (const res of resources) (res.levels ??= []).push(dir);
     return resources;
   } finally {
     state.stack.pop();

@@ -182,6 +182,11 @@ export function builtinNameReferences(): NameReference[] {
     },
     // kustomize lists IngressClass → Ingress spec/ingressClassName with group "networking.k8s.io/v1",
     // a group no object has, so kubectl never rewrites ingressClassName: neither do we.
+    {
+      kind: "ValidatingAdmissionPolicy",
+      group: "admissionregistration.k8s.io",
+      fieldSpecs: [spec("spec/policyName", "ValidatingAdmissionPolicyBinding", { group: "admissionregistration.k8s.io" })],
+    },
   ];
 }
 

@@ -10,6 +10,14 @@ import { visitPath } from "./walk.js";
  * volumes, a RoleBinding's roleRef and ServiceAccount subjects, an Ingress's Services, … The
  * referred object must be in the referrer's namespace unless it is cluster-scoped.
  */
+function nearestLevel(pool: readonly Resource[], referrer: Resource): Resource[] {
+  for (const level of referrer.levels ?? []) {
+    const built = pool.filter((c) => c.levels?.includes(level));
+    if (built.length > 0) return built;
+  }
+  return [...pool];
+}
+
 export function fixNameReferences(resources: readonly Resource[], config: TransformerConfig, clusterScoped: ReadonlySet<string>): void {
   // Index the possible referrals by kind and former name once, so the pass stays linear.
   const byKindAndName = new Map<string, Resource[]>();
@@ -40,6 +48,10 @@ export function fixNameReferences(resources: readonly Resource[], config: Transf
       });
       const pool = scoped.length > 0 || namespace !== undefined ? scoped : candidates.length === 1 ? candidates : [];
       if (pool.length === 1) return pool[0];
+      // kustomize fixes references at every kustomization level: the candidate built in the
+      // innermost kustomization the referrer was built in is the one it bound to.
+      const nearest = nearestLevel(pool, referrer);
+      if (nearest.length === 1) return nearest[0];
       // Between several, kustomize prefers the one that got the same prefixes and suffixes as the referrer.
       const sameAffixes = pool.filter((c) => c.affixes.length === referrer.affixes.length && c.affixes.every((a, i) => a === referrer.affixes[i]));
       if (sameAffixes.length === 1) return sameAffixes[0];

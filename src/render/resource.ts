@@ -19,6 +19,8 @@ export interface Resource {
   generatedBy?: string;
   /** Prefixes and suffixes added, innermost first: kustomize rewrites a reference only between objects that got the same ones. */
   affixes: string[];
+  /** The kustomization folders the object was built in, innermost first (name references bind within the nearest one). */
+  levels?: string[];
   /** The transformers each kustomization level configured while the object was in it (for `buildMetadata: [transformerAnnotations]`). */
   transformations?: TransformationStep[][];
 }

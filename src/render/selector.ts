@@ -80,8 +80,10 @@ export function compileSelector(target: PatchTarget, where: { file?: string; fie
     if (group && !group.test(groupOf(obj.apiVersion))) return false;
     if (version && !version.test(versionOf(obj.apiVersion))) return false;
     if (kind && !kind.test(obj.kind)) return false;
-    if (name && !name.test(obj.metadata.name ?? "")) return false;
-    if (namespace && !namespace.test(obj.metadata.namespace ?? "")) return false;
+    // kustomize's Select: the original or the current name and namespace (namespaces as effective ones).
+    const original = res.names[0] ?? { name: obj.metadata.name ?? "", namespace: obj.metadata.namespace };
+    if (name && !name.test(obj.metadata.name ?? "") && !name.test(original.name)) return false;
+    if (namespace && !namespace.test(obj.metadata.namespace || "default") && !namespace.test(original.namespace || "default")) return false;
     if (labels && !labels(obj.metadata.labels ?? {})) return false;
     if (annotations && !annotations(obj.metadata.annotations ?? {})) return false;
     return true;
