@@ -273,7 +273,8 @@ function advance(state: RolloutState, waves: ReturnType<typeof assignWaves>, sta
       return;
     }
     state.soakStartedAtMs ??= nowMs;
-    if (nowMs - state.soakStartedAtMs < wave.soakMs) return;
+    // An empty wave (no cluster carries its labels yet) has nothing to soak.
+    if (clusters.length > 0 && nowMs - state.soakStartedAtMs < wave.soakMs) return;
     events.push({ type: "Normal", reason: "WaveSucceeded", message: `wave ${wave.name}: ${updated}/${clusters.length} clusters on ${target}${held ? `, ${held} waiting for their window` : ""}` });
     state.wave++;
     state.waveStarted = false;

@@ -276,6 +276,19 @@ describe("waves", () => {
     expect(Object.values(fleet.revisions())).toEqual([S, S, S, S]);
   });
 
+  it("passes an empty wave without waiting for its soak", () => {
+    const clock = new ManualClock(0);
+    const fleet = new Fleet(threeWaves, clock).add("prod-x", {});
+    fleet.newest = A;
+    const d = fleet.settle();
+    expect(d.phase).toBe("Succeeded");
+    expect(d.waves.map((w) => [w.name, w.total, w.phase])).toEqual([
+      ["canary", 0, "Succeeded"],
+      ["early", 0, "Succeeded"],
+      ["rest", 1, "Succeeded"],
+    ]);
+  });
+
   it("gives a new cluster that the rollout has not reached the stable revision", () => {
     const fleet = fourClusters();
     fleet.newest = A;
