@@ -234,7 +234,7 @@ function runTransformers(resources: Resource[], k: KustomizationFile, ctx: { tre
   if (k.commonLabels) applyLabels(out, k.commonLabels, { selectors: true, templates: true }, state.config);
   for (const entry of k.labels) {
     const fields = (entry.fields ?? []).map((f) => ({ path: String(f.path ?? "").split("/").filter(Boolean), ...(typeof f.kind === "string" ? { kind: f.kind } : {}), ...(f.create === true ? { create: true } : {}) }));
-    applyLabels(out, entry.pairs ?? {}, { selectors: entry.includeSelectors ?? false, templates: entry.includeTemplates ?? false, fields }, state.config);
+    applyLabels(out, entry.pairs ?? {}, { selectors: entry.includeSelectors ?? false, templates: entry.includeTemplates ?? false, fields, configured: true }, state.config);
   }
   if (k.commonAnnotations) applyAnnotations(out, k.commonAnnotations, state.config);
   if (k.patchesJson6902.length > 0) out = applyPatches(out, k.patchesJson6902, "patchesJson6902", pctx, true);

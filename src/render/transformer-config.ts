@@ -25,6 +25,8 @@ export interface TransformerConfig {
   commonLabels: FieldSpec[];
   /** Template label paths (includeTemplates). */
   templateLabels: FieldSpec[];
+  /** A configuration's `labels` specs: where every `labels` entry also goes, whatever its include flags. */
+  labels: FieldSpec[];
   commonAnnotations: FieldSpec[];
   images: FieldSpec[];
   replicas: FieldSpec[];
@@ -38,6 +40,7 @@ export function builtinTransformerConfig(): TransformerConfig {
     varReference: varReferenceSpecs(),
     commonLabels: [...selectorLabelSpecs(), ...templateLabelSpecs()],
     templateLabels: templateLabelSpecs(),
+    labels: [],
     commonAnnotations: templateAnnotationSpecs(),
     images: imageSpecs(),
     replicas: replicaSpecs(),
@@ -79,6 +82,7 @@ export function mergeConfiguration(config: TransformerConfig, doc: unknown, file
   }
   config.varReference.push(...specs("varReference"));
   config.commonLabels.push(...specs("commonLabels"), ...specs("labels"));
+  config.labels.push(...specs("labels"));
   config.templateLabels.push(...specs("templateLabels"));
   config.commonAnnotations.push(...specs("commonAnnotations"), ...specs("annotations"));
   config.images.push(...specs("images"));
@@ -93,6 +97,7 @@ export function cloneConfig(c: TransformerConfig): TransformerConfig {
     varReference: [...c.varReference],
     commonLabels: [...c.commonLabels],
     templateLabels: [...c.templateLabels],
+    labels: [...c.labels],
     commonAnnotations: [...c.commonAnnotations],
     images: [...c.images],
     replicas: [...c.replicas],

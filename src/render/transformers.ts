@@ -30,7 +30,7 @@ const METADATA_ANNOTATIONS: FieldSpec = { path: ["metadata", "annotations"], cre
 export function applyLabels(
   resources: readonly Resource[],
   pairs: Record<string, string>,
-  how: { selectors: boolean; templates: boolean; fields?: FieldSpec[] },
+  how: { selectors: boolean; templates: boolean; fields?: FieldSpec[]; configured?: boolean },
   config: TransformerConfig,
 ): void {
   if (Object.keys(pairs).length === 0) return;
@@ -38,6 +38,8 @@ export function applyLabels(
   if (how.selectors) specs.push(...config.commonLabels);
   else if (how.templates) specs.push(...config.templateLabels);
   if (how.fields) specs.push(...how.fields);
+  // A `labels` entry also goes where a configurations file's `labels` specs say.
+  if (how.configured) specs.push(...config.labels);
   for (const res of resources) setPairs(res, specs, pairs);
 }
 
