@@ -207,6 +207,8 @@ export function stepRollout(input: {
     statuses.push(waveStatus(wave.name, clusters, standings, { active, started, paused: control.paused, halted: i === state.wave ? state.halted : undefined, state, target, approval: wave.approval }));
   }
   if (state.soakStartedAtMs !== undefined && state.wave < waves.length) recheck.push(state.soakStartedAtMs + waves[state.wave]!.wave.soakMs);
+  // After a retry, failures count again once each cluster's timeout has passed.
+  if (state.retryAtMs !== undefined) for (const c of input.clusters) if (nowMs < state.retryAtMs + maxTimeout(c)) recheck.push(state.retryAtMs + maxTimeout(c));
 
   const { phase, message } = phaseOf(state, waves, control, target);
   return { state, pins, waves: statuses, phase, message, events, ...(recheck.length > 0 ? { recheckAtMs: Math.min(...recheck) } : {}) };

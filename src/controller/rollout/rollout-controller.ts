@@ -188,6 +188,8 @@ export class RolloutController {
       if (previous?.pins.get(cluster) === pin) continue;
       for (const k of this.host.kustomizations()) if (k.spec.kubeConfig && clusterOfUnit(k) === cluster && this.rolloutOf(k)?.[0] === key) this.host.requeue(k);
     }
+    // A retry reconciles the failed units at once rather than at their next retry interval.
+    if (decision.events.some((e) => e.reason === "RolloutRetried")) for (const k of this.host.kustomizations()) if (isMember(t, k) && readyCondition(k.status?.conditions)?.status === "False") this.host.requeue(k);
     this.recordBreakGlass(t, now);
     for (const e of decision.events) {
       this.host.logger.info({ rollout: key, reason: e.reason }, e.message);
