@@ -201,6 +201,8 @@ function mergeGenerated(resources: Resource[], res: Resource, file: string): Res
   if (!same) throw new InvalidInputError(`behavior ${behavior} needs an existing ${kind} '${metadata.name}' from a base`, { file, field: kind === "ConfigMap" ? "configMapGenerator" : "secretGenerator" });
   const target = same.obj;
   if (behavior === "replace") {
+    // The replacing generator is where the object now comes from.
+    if (res.generatedBy) same.generatedBy = res.generatedBy;
     for (const key of ["data", "binaryData", "type", "immutable"]) {
       if (res.obj[key] !== undefined) target[key] = res.obj[key];
       else if (key !== "type") delete target[key];
@@ -253,8 +255,10 @@ function runTransformers(resources: Resource[], k: KustomizationFile, ctx: { tre
   for (const entry of k.transformers) {
     for (const { doc, source } of pluginDocs(entry, ctx, "transformers", state)) {
       out = applyBuiltinPlugin(doc, source, out, { ...ctx, state, generator: false }).resources;
-      const name = isPlainObject(doc.metadata) && typeof doc.metadata.name === "string" ? doc.metadata.name : undefined;
-      steps.push({ file: ctx.file, apiVersion: String(doc.apiVersion), kind: String(doc.kind), ...(name ? { name } : {}) });
+      const meta = isPlainObject(doc.metadata) ? doc.metadata : {};
+      const name = typeof meta.name === "string" ? meta.name : undefined;
+      const namespace = typeof meta.namespace === "string" ? meta.namespace : undefined;
+      steps.push({ file: ctx.file, apiVersion: String(doc.apiVersion), kind: String(doc.kind), ...(name ? { name } : {}), ...(namespace ? { namespace } : {}) });
     }
   }
   recordTransformations(out, steps);
@@ -297,7 +301,7 @@ export function finishBuild(resources: Resource[], k: KustomizationFile, state: 
     for (const r of out) {
       const rel = posix.relative(root || ".", r.file) || r.file;
       const origin = r.generatedBy
-        ? `configuredIn: ${posix.relative(root || ".", r.generatedBy)}\nconfiguredBy:\n  apiVersion: builtin\n  kind: ${r.obj.kind}Generator\n`
+        ? `configuredIn: ${posix.relative(root || ".", r.generatedBy)}\nconfiguredBy:\n  apiVersion: builtin\n  kind: ${r.obj.kind}Generator\n${r.generatorConfigName ? `  name: ${r.generatorConfigName}\n` : ""}`
         : `path: ${rel}\n`;
       r.obj.metadata.annotations = { ...r.obj.metadata.annotations, "config.kubernetes.io/origin": origin };
     }

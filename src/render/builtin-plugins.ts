@@ -50,7 +50,9 @@ export function applyBuiltinPlugin(raw: Record<string, unknown>, source: string,
       // The generator's own name/namespace fields, else the config's metadata (kustomize's Config).
       const meta = (doc.metadata ?? {}) as Record<string, unknown>;
       const args = { ...doc, name: doc.name || meta.name, namespace: doc.namespace || meta.namespace } as GeneratorArgs;
-      return { resources, generated: [generate(kind === "ConfigMapGenerator" ? "ConfigMap" : "Secret", args, 0, { tree: ctx.tree, dir: ctx.dir, file: source })] };
+      const made = generate(kind === "ConfigMapGenerator" ? "ConfigMap" : "Secret", args, 0, { tree: ctx.tree, dir: ctx.dir, file: source });
+      if (typeof meta.name === "string") made.generatorConfigName = meta.name;
+      return { resources, generated: [made] };
     }
     case "PrefixSuffixTransformer":
     case "PrefixTransformer":

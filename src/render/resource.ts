@@ -17,6 +17,8 @@ export interface Resource {
   behavior?: "create" | "merge" | "replace";
   /** The kustomization that made a generated object, for `behavior` errors. */
   generatedBy?: string;
+  /** The metadata.name of the built-in generator config that made it (kustomize's origin `configuredBy.name`). */
+  generatorConfigName?: string;
   /** Prefixes and suffixes added, innermost first: kustomize rewrites a reference only between objects that got the same ones. */
   affixes: string[];
   /** The kustomization folders the object was built in, innermost first (name references bind within the nearest one). */
@@ -31,6 +33,7 @@ export interface TransformationStep {
   apiVersion: string;
   kind: string;
   name?: string;
+  namespace?: string;
 }
 
 export function newResource(obj: KubeObject, file: string): Resource {

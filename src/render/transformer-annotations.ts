@@ -43,6 +43,7 @@ export function transformationsText(res: Resource, root: string): string | undef
     for (const step of level) {
       text += `- configuredIn: ${posix.relative(root || ".", step.file)}\n  configuredBy:\n    apiVersion: ${step.apiVersion}\n    kind: ${step.kind}\n`;
       if (step.name) text += `    name: ${step.name}\n`;
+      if (step.namespace) text += `    namespace: ${step.namespace}\n`;
     }
   }
   return text || undefined;
