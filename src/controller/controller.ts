@@ -6,7 +6,7 @@ import { GIT_REPOSITORY_API_VERSION, KUSTOMIZATION_API_VERSION } from "../core/f
 import { silentLogger } from "../core/log.js";
 import type { KubeObject } from "../core/object.js";
 import { inferDependencies } from "../plan/dependencies.js";
-import { fluxBuildSpecOf, renderFlux } from "../render/index.js";
+import { fluxBuildSpecOf } from "../render/index.js";
 import { GitSource } from "../source/index.js";
 import { urlRefusal } from "../source/url-policy.js";
 import { Metrics } from "../status/metrics.js";
@@ -85,7 +85,8 @@ export class Controller {
   private readonly queue: FairQueue;
   private readonly renderCache = new RenderCache<KubeObject[]>();
   private readonly renderWorkers: RenderWorkers;
-  private readonly inferenceRenders = new Map<string, KubeObject[]>();
+  /** Renders for dependency inference by revision, path and spec; a failed one stays failed for its revision. */
+  private readonly inferenceRenders = new Map<string, Promise<KubeObject[]>>();
   private readonly kustomizations = new Map<string, Kustomization>();
   private readonly gitRepositories = new Map<string, GitRepository>();
   private readonly artifacts = new Map<string, SourceArtifact>();
@@ -290,7 +291,7 @@ export class Controller {
       }
       k.metadata = { ...k.metadata, ...updated.metadata };
     }
-    const inferred = this.inferredDependencies(k);
+    const inferred = await this.inferredDependencies(k);
     const effective: Kustomization = inferred.length > 0 ? { ...k, spec: { ...k.spec, dependsOn: [...(k.spec.dependsOn ?? []), ...inferred] } } : k;
     const gated = this.rolloutGate(k);
     if (gated === "held") return;
@@ -312,7 +313,7 @@ export class Controller {
    * a custom resource whose CRD another unit of the same cluster renders depends on that unit (and
    * likewise for namespaces), so a repository in Flux's shape also gets its CRDs applied first.
    */
-  private inferredDependencies(k: Kustomization): Array<{ name: string; namespace: string }> {
+  private async inferredDependencies(k: Kustomization): Promise<Array<{ name: string; namespace: string }>> {
     const lane = laneOf(k);
     const members: Kustomization[] = [];
     const renders = new Map<string, KubeObject[]>();
@@ -322,14 +323,17 @@ export class Controller {
       if (!artifact) continue;
       const spec = fluxBuildSpecOf({ ...m.spec, postBuild: undefined } as KustomizationSpec);
       const cacheKey = `infer\u0000${RenderCache.key(artifact.revision, m.spec.path ?? "", spec)}`;
-      let objects = this.inferenceRenders.get(cacheKey);
-      if (!objects) {
-        try {
-          objects = renderFlux(artifact.tree, normalizePath(m.spec.path), spec);
-        } catch {
-          continue; // its own reconcile reports the failure
-        }
-        this.inferenceRenders.set(cacheKey, objects);
+      let pending = this.inferenceRenders.get(cacheKey);
+      if (!pending) {
+        // In a render worker, as a unit's own render: a heavy or hostile render never holds the event loop.
+        pending = this.renderWorkers.render(artifact.tree, normalizePath(m.spec.path), spec);
+        this.inferenceRenders.set(cacheKey, pending);
+      }
+      let objects: KubeObject[];
+      try {
+        objects = await pending;
+      } catch {
+        continue; // its own reconcile reports the failure
       }
       renders.set(keyOf(m), objects);
       members.push({ ...m, spec: { ...m.spec, dependsOn: [] } });
