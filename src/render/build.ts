@@ -5,6 +5,7 @@ import { isPlainObject, type KubeObject } from "../core/object.js";
 import { parseYamlDocument, parseYamlDocuments } from "../core/yaml.js";
 import { applyBuiltinPlugin } from "./builtin-plugins.js";
 import { generate } from "./generators.js";
+import { mergeOpenApiDefinitions } from "./crd-config.js";
 import { contentHash } from "./hash.js";
 import { KUSTOMIZATION_FILE_NAMES, parseKustomizationFile, type KustomizationFile } from "./kustomization-file.js";
 import { fixNameReferences } from "./name-reference.js";
@@ -166,6 +167,7 @@ function registerCrds(path: string, state: BuildState, file: string): void {
   if (state.tree.kind(path) !== "file") throw new NotFoundError(`crd file '${path}' does not exist`, { file, field: "crds" });
   for (const { value } of parseYamlDocuments(state.tree.readText(path), path)) {
     if (!isPlainObject(value)) continue;
+    if (mergeOpenApiDefinitions(state.config, value)) continue;
     const spec = value.spec as Record<string, unknown> | undefined;
     if (value.kind === "CustomResourceDefinition" && spec?.scope === "Cluster") {
       const names = spec.names as Record<string, unknown> | undefined;
