@@ -75,13 +75,7 @@ export function buildTarget(dir: string, k: KustomizationFile, file: string, sta
       mergeConfiguration(state.config, parseYamlDocument(state.tree.readText(path), path), path);
     }
     for (const c of k.crds) registerCrds(joinInTree(dir, c, { file, field: "crds" }), state, file);
-    if (k.openapi) {
-      const rel = k.openapi.path;
-      if (typeof rel !== "string") throw new InvalidInputError("openapi needs a path to a schema file (a version alone names kustomize's built-in schema)", { file, field: "openapi.path" });
-      const path = joinInTree(dir, rel, { file, field: "openapi.path" });
-      if (state.tree.kind(path) !== "file") throw new NotFoundError(`openapi schema '${rel}' does not exist`, { file, field: "openapi.path" });
-      state.schema = withOpenApi(state.schema, parseYamlDocument(state.tree.readText(path), path), path);
-    }
+    if (k.openapi) state.schema = openApiSchema(k.openapi, dir, file, state);
 
     for (const c of k.components) {
       if (REMOTE.test(c)) throw new RefusedError(`remote component '${c}' is refused: render reads only the repository`, { file, field: "components" });
@@ -103,6 +97,26 @@ export function buildTarget(dir: string, k: KustomizationFile, file: string, sta
   } finally {
     state.stack.pop();
   }
+}
+
+/** kustomize's one built-in OpenAPI version (the schema Flotilla's strategic merge knows). */
+const BUILTIN_OPENAPI_VERSION = "v1.21.2";
+
+/**
+ * The schema a kustomization's `openapi` field selects: a schema file (`path`) on top of the
+ * built-in one, or the built-in version by name (which undoes a base's custom schema); not both.
+ */
+function openApiSchema(openapi: Record<string, unknown>, dir: string, file: string, state: BuildState): MergeSchema {
+  const { path: rel, version } = openapi;
+  if (version !== undefined && rel !== undefined) throw new InvalidInputError("give either a built-in openapi version or a custom schema path, not both", { file, field: "openapi" });
+  if (version !== undefined) {
+    if (version !== BUILTIN_OPENAPI_VERSION) throw new InvalidInputError(`OpenAPI version '${String(version)}' is not built in (kustomize has ${BUILTIN_OPENAPI_VERSION})`, { file, field: "openapi.version" });
+    return builtinSchema;
+  }
+  if (typeof rel !== "string") throw new InvalidInputError("openapi needs a path to a schema file or a built-in version", { file, field: "openapi.path" });
+  const path = joinInTree(dir, rel, { file, field: "openapi.path" });
+  if (state.tree.kind(path) !== "file") throw new NotFoundError(`openapi schema '${rel}' does not exist`, { file, field: "openapi.path" });
+  return withOpenApi(state.schema, parseYamlDocument(state.tree.readText(path), path), path);
 }
 
 /** A kustomization that is already being built, reached again (through `field`), is a cycle. */
