@@ -29,8 +29,8 @@ export interface HttpClientOptions {
   signal?: AbortSignal;
   /** The source, for messages (a URL without credentials). */
   source?: string;
-  /** Response bounds: ref advertisements and listings by `maxRefsBytes`, packs by `maxArtifactBytes`, a pack's objects by `maxFileBytes`. */
-  limits?: Pick<SourceLimits, "maxRefsBytes" | "maxArtifactBytes" | "maxFileBytes">;
+  /** Response bounds: ref advertisements and listings by `maxRefsBytes`; packs, and each object in one, by `maxArtifactBytes`. */
+  limits?: Pick<SourceLimits, "maxRefsBytes" | "maxArtifactBytes">;
 }
 
 /**
@@ -77,7 +77,7 @@ export function makeHttpClient(options: HttpClientOptions = {}): { request(req: 
               headers,
               statusCode: res.statusCode ?? 0,
               statusMessage: res.statusMessage ?? "",
-              body: what === "pack" ? checkedPack(bounded(res, limit.bytes, tooLarge), limits.maxFileBytes, source) : bounded(res, limit.bytes, tooLarge),
+              body: what === "pack" ? checkedPack(bounded(res, limit.bytes, tooLarge), limits.maxArtifactBytes, source) : bounded(res, limit.bytes, tooLarge),
             });
           },
         );
@@ -99,15 +99,18 @@ function responseKind(method: string, body: readonly Uint8Array[]): "ref adverti
 
 /**
  * A pack response, held whole (isomorphic-git holds it whole too) and checked before it is passed
- * on: an object over `maxFileBytes` fails the fetch here, before isomorphic-git inflates it to index it.
+ * on: an object larger than the whole artifact may be fails the fetch here, before isomorphic-git
+ * inflates it to index the pack. (Smaller files over --max-file-size are fetched and then never
+ * read: see materializeCommit.)
  */
-async function* checkedPack(body: AsyncIterableIterator<Uint8Array>, maxFileBytes: number, source: string): AsyncIterableIterator<Uint8Array> {
+async function* checkedPack(body: AsyncIterableIterator<Uint8Array>, maxArtifactBytes: number, source: string): AsyncIterableIterator<Uint8Array> {
   const chunks: Uint8Array[] = [];
   for await (const chunk of body) chunks.push(chunk);
   const response = Buffer.concat(chunks);
-  const size = oversizedObject(response, maxFileBytes);
+  const size = oversizedObject(response, maxArtifactBytes);
   if (size !== undefined) {
-    throw new TooLargeError(`${source}: the fetched pack holds an object of ${size > maxFileBytes + 1 ? formatBytes(size) : `over ${formatBytes(maxFileBytes)}`}, larger than ${formatBytes(maxFileBytes)} (--max-file-size); the commit is not fetched`, { object: source });
+    const what = size > maxArtifactBytes + 1 ? formatBytes(size) : `over ${formatBytes(maxArtifactBytes)}`;
+    throw new TooLargeError(`${source}: the fetched pack holds an object of ${what}, larger than the artifact may be, ${formatBytes(maxArtifactBytes)} (--max-artifact-size); the commit is not fetched`, { object: source });
   }
   yield new Uint8Array(response.buffer, response.byteOffset, response.byteLength);
 }

@@ -8,6 +8,7 @@ import { startHttpServer, type HttpServer } from "../../src/controller/http-serv
 import { builtWorkerScript } from "../../src/controller/render-worker.js";
 import type { GitRepository, Kustomization } from "../../src/core/flux.js";
 import type { KubeObject } from "../../src/core/object.js";
+import { DEFAULT_SOURCE_LIMITS } from "../../src/source/limits.js";
 import { ensureBuiltCli } from "../support/cli-process.js";
 import { startControllerTestbed, type ControllerTestbed } from "../support/controller-testbed.js";
 import { until } from "../support/until.js";
@@ -23,6 +24,8 @@ const files: Record<string, string> = {
   "apps/good/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: good, namespace: default}\ndata: {colour: blue}\n",
   "apps/bomb/bomb.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lol, namespace: default}\ndata:\n${indent(billionLaughs("a"))}\n`,
   "apps/bomb-kustomization/kustomization.yaml": `resources: []\n${billionLaughs("x-lol")}\n`,
+  // Over the file limit this controller runs with (1 MiB), under the artifact's: fetched, never read.
+  "apps/big/zeros.yaml": "\0".repeat(5 * 1024 * 1024),
 };
 
 const unit = (name: string, path: string, source = "platform"): KubeObject => ({
@@ -70,7 +73,10 @@ describe("hostile content fails its own unit; the controller keeps serving", () 
       ...bed.fluxSource("platform"),
       { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: "blobs", namespace: "flux-system" }, spec: { url: bed.repoUrl, ref: { branch: "blobs" }, interval: "10m" } },
     ]);
-    controller = await bed.startController({ render: { script: builtWorkerScript(pathToFileURL(join(import.meta.dirname, "..", "..") + "/")) } });
+    controller = await bed.startController({
+      render: { script: builtWorkerScript(pathToFileURL(join(import.meta.dirname, "..", "..") + "/")) },
+      sourceLimits: { ...DEFAULT_SOURCE_LIMITS, maxFileBytes: MiB },
+    });
     server = await startHttpServer({ port: 0, host: "127.0.0.1", metrics: controller.metrics, ready: () => controller.ready(), receivers: () => [], logger: pino({ level: "silent" }) });
     rssBaseline = rssPeak = process.memoryUsage().rss;
     probe = (async () => {
@@ -92,19 +98,20 @@ describe("hostile content fails its own unit; the controller keeps serving", () 
     await bed?.stop();
   });
 
-  it("a billion-laughs manifest and the same in kustomization.yaml fail their units naming the file; the zeros fail their source; another unit reconciles", async () => {
+  it("alias bombs (manifest, kustomization.yaml) and a file over the file limit fail their own units naming the file; 400 MB of zeros fail their source; another unit reconciles", async () => {
     const start = Date.now();
-    await bed.apply([unit("bomb", "./apps/bomb"), unit("bomb-kustomization", "./apps/bomb-kustomization"), unit("zeros", "./zeros", "blobs"), unit("good", "./apps/good")]);
+    await bed.apply([unit("bomb", "./apps/bomb"), unit("bomb-kustomization", "./apps/bomb-kustomization"), unit("big", "./apps/big"), unit("zeros", "./zeros", "blobs"), unit("good", "./apps/good")]);
 
     expect(await failedWith("bomb", "BuildFailed")).toMatch(/^apps\/bomb\/bomb\.yaml:\d+: malformed YAML: document contains excessive aliasing$/);
     expect(await failedWith("bomb-kustomization", "BuildFailed")).toMatch(/^apps\/bomb-kustomization\/kustomization\.yaml:\d+: malformed YAML: document contains excessive aliasing$/);
+    expect(await failedWith("big", "BuildFailed")).toMatch(/^apps\/big\/zeros\.yaml: .*: file 'apps\/big\/zeros\.yaml' of \S+ is 5 MiB, larger than 1 MiB \(--max-file-size\)$/);
     const bombsMs = Date.now() - start;
 
     const blobs = await until("GitRepository blobs Ready=False", async () => {
       const c = ready(await get<GitRepository & Conditioned>("/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/blobs"));
       return c?.status === "False" && c.message;
     });
-    expect(blobs).toContain("the fetched pack holds an object of 381.5 MiB, larger than 16 MiB (--max-file-size)");
+    expect(blobs).toContain("the fetched pack holds an object of 381.5 MiB, larger than the artifact may be, 100 MiB (--max-artifact-size)");
     const zeros = ready(await unitState("zeros"));
     expect(zeros?.status).not.toBe("True");
     const zerosMs = Date.now() - start;

@@ -112,10 +112,40 @@ describe("a repository holding a 400 MB file of zeros", () => {
         (e: unknown) => e,
       )) as FlotillaError;
       expect(error).toBeInstanceOf(TooLargeError);
-      expect(error.message).toBe(`${url}: the fetched pack holds an object of 381.5 MiB, larger than 16 MiB (--max-file-size); the commit is not fetched`);
+      expect(error.message).toBe(`${url}: the fetched pack holds an object of 381.5 MiB, larger than the artifact may be, 100 MiB (--max-artifact-size); the commit is not fetched`);
       // Loose bounds: inflating it to index the pack took seconds and 400 MB more.
       expect(Date.now() - start).toBeLessThan(2000);
       expect((process.memoryUsage().rss - rssBefore) / MiB).toBeLessThan(300);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("fetches, over smart HTTP, a commit whose file is over the file limit but not the artifact's, and renders every other folder", async () => {
+    repo.git("checkout", "-q", "--orphan", "medium");
+    repo.git("rm", "-r", "-q", "--cached", ".");
+    fs.rmSync(join(repo.work, "blobs"), { recursive: true, force: true });
+    fs.mkdirSync(join(repo.work, "big"), { recursive: true });
+    const fd2 = openSync(join(repo.work, "big", "zeros.yaml"), "w");
+    ftruncateSync(fd2, 5 * MiB);
+    closeSync(fd2);
+    repo.commit("a 5 MiB file beside one object", { "apps/cm.yaml": CM });
+    repo.push();
+    repo.git("checkout", "-q", "-f", "main");
+    const server = await startGitHttpServer(repo.root);
+    try {
+      const url = `${server.url}/repo.git`;
+      const limits = { ...DEFAULT_SOURCE_LIMITS, maxFileBytes: MiB };
+      const source = new GitSource({ url, ref: { branch: "medium" }, limits, cacheDir: fs.mkdtempSync(join(process.env.TMPDIR ?? "/tmp", "flotilla-hostile-")) });
+      const { artifact } = await source.poll();
+      expect(render(artifact.tree, "apps").map((o) => o.metadata.name)).toEqual(["one"]);
+      let error: FlotillaError | undefined;
+      try {
+        render(artifact.tree, "big");
+      } catch (e) {
+        error = e as FlotillaError;
+      }
+      expect(error?.message).toBe(`file 'big/zeros.yaml' of ${url}@${artifact.revision} is 5 MiB, larger than 1 MiB (--max-file-size)`);
     } finally {
       await server.stop();
     }
