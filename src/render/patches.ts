@@ -105,13 +105,15 @@ function applyStrategic(resources: Resource[], patch: Record<string, unknown>, e
       if (entry.target || !allowName) delete meta.namespace;
       body.metadata = meta;
     }
-    if (!allowKind) {
-      delete body.kind;
-      delete body.apiVersion;
-    }
+    // The patch keeps its apiVersion/kind during the merge: kyaml takes the schema from it when the
+    // target's kind has none (a Deployment patch on a custom kind merges containers by name).
     const merged = strategicMerge(res.obj, body, ctx.schema, { file: ctx.source, object: describeResource(res) });
     if (merged === null) deleted.add(res);
     else {
+      if (!allowKind) {
+        merged.kind = res.obj.kind;
+        merged.apiVersion = res.obj.apiVersion;
+      }
       res.obj = merged;
       recordName(res);
     }
