@@ -18,18 +18,27 @@ export const DEFAULT_RENDER_LIMITS: Readonly<RenderLimits> = Object.freeze({ max
 
 /**
  * The render as JSON text, checked against `limits`: over either, a TooLargeError naming the
- * path and the limit's flag. The text is what crosses from a render worker to the controller.
+ * path and the limit's flag. Objects are serialized one at a time and counting stops at the limit,
+ * so an oversized render never becomes one oversized string (in a worker with a heap limit, one
+ * allocation far past it is fatal to the whole process, not only to the worker). The text is what
+ * crosses from a render worker to the controller.
  */
 export function boundedRenderJson(objects: readonly KubeObject[], limits: RenderLimits, path: string): string {
   const where = { file: path || "." };
   if (objects.length > limits.maxObjects) {
     throw new TooLargeError(`the render has ${objects.length} objects, more than ${limits.maxObjects} (--max-render-objects)`, where);
   }
-  const json = JSON.stringify(objects);
-  // JSON.stringify counts UTF-16 units; the byte count is at least that, so this never lets a larger render through.
-  const bytes = json.length <= limits.maxBytes ? Buffer.byteLength(json) : json.length;
-  if (bytes > limits.maxBytes) {
-    throw new TooLargeError(`the render is ${(bytes / MiB).toFixed(1)} MiB as JSON, more than ${(limits.maxBytes / MiB).toFixed(1)} MiB (--max-render-size)`, where);
+  const parts: string[] = [];
+  let bytes = 2;
+  for (const object of objects) {
+    const json = JSON.stringify(object);
+    bytes += Buffer.byteLength(json) + 1;
+    if (bytes > limits.maxBytes) {
+      throw new TooLargeError(`the render is larger than ${size(limits.maxBytes)} as JSON (--max-render-size)`, where);
+    }
+    parts.push(json);
   }
-  return json;
+  return `[${parts.join(",")}]`;
 }
+
+const size = (n: number): string => (n >= MiB ? `${Number((n / MiB).toFixed(1))} MiB` : `${n} bytes`);
