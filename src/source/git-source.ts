@@ -106,7 +106,7 @@ export class GitSource {
     if (!isLocal(spec.url) && !isHttp(spec.url) && !isSshUrl(spec.url)) {
       throw new RefusedError(`'${sanitizeUrl(spec.url)}' is not a git URL Flotilla can read (https://, http://, ssh://, git@host:path, file:// or a path)`, { field: "spec.url" });
     }
-    this.ssh = !isLocal(spec.url) && !isHttp(spec.url) ? new SshTransport(spec.url, { secret: spec.secret, readyTimeoutMs: spec.timeoutMs ?? 60_000 }) : undefined;
+    this.ssh = !isLocal(spec.url) && !isHttp(spec.url) ? new SshTransport(spec.url, { secret: spec.secret, readyTimeoutMs: spec.timeoutMs ?? 60_000, ...(spec.limits ? { limits: spec.limits } : {}) }) : undefined;
     this.log = (deps.logger ?? silentLogger).child({ source: sanitizeUrl(spec.url) });
     this.gitdir = isLocal(spec.url) ? "" : join(spec.cacheDir ?? defaultCacheDir(), "git", cacheKey(spec));
   }

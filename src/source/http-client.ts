@@ -2,7 +2,7 @@ import http from "node:http";
 import https from "node:https";
 import { TooLargeError } from "../core/errors.js";
 import { DEFAULT_SOURCE_LIMITS, formatBytes, type SourceLimits } from "./limits.js";
-import { oversizedObject } from "./pack-scan.js";
+import { assertPackWithinLimit } from "./pack-scan.js";
 
 /** The request and response shapes isomorphic-git's `http` plug-in speaks. */
 export interface GitHttpRequest {
@@ -90,28 +90,19 @@ export function makeHttpClient(options: HttpClientOptions = {}): { request(req: 
 }
 
 /** What a smart-HTTP response carries: refs (`info/refs`, protocol v2's `ls-refs`) or a pack. */
-function responseKind(method: string, body: readonly Uint8Array[]): "ref advertisement" | "ref listing" | "pack" {
+export function responseKind(method: string, body: readonly Uint8Array[]): "ref advertisement" | "ref listing" | "pack" {
   if (method === "GET") return "ref advertisement";
   // A protocol v2 request starts with a pkt-line `command=<name>`.
   const head = Buffer.from(body[0] ?? new Uint8Array()).subarray(0, 32).toString("latin1");
   return head.slice(4).startsWith("command=ls-refs") ? "ref listing" : "pack";
 }
 
-/**
- * A pack response, held whole (isomorphic-git holds it whole too) and checked before it is passed
- * on: an object larger than the whole artifact may be fails the fetch here, before isomorphic-git
- * inflates it to index the pack. (Smaller files over --max-file-size are fetched and then never
- * read: see materializeCommit.)
- */
+/** A pack response, held whole (isomorphic-git holds it whole too) and checked (assertPackWithinLimit) before it is passed on. */
 async function* checkedPack(body: AsyncIterableIterator<Uint8Array>, maxArtifactBytes: number, source: string): AsyncIterableIterator<Uint8Array> {
   const chunks: Uint8Array[] = [];
   for await (const chunk of body) chunks.push(chunk);
   const response = Buffer.concat(chunks);
-  const size = oversizedObject(response, maxArtifactBytes);
-  if (size !== undefined) {
-    const what = size > maxArtifactBytes + 1 ? formatBytes(size) : `over ${formatBytes(maxArtifactBytes)}`;
-    throw new TooLargeError(`${source}: the fetched pack holds an object of ${what}, larger than the artifact may be, ${formatBytes(maxArtifactBytes)} (--max-artifact-size); the commit is not fetched`, { object: source });
-  }
+  assertPackWithinLimit(response, maxArtifactBytes, source);
   yield new Uint8Array(response.buffer, response.byteOffset, response.byteLength);
 }
 

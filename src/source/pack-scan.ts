@@ -1,4 +1,18 @@
 import { inflateSync } from "node:zlib";
+import { TooLargeError } from "../core/errors.js";
+import { formatBytes } from "./limits.js";
+
+/**
+ * Throws a TooLargeError naming `source` when the upload-pack `response` holds an object larger
+ * than the whole artifact may be: refused before isomorphic-git inflates it to index the pack.
+ * (Smaller files over --max-file-size are fetched and then never read: see materializeCommit.)
+ */
+export function assertPackWithinLimit(response: Buffer, maxArtifactBytes: number, source: string): void {
+  const size = oversizedObject(response, maxArtifactBytes);
+  if (size === undefined) return;
+  const what = size > maxArtifactBytes + 1 ? formatBytes(size) : `over ${formatBytes(maxArtifactBytes)}`;
+  throw new TooLargeError(`${source}: the fetched pack holds an object of ${what}, larger than the artifact may be, ${formatBytes(maxArtifactBytes)} (--max-artifact-size); the commit is not fetched`, { object: source });
+}
 
 /**
  * The largest object a fetch's pack would inflate to, found before isomorphic-git indexes the pack

@@ -1,7 +1,9 @@
 import ssh2 from "ssh2";
 import type { ClientChannel, ConnectConfig } from "ssh2";
-import { InvalidInputError, RefusedError, RemoteError, TimeoutError } from "../core/errors.js";
-import type { GitHttpRequest, GitHttpResponse } from "./http-client.js";
+import { InvalidInputError, RefusedError, RemoteError, TimeoutError, TooLargeError } from "../core/errors.js";
+import { responseKind, type GitHttpRequest, type GitHttpResponse } from "./http-client.js";
+import { DEFAULT_SOURCE_LIMITS, formatBytes, type SourceLimits } from "./limits.js";
+import { assertPackWithinLimit } from "./pack-scan.js";
 import { checkHostKey, hostKeyAlgorithms, parseKnownHosts, type KnownHost } from "./ssh-known-hosts.js";
 import { knownHostsName, parseSshUrl, shellQuote, type SshRemote } from "./ssh-url.js";
 
@@ -20,6 +22,8 @@ export interface SshTransportOptions {
   secret?: Record<string, string> | undefined;
   /** Connection set-up limit (the operation's own timeout still applies). */
   readyTimeoutMs?: number;
+  /** What the server may send: advertisements and ref listings by `maxRefsBytes`, packs by `maxArtifactBytes`. */
+  limits?: Pick<SourceLimits, "maxRefsBytes" | "maxArtifactBytes">;
 }
 
 /** The credentials from a Secret, checked before any connection is made. */
@@ -175,7 +179,10 @@ export class SshTransport {
         if (up) up.channel.close();
         up = await this.startUploadPack(v2);
       }
-      return response(await this.exchange(up, Buffer.concat(chunks)), "application/x-git-upload-pack-result");
+      const what = responseKind(method, chunks);
+      const result = await this.exchange(up, Buffer.concat(chunks), what);
+      if (what === "pack") assertPackWithinLimit(result, this.limits().maxArtifactBytes, this.remote.display);
+      return response(result, "application/x-git-upload-pack-result");
     }
     throw new RefusedError(`${this.remote.display}: only fetching is supported over SSH (asked for ${method} ${url.pathname.replace(/^\/repo/, "")}${url.search})`, { object: this.remote.display });
   }
@@ -274,6 +281,8 @@ export class SshTransport {
     const lines = new PktLines();
     const advertised: Buffer[] = [];
     let version: 0 | 2 = 0;
+    let received = 0;
+    const maxRefs = this.limits().maxRefsBytes;
     await new Promise<void>((resolve, reject) => {
       const done = (error?: Error) => {
         channel.off("data", onData);
@@ -285,6 +294,8 @@ export class SshTransport {
         } else resolve();
       };
       const onData = (d: Buffer) => {
+        received += d.byteLength;
+        if (received > maxRefs) return done(this.tooLarge("ref advertisement", maxRefs, "--max-refs-size"));
         lines.push(d);
         try {
           for (let p = lines.take(); p !== undefined; p = lines.take()) {
@@ -305,14 +316,33 @@ export class SshTransport {
   }
 
   /** Writes a request to an upload-pack that advertised, ends its input and returns all it sends back. */
-  private async exchange(up: UploadPack, request: Buffer): Promise<Buffer> {
+  private async exchange(up: UploadPack, request: Buffer, what: "ref advertisement" | "ref listing" | "pack"): Promise<Buffer> {
     const out: Buffer[] = up.leftover.length ? [up.leftover] : [];
-    up.channel.on("data", (d: Buffer) => out.push(d));
+    const limit = what === "pack" ? { bytes: this.limits().maxArtifactBytes, flag: "--max-artifact-size" } : { bytes: this.limits().maxRefsBytes, flag: "--max-refs-size" };
+    let received = up.leftover.length;
+    let refused: Error | undefined;
+    up.channel.on("data", (d: Buffer) => {
+      received += d.byteLength;
+      if (received > limit.bytes && !refused) {
+        refused = this.tooLarge(what, limit.bytes, limit.flag);
+        up.channel.close();
+      }
+      if (!refused) out.push(d);
+    });
     up.channel.resume();
     up.channel.end(request);
     const { code, signal } = await up.exit;
+    if (refused) throw refused;
     if (code !== 0) throw this.uploadPackError("fetch", code, up.stderr, signal);
     return Buffer.concat(out);
+  }
+
+  private limits(): Pick<SourceLimits, "maxRefsBytes" | "maxArtifactBytes"> {
+    return this.options.limits ?? DEFAULT_SOURCE_LIMITS;
+  }
+
+  private tooLarge(what: string, bytes: number, flag: string): TooLargeError {
+    return new TooLargeError(`${this.remote.display}: the server's ${what} is larger than ${formatBytes(bytes)} (${flag})`, { object: this.remote.display });
   }
 
   private uploadPackError(step: string, code: number | undefined, stderr: Buffer[], signal?: string): Error {

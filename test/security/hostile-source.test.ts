@@ -3,7 +3,8 @@ import fs, { openSync, closeSync, ftruncateSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { tmpdir, userInfo } from "node:os";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TooLargeError, type FlotillaError } from "../../src/core/errors.js";
 import { render } from "../../src/render/index.js";
 import { GitSource } from "../../src/source/git-source.js";
@@ -12,6 +13,7 @@ import { materializeCommit } from "../../src/source/materialize.js";
 import { ObjectSizes } from "../../src/source/object-size.js";
 import { TestRepo } from "../support/git-repo.js";
 import { startGitHttpServer } from "../support/git-http-server.js";
+import { generateKeyPair, startSshd, type KeyPair, type Sshd } from "../support/sshd.js";
 
 const MiB = 1024 * 1024;
 const CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: one\n";
@@ -167,5 +169,57 @@ describe("a repository holding a 400 MB file of zeros", () => {
       expect(sizes.sizeOf(oid!), oid).toBe(Number(size));
     }
     expect(execFileSync("git", ["-C", gitdir, "count-objects", "-v"], { encoding: "utf8" })).toMatch(/^count: [1-9]/m);
+  });
+});
+
+describe("the same bounds over SSH (a real OpenSSH sshd, git-upload-pack on the remote)", () => {
+  const repo = TestRepo.create();
+  let sshd: Sshd;
+  let deploy: KeyPair;
+  const keys = fs.mkdtempSync(join(tmpdir(), "flotilla-hostile-keys-"));
+  beforeAll(async () => {
+    fs.mkdirSync(join(repo.work, "blobs"), { recursive: true });
+    const fd = openSync(join(repo.work, "blobs", "zeros.yaml"), "w");
+    ftruncateSync(fd, 400 * 1000 * 1000);
+    closeSync(fd);
+    repo.commit("one object, and a file of zeros", { "apps/cm.yaml": CM });
+    repo.publish();
+    deploy = generateKeyPair(keys, "deploy", "ed25519");
+    sshd = await startSshd({ authorizedKeys: [deploy.public] });
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+    repo.remove();
+    fs.rmSync(keys, { recursive: true, force: true });
+  });
+  const source = (limits = DEFAULT_SOURCE_LIMITS) =>
+    new GitSource({
+      url: `ssh://${userInfo().username}@${sshd.host}:${sshd.port}${repo.bare}`,
+      ref: { branch: "main" },
+      secret: { identity: deploy.private, known_hosts: sshd.knownHosts },
+      limits,
+      timeoutMs: 20_000,
+      cacheDir: fs.mkdtempSync(join(tmpdir(), "flotilla-hostile-")),
+    });
+  const pollError = (s: GitSource) =>
+    s.poll().then(
+      () => {
+        throw new Error("the poll succeeded");
+      },
+      (e: unknown) => e as FlotillaError,
+    );
+
+  it("refuses a pack holding an object over the artifact limit, before it is inflated", async () => {
+    const rssBefore = process.memoryUsage().rss;
+    const error = await pollError(source());
+    expect(error).toBeInstanceOf(TooLargeError);
+    expect(error.message).toMatch(/: the fetched pack holds an object of 381\.5 MiB, larger than the artifact may be, 100 MiB \(--max-artifact-size\); the commit is not fetched$/);
+    expect((process.memoryUsage().rss - rssBefore) / MiB).toBeLessThan(300);
+  });
+
+  it("cuts off a ref advertisement over the refs limit", async () => {
+    const error = await pollError(source({ ...DEFAULT_SOURCE_LIMITS, maxRefsBytes: 64 }));
+    expect(error).toBeInstanceOf(TooLargeError);
+    expect(error.message).toMatch(/: the server's ref (advertisement|listing) is larger than 64 bytes \(--max-refs-size\)$/);
   });
 });
