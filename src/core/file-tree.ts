@@ -52,7 +52,7 @@ export class FolderWalk {
     if (first !== undefined) {
       const loop = first === "" || path.startsWith(`${first}/`);
       throw new RefusedError(
-        loop ? `'${path}' is a symlink loop: it leads back to '${first || "."}'` : `'${path}' leads through a symlink to '${first}', which is already read`,
+        loop ? `'${path}' is a symlink loop: it leads back to '${first || "."}'` : `'${path}' is the same folder as '${first}' (through a symlink), which was already read`,
         { file: path },
       );
     }
