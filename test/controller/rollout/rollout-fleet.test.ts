@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyUnit } from "../../../src/apply/apply.js";
@@ -12,6 +14,8 @@ import type { RolloutObject } from "../../../src/rollout/index.js";
 import { startGitHttpServer, type GitHttpServer } from "../../support/git-http-server.js";
 import { TestRepo } from "../../support/git-repo.js";
 import { until } from "../../support/until.js";
+import { capture } from "../../support/capture-output.js";
+import { main } from "../../../src/cli/dispatch.js";
 
 /**
  * The proof of issue 19 on real control planes (the `full` profile: apiserver, controller-manager,
@@ -91,11 +95,16 @@ describe("rollouts across a fleet of four real clusters", () => {
     }, ms);
     return { order, violations };
   };
+  let kubeconfigDir: string;
+  /** `flotilla rollout VERB prod` against the management cluster, in process. */
+  const cli = (verb: string) => capture(() => main(["rollout", verb, "prod", "--kubeconfig", join(kubeconfigDir, "mgmt.yaml")]));
   const patchRollout = (body: object) => mgmt.request("PATCH", `${ROLLOUTS}/prod`, body, { contentType: "application/merge-patch+json" });
 
   beforeAll(async () => {
     harness = await startHarness({ profile: "full", clusters: ["mgmt", ...CLUSTERS] });
     mgmt = ClusterClient.fromKubeconfig(harness.get("mgmt")!.kubeconfig);
+    kubeconfigDir = mkdtempSync(join(tmpdir(), "flotilla-rollout-"));
+    writeFileSync(join(kubeconfigDir, "mgmt.yaml"), harness.get("mgmt")!.kubeconfig);
     await applyUnit(mgmt, { unit: { name: "crds", namespace: "flux-system" }, objects: render(new DiskTree(join(ROOT, "deploy")), "crds"), prune: false, wait: true, timeoutMs: 60_000 });
     repo = TestRepo.create();
     repo.commit("release web:1", app("example.com/web:1"));
@@ -145,6 +154,7 @@ describe("rollouts across a fleet of four real clusters", () => {
     await server?.stop();
     await harness?.stop();
     repo?.remove();
+    if (kubeconfigDir) rmSync(kubeconfigDir, { recursive: true, force: true });
   });
 
   it("takes a good release to the canary, then the early wave, then the rest one at a time", async () => {
@@ -177,12 +187,18 @@ describe("rollouts across a fleet of four real clusters", () => {
       expect(await imageIn(c)).toBe("example.com/web:2");
     }
     expect((await unitOf("prod-canary")).status?.lastAttemptedRevision).toBe(r3);
+    const shown = await cli("status");
+    expect(shown.code).toBe(1);
+    expect(shown.out).toContain("Rollout flux-system/prod: Halted");
+    expect(shown.out).toMatch(/canary\s+0\/1\s+Failed\s+cluster prod-canary/);
+    expect(shown.out).toMatch(/rest\s+0\/2\s+Pending/);
   }, 180_000);
 
   it("with onFailure: rollback, a retry that fails again puts the canary back on its last good revision and rejects the release", async () => {
     const r2 = revisions.at(-2)!;
     const r3 = revisions.at(-1)!;
-    await patchRollout({ metadata: { annotations: { "flotilla.dev/retry": "1" } }, spec: { onFailure: "rollback" } });
+    await patchRollout({ spec: { onFailure: "rollback" } });
+    expect((await cli("retry")).code).toBe(0);
     const rolledBack = await until("the rollback", async () => {
       const r = await rollout();
       return r.status?.phase === "RolledBack" && r;
@@ -193,7 +209,8 @@ describe("rollouts across a fleet of four real clusters", () => {
   }, 240_000);
 
   it("starts nothing while paused, and rolls a newer release out on resume", async () => {
-    await patchRollout({ spec: { suspend: true } });
+    expect((await cli("pause")).code).toBe(0);
+    expect((await rollout()).spec.suspend).toBe(true);
     await until("the controller to see the pause", async () => {
       const r = await rollout();
       return r.status?.observedGeneration === r.metadata.generation;
@@ -205,7 +222,7 @@ describe("rollouts across a fleet of four real clusters", () => {
     }, 60_000);
     await controller.whenIdle(); // every reconcile the new revision queued has run
     for (const c of CLUSTERS) expect((await unitOf(c)).status?.lastAttemptedRevision).not.toBe(r4);
-    await patchRollout({ spec: { suspend: false } });
+    expect((await cli("resume")).code).toBe(0);
     expect(await orderOf(r4)).toEqual({ order: ["prod-canary", "prod-a", "prod-b", "prod-c"], violations: [] });
   }, 240_000);
 
@@ -242,5 +259,18 @@ describe("rollouts across a fleet of four real clusters", () => {
       expect(u.status?.lastAppliedRevision).toBe(r5);
       expect([r6, r7]).not.toContain(u.status?.lastAttemptedRevision);
     }
+  }, 240_000);
+
+  it("waits at a manual wave until `flotilla rollout approve`, for the revision being rolled out", async () => {
+    const r7 = revisions.at(-1)!;
+    await patchRollout({ spec: { waves: [{ name: "canary", clusters: { matchLabels: { ring: "canary" } } }, { name: "early", clusters: { matchLabels: { ring: "early" } }, approval: "manual" }, { name: "rest", maxConcurrent: 1 }] } });
+    await until("the early wave to wait for approval", async () => (await rollout()).status?.phase === "WaitingApproval", 60_000);
+    await controller.whenIdle();
+    expect((await unitOf("prod-a")).status?.lastAttemptedRevision).not.toBe(r7);
+    const approved = await cli("approve");
+    expect(approved).toMatchObject({ code: 0, out: `approved wave early for ${r7}\n` });
+    expect((await rollout()).metadata.annotations?.["flotilla.dev/approve"]).toBe(`early@${r7}`);
+    await until("every cluster at r7", async () => (await Promise.all(CLUSTERS.map(applied))).every((r) => r === r7), 120_000);
+    expect((await cli("status")).code).toBe(0);
   }, 240_000);
 });
