@@ -248,7 +248,9 @@ function runTransformers(resources: Resource[], k: KustomizationFile, ctx: { tre
     applyNamespace(out, k.namespace, state.config, state.clusterScoped, { file: ctx.file });
     assertUnique(out, ctx.file);
   }
-  applyPrefixSuffix(out, k.namePrefix ?? "", k.nameSuffix ?? "", state.config);
+  // A configurations file's own metadata/name specs (for some kinds) take the place of kustomize's default one.
+  const nameSpecs = state.config.namePrefix.filter((fs) => fs.path.join("/") === "metadata/name");
+  applyPrefixSuffix(out, k.namePrefix ?? "", k.nameSuffix ?? "", state.config, nameSpecs.length > 0 ? nameSpecs : undefined);
   if (k.commonLabels) applyLabels(out, k.commonLabels, { selectors: true, templates: true }, state.config);
   for (const entry of k.labels) {
     const fields = (entry.fields ?? []).map((f) => ({ path: String(f.path ?? "").split("/").filter(Boolean), ...(typeof f.kind === "string" ? { kind: f.kind } : {}), ...(f.create === true ? { create: true } : {}) }));
