@@ -109,6 +109,7 @@ export class Controller {
     this.rollouts = new RolloutController({
       kustomizations: () => this.kustomizations.values(),
       newest: (key) => this.artifacts.get(key),
+      artifactAt: async (key, revision) => this.trackers.get(key)?.source.artifactAt(revision),
       requeue: (k) => this.enqueue(k),
       patchStatus: (r, status) => patchRolloutStatus(this.mgmtClient, r, status),
       event: (o, type, reason, message) => this.mgmt.event(o, type, reason, message),

@@ -116,6 +116,24 @@ export class GitSource {
     return this.last;
   }
 
+  /**
+   * The artifact of an earlier revision (`<ref>@sha1:<commit>`) when its commit is in the local
+   * cache, without contacting the remote; undefined otherwise. A rollout pins clusters not yet
+   * reached to such a revision, and a restarted controller reads it back from here.
+   */
+  async artifactAt(revision: string): Promise<Artifact | undefined> {
+    const m = /^(.+)@sha1:([0-9a-f]{40})$/.exec(revision);
+    if (!m) return undefined;
+    const local = isLocal(this.spec.url) ? resolve(this.spec.url.replace(/^file:\/\//, "")) : undefined;
+    const gitdir = local ? (fs.existsSync(join(local, ".git")) ? join(local, ".git") : local) : this.gitdir;
+    try {
+      await git.readCommit({ fs, gitdir, oid: m[2]!, cache: this.objectCache });
+    } catch {
+      return undefined;
+    }
+    return this.artifactOf(gitdir, m[2]!, revision, m[1]!);
+  }
+
   /** Resolves the ref and returns its artifact; `changed` says whether the revision is new. */
   async poll(): Promise<{ artifact: Artifact; changed: boolean }> {
     const artifact = isLocal(this.spec.url) ? await this.pollLocal() : await this.pollRemote();

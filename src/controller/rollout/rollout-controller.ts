@@ -47,6 +47,8 @@ function isMember(t: Pick<Tracked, "sourceKey" | "selector">, k: Kustomization):
 export interface RolloutHost {
   kustomizations(): Iterable<Kustomization>;
   newest(sourceKey: string): SourceArtifact | undefined;
+  /** An earlier revision's artifact from the git cache (no network), after a restart emptied memory. */
+  artifactAt(sourceKey: string, revision: string): Promise<SourceArtifact | undefined>;
   requeue(k: Kustomization): void;
   /** `r` carries the status it had, `status` is the whole new one. */
   patchStatus(r: RolloutObject, status: RolloutStatus): Promise<void>;
@@ -82,6 +84,8 @@ export class RolloutController {
   private readonly breakGlassSeen = new Set<string>();
   private writing = Promise.resolve();
   private readonly pending = new Set<string>();
+  /** Pinned revisions being read back from the git cache (`source\0revision`). */
+  private readonly reading = new Set<string>();
 
   constructor(private readonly host: RolloutHost) {}
 
@@ -165,8 +169,31 @@ export class RolloutController {
     const later = (at: number | undefined) => Math.max(1_000, (at ?? now + 60_000) - now);
     if (!g.apply) return { hold: g.reason, requeueAfterMs: later(g.recheckAtMs) };
     const artifact = g.revision === newest.revision ? newest : this.artifacts.get(`${t.sourceKey}\u0000${g.revision}`);
-    if (!artifact) return { hold: `revision ${g.revision} (pinned by Rollout ${key}) is not in the controller's cache; the cluster keeps what it has`, requeueAfterMs: 60_000 };
+    if (!artifact) {
+      this.readBack(key, t.sourceKey!, g.revision);
+      return { hold: `revision ${g.revision} (pinned by Rollout ${key}) is being read from the git cache; the cluster keeps what it has meanwhile`, requeueAfterMs: 30_000 };
+    }
     return { artifact, prune: g.prune, ...(g.waiting ? { note: g.waiting } : {}) };
+  }
+
+  /** Reads a pinned revision's artifact back from the git cache, then reconciles the rollout's units again. */
+  private readBack(rolloutKey: string, sourceKey: string, revision: string): void {
+    const id = `${sourceKey}\u0000${revision}`;
+    if (this.reading.has(id)) return;
+    this.reading.add(id);
+    void this.host
+      .artifactAt(sourceKey, revision)
+      .then((artifact) => {
+        if (!artifact) {
+          this.host.logger.warn({ rollout: rolloutKey, revision }, "a pinned revision is not in the git cache; its clusters keep what they have until the rollout reaches them");
+          return;
+        }
+        this.artifacts.set(id, artifact);
+        const t = this.rollouts.get(rolloutKey);
+        if (t) for (const k of this.host.kustomizations()) if (isMember(t, k)) this.host.requeue(k);
+      })
+      .catch((error) => this.host.logger.warn({ rollout: rolloutKey, revision, err: describeError(error) }, "could not read a pinned revision from the git cache"))
+      .finally(() => this.reading.delete(id));
   }
 
   /** Steps one rollout; the status write and the requeues follow asynchronously, in order. */

@@ -43,6 +43,7 @@ function setup() {
   const rollouts = new RolloutController({
     kustomizations: () => units.values(),
     newest: (key) => newest.get(key),
+    artifactAt: async (_key, revision) => (revision === S ? artifact(S) : undefined),
     requeue: (k) => requeued.push(k.metadata.namespace),
     patchStatus: async (_r, s) => void statuses.push(s),
     event: async (_o, _t, reason, message) => void events.push({ reason, message }),
@@ -128,5 +129,41 @@ describe("the rollout controller (in memory, on the ManualClock)", () => {
     const f = setup();
     const other = { ...unit("dev-1", "apps", S), spec: { ...unit("dev-1", "apps", S).spec, sourceRef: { kind: "GitRepository", name: "main", namespace: "flux-system" } } } as Kustomization;
     expect(f.rollouts.gate(other, artifact(A))).toBeUndefined();
+  });
+});
+
+describe("a restarted rollout controller", () => {
+  it("reads a pinned revision it no longer holds back from the git cache, then gives it to the units", async () => {
+    const clock = new ManualClock(Date.parse("2026-04-07T09:00:00Z"));
+    const units = [unit("prod-canary", "apps", A), unit("prod-a", "apps", S)];
+    const requeued: string[] = [];
+    const read: string[] = [];
+    const rollouts = new RolloutController({
+      kustomizations: () => units.values(),
+      newest: () => artifact(A),
+      artifactAt: async (_key, revision) => (read.push(revision), revision === S ? artifact(S) : undefined),
+      requeue: (k) => requeued.push(k.metadata.namespace),
+      patchStatus: async () => undefined,
+      event: async () => undefined,
+      clock,
+      logger: silentLogger,
+    });
+    rollouts.onCluster("ADDED", { apiVersion: "cluster.x-k8s.io/v1beta1", kind: "Cluster", metadata: { name: "prod-canary", namespace: "prod-canary", labels: { ring: "canary" } } } as KubeObject);
+    // The status the previous process wrote: A is being rolled out, the canary wave is soaking.
+    rollouts.onRollout("ADDED", {
+      apiVersion: "flotilla.dev/v1alpha1",
+      kind: "Rollout",
+      metadata: { name: "prod", namespace: "flux-system" },
+      spec: { sourceRef: { name: "release" }, waves: [{ name: "canary", clusters: { matchLabels: { ring: "canary" } }, soak: "1h" }, { name: "rest" }] },
+      status: { targetRevision: A, stableRevision: S, waveIndex: 0, waveStarted: true, soakStartedAt: "2026-04-07T08:30:00Z" },
+    });
+    await flush();
+    const prodA = units[1]!;
+    expect(rollouts.gate(prodA, artifact(A))).toMatchObject({ hold: expect.stringContaining(`revision ${S} (pinned by Rollout flux-system/prod) is being read from the git cache`) });
+    await flush();
+    expect(read).toEqual([S]);
+    expect(requeued).toContain("prod-a");
+    const g = rollouts.gate(prodA, artifact(A));
+    expect(g && "artifact" in g && g.artifact.revision).toBe(S);
   });
 });
