@@ -9,12 +9,13 @@ import { resolve } from "node:path";
  * case's absolute path taken out (so the text is the same on every machine).
  * @param {string} caseDir
  * @param {string} build the folder to build, relative to `in/` ("" is `in/` itself)
+ * @param {string[]} [flags] kubectl flags the case needs (`kubectlFlags` in case.json)
  * @returns {Promise<{ ok: true, output: string } | { ok: false, error: string }>}
  */
-export function kubectlKustomize(caseDir, build) {
+export function kubectlKustomize(caseDir, build, flags = []) {
   const inDir = resolve(caseDir, "in");
   return new Promise((done, fail) => {
-    execFile("kubectl", ["kustomize", build || "."], { cwd: inDir, encoding: "utf8", maxBuffer: 64 << 20, timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile("kubectl", ["kustomize", ...flags, build || "."], { cwd: inDir, encoding: "utf8", maxBuffer: 64 << 20, timeout: 60_000 }, (error, stdout, stderr) => {
       if (error && error.code === "ENOENT") return fail(new Error("kubectl is not on PATH"));
       if (!error) return done({ ok: true, output: stdout });
       if (!stderr) return fail(new Error(`kubectl kustomize ${build || "."} in ${inDir} gave no error text: ${error.message}`));

@@ -20,6 +20,8 @@ interface SpecCase {
   name: string;
   dir: string;
   build: string;
+  /** kubectl flags the case needs (`--load-restrictor LoadRestrictionsNone`: Flotilla always builds so, as Flux does). */
+  kubectlFlags: string[];
   /** kubectl's output, when it builds. */
   expected?: string;
   /** kubectl's error, when it fails. */
@@ -30,11 +32,11 @@ const cases: SpecCase[] = readdirSync(CASES)
   .sort()
   .map((name) => {
     const dir = join(CASES, name);
-    const meta = JSON.parse(readFileSync(join(dir, "case.json"), "utf8")) as { build: string };
+    const meta = JSON.parse(readFileSync(join(dir, "case.json"), "utf8")) as { build: string; kubectlFlags?: string[] };
     const read = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), "utf8") : undefined);
     const expected = read("expected.yaml");
     const kubectlError = read("kubectl-error.txt");
-    return { name, dir, build: meta.build, ...(expected !== undefined ? { expected } : {}), ...(kubectlError !== undefined ? { kubectlError } : {}) };
+    return { name, dir, build: meta.build, kubectlFlags: meta.kubectlFlags ?? [], ...(expected !== undefined ? { expected } : {}), ...(kubectlError !== undefined ? { kubectlError } : {}) };
   });
 
 const known = (JSON.parse(readFileSync(join(HERE, "known-differences.json"), "utf8")) as { differences: Record<string, string> }).differences;
@@ -123,7 +125,7 @@ describe("render matches kustomize's own test suite (kubectl kustomize v5.5.0)",
 describe.skipIf(!hasKubectl())("the committed expected outputs are what kubectl kustomize prints", () => {
   for (const c of cases) {
     it(c.name, async () => {
-      const result = await kubectlKustomize(c.dir, c.build);
+      const result = await kubectlKustomize(c.dir, c.build, c.kubectlFlags);
       if (!result.ok) {
         expect(c.kubectlError, `kubectl now fails: ${result.error}`).toBeDefined();
         // The start of the message only: kustomize names objects in Go map order in some errors.

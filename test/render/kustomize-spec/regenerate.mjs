@@ -24,8 +24,8 @@ const queue = [...names];
 async function worker() {
   for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
     const dir = join(CASES, name);
-    const { build } = JSON.parse(readFileSync(join(dir, "case.json"), "utf8"));
-    const result = await kubectlKustomize(dir, build);
+    const { build, kubectlFlags } = JSON.parse(readFileSync(join(dir, "case.json"), "utf8"));
+    const result = await kubectlKustomize(dir, build, kubectlFlags ?? []);
     for (const f of ["expected.yaml", "kubectl-error.txt"]) if (existsSync(join(dir, f))) rmSync(join(dir, f));
     if (result.ok) {
       writeFileSync(join(dir, "expected.yaml"), result.output);

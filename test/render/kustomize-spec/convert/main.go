@@ -89,6 +89,8 @@ type harness struct {
 type options struct {
 	changed []string
 	plugins bool
+	// kubectl flags for options kubectl kustomize has a flag for (--load-restrictor).
+	flags []string
 }
 
 type kustomizer struct{ opts *options }
@@ -103,6 +105,7 @@ type fixtureCase struct {
 	Build         string            `json:"build"`
 	Via           string            `json:"via"`
 	GoExpectsFail bool              `json:"goTestExpectsError"`
+	KubectlFlags  []string          `json:"kubectlFlags,omitempty"`
 	Files         map[string]string `json:"-"`
 }
 
@@ -918,7 +921,7 @@ func (r *run) capture(fs *fsys, buildPath string, opts *options, via string, h *
 	}
 	r.cases = append(r.cases, &fixtureCase{
 		Name: name, Source: r.source, Function: r.fn, Subcase: sub,
-		Build: clean(buildPath), Via: via, GoExpectsFail: via == "th.RunWithErr" || strings.HasPrefix(via, "th.ErrorFrom") || via == "th.RunTransformerAndCheckError",
+		Build: clean(buildPath), Via: via, KubectlFlags: opts.flags, GoExpectsFail: via == "th.RunWithErr" || strings.HasPrefix(via, "th.ErrorFrom") || via == "th.RunTransformerAndCheckError",
 		Files: files,
 	})
 }
@@ -1149,7 +1152,10 @@ func (r *run) assign(x *ast.AssignStmt, en *env) {
 			target := r.eval(t.X, en)
 			switch o := target.(type) {
 			case *options:
-				if !isDefaultOption(t.Sel.Name, v, exprText(r.p, x.Rhs[min(i, len(x.Rhs)-1)])) {
+				text := exprText(r.p, x.Rhs[min(i, len(x.Rhs)-1)])
+				if t.Sel.Name == "LoadRestrictions" && strings.HasSuffix(text, "LoadRestrictionsNone") {
+					o.flags = append(o.flags, "--load-restrictor", "LoadRestrictionsNone")
+				} else if !isDefaultOption(t.Sel.Name, v, text) {
 					o.changed = append(o.changed, t.Sel.Name)
 				}
 			case *structVal:
@@ -1339,6 +1345,9 @@ func writeOut(out, tag string, cases []*fixtureCase, skips []skip) {
 		meta := map[string]any{"kustomize": tag, "source": c.Source, "function": c.Function, "build": c.Build, "via": c.Via, "goTestExpectsError": c.GoExpectsFail}
 		if c.Subcase != "" {
 			meta["subcase"] = c.Subcase
+		}
+		if len(c.KubectlFlags) > 0 {
+			meta["kubectlFlags"] = c.KubectlFlags
 		}
 		data, _ := json.MarshalIndent(meta, "", "  ")
 		os.WriteFile(filepath.Join(dir, "case.json"), append(data, '\n'), 0o644)
