@@ -7,7 +7,7 @@ import { InvalidInputError } from "../core/errors.js";
 import { clusterOfUnit } from "../core/flux.js";
 import { createLogger } from "../core/log.js";
 import { formatTable, unitRows, unitSettled } from "../status/table.js";
-import { waveRows } from "../status/rollouts.js";
+import { rolloutSettled, waveRows } from "../status/rollouts.js";
 import { isRemoteRepository, PROJECT_ROOT, startLocalFleet } from "../fleet/local-fleet.js";
 
 /**
@@ -83,7 +83,8 @@ export async function run(args: string[]): Promise<number> {
         lastTable = table;
         process.stdout.write(`\n${table}`);
       }
-      const allReady = units.length > 0 && units.every(unitSettled);
+      // A rollout still between waves is not done either: its later clusters are not at the newest revision yet.
+      const allReady = units.length > 0 && units.every(unitSettled) && controller.rolloutList().every(rolloutSettled);
       readySince = allReady ? (readySince ?? Date.now()) : undefined;
       if (values.once && readySince !== undefined && Date.now() - readySince >= 3_000) {
         const suspended = units.filter((u) => u.spec.suspend).length;
