@@ -22,6 +22,7 @@ import {
   type RolloutStatus,
   type UnitObservation,
   type WindowSpec,
+  type WindowState,
   type ClusterSelector,
   matchesSelector,
 } from "../../rollout/index.js";
@@ -247,10 +248,17 @@ export class RolloutController {
       byCluster.set(cluster, [...(byCluster.get(cluster) ?? []), unit]);
     }
     const now = this.host.clock.now();
+    // Clusters with the same windows (and no break-glass) share one evaluation: a fleet has few distinct sets.
+    const states = new Map<string, WindowState>();
     return [...byCluster].map(([name, units]) => {
       const c = this.clusters.get(name);
       const labels = c?.metadata.labels ?? {};
-      return { name, labels, units, window: windowState(windowsOf(t.windows, labels), now, c ? breakGlassOf(c) : undefined) };
+      const mine = windowsOf(t.windows, labels);
+      const breakGlass = c ? breakGlassOf(c) : undefined;
+      const key = `${mine.map((w) => t.windows.indexOf(w)).join(",")}@${breakGlass?.untilMs ?? ""}`;
+      let window = states.get(key);
+      if (!window) states.set(key, (window = windowState(mine, now, breakGlass)));
+      return { name, labels, units, window };
     });
   }
 
