@@ -104,7 +104,6 @@ export class RenderWorkers {
   private spawn(): Slot {
     const worker = new Worker(this.script!, { resourceLimits: { maxOldGenerationSizeMb: this.memoryMb } });
     const slot: Slot = { worker };
-    worker.unref();
     worker.on("message", (reply: RenderReply) => this.settle(slot, reply));
     worker.on("error", (error: Error & { code?: string }) => {
       const job = slot.job;
@@ -115,6 +114,8 @@ export class RenderWorkers {
       void this.retire(slot, failure);
     });
     worker.on("exit", () => void this.retire(slot, new Error("a render worker exited")));
+    // An idle worker does not keep the process alive (after the listeners: adding one refs it again).
+    worker.unref();
     this.slots.push(slot);
     return slot;
   }
