@@ -1,3 +1,6 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { pathToFileURL } from "node:url";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -95,6 +98,24 @@ describe("renders in worker threads", () => {
     expect(error).toBeInstanceOf(TooLargeError);
     expect(error.message).toBe("rendering 'apps' of platform@main needed more than 64 MiB (--render-memory); the render was stopped");
     expect(await workers.render(folder(2), "apps", {})).toHaveLength(2);
+  });
+
+  it("let the process exit once renders are done: idle workers hold nothing open", () => {
+    // The build's modules, in a process of their own: it renders once and returns without close().
+    const dist = (p: string) => new URL(`dist/src/${p}`, ROOT).href;
+    const script = `
+      const { RenderWorkers } = await import(${JSON.stringify(dist("controller/render-worker.js"))});
+      const { MemoryTree } = await import(${JSON.stringify(dist("core/file-tree.js"))});
+      const tree = new MemoryTree("x", [["a/cm.yaml", "apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: c\\n"]]);
+      const objects = await new RenderWorkers().render(tree, "a", {});
+      console.log(objects.length);`;
+    const file = join(mkdtempSync(join(tmpdir(), "flotilla-exit-")), "render-once.mjs");
+    writeFileSync(file, script);
+    const result = spawnSync(process.execPath, [file], { encoding: "utf8", timeout: 20_000 });
+    expect(result.stderr).toBe("");
+    expect(result.stdout.trim()).toBe("1");
+    expect(result.signal).toBeNull(); // not killed by the timeout
+    expect(result.status).toBe(0);
   });
 
   it("refuse a render over the object or byte limit, naming the path and the flag", async () => {
