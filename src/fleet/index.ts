@@ -1,0 +1,1 @@
+export { startLocalFleet, isRemoteRepository, PROJECT_ROOT, type LocalFleet, type LocalFleetOptions } from "./local-fleet.js";
