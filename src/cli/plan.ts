@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import type { Kustomization } from "../core/flux.js";
 import { assertFleetLayout, cleanPath, planRepository } from "../plan/index.js";
-import { formatTable } from "../status/table.js";
+import { formatTable } from "../status/index.js";
 import { openRepositoryInput } from "../source/index.js";
 
 /**

@@ -6,9 +6,9 @@ import { parseDuration } from "../core/duration.js";
 import { InvalidInputError } from "../core/errors.js";
 import { clusterOfUnit } from "../core/flux.js";
 import { createLogger } from "../core/log.js";
-import { formatTable, unitRows, unitSettled } from "../status/table.js";
-import { rolloutSettled, waveRows } from "../status/rollouts.js";
-import { isRemoteRepository, PROJECT_ROOT, startLocalFleet } from "../fleet/local-fleet.js";
+import { objectKey } from "../core/object.js";
+import { formatTable, readyCondition, rolloutSettled, unitRows, unitSettled, waveRows } from "../status/index.js";
+import { isRemoteRepository, PROJECT_ROOT, startLocalFleet } from "../fleet/index.js";
 
 /**
  * `flotilla up [--repo DIR] [--kubeconfig-out FILE] [--once] [--timeout 10m]`: the whole product on
@@ -63,8 +63,8 @@ export async function run(args: string[]): Promise<number> {
     const provisioned = await step(`provisioning ${fleet.clustersWanted} workload cluster(s)`, () => fleet.provisioned(values.once ? Math.max(0, deadline - Date.now()) : undefined));
     if (!provisioned) {
       // Say why instead of waiting on: the management cluster's units create the Clusters.
-      const stuck = controller.kustomizationList().filter((u) => clusterOfUnit(u) === "mgmt" && u.status?.conditions?.find((c) => c.type === "Ready")?.status !== "True");
-      const reasons = stuck.map((u) => `\n  ${u.metadata.namespace}/${u.metadata.name}: ${u.status?.conditions?.find((c) => c.type === "Ready")?.message ?? "not reconciled yet"}`).join("");
+      const stuck = controller.kustomizationList().filter((u) => clusterOfUnit(u) === "mgmt" && readyCondition(u.status?.conditions)?.status !== "True");
+      const reasons = stuck.map((u) => `\n  ${objectKey(u)}: ${readyCondition(u.status?.conditions)?.message ?? "not reconciled yet"}`).join("");
       process.stderr.write(`only ${fleet.clustersReady()} of ${fleet.clustersWanted} workload cluster(s) provisioned so far${reasons ? `; the management cluster's units that are not ready:${reasons}` : ""}\n`);
     }
     const mgmtPlane = harness.get("mgmt")!;
