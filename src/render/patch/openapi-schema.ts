@@ -1,5 +1,6 @@
 import { InvalidInputError } from "../../core/errors.js";
 import { isPlainObject } from "../../core/object.js";
+import { BUILTIN_DEFINITIONS } from "./builtin-openapi.js";
 
 /** What strategic merge needs to know about one field of a definition. */
 export interface FieldRule {
@@ -21,6 +22,18 @@ export interface CompiledSchema {
 }
 
 const REF_PREFIX = "#/definitions/";
+
+/**
+ * A `$ref` to a Kubernetes definition the document does not hold (`io.k8s.api.core.v1.PodTemplateSpec`):
+ * kustomize adds a custom schema to its built-in one, so the reference reaches the built-in
+ * definition. Its name among Flotilla's built-in definitions, if it is one.
+ */
+function builtinDefinition(ref: unknown, source: Record<string, unknown>): string | undefined {
+  if (typeof ref !== "string" || !ref.startsWith(REF_PREFIX)) return undefined;
+  const name = ref.slice(REF_PREFIX.length);
+  if (name in source) return undefined;
+  return [name.replace(/^io\.k8s\.api\./, ""), name.replace(/^io\.k8s\./, "")].find((n) => n in BUILTIN_DEFINITIONS);
+}
 
 /**
  * Reads a Swagger 2.0 / OpenAPI document as kustomize's `openapi: {path: …}` takes it: definitions
@@ -67,6 +80,11 @@ export function compileOpenApi(doc: unknown, file?: string): CompiledSchema {
     definitions[name] = rules;
     const addRule = (field: string, raw: unknown): void => {
       const place = `${name}.${field}`;
+      const builtinField = isPlainObject(raw) ? builtinDefinition(raw.$ref, source) : undefined;
+      if (builtinField !== undefined) {
+        rules[field] = { type: builtinField };
+        return;
+      }
       // kyaml resolves a `$ref` before reading extensions, so a referenced schema's own count.
       const prop = resolve(raw, place);
       if (!prop) return;
@@ -79,6 +97,11 @@ export function compileOpenApi(doc: unknown, file?: string): CompiledSchema {
         rule.keys = Array.isArray(mapKeys) ? mapKeys.map(String) : typeof mergeKey === "string" ? [mergeKey] : [];
       }
       const valueSchema = prop.type === "array" || prop.items !== undefined ? prop.items : prop.properties !== undefined || prop.additionalProperties !== undefined ? raw : undefined;
+      const builtinItems = isPlainObject(valueSchema) ? builtinDefinition(valueSchema.$ref, source) : undefined;
+      if (builtinItems !== undefined) {
+        rules[field] = { ...rule, type: builtinItems };
+        return;
+      }
       const valueName = valueSchema === undefined ? undefined : nameOf(valueSchema, `${place}[]`);
       const resolved = valueSchema === undefined ? undefined : resolve(valueSchema, place);
       if (valueName !== undefined && resolved) {
@@ -101,7 +124,8 @@ export function compileOpenApi(doc: unknown, file?: string): CompiledSchema {
       kinds[`${typeof gvk.group === "string" ? gvk.group : ""}/${gvk.version}/${gvk.kind}`] = name;
     }
   }
-  return { kinds, definitions };
+  // The built-in definitions stay reachable under their own names (a custom one of the same name wins).
+  return { kinds, definitions: { ...BUILTIN_DEFINITIONS, ...definitions } };
 }
 
 /** The rule of the field at `path` (list indexes left out) under definition `root`, if the schema has one. */
