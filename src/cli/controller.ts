@@ -1,21 +1,16 @@
-import { existsSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { stringify } from "yaml";
 import { Controller } from "../controller/controller.js";
 import { FleetPlanner } from "../controller/fleet-planner.js";
 import { parseListenAddress, startHttpServer, type HookReceiver } from "../controller/http-server.js";
 import { repositoryIdentity } from "../controller/webhook.js";
 import { InvalidInputError } from "../core/errors.js";
+import { defaultKubeconfig } from "../core/kube/index.js";
 import { createLogger } from "../core/log.js";
 import { LIMIT_FLAGS, parseLimitFlags } from "./limit-flags.js";
 
-const SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount";
-
 /**
  * `flotilla controller [--kubeconfig FILE] [--repo URL] [--concurrent N] [--cache-dir DIR] [--listen :8080]
- * [--create-namespaces] [--default-service-account NAME] [--no-cross-namespace-refs] [--allow-insecure-http]`: the controller on the management cluster. It reconciles the GitRepository and Kustomization objects
+ * [--create-namespaces] [--default-service-account NAME] [--no-cross-namespace-refs] [--allow-insecure-http] [--allow-exec-kubeconfigs]`: the controller on the management cluster. It reconciles the GitRepository and Kustomization objects
  * it finds; with `--repo` it first puts the repository's fleet there (see FleetPlanner). Runs until
  * SIGINT or SIGTERM.
  */
@@ -33,6 +28,8 @@ export async function run(args: string[]): Promise<number> {
       "default-service-account": { type: "string" },
       "no-cross-namespace-refs": { type: "boolean", default: false },
       "allow-insecure-http": { type: "boolean", default: false },
+      // Let a target cluster's kubeconfig Secret run an exec credential plugin (Flux: --insecure-kubeconfig-exec).
+      "allow-exec-kubeconfigs": { type: "boolean", default: false },
     },
   });
   const listen = parseListenAddress(values.listen);
@@ -45,7 +42,10 @@ export async function run(args: string[]): Promise<number> {
     throw new InvalidInputError(`--default-service-account must be a ServiceAccount name, not '${defaultServiceAccount}'`, { field: "--default-service-account" });
   }
   const controller = new Controller({
-    kubeconfig: managementKubeconfig(values.kubeconfig),
+    // --kubeconfig, else $KUBECONFIG (merged as kubectl merges it), else the pod's service account
+    // (its token file re-read as it rotates), else ~/.kube/config.
+    kubeconfig: defaultKubeconfig(values.kubeconfig ? { flag: values.kubeconfig } : {}),
+    allowExecKubeconfigs: values["allow-exec-kubeconfigs"],
     concurrency,
     logger,
     sourceLimits: limits.sourceLimits,
@@ -87,28 +87,4 @@ export async function run(args: string[]): Promise<number> {
   controller.stop();
   await server.close();
   return 0;
-}
-
-/** --kubeconfig, else $KUBECONFIG, else the pod's service account (in cluster), else ~/.kube/config. */
-export function managementKubeconfig(flag: string | undefined): string {
-  const file = flag ?? process.env.KUBECONFIG?.split(":")[0];
-  if (file) {
-    if (!existsSync(file)) throw new InvalidInputError(`kubeconfig '${file}' does not exist`, { file, field: "--kubeconfig" });
-    return readFileSync(file, "utf8");
-  }
-  const host = process.env.KUBERNETES_SERVICE_HOST;
-  if (host && existsSync(join(SERVICE_ACCOUNT, "token"))) {
-    const port = process.env.KUBERNETES_SERVICE_PORT ?? "443";
-    return stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name: "in-cluster", cluster: { server: `https://${host.includes(":") ? `[${host}]` : host}:${port}`, "certificate-authority-data": readFileSync(join(SERVICE_ACCOUNT, "ca.crt")).toString("base64") } }],
-      users: [{ name: "service-account", user: { token: readFileSync(join(SERVICE_ACCOUNT, "token"), "utf8").trim() } }],
-      contexts: [{ name: "in-cluster", context: { cluster: "in-cluster", user: "service-account" } }],
-      "current-context": "in-cluster",
-    });
-  }
-  const home = join(homedir(), ".kube", "config");
-  if (existsSync(home)) return readFileSync(home, "utf8");
-  throw new InvalidInputError("no kubeconfig: pass --kubeconfig, set KUBECONFIG, or run in a cluster", { field: "--kubeconfig" });
 }

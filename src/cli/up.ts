@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { parse, stringify } from "yaml";
 import { parseDuration } from "../core/duration.js";
 import { InvalidInputError } from "../core/errors.js";
 import { clusterOfUnit } from "../core/flux.js";
@@ -9,6 +8,7 @@ import { createLogger } from "../core/log.js";
 import { objectKey } from "../core/object.js";
 import { formatTable, readyCondition, rolloutSettled, unitRows, unitSettled, waveRows } from "../status/index.js";
 import { isRemoteRepository, PROJECT_ROOT, startLocalFleet } from "../fleet/index.js";
+import { parseYamlDocument, toYaml } from "../core/yaml.js";
 
 /**
  * `flotilla up [--repo DIR] [--kubeconfig-out FILE] [--once] [--timeout 10m]`: the whole product on
@@ -116,11 +116,11 @@ function writeKubeconfig(path: string, planes: Array<{ name: string; kubeconfig:
     "current-context": "mgmt",
   };
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, stringify(merged), { mode: 0o600 });
+  writeFileSync(path, toYaml(merged), { mode: 0o600 });
 }
 
 function parseKubeconfig(text: string): { clusters?: unknown[]; users?: unknown[]; contexts?: unknown[] } {
-  return (parse(text) ?? {}) as { clusters?: unknown[]; users?: unknown[]; contexts?: unknown[] };
+  return (parseYamlDocument(text, "kubeconfig") ?? {}) as { clusters?: unknown[]; users?: unknown[]; contexts?: unknown[] };
 }
 
 /** The waves of each Rollout under the units, when the repository declares rollouts. */

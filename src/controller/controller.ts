@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
-import { ClusterClient, credentialsFromKubeconfig } from "../apply/client.js";
+import { ClusterClient } from "../apply/client.js";
+import type { LoadedKubeconfig } from "../core/kube/index.js";
 import { describeError } from "../core/errors.js";
 import type { GitRepository, Kustomization, KustomizationSpec } from "../core/flux.js";
 import { GIT_REPOSITORY_API_VERSION, KUSTOMIZATION_API_VERSION } from "../core/flux.js";
@@ -28,8 +29,10 @@ export const FINALIZER = "finalizers.fluxcd.io";
 const REQUESTED_AT = "reconcile.fluxcd.io/requestedAt";
 
 export interface ControllerOptions {
-  /** The management cluster's kubeconfig (YAML). */
-  kubeconfig: string;
+  /** The management cluster's kubeconfig: YAML Flotilla wrote (a local cluster), or one loaded from files or in-cluster (core/kube). */
+  kubeconfig: string | LoadedKubeconfig;
+  /** Let a kubeconfig Secret of a target cluster run an exec credential plugin (`--allow-exec-kubeconfigs`). */
+  allowExecKubeconfigs?: boolean;
   /** Reconciles in flight at once (`--concurrent`). */
   concurrency?: number;
   logger?: Logger;
@@ -102,9 +105,9 @@ export class Controller {
     this.log = (options.logger ?? silentLogger).child({ component: "controller" });
     this.clock = options.clock ?? systemClock;
     this.metrics = options.metrics ?? new Metrics();
-    this.mgmtClient = ClusterClient.fromKubeconfig(options.kubeconfig, { timeoutMs: 30_000 });
+    this.mgmtClient = typeof options.kubeconfig === "string" ? ClusterClient.fromKubeconfig(options.kubeconfig, { timeoutMs: 30_000 }) : ClusterClient.connect(options.kubeconfig, { timeoutMs: 30_000 });
     this.mgmt = new ApiManagementCluster(this.mgmtClient);
-    this.targets = new TargetClusters(this.mgmtClient, this.log, { createNamespaces: options.createNamespaces ?? false });
+    this.targets = new TargetClusters(this.mgmtClient, this.log, { createNamespaces: options.createNamespaces ?? false, allowExecKubeconfigs: options.allowExecKubeconfigs ?? false });
     this.queue = new FairQueue({ concurrency: options.concurrency ?? 10, clock: this.clock });
     this.rollouts = new RolloutController({
       kustomizations: () => this.kustomizations.values(),
@@ -126,9 +129,9 @@ export class Controller {
 
   /** Lists and watches the objects, then starts reconciling. */
   async start(): Promise<void> {
-    const creds = credentialsFromKubeconfig(this.options.kubeconfig);
+    const creds = this.mgmtClient;
     const watch = <T extends KubeObject>(path: string, on: (type: WatchEventType, o: T) => void, metadataOnly = false) => {
-      const w = new ResourceWatch<T>(creds, path, { onEvent: on }, this.log, metadataOnly);
+      const w = new ResourceWatch<T>(creds, path, { onEvent: on }, this.log, { metadataOnly });
       this.watches.push(w as unknown as ResourceWatch<KubeObject>);
       return w.start();
     };

@@ -19,7 +19,7 @@ export class TargetClusters {
   constructor(
     private readonly mgmt: ClusterClient,
     private readonly logger: Logger,
-    private readonly options: { requestTimeoutMs?: number; createNamespaces?: boolean } = {},
+    private readonly options: { requestTimeoutMs?: number; createNamespaces?: boolean; allowExecKubeconfigs?: boolean } = {},
   ) {}
 
   client(kubeconfig: string | undefined, identity?: string): ClusterClient {
@@ -39,7 +39,8 @@ export class TargetClusters {
     const key = kubeconfigDigest(kubeconfig);
     let client = this.clients.get(key);
     if (!client) {
-      client = ClusterClient.fromKubeconfig(kubeconfig, { timeoutMs: this.options.requestTimeoutMs ?? 15_000, retries: 2 });
+      // A Secret's kubeconfig: no file paths, and no exec plugin unless --allow-exec-kubeconfigs.
+      client = ClusterClient.fromSecret(kubeconfig, "of spec.kubeConfig.secretRef", { timeoutMs: this.options.requestTimeoutMs ?? 15_000, retries: 2, allowExec: this.options.allowExecKubeconfigs ?? false });
       this.clients.set(key, client);
     }
     return client;

@@ -73,17 +73,20 @@ export interface DependencyReference {
   namespace?: string;
 }
 
+/** Which objects a patch applies to: kustomize's selector, which Flux's `spec.patches[].target` is too. */
+export interface PatchTarget {
+  group?: string;
+  version?: string;
+  kind?: string;
+  name?: string;
+  namespace?: string;
+  labelSelector?: string;
+  annotationSelector?: string;
+}
+
 export interface KustomizationPatch {
   patch: string;
-  target?: {
-    group?: string;
-    version?: string;
-    kind?: string;
-    name?: string;
-    namespace?: string;
-    labelSelector?: string;
-    annotationSelector?: string;
-  };
+  target?: PatchTarget;
 }
 
 export interface KustomizationImage {
@@ -147,6 +150,19 @@ export interface Kustomization extends KubeObject {
     observedGeneration?: number;
     inventory?: { entries: InventoryEntry[] };
   };
+}
+
+/** The `namespace/name` of the unit a `dependsOn` entry names; without a namespace, the dependent unit's own (as in Flux). */
+export function dependencyKey(unit: Pick<Kustomization, "metadata">, dep: DependencyReference): string {
+  return `${dep.namespace ?? unit.metadata.namespace}/${dep.name}`;
+}
+
+/**
+ * The kubeconfig that a unit's `spec.kubeConfig.secretRef` selects from its Secret's data: `key`
+ * when given, else `value`, then `value.yaml` (Flux's order). Undefined when that key is absent.
+ */
+export function kubeconfigOfSecret(ref: { key?: string }, data: Readonly<Record<string, string>>): string | undefined {
+  return ref.key ? data[ref.key] : (data.value ?? data["value.yaml"]);
 }
 
 /** The cluster a unit targets: its kubeconfig Secret's cluster, or the management cluster. */

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
-import { ClusterClient, credentialsFromKubeconfig, diffUnit, ownedInventories, parseInventoryId } from "../apply/index.js";
+import { ClusterClient, diffUnit, ownedInventories, parseInventoryId } from "../apply/index.js";
 import { InvalidInputError, NotFoundError } from "../core/errors.js";
+import { kubeconfigContexts, kubeconfigFromText, type KubeconfigOrigin } from "../core/kube/index.js";
 import type { FileTree } from "../core/file-tree.js";
 import { clusterOfUnit, type Kustomization } from "../core/flux.js";
 import { objectKey } from "../core/object.js";
@@ -51,12 +51,13 @@ type OwnedInventories = Awaited<ReturnType<typeof ownedInventories>>;
 export async function diffLive(repo: RepositoryInput, opts: LiveDiffOptions): Promise<LiveDiff> {
   const file = opts.kubeconfigFile ?? "kubeconfig";
   const text = opts.kubeconfig ?? readKubeconfigFile(file);
-  const { contexts, current } = kubeconfigContexts(text, file);
+  const origin: KubeconfigOrigin = { kind: "file", file };
+  const { contexts, current } = kubeconfigContexts(text, origin);
   const cluster = opts.cluster ?? current;
   if (!cluster) throw new InvalidInputError("the kubeconfig has no current context; name the cluster with --cluster", { file, field: "--cluster" });
   const plan = await planCluster(repo, opts.head, cluster, opts.cluster ? "--cluster" : "current-context");
 
-  const client = new ClusterClient(credentialsFromKubeconfig(text, contexts.includes(cluster) ? cluster : undefined), { timeoutMs: 30_000 });
+  const client = ClusterClient.connect(kubeconfigFromText(text, origin, contexts.includes(cluster) ? { context: cluster } : {}), { timeoutMs: 30_000 });
   try {
     const owned = await ownedInventories(client);
     const { units, skipped } = await diffPlannedUnits(client, plan, owned);
@@ -114,18 +115,6 @@ function removedUnits(plan: ClusterPlan, owned: OwnedInventories): UnitDiff[] {
     out.push({ unit, change: "removed", objects: entries.map((e) => ({ id: e.id, ref: refOfId(e.id), change: "removed" as const })).sort((a, b) => a.ref.localeCompare(b.ref)) });
   }
   return out;
-}
-
-function kubeconfigContexts(text: string, file: string): { contexts: string[]; current?: string } {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (error) {
-    throw new InvalidInputError(`the kubeconfig is not YAML: ${(error as Error).message}`, { file }, { cause: error });
-  }
-  const d = (doc ?? {}) as { contexts?: Array<{ name?: string }>; "current-context"?: string };
-  const contexts = (Array.isArray(d.contexts) ? d.contexts : []).map((c) => String(c?.name ?? ""));
-  return { contexts, ...(d["current-context"] ? { current: String(d["current-context"]) } : {}) };
 }
 
 function refOfId(id: string): string {

@@ -1,8 +1,6 @@
 import { CycleError } from "../core/errors.js";
-import { clusterOfUnit, type Kustomization } from "../core/flux.js";
-import { groupOf, type KubeObject } from "../core/object.js";
-
-const key = (k: Kustomization) => `${k.metadata.namespace}/${k.metadata.name}`;
+import { clusterOfUnit, dependencyKey, type Kustomization } from "../core/flux.js";
+import { groupOf, objectKey, type KubeObject } from "../core/object.js";
 
 /**
  * Infers `dependsOn` beyond what Flux writes: within one cluster, a unit that renders a custom
@@ -22,17 +20,17 @@ export function inferDependencies(units: Kustomization[], renders: ReadonlyMap<s
     const crdOwner = new Map<string, Set<string>>();
     const nsOwner = new Map<string, Set<string>>();
     for (const u of members) {
-      for (const o of renders.get(key(u)) ?? []) {
+      for (const o of renders.get(objectKey(u)) ?? []) {
         if (o.kind === "CustomResourceDefinition") {
           const spec = o.spec as { group?: string; names?: { kind?: string } } | undefined;
-          if (spec?.group && spec.names?.kind) addTo(crdOwner, `${spec.group}/${spec.names.kind}`, key(u));
+          if (spec?.group && spec.names?.kind) addTo(crdOwner, `${spec.group}/${spec.names.kind}`, objectKey(u));
         } else if (o.kind === "Namespace" && o.apiVersion === "v1" && o.metadata.name) {
-          addTo(nsOwner, o.metadata.name, key(u));
+          addTo(nsOwner, o.metadata.name, objectKey(u));
         }
       }
     }
     for (const u of members) {
-      const own = key(u);
+      const own = objectKey(u);
       const needs = new Set<string>();
       const createsNs = new Set<string>();
       for (const o of renders.get(own) ?? []) if (o.kind === "Namespace") createsNs.add(o.metadata.name ?? "");
@@ -45,7 +43,7 @@ export function inferDependencies(units: Kustomization[], renders: ReadonlyMap<s
           if (nsOwners && nsOwners.size === 1 && !nsOwners.has(own)) for (const x of nsOwners) needs.add(x);
         }
       }
-      const explicit = new Set((u.spec.dependsOn ?? []).map((d) => `${d.namespace ?? u.metadata.namespace}/${d.name}`));
+      const explicit = new Set((u.spec.dependsOn ?? []).map((d) => dependencyKey(u, d)));
       for (const dep of [...needs].sort()) {
         if (explicit.has(dep)) continue;
         const [namespace, name] = dep.split("/") as [string, string];
@@ -65,7 +63,7 @@ function addTo(map: Map<string, Set<string>>, k: string, v: string): void {
 
 /** Throws a CycleError naming the units of the first dependency cycle found. */
 export function assertAcyclic(units: readonly Kustomization[]): void {
-  const edges = new Map(units.map((u) => [key(u), (u.spec.dependsOn ?? []).map((d) => `${d.namespace ?? u.metadata.namespace}/${d.name}`)]));
+  const edges = new Map(units.map((u) => [objectKey(u), (u.spec.dependsOn ?? []).map((d) => dependencyKey(u, d))]));
   const state = new Map<string, "visiting" | "done">();
   const stack: string[] = [];
   const visit = (n: string): void => {

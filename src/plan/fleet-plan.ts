@@ -1,7 +1,7 @@
 import { describeError, InvalidInputError, NotFoundError } from "../core/errors.js";
 import type { FileTree } from "../core/file-tree.js";
 import { GIT_REPOSITORY_API_VERSION, KUSTOMIZATION_API_VERSION, type GitRepository, type Kustomization, type KustomizationSpec } from "../core/flux.js";
-import { groupOf, type KubeObject } from "../core/object.js";
+import { groupOf, objectKey, type KubeObject } from "../core/object.js";
 import { fluxBuildSpecOf, type FluxBuildSpec } from "../render/index.js";
 import { inferDependencies } from "./dependencies.js";
 import { CONFIG_FILE, parseFlotillaConfig, type FeatureSelection, type FlotillaConfig } from "./flotilla-config.js";
@@ -101,7 +101,7 @@ export function planFleet(sources: Sources, trees: Readonly<Record<string, FileT
     const cache = new Map<string, KubeObject[] | { error: string }>();
     for (const u of units) {
       const tree = trees[u.spec.sourceRef.name];
-      const unit = `${u.metadata.namespace}/${u.metadata.name}`;
+      const unit = objectKey(u);
       if (!tree) continue;
       const spec = fluxBuildSpecOf({ ...u.spec, postBuild: undefined } as KustomizationSpec);
       const cacheKey = `${u.spec.sourceRef.name}\u0000${u.spec.path ?? ""}\u0000${JSON.stringify(spec)}`;
@@ -144,7 +144,7 @@ export function cleanPath(path: string | undefined): string {
 }
 
 function fluxUnits(sources: Sources, trees: Readonly<Record<string, FileTree>>): Kustomization[] {
-  const repos = new Map(sources.gitRepositories.map((g) => [`${g.metadata.namespace}/${g.metadata.name}`, g]));
+  const repos = new Map(sources.gitRepositories.map((g) => [objectKey(g), g]));
   return sources.kustomizations.map((k) => {
     const where = { object: `Kustomization/${k.metadata.namespace}/${k.metadata.name}`, field: "spec.sourceRef" };
     const ref = k.spec.sourceRef;

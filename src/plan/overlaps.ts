@@ -1,7 +1,5 @@
 import { clusterOfUnit, type Kustomization } from "../core/flux.js";
-import { groupOf, type KubeObject } from "../core/object.js";
-
-const unitKey = (k: Kustomization) => `${k.metadata.namespace}/${k.metadata.name}`;
+import { groupOf, objectKey, type KubeObject } from "../core/object.js";
 
 /**
  * Objects that two or more units apply to the same cluster: each unit applies its copy in turn (the
@@ -19,7 +17,7 @@ export function overlappingObjects(units: readonly Kustomization[], renders: Rea
   for (const [cluster, members] of byCluster) {
     const owners = new Map<string, Kustomization[]>();
     for (const u of members) {
-      for (const o of renders.get(unitKey(u)) ?? []) {
+      for (const o of renders.get(objectKey(u)) ?? []) {
         const id = `${o.kind}${groupOf(o.apiVersion) ? `.${groupOf(o.apiVersion)}` : ""}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name ?? ""}`;
         const list = owners.get(id) ?? [];
         if (!list.includes(u)) owners.set(id, [...list, u]);

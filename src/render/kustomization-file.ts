@@ -1,19 +1,13 @@
 import { InvalidInputError } from "../core/errors.js";
+import type { PatchTarget } from "../core/flux.js";
 import { isPlainObject } from "../core/object.js";
 import { parseYamlDocument } from "../core/yaml.js";
 
 /** The names a kustomization file may have, in the order kustomize looks for them. */
 export const KUSTOMIZATION_FILE_NAMES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
-export interface PatchTarget {
-  group?: string;
-  version?: string;
-  kind?: string;
-  name?: string;
-  namespace?: string;
-  labelSelector?: string;
-  annotationSelector?: string;
-}
+/** kustomize's patch target (selector), shared with Flux's Kustomization spec. */
+export type { PatchTarget } from "../core/flux.js";
 
 export interface PatchEntry {
   path?: string;

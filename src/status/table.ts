@@ -1,4 +1,4 @@
-import { clusterOfUnit, type Kustomization } from "../core/flux.js";
+import { clusterOfUnit, type Condition, type Kustomization } from "../core/flux.js";
 import type { KubeObject } from "../core/object.js";
 import { readyCondition } from "./conditions.js";
 
@@ -59,12 +59,12 @@ export function unitRows(units: readonly Kustomization[], now: Date): UnitStatus
 export function clusterRows(clusters: readonly KubeObject[], now: Date): ClusterStatusRow[] {
   return clusters
     .map((c) => {
-      const status = (c.status ?? {}) as { phase?: string; conditions?: Array<{ type: string; status: "True" | "False" | "Unknown" }> };
+      const status = (c.status ?? {}) as { phase?: string; conditions?: Condition[] };
       return {
         namespace: c.metadata.namespace ?? "",
         name: c.metadata.name ?? "",
         phase: status.phase ?? "Pending",
-        ready: status.conditions?.find((x) => x.type === "Ready")?.status ?? "Unknown",
+        ready: readyCondition(status.conditions)?.status ?? "Unknown",
         age: age(c.metadata.creationTimestamp as string | undefined, now),
       };
     })

@@ -1,9 +1,8 @@
 import { createHash } from "node:crypto";
-import https from "node:https";
-import http from "node:http";
 import type { Logger } from "pino";
-import { ApiError, ClusterClient, credentialsFromKubeconfig, type Credentials } from "../../apply/client.js";
-import { RemoteError, TimeoutError } from "../../core/errors.js";
+import { ClusterClient } from "../../core/kube/client.js";
+import { ResourceWatch } from "../../core/kube/watch.js";
+import { TimeoutError } from "../../core/errors.js";
 import { silentLogger } from "../../core/log.js";
 import type { KubeObject } from "../../core/object.js";
 
@@ -82,7 +81,6 @@ const NOT_READY_TAINTS = ["node.kubernetes.io/not-ready", "node.kubernetes.io/un
 export class SimulatedKubelet {
   readonly nodeNames: string[];
   private readonly client: ClusterClient;
-  private readonly creds: Credentials;
   private readonly log: Logger;
   private readonly nodes = new Map<string, SimulatedNode>();
   private readonly pods = new Map<string, PodRecord>();
@@ -90,17 +88,12 @@ export class SimulatedKubelet {
   private readonly crashLoop: RegExp;
   private readonly opts: Required<Omit<SimulatedKubeletOptions, "logger" | "crashLoopImage" | "capacity">> & { capacity: { cpu: string; memory: string; pods: string } };
   private leaseTimer: NodeJS.Timeout | undefined;
-  private readonly watches = new Set<http.ClientRequest>();
-  private loops: Array<Promise<void>> = [];
+  private readonly watches: Array<ResourceWatch<KubeObject>> = [];
   private stopped = false;
-  private wake: () => void = () => undefined;
-  /** Resolves on stop(), so waits between relists end at once. */
-  private readonly stopping = new Promise<void>((resolve) => (this.wake = resolve));
   private kubeletVersion = "v0.0.0-simulated";
 
   constructor(kubeconfig: string, options: SimulatedKubeletOptions = {}) {
-    this.creds = credentialsFromKubeconfig(kubeconfig);
-    this.client = new ClusterClient(this.creds, { sockets: 8, retries: 2, timeoutMs: 15_000 });
+    this.client = ClusterClient.fromKubeconfig(kubeconfig, { sockets: 8, retries: 2, timeoutMs: 15_000 });
     this.log = (options.logger ?? silentLogger).child({ component: "simulated-kubelet" });
     this.crashLoop = options.crashLoopImage instanceof RegExp ? options.crashLoopImage : new RegExp(escapeRegExp(options.crashLoopImage ?? "crashloop"));
     this.opts = {
@@ -128,8 +121,9 @@ export class SimulatedKubelet {
     if (version.status === 200 && version.body.gitVersion) this.kubeletVersion = version.body.gitVersion;
     await Promise.all(this.nodeNames.map((n) => this.registerNode(n)));
     this.leaseTimer = setInterval(() => void this.renewLeases(), this.opts.leaseRenewMs);
-    this.loops.push(this.inform("/api/v1/pods?fieldSelector=spec.nodeName%21%3D", (type, obj) => this.onPod(type, obj as Pod), (items) => this.onPodList(items as Pod[])));
-    if (this.opts.bindVolumes) this.loops.push(this.inform("/api/v1/persistentvolumeclaims", (type, obj) => this.onClaim(type, obj), (items) => items.forEach((c) => this.onClaim("ADDED", c))));
+    // The one list-and-watch (core/kube): a re-list reports Pods gone meanwhile as DELETED.
+    await this.watch("/api/v1/pods?fieldSelector=spec.nodeName%21%3D", (type, obj) => this.onPod(type, obj as Pod));
+    if (this.opts.bindVolumes) await this.watch("/api/v1/persistentvolumeclaims", (type, obj) => this.onClaim(type, obj));
     await this.untilSchedulable(options.schedulableTimeoutMs ?? 60_000);
     this.log.debug({ nodes: this.nodeNames.length, ms: Date.now() - started }, "simulated nodes registered and schedulable");
   }
@@ -153,11 +147,9 @@ export class SimulatedKubelet {
   /** Stops watching and writing; the Nodes stay (as a stopped kubelet's do) and turn NotReady after the grace period. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake();
     clearInterval(this.leaseTimer);
     for (const rec of this.pods.values()) clearTimeout(rec.timer);
-    for (const req of this.watches) req.destroy();
-    await Promise.allSettled(this.loops);
+    await Promise.allSettled(this.watches.map((w) => w.stop()));
     this.client.close();
   }
 
@@ -248,12 +240,6 @@ export class SimulatedKubelet {
   }
 
   // ── Pods ─────────────────────────────────────────────────────────────────────────────────────
-
-  private onPodList(items: Pod[]): void {
-    const seen = new Set(items.map((p) => p.metadata.uid));
-    for (const uid of [...this.pods.keys()]) if (!seen.has(uid)) this.forget(uid);
-    for (const pod of items) this.onPod("ADDED", pod);
-  }
 
   private onPod(type: string, pod: Pod): void {
     const uid = pod.metadata.uid;
@@ -481,75 +467,10 @@ export class SimulatedKubelet {
 
   // ── Watching ─────────────────────────────────────────────────────────────────────────────────
 
-  /** List, then watch from the list's resourceVersion; relists after an error or an expired version, until stopped. */
-  private async inform(path: string, onEvent: (type: string, obj: KubeObject) => void, onList: (items: KubeObject[]) => void): Promise<void> {
-    let delay = 250;
-    while (!this.stopped) {
-      try {
-        const list = await this.client.request<{ metadata: { resourceVersion: string }; items: KubeObject[] }>("GET", path);
-        onList(list.body.items);
-        let rv = list.body.metadata.resourceVersion;
-        delay = 250;
-        while (!this.stopped) rv = await this.watchOnce(path, rv, onEvent);
-      } catch (error) {
-        if (this.stopped) return;
-        if (!(error instanceof ApiError && error.status === 410)) this.log.debug({ path, err: (error as Error).message }, "simulated kubelet watch failed; relisting");
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([this.stopping, new Promise((r) => (timer = setTimeout(r, delay)))]);
-        clearTimeout(timer);
-        delay = Math.min(delay * 2, 5000);
-      }
-    }
-  }
-
-  /** One watch request; resolves with the last resourceVersion seen when the server ends it. */
-  private watchOnce(path: string, rv: string, onEvent: (type: string, obj: KubeObject) => void): Promise<string> {
-    const url = new URL(`${path}${path.includes("?") ? "&" : "?"}watch=1&allowWatchBookmarks=true&timeoutSeconds=600&resourceVersion=${encodeURIComponent(rv)}`, this.creds.server);
-    const mod = url.protocol === "https:" ? https : http;
-    return new Promise((resolve, reject) => {
-      let last = rv;
-      let buffer = "";
-      const req = mod.request(
-        url,
-        {
-          method: "GET",
-          agent: false,
-          headers: { Accept: "application/json", ...(this.creds.token ? { Authorization: `Bearer ${this.creds.token}` } : {}) },
-          ...(this.creds.ca ? { ca: this.creds.ca } : {}),
-          ...(this.creds.cert ? { cert: this.creds.cert, key: this.creds.key } : {}),
-          rejectUnauthorized: !this.creds.insecure,
-        },
-        (res) => {
-          if (res.statusCode !== 200) {
-            res.resume();
-            return reject(new ApiError(res.statusCode ?? 0, "WatchFailed", `watch ${url.pathname} answered ${res.statusCode}`));
-          }
-          res.setEncoding("utf8");
-          res.on("data", (chunk: string) => {
-            buffer += chunk;
-            let nl: number;
-            while ((nl = buffer.indexOf("\n")) >= 0) {
-              const line = buffer.slice(0, nl).trim();
-              buffer = buffer.slice(nl + 1);
-              if (!line) continue;
-              const event = JSON.parse(line) as { type: string; object: KubeObject & { code?: number; message?: string } };
-              if (event.type === "ERROR") {
-                req.destroy();
-                return reject(new ApiError(event.object.code ?? 500, "WatchError", event.object.message ?? "watch error"));
-              }
-              if (event.object.metadata?.resourceVersion) last = event.object.metadata.resourceVersion;
-              if (event.type !== "BOOKMARK") onEvent(event.type, event.object);
-            }
-          });
-          res.on("end", () => resolve(last));
-          res.on("error", reject);
-        },
-      );
-      this.watches.add(req);
-      req.on("close", () => this.watches.delete(req));
-      req.on("error", (e) => reject(new RemoteError(`${this.creds.server}: watch ${url.pathname}: ${e.message}`, { object: this.creds.server }, { cause: e })));
-      req.end();
-    });
+  private async watch(path: string, onEvent: (type: string, obj: KubeObject) => void): Promise<void> {
+    const w = new ResourceWatch<KubeObject>(this.client, path, { onEvent }, this.log, { timeoutSeconds: 600 });
+    this.watches.push(w);
+    await w.start();
   }
 }
 
