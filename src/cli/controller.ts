@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { Controller } from "../controller/controller.js";
 import { FleetPlanner } from "../controller/fleet-planner.js";
 import { parseListenAddress, startHttpServer, type HookReceiver } from "../controller/http-server.js";
-import { repositoryIdentity } from "../controller/webhook.js";
+import { pushConcerns } from "../controller/webhook.js";
 import { InvalidInputError } from "../core/errors.js";
 import { defaultKubeconfig } from "../core/kube/index.js";
 import { createLogger } from "../core/log.js";
@@ -58,7 +58,8 @@ export async function run(args: string[]): Promise<number> {
   });
   logger.info({ defaultServiceAccount: defaultServiceAccount ?? null, noCrossNamespaceRefs: values["no-cross-namespace-refs"], allowInsecureHttp: values["allow-insecure-http"] }, "tenancy");
   await controller.start();
-  // Push webhooks: POST /hook/<FLOTILLA_WEBHOOK_TOKEN>, signed with FLOTILLA_WEBHOOK_SECRET (or the token).
+  // Push webhooks: POST /hook/<FLOTILLA_WEBHOOK_TOKEN>, signed with FLOTILLA_WEBHOOK_SECRET; without a
+  // secret the URL token is the only credential and signed requests are refused (see webhook.ts).
   const token = process.env.FLOTILLA_WEBHOOK_TOKEN;
   const receivers: HookReceiver[] = token
     ? [
@@ -66,13 +67,13 @@ export async function run(args: string[]): Promise<number> {
           token,
           secret: process.env.FLOTILLA_WEBHOOK_SECRET,
           onPush: (event) => {
-            const pushed = new Set(event.urls.map(repositoryIdentity));
-            const polled = controller.requestPollOfUrl((url) => pushed.size === 0 || pushed.has(repositoryIdentity(url)));
+            const polled = controller.requestPollOfUrl((url) => pushConcerns(event, url));
             logger.info({ sender: event.sender, ref: event.ref, polled }, "push received");
           },
         },
       ]
     : [];
+  if (token && !process.env.FLOTILLA_WEBHOOK_SECRET) logger.warn("FLOTILLA_WEBHOOK_TOKEN without FLOTILLA_WEBHOOK_SECRET: whoever knows the hook URL can trigger polls, and signed hooks are refused");
   const server = await startHttpServer({ port: listen.port, host: listen.host, metrics: controller.metrics, ready: () => controller.ready(), receivers: () => receivers, logger });
   logger.info({ url: server.url, webhook: receivers.length > 0 }, "serving /metrics, /healthz, /readyz and /hook/<token>");
   if (values.repo) {

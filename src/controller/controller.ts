@@ -2,17 +2,18 @@ import type { Logger } from "pino";
 import { ClusterClient } from "../apply/client.js";
 import type { LoadedKubeconfig } from "../core/kube/index.js";
 import { describeError } from "../core/errors.js";
-import type { GitRepository, Kustomization, KustomizationSpec } from "../core/flux.js";
+import { dependencyKey, kubeconfigOfSecret, type GitRepository, type Kustomization, type KustomizationSpec } from "../core/flux.js";
 import { GIT_REPOSITORY_API_VERSION, KUSTOMIZATION_API_VERSION } from "../core/flux.js";
 import { silentLogger } from "../core/log.js";
-import type { KubeObject } from "../core/object.js";
+import { objectKey, type KubeObject } from "../core/object.js";
 import { inferDependencies } from "../plan/dependencies.js";
 import { fluxBuildSpecOf } from "../render/index.js";
 import { GitSource } from "../source/index.js";
 import { urlRefusal } from "../source/url-policy.js";
+import { readyCondition } from "../status/conditions.js";
 import { Metrics } from "../status/metrics.js";
 import { systemClock, type Clock } from "./clock.js";
-import { identityOf, keyOf, normalizePath, reconcileKustomization, sourceKeyOf, type KustomizationContext } from "./kustomization-reconciler.js";
+import { identityOf, normalizePath, reconcileKustomization, sourceKeyOf, type KustomizationContext } from "./kustomization-reconciler.js";
 import { ApiManagementCluster } from "./management-cluster.js";
 import type { RolloutObject } from "../rollout/index.js";
 import { patchRolloutStatus, RolloutController, watchRollouts, type RevisionGateResult, type RolloutWatches } from "./rollout/index.js";
@@ -206,7 +207,7 @@ export class Controller {
   }
 
   private onGitRepository(type: WatchEventType, g: GitRepository): void {
-    const key = keyOf(g);
+    const key = objectKey(g);
     const before = this.gitRepositories.get(key);
     if (type === "DELETED") {
       this.gitRepositories.delete(key);
@@ -222,7 +223,7 @@ export class Controller {
   }
 
   private onKustomization(type: WatchEventType, k: Kustomization): void {
-    const key = keyOf(k);
+    const key = objectKey(k);
     const before = this.kustomizations.get(key);
     if (type === "DELETED") {
       this.kustomizations.delete(key);
@@ -251,7 +252,7 @@ export class Controller {
   }
 
   private enqueue(k: Kustomization): void {
-    this.queue.add(`Kustomization/${keyOf(k)}`, laneOf(k));
+    this.queue.add(`Kustomization/${objectKey(k)}`, laneOf(k));
   }
 
   private async handle(item: string): Promise<void> {
@@ -306,7 +307,7 @@ export class Controller {
     if (effective !== k && effective.status) k.status = effective.status;
     if (outcome.ready === "True") {
       for (const other of this.kustomizations.values()) {
-        if ((other.spec.dependsOn ?? []).some((d) => `${d.namespace ?? other.metadata.namespace}/${d.name}` === key) && !upToDate(other, this.artifacts)) this.enqueue(other);
+        if ((other.spec.dependsOn ?? []).some((d) => dependencyKey(other, d) === key) && !upToDate(other, this.artifacts)) this.enqueue(other);
       }
     }
     if (outcome.requeueAfterMs !== undefined) this.queue.addAfter(`Kustomization/${key}`, laneOf(k), outcome.requeueAfterMs);
@@ -339,13 +340,13 @@ export class Controller {
       } catch {
         continue; // its own reconcile reports the failure
       }
-      renders.set(keyOf(m), objects);
+      renders.set(objectKey(m), objects);
       members.push({ ...m, spec: { ...m.spec, dependsOn: [] } });
     }
     if (this.inferenceRenders.size > 4 * Math.max(16, this.kustomizations.size)) this.inferenceRenders.clear();
     inferDependencies(members, renders);
-    const self = members.find((m) => keyOf(m) === keyOf(k));
-    const explicit = new Set((k.spec.dependsOn ?? []).map((d) => `${d.namespace ?? k.metadata.namespace}/${d.name}`));
+    const self = members.find((m) => objectKey(m) === objectKey(k));
+    const explicit = new Set((k.spec.dependsOn ?? []).map((d) => dependencyKey(k, d)));
     return (self?.spec.dependsOn ?? [])
       .map((d) => ({ name: d.name, namespace: d.namespace ?? k.metadata.namespace }))
       .filter((d) => !explicit.has(`${d.namespace}/${d.name}`));
@@ -353,14 +354,14 @@ export class Controller {
 
   /** Deletes what a deleted Kustomization applied (when it prunes), then releases the object. */
   private async finalize(k: Kustomization): Promise<void> {
-    const log = this.log.child({ unit: keyOf(k) });
+    const log = this.log.child({ unit: objectKey(k) });
     const entries = k.status?.inventory?.entries ?? [];
     if (k.spec.prune && entries.length > 0 && !k.spec.suspend) {
       let kubeconfig: string | undefined;
       let reachable = true;
       if (k.spec.kubeConfig) {
         const secret = await this.mgmt.getSecret(k.metadata.namespace, k.spec.kubeConfig.secretRef.name);
-        kubeconfig = secret ? (k.spec.kubeConfig.secretRef.key ? secret[k.spec.kubeConfig.secretRef.key] : (secret.value ?? secret["value.yaml"])) : undefined;
+        kubeconfig = secret ? kubeconfigOfSecret(k.spec.kubeConfig.secretRef, secret) : undefined;
         reachable = kubeconfig !== undefined;
       }
       if (reachable) {
@@ -370,7 +371,7 @@ export class Controller {
           log.info({ objects: entries.length }, "pruned the objects of a deleted Kustomization");
         } catch (error) {
           log.warn({ err: describeError(error) }, "could not prune a deleted Kustomization's objects; retrying");
-          this.queue.addAfter(`Kustomization/${keyOf(k)}`, laneOf(k), 10_000);
+          this.queue.addAfter(`Kustomization/${objectKey(k)}`, laneOf(k), 10_000);
           return;
         }
       } else {
@@ -379,7 +380,7 @@ export class Controller {
     }
     const released = await this.mgmt.setFinalizers(k, (k.metadata.finalizers ?? []).filter((f) => f !== FINALIZER));
     // A status write raced the release (409): retry, or the object would stay Terminating.
-    if (!released) this.queue.addAfter(`Kustomization/${keyOf(k)}`, laneOf(k), 1_000);
+    if (!released) this.queue.addAfter(`Kustomization/${objectKey(k)}`, laneOf(k), 1_000);
   }
 
   /**
@@ -390,8 +391,8 @@ export class Controller {
     const newest = this.artifacts.get(sourceKeyOf(k));
     const gated = newest ? this.rollouts.gate(k, newest) : undefined;
     if (!gated || !("hold" in gated)) return gated;
-    this.log.info({ unit: keyOf(k), reason: gated.hold }, "held by its rollout");
-    this.queue.addAfter(`Kustomization/${keyOf(k)}`, laneOf(k), gated.requeueAfterMs);
+    this.log.info({ unit: objectKey(k), reason: gated.hold }, "held by its rollout");
+    this.queue.addAfter(`Kustomization/${objectKey(k)}`, laneOf(k), gated.requeueAfterMs);
     return "held";
   }
 
@@ -439,7 +440,7 @@ export class Controller {
    * (the Secret's identity and resourceVersion, never a digest of its values).
    */
   private tracker(g: GitRepository, credentials: SecretCredentials | undefined): TrackedSource {
-    const key = keyOf(g);
+    const key = objectKey(g);
     const id = digest({ url: g.spec.url, ref: g.spec.ref, ignore: g.spec.ignore, credentials: credentials ? `${credentials.identity}@${credentials.version}` : undefined });
     let entry = this.trackers.get(key);
     if (!entry || entry.id !== id) {
@@ -476,7 +477,7 @@ function specChanged(before: KubeObject, after: KubeObject): boolean {
 }
 
 function isReadyNow(k: Kustomization): boolean {
-  return k.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
+  return readyCondition(k.status?.conditions)?.status === "True";
 }
 
 function upToDate(k: Kustomization, artifacts: Map<string, SourceArtifact>): boolean {

@@ -2,9 +2,9 @@ import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import { parseDuration } from "../core/duration.js";
 import { describeError } from "../core/errors.js";
-import type { Condition, Kustomization, KustomizationSpec } from "../core/flux.js";
+import { dependencyKey, kubeconfigOfSecret, type Condition, type Kustomization, type KustomizationSpec } from "../core/flux.js";
 import { fluxBuildSpecOf } from "../render/index.js";
-import type { KubeObject } from "../core/object.js";
+import { objectKey, type KubeObject } from "../core/object.js";
 import { Reason, isReady, readyCondition, setCondition } from "../status/conditions.js";
 import type { Metrics } from "../status/metrics.js";
 import { withJitter, type Clock } from "./clock.js";
@@ -87,7 +87,6 @@ interface Run {
 }
 
 const DEFAULT_TIMEOUT_MS = 5 * 60_000;
-export const keyOf = (o: { metadata: { namespace?: string; name?: string } }) => `${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}`;
 
 /** The `namespace/name` of a Kustomization's source. */
 export function sourceKeyOf(k: Kustomization): string {
@@ -118,7 +117,7 @@ export async function reconcileKustomization(k: Kustomization, ctx: Kustomizatio
     return { ready: "False" };
   }
   if (k.spec.suspend) return { ready: readyCondition(k.status?.conditions)?.status ?? "Unknown" };
-  const log = ctx.logger.child({ unit: keyOf(k), cluster: k.spec.kubeConfig?.secretRef.name.replace(/-kubeconfig$/, "") ?? "mgmt" });
+  const log = ctx.logger.child({ unit: objectKey(k), cluster: k.spec.kubeConfig?.secretRef.name.replace(/-kubeconfig$/, "") ?? "mgmt" });
   const run: Run = { k, ctx, log, started, timing };
   const result = await reconcileSteps(run);
   const outcome = isFailure(result) ? await reportFailure(run, result) : { requeueAfterMs: withJitter(timing.intervalMs), ready: "True" as const };
@@ -141,7 +140,7 @@ async function reconcileSteps(run: Run): Promise<Step<void>> {
 }
 
 function parseTiming(k: Kustomization): Step<Timing> {
-  const where = { object: `Kustomization/${keyOf(k)}` };
+  const where = { object: `Kustomization/${objectKey(k)}` };
   try {
     const intervalMs = parseDuration(k.spec.interval ?? "10m", { ...where, field: "spec.interval" });
     const retryIntervalMs = k.spec.retryInterval ? parseDuration(k.spec.retryInterval, { ...where, field: "spec.retryInterval" }) : intervalMs;
@@ -170,7 +169,7 @@ function resolveSource(k: Kustomization, ctx: KustomizationContext): Step<Source
 
 /** Every `dependsOn` unit Ready at its source's revision, with no cycle; refused across namespaces under `--no-cross-namespace-refs`. */
 function checkDependencies(k: Kustomization, ctx: KustomizationContext, timing: Timing): Step<void> {
-  const deps = (k.spec.dependsOn ?? []).map((d) => ({ key: `${d.namespace ?? k.metadata.namespace}/${d.name}`, namespace: d.namespace ?? k.metadata.namespace }));
+  const deps = (k.spec.dependsOn ?? []).map((d) => ({ key: dependencyKey(k, d), namespace: d.namespace ?? k.metadata.namespace }));
   const crossing = ctx.tenancy?.noCrossNamespaceRefs ? deps.find((d) => d.namespace !== k.metadata.namespace) : undefined;
   if (crossing) return failure(Reason.AccessDenied, `can't access 'Kustomization/${crossing.key}', cross-namespace references have been blocked (spec.dependsOn)`, { requeue: "never", event: true });
   const cycle = dependencyCycle(k, ctx.kustomization);
@@ -195,7 +194,7 @@ async function resolveTarget(k: Kustomization, ctx: KustomizationContext): Promi
   const ref = k.spec.kubeConfig.secretRef;
   const secret = await ctx.mgmt.getSecret(k.metadata.namespace, ref.name);
   if (!secret) return failure(Reason.ClusterNotReady, `kubeconfig Secret '${k.metadata.namespace}/${ref.name}' not found: waiting for the cluster`, { requeue: 30_000 });
-  const kubeconfig = ref.key ? secret[ref.key] : (secret.value ?? secret["value.yaml"]);
+  const kubeconfig = kubeconfigOfSecret(ref, secret);
   if (!kubeconfig) {
     const keys = ref.key ? `'${ref.key}'` : "'value' or 'value.yaml'";
     return failure(Reason.ClusterNotReady, `kubeconfig Secret '${k.metadata.namespace}/${ref.name}' has no key ${keys} (spec.kubeConfig.secretRef)`);
@@ -279,8 +278,8 @@ function formatDuration(ms: number): string {
 
 /** The path `k → … → k` when following `dependsOn` from `k` leads back to it (breadth-first, so the shortest cycle is named). */
 export function dependencyCycle(k: Kustomization, lookup: (key: string) => Kustomization | undefined): string[] | undefined {
-  const start = keyOf(k);
-  const depsOf = (u: Kustomization) => (u.spec.dependsOn ?? []).map((d) => `${d.namespace ?? u.metadata.namespace}/${d.name}`);
+  const start = objectKey(k);
+  const depsOf = (u: Kustomization) => (u.spec.dependsOn ?? []).map((d) => dependencyKey(u, d));
   const seen = new Set<string>();
   let frontier: string[][] = [[start]];
   while (frontier.length > 0) {

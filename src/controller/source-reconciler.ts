@@ -2,10 +2,10 @@ import type { Logger } from "pino";
 import { parseDuration } from "../core/duration.js";
 import { describeError } from "../core/errors.js";
 import type { GitRepository } from "../core/flux.js";
+import { objectKey } from "../core/object.js";
 import { Reason, readyCondition, setCondition } from "../status/conditions.js";
 import type { Metrics } from "../status/metrics.js";
 import { withJitter, type Clock } from "./clock.js";
-import { keyOf } from "./kustomization-reconciler.js";
 import type { ManagementCluster, SecretCredentials, SourceArtifact, TrackedSource } from "./ports.js";
 
 export interface SourceContext {
@@ -30,7 +30,7 @@ export interface SourceContext {
  * `stored artifact for revision '<revision>'`. A failing remote keeps the last good artifact.
  */
 export async function reconcileGitRepository(g: GitRepository, ctx: SourceContext): Promise<{ requeueAfterMs?: number }> {
-  const key = keyOf(g);
+  const key = objectKey(g);
   const started = ctx.clock.now();
   const where = { object: `GitRepository/${key}` };
   const log = ctx.logger.child({ source: key });

@@ -1,6 +1,9 @@
+import { BenchFailed } from "./checks.js";
+
 /**
  * `npm run bench [-- NAME...]`: runs the benchmarks (all, or those named). Each module exports
- * `run()` and prints its own table and JSON lines through ./report.ts.
+ * `run()` and prints its own table and JSON lines through ./report.ts; it throws when its output is
+ * wrong or a goal is missed (./checks.ts), and the run then exits 1 after the others.
  */
 const BENCHES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   render: () => import("./render.js"),
@@ -11,16 +14,29 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   provision: () => import("./provision.js"),
   propagation: () => import("./propagation.js"),
   source: () => import("./source.js"),
+  rollout: () => import("./rollout.js"),
+  webhook: () => import("./webhook.js"),
 };
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
   const names = wanted.length > 0 ? wanted : Object.keys(BENCHES);
+  const unknown = names.filter((name) => !BENCHES[name]);
+  if (unknown.length > 0) throw new Error(`unknown benchmark '${unknown.join("', '")}'; known: ${Object.keys(BENCHES).join(", ")}`);
+  const failed: string[] = [];
   for (const name of names) {
-    const load = BENCHES[name];
-    if (!load) throw new Error(`unknown benchmark '${name}'; known: ${Object.keys(BENCHES).join(", ")}`);
     process.stdout.write(`\n== ${name} ==\n`);
-    await (await load()).run();
+    try {
+      await (await BENCHES[name]!()).run();
+    } catch (error) {
+      // A wrong output or a missed goal (see checks.ts) fails the run after the other benchmarks.
+      if (!(error instanceof BenchFailed)) console.error(error);
+      failed.push(name);
+    }
+  }
+  if (failed.length > 0) {
+    process.stderr.write(`\nbench failed: ${failed.join(", ")}\n`);
+    process.exitCode = 1;
   }
 }
 

@@ -24,11 +24,22 @@ import { TestRepo } from "../support/git-repo.js";
  * seeing the revision, sometimes commits again while it is down (removing what it was applying) and
  * sometimes kills it again while it catches up. Each round's line says how far the rollout had got.
  *
- * Knobs: FLOTILLA_CRASH_SEED (printed on every run), FLOTILLA_CRASH_ROUNDS (default 20).
+ * Knobs: FLOTILLA_CRASH_SEED (printed on every run): unset, the fixed seed below, so that every CI
+ * run tests the same kills; a number replays that seed; `random` draws a new one.
+ * FLOTILLA_CRASH_ROUNDS (default 20).
  */
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const SEED = Number(process.env.FLOTILLA_CRASH_SEED ?? Date.now() % 2 ** 31);
+const CI_SEED = 1_733_461_207;
+const SEED = crashSeed(process.env.FLOTILLA_CRASH_SEED);
+
+function crashSeed(value: string | undefined): number {
+  if (value === undefined || value === "") return CI_SEED;
+  if (value === "random") return Date.now() % 2 ** 31;
+  const seed = Number(value);
+  if (!Number.isInteger(seed) || seed < 0) throw new Error(`FLOTILLA_CRASH_SEED must be a non-negative integer or 'random', not '${value}'`);
+  return seed;
+}
 const ROUNDS = Number(process.env.FLOTILLA_CRASH_ROUNDS ?? 20);
 const MAX_RUN_MS = 3_000;
 const CONVERGE_MS = 60_000;
@@ -356,13 +367,14 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
   let controller: CliProcess | undefined;
   let hookUrl = "";
   const token = randomBytes(16).toString("hex");
+  const hookSecret = randomBytes(16).toString("hex");
 
   const mgmt = () => clients.get("mgmt")!;
   const repoUrl = () => `${server.url}/repo.git`;
 
   const startController = async () => {
     const proc = startCli(["controller", "--kubeconfig", join(tmp, "mgmt.kubeconfig"), "--repo", repoUrl(), "--concurrent", "4", "--cache-dir", join(tmp, "cache"), "--listen", "127.0.0.1:0", "--allow-insecure-http"], {
-      env: { FLOTILLA_WEBHOOK_TOKEN: token, FLOTILLA_LOG_LEVEL: "info" },
+      env: { FLOTILLA_WEBHOOK_TOKEN: token, FLOTILLA_WEBHOOK_SECRET: hookSecret, FLOTILLA_LOG_LEVEL: "info" },
     });
     controller = proc;
     return proc;
@@ -373,7 +385,7 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
     const body = JSON.stringify({ ref: "refs/heads/main", repository: { url: repoUrl() } });
     const proc = controller!;
     if (!hookUrl) hookUrl = `${String((await proc.waitForLog((l) => typeof l.url === "string" && String(l.msg).startsWith("serving"), 30_000)).url)}/hook/${token}`;
-    const res = await fetch(hookUrl, { method: "POST", body, headers: { "content-type": "application/json", "x-signature": `sha256=${createHmac("sha256", token).update(body).digest("hex")}` } });
+    const res = await fetch(hookUrl, { method: "POST", body, headers: { "content-type": "application/json", "x-signature": `sha256=${createHmac("sha256", hookSecret).update(body).digest("hex")}` } });
     expect(res.status, `webhook answered ${res.status}: ${await res.clone().text()}`).toBe(200);
   };
 

@@ -1,4 +1,5 @@
 import { createHmac } from "node:crypto";
+import net from "node:net";
 import { Writable } from "node:stream";
 import pino from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -9,8 +10,11 @@ import { Metrics } from "../../src/status/metrics.js";
 const GITHUB_TOKEN = "gh-path-token-7f3a";
 const GITHUB_SECRET = "gh-hmac-secret-91bd";
 const GENERIC_TOKEN = "generic-token-c0ffee";
+const GENERIC_SECRET = "generic-hmac-secret-d00d";
 const GITLAB_TOKEN = "gl-path-token-5e11";
-const SECRETS = [GITHUB_TOKEN, GITHUB_SECRET, GENERIC_TOKEN, GITLAB_TOKEN];
+const GITLAB_SECRET = "gl-shared-secret-77aa";
+const BARE_TOKEN = "bare-token-no-secret-0b0e";
+const SECRETS = [GITHUB_TOKEN, GITHUB_SECRET, GENERIC_TOKEN, GENERIC_SECRET, GITLAB_TOKEN, GITLAB_SECRET, BARE_TOKEN];
 
 const hmac = (key: string, body: string) => createHmac("sha256", key).update(body).digest("hex");
 
@@ -22,8 +26,9 @@ describe("the controller's HTTP server: metrics, probes and push webhooks over r
   const metrics = new Metrics();
   const receivers: HookReceiver[] = [
     { token: GITHUB_TOKEN, secret: GITHUB_SECRET, onPush: (event) => pushes.push({ receiver: "github", event }) },
-    { token: GENERIC_TOKEN, secret: undefined, onPush: (event) => pushes.push({ receiver: "generic", event }) },
-    { token: GITLAB_TOKEN, secret: undefined, onPush: (event) => pushes.push({ receiver: "gitlab", event }) },
+    { token: GENERIC_TOKEN, secret: GENERIC_SECRET, onPush: (event) => pushes.push({ receiver: "generic", event }) },
+    { token: GITLAB_TOKEN, secret: GITLAB_SECRET, onPush: (event) => pushes.push({ receiver: "gitlab", event }) },
+    { token: BARE_TOKEN, secret: undefined, onPush: (event) => pushes.push({ receiver: "bare", event }) },
   ];
   const hook = (token: string, body: string, headers: Record<string, string>) =>
     fetch(`${server.url}/hook/${token}`, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
@@ -118,24 +123,39 @@ describe("the controller's HTTP server: metrics, probes and push webhooks over r
     expect(pushes.map((p) => p.event)).toEqual([{ sender: "github", urls: [] }]);
   });
 
-  it("accepts a GitLab push whose X-Gitlab-Token is the token (no secret) and refuses a wrong one", async () => {
+  it("accepts a GitLab push whose X-Gitlab-Token is the secret and refuses the URL token or another", async () => {
     const body = JSON.stringify({ ref: "refs/tags/v0.0.4", project: { git_http_url: "https://gitlab.com/g/platform.git" } });
-    const ok = await hook(GITLAB_TOKEN, body, { "x-gitlab-event": "Tag Push Hook", "x-gitlab-token": GITLAB_TOKEN });
+    const ok = await hook(GITLAB_TOKEN, body, { "x-gitlab-event": "Tag Push Hook", "x-gitlab-token": GITLAB_SECRET });
     expect(ok.status).toBe(200);
     const bad = await hook(GITLAB_TOKEN, body, { "x-gitlab-event": "Push Hook", "x-gitlab-token": GENERIC_TOKEN });
     expect(bad.status).toBe(401);
+    expect((await hook(GITLAB_TOKEN, body, { "x-gitlab-event": "Push Hook", "x-gitlab-token": GITLAB_TOKEN })).status).toBe(401);
     expect(pushes).toEqual([{ receiver: "gitlab", event: { sender: "gitlab", ref: "refs/tags/v0.0.4", urls: ["https://gitlab.com/g/platform.git"] } }]);
   });
 
-  it("accepts a generic hook signed with the token, as X-Signature, and refuses a bad signature", async () => {
+  it("accepts a generic hook signed with the secret, as X-Signature, and refuses one signed with the URL token", async () => {
     const body = JSON.stringify({ url: "https://git.example.com/platform" });
-    const ok = await hook(GENERIC_TOKEN, body, { "x-signature": `sha256=${hmac(GENERIC_TOKEN, body)}` });
+    const ok = await hook(GENERIC_TOKEN, body, { "x-signature": `sha256=${hmac(GENERIC_SECRET, body)}` });
     expect(ok.status).toBe(200);
-    const bad = await hook(GENERIC_TOKEN, body, { "x-signature": `sha256=${hmac("another-key", body)}` });
-    expect(bad.status).toBe(401);
-    const notJson = await hook(GENERIC_TOKEN, "not json", { "x-signature": hmac(GENERIC_TOKEN, "not json") });
+    const withToken = await hook(GENERIC_TOKEN, body, { "x-signature": `sha256=${hmac(GENERIC_TOKEN, body)}` });
+    expect(withToken.status).toBe(401);
+    const notJson = await hook(GENERIC_TOKEN, "not json", { "x-signature": hmac(GENERIC_SECRET, "not json") });
     expect(notJson.status).toBe(400);
+    const noRepository = await hook(GENERIC_TOKEN, "{}", { "x-signature": hmac(GENERIC_SECRET, "{}") });
+    expect([noRepository.status, await noRepository.text()]).toEqual([400, 'payload names no repository ({"url": "<repository URL>"} or repository.url), so nothing is polled\n']);
     expect(pushes).toEqual([{ receiver: "generic", event: { sender: "generic", urls: ["https://git.example.com/platform"] } }]);
+  });
+
+  it("without a secret, refuses a request signed with the URL token and accepts an unsigned one that names a repository", async () => {
+    const body = JSON.stringify({ url: "https://git.example.com/platform" });
+    const signed = await hook(BARE_TOKEN, body, { "x-signature": `sha256=${hmac(BARE_TOKEN, body)}` });
+    expect(signed.status).toBe(401);
+    expect(await signed.text()).toContain("FLOTILLA_WEBHOOK_SECRET");
+    const github = await hook(BARE_TOKEN, body, { "x-github-event": "push", "x-hub-signature-256": `sha256=${hmac(BARE_TOKEN, body)}` });
+    expect(github.status).toBe(401);
+    expect((await hook(BARE_TOKEN, body, {})).status).toBe(200);
+    expect((await hook(BARE_TOKEN, "", {})).status).toBe(400);
+    expect(pushes).toEqual([{ receiver: "bare", event: { sender: "generic", urls: ["https://git.example.com/platform"] } }]);
   });
 
   it("answers 404 to an unknown token (even one signed correctly with it), 405 to a GET, 413 to a huge payload", async () => {
@@ -144,8 +164,8 @@ describe("the controller's HTTP server: metrics, probes and push webhooks over r
     expect((await hook(GITHUB_TOKEN.slice(0, -1), body, { "x-signature": hmac(GITHUB_SECRET, body) })).status).toBe(404);
     expect((await fetch(`${server.url}/hook/`, { method: "POST", body })).status).toBe(404);
     expect((await fetch(`${server.url}/hook/${GENERIC_TOKEN}`)).status).toBe(405);
-    const huge = JSON.stringify({ url: "x", pad: "a".repeat(5 * 1024 * 1024) });
-    expect((await hook(GENERIC_TOKEN, huge, { "x-signature": hmac(GENERIC_TOKEN, huge) })).status).toBe(413);
+    const huge = JSON.stringify({ url: "x", pad: "a".repeat(1024 * 1024) });
+    expect((await hook(GENERIC_TOKEN, huge, { "x-signature": hmac(GENERIC_SECRET, huge) })).status).toBe(413);
     expect(pushes).toEqual([]);
     // The server still answers after refusing a payload.
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
@@ -153,11 +173,11 @@ describe("the controller's HTTP server: metrics, probes and push webhooks over r
 
   it("asks for the receivers on every request, so a new receiver works at once", async () => {
     const token = "late-token-42";
-    const body = "{}";
-    expect((await hook(token, body, { "x-signature": hmac(token, body) })).status).toBe(404);
+    const body = JSON.stringify({ url: "https://git.example.com/platform" });
+    expect((await hook(token, body, {})).status).toBe(404);
     receivers.push({ token, secret: undefined, onPush: (event) => pushes.push({ receiver: "late", event }) });
     try {
-      expect((await hook(token, body, { "x-signature": hmac(token, body) })).status).toBe(200);
+      expect((await hook(token, body, {})).status).toBe(200);
       expect(pushes.map((p) => p.receiver)).toEqual(["late"]);
     } finally {
       receivers.pop();
@@ -170,6 +190,62 @@ describe("the controller's HTTP server: metrics, probes and push webhooks over r
     expect(lines.some((l) => l.msg === "hook refused" && l.status === 401)).toBe(true);
     expect(lines.some((l) => l.msg === "hook for an unknown token" && l.status === 404)).toBe(true);
     for (const secret of [...SECRETS, "no-such-token", "late-token-42"]) expect(logText).not.toContain(secret);
+  });
+});
+
+/** A POST whose body is announced as `declared` bytes but only `sent` of them ever arrive; resolves with the status line, or "none". */
+function heldUpload(url: string, path: string, declared: number, sent: number, waitMs: number): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect(Number(port), hostname);
+    let text = "";
+    const done = (value: string) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(value);
+    };
+    const timer = setTimeout(() => done("none"), waitMs);
+    socket.on("error", () => {});
+    socket.on("data", (d: Buffer) => {
+      text += d.toString("latin1");
+      const line = /^(HTTP\/1\.1 \d{3})/.exec(text);
+      if (line) done(line[1]!);
+    });
+    socket.write(`POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-length: ${declared}\r\n\r\n`);
+    if (sent > 0) socket.write(Buffer.alloc(sent, 0x20));
+  });
+}
+
+describe("hook requests are refused before their payload is read", () => {
+  let server: HttpServer;
+  const pushes: PushEvent[] = [];
+  beforeAll(async () => {
+    const receivers: HookReceiver[] = [{ token: "t0k", secret: "s3c", onPush: (e) => pushes.push(e) }];
+    server = await startHttpServer({ port: 0, host: "127.0.0.1", metrics: new Metrics(), ready: () => true, receivers: () => receivers, logger: pino({ level: "silent" }), maxConcurrentHooks: 2, hookBodyTimeoutMs: 300 });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it("answers an unknown token 404 while its payload is still arriving", async () => {
+    expect(await heldUpload(server.url, "/hook/wrong", 1024 * 1024, 1000, 5_000)).toBe("HTTP/1.1 404");
+  });
+
+  it("answers a payload declared over 1 MiB 413 before reading it", async () => {
+    expect(await heldUpload(server.url, "/hook/t0k", 1024 * 1024 + 1, 10, 5_000)).toBe("HTTP/1.1 413");
+  });
+
+  it("answers 503 to a hook beyond the ones being read, and 408 to a payload that arrives too slowly", async () => {
+    // Two uploads hold both reading slots (each is answered 408 after 300 ms); the third finds none.
+    const holding = [heldUpload(server.url, "/hook/t0k", 100, 10, 5_000), heldUpload(server.url, "/hook/t0k", 100, 10, 5_000)];
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await heldUpload(server.url, "/hook/t0k", 100, 10, 5_000)).toBe("HTTP/1.1 503");
+    expect(await Promise.all(holding)).toEqual(["HTTP/1.1 408", "HTTP/1.1 408"]);
+    // The slots are free again: a complete signed push goes through.
+    const body = JSON.stringify({ url: "https://git.example.com/platform" });
+    const res = await fetch(`${server.url}/hook/t0k`, { method: "POST", body, headers: { "x-signature": hmac("s3c", body) } });
+    expect(res.status).toBe(200);
+    expect(pushes).toEqual([{ sender: "generic", urls: ["https://git.example.com/platform"] }]);
   });
 });
 
