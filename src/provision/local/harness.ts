@@ -52,6 +52,15 @@ export interface HarnessOptions {
   logger?: Logger;
   /** Options of each `full` cluster's simulated kubelet (nodes, delays, crash-loop image). */
   simulatedKubelet?: SimulatedKubeletOptions;
+  /** More bearer tokens each apiserver accepts (its `--token-auth-file`), beside the admin's: tests of credential sources. */
+  tokens?: StaticToken[];
+}
+
+/** A line of kube-apiserver's `--token-auth-file`. */
+export interface StaticToken {
+  token: string;
+  user: string;
+  groups?: string[];
 }
 
 /**
@@ -79,7 +88,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     async add(name) {
       const existing = clusters.get(name);
       if (existing) return existing;
-      const cp = await startControlPlane(name, options.profile, binaries, etcd.endpoint, join(dataDir, "clusters", name), log, options.simulatedKubelet);
+      const cp = await startControlPlane(name, options.profile, binaries, etcd.endpoint, join(dataDir, "clusters", name), log, options.simulatedKubelet, options.tokens);
       clusters.set(name, cp);
       return cp;
     },
@@ -144,7 +153,7 @@ async function startEtcdOnce(binaries: Binaries, dataDir: string, log: Logger): 
   return { endpoint, process: child };
 }
 
-async function startControlPlane(name: string, profile: Profile, binaries: Binaries, etcd: string, dir: string, log: Logger, kubeletOptions?: SimulatedKubeletOptions): Promise<LocalControlPlane> {
+async function startControlPlane(name: string, profile: Profile, binaries: Binaries, etcd: string, dir: string, log: Logger, kubeletOptions?: SimulatedKubeletOptions, tokens: StaticToken[] = []): Promise<LocalControlPlane> {
   mkdirSync(dir, { recursive: true });
   const saved = join(dir, "state.json");
   let state: { port: number; token: string } | undefined = existsSync(saved) ? (JSON.parse(readFileSync(saved, "utf8")) as { port: number; token: string }) : undefined;
@@ -162,6 +171,8 @@ async function startControlPlane(name: string, profile: Profile, binaries: Binar
           adminToken: state.token,
         }
       : generatePki(join(dir, "pki"), name);
+  const extra = tokens.map((t) => `${t.token},${t.user},${t.user}${t.groups?.length ? `,"${t.groups.join(",")}"` : ""}\n`).join("");
+  writeFileSync(pki.tokenFile, `${pki.adminToken},flotilla-admin,flotilla-admin,"system:masters"\n${extra}`, { mode: 0o600 });
   let port = state?.port ?? (await freePorts(1))[0]!;
   let server = "";
   let kubeconfig = "";
