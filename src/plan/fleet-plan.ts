@@ -172,8 +172,33 @@ function enabledFeatures(all: string[], config: FlotillaConfig, env: string, clu
   return [...set].sort();
 }
 
+/** Builds a convention-mode Kustomization with `flotilla.yaml`'s defaults (interval, retryInterval, timeout, prune, wait). */
+type UnitFactory = (namespace: string, name: string, source: string, path: string, labels: Record<string, string>, kubeconfig?: string) => Kustomization;
+
+/** What convention planning works from: the sources, the trees, and where warnings and per-cluster errors go. */
+interface ConventionInput {
+  sources: Sources;
+  trees: Readonly<Record<string, FileTree>>;
+  render: RenderFn;
+  warnings: string[];
+  errors: PlanError[];
+}
+
+/**
+ * The units of a convention-mode repository: the management cluster's (its provider's `mgmt` path
+ * and `management.features`), then each workload cluster's (`feature-<f>`, `common`, `<cluster>`,
+ * `tenants-common`, `tenants-<env>`, each when its folder exists).
+ */
 function conventionUnits(sources: Sources, trees: Readonly<Record<string, FileTree>>, render: RenderFn, warnings: string[], errors: PlanError[]): Kustomization[] {
-  const { config, layout } = sources;
+  const input: ConventionInput = { sources, trees, render, warnings, errors };
+  checkFeatureReferences(sources.config, sources.layout);
+  const unit = unitFactory(sources.config.defaults);
+  const capi = clusterApiClusters(input);
+  return [...managementUnits(sources, unit), ...sources.layout.clusters.flatMap((c) => workloadUnits(input, c, capi, unit))];
+}
+
+/** Every feature that `flotilla.yaml` names (environments, clusters, management) exists under `features/`. */
+function checkFeatureReferences(config: FlotillaConfig, layout: Layout): void {
   const features = new Set(layout.features);
   const checkFeature = (name: string, field: string) => {
     if (!features.has(name)) throw new NotFoundError(`feature '${name}' does not exist under features/`, { file: CONFIG_FILE, field });
@@ -187,9 +212,10 @@ function conventionUnits(sources: Sources, trees: Readonly<Record<string, FileTr
     e.features?.exclude?.forEach((f, i) => checkFeature(f, `clusters.${c}.features.exclude[${i}]`));
   }
   config.management.features.forEach((f, i) => checkFeature(f.name, `management.features[${i}].name`));
+}
 
-  const d = config.defaults;
-  const unit = (namespace: string, name: string, source: string, path: string, labels: Record<string, string>, kubeconfig?: string): Kustomization => ({
+function unitFactory(d: FlotillaConfig["defaults"]): UnitFactory {
+  return (namespace, name, source, path, labels, kubeconfig) => ({
     apiVersion: KUSTOMIZATION_API_VERSION,
     kind: "Kustomization",
     metadata: { name, namespace, ...(Object.keys(labels).length ? { labels } : {}) },
@@ -204,20 +230,28 @@ function conventionUnits(sources: Sources, trees: Readonly<Record<string, FileTr
       ...(kubeconfig ? { kubeConfig: { secretRef: { name: kubeconfig } } } : {}),
     },
   });
-  const hasRelease = sources.gitRepositories.some((g) => g.metadata.name === "release");
-  const sourceOf = (env: string, folder: string): string => {
-    const source = config.environments[env]?.source ?? (env === "prod" ? "release" : "main");
-    if (source === "release" && !hasRelease) {
-      throw new InvalidInputError(`environment '${env}' follows the release source, but there is none: tag a release (vX.Y.Z) or set sources.release in flotilla.yaml`, {
-        file: folder,
-        field: `environments.${env}.source`,
-      });
-    }
-    return source;
-  };
+}
 
-  const units: Kustomization[] = [];
-  // Cluster API Clusters under mgmt, to cross-check the cluster folders; by name, their namespace (where their kubeconfig Secret is).
+const hasReleaseSource = (sources: Sources) => sources.gitRepositories.some((g) => g.metadata.name === "release");
+
+/** The source an environment follows (`prod` → release, others → main, unless configured); an error when that is a release that does not exist. */
+function sourceOfEnvironment(sources: Sources, env: string, folder: string): string {
+  const source = sources.config.environments[env]?.source ?? (env === "prod" ? "release" : "main");
+  if (source === "release" && !hasReleaseSource(sources)) {
+    throw new InvalidInputError(`environment '${env}' follows the release source, but there is none: tag a release (vX.Y.Z) or set sources.release in flotilla.yaml`, {
+      file: folder,
+      field: `environments.${env}.source`,
+    });
+  }
+  return source;
+}
+
+/**
+ * The Cluster API Clusters under the `mgmt` paths, by name, with their namespace (where their
+ * kubeconfig Secret is); a Cluster without a cluster folder, or a folder without a Cluster, is a warning.
+ */
+function clusterApiClusters({ sources, trees, render, warnings }: ConventionInput): Map<string, string> {
+  const { layout } = sources;
   const capi = new Map<string, string>();
   for (const p of layout.providers) {
     if (!p.hasMgmt) continue;
@@ -226,7 +260,13 @@ function conventionUnits(sources: Sources, trees: Readonly<Record<string, FileTr
   }
   for (const name of capi.keys()) if (!layout.clusters.some((c) => c.name === name)) warnings.push(`Cluster '${name}' under mgmt has no folder under providers/*/*/clusters/<env>/`);
   for (const c of layout.clusters) if (!capi.has(c.name)) warnings.push(`cluster folder ${c.path} has no Cluster API Cluster '${c.name}' under mgmt`);
+  return capi;
+}
 
+/** The management cluster's units: the `mgmt` path of the provider it runs (each, when not configured), and `management.features`. */
+function managementUnits(sources: Sources, unit: UnitFactory): Kustomization[] {
+  const { config, layout } = sources;
+  const units: Kustomization[] = [];
   const mgmtProviders = layout.providers.filter((p) => p.hasMgmt && (!config.management.provider || `${p.cloud}/${p.version}` === config.management.provider));
   if (config.management.provider && mgmtProviders.length === 0) {
     throw new NotFoundError(`provider '${config.management.provider}' has no mgmt folder`, { file: CONFIG_FILE, field: "management.provider" });
@@ -236,37 +276,43 @@ function conventionUnits(sources: Sources, trees: Readonly<Record<string, FileTr
     units.push(unit(FLUX_NAMESPACE, name, "main", `${p.path}/mgmt`, { [LABEL_CLUSTER]: "mgmt" }));
   }
   for (const f of config.management.features) {
-    if (f.source === "release" && !hasRelease) throw new InvalidInputError("the release source does not exist", { file: CONFIG_FILE, field: "management.features" });
+    if (f.source === "release" && !hasReleaseSource(sources)) throw new InvalidInputError("the release source does not exist", { file: CONFIG_FILE, field: "management.features" });
     units.push(unit(FLUX_NAMESPACE, `feature-${f.name}`, f.source, `features/${f.name}`, { [LABEL_CLUSTER]: "mgmt" }));
   }
+  return units;
+}
 
-  for (const c of layout.clusters) {
-    // A cluster whose environment has no source (prod before the first release tag) is left out; the others are planned.
-    let source: string;
-    try {
-      source = sourceOf(c.env, c.path);
-    } catch (error) {
-      if (!(error instanceof InvalidInputError)) throw error;
-      errors.push({ unit: `${capi.get(c.name) ?? c.name}/*`, path: `./${c.path}`, message: `not planned: ${describeError(error)}` });
-      continue;
-    }
-    const tree = trees[source];
-    const exists = (path: string) => !tree || tree.kind(path) === "dir";
-    const labels = { [LABEL_ENVIRONMENT]: c.env, [LABEL_CLUSTER]: c.name };
-    const kubeconfig = `${c.name}-kubeconfig`;
-    // The units live beside their Cluster, where Cluster API writes the kubeconfig Secret: namespace `<cluster>`,
-    // or the Cluster's own namespace; one shared by several Clusters gets names prefixed `<cluster>-`.
-    const namespace = capi.get(c.name) ?? c.name;
-    const add = (name: string, path: string) => {
-      const unitName = namespace === c.name || name === c.name ? name : `${c.name}-${name}`;
-      if (exists(path)) units.push(unit(namespace, unitName, source, path, labels, kubeconfig));
-    };
-    for (const f of enabledFeatures(layout.features, config, c.env, c.name)) add(`feature-${f}`, `features/${f}`);
-    const providerPath = `providers/${c.cloud}/${c.version}/clusters/${c.env}`;
-    add("common", `${providerPath}/common`);
-    add(c.name, c.path);
-    add("tenants-common", `tenants/${c.cloud}/common`);
-    add(`tenants-${c.env}`, `tenants/${c.cloud}/${c.env}`);
+/**
+ * One workload cluster's units, each when its folder exists in the source's tree. A cluster whose
+ * environment has no source (prod before the first release tag) is left out with its error; the
+ * others are planned.
+ */
+function workloadUnits({ sources, trees, errors }: ConventionInput, c: Layout["clusters"][number], capi: ReadonlyMap<string, string>, unit: UnitFactory): Kustomization[] {
+  let source: string;
+  try {
+    source = sourceOfEnvironment(sources, c.env, c.path);
+  } catch (error) {
+    if (!(error instanceof InvalidInputError)) throw error;
+    errors.push({ unit: `${capi.get(c.name) ?? c.name}/*`, path: `./${c.path}`, message: `not planned: ${describeError(error)}` });
+    return [];
   }
+  const tree = trees[source];
+  const exists = (path: string) => !tree || tree.kind(path) === "dir";
+  const labels = { [LABEL_ENVIRONMENT]: c.env, [LABEL_CLUSTER]: c.name };
+  const kubeconfig = `${c.name}-kubeconfig`;
+  // The units live beside their Cluster, where Cluster API writes the kubeconfig Secret: namespace `<cluster>`,
+  // or the Cluster's own namespace; one shared by several Clusters gets names prefixed `<cluster>-`.
+  const namespace = capi.get(c.name) ?? c.name;
+  const units: Kustomization[] = [];
+  const add = (name: string, path: string) => {
+    const unitName = namespace === c.name || name === c.name ? name : `${c.name}-${name}`;
+    if (exists(path)) units.push(unit(namespace, unitName, source, path, labels, kubeconfig));
+  };
+  for (const f of enabledFeatures(sources.layout.features, sources.config, c.env, c.name)) add(`feature-${f}`, `features/${f}`);
+  const providerPath = `providers/${c.cloud}/${c.version}/clusters/${c.env}`;
+  add("common", `${providerPath}/common`);
+  add(c.name, c.path);
+  add("tenants-common", `tenants/${c.cloud}/common`);
+  add(`tenants-${c.env}`, `tenants/${c.cloud}/${c.env}`);
   return units;
 }
