@@ -315,6 +315,12 @@ export function finishBuild(resources: Resource[], k: KustomizationFile, state: 
   fixNameReferences(resources, state.config, state.clusterScoped);
   resolveVars(resources, state.vars, state.config);
   let out = resources.filter((r) => r.obj.metadata.annotations?.["config.kubernetes.io/local-config"] !== "true");
+  // kustomize writes its build annotations into every object and clears them at the end, which
+  // drops an empty or null `metadata.annotations` (labels are left as written).
+  for (const r of out) {
+    const a: unknown = r.obj.metadata.annotations;
+    if (a === null || (isPlainObject(a) && Object.keys(a).length === 0)) delete r.obj.metadata.annotations;
+  }
   if (k.buildMetadata.includes("originAnnotations")) {
     for (const r of out) {
       const rel = posix.relative(root || ".", r.file) || r.file;

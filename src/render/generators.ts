@@ -24,7 +24,7 @@ export function generate(
   }
   const data = new Map<string, string | Uint8Array>();
   const put = (key: string, value: string | Uint8Array, source: string) => {
-    if (!/^[-._a-zA-Z0-9]+$/.test(key)) throw new InvalidInputError(`'${key}' is not a valid ${kind} key (from ${source})`, where);
+    // kubectl kustomize checks no key (`export A` from an env file, `a b` from a literal): the API server does.
     if (data.has(key)) throw new InvalidInputError(`key '${key}' is set twice (from ${source})`, where);
     data.set(key, value);
   };
@@ -32,10 +32,10 @@ export function generate(
     const path = joinInTree(ctx.dir, env, { file: ctx.file, field: `${field}.envs` });
     for (const [k, v] of parseEnvFile(readOrFail(ctx.tree, path, ctx.file, `${field}.envs`), path)) put(k, v, path);
   }
-  for (const literal of args.literals ?? []) {
-    const [k, v] = parseLiteral(literal, { ...where, field: `${field}.literals` });
-    put(k, v, `literal '${k}'`);
-  }
+  (args.literals ?? []).forEach((literal, i) => {
+    const [k, v] = parseLiteral(literal, { ...where, field: `${field}.literals[${i}]` });
+    put(k, v, `${field}.literals[${i}]`);
+  });
   for (const entry of args.files ?? []) {
     const eq = entry.indexOf("=");
     const key = eq >= 0 ? entry.slice(0, eq) : posix.basename(entry);
@@ -95,29 +95,34 @@ function readOrFail(tree: FileTree, path: string, file: string, field: string): 
   return tree.readText(path);
 }
 
-/** `KEY=value`, a value in matching single or double quotes unquoted, as kustomize parses literals. */
+/**
+ * `KEY=value`, a value in matching single or double quotes unquoted, as kustomize parses literals.
+ * Errors name the field, never the literal: it may be a Secret's value.
+ */
 export function parseLiteral(literal: string, where: { file?: string; field?: string }): [string, string] {
   const eq = literal.indexOf("=");
-  if (eq <= 0) throw new InvalidInputError(`literal '${literal}' is not KEY=value`, where);
+  if (eq <= 0) throw new InvalidInputError(eq === 0 ? "the literal has no key before '=': expected KEY=value" : "the literal has no '=': expected KEY=value", where);
   const key = literal.slice(0, eq);
   let value = literal.slice(eq + 1);
   if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value[value.length - 1] === value[0]) value = value.slice(1, -1);
   return [key, value];
 }
 
-/** An env file: `KEY=value` lines; blank lines and `#` comments skipped; a bare KEY is refused (it would read the environment). */
-export function parseEnvFile(text: string, file: string): Array<[string, string]> {
+/**
+ * An env file as kustomize 5.5 reads it: `KEY=value` lines (the value kept as written, `=` and
+ * quotes included); blank lines and `#` comments skipped; a bare `KEY` gets an empty value (kustomize
+ * no longer reads the environment); the key is not checked (kubectl takes `export A=1` as key `export A`).
+ */
+export function parseEnvFile(text: string, _file: string): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
-  lines.forEach((raw, i) => {
+  for (const raw of lines) {
     const line = raw.replace(/^\s+/, "");
-    if (line === "" || line.startsWith("#")) return;
+    if (line === "" || line.startsWith("#")) continue;
     const eq = line.indexOf("=");
-    if (eq < 0) throw new InvalidInputError(`line '${line}' has no '=': reading values from the environment is not supported at render time`, { file, line: i + 1 });
-    const key = line.slice(0, eq);
-    if (/\s/.test(key)) throw new InvalidInputError(`key '${key}' has white space`, { file, line: i + 1 });
-    out.push([key, line.slice(eq + 1)]);
-  });
+    const key = eq < 0 ? line : line.slice(0, eq);
+    if (key !== "") out.push([key, eq < 0 ? "" : line.slice(eq + 1)]);
+  }
   return out;
 }
 

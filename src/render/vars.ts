@@ -40,7 +40,34 @@ export function bindVars(vars: readonly Omit<VarDefinition, "target">[], resourc
   });
 }
 
-const VAR = /\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g;
+/**
+ * Expands `$(NAME)` as kustomize's refvar does, in one left-to-right scan: `$$` is an escaped `$`
+ * (so `$$(NAME)` stays `$(NAME)`), a name runs to the first `)`, an unknown name and an unclosed
+ * `$(` stay as written.
+ */
+export function expandVars(input: string, values: ReadonlyMap<string, string>): string {
+  let out = "";
+  let i = 0;
+  while (i < input.length) {
+    const dollar = input.indexOf("$", i);
+    if (dollar < 0 || dollar === input.length - 1) break;
+    out += input.slice(i, dollar);
+    const next = input[dollar + 1]!;
+    const close = next === "(" ? input.indexOf(")", dollar + 2) : -1;
+    if (next === "$") {
+      out += "$";
+      i = dollar + 2;
+    } else if (close >= 0) {
+      const name = input.slice(dollar + 2, close);
+      out += values.get(name) ?? `$(${name})`;
+      i = close + 1;
+    } else {
+      out += `$${next}`;
+      i = dollar + 2;
+    }
+  }
+  return out + input.slice(i);
+}
 
 /**
  * Legacy `vars`: `$(NAME)` in the var-reference fields is replaced by a field of the object the
@@ -63,9 +90,9 @@ export function resolveVars(resources: readonly Resource[], vars: readonly VarDe
     values.set(v.name, typeof found[0] === "string" ? found[0] : JSON.stringify(found[0]));
     typed.set(v.name, found[0]);
   }
-  const replaceString = (s: string): string => s.replace(VAR, (m, name: string) => values.get(name) ?? m);
+  const replaceString = (s: string): string => expandVars(s, values);
   const replace = (s: string): unknown => {
-    const whole = /^\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)$/.exec(s);
+    const whole = /^\$\(([^)]*)\)$/.exec(s);
     return whole && typed.has(whole[1]!) ? typed.get(whole[1]!) : replaceString(s);
   };
   for (const res of resources) {
