@@ -3,7 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { applyUnit, ClusterClient } from "../../src/apply/index.js";
-import { readFleetStatus, readKubeconfig, run, watchFleetStatus, type FleetStatus } from "../../src/cli/status.js";
+import { readKubeconfig, run } from "../../src/cli/status.js";
+import { ResourceWatch } from "../../src/controller/index.js";
+import { readFleetStatus, watchFleetStatus, type FleetStatus, type OpenWatch } from "../../src/status/index.js";
 import { describeError } from "../../src/core/errors.js";
 import { DiskTree } from "../../src/core/file-tree.js";
 import type { Condition } from "../../src/core/flux.js";
@@ -110,15 +112,17 @@ describe("flotilla status against a real management apiserver", () => {
     ]);
   });
 
-  it("--watch prints again when a unit or cluster changes (not when only ages do) and ends on abort", async () => {
+  it("--watch prints again when a unit or cluster changes (not when only ages do), from the watch without listing again, and ends on abort", async () => {
     const stop = new AbortController();
     const outputs: string[] = [];
     const client = ClusterClient.fromKubeconfig(harness.get("mgmt")!.kubeconfig);
+    const watchClient = ClusterClient.fromKubeconfig(harness.get("mgmt")!.kubeconfig);
+    const openWatch: OpenWatch = (path, onEvent) => new ResourceWatch(watchClient, path, { onEvent });
     const waitFor = async (n: number) => {
       for (let i = 0; i < 200 && outputs.length < n; i++) await new Promise((r) => setTimeout(r, 50));
       expect(outputs.length).toBeGreaterThanOrEqual(n);
     };
-    const watching = watchFleetStatus(client, { signal: stop.signal, json: true, intervalMs: 100, write: (t) => outputs.push(t), warn: (t) => outputs.push(`warn: ${t}`) });
+    const watching = watchFleetStatus(client, { signal: stop.signal, json: true, openWatch, write: (t) => outputs.push(t), warn: (t) => outputs.push(`warn: ${t}`) });
     try {
       await waitFor(1);
       await new Promise((r) => setTimeout(r, 1_200)); // ages tick, nothing else does: no new print
@@ -132,7 +136,10 @@ describe("flotilla status against a real management apiserver", () => {
       stop.abort();
     }
     const last = await watching;
+    // One list of each collection (units, clusters, rollouts) found what the cluster serves; every change after it came from the watch.
+    expect(client.counts.list).toBe(3);
     client.close();
+    watchClient.close();
     expect(last?.ready).toBe(true);
     const printed = outputs.map((o) => JSON.parse(o) as FleetStatus & { time: string });
     expect(printed[0]!.units.find((u) => u.name === "tenants-non-prod")!.ready).toBe("False");
