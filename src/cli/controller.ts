@@ -1,8 +1,5 @@
 import { parseArgs } from "node:util";
-import { Controller } from "../controller/controller.js";
-import { FleetPlanner } from "../controller/fleet-planner.js";
-import { parseListenAddress, startHttpServer, type HookReceiver } from "../controller/http-server.js";
-import { pushConcerns } from "../controller/webhook.js";
+import { Controller, FleetPlanner, parseListenAddress, pushConcerns, startHttpServer, type HookReceiver } from "../controller/index.js";
 import { InvalidInputError } from "../core/errors.js";
 import { defaultKubeconfig } from "../core/kube/index.js";
 import { createLogger } from "../core/log.js";

@@ -1,8 +1,8 @@
 import { InvalidInputError } from "../core/errors.js";
 import { parseDuration } from "../core/duration.js";
-import { DEFAULT_RENDER_MEMORY_MB, DEFAULT_RENDER_TIMEOUT_MS, type RenderWorkerOptions } from "../controller/render-worker.js";
-import { DEFAULT_RENDER_LIMITS } from "../render/limits.js";
-import { DEFAULT_SOURCE_LIMITS, type SourceLimits } from "../source/limits.js";
+import { DEFAULT_RENDER_MEMORY_MB, DEFAULT_RENDER_TIMEOUT_MS, type RenderWorkerOptions } from "../controller/index.js";
+import { DEFAULT_RENDER_LIMITS } from "../render/index.js";
+import { DEFAULT_SOURCE_LIMITS, type SourceLimits } from "../source/index.js";
 
 /** The controller's size and time limits, as parseArgs options (README, "Limits"). */
 export const LIMIT_FLAGS = {

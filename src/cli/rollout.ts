@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { ClusterClient } from "../apply/index.js";
 import { InvalidInputError, NotFoundError } from "../core/errors.js";
 import { APPROVE_ANNOTATION, RETRY_ANNOTATION, ROLLOUT_API_VERSION, type RolloutObject } from "../rollout/index.js";
-import { formatRollout, rolloutSettled } from "../status/rollouts.js";
+import { formatRollout, rolloutSettled } from "../status/index.js";
 import { readKubeconfig } from "./status.js";
 
 const VERBS = ["status", "pause", "resume", "approve", "retry"] as const;

@@ -93,3 +93,4 @@ export function fluxBuildSpecOf(s: KustomizationSpec): FluxBuildSpec {
   if (s.postBuild?.substitute) spec.substitute = s.postBuild.substitute;
   return spec;
 }
+export { DEFAULT_RENDER_LIMITS, type RenderLimits } from "./limits.js";

@@ -9,3 +9,4 @@ export { isSshUrl, parseSshUrl, type SshRemote } from "./ssh-url.js";
 export { parseKnownHosts, checkHostKey, fingerprint, type KnownHost } from "./ssh-known-hosts.js";
 export { openRepositoryInput, type RepositoryInput } from "./repository-input.js";
 export { makeHttpClient } from "./http-client.js";
+export { DEFAULT_SOURCE_LIMITS, type SourceLimits } from "./limits.js";
