@@ -96,7 +96,8 @@ export function compileSelector(target: PatchTarget, where: { file?: string; fie
  * without a namespace names the default namespace, as kustomize's ids do.
  */
 export function matchesPatchIdentity(res: Resource, patch: KubeObject): boolean {
-  if (patch.apiVersion && groupOf(patch.apiVersion) !== groupOf(res.obj.apiVersion)) return false;
+  // kustomize matches a patch by its whole id: group and version (a v2 patch leaves the v1 object alone).
+  if (patch.apiVersion && (groupOf(patch.apiVersion) !== groupOf(res.obj.apiVersion) || versionOf(patch.apiVersion) !== versionOf(res.obj.apiVersion))) return false;
   const name = patch.metadata?.name;
   const ns = effectiveNamespace(patch.metadata?.namespace);
   return res.names.some((n) => (n.kind ?? res.obj.kind) === patch.kind && (name === undefined || n.name === name) && effectiveNamespace(n.namespace) === ns);

@@ -249,8 +249,10 @@ export function assertUnique(resources: readonly Resource[], file: string): void
   const seen = new Map<string, Resource>();
   for (const res of resources) {
     const { apiVersion, kind, metadata } = res.obj;
-    const group = apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "";
-    const id = `${group}|${kind}|${metadata.namespace ?? ""}|${metadata.name ?? ""}`;
+    // kustomize's ResId: group and version count (autoscaling/v1 and autoscaling/v2 may share a
+    // name), and no namespace is the same as `default`.
+    const namespace = metadata.namespace === undefined || metadata.namespace === "" ? "default" : metadata.namespace;
+    const id = `${apiVersion}|${kind}|${namespace}|${metadata.name ?? ""}`;
     const other = seen.get(id);
     if (other) {
       throw new InvalidInputError(
