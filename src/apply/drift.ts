@@ -1,4 +1,4 @@
-import { fieldChanges, maskSecret, type FieldChange } from "../core/field-diff.js";
+import { fieldChanges, maskSecrets, type FieldChange } from "../core/field-diff.js";
 import { FIELD_MANAGER } from "../core/flux.js";
 import { deepEqual, isPlainObject, type KubeObject } from "../core/object.js";
 
@@ -136,5 +136,5 @@ export function comparable(o: KubeObject): KubeObject {
  * dry-run's result, apiserver-owned metadata and status ignored, Secret values masked.
  */
 export function dryRunChanges(live: KubeObject, dryRun: KubeObject): FieldChange[] {
-  return fieldChanges(maskSecret(comparable(live)), maskSecret(comparable(dryRun)));
+  return fieldChanges(...maskSecrets(comparable(live), comparable(dryRun)));
 }

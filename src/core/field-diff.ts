@@ -1,5 +1,4 @@
-import { createHash } from "node:crypto";
-import { isPlainObject, type KubeObject } from "./object.js";
+import { deepEqual, isPlainObject, type KubeObject } from "./object.js";
 
 /** One changed field: its path (`spec.template.spec.containers[name=app].image`) and both values. */
 export interface FieldChange {
@@ -9,34 +8,59 @@ export interface FieldChange {
   to?: unknown;
 }
 
-const MASK_PREFIX = "(masked sha256:";
+/** Flux's masks (fluxcd/pkg ssa/jsondiff): fixed texts that say whether a value changed and nothing else. */
+export const SECRET_MASK = "***";
+export const SECRET_MASK_BEFORE = "*** (before)";
+export const SECRET_MASK_AFTER = "*** (after)";
+const MASKS = new Set([SECRET_MASK, SECRET_MASK_BEFORE, SECRET_MASK_AFTER]);
 
-/**
- * A Secret with every value of `data` and `stringData` replaced by a short digest, so that diffs
- * say a value changed without showing it. Other objects are returned as they are.
- */
-export function maskSecret<T extends KubeObject>(obj: T): T {
-  if (obj.kind !== "Secret" || (obj.apiVersion !== "v1" && obj.apiVersion !== undefined)) return obj;
-  const masked: Record<string, unknown> = { ...obj };
-  for (const field of ["data", "stringData"] as const) {
-    const values = obj[field];
-    if (!isPlainObject(values)) continue;
-    const out: Record<string, string> = {};
-    for (const [key, value] of Object.entries(values)) {
-      out[key] = `${MASK_PREFIX}${createHash("sha256").update(String(value)).digest("hex").slice(0, 12)})`;
-    }
-    masked[field] = out;
-  }
-  const annotations = obj.metadata.annotations;
-  if (annotations?.["kubectl.kubernetes.io/last-applied-configuration"]) {
-    masked.metadata = { ...obj.metadata, annotations: { ...annotations, "kubectl.kubernetes.io/last-applied-configuration": "(masked)" } };
-  }
-  return masked as T;
+function isSecret(obj: KubeObject | undefined): boolean {
+  return obj?.kind === "Secret" && (obj.apiVersion === "v1" || obj.apiVersion === undefined);
 }
 
-/** Whether a value is a masked Secret value (its changes are reported without values). */
+/**
+ * Two versions of an object with the values of a Secret's `data` and `stringData` replaced by fixed
+ * masks, as `flux diff` does: a value equal on both sides becomes `***` on both (so it diffs as
+ * unchanged), a changed one `*** (before)` → `*** (after)`, an added or removed one `***`. No
+ * digest of a value is shown, since a digest of a short password gives the password back.
+ * `kubectl.kubernetes.io/last-applied-configuration` (which holds the values) becomes `(masked)`.
+ * Other objects are returned as they are.
+ */
+export function maskSecrets<T extends KubeObject>(from: T, to: T): [T, T] {
+  if (!isSecret(from) && !isSecret(to)) return [from, to];
+  const a: Record<string, unknown> = { ...from, metadata: withoutLastApplied(from.metadata) };
+  const b: Record<string, unknown> = { ...to, metadata: withoutLastApplied(to.metadata) };
+  for (const field of ["data", "stringData"] as const) {
+    const left = isPlainObject(from[field]) ? from[field] : undefined;
+    const right = isPlainObject(to[field]) ? to[field] : undefined;
+    const [maskedLeft, maskedRight] = maskValues(left ?? {}, right ?? {});
+    if (left) a[field] = maskedLeft;
+    if (right) b[field] = maskedRight;
+  }
+  return [a as T, b as T];
+}
+
+function maskValues(left: Record<string, unknown>, right: Record<string, unknown>): [Record<string, string>, Record<string, string>] {
+  const l: Record<string, string> = {};
+  const r: Record<string, string> = {};
+  for (const key of Object.keys(left)) {
+    const changed = key in right && !deepEqual(left[key], right[key]);
+    l[key] = changed ? SECRET_MASK_BEFORE : SECRET_MASK;
+    if (key in right) r[key] = changed ? SECRET_MASK_AFTER : SECRET_MASK;
+  }
+  for (const key of Object.keys(right)) if (!(key in left)) r[key] = SECRET_MASK;
+  return [l, r];
+}
+
+function withoutLastApplied(metadata: KubeObject["metadata"]): KubeObject["metadata"] {
+  const annotations = metadata?.annotations;
+  if (!annotations?.["kubectl.kubernetes.io/last-applied-configuration"]) return metadata;
+  return { ...metadata, annotations: { ...annotations, "kubectl.kubernetes.io/last-applied-configuration": "(masked)" } };
+}
+
+/** Whether a value is one of the Secret masks (its changes are reported without values). */
 export function isMasked(value: unknown): boolean {
-  return typeof value === "string" && value.startsWith(MASK_PREFIX);
+  return typeof value === "string" && MASKS.has(value);
 }
 
 /**

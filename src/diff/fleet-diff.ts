@@ -1,4 +1,4 @@
-import { fieldChanges, maskSecret, type FieldChange } from "../core/field-diff.js";
+import { fieldChanges, maskSecrets, type FieldChange } from "../core/field-diff.js";
 import { objectId, objectRef, type KubeObject } from "../core/object.js";
 
 /** One unit's render at one revision, placed on its cluster. */
@@ -80,7 +80,7 @@ function diffObjects(from: readonly KubeObject[], to: readonly KubeObject[]): Ob
       out.push({ id, ref: objectRef(a), change: "removed" });
       continue;
     }
-    const fields = fieldChanges(maskSecret(a), maskSecret(b));
+    const fields = fieldChanges(...maskSecrets(a, b));
     if (fields.length > 0) out.push({ id, ref: objectRef(b), change: "changed", fields });
   }
   for (const [id, b] of right) if (!left.has(id)) out.push({ id, ref: objectRef(b), change: "added" });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { fieldChanges, isMasked, maskSecret } from "../../src/core/field-diff.js";
+import { fieldChanges, isMasked, maskSecrets } from "../../src/core/field-diff.js";
+import type { KubeObject } from "../../src/core/object.js";
 
 describe("fieldChanges", () => {
   it("reports added, removed and changed leaves with their paths", () => {
@@ -27,24 +28,48 @@ describe("fieldChanges", () => {
   });
 });
 
-describe("maskSecret", () => {
-  const secret = { apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, data: { password: "aHVudGVyMg==" }, stringData: { token: "t0ken" } };
+describe("maskSecrets", () => {
+  const secret: KubeObject = {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "s", annotations: { "kubectl.kubernetes.io/last-applied-configuration": '{"data":{"password":"aHVudGVyMg=="}}' } },
+    data: { password: "aHVudGVyMg==", user: "YWRtaW4=" },
+    stringData: { token: "t0ken", pin: "1234" },
+  };
 
-  it("never shows Secret values yet still tells that one changed", () => {
-    const before = maskSecret(secret);
-    const after = maskSecret({ ...secret, data: { password: "c2VjcmV0" } });
-    const text = JSON.stringify([before, after, fieldChanges(before, after)]);
-    expect(text).not.toContain("aHVudGVyMg==");
-    expect(text).not.toContain("c2VjcmV0");
-    expect(text).not.toContain("t0ken");
-    const changes = fieldChanges(before, after);
-    expect(changes).toHaveLength(1);
-    expect(changes[0]!.path).toBe("data.password");
-    expect(isMasked(changes[0]!.from) && isMasked(changes[0]!.to)).toBe(true);
+  it("shows a changed value as *** (before) → *** (after), in data and stringData, and no value or digest of one", () => {
+    const after = { ...secret, data: { password: "c2VjcmV0", user: "YWRtaW4=" }, stringData: { token: "t0ken-2", pin: "1234" } };
+    const changes = fieldChanges(...maskSecrets(secret, after));
+    expect(changes).toEqual([
+      { path: "data.password", change: "changed", from: "*** (before)", to: "*** (after)" },
+      { path: "stringData.token", change: "changed", from: "*** (before)", to: "*** (after)" },
+    ]);
+    const text = JSON.stringify([maskSecrets(secret, after), changes]);
+    for (const plain of ["aHVudGVyMg==", "c2VjcmV0", "YWRtaW4=", "t0ken", "1234"]) expect(text).not.toContain(plain);
+    // The same masks whatever the value: nothing in the output depends on it.
+    const other = { ...secret, data: { password: "b3RoZXI=", user: "YWRtaW4=" } };
+    expect(fieldChanges(...maskSecrets(secret, other))).toEqual(changes.slice(0, 1));
+  });
+
+  it("leaves unchanged values unchanged and shows added and removed keys as ***", () => {
+    expect(fieldChanges(...maskSecrets(secret, structuredClone(secret)))).toEqual([]);
+    const { stringData: _dropped, ...withoutStringData } = secret;
+    const after = { ...withoutStringData, data: { user: "YWRtaW4=", apiKey: "a2V5" } };
+    expect(fieldChanges(...maskSecrets(secret, after))).toEqual([
+      { path: "data.apiKey", change: "added", to: "***" },
+      { path: "data.password", change: "removed", from: "***" },
+      { path: "stringData", change: "removed", from: { pin: "***", token: "***" } },
+    ]);
+  });
+
+  it("marks masks so the diff printers can say 'secret value'", () => {
+    for (const mask of ["***", "*** (before)", "*** (after)"]) expect(isMasked(mask)).toBe(true);
+    expect(isMasked("(masked sha256:0123456789ab)")).toBe(false);
   });
 
   it("leaves other kinds alone", () => {
     const cm = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" }, data: { a: "b" } };
-    expect(maskSecret(cm)).toBe(cm);
+    const cm2 = { ...cm, data: { a: "c" } };
+    expect(maskSecrets(cm, cm2)).toEqual([cm, cm2]);
   });
 });
