@@ -1,11 +1,12 @@
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
-import { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { InvalidInputError, RemoteError } from "../errors.js";
 import { isPlainObject } from "../object.js";
+import type { User } from "@kubernetes/client-node/dist/config_types.js";
 import { ExecPlugin, parseExecConfig, type ExecCredential } from "./exec-plugin.js";
-import { describeOrigin, type LoadedKubeconfig } from "./kubeconfig.js";
+import { describeOrigin, kubeConfigOf, type LoadedKubeconfig } from "./kubeconfig.js";
 
 /**
  * Static credentials (tests, and callers that already hold them): a server and inline material.
@@ -133,10 +134,14 @@ class ExecToken implements TokenSource {
 
 /** An auth provider client-node implements (oidc, and the legacy gcp/azure ones), asked on every request. */
 class ProviderToken implements TokenSource {
-  constructor(private readonly config: KubeConfig) {}
+  private config: Promise<KubeConfig> | undefined;
+  constructor(private readonly loaded: LoadedKubeconfig) {}
   async get() {
     const opts: https.RequestOptions = { headers: {} };
-    await this.config.applyToHTTPSOptions(opts);
+    const { cluster, user } = this.loaded;
+    // A view with only the provider, so nothing else (certificates, exec) is applied here.
+    this.config ??= kubeConfigOf({ ...this.loaded, clusters: [cluster], users: [{ name: user.name, authProvider: user.authProvider } as User] });
+    await (await this.config).applyToHTTPSOptions(opts);
     const auth = (opts.headers as Record<string, string>).Authorization;
     return { headers: auth ? { Authorization: auth } : ({} as Record<string, string>), rejected: never };
   }
@@ -157,33 +162,46 @@ interface Prepared {
   headers: Record<string, string | string[]>;
 }
 
-/** Reads TLS material and static headers through client-node (CA/cert/key files are read here). */
+/** A file's bytes or inline base64 data, as client-node's bufferFromFileOrString reads them. */
+function fileOrData(file: string | undefined, data: string | undefined): Buffer | undefined {
+  if (file) return readFileSync(file);
+  return data ? Buffer.from(data, "base64") : undefined;
+}
+
+/**
+ * TLS material and static headers of the current context, read as client-node's
+ * KubeConfig.applyToHTTPSOptions reads them (CA, client pair from data or files,
+ * tls-server-name, insecure-skip-tls-verify, token, basic auth, `as`), plus the impersonation
+ * fields it omits. A `proxy-url` takes client-node's proxy agent (http(s) or socks).
+ */
 async function tlsFromKubeconfig(loaded: LoadedKubeconfig, description: string): Promise<Prepared> {
   const { cluster, user, rawUser } = loaded;
-  // A copy of the user without the credential sources Flotilla runs itself, so no plugin runs here.
-  const view = new KubeConfig();
-  view.loadFromClusterAndUser(cluster, { name: user.name, certData: user.certData, certFile: user.certFile, keyData: user.keyData, keyFile: user.keyFile, token: user.token, username: user.username, password: user.password, impersonateUser: user.impersonateUser } as typeof user);
-  const opts: https.RequestOptions & { headers: Record<string, string> } = { headers: {} };
+  const headers: Record<string, string | string[]> = {};
+  let tls: Tls;
   try {
-    await view.applyToHTTPSOptions(opts);
+    const ca = fileOrData(cluster.caFile ?? undefined, cluster.caData ?? undefined);
+    const cert = fileOrData(user.certFile ?? undefined, user.certData ?? undefined);
+    const key = fileOrData(user.keyFile ?? undefined, user.keyData ?? undefined);
+    tls = { rejectUnauthorized: !cluster.skipTLSVerify, ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}), ...(cluster.tlsServerName ? { servername: cluster.tlsServerName } : {}) };
+    if (cluster.proxyUrl) {
+      const opts: https.RequestOptions = { headers: {} };
+      await (await kubeConfigOf({ ...loaded, users: [{ name: user.name, certData: user.certData, certFile: user.certFile, keyData: user.keyData, keyFile: user.keyFile } as User] })).applyToHTTPSOptions(opts);
+      if (opts.agent instanceof http.Agent) tls.proxyAgent = opts.agent;
+    }
   } catch (error) {
     const location = loaded.origin.kind === "file" ? { file: loaded.origin.file } : {};
     throw new InvalidInputError(`${description}: ${(error as Error).message}`, location, { cause: error });
   }
-  const tls: Tls = {
-    rejectUnauthorized: opts.rejectUnauthorized !== false,
-    ...(opts.ca ? { ca: opts.ca as Buffer } : {}),
-    ...(opts.cert && opts.key ? { cert: opts.cert as Buffer, key: opts.key as Buffer } : {}),
-    ...(opts.servername ? { servername: opts.servername } : {}),
-    ...(cluster.proxyUrl && opts.agent instanceof http.Agent ? { proxyAgent: opts.agent } : {}),
-  };
-  const headers: Record<string, string | string[]> = { ...opts.headers };
-  if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString("base64")}`;
-  const groups = Array.isArray(rawUser["as-groups"]) ? rawUser["as-groups"].map(String) : [];
-  if (user.impersonateUser && groups.length) headers["Impersonate-Group"] = groups;
-  if (user.impersonateUser && typeof rawUser["as-uid"] === "string") headers["Impersonate-Uid"] = rawUser["as-uid"];
-  if (user.impersonateUser && isPlainObject(rawUser["as-user-extra"])) {
-    for (const [k, v] of Object.entries(rawUser["as-user-extra"])) headers[`Impersonate-Extra-${encodeURIComponent(k)}`] = Array.isArray(v) ? v.map(String) : [String(v)];
+  if (user.token) headers.Authorization = `Bearer ${user.token}`;
+  else if (user.username) headers.Authorization = `Basic ${Buffer.from(`${user.username}:${user.password ?? ""}`).toString("base64")}`;
+  if (user.impersonateUser) {
+    headers["Impersonate-User"] = user.impersonateUser;
+    const groups = Array.isArray(rawUser["as-groups"]) ? rawUser["as-groups"].map(String) : [];
+    if (groups.length) headers["Impersonate-Group"] = groups;
+    if (typeof rawUser["as-uid"] === "string") headers["Impersonate-Uid"] = rawUser["as-uid"];
+    if (isPlainObject(rawUser["as-user-extra"])) {
+      for (const [k, v] of Object.entries(rawUser["as-user-extra"])) headers[`Impersonate-Extra-${encodeURIComponent(k)}`] = Array.isArray(v) ? v.map(String) : [String(v)];
+    }
   }
   return { tls, headers };
 }
@@ -202,21 +220,18 @@ function tokenSourceOf(loaded: LoadedKubeconfig, description: string, now: () =>
     return { tokens: new ExecToken(plugin), plugin };
   }
   if (typeof rawUser.tokenFile === "string" && rawUser.tokenFile && !user.token) return { tokens: new TokenFile(rawUser.tokenFile, now, description) };
-  if (user.authProvider && !user.token) {
-    const view = new KubeConfig();
-    view.loadFromClusterAndUser(cluster, { name: user.name, authProvider: user.authProvider } as typeof user);
-    return { tokens: new ProviderToken(view) };
-  }
+  if (user.authProvider && !user.token) return { tokens: new ProviderToken(loaded) };
   // token and basic auth come with the TLS view's headers.
   return { tokens: new StaticToken({}) };
 }
 
 /**
  * A connection to one cluster: its server, how requests are authenticated, and the agents that
- * carry them. Credentials come from client-node's `KubeConfig` (CA and client certificates from
- * data or files, `tls-server-name`, `insecure-skip-tls-verify`, `proxy-url`, token, basic auth,
- * the `oidc` auth provider, `as` impersonation) plus Flotilla's own token sources for what must
- * refresh on a 401: exec plugins and token files (`tokenFile`, the in-cluster service account).
+ * carry them. Credentials come from client-node's kubeconfig model (CA and client certificates
+ * from data or files, `tls-server-name`, `insecure-skip-tls-verify`, token, basic auth, `as`
+ * impersonation), its KubeConfig for `proxy-url` and auth providers (`oidc`), loaded only then,
+ * and Flotilla's own token sources for what must refresh on a 401: exec plugins and token files
+ * (`tokenFile`, the in-cluster service account).
  * The transport stays Flotilla's: keep-alive sockets, bounded, one pool per connection.
  */
 export class Connection {

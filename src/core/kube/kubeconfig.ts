@@ -1,7 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, join } from "node:path";
-import { KubeConfig, type Cluster, type Context, type User } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
+// client-node's kubeconfig model alone: its KubeConfig class loads the whole generated API client
+// (about 87 MiB of RSS), so it is imported only when a kubeconfig needs it (see kubeConfigOf).
+import { newClusters, newContexts, newUsers, type Cluster, type Context, type User } from "@kubernetes/client-node/dist/config_types.js";
 import { InvalidInputError, NotFoundError, RefusedError, type ErrorLocation } from "../errors.js";
 import { isPlainObject } from "../object.js";
 import { parseYamlDocument } from "../yaml.js";
@@ -18,11 +21,14 @@ export type KubeconfigOrigin =
   | { kind: "generated"; name: string };
 
 /**
- * A kubeconfig loaded through client-node's `KubeConfig`, with its current context resolved, plus
- * the user fields client-node does not model (`tokenFile`, `as-groups`, `as-uid`, `as-user-extra`).
+ * A kubeconfig read into client-node's model (its `newClusters`/`newUsers`/`newContexts`, what
+ * `KubeConfig.loadFromString` uses), with its current context resolved, plus the user fields
+ * client-node does not model (`tokenFile`, `as-groups`, `as-uid`, `as-user-extra`).
  */
 export interface LoadedKubeconfig {
-  readonly config: KubeConfig;
+  readonly clusters: Cluster[];
+  readonly users: User[];
+  readonly contexts: Context[];
   readonly origin: KubeconfigOrigin;
   readonly context: Context;
   readonly cluster: Cluster;
@@ -155,27 +161,47 @@ function checkSecretPolicy(loaded: LoadedKubeconfig, rawCluster: Record<string, 
   }
 }
 
-/** Builds client-node's KubeConfig from parsed entries and resolves the context to use. */
-function load(raw: RawKubeconfig, origin: KubeconfigOrigin, options: LoadOptions): LoadedKubeconfig {
+/** client-node reads a user's `token-file` (not a kubeconfig field; client-go's is `tokenFile`) while loading: Flotilla reads token files itself, when used. */
+function withoutTokenFileRead(entry: Record<string, unknown>): Record<string, unknown> {
+  if (!isPlainObject(entry.user) || !("token-file" in entry.user)) return entry;
+  const { "token-file": file, ...user } = entry.user;
+  return { ...entry, user: { ...user, ...(user.tokenFile === undefined && typeof file === "string" ? { tokenFile: file } : {}) } };
+}
+
+/**
+ * client-node's KubeConfig for the current context, loaded on demand: the connection asks for it
+ * only for what it does not do itself (auth providers such as oidc, and proxy-url).
+ */
+export async function kubeConfigOf(loaded: LoadedKubeconfig): Promise<KubeConfig> {
+  const { KubeConfig } = await import("@kubernetes/client-node");
   const config = new KubeConfig();
+  config.loadFromOptions({ clusters: loaded.clusters, users: loaded.users, contexts: loaded.contexts, currentContext: loaded.context.name });
+  return config;
+}
+
+/** Builds client-node's model from parsed entries and resolves the context to use. */
+function load(raw: RawKubeconfig, origin: KubeconfigOrigin, options: LoadOptions): LoadedKubeconfig {
+  let clusters: Cluster[];
+  let users: User[];
+  let contexts: Context[];
   try {
-    // Flotilla parsed and bounded the YAML; client-node reads the same data back from JSON.
-    config.loadFromString(JSON.stringify({ clusters: raw.clusters, users: raw.users, contexts: raw.contexts, "current-context": raw.currentContext }));
+    clusters = newClusters(raw.clusters);
+    users = newUsers(raw.users.map(withoutTokenFileRead));
+    contexts = newContexts(raw.contexts);
   } catch (error) {
     throw new InvalidInputError(`${describeOrigin(origin)}: ${(error as Error).message}`, locationOf(origin), { cause: error });
   }
   const name = options.context ?? raw.currentContext ?? (raw.contexts.length === 1 ? String(raw.contexts[0]!.name) : undefined);
   if (!name) throw new InvalidInputError(`${describeOrigin(origin)}: no current-context is set`, locationOf(origin, "current-context"));
-  const context = config.getContextObject(name);
+  const context = contexts.find((c) => c.name === name);
   if (!context) throw new InvalidInputError(`${describeOrigin(origin)}: context '${name}' is not in the kubeconfig`, locationOf(origin, options.context === undefined ? "current-context" : "contexts"));
-  config.setCurrentContext(name);
-  const cluster = config.getCluster(context.cluster);
+  const cluster = clusters.find((c) => c.name === context.cluster);
   if (!cluster) throw new InvalidInputError(`${describeOrigin(origin)}: context '${name}' names cluster '${context.cluster}', which is not in the kubeconfig`, locationOf(origin, `contexts[${name}].context.cluster`));
   if (!/^https?:\/\//.test(cluster.server)) throw new InvalidInputError(`${describeOrigin(origin)}: cluster '${cluster.name}' has server '${cluster.server}', not an http(s) URL`, locationOf(origin, `clusters[${cluster.name}].cluster.server`));
-  const user = (context.user ? config.getUser(context.user) : null) ?? { name: context.user ?? "" };
+  const user = users.find((u) => u.name === context.user) ?? { name: context.user ?? "" };
   const rawEntry = raw.users.find((u) => u.name === user.name);
   const rawUser = isPlainObject(rawEntry?.user) ? rawEntry.user : {};
-  const loaded: LoadedKubeconfig = { config, origin, context, cluster, user, rawUser };
+  const loaded: LoadedKubeconfig = { clusters, users, contexts, origin, context, cluster, user, rawUser };
   if (origin.kind === "secret") {
     const rawCluster = raw.clusters.find((c) => c.name === cluster.name)?.cluster;
     checkSecretPolicy(loaded, isPlainObject(rawCluster) ? rawCluster : {}, options.allowExec ?? false);
