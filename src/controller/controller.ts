@@ -349,7 +349,10 @@ export class Controller {
     const explicit = new Set((k.spec.dependsOn ?? []).map((d) => dependencyKey(k, d)));
     return (self?.spec.dependsOn ?? [])
       .map((d) => ({ name: d.name, namespace: d.namespace ?? k.metadata.namespace }))
-      .filter((d) => !explicit.has(`${d.namespace}/${d.name}`));
+      .filter((d) => !explicit.has(`${d.namespace}/${d.name}`))
+      // Under --no-cross-namespace-refs a tenant's unit never waits for another tenant's: A rendering
+      // B's Namespace must not make B's units depend on A's (nor be refused as a reference B never wrote).
+      .filter((d) => !this.options.noCrossNamespaceRefs || d.namespace === k.metadata.namespace);
   }
 
   /** Deletes what a deleted Kustomization applied (when it prunes), then releases the object. */
