@@ -153,41 +153,117 @@ async function startEtcdOnce(binaries: Binaries, dataDir: string, log: Logger): 
   return { endpoint, process: child };
 }
 
+/** Where a control plane's apiserver listens, and the admin kubeconfig that points there; moving it rewrites both files. */
+interface ApiEndpoint {
+  port: number;
+  server: string;
+  kubeconfig: string;
+  kubeconfigPath: string;
+  /** Moves to `port`, saving it (state.json) and rewriting the kubeconfig. */
+  use(port: number): void;
+}
+
+/** The kube-apiserver of one control plane: its process, and how to start it again on the endpoint's current port. */
+interface Apiserver {
+  process: ChildProcess;
+  /** Starts the process again (after a stop, or on a new port). */
+  spawn(): void;
+  /** Resolves when /readyz passes and the `default` namespace exists; rejects when the process dies first. */
+  ready(): Promise<unknown>;
+}
+
+/**
+ * One local control plane: certificates and saved port reused from `dir` when a previous run left
+ * them, the apiserver (moved to a fresh port if another process took its own), and for the `full`
+ * profile controller-manager, scheduler and the simulated kubelet.
+ */
 async function startControlPlane(name: string, profile: Profile, binaries: Binaries, etcd: string, dir: string, log: Logger, kubeletOptions?: SimulatedKubeletOptions, tokens: StaticToken[] = []): Promise<LocalControlPlane> {
   mkdirSync(dir, { recursive: true });
   const saved = join(dir, "state.json");
-  let state: { port: number; token: string } | undefined = existsSync(saved) ? (JSON.parse(readFileSync(saved, "utf8")) as { port: number; token: string }) : undefined;
-  const pki: ControlPlanePki =
-    state && existsSync(join(dir, "pki", "ca.crt"))
-      ? {
-          dir: join(dir, "pki"),
-          caCert: readFileSync(join(dir, "pki", "ca.crt"), "utf8"),
-          caKey: join(dir, "pki", "ca.key"),
-          servingCert: join(dir, "pki", "serving.crt"),
-          servingKey: join(dir, "pki", "serving.key"),
-          serviceAccountKey: join(dir, "pki", "sa.key"),
-          serviceAccountPub: join(dir, "pki", "sa.pub"),
-          tokenFile: join(dir, "pki", "tokens.csv"),
-          adminToken: state.token,
-        }
-      : generatePki(join(dir, "pki"), name);
+  const state = existsSync(saved) ? (JSON.parse(readFileSync(saved, "utf8")) as { port: number; token: string }) : undefined;
+  const pki = state && existsSync(join(dir, "pki", "ca.crt")) ? savedPki(join(dir, "pki"), state.token) : generatePki(join(dir, "pki"), name);
+  writeTokenFile(pki, tokens);
+  const endpoint = apiEndpoint(name, dir, pki, state?.port ?? (await freePorts(1))[0]!);
+  const apiserver = await startApiserver(name, profile, binaries, etcd, dir, pki, endpoint, log);
+  const others = profile === "full" ? startControllers(binaries, dir, pki, endpoint.kubeconfigPath) : [];
+  let kubelet: SimulatedKubelet | undefined;
+  if (profile === "full") {
+    kubelet = new SimulatedKubelet(endpoint.kubeconfig, { logger: log.child({ cluster: name }), ...kubeletOptions });
+    try {
+      await kubelet.start();
+    } catch (error) {
+      await Promise.all([kubelet.stop(), stopProcess(apiserver.process), ...others.map((o) => stopProcess(o))]);
+      throw error;
+    }
+  }
+  log.info({ cluster: name, server: endpoint.server, profile }, "control plane ready");
+  return {
+    name,
+    get server() {
+      return endpoint.server;
+    },
+    get kubeconfig() {
+      return endpoint.kubeconfig;
+    },
+    token: pki.adminToken,
+    caCert: pki.caCert,
+    apiserverPid: () => apiserver.process.pid,
+    pids: () => ({ apiserver: apiserver.process.pid, controllerManager: others[0]?.pid, scheduler: others[1]?.pid }),
+    ...(kubelet ? { kubelet } : {}),
+    alive: () => apiserver.process.exitCode === null && apiserver.process.signalCode === null,
+    async restart() {
+      await stopProcess(apiserver.process, 1000);
+      apiserver.spawn();
+      await apiserver.ready();
+    },
+    async stop() {
+      await kubelet?.stop();
+      await Promise.all([stopProcess(apiserver.process), ...others.map((o) => stopProcess(o))]);
+    },
+  };
+}
+
+/** The certificates and keys an earlier run generated in `dir`, with its admin token. */
+function savedPki(dir: string, adminToken: string): ControlPlanePki {
+  return {
+    dir,
+    caCert: readFileSync(join(dir, "ca.crt"), "utf8"),
+    caKey: join(dir, "ca.key"),
+    servingCert: join(dir, "serving.crt"),
+    servingKey: join(dir, "serving.key"),
+    serviceAccountKey: join(dir, "sa.key"),
+    serviceAccountPub: join(dir, "sa.pub"),
+    tokenFile: join(dir, "tokens.csv"),
+    adminToken,
+  };
+}
+
+/** kube-apiserver's `--token-auth-file`: the admin (system:masters), then the extra tokens. */
+function writeTokenFile(pki: ControlPlanePki, tokens: readonly StaticToken[]): void {
   const extra = tokens.map((t) => `${t.token},${t.user},${t.user}${t.groups?.length ? `,"${t.groups.join(",")}"` : ""}\n`).join("");
   writeFileSync(pki.tokenFile, `${pki.adminToken},flotilla-admin,flotilla-admin,"system:masters"\n${extra}`, { mode: 0o600 });
-  let port = state?.port ?? (await freePorts(1))[0]!;
-  let server = "";
-  let kubeconfig = "";
-  const kubeconfigPath = join(dir, "kubeconfig");
-  const usePort = (p: number) => {
-    port = p;
-    state = { port, token: pki.adminToken };
-    writeFileSync(saved, JSON.stringify(state));
-    server = `https://127.0.0.1:${port}`;
-    kubeconfig = kubeconfigFor(name, server, pki.caCert, pki.adminToken);
-    writeFileSync(kubeconfigPath, kubeconfig, { mode: 0o600 });
-  };
-  usePort(port);
+}
 
-  const apiserverArgs = () => [
+function apiEndpoint(name: string, dir: string, pki: ControlPlanePki, port: number): ApiEndpoint {
+  const endpoint: ApiEndpoint = {
+    port,
+    server: "",
+    kubeconfig: "",
+    kubeconfigPath: join(dir, "kubeconfig"),
+    use(p) {
+      endpoint.port = p;
+      writeFileSync(join(dir, "state.json"), JSON.stringify({ port: p, token: pki.adminToken }));
+      endpoint.server = `https://127.0.0.1:${p}`;
+      endpoint.kubeconfig = kubeconfigFor(name, endpoint.server, pki.caCert, pki.adminToken);
+      writeFileSync(endpoint.kubeconfigPath, endpoint.kubeconfig, { mode: 0o600 });
+    },
+  };
+  endpoint.use(port);
+  return endpoint;
+}
+
+function apiserverArgs(name: string, profile: Profile, etcd: string, dir: string, pki: ControlPlanePki, port: number): string[] {
+  return [
     `--etcd-servers=${etcd}`,
     `--etcd-prefix=/clusters/${name}`,
     `--secure-port=${port}`,
@@ -212,92 +288,69 @@ async function startControlPlane(name: string, profile: Profile, binaries: Binar
     "--max-mutating-requests-inflight=500",
     ...(profile === "apiserver" ? ["--disable-admission-plugins=ServiceAccount"] : []),
   ];
-  const apiserverLog = join(dir, "apiserver.log");
-  let apiserver = spawnOwned(binaries.apiserver, apiserverArgs(), apiserverLog);
-  // /readyz can pass before the apiserver's bootstrap controller has created the `default`
-  // namespace, and a first write there would get 404: ready means both.
-  const ready = () =>
-    waitFor(
-      async () => ((await probe(`${server}/readyz`, pki)) === 200 && (await probe(`${server}/api/v1/namespaces/default`, pki)) === 200 ? true : undefined),
-      60_000,
-      `kube-apiserver of '${name}' to become ready`,
-      () => apiserver.exitCode !== null,
-      apiserverLog,
-    );
-  // The port was free when picked (or saved by an earlier run); if another process took it
-  // meanwhile, the cluster moves to a fresh port and its kubeconfig follows.
+}
+
+/**
+ * Starts the apiserver and waits until it is ready. The port was free when picked (or saved by an
+ * earlier run); if another process took it meanwhile, the cluster moves to a fresh port (up to
+ * three tries) and its kubeconfig follows.
+ */
+async function startApiserver(name: string, profile: Profile, binaries: Binaries, etcd: string, dir: string, pki: ControlPlanePki, endpoint: ApiEndpoint, log: Logger): Promise<Apiserver> {
+  const logFile = join(dir, "apiserver.log");
+  const apiserver: Apiserver = {
+    process: spawnOwned(binaries.apiserver, apiserverArgs(name, profile, etcd, dir, pki, endpoint.port), logFile),
+    spawn() {
+      apiserver.process = spawnOwned(binaries.apiserver, apiserverArgs(name, profile, etcd, dir, pki, endpoint.port), logFile);
+    },
+    // /readyz can pass before the apiserver's bootstrap controller has created the `default`
+    // namespace, and a first write there would get 404: ready means both.
+    ready: () =>
+      waitFor(
+        async () => ((await probe(`${endpoint.server}/readyz`, pki)) === 200 && (await probe(`${endpoint.server}/api/v1/namespaces/default`, pki)) === 200 ? true : undefined),
+        60_000,
+        `kube-apiserver of '${name}' to become ready`,
+        () => apiserver.process.exitCode !== null,
+        logFile,
+      ),
+  };
   for (let attempt = 1; ; attempt++) {
     try {
-      await ready();
-      break;
+      await apiserver.ready();
+      return apiserver;
     } catch (error) {
-      const portTaken = /address already in use/.test(readFileSync(apiserverLog, "utf8").slice(-4000));
+      const portTaken = /address already in use/.test(readFileSync(logFile, "utf8").slice(-4000));
       if (attempt >= 3 || !portTaken) throw error;
-      log.warn({ cluster: name, port }, "apiserver port taken; moving to another");
-      usePort((await freePorts(1))[0]!);
-      apiserver = spawnOwned(binaries.apiserver, apiserverArgs(), apiserverLog);
+      log.warn({ cluster: name, port: endpoint.port }, "apiserver port taken; moving to another");
+      endpoint.use((await freePorts(1))[0]!);
+      apiserver.spawn();
     }
   }
-  const others: ChildProcess[] = [];
-  if (profile === "full") {
-    others.push(
-      spawnOwned(
-        binaries.controllerManager!,
-        [
-          `--kubeconfig=${kubeconfigPath}`,
-          `--authentication-kubeconfig=${kubeconfigPath}`,
-          `--authorization-kubeconfig=${kubeconfigPath}`,
-          `--service-account-private-key-file=${pki.serviceAccountKey}`,
-          `--root-ca-file=${join(pki.dir, "ca.crt")}`,
-          "--controllers=*,-csrsigning,-csrapproving,-nodeipam,-persistentvolume-binder,-attachdetach,-ttl",
-          "--leader-elect=false",
-          "--port=0",
-          "--secure-port=0",
-          "--use-service-account-credentials=false",
-          "--concurrent-deployment-syncs=10",
-          "--concurrent-replicaset-syncs=10",
-          "--concurrent-namespace-syncs=5",
-        ],
-        join(dir, "controller-manager.log"),
-      ),
-      spawnOwned(binaries.scheduler!, [`--kubeconfig=${kubeconfigPath}`, `--authentication-kubeconfig=${kubeconfigPath}`, `--authorization-kubeconfig=${kubeconfigPath}`, "--leader-elect=false", "--port=0", "--secure-port=0"], join(dir, "scheduler.log")),
-    );
-  }
-  let kubelet: SimulatedKubelet | undefined;
-  if (profile === "full") {
-    kubelet = new SimulatedKubelet(kubeconfig, { logger: log.child({ cluster: name }), ...kubeletOptions });
-    try {
-      await kubelet.start();
-    } catch (error) {
-      await Promise.all([kubelet.stop(), stopProcess(apiserver), ...others.map((o) => stopProcess(o))]);
-      throw error;
-    }
-  }
-  log.info({ cluster: name, server, profile }, "control plane ready");
-  return {
-    name,
-    get server() {
-      return server;
-    },
-    get kubeconfig() {
-      return kubeconfig;
-    },
-    token: pki.adminToken,
-    caCert: pki.caCert,
-    apiserverPid: () => apiserver.pid,
-    pids: () => ({ apiserver: apiserver.pid, controllerManager: others[0]?.pid, scheduler: others[1]?.pid }),
-    ...(kubelet ? { kubelet } : {}),
-    alive: () => apiserver.exitCode === null && apiserver.signalCode === null,
-    async restart() {
-      await stopProcess(apiserver, 1000);
-      apiserver = spawnOwned(binaries.apiserver, apiserverArgs(), apiserverLog);
-      await ready();
-    },
-    async stop() {
-      await kubelet?.stop();
-      await Promise.all([stopProcess(apiserver), ...others.map((o) => stopProcess(o))]);
-    },
-  };
+}
+
+/** controller-manager and scheduler of a `full` control plane, both on the admin kubeconfig. */
+function startControllers(binaries: Binaries, dir: string, pki: ControlPlanePki, kubeconfigPath: string): ChildProcess[] {
+  return [
+    spawnOwned(
+      binaries.controllerManager!,
+      [
+        `--kubeconfig=${kubeconfigPath}`,
+        `--authentication-kubeconfig=${kubeconfigPath}`,
+        `--authorization-kubeconfig=${kubeconfigPath}`,
+        `--service-account-private-key-file=${pki.serviceAccountKey}`,
+        `--root-ca-file=${join(pki.dir, "ca.crt")}`,
+        "--controllers=*,-csrsigning,-csrapproving,-nodeipam,-persistentvolume-binder,-attachdetach,-ttl",
+        "--leader-elect=false",
+        "--port=0",
+        "--secure-port=0",
+        "--use-service-account-credentials=false",
+        "--concurrent-deployment-syncs=10",
+        "--concurrent-replicaset-syncs=10",
+        "--concurrent-namespace-syncs=5",
+      ],
+      join(dir, "controller-manager.log"),
+    ),
+    spawnOwned(binaries.scheduler!, [`--kubeconfig=${kubeconfigPath}`, `--authentication-kubeconfig=${kubeconfigPath}`, `--authorization-kubeconfig=${kubeconfigPath}`, "--leader-elect=false", "--port=0", "--secure-port=0"], join(dir, "scheduler.log")),
+  ];
 }
 
 function probe(url: string, pki: ControlPlanePki): Promise<number> {
