@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import { parseDuration } from "../core/duration.js";
 import { describeError } from "../core/errors.js";
-import { dependencyKey, kubeconfigOfSecret, type Condition, type Kustomization, type KustomizationSpec } from "../core/flux.js";
+import { dependencyKey, kubeconfigOfSecret, referenceKey, type Condition, type Kustomization, type KustomizationSpec } from "../core/flux.js";
 import { fluxBuildSpecOf } from "../render/index.js";
 import { objectKey, type KubeObject } from "../core/object.js";
 import { Reason, isReady, readyCondition, setCondition } from "../status/conditions.js";
@@ -90,7 +90,7 @@ const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 
 /** The `namespace/name` of a Kustomization's source. */
 export function sourceKeyOf(k: Kustomization): string {
-  return `${k.spec.sourceRef.namespace ?? k.metadata.namespace}/${k.spec.sourceRef.name}`;
+  return referenceKey(k, k.spec.sourceRef);
 }
 
 /**

@@ -152,9 +152,17 @@ export interface Kustomization extends KubeObject {
   };
 }
 
-/** The `namespace/name` of the unit a `dependsOn` entry names; without a namespace, the dependent unit's own (as in Flux). */
+/**
+ * The `namespace/name` that a reference held by an object names (`dependsOn`, `sourceRef`, a
+ * Rollout's source); without a namespace, the holder's own, as in Flux.
+ */
+export function referenceKey(holder: { metadata: { namespace?: string } }, ref: { name: string; namespace?: string }): string {
+  return `${ref.namespace ?? holder.metadata.namespace ?? ""}/${ref.name}`;
+}
+
+/** The `namespace/name` of the unit a `dependsOn` entry names (see referenceKey). */
 export function dependencyKey(unit: Pick<Kustomization, "metadata">, dep: DependencyReference): string {
-  return `${dep.namespace ?? unit.metadata.namespace}/${dep.name}`;
+  return referenceKey(unit, dep);
 }
 
 /**

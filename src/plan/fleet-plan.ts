@@ -1,6 +1,6 @@
 import { describeError, InvalidInputError, NotFoundError } from "../core/errors.js";
 import type { FileTree } from "../core/file-tree.js";
-import { GIT_REPOSITORY_API_VERSION, KUSTOMIZATION_API_VERSION, type GitRepository, type Kustomization, type KustomizationSpec } from "../core/flux.js";
+import { GIT_REPOSITORY_API_VERSION, KUSTOMIZATION_API_VERSION, referenceKey, type GitRepository, type Kustomization, type KustomizationSpec } from "../core/flux.js";
 import { groupOf, objectKey, type KubeObject } from "../core/object.js";
 import { fluxBuildSpecOf, type FluxBuildSpec } from "../render/index.js";
 import { inferDependencies } from "./dependencies.js";
@@ -148,7 +148,7 @@ function fluxUnits(sources: Sources, trees: Readonly<Record<string, FileTree>>):
   return sources.kustomizations.map((k) => {
     const where = { object: `Kustomization/${k.metadata.namespace}/${k.metadata.name}`, field: "spec.sourceRef" };
     const ref = k.spec.sourceRef;
-    const repoKey = `${ref.namespace ?? k.metadata.namespace}/${ref.name}`;
+    const repoKey = referenceKey(k, ref);
     if (ref.kind !== "GitRepository" || !repos.has(repoKey)) {
       throw new NotFoundError(`sourceRef ${ref.kind}/${repoKey} names no GitRepository in the repository`, where);
     }

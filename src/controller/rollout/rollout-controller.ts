@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { parseDuration } from "../../core/duration.js";
 import { describeError } from "../../core/errors.js";
-import { clusterOfUnit, type Kustomization } from "../../core/flux.js";
+import { clusterOfUnit, referenceKey, type Kustomization } from "../../core/flux.js";
 import type { KubeObject } from "../../core/object.js";
 import {
   breakGlassOf,
@@ -37,7 +37,7 @@ const FAILURES = new Set<string>([Reason.HealthCheckFailed, Reason.Reconciliatio
 /** What the reconciler asks: which artifact a unit applies now, and whether it may prune; or why it waits. */
 export type RevisionGateResult = { artifact: SourceArtifact; prune: boolean; note?: string } | { hold: string; requeueAfterMs: number };
 
-const sourceKeyOfUnit = (k: Kustomization) => `${k.spec.sourceRef.namespace ?? k.metadata.namespace}/${k.spec.sourceRef.name}`;
+const sourceKeyOfUnit = (k: Kustomization) => referenceKey(k, k.spec.sourceRef);
 
 /** Whether a unit is one of a rollout's: its source, a workload cluster, and the rollout's selector. */
 function isMember(t: Pick<Tracked, "sourceKey" | "selector">, k: Kustomization): boolean {

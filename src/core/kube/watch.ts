@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { silentLogger } from "../log.js";
-import type { KubeObject } from "../object.js";
+import { objectKey, type KubeObject } from "../object.js";
 import { ApiError, type ClusterClient } from "./client.js";
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED";
@@ -140,7 +140,7 @@ export class ResourceWatch<T extends KubeObject> {
     this.relists++;
     const seen = new Set<string>();
     for (const item of items) {
-      const key = keyOf(item);
+      const key = objectKey(item);
       seen.add(key);
       const before = this.known.get(key);
       this.known.set(key, item);
@@ -202,7 +202,7 @@ export class ResourceWatch<T extends KubeObject> {
     }
     if (event.object.metadata?.resourceVersion) this.resourceVersion = event.object.metadata.resourceVersion;
     if (event.type === "BOOKMARK") return "ok";
-    const key = keyOf(event.object);
+    const key = objectKey(event.object);
     if (event.type === "DELETED") this.known.delete(key);
     else this.known.set(key, event.object);
     this.handlers.onEvent(event.type as WatchEventType, event.object);
@@ -210,4 +210,3 @@ export class ResourceWatch<T extends KubeObject> {
   }
 }
 
-const keyOf = (o: KubeObject) => `${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}`;
