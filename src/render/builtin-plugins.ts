@@ -8,8 +8,10 @@ import { generate } from "./generators.js";
 import type { GeneratorArgs, PatchTarget } from "./kustomization-file.js";
 import { applyPatches } from "./patches.js";
 import { applyReplacements } from "./replacements.js";
-import { newResource, type Resource } from "./resource.js";
+import { newResource, recordName, type Resource } from "./resource.js";
+import { contentHash } from "./hash.js";
 import { cloneConfig } from "./transformer-config.js";
+import { applyValueAdd } from "./value-add.js";
 import { applyAnnotations, applyImages, applyLabels, applyPairsAt, applyNamespace, applyPrefixSuffix, applyReplicas, assertUnique, type NamespaceOptions } from "./transformers.js";
 
 interface PluginContext {
@@ -141,8 +143,23 @@ export function applyBuiltinPlugin(raw: Record<string, unknown>, source: string,
       });
       return none;
     }
+    case "ValueAddTransformer":
+      applyValueAdd(resources, doc, {
+        tree: ctx.tree,
+        dir: ctx.dir,
+        source,
+        where,
+        setNamespace: (selected, ns) => applyNamespace(selected, ns, { ...config, namespace: [] }, ctx.state.clusterScoped, { file: source }),
+      });
+      return none;
     case "HashTransformer":
-      // Generated ConfigMaps and Secrets get their hash suffix when the build finishes; nothing else takes one.
+      // kustomize appends the content hash to generated ConfigMaps and Secrets here, and (the mark
+      // staying) once more when the build finishes: kubectl prints `name-<hash>-<hash>`.
+      for (const res of resources) {
+        if (!res.hashSuffix) continue;
+        res.obj.metadata.name = `${res.obj.metadata.name ?? ""}-${contentHash(res.obj)}`;
+        recordName(res);
+      }
       return none;
     case "IAMPolicyGenerator":
       if (!ctx.generator) throw new InvalidInputError("IAMPolicyGenerator is a generator: list it under generators", where);
