@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
@@ -12,6 +13,56 @@ const CLI = join(import.meta.dirname, "..", "..", "src", "cli", "main.js");
 const KUBECTL_MAX = 2000;
 /** Flotilla runs this many times per size and the median time is reported (the machine is shared). */
 const RUNS = 3;
+/**
+ * Checksums of kubectl kustomize's output for the sizes kubectl is too slow to run every time
+ * (5,000 objects take it about 100 s here), recorded once with RENDER_BENCH_RECORD=1.
+ */
+const CHECKSUMS = join(import.meta.dirname, "..", "..", "..", "test", "bench", "render-kubectl-checksums.json");
+/** The 20,000-object render may take at most this many times the 5,000-object one (4x the objects, linear with slack). */
+const LINEAR_FACTOR = 6;
+
+interface RecordedOutput {
+  objects: number;
+  sha256: string;
+  kubectlSeconds: number;
+}
+
+/** Objects as canonical JSON (keys sorted, order of objects kept): equal for equal parsed output. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function checksum(objects: unknown[]): string {
+  return createHash("sha256").update(canonical(objects)).digest("hex");
+}
+
+function readChecksums(): Record<string, RecordedOutput> {
+  return existsSync(CHECKSUMS) ? ((JSON.parse(readFileSync(CHECKSUMS, "utf8")) as { outputs: Record<string, RecordedOutput> }).outputs ?? {}) : {};
+}
+
+/** RENDER_BENCH_RECORD=1: runs kubectl once at the sizes it is too slow for and records its output's checksum. */
+async function recordChecksums(sizes: number[]): Promise<void> {
+  const version = (await measureProcess("kubectl", ["version", "--client"])).stdout;
+  const outputs = readChecksums();
+  for (const size of sizes) {
+    const root = mkdtempSync(join(tmpdir(), `flotilla-bench-render-record-${size}-`));
+    try {
+      const theirs = await measureProcess("kubectl", ["kustomize", generateOverlay(root, size)]);
+      if (theirs.exitCode !== 0) throw new Error(`kubectl kustomize failed at ${size} objects: ${theirs.stderr}`);
+      const objects = parse(theirs.stdout);
+      outputs[String(size)] = { objects: objects.length, sha256: checksum(objects), kubectlSeconds: Number(theirs.seconds.toFixed(1)) };
+      process.stdout.write(`recorded ${size}: ${objects.length} objects in ${theirs.seconds.toFixed(1)} s\n`);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }
+  writeFileSync(CHECKSUMS, `${JSON.stringify({ kubectl: version.trim().split("\n"), outputs }, null, 2)}\n`);
+}
 
 function parse(text: string): unknown[] {
   return parseAllDocuments(text)
@@ -53,7 +104,11 @@ async function measureRuns(times: number, command: string, args: string[]): Prom
  */
 export async function run(): Promise<void> {
   const sizes = (process.env.RENDER_BENCH_SIZES ?? "20,1000,2000,5000,20000").split(",").map(Number);
+  if (process.env.RENDER_BENCH_RECORD) return recordChecksums(sizes.filter((s) => s > KUBECTL_MAX));
   const kubectl = await hasKubectl();
+  const recorded = readChecksums();
+  const failures: string[] = [];
+  const seconds = new Map<number, number>();
   const rows: Row[] = [];
   for (const size of sizes) {
     const root = mkdtempSync(join(tmpdir(), `flotilla-bench-render-${size}-`));
@@ -68,8 +123,15 @@ export async function run(): Promise<void> {
         // kubectl is slow on big overlays: one run there, the median of several on small ones.
         theirs = await measureRuns(size <= 20 ? RUNS : 1, "kubectl", ["kustomize", dir]);
         identical = theirs.exitCode === 0 && deepEqual(parse(theirs.stdout), objects);
+      } else if (recorded[String(size)]) {
+        // Where kubectl takes minutes, its output was recorded once as a checksum.
+        identical = checksum(objects) === recorded[String(size)]!.sha256;
       }
+      if (identical === false) failures.push(`output at ${size} objects differs from kubectl kustomize's`);
+      if (identical === null && size > KUBECTL_MAX) failures.push(`no recorded kubectl checksum for ${size} objects (RENDER_BENCH_RECORD=1 records it)`);
+      seconds.set(size, ours.seconds);
       const { goal, met } = goalFor(size, ours, theirs);
+      if (met === false && size >= 5000) failures.push(`${size} objects: ${ours.seconds.toFixed(3)} s misses the goal ${goal}`);
       const row: Row = {
         objects: objects.length,
         "flotilla s (median)": Number(ours.seconds.toFixed(3)),
@@ -96,4 +158,13 @@ export async function run(): Promise<void> {
     }
   }
   printTable("flotilla render vs kubectl kustomize (whole process, peak RSS, this machine)", rows);
+  const small = seconds.get(5000);
+  const large = seconds.get(20000);
+  if (small !== undefined && large !== undefined) {
+    const factor = large / small;
+    printJson("render", { linearity: { from: 5000, to: 20000, timeFactor: Number(factor.toFixed(2)), goal: `<= ${LINEAR_FACTOR}`, goalMet: factor <= LINEAR_FACTOR } });
+    if (factor > LINEAR_FACTOR) failures.push(`20,000 objects take ${factor.toFixed(2)}x the time of 5,000 (goal <= ${LINEAR_FACTOR}x: linear)`);
+  }
+  // A wrong output, or a missed goal at 5,000/20,000 objects, fails `npm run bench` (exit non-zero).
+  if (failures.length > 0) throw new Error(`render bench failed:\n${failures.map((f) => `  - ${f}`).join("\n")}`);
 }
