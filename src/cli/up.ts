@@ -1,14 +1,11 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parseDuration } from "../core/duration.js";
 import { InvalidInputError } from "../core/errors.js";
-import { clusterOfUnit } from "../core/flux.js";
 import { createLogger } from "../core/log.js";
-import { objectKey } from "../core/object.js";
-import { formatTable, readyCondition, rolloutSettled, unitRows, unitSettled, waveRows } from "../status/index.js";
-import { isRemoteRepository, PROJECT_ROOT, startLocalFleet } from "../fleet/index.js";
-import { parseYamlDocument, toYaml } from "../core/yaml.js";
+import { formatTable, rolloutSettled, unitRows, unitSettled, waveRows } from "../status/index.js";
+import { isRemoteRepository, PROJECT_ROOT, startLocalFleet, writeFleetKubeconfig } from "../fleet/index.js";
 
 /**
  * `flotilla up [--repo DIR] [--kubeconfig-out FILE] [--once] [--timeout 10m]`: the whole product on
@@ -63,12 +60,10 @@ export async function run(args: string[]): Promise<number> {
     const provisioned = await step(`provisioning ${fleet.clustersWanted} workload cluster(s)`, () => fleet.provisioned(values.once ? Math.max(0, deadline - Date.now()) : undefined));
     if (!provisioned) {
       // Say why instead of waiting on: the management cluster's units create the Clusters.
-      const stuck = controller.kustomizationList().filter((u) => clusterOfUnit(u) === "mgmt" && readyCondition(u.status?.conditions)?.status !== "True");
-      const reasons = stuck.map((u) => `\n  ${objectKey(u)}: ${readyCondition(u.status?.conditions)?.message ?? "not reconciled yet"}`).join("");
+      const reasons = fleet.unreadyManagementUnits().map((u) => `\n  ${u.unit}: ${u.message}`).join("");
       process.stderr.write(`only ${fleet.clustersReady()} of ${fleet.clustersWanted} workload cluster(s) provisioned so far${reasons ? `; the management cluster's units that are not ready:${reasons}` : ""}\n`);
     }
-    const mgmtPlane = harness.get("mgmt")!;
-    writeKubeconfig(kubeconfigOut, [mgmtPlane, ...harness.clusters.filter((c) => c.name !== "mgmt")]);
+    writeFleetKubeconfig(kubeconfigOut, harness);
     process.stderr.write(`kubeconfig with contexts ${harness.clusters.map((c) => c.name).join(", ")}: ${kubeconfigOut}\n  kubectl --kubeconfig ${kubeconfigOut} --context mgmt get kustomizations -A\n`);
 
     let lastTable = "";
@@ -103,24 +98,6 @@ export async function run(args: string[]): Promise<number> {
     await shutdown();
     throw error;
   }
-}
-
-function writeKubeconfig(path: string, planes: Array<{ name: string; kubeconfig: string }>): void {
-  const docs = planes.map((p) => ({ name: p.name, doc: parseKubeconfig(p.kubeconfig) }));
-  const merged = {
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: docs.flatMap((d) => d.doc.clusters ?? []),
-    users: docs.flatMap((d) => d.doc.users ?? []),
-    contexts: docs.flatMap((d) => d.doc.contexts ?? []),
-    "current-context": "mgmt",
-  };
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, toYaml(merged), { mode: 0o600 });
-}
-
-function parseKubeconfig(text: string): { clusters?: unknown[]; users?: unknown[]; contexts?: unknown[] } {
-  return (parseYamlDocument(text, "kubeconfig") ?? {}) as { clusters?: unknown[]; users?: unknown[]; contexts?: unknown[] };
 }
 
 /** The waves of each Rollout under the units, when the repository declares rollouts. */

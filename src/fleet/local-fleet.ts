@@ -2,24 +2,17 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Logger } from "pino";
-import { applyUnit } from "../apply/apply.js";
-import { ClusterClient } from "../apply/client.js";
-import { Controller } from "../controller/controller.js";
-import { FleetPlanner } from "../controller/fleet-planner.js";
+import { applyUnit, ClusterClient } from "../apply/index.js";
+import { Controller, FleetPlanner } from "../controller/index.js";
 import { DiskTree, type FileTree } from "../core/file-tree.js";
+import { clusterOfUnit } from "../core/flux.js";
 import { silentLogger } from "../core/log.js";
-import { groupOf, versionOf } from "../core/object.js";
-import type { Sources } from "../plan/index.js";
-import { readLayout } from "../plan/layout.js";
-import { assertFleetLayout } from "../plan/missing-layout.js";
-import { startHarness, type Harness } from "../provision/local/harness.js";
-import { LocalProvider } from "../provision/local/provider.js";
-import { standInCrds } from "../provision/local/stand-in-crds.js";
+import { groupOf, objectKey, versionOf } from "../core/object.js";
+import { assertFleetLayout, readLayout, type Sources } from "../plan/index.js";
+import { LocalProvider, standInCrds, startHarness, type Harness } from "../provision/index.js";
 import { render } from "../render/index.js";
-import { startGitHttpServer } from "../source/git-http-server.js";
-import { pollDefaultBranch, sanitizeUrl } from "../source/index.js";
-import { LocalMirror } from "../source/local-mirror.js";
-import { WorkTree } from "../source/work-tree.js";
+import { LocalMirror, pollDefaultBranch, sanitizeUrl, startGitHttpServer, WorkTree } from "../source/index.js";
+import { readyCondition } from "../status/index.js";
 
 /** The project's root (where deploy/ and the example repository live), from src/ or dist/src/. */
 export const PROJECT_ROOT = (() => {
@@ -59,6 +52,8 @@ export interface LocalFleet {
   provisioned(timeoutMs?: number): Promise<boolean>;
   /** How many workload clusters have control planes so far. */
   clustersReady(): number;
+  /** The management cluster's units that are not Ready, with their Ready message: why clusters are not provisioned. */
+  unreadyManagementUnits(): Array<{ unit: string; message: string }>;
   /** Stops the controller, the provider, the server and every control plane; idempotent. */
   stop(): Promise<void>;
 }
@@ -150,6 +145,11 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
       mode,
       clustersWanted,
       clustersReady: workloads,
+      unreadyManagementUnits: () =>
+        controller
+          .kustomizationList()
+          .filter((u) => clusterOfUnit(u) === "mgmt" && readyCondition(u.status?.conditions)?.status !== "True")
+          .map((u) => ({ unit: objectKey(u), message: readyCondition(u.status?.conditions)?.message ?? "not reconciled yet" })),
       async provisioned(timeoutMs = 5 * 60_000) {
         const deadline = Date.now() + timeoutMs;
         while (workloads() < clustersWanted && Date.now() < deadline && !stopped) await new Promise((r) => setTimeout(r, 250));

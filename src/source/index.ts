@@ -10,3 +10,6 @@ export { parseKnownHosts, checkHostKey, fingerprint, type KnownHost } from "./ss
 export { openRepositoryInput, type RepositoryInput } from "./repository-input.js";
 export { makeHttpClient } from "./http-client.js";
 export { DEFAULT_SOURCE_LIMITS, type SourceLimits } from "./limits.js";
+export { startGitHttpServer, type GitHttpServer } from "./git-http-server.js";
+export { LocalMirror } from "./local-mirror.js";
+export { WorkTree } from "./work-tree.js";
