@@ -3,6 +3,7 @@ import { ClusterClient } from "../../src/apply/client.js";
 import type { InventoryEntry } from "../../src/core/flux.js";
 import type { KubeObject } from "../../src/core/object.js";
 import { startHarness } from "../../src/provision/local/harness.js";
+import { Checks } from "./checks.js";
 import { printJson, printTable } from "./report.js";
 
 /** The shape of Flux's published benchmark: a Deployment scaled to zero, a ServiceAccount, a Service and an Ingress. */
@@ -68,13 +69,16 @@ export async function run(): Promise<void> {
     const first = await pass("first apply");
     const second = await pass("unchanged");
     clearInterval(sampler);
-    const met = (ok: boolean) => (ok ? "met" : "MISSED");
-    Object.assign(first, { goal: met(first.seconds <= 20 && first["peak MiB"] < 150) });
-    Object.assign(second, { goal: met(second.seconds <= 5 && second.writes === 0 && second["peak MiB"] < 150) });
+    const checks = new Checks("apply");
+    checks.check(inventories.length === units && inventories.every((inv) => inv.length === 4), `every unit's inventory holds its 4 objects (${inventories.filter((inv) => inv?.length === 4).length} of ${units} do)`);
+    checks.check(first.writes >= units * 4, `the first pass wrote every object (${first.writes} writes for ${units * 4} objects)`);
+    Object.assign(first, { goal: checks.goal(first.seconds <= 20 && first["peak MiB"] < 150, `first apply ${first.seconds} s (≤ 20), ${first["peak MiB"]} MiB (< 150)`) });
+    Object.assign(second, { goal: checks.goal(second.seconds <= 5 && second.writes === 0 && second["peak MiB"] < 150, `unchanged pass ${second.seconds} s (≤ 5), ${second.writes} writes (0), ${second["peak MiB"]} MiB (< 150)`) });
     printTable(`apply: ${units} units × 4 objects to one local kube-apiserver (goals: first ≤ 20 s, unchanged ≤ 5 s with 0 writes, < 150 MiB)`, [first, second]);
     printJson("apply", { ...first, pass: "first" });
     printJson("apply", { ...second, pass: "unchanged" });
     client.close();
+    checks.done();
   } finally {
     await harness.stop();
   }
