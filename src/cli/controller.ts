@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { Controller, FleetPlanner, parseListenAddress, pushConcerns, startHttpServer, type HookReceiver } from "../controller/index.js";
+import { parseListenAddress, serveController } from "../controller/index.js";
 import { InvalidInputError } from "../core/errors.js";
 import { defaultKubeconfig } from "../core/kube/index.js";
 import { createLogger } from "../core/log.js";
@@ -38,51 +38,34 @@ export async function run(args: string[]): Promise<number> {
   if (defaultServiceAccount !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(defaultServiceAccount)) {
     throw new InvalidInputError(`--default-service-account must be a ServiceAccount name, not '${defaultServiceAccount}'`, { field: "--default-service-account" });
   }
-  const controller = new Controller({
-    // --kubeconfig, else $KUBECONFIG (merged as kubectl merges it), else the pod's service account
-    // (its token file re-read as it rotates), else ~/.kube/config.
-    kubeconfig: defaultKubeconfig(values.kubeconfig ? { flag: values.kubeconfig } : {}),
-    allowExecKubeconfigs: values["allow-exec-kubeconfigs"],
-    concurrency,
-    logger,
-    sourceLimits: limits.sourceLimits,
-    render: limits.render,
-    createNamespaces: values["create-namespaces"],
-    ...(values["cache-dir"] ? { cacheDir: values["cache-dir"] } : {}),
-    ...(defaultServiceAccount ? { defaultServiceAccount } : {}),
-    noCrossNamespaceRefs: values["no-cross-namespace-refs"],
-    allowInsecureHttp: values["allow-insecure-http"],
-  });
   logger.info({ defaultServiceAccount: defaultServiceAccount ?? null, noCrossNamespaceRefs: values["no-cross-namespace-refs"], allowInsecureHttp: values["allow-insecure-http"] }, "tenancy");
-  await controller.start();
-  // Push webhooks: POST /hook/<FLOTILLA_WEBHOOK_TOKEN>, signed with FLOTILLA_WEBHOOK_SECRET; without a
-  // secret the URL token is the only credential and signed requests are refused (see webhook.ts).
-  const token = process.env.FLOTILLA_WEBHOOK_TOKEN;
-  const receivers: HookReceiver[] = token
-    ? [
-        {
-          token,
-          secret: process.env.FLOTILLA_WEBHOOK_SECRET,
-          onPush: (event) => {
-            const polled = controller.requestPollOfUrl((url) => pushConcerns(event, url));
-            logger.info({ sender: event.sender, ref: event.ref, polled }, "push received");
-          },
-        },
-      ]
-    : [];
-  if (token && !process.env.FLOTILLA_WEBHOOK_SECRET) logger.warn("FLOTILLA_WEBHOOK_TOKEN without FLOTILLA_WEBHOOK_SECRET: whoever knows the hook URL can trigger polls, and signed hooks are refused");
-  const server = await startHttpServer({ port: listen.port, host: listen.host, metrics: controller.metrics, ready: () => controller.ready(), receivers: () => receivers, logger });
-  logger.info({ url: server.url, webhook: receivers.length > 0 }, "serving /metrics, /healthz, /readyz and /hook/<token>");
-  if (values.repo) {
-    const planner = new FleetPlanner(controller, { repoUrl: values.repo, logger, ...(values["cache-dir"] ? { cacheDir: values["cache-dir"] } : {}) });
-    await planner.bootstrap();
-  }
+  const serving = await serveController({
+    controller: {
+      // --kubeconfig, else $KUBECONFIG (merged as kubectl merges it), else the pod's service account
+      // (its token file re-read as it rotates), else ~/.kube/config.
+      kubeconfig: defaultKubeconfig(values.kubeconfig ? { flag: values.kubeconfig } : {}),
+      allowExecKubeconfigs: values["allow-exec-kubeconfigs"],
+      concurrency,
+      logger,
+      sourceLimits: limits.sourceLimits,
+      render: limits.render,
+      createNamespaces: values["create-namespaces"],
+      ...(values["cache-dir"] ? { cacheDir: values["cache-dir"] } : {}),
+      ...(defaultServiceAccount ? { defaultServiceAccount } : {}),
+      noCrossNamespaceRefs: values["no-cross-namespace-refs"],
+      allowInsecureHttp: values["allow-insecure-http"],
+    },
+    listen,
+    // Push webhooks: POST /hook/<FLOTILLA_WEBHOOK_TOKEN>, signed with FLOTILLA_WEBHOOK_SECRET; without a
+    // secret the URL token is the only credential and signed requests are refused (see webhook.ts).
+    ...(process.env.FLOTILLA_WEBHOOK_TOKEN ? { webhook: { token: process.env.FLOTILLA_WEBHOOK_TOKEN, ...(process.env.FLOTILLA_WEBHOOK_SECRET ? { secret: process.env.FLOTILLA_WEBHOOK_SECRET } : {}) } } : {}),
+    ...(values.repo ? { repo: { url: values.repo, ...(values["cache-dir"] ? { cacheDir: values["cache-dir"] } : {}) } } : {}),
+  });
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
   });
   logger.info("stopping");
-  controller.stop();
-  await server.close();
+  await serving.stop();
   return 0;
 }
