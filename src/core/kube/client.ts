@@ -228,8 +228,11 @@ export class ClusterClient {
           res.on("error", reject);
           return;
         }
+        // Ending the stream ourselves (abort) is a normal end, not an error.
+        let aborted = false;
         const done = new Promise<void>((end, fail) => {
           let buffer = "";
+          const failUnlessAborted = (error: Error) => (aborted ? end() : fail(error));
           res.setEncoding("utf8");
           res.on("data", (chunk: string) => {
             buffer += chunk;
@@ -241,11 +244,19 @@ export class ClusterClient {
             }
           });
           res.on("end", () => end());
-          res.on("error", fail);
-          res.on("aborted", () => fail(new RemoteError(`${this.server}: watch ${url.pathname} aborted`)));
+          res.on("error", failUnlessAborted);
+          res.on("aborted", () => failUnlessAborted(new RemoteError(`${this.server}: watch ${url.pathname} aborted`)));
           req.on("close", () => end());
         });
-        resolve({ status, done, abort: () => req.destroy() });
+        done.catch(() => undefined); // a caller that never awaits it must not see an unhandled rejection
+        resolve({
+          status,
+          done,
+          abort: () => {
+            aborted = true;
+            req.destroy();
+          },
+        });
       });
       req.on("error", (e) => reject(e instanceof RemoteError ? e : new RemoteError(`${this.server}: GET ${url.pathname}: ${e.message}`, { object: this.server }, { cause: e })));
       req.end();
