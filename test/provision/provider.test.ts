@@ -79,8 +79,12 @@ describe("the local Cluster API provider", () => {
 
   it("heals a cluster whose apiserver died", async () => {
     const one = harness!.get("one")!;
-    process.kill(one.apiserverPid()!, "SIGKILL");
-    await until(async () => one.alive() && (await kube(one).get("/api/v1/namespaces/default")).status === 200);
+    const killed = one.apiserverPid()!;
+    process.kill(killed, "SIGKILL");
+    // A new apiserver process, not the killed one answering: the pid changes and the old one is gone.
+    await until(async () => one.alive() && one.apiserverPid() !== undefined && one.apiserverPid() !== killed && (await kube(one).get("/api/v1/namespaces/default")).status === 200);
+    expect(one.apiserverPid()).not.toBe(killed);
+    expect(() => process.kill(killed, 0)).toThrow(expect.objectContaining({ code: "ESRCH" }));
   });
 
   it("re-adopts its clusters after a restart, with their data", async () => {
