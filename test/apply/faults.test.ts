@@ -73,13 +73,23 @@ describe("apply under bad input and faults, on a real kube-apiserver", () => {
   it("retries through an apiserver restart in the middle of an apply, with backoff, and finishes the unit", async () => {
     const objects = [crd, ns("restart"), ...Array.from({ length: 300 }, (_, i) => cm(`c${i}`, { i: String(i) }, "restart")), { ...sprocket, metadata: { name: "s", namespace: "restart" } }];
     const retriesBefore = client.retries;
-    const applying = applyUnit(client, { ...req(objects, []), unit: { name: "restart", namespace: "flux-system" } }).catch((e: unknown) => e as Error);
-    await new Promise((r) => setTimeout(r, 150));
-    const restarted = Date.now();
+    const requests = () => Object.values(client.counts).reduce((a, b) => a + b, 0);
+    const requestsBefore = requests();
+    let settled = false;
+    const applying = applyUnit(client, { ...req(objects, []), unit: { name: "restart", namespace: "flux-system" } })
+      .catch((e: unknown) => e as Error)
+      .finally(() => (settled = true));
+    // The restart comes once the apply is under way (20 requests made), not after a guessed sleep.
+    while (requests() - requestsBefore < 20 && !settled) await new Promise((r) => setTimeout(r, 5));
+    expect(settled, "the apply finished before the restart began").toBe(false);
+    const requestsAtRestart = requests() - requestsBefore;
     await harness.clusters[0]!.restart();
+    const requestsAfterRestart = requests() - requestsBefore;
     const result = await applying;
     if (result instanceof Error) throw result;
-    expect(Date.now() - restarted).toBeGreaterThan(0);
+    // The apply had started before the restart and made requests after it: the restart was in its middle.
+    expect(requestsAtRestart).toBeGreaterThanOrEqual(20);
+    expect(requests() - requestsBefore).toBeGreaterThan(requestsAfterRestart);
     expect(result.changeSet.filter((c) => c.action === "created" || c.action === "unchanged" || c.action === "configured")).toHaveLength(303);
     expect(client.retries - retriesBefore).toBeGreaterThan(0);
     const list = await kube(harness.clusters[0]!).get("/api/v1/namespaces/restart/configmaps?labelSelector=kustomize.toolkit.fluxcd.io/name%3Drestart");
