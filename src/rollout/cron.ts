@@ -40,28 +40,43 @@ export function parseCron(expression: string, timeZone: string, where: { express
   /** The occurrences on one local date, ascending, as instants. */
   const onDate = (y: number, m: number, d: number): number[] => (matcher.matches(y, m, d) ? zone.instantsOn(y, m, d, times) : []);
 
-  return {
+  // Window evaluations ask for the same occurrences again and again (each chained opening, each
+  // boundary search); the answers never change, so they are kept (bounded).
+  const memo = new Map<string, number | undefined>();
+  const remember = (key: string, compute: () => number | undefined): number | undefined => {
+    if (memo.has(key)) return memo.get(key);
+    const value = compute();
+    if (memo.size >= 4096) memo.clear();
+    memo.set(key, value);
+    return value;
+  };
+  const schedule: CronSchedule = {
     expression,
     timeZone,
-    next(afterMs, horizonDays = 366 * 5) {
-      let { year, month, day } = zone.partsOf(afterMs);
-      for (let i = 0; i <= horizonDays; i++) {
-        for (const t of onDate(year, month, day)) if (t > afterMs) return t;
-        ({ year, month, day } = addDays(year, month, day, 1));
-      }
-      return undefined;
-    },
-    previous(atMs, lookbackMs) {
-      let { year, month, day } = zone.partsOf(atMs);
-      const days = Math.ceil(lookbackMs / DAY_MS) + 1;
-      for (let i = 0; i <= days; i++) {
-        const hits = onDate(year, month, day).filter((t) => t <= atMs && t >= atMs - lookbackMs);
-        if (hits.length > 0) return hits[hits.length - 1];
-        ({ year, month, day } = addDays(year, month, day, -1));
-      }
-      return undefined;
-    },
+    next: (afterMs, horizonDays = 366 * 5) => remember(`n${afterMs}:${horizonDays}`, () => nextAfter(afterMs, horizonDays)),
+    previous: (atMs, lookbackMs) => remember(`p${atMs}:${lookbackMs}`, () => previousAt(atMs, lookbackMs)),
   };
+  return schedule;
+
+  function nextAfter(afterMs: number, horizonDays: number): number | undefined {
+    let { year, month, day } = zone.partsOf(afterMs);
+    for (let i = 0; i <= horizonDays; i++) {
+      for (const t of onDate(year, month, day)) if (t > afterMs) return t;
+      ({ year, month, day } = addDays(year, month, day, 1));
+    }
+    return undefined;
+  }
+
+  function previousAt(atMs: number, lookbackMs: number): number | undefined {
+    let { year, month, day } = zone.partsOf(atMs);
+    const days = Math.ceil(lookbackMs / DAY_MS) + 1;
+    for (let i = 0; i <= days; i++) {
+      const hits = onDate(year, month, day).filter((t) => t <= atMs && t >= atMs - lookbackMs);
+      if (hits.length > 0) return hits[hits.length - 1];
+      ({ year, month, day } = addDays(year, month, day, -1));
+    }
+    return undefined;
+  }
 }
 
 /** The seconds of a day (local wall clock) at which the schedule fires, ascending. */

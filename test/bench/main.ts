@@ -14,6 +14,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   provision: () => import("./provision.js"),
   propagation: () => import("./propagation.js"),
   source: () => import("./source.js"),
+  rollout: () => import("./rollout.js"),
   webhook: () => import("./webhook.js"),
 };
 

@@ -85,6 +85,8 @@ export class RolloutController {
   private readonly breakGlassSeen = new Set<string>();
   private writing = Promise.resolve();
   private readonly pending = new Set<string>();
+  /** Window states by a rollout's windows (replaced with its spec), then by set of windows and break-glass. */
+  private readonly windowStates = new WeakMap<WindowSpec[], Map<string, { state: WindowState; fromMs: number; untilMs: number }>>();
   /** Pinned revisions being read back from the git cache (`source\0revision`). */
   private readonly reading = new Set<string>();
 
@@ -164,7 +166,7 @@ export class RolloutController {
     const pin = t.decision?.pins.get(cluster);
     const now = this.host.clock.now();
     const c = this.clusters.get(cluster);
-    const window = windowState(windowsOf(t.windows, c?.metadata.labels ?? {}), now, c ? breakGlassOf(c) : undefined);
+    const window = this.windowOf(t, c, now);
     const timeoutMs = timeoutOf(k);
     const g = unitGate({ pin, waitingFor: `wave ${t.waveOf.get(cluster) ?? "?"} of Rollout ${key}`, lastAppliedRevision: k.status?.lastAppliedRevision, window, timeoutMs, nowMs: now });
     const later = (at: number | undefined) => Math.max(1_000, (at ?? now + 60_000) - now);
@@ -212,10 +214,8 @@ export class RolloutController {
     t.decision = decision;
     t.waveOf = new Map(assignWaves(t.spec, clusters).flatMap(({ wave, clusters: cs }) => cs.map((c) => [c.name, wave.name] as const)));
     this.retainArtifacts();
-    for (const [cluster, pin] of decision.pins) {
-      if (previous?.pins.get(cluster) === pin) continue;
-      for (const k of this.host.kustomizations()) if (k.spec.kubeConfig && clusterOfUnit(k) === cluster && this.rolloutOf(k)?.[0] === key) this.host.requeue(k);
-    }
+    const moved = new Set([...decision.pins].filter(([cluster, pin]) => previous?.pins.get(cluster) !== pin).map(([cluster]) => cluster));
+    if (moved.size > 0) for (const k of this.host.kustomizations()) if (isMember(t, k) && moved.has(clusterOfUnit(k))) this.host.requeue(k);
     // A retry reconciles the failed units at once rather than at their next retry interval.
     if (decision.events.some((e) => e.reason === "RolloutRetried")) for (const k of this.host.kustomizations()) if (isMember(t, k) && readyCondition(k.status?.conditions)?.status === "False") this.host.requeue(k);
     this.recordBreakGlass(t, now);
@@ -248,18 +248,28 @@ export class RolloutController {
       byCluster.set(cluster, [...(byCluster.get(cluster) ?? []), unit]);
     }
     const now = this.host.clock.now();
-    // Clusters with the same windows (and no break-glass) share one evaluation: a fleet has few distinct sets.
-    const states = new Map<string, WindowState>();
     return [...byCluster].map(([name, units]) => {
       const c = this.clusters.get(name);
-      const labels = c?.metadata.labels ?? {};
-      const mine = windowsOf(t.windows, labels);
-      const breakGlass = c ? breakGlassOf(c) : undefined;
-      const key = `${mine.map((w) => t.windows.indexOf(w)).join(",")}@${breakGlass?.untilMs ?? ""}`;
-      let window = states.get(key);
-      if (!window) states.set(key, (window = windowState(mine, now, breakGlass)));
-      return { name, labels, units, window };
+      return { name, labels: c?.metadata.labels ?? {}, units, window: this.windowOf(t, c, now) };
     });
+  }
+
+  /**
+   * A cluster's window state, shared by the clusters with the same windows and break-glass (a fleet
+   * has few distinct sets) and kept until it can next change (its nextOpen or nextClose).
+   */
+  private windowOf(t: Tracked, cluster: KubeObject | undefined, now: number): WindowState {
+    const mine = windowsOf(t.windows, cluster?.metadata.labels ?? {});
+    const breakGlass = cluster ? breakGlassOf(cluster) : undefined;
+    const key = `${mine.map((w) => t.windows.indexOf(w)).join(",")}@${breakGlass?.untilMs ?? ""}`;
+    let cache = this.windowStates.get(t.windows);
+    if (!cache) this.windowStates.set(t.windows, (cache = new Map()));
+    const hit = cache.get(key);
+    if (hit && hit.fromMs <= now && now < hit.untilMs) return hit.state;
+    const state = windowState(mine, now, breakGlass);
+    if (cache.size > 1024) cache.clear();
+    cache.set(key, { state, fromMs: now, untilMs: state.nextOpen ?? state.nextClose ?? now + 3_600_000 });
+    return state;
   }
 
   /** A break-glass in force is recorded once per cluster and expiry, as an Event on the Rollout. */
