@@ -71,6 +71,13 @@ export interface ControllerOptions {
 type Listener = (sourceKey: string, artifact: SourceArtifact) => void;
 
 /**
+ * Events that queue an object at once (counted by `Controller.triggeredBy`): a Kustomization on its
+ * kubeconfig Secret or a substituteFrom source changing, a GitRepository on a poll request (webhook,
+ * `up` following its repository).
+ */
+export type TriggerCause = "kubeconfig Secret" | "ConfigMap substituteFrom" | "Secret substituteFrom" | "poll request";
+
+/**
  * The controller: watches GitRepository and Kustomization objects in all namespaces on the
  * management cluster and reconciles them as Flux's source- and kustomize-controllers do, through
  * one fair work queue (lanes per target cluster). New source revisions requeue their
@@ -101,6 +108,8 @@ export class Controller {
   private readonly rollouts: RolloutController;
   private rolloutWatches: RolloutWatches | undefined;
   private started = false;
+  /** Requeues by cause and unit (`<cause> <namespace>/<name>`), so tests can assert why a unit ran. */
+  private readonly triggers = new Map<string, number>();
 
   constructor(private readonly options: ControllerOptions) {
     this.log = (options.logger ?? silentLogger).child({ component: "controller" });
@@ -164,7 +173,9 @@ export class Controller {
 
   /** Polls a GitRepository now (push webhook, `flotilla up` seeing a new commit). */
   requestPoll(sourceKey: string): void {
-    if (this.gitRepositories.has(sourceKey)) this.queue.add(`GitRepository/${sourceKey}`, "sources");
+    if (!this.gitRepositories.has(sourceKey)) return;
+    this.countTrigger("poll request", sourceKey);
+    this.queue.add(`GitRepository/${sourceKey}`, "sources");
   }
 
   /** Polls every GitRepository whose URL matches. */
@@ -247,12 +258,23 @@ export class Controller {
       if (k.metadata.namespace !== o.metadata.namespace) continue;
       const substitutes = (k.spec.postBuild?.substituteFrom ?? []).some((r) => r.kind === kind && r.name === o.metadata.name);
       const kubeconfig = kind === "Secret" && k.spec.kubeConfig?.secretRef.name === o.metadata.name;
-      if (substitutes || (kubeconfig && (type === "ADDED" || !isReadyNow(k)))) this.enqueue(k);
+      if (substitutes) this.enqueue(k, `${kind} substituteFrom`);
+      else if (kubeconfig && (type === "ADDED" || !isReadyNow(k))) this.enqueue(k, "kubeconfig Secret");
     }
   }
 
-  private enqueue(k: Kustomization): void {
+  private enqueue(k: Kustomization, cause?: TriggerCause): void {
+    if (cause) this.countTrigger(cause, objectKey(k));
     this.queue.add(`Kustomization/${objectKey(k)}`, laneOf(k));
+  }
+
+  private countTrigger(cause: TriggerCause, key: string): void {
+    this.triggers.set(`${cause} ${key}`, (this.triggers.get(`${cause} ${key}`) ?? 0) + 1);
+  }
+
+  /** How often a cause queued the object `namespace/name` at once (rather than at its interval). */
+  triggeredBy(cause: TriggerCause, key: string): number {
+    return this.triggers.get(`${cause} ${key}`) ?? 0;
   }
 
   private async handle(item: string): Promise<void> {

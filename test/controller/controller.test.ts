@@ -84,13 +84,14 @@ describe("the controller reconciles a convention-mode repository from git", () =
     await bed?.stop();
   });
 
-  it("waits with ClusterNotReady until the kubeconfig Secret exists, then starts within a second", async () => {
+  it("waits with ClusterNotReady until the kubeconfig Secret exists, then starts on the Secret's event", async () => {
     await startController();
     const waiting = await until("a unit waiting for its cluster", async () => {
       const u = await unit("w1", "w1");
       return u && ready(u)?.reason === "ClusterNotReady" && u;
     });
     expect(ready(waiting)?.message).toContain("w1-kubeconfig");
+    const triggered = controller!.triggeredBy("kubeconfig Secret", "w1/w1");
     const created = Date.now();
     await mgmt.request("POST", "/api/v1/namespaces/w1/secrets", {
       apiVersion: "v1",
@@ -99,8 +100,11 @@ describe("the controller reconciles a convention-mode repository from git", () =
       type: "cluster.x-k8s.io/secret",
       stringData: { value: bed.harness.get("w1")!.kubeconfig },
     });
-    await until("w1's first unit applied", async () => (await w1.request("GET", "/api/v1/namespaces/kube-public/configmaps/cluster-info", undefined, { allow: [404] })).status === 200, 5_000);
-    expect(Date.now() - created).toBeLessThan(2_000);
+    await until("w1's first unit applied", async () => (await w1.request("GET", "/api/v1/namespaces/kube-public/configmaps/cluster-info", undefined, { allow: [404] })).status === 200, 30_000);
+    // The cause: the Secret's watch event requeued the waiting unit (its interval is minutes away).
+    // The time bound is loose on purpose: a shared 2-core machine says nothing about a second.
+    expect(controller!.triggeredBy("kubeconfig Secret", "w1/w1")).toBeGreaterThan(triggered);
+    expect(Date.now() - created).toBeLessThan(30_000);
   });
 
   it("brings every unit to Ready with Flux's status, the custom resource after its CRD", async () => {

@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ClusterClient } from "../../src/apply/client.js";
+import type { Controller } from "../../src/controller/controller.js";
 import { startControllerTestbed, type ControllerTestbed } from "../support/controller-testbed.js";
 import { until } from "../support/until.js";
 
 describe("postBuild.substituteFrom: a changed ConfigMap or Secret rolls out at once, not at the next interval", () => {
   let bed: ControllerTestbed;
   let mgmt: ClusterClient;
+  let controller: Controller;
   const painted = async () => (await mgmt.request<{ data: Record<string, string> }>("GET", "/api/v1/namespaces/default/configmaps/painted", undefined, { allow: [404] })).body.data;
 
   beforeAll(async () => {
@@ -32,7 +34,7 @@ describe("postBuild.substituteFrom: a changed ConfigMap or Secret rolls out at o
       },
     ];
     await bed.apply(objects);
-    await bed.startController();
+    controller = await bed.startController();
   }, 180_000);
   afterAll(async () => {
     await bed?.stop();
@@ -42,18 +44,23 @@ describe("postBuild.substituteFrom: a changed ConfigMap or Secret rolls out at o
     expect(await until("the first apply", async () => (await painted())?.colour === "blue" && painted())).toEqual({ colour: "blue", size: "small" });
   });
 
-  it("re-applies within seconds of the ConfigMap changing", async () => {
+  it("re-applies on the ConfigMap's change event, not at the interval", async () => {
+    const triggered = controller.triggeredBy("ConfigMap substituteFrom", "flux-system/apps");
     const started = Date.now();
     await mgmt.request("PATCH", "/api/v1/namespaces/flux-system/configmaps/vars", { data: { colour: "green" } }, { contentType: "application/merge-patch+json" });
     await until("the new colour", async () => (await painted())?.colour === "green");
-    expect(Date.now() - started).toBeLessThan(5_000);
+    // The cause, not a stopwatch: the ConfigMap's event requeued the unit (its interval is 10m); the bound is loose.
+    expect(controller.triggeredBy("ConfigMap substituteFrom", "flux-system/apps")).toBeGreaterThan(triggered);
+    expect(Date.now() - started).toBeLessThan(60_000);
   });
 
-  it("re-applies within seconds of the Secret changing, and never shows its value in the unit's status", async () => {
+  it("re-applies on the Secret's change event, and never shows its value in the unit's status", async () => {
+    const triggered = controller.triggeredBy("Secret substituteFrom", "flux-system/apps");
     const started = Date.now();
     await mgmt.request("PATCH", "/api/v1/namespaces/flux-system/secrets/sized", { stringData: { size: "large" } }, { contentType: "application/merge-patch+json" });
     await until("the new size", async () => (await painted())?.size === "large");
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(controller.triggeredBy("Secret substituteFrom", "flux-system/apps")).toBeGreaterThan(triggered);
+    expect(Date.now() - started).toBeLessThan(60_000);
     const unit = (await mgmt.request("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/apps")).body;
     expect(JSON.stringify(unit)).not.toContain("large");
   });
