@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { deepEqual } from "../../src/core/object.js";
+import { Checks } from "./checks.js";
 import { generateOverlay } from "./generate-overlay.js";
 import { measureProcess, type ProcessMeasure } from "./measure.js";
 import { printJson, printTable, type Row } from "./report.js";
@@ -107,7 +108,7 @@ export async function run(): Promise<void> {
   if (process.env.RENDER_BENCH_RECORD) return recordChecksums(sizes.filter((s) => s > KUBECTL_MAX));
   const kubectl = await hasKubectl();
   const recorded = readChecksums();
-  const failures: string[] = [];
+  const checks = new Checks("render");
   const seconds = new Map<number, number>();
   const rows: Row[] = [];
   for (const size of sizes) {
@@ -127,11 +128,11 @@ export async function run(): Promise<void> {
         // Where kubectl takes minutes, its output was recorded once as a checksum.
         identical = checksum(objects) === recorded[String(size)]!.sha256;
       }
-      if (identical === false) failures.push(`output at ${size} objects differs from kubectl kustomize's`);
-      if (identical === null && size > KUBECTL_MAX) failures.push(`no recorded kubectl checksum for ${size} objects (RENDER_BENCH_RECORD=1 records it)`);
+      checks.check(identical !== false, `output at ${size} objects differs from kubectl kustomize's`);
+      if (size > KUBECTL_MAX) checks.check(identical !== null, `no recorded kubectl checksum for ${size} objects (RENDER_BENCH_RECORD=1 records it)`);
       seconds.set(size, ours.seconds);
       const { goal, met } = goalFor(size, ours, theirs);
-      if (met === false && size >= 5000) failures.push(`${size} objects: ${ours.seconds.toFixed(3)} s misses the goal ${goal}`);
+      if (size >= 5000) checks.goal(met !== false, `${size} objects: ${ours.seconds.toFixed(3)} s (${goal})`);
       const row: Row = {
         objects: objects.length,
         "flotilla s (median)": Number(ours.seconds.toFixed(3)),
@@ -163,8 +164,8 @@ export async function run(): Promise<void> {
   if (small !== undefined && large !== undefined) {
     const factor = large / small;
     printJson("render", { linearity: { from: 5000, to: 20000, timeFactor: Number(factor.toFixed(2)), goal: `<= ${LINEAR_FACTOR}`, goalMet: factor <= LINEAR_FACTOR } });
-    if (factor > LINEAR_FACTOR) failures.push(`20,000 objects take ${factor.toFixed(2)}x the time of 5,000 (goal <= ${LINEAR_FACTOR}x: linear)`);
+    checks.goal(factor <= LINEAR_FACTOR, `20,000 objects take ${factor.toFixed(2)}x the time of 5,000 (<= ${LINEAR_FACTOR}x: linear)`);
   }
   // A wrong output, or a missed goal at 5,000/20,000 objects, fails `npm run bench` (exit non-zero).
-  if (failures.length > 0) throw new Error(`render bench failed:\n${failures.map((f) => `  - ${f}`).join("\n")}`);
+  checks.done();
 }
