@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +8,7 @@ import type { Condition, GitRepository, Kustomization } from "../../src/core/flu
 import type { KubeObject } from "../../src/core/object.js";
 import { cacheKey } from "../../src/source/git-source.js";
 import { startControllerTestbed, type ControllerTestbed } from "../support/controller-testbed.js";
+import { startGitHttpServer, type GitHttpServer } from "../support/git-http-server.js";
 import { until } from "../support/until.js";
 
 /**
@@ -68,12 +69,13 @@ function namespacedRights(ns: string): KubeObject[] {
   ];
 }
 
-const gitRepository = (namespace: string, name: string, url: string, ref: Record<string, string> = { branch: "main" }): KubeObject => ({
+const gitRepository = (namespace: string, name: string, url: string, ref: Record<string, string> = { branch: "main" }, secretRef?: string): KubeObject => ({
   apiVersion: "source.toolkit.fluxcd.io/v1",
   kind: "GitRepository",
   metadata: { name, namespace },
-  spec: { url, ref, interval: "10m" },
+  spec: { url, ref, interval: "10m", ...(secretRef ? { secretRef: { name: secretRef } } : {}) },
 });
+const B_PASSWORD = "b-private-pw-7f3a";
 
 const unit = (namespace: string, name: string, spec: Record<string, unknown>): KubeObject => ({
   apiVersion: "kustomize.toolkit.fluxcd.io/v1",
@@ -90,6 +92,9 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
   let controller: Controller;
   const cacheDir = mkdtempSync(join(tmpdir(), "flotilla-tenancy-"));
   let namespaceBBefore: KubeObject;
+  // B's private repository: the same commits, served only with B's credentials.
+  let privateServer: GitHttpServer;
+  let privateUrl: string;
 
   const getK = async (ns: string, name: string) => (await mgmt.request<Kustomization>("GET", `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${ns}/kustomizations/${name}`)).body;
   const getG = async (ns: string, name: string) => (await mgmt.request<GitRepository>("GET", `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/gitrepositories/${name}`)).body;
@@ -117,6 +122,8 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
     clusterA = ClusterClient.fromKubeconfig(bed.harness.get("cluster-a")!.kubeconfig);
     clusterB = ClusterClient.fromKubeconfig(bed.harness.get("cluster-b")!.kubeconfig);
     const url = bed.repoUrl;
+    privateServer = await startGitHttpServer(bed.repo.root, { username: "tenant-b", password: B_PASSWORD });
+    privateUrl = `${privateServer.url}/repo.git`;
     const bCacheFolder = join(cacheDir, "git", cacheKey({ url }));
     await bed.apply([
       ...tenant("tenant-a"),
@@ -129,6 +136,10 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
       gitRepository("tenant-a", "platform", url),
       gitRepository("tenant-a-infra", "platform", url),
       gitRepository("tenant-b", "platform", url),
+      { apiVersion: "v1", kind: "Secret", metadata: { name: "git-credentials", namespace: "tenant-b" }, data: { username: b64("tenant-b"), password: b64(B_PASSWORD) } },
+      gitRepository("tenant-b", "private", privateUrl, { branch: "main" }, "git-credentials"),
+      // A asks B's private URL for a commit B has fetched, without B's credentials.
+      gitRepository("tenant-a", "steal", privateUrl, { commit: bed.firstCommit }),
       // Local sources: a file:// URL, an absolute and a relative path, and the cache proof of concept —
       // B's source's folder in the git cache, read by a bare commit.
       gitRepository("tenant-a", "file-url", `file://${bed.repo.bare}`),
@@ -177,6 +188,7 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
 
   afterAll(async () => {
     clearInterval(recorder);
+    await privateServer?.stop();
     clusterA?.close();
     clusterB?.close();
     await bed?.stop();
@@ -238,6 +250,16 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
     expect(controller.artifact("tenant-a/cache-poc")).toBeUndefined();
     const fromDisk = await failedWith("from-disk", "ArtifactFailed");
     expect(fromDisk.message).toBe("Source 'GitRepository/tenant-a/file-url' has no artifact yet (spec.sourceRef)");
+  });
+
+  it("reads B's private repository with B's Secret into a cache folder of B's own, and never serves it to A's source of the same URL", async () => {
+    await condition("tenant-b/private Ready", () => getG("tenant-b", "private"), (c) => c.status === "True");
+    const steal = await condition("tenant-a/steal: GitOperationFailed", () => getG("tenant-a", "steal"), (c) => c.status === "False" && c.reason === "GitOperationFailed");
+    expect(steal.message).not.toContain(B_PASSWORD);
+    expect((await getG("tenant-a", "steal")).status?.artifact).toBeUndefined();
+    const uid = (await mgmt.request<KubeObject>("GET", "/api/v1/namespaces/tenant-b/secrets/git-credentials")).body.metadata.uid;
+    expect(existsSync(join(cacheDir, "git", cacheKey({ url: privateUrl, credentialsIdentity: `tenant-b/git-credentials/${uid}` }), "objects"))).toBe(true);
+    expect(existsSync(join(cacheDir, "git", cacheKey({ url: privateUrl })))).toBe(false);
   });
 
   it("waits for a health check outside the unit: not Ready while it is missing, naming it, then HealthCheckFailed at the timeout", async () => {
