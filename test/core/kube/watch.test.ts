@@ -95,7 +95,7 @@ describe("410 Gone, against a simulated apiserver", () => {
     const sim = await simulatedApiserverAnswering410();
     const client = new ClusterClient({ server: sim.url });
     const events: Array<[WatchEventType, string, string]> = [];
-    const w = new ResourceWatch<KubeObject>(client, "/api/v1/namespaces/default/configmaps", { onEvent: (t, o) => events.push([t, o.metadata.name!, o.metadata.uid!]) });
+    const w = new ResourceWatch<KubeObject>(client, "/api/v1/namespaces/default/configmaps", { onEvent: (t, o) => events.push([t, o.metadata.name!, String(o.metadata.uid)]) });
     try {
       await w.start();
       await until(() => w.relists === 2, "a re-list after 410 Gone");
