@@ -43,6 +43,7 @@ spec:
   "attacks/payload/cm.yaml": cm("default", "pwned"),
   "attacks/namespace-b/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: tenant-b}\n",
   "attacks/outside/cm.yaml": cm("tenant-b", "planted"),
+  "attacks/new-namespace/cm.yaml": cm("tenant-a-new", "settings"),
 };
 
 const LABEL_NAME = "kustomize.toolkit.fluxcd.io/name";
@@ -153,6 +154,7 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
       unit("tenant-a", "hijack", { path: "./attacks/kustomization-into-b" }),
       unit("tenant-a-infra", "takeover", { path: "./attacks/namespace-b" }),
       unit("tenant-a", "outside", { path: "./attacks/outside" }),
+      unit("tenant-a", "create-namespace", { path: "./attacks/new-namespace" }),
       unit("tenant-a", "explicit-viewer", { path: "./tenant-a/viewer", serviceAccountName: "viewer" }),
       unit("tenant-a", "cross-source", { path: "./tenant-a/app", sourceRef: { kind: "GitRepository", name: "platform", namespace: "tenant-b" } }),
       unit("tenant-a", "cross-dependency", { path: "./tenant-a/app", dependsOn: [{ name: "b-app", namespace: "tenant-b" }] }),
@@ -182,7 +184,7 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
         if (c && (c.status !== last?.status || c.message !== last.message)) healthNeverSeen.push(c);
       }, () => undefined);
     }, 200);
-    controller = await bed.startController({ defaultServiceAccount: "deployer", noCrossNamespaceRefs: true, cacheDir, concurrency: 4 });
+    controller = await bed.startController({ defaultServiceAccount: "deployer", noCrossNamespaceRefs: true, createNamespaces: true, cacheDir, concurrency: 4 });
     await condition("tenant-b/b-app Ready", () => getK("tenant-b", "b-app"), (c) => c.status === "True");
   }, 240_000);
 
@@ -229,6 +231,15 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
     expect(remote.message).toMatch(/^ConfigMap\/tenant-b\/planted: Forbidden: .*User "system:serviceaccount:tenant-a:deployer" cannot/);
     expect(await configMaps(mgmt, "tenant-b")).not.toContain("planted");
     expect(await configMaps(clusterA, "tenant-b")).not.toContain("planted");
+  });
+
+  it("with --create-namespaces, checks and creates namespaces as the unit's identity: a tenant's own units still apply, and it cannot make a namespace", async () => {
+    // A service account that may not read a Namespace (viewer in its own, deployer in tenant-b's) is
+    // left to the stage's dry run, which names the real refusal (the other tests' messages); here the
+    // namespace a unit needs is missing and deployer may not create it.
+    const c = await failedWith("create-namespace", "ReconciliationFailed");
+    expect(c.message).toMatch(/^ConfigMap\/tenant-a-new\/settings: Forbidden: .*User "system:serviceaccount:tenant-a:deployer" cannot/);
+    expect((await mgmt.request("GET", "/api/v1/namespaces/tenant-a-new", undefined, { allow: [404] })).status).toBe(404);
   });
 
   it("acts as spec.serviceAccountName where a unit names one, ahead of the default", async () => {
