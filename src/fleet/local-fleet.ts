@@ -119,7 +119,7 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
       sourceUrlOverride: (g) => {
         // The mirror the planner wrote is up's own choice, so it is read through this override and
         // not checked as a user-written URL (plain http on loopback).
-        if (g.spec.url === served.url) return served.url;
+        if (served.local && g.spec.url === served.url) return served.url;
         if (!served.local || isLoopback(g.spec.url)) return undefined;
         if (!rewritten.has(g.spec.url)) {
           rewritten.add(g.spec.url);
