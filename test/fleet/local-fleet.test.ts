@@ -135,13 +135,16 @@ describe("flotilla up keeps reconciling the reference repository: main rolls out
     expect(events.filter((e) => e.involvedObject.name === "common" && /no matches for kind|could not find the requested resource|does not serve/.test(e.message))).toEqual([]);
   }, 180_000);
 
-  it("rolls a commit on main out to non-prod within seconds, leaving prod on its release tag", async () => {
+  it("rolls a commit on main out to non-prod on up's poll request, leaving prod on its release tag", async () => {
     const before = repo.git("rev-parse", "HEAD");
+    const polls = fleet.controller.triggeredBy("poll request", "flux-system/main");
     const started = Date.now();
     const sha = repo.commit("tenants(dummy): egress policies (#2)", { "tenants/aws/common/dummy/egress-policies.yaml": EGRESS_POLICIES });
     const list = await converged(`main@sha1:${sha}`, `v0.0.3@sha1:${before}`);
-    const seconds = (Date.now() - started) / 1000;
-    expect(seconds).toBeLessThan(30);
+    // The cause: following the repository, up asked the controller to poll main (its interval is 1m).
+    // The time bound is loose on purpose; a busy 2-core machine says nothing about seconds.
+    expect(fleet.controller.triggeredBy("poll request", "flux-system/main")).toBeGreaterThan(polls);
+    expect((Date.now() - started) / 1000).toBeLessThan(90);
     expect(await egressPolicies("non-prod-eu-west-1")).toEqual(["allow-dns-egress", "deny-egress"]);
     expect(await egressPolicies("prod-eu-west-1")).toEqual([]);
     expect([...revisionOf("prod-eu-west-1", list)]).toEqual([`v0.0.3@sha1:${before}`]);
@@ -154,9 +157,11 @@ describe("flotilla up keeps reconciling the reference repository: main rolls out
     const started = Date.now();
     const gitrepositories = readFileSync(join(repo.work, GITREPOSITORIES), "utf8");
     expect(gitrepositories).toContain("tag: v0.0.3");
+    const polls = fleet.controller.triggeredBy("poll request", "flux-system/release");
     const sha = repo.commit("chore(release): v0.0.4 (#3)", { [GITREPOSITORIES]: gitrepositories.replace("tag: v0.0.3", "tag: v0.0.4") });
     const list = await converged(`main@sha1:${sha}`, `v0.0.4@sha1:${tagged}`);
-    expect((Date.now() - started) / 1000).toBeLessThan(30);
+    expect(fleet.controller.triggeredBy("poll request", "flux-system/release")).toBeGreaterThan(polls);
+    expect((Date.now() - started) / 1000).toBeLessThan(90);
     expect(await egressPolicies("prod-eu-west-1")).toEqual(["allow-dns-egress", "deny-egress"]);
     const release = (await mgmt.request<{ status: { artifact: { revision: string } } }>("GET", "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/release")).body;
     expect(release.status.artifact.revision).toBe(`v0.0.4@sha1:${tagged}`);
