@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import { parseDuration } from "../core/duration.js";
 import { describeError } from "../core/errors.js";
+import { redact } from "../core/redact.js";
 import { dependencyKey, kubeconfigOfSecret, referenceKey, type Condition, type Kustomization, type KustomizationSpec } from "../core/flux.js";
 import { fluxBuildSpecOf } from "../render/index.js";
 import { objectKey, type KubeObject } from "../core/object.js";
@@ -84,6 +85,8 @@ interface Run {
   log: Logger;
   started: number;
   timing: Timing;
+  /** Values substituted from `postBuild.substituteFrom` Secrets: hidden in failure messages (the apiserver echoes invalid values). */
+  secretValues: string[];
 }
 
 const DEFAULT_TIMEOUT_MS = 5 * 60_000;
@@ -118,7 +121,7 @@ export async function reconcileKustomization(k: Kustomization, ctx: Kustomizatio
   }
   if (k.spec.suspend) return { ready: readyCondition(k.status?.conditions)?.status ?? "Unknown" };
   const log = ctx.logger.child({ unit: objectKey(k), cluster: k.spec.kubeConfig?.secretRef.name.replace(/-kubeconfig$/, "") ?? "mgmt" });
-  const run: Run = { k, ctx, log, started, timing };
+  const run: Run = { k, ctx, log, started, timing, secretValues: [] };
   const result = await reconcileSteps(run);
   const outcome = isFailure(result) ? await reportFailure(run, result) : { requeueAfterMs: withJitter(timing.intervalMs), ready: "True" as const };
   ctx.metrics?.reconcileDuration.observe({ kind: "Kustomization", name: k.metadata.name, namespace: k.metadata.namespace }, (ctx.clock.now() - started) / 1000);
@@ -134,7 +137,7 @@ async function reconcileSteps(run: Run): Promise<Step<void>> {
   if (isFailure(dependencies)) return { ...dependencies, status: attempted };
   const target = await resolveTarget(k, ctx);
   if (isFailure(target)) return { ...target, status: attempted };
-  const objects = await build(k, ctx, artifact);
+  const objects = await build(k, ctx, artifact, run.secretValues);
   if (isFailure(objects)) return { ...objects, status: attempted };
   return applyAndReport(run, target, objects, artifact.revision);
 }
@@ -203,10 +206,10 @@ async function resolveTarget(k: Kustomization, ctx: KustomizationContext): Promi
 }
 
 /** The unit's objects: the render (shared through the render cache) with substitutions; SOPS-encrypted Secrets refused. */
-async function build(k: Kustomization, ctx: KustomizationContext, artifact: SourceArtifact): Promise<Step<KubeObject[]>> {
+async function build(k: Kustomization, ctx: KustomizationContext, artifact: SourceArtifact, secretValues: string[]): Promise<Step<KubeObject[]>> {
   let objects: KubeObject[];
   try {
-    const spec = await renderSpec(k, ctx);
+    const spec = await renderSpec(k, ctx, secretValues);
     const key = RenderCache.key(artifact.revision, k.spec.path ?? "", spec);
     objects = await ctx.renderCache.get(key, artifact.revision, () => ctx.render(artifact.tree, normalizePath(k.spec.path), spec));
   } catch (error) {
@@ -248,7 +251,7 @@ async function applyAndReport(run: Run, target: TargetCluster, objects: KubeObje
   } catch (error) {
     const inventory = error instanceof ApplyFailure || error instanceof HealthCheckFailure ? error.inventory : (k.status?.inventory?.entries ?? previousInventory);
     const reason = error instanceof HealthCheckFailure ? Reason.HealthCheckFailed : Reason.ReconciliationFailed;
-    return failure(reason, describeError(error), { event: true, waiting: false, status: { lastAttemptedRevision: revision, inventory: { entries: inventory } } });
+    return failure(reason, redact(describeError(error), run.secretValues), { event: true, waiting: false, status: { lastAttemptedRevision: revision, inventory: { entries: inventory } } });
   }
   const message = `Applied revision: ${revision}`;
   await setStatus(k, ctx, { ready: "True", reason: Reason.ReconciliationSucceeded, message, lastAppliedRevision: revision, lastAttemptedRevision: revision, inventory: { entries: outcome.inventory } });
@@ -305,7 +308,7 @@ export function normalizePath(path: string | undefined): string {
   return (path ?? "").replace(/^\.?\/+/, "").replace(/^\.$/, "").replace(/\/+$/, "");
 }
 
-async function renderSpec(k: Kustomization, ctx: KustomizationContext): Promise<FluxRenderSpec> {
+async function renderSpec(k: Kustomization, ctx: KustomizationContext, secretValues: string[]): Promise<FluxRenderSpec> {
   const s = k.spec;
   const spec: FluxRenderSpec = fluxBuildSpecOf({ ...s, postBuild: undefined } as KustomizationSpec);
   if (s.postBuild) {
@@ -316,6 +319,7 @@ async function renderSpec(k: Kustomization, ctx: KustomizationContext): Promise<
         if (ref.optional) continue;
         throw new Error(`substitution source ${ref.kind} '${k.metadata.namespace}/${ref.name}' not found (spec.postBuild.substituteFrom)`);
       }
+      if (ref.kind === "Secret") secretValues.push(...Object.values(data));
       Object.assign(vars, data);
     }
     Object.assign(vars, s.postBuild.substitute ?? {});

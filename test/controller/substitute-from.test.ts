@@ -64,4 +64,32 @@ describe("postBuild.substituteFrom: a changed ConfigMap or Secret rolls out at o
     const unit = (await mgmt.request("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/apps")).body;
     expect(JSON.stringify(unit)).not.toContain("large");
   });
+
+  it("hides a substituted Secret value that the apiserver echoes when it refuses the object, in Ready and in events", async () => {
+    const VALUE = "Hunter2 Not A Label!";
+    bed.repo.commit("feat: leaky", { "leaky/leaky.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: leaky, namespace: default, labels: {pw: '${pw}'}}\n" });
+    bed.repo.push();
+    await bed.apply([
+      { apiVersion: "v1", kind: "Secret", metadata: { name: "leaky-vars", namespace: "flux-system" }, stringData: { pw: VALUE } },
+      {
+        apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+        kind: "Kustomization",
+        metadata: { name: "leaky", namespace: "flux-system" },
+        spec: { interval: "10m", path: "./leaky", prune: true, sourceRef: { kind: "GitRepository", name: "apps" }, postBuild: { substituteFrom: [{ kind: "Secret", name: "leaky-vars" }] } },
+      },
+    ]);
+    controller.requestPollOfUrl(() => true);
+    type Unit = { status?: { conditions?: Array<{ type: string; status: string; message: string }> } };
+    const failed = await until("the leaky unit refused by the apiserver", async () => {
+      const unit = (await mgmt.request<Unit>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/leaky", undefined, { allow: [404] })).body;
+      const ready = unit.status?.conditions?.find((c) => c.type === "Ready");
+      return ready?.status === "False" && /Invalid value/.test(ready.message) && { unit, ready };
+    });
+    // The apiserver's refusal names the label and its value; the value is masked, the rest kept.
+    expect(failed.ready.message).toContain('Invalid value: "***"');
+    expect(JSON.stringify(failed.unit)).not.toContain(VALUE);
+    const events = (await mgmt.request<{ items: Array<{ message: string; involvedObject: { name: string } }> }>("GET", "/api/v1/namespaces/flux-system/events")).body.items;
+    expect(events.filter((e) => e.involvedObject.name === "leaky").length).toBeGreaterThan(0);
+    expect(JSON.stringify(events)).not.toContain(VALUE);
+  });
 });
