@@ -82,6 +82,8 @@ const DUMP_SCHEMA = jsYaml.DEFAULT_SCHEMA.extend({ implicit: [goInt] });
 /** How to read a YAML text: `manifest` reads timestamps as kustomize reads resource files. */
 export interface ParseOptions {
   manifest?: boolean;
+  /** A key given twice keeps its last value instead of failing: how kubectl reads a kustomization file (not resources). */
+  lastKeyWins?: boolean;
 }
 
 /** Anchors make js-yaml share one value between aliases; kustomize sees independent copies. */
@@ -174,7 +176,7 @@ export function parseYamlDocuments(text: string, file: string, options: ParseOpt
     if (!/\S/.test(doc.text.replace(/#.*$/gm, ""))) continue;
     let value: unknown;
     try {
-      value = jsYaml.load(doc.text, { schema, filename: file });
+      value = jsYaml.load(doc.text, { schema, filename: file, ...(options.lastKeyWins ? { json: true } : {}) });
       if (ANCHOR.test(doc.text)) {
         checkAliasing(value);
         value = JSON.parse(JSON.stringify(value)) as unknown;
@@ -197,8 +199,8 @@ function firstContentLine(doc: { text: string; line: number }): number {
 }
 
 /** Parses a YAML text that must hold exactly one document (a kustomization, a patch, flotilla.yaml). */
-export function parseYamlDocument(text: string, file: string): unknown {
-  const docs = parseYamlDocuments(text, file);
+export function parseYamlDocument(text: string, file: string, options: ParseOptions = {}): unknown {
+  const docs = parseYamlDocuments(text, file, options);
   if (docs.length > 1) throw new InvalidInputError(`expected one YAML document, found ${docs.length}`, { file, line: docs[1]!.line });
   return docs[0]?.value ?? null;
 }

@@ -115,7 +115,8 @@ const CANONICAL = new Map(FIELDS.map((f) => [f.toLowerCase(), f]));
 
 /** Reads and normalises a kustomization file; unknown fields and wrong types are errors naming the field. */
 export function parseKustomizationFile(text: string, file: string): KustomizationFile {
-  const raw = parseYamlDocument(text, file);
+  // kubectl reads a kustomization file leniently: a key given twice takes its last value.
+  const raw = parseYamlDocument(text, file, { lastKeyWins: true });
   if (raw === null) return emptyKustomization();
   if (!isPlainObject(raw)) throw new InvalidInputError("a kustomization must be a YAML map", { file });
   const doc = canonicalFields(raw, file);
