@@ -81,7 +81,8 @@ export function fixNameReferences(resources: readonly Resource[], config: Transf
             const target = find(value.name, referrer, ns);
             if (target) {
               value.name = target.obj.metadata.name;
-              if (target.obj.metadata.namespace && (ns !== undefined || value.kind === "ServiceAccount")) value.namespace = target.obj.metadata.namespace;
+              // kustomize writes the referral's namespace whenever it has one (a webhook's service without a namespace gets it).
+              if (target.obj.metadata.namespace) value.namespace = target.obj.metadata.namespace;
             }
             return undefined;
           }
@@ -97,7 +98,7 @@ export function fixNameReferences(resources: readonly Resource[], config: Transf
             const target = find(item.name, referrer, ns);
             if (target) {
               item.name = target.obj.metadata.name;
-              if (target.obj.metadata.namespace && (ns !== undefined || item.kind === "ServiceAccount")) item.namespace = target.obj.metadata.namespace;
+              if (target.obj.metadata.namespace) item.namespace = target.obj.metadata.namespace;
             }
           }
         }

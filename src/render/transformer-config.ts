@@ -45,7 +45,11 @@ export function builtinTransformerConfig(): TransformerConfig {
     images: imageSpecs(),
     replicas: replicaSpecs(),
     namePrefix: [],
-    namespace: [],
+    // kustomize's default namespace field specs beyond metadata/namespace (the Namespace rename is built in).
+    namespace: [
+      fieldSpecFromConfig({ path: "spec/service/namespace", group: "apiregistration.k8s.io", kind: "APIService", create: true }),
+      fieldSpecFromConfig({ path: "spec/conversion/webhook/clientConfig/service/namespace", group: "apiextensions.k8s.io", kind: "CustomResourceDefinition" }),
+    ],
   };
 }
 

@@ -58,7 +58,7 @@ export function applyAnnotations(resources: readonly Resource[], pairs: Record<s
 
 /**
  * The namespace transformer: every namespaced object moves to `namespace`; a Namespace object is
- * renamed to it; service references of webhooks, APIServices and CRD conversion move with it.
+ * renamed to it; the configured field specs (by default APIService and CRD conversion services) follow.
  */
 export function applyNamespace(
   resources: readonly Resource[],
@@ -78,23 +78,9 @@ export function applyNamespace(
       continue;
     }
     if (isClusterScoped(obj, clusterScoped)) {
+      // APIService and CRD conversion service namespaces are default field specs (config.namespace);
+      // a webhook's service namespace follows its Service through name references, not from here.
       setNamespaceFields(obj, namespace, config, options);
-      if (obj.kind.endsWith("WebhookConfiguration")) {
-        visitPath(obj, ["webhooks", "clientConfig", "service"], (_h, _k, svc) => {
-          if (isPlainObject(svc) && svc.namespace !== undefined) svc.namespace = namespace;
-          return undefined;
-        });
-      } else if (obj.kind === "APIService") {
-        visitPath(obj, ["spec", "service"], (_h, _k, svc) => {
-          if (isPlainObject(svc) && svc.namespace !== undefined) svc.namespace = namespace;
-          return undefined;
-        });
-      } else if (obj.kind === "CustomResourceDefinition") {
-        visitPath(obj, ["spec", "conversion", "webhook", "clientConfig", "service"], (_h, _k, svc) => {
-          if (isPlainObject(svc) && svc.namespace !== undefined) svc.namespace = namespace;
-          return undefined;
-        });
-      }
       continue;
     }
     obj.metadata.namespace = namespace;
