@@ -1,3 +1,4 @@
+import { InvalidInputError } from "../core/errors.js";
 import { groupOf, isPlainObject } from "../core/object.js";
 import { isClusterScoped, specMatches } from "./field-specs.js";
 import type { Resource } from "./resource.js";
@@ -19,6 +20,7 @@ function nearestLevel(pool: readonly Resource[], referrer: Resource): Resource[]
 }
 
 export function fixNameReferences(resources: readonly Resource[], config: TransformerConfig, clusterScoped: ReadonlySet<string>): void {
+  for (const res of resources) assertSubjectNamespaces(res);
   // Index the possible referrals by kind and former name once, so the pass stays linear.
   const byKindAndName = new Map<string, Resource[]>();
   for (const res of resources) {
@@ -105,4 +107,20 @@ export function fixNameReferences(resources: readonly Resource[], config: Transf
       }
     }
   }
+}
+
+/**
+ * kustomize reads the namespaces of a RoleBinding's ServiceAccount subjects while it fixes name
+ * references, and fails on one that is present but not a string (`namespace:` left blank).
+ */
+function assertSubjectNamespaces(res: Resource): void {
+  if (res.obj.kind !== "RoleBinding" || !Array.isArray(res.obj.subjects)) return;
+  res.obj.subjects.forEach((s: unknown, i: number) => {
+    if (!isPlainObject(s) || s.kind !== "ServiceAccount" || !("namespace" in s) || typeof s.namespace === "string") return;
+    throw new InvalidInputError("namespace is blank: a ServiceAccount subject's namespace must be a string or left out", {
+      file: res.file,
+      object: `RoleBinding/${res.obj.metadata.name ?? ""}`,
+      field: `subjects[${i}].namespace`,
+    });
+  });
 }
