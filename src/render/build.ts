@@ -77,6 +77,9 @@ export function buildTarget(dir: string, k: KustomizationFile, file: string, sta
     for (const c of k.crds) registerCrds(joinInTree(dir, c, { file, field: "crds" }), state, file);
     if (k.openapi) state.schema = openApiSchema(k.openapi, dir, file, state);
 
+    // kustomize 5 runs a kustomization's generators before its components, so a component's
+    // transformers and generator merges see the generated ConfigMaps and Secrets.
+    resources = runGenerators(resources, k, ctx, state);
     for (const c of k.components) {
       if (REMOTE.test(c)) throw new RefusedError(`remote component '${c}' is refused: render reads only the repository`, { file, field: "components" });
       const cdir = joinInTree(dir, c, { file, field: "components" });
@@ -87,7 +90,6 @@ export function buildTarget(dir: string, k: KustomizationFile, file: string, sta
       resources = buildTarget(cdir, loaded.k, loaded.file, state, resources);
     }
 
-    resources = runGenerators(resources, k, ctx, state);
     resources = runTransformers(resources, k, ctx, state);
     state.vars.push(...bindVars(k.vars.map((v) => ({ ...v, file })), resources));
     // One id per build of a folder: a base built twice (a diamond) is two levels.
