@@ -164,7 +164,7 @@ export class Controller {
 
   stop(): void {
     this.queue.stop();
-    for (const w of this.watches) w.stop();
+    for (const w of this.watches) void w.stop();
     this.rolloutWatches?.stop();
     this.targets.close();
     this.mgmtClient.close();

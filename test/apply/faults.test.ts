@@ -84,12 +84,12 @@ describe("apply under bad input and faults, on a real kube-apiserver", () => {
     expect(settled, "the apply finished before the restart began").toBe(false);
     const requestsAtRestart = requests() - requestsBefore;
     await harness.clusters[0]!.restart();
-    const requestsAfterRestart = requests() - requestsBefore;
     const result = await applying;
     if (result instanceof Error) throw result;
-    // The apply had started before the restart and made requests after it: the restart was in its middle.
+    // The apply had started before the restart and made requests once it began (some of them retried
+    // through it): the restart was in its middle. The apply may finish while restart() still waits for readiness.
     expect(requestsAtRestart).toBeGreaterThanOrEqual(20);
-    expect(requests() - requestsBefore).toBeGreaterThan(requestsAfterRestart);
+    expect(requests() - requestsBefore).toBeGreaterThan(requestsAtRestart);
     expect(result.changeSet.filter((c) => c.action === "created" || c.action === "unchanged" || c.action === "configured")).toHaveLength(303);
     expect(client.retries - retriesBefore).toBeGreaterThan(0);
     const list = await kube(harness.clusters[0]!).get("/api/v1/namespaces/restart/configmaps?labelSelector=kustomize.toolkit.fluxcd.io/name%3Drestart");

@@ -172,7 +172,7 @@ describe("flotilla status against a real management apiserver", () => {
       vi.unstubAllEnvs();
     }
     expect(() => readKubeconfig(undefined, {}, join(tmp, "no-home"))).toThrow(/no kubeconfig: none of '.*no-home\/\.kube\/config' exists/);
-    expect(() => readKubeconfig(join(tmp, "nope"))).toThrow(/cannot read the kubeconfig: ENOENT/);
+    expect(() => readKubeconfig(join(tmp, "nope"))).toThrow(/kubeconfig '.*nope' does not exist/);
     const error = (() => {
       try {
         readKubeconfig(join(tmp, "nope"));
@@ -180,7 +180,7 @@ describe("flotilla status against a real management apiserver", () => {
         return e;
       }
     })();
-    expect(describeError(error)).toBe(`${join(tmp, "nope")}: --kubeconfig: cannot read the kubeconfig: ENOENT`);
+    expect(describeError(error)).toBe(`${join(tmp, "nope")}: --kubeconfig: kubeconfig '${join(tmp, "nope")}' does not exist`);
   });
 
   it("on a cluster without Flotilla's CRDs, fails with an error that says so", async () => {

@@ -27,10 +27,10 @@ export function watchRollouts(creds: Credentials, rollouts: RolloutController, l
     if (stopped) return;
     const path = paths[attempt % paths.length]!;
     const w = new ResourceWatch<KubeObject>(creds, path, { onEvent: (type, o) => on(type as "ADDED", o) }, logger);
-    w.start().then(
+    void w.start().then(
       () => watches.push(w),
       (error: Error) => {
-        w.stop();
+        void w.stop();
         if (attempt === 0) logger.info({ watch: path, err: error.message }, "not watching (rollouts need the Rollout and Cluster API CRDs); trying again every 30s");
         const t = setTimeout(() => start(paths, on, attempt + 1), attempt + 1 < paths.length ? 0 : 30_000);
         t.unref();
@@ -44,7 +44,7 @@ export function watchRollouts(creds: Credentials, rollouts: RolloutController, l
     stop() {
       stopped = true;
       for (const t of timers) clearTimeout(t);
-      for (const w of watches) w.stop();
+      for (const w of watches) void w.stop();
     },
   };
 }

@@ -225,7 +225,9 @@ function readKubeconfigFile(file: string, field: string): string {
   try {
     return readFileSync(file, "utf8");
   } catch (error) {
-    throw new NotFoundError(`cannot read the kubeconfig: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file, field }, { cause: error });
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? `kubeconfig '${file}' does not exist` : `cannot read the kubeconfig '${file}': ${code ?? (error as Error).message}`;
+    throw new NotFoundError(why, { file, field }, { cause: error });
   }
 }
 

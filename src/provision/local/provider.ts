@@ -42,9 +42,9 @@ export class LocalProvider {
     const loop = async () => {
       this.running = this.reconcileAll().catch((error: unknown) => this.log.warn({ err: (error as Error).message }, "reconcile failed"));
       await this.running;
-      if (!this.stopped) this.timer = setTimeout(loop, this.options.intervalMs ?? 1000);
+      if (!this.stopped) this.timer = setTimeout(() => void loop(), this.options.intervalMs ?? 1000);
     };
-    this.timer = setTimeout(loop, 0);
+    this.timer = setTimeout(() => void loop(), 0);
   }
 
   async stop(): Promise<void> {

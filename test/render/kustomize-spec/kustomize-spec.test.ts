@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { describeError, FlotillaError } from "../../../src/core/errors.js";
@@ -32,6 +32,8 @@ const cases: SpecCase[] = readdirSync(CASES)
   .sort()
   .map((name) => {
     const dir = join(CASES, name);
+    // git keeps no empty folder: a case whose file system is empty (TestEmptyFileSystem) gets its `in` back.
+    mkdirSync(join(dir, "in"), { recursive: true });
     const meta = JSON.parse(readFileSync(join(dir, "case.json"), "utf8")) as { build: string; kubectlFlags?: string[] };
     const read = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), "utf8") : undefined);
     const expected = read("expected.yaml");

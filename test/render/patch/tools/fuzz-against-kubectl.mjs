@@ -18,12 +18,12 @@ const pick = (xs) => xs[Math.floor(rnd() * xs.length)];
 const maybe = (p) => rnd() < p;
 const names = ["a", "b", "c"];
 function env(dir) { const e = { name: pick(["X", "Y", "Z"]) }; if (maybe(0.7)) e.value = pick(["1", "2"]); if (dir && maybe(0.15)) e.$patch = pick(["delete", "replace"]); if (dir && maybe(0.1)) e.value = null; return e; }
-function port(dir) { const p = { containerPort: pick([80, 443, 8080]) }; if (maybe(0.4)) p.protocol = pick(["TCP", "UDP"]); if (maybe(0.5)) p.name = pick(["p1", "p2"]); return p; }
+function port() { const p = { containerPort: pick([80, 443, 8080]) }; if (maybe(0.4)) p.protocol = pick(["TCP", "UDP"]); if (maybe(0.5)) p.name = pick(["p1", "p2"]); return p; }
 function container(dir) {
   const c = { name: pick(names) };
   if (maybe(0.6)) c.image = pick(["i:1", "i:2"]);
   if (maybe(0.4)) c.env = Array.from({ length: Math.floor(rnd() * 3) }, () => env(dir));
-  if (maybe(0.3)) c.ports = Array.from({ length: Math.floor(rnd() * 3) }, () => port(dir));
+  if (maybe(0.3)) c.ports = Array.from({ length: Math.floor(rnd() * 3) }, () => port());
   if (maybe(0.2)) c.args = [pick(["--x", "--y"])];
   if (maybe(0.2)) c.volumeMounts = [{ name: "v", mountPath: pick(["/a", "/b"]) }];
   if (dir && maybe(0.1)) c.$patch = pick(["delete", "replace"]);
@@ -52,7 +52,7 @@ for (let i = 0; i < n; i++) {
   writeFileSync(`${dir}/kustomization.yaml`, "resources:\n- base.yaml\npatches:\n- path: patch.yaml\n");
   let expected, mine, expErr = false, myErr = false;
   try { expected = yaml.loadAll(execFileSync("kubectl", ["kustomize", dir], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })).filter(Boolean)[0] ?? null; } catch { expErr = true; }
-  try { mine = strategicMerge(structuredClone(base), structuredClone(patch), builtinSchema); } catch (e) { myErr = true; }
+  try { mine = strategicMerge(structuredClone(base), structuredClone(patch), builtinSchema); } catch { myErr = true; }
   const same = expErr || myErr ? expErr === myErr : deepEqual(expected, mine);
   if (!same) { bad++; console.log("DIFF", i, JSON.stringify({ base, patch }), "\nkubectl:", JSON.stringify(expected), expErr, "\nmine:   ", JSON.stringify(mine), myErr); }
 }
