@@ -83,18 +83,30 @@ class ApplyProgress {
   fail(message: string, object?: string): never {
     const union = new Map(this.previous.map((e) => [e.id, e]));
     for (const e of inventoryOf(this.applied)) union.set(e.id, e);
-    throw new ApplyFailure(message, [...union.values()].sort((a, b) => a.id.localeCompare(b.id)), object);
+    throw new ApplyFailure(
+      message,
+      [...union.values()].sort((a, b) => a.id.localeCompare(b.id)),
+      object,
+    );
   }
 }
 
 /** ApplyAllStaged: each stage in turn — missing namespaces, recorded intent, ApplyAll, then CRDs Established. */
-async function applyAllStaged(client: ClusterClient, req: ApplyRequest, desired: KubeObject[], progress: ApplyProgress, log: Logger): Promise<void> {
+async function applyAllStaged(
+  client: ClusterClient,
+  req: ApplyRequest,
+  desired: KubeObject[],
+  progress: ApplyProgress,
+  log: Logger,
+): Promise<void> {
   let intended = new Map(progress.previous.map((e) => [e.id, e]));
   const ownNamespaces = new Set(desired.filter((o) => o.kind === "Namespace" && o.apiVersion === "v1").map((o) => o.metadata.name!));
   const namespacesChecked = new Set<string>();
   for (const stage of applyStages(desired)) {
     if (req.createNamespaces) {
-      const created = await createMissingNamespaces(client, req.unit, stage, ownNamespaces, namespacesChecked).catch((error: unknown) => progress.fail(`creating a missing namespace failed: ${(error as Error).message}`));
+      const created = await createMissingNamespaces(client, req.unit, stage, ownNamespaces, namespacesChecked).catch((error: unknown) =>
+        progress.fail(`creating a missing namespace failed: ${(error as Error).message}`),
+      );
       progress.changeSet.push(...created);
       if (created.length > 0) log.info({ namespaces: created.map((c) => c.ref) }, "created missing namespaces");
     }
@@ -102,14 +114,22 @@ async function applyAllStaged(client: ClusterClient, req: ApplyRequest, desired:
     await applyAll(client, stage, req, progress);
     const crds = stage.filter((o) => o.kind === "CustomResourceDefinition");
     if (crds.length > 0) {
-      await waitHealthy(client, crds, Math.min(req.timeoutMs, 60_000)).catch((error: unknown) => progress.fail(`CRDs not established: ${(error as Error).message}`));
+      await waitHealthy(client, crds, Math.min(req.timeoutMs, 60_000)).catch((error: unknown) =>
+        progress.fail(`CRDs not established: ${(error as Error).message}`),
+      );
       await client.discovery(true).catch((error: unknown) => progress.fail(`discovery after new CRDs failed: ${(error as Error).message}`));
     }
   }
 }
 
 /** Stores the inventory the cluster may hold once `stage` is written, when it grows; returns it. */
-async function recordIntent(client: ClusterClient, record: NonNullable<ApplyRequest["recordIntent"]>, stage: readonly KubeObject[], intended: Map<string, InventoryEntry>, progress: ApplyProgress): Promise<Map<string, InventoryEntry>> {
+async function recordIntent(
+  client: ClusterClient,
+  record: NonNullable<ApplyRequest["recordIntent"]>,
+  stage: readonly KubeObject[],
+  intended: Map<string, InventoryEntry>,
+  progress: ApplyProgress,
+): Promise<Map<string, InventoryEntry>> {
   // Ids as the apply will write them: namespaces scoped by kind (CRDs of earlier stages known by now).
   for (const obj of stage) {
     const resource = await client.resourceOf(obj).catch(() => undefined);
@@ -118,7 +138,9 @@ async function recordIntent(client: ClusterClient, record: NonNullable<ApplyRequ
   const next = new Map(intended);
   for (const e of inventoryOf(stage)) if (!next.has(e.id)) next.set(e.id, e);
   if (next.size === intended.size) return intended;
-  await record([...next.values()].sort((a, b) => a.id.localeCompare(b.id))).catch((error: unknown) => progress.fail(`recording the inventory before applying failed: ${(error as Error).message}`));
+  await record([...next.values()].sort((a, b) => a.id.localeCompare(b.id))).catch((error: unknown) =>
+    progress.fail(`recording the inventory before applying failed: ${(error as Error).message}`),
+  );
   return next;
 }
 
@@ -164,10 +186,17 @@ async function applyAll(client: ClusterClient, stage: readonly KubeObject[], req
 }
 
 /** Delete: what left the unit, Namespaces last, each only while it still carries the unit's labels. */
-async function pruneStale(client: ClusterClient, req: ApplyRequest, inventory: readonly InventoryEntry[], progress: ApplyProgress): Promise<void> {
+async function pruneStale(
+  client: ClusterClient,
+  req: ApplyRequest,
+  inventory: readonly InventoryEntry[],
+  progress: ApplyProgress,
+): Promise<void> {
   const labels = ownerLabels(req.unit);
   for (const entry of pruneCandidates(progress.previous, inventory)) {
-    const result = await pruneOne(client, entry, labels).catch((error: unknown) => progress.fail(`prune of ${entry.id} failed: ${describePrune(error)}`));
+    const result = await pruneOne(client, entry, labels).catch((error: unknown) =>
+      progress.fail(`prune of ${entry.id} failed: ${describePrune(error)}`),
+    );
     if (result) progress.changeSet.push(result);
   }
 }
@@ -177,12 +206,22 @@ function describePrune(error: unknown): string {
 }
 
 /** WaitForSet: every applied object with `wait`, else the objects `healthChecks` names, in the unit or not. */
-async function waitForHealth(client: ClusterClient, req: ApplyRequest, inventory: InventoryEntry[], progress: ApplyProgress): Promise<void> {
+async function waitForHealth(
+  client: ClusterClient,
+  req: ApplyRequest,
+  inventory: InventoryEntry[],
+  progress: ApplyProgress,
+): Promise<void> {
   try {
-    const checks = req.wait ? progress.applied : await healthCheckTargets(client, req.healthChecks ?? [], progress.applied, req.unit.namespace);
+    const checks = req.wait
+      ? progress.applied
+      : await healthCheckTargets(client, req.healthChecks ?? [], progress.applied, req.unit.namespace);
     if (checks.length > 0) await waitHealthy(client, checks, req.timeoutMs, progress.states, req.onHealthPending);
   } catch (error) {
-    throw new HealthCheckFailure(error instanceof ApiError && error.status === 403 ? `health check: ${error.reason}: ${error.message}` : (error as Error).message, inventory);
+    throw new HealthCheckFailure(
+      error instanceof ApiError && error.status === 403 ? `health check: ${error.reason}: ${error.message}` : (error as Error).message,
+      inventory,
+    );
   }
 }
 
@@ -209,7 +248,11 @@ interface Write {
  * seen), or to be written — after a server-side dry run, so a namespace that does not exist, an
  * invalid field or an admission denial rejects the stage before any of it is written.
  */
-async function prepareOne(client: ClusterClient, obj: KubeObject, forceAll: boolean): Promise<{ entry: ChangeSetEntry; state?: KubeObject } | { write: Write }> {
+async function prepareOne(
+  client: ClusterClient,
+  obj: KubeObject,
+  forceAll: boolean,
+): Promise<{ entry: ChangeSetEntry; state?: KubeObject } | { write: Write }> {
   const resource = await resourceOrFail(client, obj);
   scopeNamespace(obj, resource);
   const id = objectId(obj);
@@ -237,10 +280,14 @@ async function prepareOne(client: ClusterClient, obj: KubeObject, forceAll: bool
     dry = await serverSideApply(client, path, obj, true);
   } catch (error) {
     // Apiservers word it "field is immutable" or "may not change once set".
-    const immutable = error instanceof ApiError && error.status === 422 && /immutable|may not change once set|cannot be changed/i.test(error.message);
+    const immutable =
+      error instanceof ApiError && error.status === 422 && /immutable|may not change once set|cannot be changed/i.test(error.message);
     if (!immutable) throw error;
     if (!forceAll && obj.metadata.annotations?.[ANNOTATION_FORCE] !== "enabled") {
-      throw new InvalidInputError(`${error.message} (set spec.force or annotate ${ANNOTATION_FORCE}: enabled to recreate it)`, { object: ref, field: immutableField(error.message) });
+      throw new InvalidInputError(`${error.message} (set spec.force or annotate ${ANNOTATION_FORCE}: enabled to recreate it)`, {
+        object: ref,
+        field: immutableField(error.message),
+      });
     }
     return { write: { path, id, ref, recreate: true } };
   }
@@ -261,7 +308,8 @@ async function writeOne(client: ClusterClient, obj: KubeObject, w: Write): Promi
     return { entry: { id, ref, action: "configured", note: "recreated" }, state: await serverSideApply(client, path, obj, false) };
   }
   const state = await serverSideApply(client, path, obj, false);
-  if (w.create) return { entry: { id, ref, action: !w.create.fromCache || onlyManagedByFlotilla(state) ? "created" : "configured" }, state };
+  if (w.create)
+    return { entry: { id, ref, action: !w.create.fromCache || onlyManagedByFlotilla(state) ? "created" : "configured" }, state };
   return { entry: { id, ref, action: "configured" }, state };
 }
 

@@ -7,7 +7,16 @@ import { dryRunChanges } from "./drift.js";
 import { inventoryOf } from "./inventory.js";
 import { inParallel } from "./parallel.js";
 import { pruneCandidates, pruneOne } from "./prune.js";
-import { desiredObjects, ownerLabels, reconcileDisabled, resourceOrFail, scopeNamespace, serverSideApply, getLive, type UnitRef } from "./ssa.js";
+import {
+  desiredObjects,
+  ownerLabels,
+  reconcileDisabled,
+  resourceOrFail,
+  scopeNamespace,
+  serverSideApply,
+  getLive,
+  type UnitRef,
+} from "./ssa.js";
 
 export interface DiffRequest {
   unit: UnitRef;
@@ -74,7 +83,8 @@ export async function diffUnit(client: ClusterClient, req: DiffRequest): Promise
     try {
       dry = await serverSideApply(client, path, obj, true);
     } catch (error) {
-      const namespaceComesWithUnit = live.status === 404 && error instanceof ApiError && error.status === 404 && newNamespaces.has(obj.metadata.namespace);
+      const namespaceComesWithUnit =
+        live.status === 404 && error instanceof ApiError && error.status === 404 && newNamespaces.has(obj.metadata.namespace);
       if (!namespaceComesWithUnit) throw rejected(obj, error);
       dry = obj;
     }
@@ -109,7 +119,8 @@ function crdKindKey(crd: KubeObject): string {
 
 /** An apiserver's refusal of an object, naming it; other failures keep their kind. */
 function rejected(obj: KubeObject, error: unknown): Error {
-  if (error instanceof ApiError && error.status >= 400 && error.status < 500) return new InvalidInputError(error.message, { object: objectRef(obj) }, { cause: error });
+  if (error instanceof ApiError && error.status >= 400 && error.status < 500)
+    return new InvalidInputError(error.message, { object: objectRef(obj) }, { cause: error });
   if (error instanceof RemoteError || error instanceof InvalidInputError) return error;
   return new RemoteError(`${objectRef(obj)}: ${(error as Error).message}`, { object: objectRef(obj) }, { cause: error });
 }

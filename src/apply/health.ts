@@ -7,7 +7,7 @@ export interface Health {
 }
 
 type Cond = { type: string; status: string; reason?: string; message?: string };
-const conditions = (o: KubeObject): Cond[] => ((o.status as { conditions?: Cond[] } | undefined)?.conditions ?? []);
+const conditions = (o: KubeObject): Cond[] => (o.status as { conditions?: Cond[] } | undefined)?.conditions ?? [];
 const cond = (o: KubeObject, type: string) => conditions(o).find((c) => c.type === type);
 const num = (v: unknown) => (typeof v === "number" ? v : 0);
 
@@ -28,25 +28,33 @@ export function healthOf(o: KubeObject): Health {
     case "Deployment": {
       const want = typeof spec.replicas === "number" ? spec.replicas : 1;
       if (cond(o, "Progressing")?.reason === "ProgressDeadlineExceeded") return { status: "Failed", message: "progress deadline exceeded" };
-      if (num(status.updatedReplicas) < want) return { status: "InProgress", message: `${num(status.updatedReplicas)} of ${want} replicas updated` };
-      if (num(status.replicas) > num(status.updatedReplicas)) return { status: "InProgress", message: `${num(status.replicas) - num(status.updatedReplicas)} old replicas pending termination` };
-      if (num(status.availableReplicas) < want) return { status: "InProgress", message: `${num(status.availableReplicas)} of ${want} replicas available` };
+      if (num(status.updatedReplicas) < want)
+        return { status: "InProgress", message: `${num(status.updatedReplicas)} of ${want} replicas updated` };
+      if (num(status.replicas) > num(status.updatedReplicas))
+        return { status: "InProgress", message: `${num(status.replicas) - num(status.updatedReplicas)} old replicas pending termination` };
+      if (num(status.availableReplicas) < want)
+        return { status: "InProgress", message: `${num(status.availableReplicas)} of ${want} replicas available` };
       return { status: "Current", message: `${want} replicas available` };
     }
     case "StatefulSet": {
       const want = typeof spec.replicas === "number" ? spec.replicas : 1;
-      if (num(status.readyReplicas) < want) return { status: "InProgress", message: `${num(status.readyReplicas)} of ${want} replicas ready` };
-      if (status.updateRevision && status.currentRevision !== status.updateRevision) return { status: "InProgress", message: "rolling update in progress" };
+      if (num(status.readyReplicas) < want)
+        return { status: "InProgress", message: `${num(status.readyReplicas)} of ${want} replicas ready` };
+      if (status.updateRevision && status.currentRevision !== status.updateRevision)
+        return { status: "InProgress", message: "rolling update in progress" };
       return { status: "Current", message: `${want} replicas ready` };
     }
     case "DaemonSet": {
       const want = num(status.desiredNumberScheduled);
-      if (num(status.updatedNumberScheduled) < want || num(status.numberAvailable) < want) return { status: "InProgress", message: `${num(status.numberAvailable)} of ${want} pods available` };
+      if (num(status.updatedNumberScheduled) < want || num(status.numberAvailable) < want)
+        return { status: "InProgress", message: `${num(status.numberAvailable)} of ${want} pods available` };
       return { status: "Current", message: `${want} pods available` };
     }
     case "ReplicaSet": {
       const want = typeof spec.replicas === "number" ? spec.replicas : 1;
-      return num(status.availableReplicas) < want ? { status: "InProgress", message: `${num(status.availableReplicas)} of ${want} available` } : { status: "Current", message: "available" };
+      return num(status.availableReplicas) < want
+        ? { status: "InProgress", message: `${num(status.availableReplicas)} of ${want} available` }
+        : { status: "Current", message: "available" };
     }
     case "Job": {
       if (cond(o, "Failed")?.status === "True") return { status: "Failed", message: cond(o, "Failed")?.message ?? "job failed" };
@@ -54,16 +62,23 @@ export function healthOf(o: KubeObject): Health {
       return { status: "InProgress", message: `${num(status.succeeded)} succeeded, ${num(status.active)} active` };
     }
     case "CustomResourceDefinition":
-      if (cond(o, "NamesAccepted")?.status === "False") return { status: "Failed", message: cond(o, "NamesAccepted")?.message ?? "names not accepted" };
-      return cond(o, "Established")?.status === "True" ? { status: "Current", message: "established" } : { status: "InProgress", message: "not established yet" };
+      if (cond(o, "NamesAccepted")?.status === "False")
+        return { status: "Failed", message: cond(o, "NamesAccepted")?.message ?? "names not accepted" };
+      return cond(o, "Established")?.status === "True"
+        ? { status: "Current", message: "established" }
+        : { status: "InProgress", message: "not established yet" };
     case "Namespace":
       return status.phase === "Terminating" ? { status: "InProgress", message: "terminating" } : { status: "Current", message: "active" };
     case "PersistentVolumeClaim":
-      return status.phase === "Bound" ? { status: "Current", message: "bound" } : { status: "InProgress", message: `phase ${String(status.phase ?? "Pending")}` };
+      return status.phase === "Bound"
+        ? { status: "Current", message: "bound" }
+        : { status: "InProgress", message: `phase ${String(status.phase ?? "Pending")}` };
     case "Service": {
       if (spec.type !== "LoadBalancer") return { status: "Current", message: "service" };
       const ingress = (status.loadBalancer as { ingress?: unknown[] } | undefined)?.ingress;
-      return ingress?.length ? { status: "Current", message: "load balancer ready" } : { status: "InProgress", message: "waiting for a load balancer address" };
+      return ingress?.length
+        ? { status: "Current", message: "load balancer ready" }
+        : { status: "InProgress", message: "waiting for a load balancer address" };
     }
     default: {
       const ready = cond(o, "Ready");

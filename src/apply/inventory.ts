@@ -3,7 +3,9 @@ import { objectId, type KubeObject } from "../core/object.js";
 
 /** A unit's inventory in Flux's format, sorted by id. */
 export function inventoryOf(objects: readonly KubeObject[]): InventoryEntry[] {
-  return objects.map((o) => ({ id: objectId(o), v: o.apiVersion.includes("/") ? o.apiVersion.slice(o.apiVersion.indexOf("/") + 1) : o.apiVersion })).sort((a, b) => a.id.localeCompare(b.id));
+  return objects
+    .map((o) => ({ id: objectId(o), v: o.apiVersion.includes("/") ? o.apiVersion.slice(o.apiVersion.indexOf("/") + 1) : o.apiVersion }))
+    .sort((a, b) => a.id.localeCompare(b.id));
 }
 
 /** An inventory id back to namespace, name, group and kind. */

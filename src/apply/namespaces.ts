@@ -42,7 +42,13 @@ export async function createMissingNamespaces(
       metadata: { name, annotations: { [ANNOTATION_CREATED_FOR]: `${unit.namespace}/${unit.name}` } },
     };
     const res = await client.request("POST", "/api/v1/namespaces", namespace, { allow: [409], count: "create" });
-    if (res.status !== 409) created.push({ id: objectId(namespace), ref: objectRef(namespace), action: "created", note: "missing namespace; not in git, never pruned" });
+    if (res.status !== 409)
+      created.push({
+        id: objectId(namespace),
+        ref: objectRef(namespace),
+        action: "created",
+        note: "missing namespace; not in git, never pruned",
+      });
   }
   return created;
 }

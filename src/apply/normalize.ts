@@ -78,11 +78,13 @@ function setQuantities(obj: KubeObject): void {
   const core = obj.apiVersion === "v1";
   if (core && obj.kind === "ResourceQuota") quantityMap(spec.hard);
   if (core && obj.kind === "LimitRange" && Array.isArray(spec.limits)) {
-    for (const l of spec.limits) if (isPlainObject(l)) for (const k of ["max", "min", "default", "defaultRequest", "maxLimitRequestRatio"]) quantityMap(l[k]);
+    for (const l of spec.limits)
+      if (isPlainObject(l)) for (const k of ["max", "min", "default", "defaultRequest", "maxLimitRequestRatio"]) quantityMap(l[k]);
   }
   if (core && obj.kind === "PersistentVolumeClaim") resourceRequirements(spec.resources);
   if (core && obj.kind === "PersistentVolume") quantityMap(spec.capacity);
-  if (obj.kind === "StatefulSet" && Array.isArray(spec.volumeClaimTemplates)) for (const t of spec.volumeClaimTemplates) resourceRequirements(at(t, ["spec", "resources"]));
+  if (obj.kind === "StatefulSet" && Array.isArray(spec.volumeClaimTemplates))
+    for (const t of spec.volumeClaimTemplates) resourceRequirements(at(t, ["spec", "resources"]));
   if (obj.kind === "HorizontalPodAutoscaler" && obj.apiVersion.startsWith("autoscaling/")) metricTargets(spec.metrics);
   const path = POD_TEMPLATE_PATHS[obj.kind];
   const podSpec = path && (core || /^(apps|batch)\//.test(obj.apiVersion)) ? at(obj, path) : undefined;

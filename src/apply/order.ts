@@ -54,7 +54,14 @@ export function applyStages(objects: readonly KubeObject[]): KubeObject[][] {
   const sorted = (list: KubeObject[]) =>
     list
       .map((o, i) => ({ o, i }))
-      .sort((a, b) => rank(a.o) - rank(b.o) || a.o.kind.localeCompare(b.o.kind) || (a.o.metadata.namespace ?? "").localeCompare(b.o.metadata.namespace ?? "") || (a.o.metadata.name ?? "").localeCompare(b.o.metadata.name ?? "") || a.i - b.i)
+      .sort(
+        (a, b) =>
+          rank(a.o) - rank(b.o) ||
+          a.o.kind.localeCompare(b.o.kind) ||
+          (a.o.metadata.namespace ?? "").localeCompare(b.o.metadata.namespace ?? "") ||
+          (a.o.metadata.name ?? "").localeCompare(b.o.metadata.name ?? "") ||
+          a.i - b.i,
+      )
       .map((x) => x.o);
   return [sorted(first), sorted(classes), sorted(rest)].filter((s) => s.length > 0);
 }

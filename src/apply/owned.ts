@@ -16,7 +16,12 @@ const ALIAS_GROUPS = new Set(["extensions", "events.k8s.io"]);
 export async function ownedInventories(client: ClusterClient): Promise<Map<string, InventoryEntry[]>> {
   const resources = [...(await client.discovery()).values()]
     .filter((r) => r.preferred !== false && (r.verbs ?? ["list"]).includes("list"))
-    .sort((a, b) => Number(ALIAS_GROUPS.has(a.group)) - Number(ALIAS_GROUPS.has(b.group)) || a.group.localeCompare(b.group) || a.kind.localeCompare(b.kind));
+    .sort(
+      (a, b) =>
+        Number(ALIAS_GROUPS.has(a.group)) - Number(ALIAS_GROUPS.has(b.group)) ||
+        a.group.localeCompare(b.group) ||
+        a.kind.localeCompare(b.kind),
+    );
   const found: Array<{ r: ApiResource; items: KubeObject[] }> = [];
   await inParallel(resources, 8, async (r) => {
     const path = `${ClusterClient.pathOf({ ...r, namespaced: false }, undefined)}?labelSelector=${encodeURIComponent(LABEL_OWNER_NAME)}`;

@@ -16,7 +16,12 @@ export function pruneCandidates(previous: readonly InventoryEntry[], current: re
  * or its kind is no longer served; skipped when it opts out (`kustomize.toolkit.fluxcd.io/prune:
  * disabled`) or its owner labels name another unit, whatever an old inventory says.
  */
-export async function pruneOne(client: ClusterClient, entry: InventoryEntry, owner: Record<string, string>, dryRun = false): Promise<ChangeSetEntry | undefined> {
+export async function pruneOne(
+  client: ClusterClient,
+  entry: InventoryEntry,
+  owner: Record<string, string>,
+  dryRun = false,
+): Promise<ChangeSetEntry | undefined> {
   const { namespace, name, kind } = parseInventoryId(entry.id);
   const probe: KubeObject = { apiVersion: apiVersionOf(entry), kind, metadata: { name, ...(namespace ? { namespace } : {}) } };
   const resource = await client.resourceOf(probe);
@@ -28,12 +33,18 @@ export async function pruneOne(client: ClusterClient, entry: InventoryEntry, own
     if (live.status === 404) return undefined;
     if (isDisabled(live.body, ANNOTATION_PRUNE)) return { id: entry.id, ref, action: "skipped", note: "prune disabled" };
     const labels = live.body.metadata.labels ?? {};
-    if (Object.entries(owner).some(([k, v]) => labels[k] !== v)) return { id: entry.id, ref, action: "skipped", note: "owned by another unit" };
+    if (Object.entries(owner).some(([k, v]) => labels[k] !== v))
+      return { id: entry.id, ref, action: "skipped", note: "owned by another unit" };
     if (dryRun) return { id: entry.id, ref, action: "deleted" };
     // Only the object as read: another unit that takes it over meanwhile (an object moved between
     // units applies under its new owner's labels) changes its resourceVersion, and the delete is refused.
     const preconditions = { uid: live.body.metadata.uid, resourceVersion: live.body.metadata.resourceVersion };
-    const res = await client.request("DELETE", path, { propagationPolicy: "Background", preconditions }, { allow: [404, 409], count: "delete" });
+    const res = await client.request(
+      "DELETE",
+      path,
+      { propagationPolicy: "Background", preconditions },
+      { allow: [404, 409], count: "delete" },
+    );
     if (res.status !== 409) return { id: entry.id, ref, action: "deleted" };
     if (attempt >= 5) throw new Error(`${ref} kept changing while being pruned`);
   }

@@ -49,7 +49,9 @@ export async function resourceOrFail(client: ClusterClient, obj: KubeObject): Pr
  */
 async function notServed(client: ClusterClient, obj: KubeObject): Promise<string> {
   const group = groupOf(obj.apiVersion);
-  const served = [...(await client.discovery()).values()].filter((r) => r.group === group && r.kind === obj.kind).map((r) => (r.group ? `${r.group}/${r.version}` : r.version));
+  const served = [...(await client.discovery()).values()]
+    .filter((r) => r.group === group && r.kind === obj.kind)
+    .map((r) => (r.group ? `${r.group}/${r.version}` : r.version));
   if (served.length === 0 && group.endsWith(".toolkit.fluxcd.io")) {
     // HelmRelease, HelmRepository, OCIRepository, ImagePolicy…: Flotilla itself reconciles only GitRepository and Kustomization, on the management cluster.
     return `the cluster does not serve ${obj.apiVersion} ${obj.kind}: Flotilla reconciles only GitRepository and Kustomization objects on the management cluster; a ${obj.kind} needs Flux's controllers (and CRDs) installed on this cluster`;
@@ -71,7 +73,10 @@ export function scopeNamespace(obj: KubeObject, resource: ApiResource): void {
 /** One server-side apply (field manager `flotilla`, forced ownership), or its dry run. */
 export async function serverSideApply(client: ClusterClient, path: string, obj: KubeObject, dryRun: boolean): Promise<KubeObject> {
   const query = `?fieldManager=${FIELD_MANAGER}&force=true${dryRun ? "&dryRun=All" : ""}`;
-  const res = await client.request<KubeObject>("PATCH", `${path}${query}`, obj, { contentType: "application/apply-patch+yaml", count: dryRun ? "dryRunApply" : "apply" });
+  const res = await client.request<KubeObject>("PATCH", `${path}${query}`, obj, {
+    contentType: "application/apply-patch+yaml",
+    count: dryRun ? "dryRunApply" : "apply",
+  });
   return res.body;
 }
 
@@ -82,11 +87,18 @@ export async function serverSideApply(client: ClusterClient, path: string, obj: 
  * the kind yet although discovery lists it — a CRD just created, or an apiserver that has just
  * restarted and not yet loaded its CRDs — so it is asked again with backoff for up to `forMs`.
  */
-export async function getLive(client: ClusterClient, path: string, opts: { cached?: boolean; forMs?: number } = {}): Promise<{ status: number; body: KubeObject }> {
+export async function getLive(
+  client: ClusterClient,
+  path: string,
+  opts: { cached?: boolean; forMs?: number } = {},
+): Promise<{ status: number; body: KubeObject }> {
   const started = Date.now();
   const forMs = opts.forMs ?? 10_000;
   for (let attempt = 0; ; attempt++) {
-    const res = await client.request<KubeObject>("GET", opts.cached ? `${path}?resourceVersion=0` : path, undefined, { allow: [404], count: "get" });
+    const res = await client.request<KubeObject>("GET", opts.cached ? `${path}?resourceVersion=0` : path, undefined, {
+      allow: [404],
+      count: "get",
+    });
     const details = (res.body as { details?: { name?: string } } | undefined)?.details;
     if (res.status !== 404 || details?.name !== undefined || Date.now() - started > forMs) return res;
     client.retries++;

@@ -22,10 +22,21 @@ export type OnPending = (message: string) => void | Promise<void>;
  * `defaultNamespace` (the unit's). A kind the cluster does not serve is still waited for (as
  * kstatus does: not found until its CRD appears).
  */
-export async function healthCheckTargets(client: ClusterClient, refs: readonly HealthCheckRef[], applied: readonly KubeObject[], defaultNamespace: string): Promise<KubeObject[]> {
+export async function healthCheckTargets(
+  client: ClusterClient,
+  refs: readonly HealthCheckRef[],
+  applied: readonly KubeObject[],
+  defaultNamespace: string,
+): Promise<KubeObject[]> {
   const targets: KubeObject[] = [];
   for (const ref of refs) {
-    const own = applied.find((o) => o.kind === ref.kind && o.metadata.name === ref.name && (ref.namespace === undefined || o.metadata.namespace === ref.namespace) && (ref.apiVersion === undefined || o.apiVersion === ref.apiVersion));
+    const own = applied.find(
+      (o) =>
+        o.kind === ref.kind &&
+        o.metadata.name === ref.name &&
+        (ref.namespace === undefined || o.metadata.namespace === ref.namespace) &&
+        (ref.apiVersion === undefined || o.apiVersion === ref.apiVersion),
+    );
     if (own) {
       targets.push(own);
       continue;
@@ -52,7 +63,13 @@ async function resourceOfRef(client: ClusterClient, ref: HealthCheckRef): Promis
  * Current are not fetched again. `onPending` hears, after each round that leaves objects pending,
  * which ones and why.
  */
-export async function waitHealthy(client: ClusterClient, objects: readonly KubeObject[], timeoutMs: number, known?: ReadonlyMap<KubeObject, KubeObject>, onPending?: OnPending): Promise<void> {
+export async function waitHealthy(
+  client: ClusterClient,
+  objects: readonly KubeObject[],
+  timeoutMs: number,
+  known?: ReadonlyMap<KubeObject, KubeObject>,
+  onPending?: OnPending,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const knownCurrent = (o: KubeObject) => {
     const state = known?.get(o);
@@ -83,7 +100,10 @@ async function pollOnce(client: ClusterClient, objects: readonly KubeObject[]): 
       waiting.set(objectRef(o), `the cluster does not serve ${o.apiVersion} ${o.kind}`);
       return;
     }
-    const live = await client.request<KubeObject>("GET", ClusterClient.pathOf(resource, o.metadata.namespace, o.metadata.name), undefined, { allow: [404], count: "get" });
+    const live = await client.request<KubeObject>("GET", ClusterClient.pathOf(resource, o.metadata.namespace, o.metadata.name), undefined, {
+      allow: [404],
+      count: "get",
+    });
     const health = live.status === 404 ? { status: "InProgress" as const, message: "not found" } : healthOf(live.body);
     if (health.status === "Failed") throw new Error(`${objectRef(o)} failed: ${health.message}`);
     if (health.status !== "Current") waiting.set(objectRef(o), health.message);

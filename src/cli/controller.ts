@@ -32,13 +32,23 @@ export async function run(args: string[]): Promise<number> {
   const listen = parseListenAddress(values.listen);
   const limits = parseLimitFlags(values);
   const concurrency = Number.parseInt(values.concurrent, 10);
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new InvalidInputError(`--concurrent must be a positive integer, not '${values.concurrent}'`, { field: "--concurrent" });
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new InvalidInputError(`--concurrent must be a positive integer, not '${values.concurrent}'`, { field: "--concurrent" });
   const logger = createLogger({ level: process.env.FLOTILLA_LOG_LEVEL ?? "info" });
   const defaultServiceAccount = values["default-service-account"];
   if (defaultServiceAccount !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(defaultServiceAccount)) {
-    throw new InvalidInputError(`--default-service-account must be a ServiceAccount name, not '${defaultServiceAccount}'`, { field: "--default-service-account" });
+    throw new InvalidInputError(`--default-service-account must be a ServiceAccount name, not '${defaultServiceAccount}'`, {
+      field: "--default-service-account",
+    });
   }
-  logger.info({ defaultServiceAccount: defaultServiceAccount ?? null, noCrossNamespaceRefs: values["no-cross-namespace-refs"], allowInsecureHttp: values["allow-insecure-http"] }, "tenancy");
+  logger.info(
+    {
+      defaultServiceAccount: defaultServiceAccount ?? null,
+      noCrossNamespaceRefs: values["no-cross-namespace-refs"],
+      allowInsecureHttp: values["allow-insecure-http"],
+    },
+    "tenancy",
+  );
   const serving = await serveController({
     controller: {
       // --kubeconfig, else $KUBECONFIG (merged as kubectl merges it), else the pod's service account
@@ -58,7 +68,14 @@ export async function run(args: string[]): Promise<number> {
     listen,
     // Push webhooks: POST /hook/<FLOTILLA_WEBHOOK_TOKEN>, signed with FLOTILLA_WEBHOOK_SECRET; without a
     // secret the URL token is the only credential and signed requests are refused (see webhook.ts).
-    ...(process.env.FLOTILLA_WEBHOOK_TOKEN ? { webhook: { token: process.env.FLOTILLA_WEBHOOK_TOKEN, ...(process.env.FLOTILLA_WEBHOOK_SECRET ? { secret: process.env.FLOTILLA_WEBHOOK_SECRET } : {}) } } : {}),
+    ...(process.env.FLOTILLA_WEBHOOK_TOKEN
+      ? {
+          webhook: {
+            token: process.env.FLOTILLA_WEBHOOK_TOKEN,
+            ...(process.env.FLOTILLA_WEBHOOK_SECRET ? { secret: process.env.FLOTILLA_WEBHOOK_SECRET } : {}),
+          },
+        }
+      : {}),
     ...(values.repo ? { repo: { url: values.repo, ...(values["cache-dir"] ? { cacheDir: values["cache-dir"] } : {}) } } : {}),
   });
   await new Promise<void>((resolve) => {

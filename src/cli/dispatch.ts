@@ -8,10 +8,15 @@ import { describeError, isFlotillaError } from "../core/errors.js";
 type Command = { run(args: string[]): Promise<number> };
 
 const COMMANDS: Record<string, { summary: string; usage: string; load: () => Promise<Command> }> = {
-  render: { summary: "render a path as `kubectl kustomize` / `flux build` would", usage: "render PATH [--root DIR] [--substitute NAME=value]... [--json]", load: () => import("./render.js") },
+  render: {
+    summary: "render a path as `kubectl kustomize` / `flux build` would",
+    usage: "render PATH [--root DIR] [--substitute NAME=value]... [--json]",
+    load: () => import("./render.js"),
+  },
   diff: {
     summary: "what a branch changes, per cluster and unit (offline, from git alone; --live: against a cluster)",
-    usage: "diff [--repo DIR|URL] --base REF --head REF [--format text|md|json] [--cluster NAME]...\n       flotilla diff --live --kubeconfig FILE [--cluster NAME] [--head REF] [--format text|md|json]",
+    usage:
+      "diff [--repo DIR|URL] --base REF --head REF [--format text|md|json] [--cluster NAME]...\n       flotilla diff --live --kubeconfig FILE [--cluster NAME] [--head REF] [--format text|md|json]",
     load: () => import("./diff.js"),
   },
   "release-notes": {
@@ -19,8 +24,16 @@ const COMMANDS: Record<string, { summary: string; usage: string; load: () => Pro
     usage: "release-notes FROM..TO [--repo DIR] [--format md|json]\n       flotilla release-notes --next [--repo DIR]",
     load: () => import("./release-notes.js"),
   },
-  "lint-commits": { summary: "check commit titles against `type(scope): subject (#PR)`", usage: "lint-commits BASE..HEAD [--repo DIR] [--json]", load: () => import("./lint-commits.js") },
-  promote: { summary: "a branch and commit that move an environment's release ref to TAG (--push opens the PR)", usage: "promote TAG [--repo DIR] [--env prod] [--push] [--remote-branch NAME] [--json]", load: () => import("./promote.js") },
+  "lint-commits": {
+    summary: "check commit titles against `type(scope): subject (#PR)`",
+    usage: "lint-commits BASE..HEAD [--repo DIR] [--json]",
+    load: () => import("./lint-commits.js"),
+  },
+  promote: {
+    summary: "a branch and commit that move an environment's release ref to TAG (--push opens the PR)",
+    usage: "promote TAG [--repo DIR] [--env prod] [--push] [--remote-branch NAME] [--json]",
+    load: () => import("./promote.js"),
+  },
   controller: {
     summary: "reconcile GitRepository and Kustomization objects on the management cluster (--repo puts a repository's fleet there)",
     usage: "controller [--kubeconfig FILE] [--repo URL] [--concurrent 10] [--cache-dir DIR] [--listen :8080] [--create-namespaces]",
@@ -31,7 +44,11 @@ const COMMANDS: Record<string, { summary: string; usage: string; load: () => Pro
     usage: "up [--repo DIR|URL] [--kubeconfig-out FILE] [--once] [--timeout 10m] [--no-stand-in] [--no-create-namespaces]",
     load: () => import("./up.js"),
   },
-  plan: { summary: "the fleet's units (GitRepository and Kustomization objects) from the repository", usage: "plan [--repo DIR|URL] [--ref REF] [--json] [--no-infer]", load: () => import("./plan.js") },
+  plan: {
+    summary: "the fleet's units (GitRepository and Kustomization objects) from the repository",
+    usage: "plan [--repo DIR|URL] [--ref REF] [--json] [--no-infer]",
+    load: () => import("./plan.js"),
+  },
   rollout: {
     summary: "an environment's waves (status), or steer them: pause, resume, approve a manual wave, retry after a halt",
     usage: "rollout status|pause|resume|approve|retry ENV [--kubeconfig FILE] [--namespace NS] [--wave NAME] [--json]",

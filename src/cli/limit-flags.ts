@@ -41,7 +41,8 @@ const UNITS: Record<string, number> = { "": 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024
 function bytes(value: string | undefined, fallback: number, flag: string): number {
   if (value === undefined) return fallback;
   const m = /^(\d+)(Ki|Mi|Gi|k|M|G)?$/.exec(value.trim());
-  if (!m || Number(m[1]) <= 0) throw new InvalidInputError(`${flag} must be a size such as 100Mi, 512Ki or 1G, not '${value}'`, { field: flag });
+  if (!m || Number(m[1]) <= 0)
+    throw new InvalidInputError(`${flag} must be a size such as 100Mi, 512Ki or 1G, not '${value}'`, { field: flag });
   return Number(m[1]) * UNITS[m[2] ?? ""]!;
 }
 

@@ -8,7 +8,11 @@ import { openRepositoryInput } from "../source/index.js";
  * range follows `type(scope): subject (#PR)`; exit 1 when one does not (a pull-request check).
  */
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { repo: { type: "string" }, json: { type: "boolean" } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { repo: { type: "string" }, json: { type: "boolean" } },
+  });
   const match = positionals[0] ? /^(.+?)\.\.(.+)$/.exec(positionals[0]) : null;
   if (!match) throw new InvalidInputError("give the range as BASE..HEAD (for example main..my-branch)", { field: "BASE..HEAD" });
   const repo = await openRepositoryInput(values.repo);

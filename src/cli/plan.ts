@@ -10,7 +10,10 @@ import { openRepositoryInput } from "../source/index.js";
  * objects. Sorted, so the output can be diffed in review. Warnings go to stderr.
  */
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { repo: { type: "string" }, ref: { type: "string" }, json: { type: "boolean" }, "no-infer": { type: "boolean" } } });
+  const { values } = parseArgs({
+    args,
+    options: { repo: { type: "string" }, ref: { type: "string" }, json: { type: "boolean" }, "no-infer": { type: "boolean" } },
+  });
   const repo = await openRepositoryInput(values.repo);
   const { result, trees, layout } = await planRepository(repo, values.ref, !values["no-infer"]);
   // No fleet is an error here (release notes and diff of such a repository are fine: no impact).

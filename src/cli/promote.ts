@@ -12,12 +12,23 @@ export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { repo: { type: "string" }, env: { type: "string" }, push: { type: "boolean" }, "remote-branch": { type: "string" }, json: { type: "boolean" } },
+    options: {
+      repo: { type: "string" },
+      env: { type: "string" },
+      push: { type: "boolean" },
+      "remote-branch": { type: "string" },
+      json: { type: "boolean" },
+    },
   });
   const tag = positionals[0];
   if (!tag) throw new InvalidInputError("give the TAG to promote (for example v0.0.3)", { field: "TAG" });
   const repo = await openRepositoryInput(values.repo);
-  const out = await promote(repo, { tag, ...(values.env ? { env: values.env } : {}), ...(values.push ? { push: true } : {}), ...(values["remote-branch"] ? { remoteBranch: values["remote-branch"] } : {}) });
+  const out = await promote(repo, {
+    tag,
+    ...(values.env ? { env: values.env } : {}),
+    ...(values.push ? { push: true } : {}),
+    ...(values["remote-branch"] ? { remoteBranch: values["remote-branch"] } : {}),
+  });
   process.stdout.write(
     values.json
       ? `${JSON.stringify(out, null, 2)}\n`

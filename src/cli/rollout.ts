@@ -20,11 +20,18 @@ export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { kubeconfig: { type: "string" }, namespace: { type: "string", short: "n" }, wave: { type: "string" }, json: { type: "boolean", default: false } },
+    options: {
+      kubeconfig: { type: "string" },
+      namespace: { type: "string", short: "n" },
+      wave: { type: "string" },
+      json: { type: "boolean", default: false },
+    },
   });
   const [verb, env, ...rest] = positionals;
-  if (!verb || !VERBS.includes(verb as Verb)) throw new InvalidInputError(`expected one of ${VERBS.join(", ")}, not '${verb ?? ""}'`, { field: "rollout" });
-  if (!env || rest.length) throw new InvalidInputError(`flotilla rollout ${verb} takes one environment (the Rollout's name), e.g. prod`, { field: "ENV" });
+  if (!verb || !VERBS.includes(verb as Verb))
+    throw new InvalidInputError(`expected one of ${VERBS.join(", ")}, not '${verb ?? ""}'`, { field: "rollout" });
+  if (!env || rest.length)
+    throw new InvalidInputError(`flotilla rollout ${verb} takes one environment (the Rollout's name), e.g. prod`, { field: "ENV" });
   const client = ClusterClient.fromKubeconfig(readKubeconfig(values.kubeconfig), { timeoutMs: 15_000, retries: 3, retryForMs: 5_000 });
   try {
     const r = await findRollout(client, env, values.namespace);
@@ -32,24 +39,34 @@ export async function run(args: string[]): Promise<number> {
     const patch = (body: object) => client.request("PATCH", path, body, { contentType: "application/merge-patch+json" });
     switch (verb as Verb) {
       case "status":
-        process.stdout.write(values.json ? `${JSON.stringify({ metadata: r.metadata, spec: r.spec, status: r.status ?? {} }, null, 2)}\n` : formatRollout(r));
+        process.stdout.write(
+          values.json ? `${JSON.stringify({ metadata: r.metadata, spec: r.spec, status: r.status ?? {} }, null, 2)}\n` : formatRollout(r),
+        );
         return rolloutSettled(r) ? 0 : 1;
       case "pause":
       case "resume":
         await patch({ spec: { suspend: verb === "pause" } });
-        process.stdout.write(`Rollout ${r.metadata.namespace}/${r.metadata.name} ${verb === "pause" ? "paused: clusters already started finish, nothing new starts" : "resumed"}\n`);
+        process.stdout.write(
+          `Rollout ${r.metadata.namespace}/${r.metadata.name} ${verb === "pause" ? "paused: clusters already started finish, nothing new starts" : "resumed"}\n`,
+        );
         return 0;
       case "approve": {
         const wave = values.wave ?? r.status?.activeWave;
         const target = r.status?.targetRevision;
-        if (!wave || !target) throw new InvalidInputError(`Rollout ${r.metadata.namespace}/${r.metadata.name} has no revision waiting for approval yet`, { object: `Rollout/${r.metadata.namespace}/${r.metadata.name}`, field: "status.targetRevision" });
+        if (!wave || !target)
+          throw new InvalidInputError(`Rollout ${r.metadata.namespace}/${r.metadata.name} has no revision waiting for approval yet`, {
+            object: `Rollout/${r.metadata.namespace}/${r.metadata.name}`,
+            field: "status.targetRevision",
+          });
         await patch({ metadata: { annotations: { [APPROVE_ANNOTATION]: `${wave}@${target}` } } });
         process.stdout.write(`approved wave ${wave} for ${target}\n`);
         return 0;
       }
       case "retry":
         await patch({ metadata: { annotations: { [RETRY_ANNOTATION]: new Date().toISOString() } } });
-        process.stdout.write(`Rollout ${r.metadata.namespace}/${r.metadata.name}: retry requested${r.status?.halted ? ` (halted: ${r.status.halted})` : ""}\n`);
+        process.stdout.write(
+          `Rollout ${r.metadata.namespace}/${r.metadata.name}: retry requested${r.status?.halted ? ` (halted: ${r.status.halted})` : ""}\n`,
+        );
         return 0;
     }
   } finally {
@@ -62,13 +79,28 @@ async function findRollout(client: ClusterClient, name: string, namespace: strin
   const base = `/apis/${ROLLOUT_API_VERSION}`;
   if (namespace) {
     const res = await client.request<RolloutObject>("GET", `${base}/namespaces/${namespace}/rollouts/${name}`, undefined, { allow: [404] });
-    if (res.status === 404) throw new NotFoundError(`no Rollout '${name}' in namespace '${namespace}'`, { object: `Rollout/${namespace}/${name}` });
+    if (res.status === 404)
+      throw new NotFoundError(`no Rollout '${name}' in namespace '${namespace}'`, { object: `Rollout/${namespace}/${name}` });
     return res.body;
   }
-  const res = await client.request<{ items: RolloutObject[] }>("GET", `${base}/rollouts?fieldSelector=metadata.name%3D${encodeURIComponent(name)}`, undefined, { allow: [404] });
-  if (res.status === 404) throw new NotFoundError("the management cluster does not serve flotilla.dev Rollouts: install deploy/crds", { object: `Rollout/${name}` });
+  const res = await client.request<{ items: RolloutObject[] }>(
+    "GET",
+    `${base}/rollouts?fieldSelector=metadata.name%3D${encodeURIComponent(name)}`,
+    undefined,
+    { allow: [404] },
+  );
+  if (res.status === 404)
+    throw new NotFoundError("the management cluster does not serve flotilla.dev Rollouts: install deploy/crds", {
+      object: `Rollout/${name}`,
+    });
   const items = res.body.items ?? [];
-  if (items.length === 0) throw new NotFoundError(`no Rollout '${name}': declare rollouts.${name} in flotilla.yaml, or a Rollout object`, { object: `Rollout/${name}` });
-  if (items.length > 1) throw new InvalidInputError(`Rollouts named '${name}' in ${items.map((i) => i.metadata.namespace).join(", ")}: pass --namespace`, { field: "--namespace" });
+  if (items.length === 0)
+    throw new NotFoundError(`no Rollout '${name}': declare rollouts.${name} in flotilla.yaml, or a Rollout object`, {
+      object: `Rollout/${name}`,
+    });
+  if (items.length > 1)
+    throw new InvalidInputError(`Rollouts named '${name}' in ${items.map((i) => i.metadata.namespace).join(", ")}: pass --namespace`, {
+      field: "--namespace",
+    });
   return { ...items[0]!, apiVersion: ROLLOUT_API_VERSION, kind: "Rollout" };
 }

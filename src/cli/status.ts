@@ -16,7 +16,11 @@ export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { kubeconfig: { type: "string" }, json: { type: "boolean", default: false }, watch: { type: "boolean", short: "w", default: false } },
+    options: {
+      kubeconfig: { type: "string" },
+      json: { type: "boolean", default: false },
+      watch: { type: "boolean", short: "w", default: false },
+    },
   });
   if (positionals.length) throw new InvalidInputError(`flotilla status takes no arguments, not '${positionals.join(" ")}'`);
   const kubeconfig = readKubeconfig(values.kubeconfig);

@@ -15,11 +15,22 @@ import { isRemoteRepository, PROJECT_ROOT, startLocalFleet, writeFleetKubeconfig
  * With `--once`, `--timeout` (a duration: 90s, 6m, 1h) bounds the whole run, provisioning included.
  */
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { repo: { type: "string" }, "kubeconfig-out": { type: "string" }, once: { type: "boolean" }, timeout: { type: "string" }, "no-stand-in": { type: "boolean" }, "no-create-namespaces": { type: "boolean" } } });
+  const { values } = parseArgs({
+    args,
+    options: {
+      repo: { type: "string" },
+      "kubeconfig-out": { type: "string" },
+      once: { type: "boolean" },
+      timeout: { type: "string" },
+      "no-stand-in": { type: "boolean" },
+      "no-create-namespaces": { type: "boolean" },
+    },
+  });
   const repoArg = values.repo ?? (existsSync(join(process.cwd(), "providers")) ? process.cwd() : PROJECT_ROOT);
   const remote = isRemoteRepository(repoArg);
   const repo = remote ? repoArg : resolve(repoArg);
-  if (!remote && !existsSync(join(repo, ".git"))) throw new InvalidInputError(`'${repo}' is not a git repository; flotilla up follows its commits`, { field: "--repo" });
+  if (!remote && !existsSync(join(repo, ".git")))
+    throw new InvalidInputError(`'${repo}' is not a git repository; flotilla up follows its commits`, { field: "--repo" });
   const kubeconfigOut = resolve(values["kubeconfig-out"] ?? join(process.cwd(), ".flotilla", "kubeconfig"));
   const timeoutMs = values.timeout ? parseDuration(values.timeout, { field: "--timeout" }) : 10 * 60_000;
   const tty = process.stderr.isTTY;
@@ -52,28 +63,50 @@ export async function run(args: string[]): Promise<number> {
 
   try {
     const createNamespaces = !values["no-create-namespaces"];
-    if (createNamespaces) process.stderr.write("namespaces that objects live in and nothing in git creates are created, as an operator would (--no-create-namespaces fails those units as Flux does)\n");
-    const fleet = await startLocalFleet({ repo, standIn: !values["no-stand-in"], createNamespaces, logger, step, notice: (text) => process.stderr.write(`${text}\n`) });
+    if (createNamespaces)
+      process.stderr.write(
+        "namespaces that objects live in and nothing in git creates are created, as an operator would (--no-create-namespaces fails those units as Flux does)\n",
+      );
+    const fleet = await startLocalFleet({
+      repo,
+      standIn: !values["no-stand-in"],
+      createNamespaces,
+      logger,
+      step,
+      notice: (text) => process.stderr.write(`${text}\n`),
+    });
     cleanup.push(() => fleet.stop());
     const { controller, harness } = fleet;
-    process.stderr.write(`repository layout: ${fleet.mode === "flux" ? "Flux objects under mgmt (Flux-compatible mode)" : "convention mode (units planned from the layout)"}\n`);
-    const provisioned = await step(`provisioning ${fleet.clustersWanted} workload cluster(s)`, () => fleet.provisioned(values.once ? Math.max(0, deadline - Date.now()) : undefined));
+    process.stderr.write(
+      `repository layout: ${fleet.mode === "flux" ? "Flux objects under mgmt (Flux-compatible mode)" : "convention mode (units planned from the layout)"}\n`,
+    );
+    const provisioned = await step(`provisioning ${fleet.clustersWanted} workload cluster(s)`, () =>
+      fleet.provisioned(values.once ? Math.max(0, deadline - Date.now()) : undefined),
+    );
     if (!provisioned) {
       // Say why instead of waiting on: the management cluster's units create the Clusters.
-      const reasons = fleet.unreadyManagementUnits().map((u) => `\n  ${u.unit}: ${u.message}`).join("");
-      process.stderr.write(`only ${fleet.clustersReady()} of ${fleet.clustersWanted} workload cluster(s) provisioned so far${reasons ? `; the management cluster's units that are not ready:${reasons}` : ""}\n`);
+      const reasons = fleet
+        .unreadyManagementUnits()
+        .map((u) => `\n  ${u.unit}: ${u.message}`)
+        .join("");
+      process.stderr.write(
+        `only ${fleet.clustersReady()} of ${fleet.clustersWanted} workload cluster(s) provisioned so far${reasons ? `; the management cluster's units that are not ready:${reasons}` : ""}\n`,
+      );
     }
     writeFleetKubeconfig(kubeconfigOut, harness);
-    process.stderr.write(`kubeconfig with contexts ${harness.clusters.map((c) => c.name).join(", ")}: ${kubeconfigOut}\n  kubectl --kubeconfig ${kubeconfigOut} --context mgmt get kustomizations -A\n`);
+    process.stderr.write(
+      `kubeconfig with contexts ${harness.clusters.map((c) => c.name).join(", ")}: ${kubeconfigOut}\n  kubectl --kubeconfig ${kubeconfigOut} --context mgmt get kustomizations -A\n`,
+    );
 
     let lastTable = "";
     let readySince: number | undefined;
     for (;;) {
       const units = controller.kustomizationList();
-      const table = formatTable(
-        unitRows(units, new Date()).map((r) => ({ ...r, status: r.status.length > 90 ? `${r.status.slice(0, 87)}...` : r.status })),
-        ["namespace", "name", "cluster", "ready", "status"],
-      ) + wavesTable(controller.rolloutList());
+      const table =
+        formatTable(
+          unitRows(units, new Date()).map((r) => ({ ...r, status: r.status.length > 90 ? `${r.status.slice(0, 87)}...` : r.status })),
+          ["namespace", "name", "cluster", "ready", "status"],
+        ) + wavesTable(controller.rolloutList());
       if (table !== lastTable) {
         lastTable = table;
         process.stdout.write(`\n${table}`);
@@ -83,7 +116,9 @@ export async function run(args: string[]): Promise<number> {
       readySince = allReady ? (readySince ?? Date.now()) : undefined;
       if (values.once && readySince !== undefined && Date.now() - readySince >= 3_000) {
         const suspended = units.filter((u) => u.spec.suspend).length;
-        process.stderr.write(`all ${units.length - suspended} units ready${suspended ? ` (${suspended} suspended, not reconciled)` : ""} after ${((readySince - started) / 1000).toFixed(1)} s\n`);
+        process.stderr.write(
+          `all ${units.length - suspended} units ready${suspended ? ` (${suspended} suspended, not reconciled)` : ""} after ${((readySince - started) / 1000).toFixed(1)} s\n`,
+        );
         await shutdown();
         return 0;
       }

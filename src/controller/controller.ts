@@ -115,9 +115,15 @@ export class Controller {
     this.log = (options.logger ?? silentLogger).child({ component: "controller" });
     this.clock = options.clock ?? systemClock;
     this.metrics = options.metrics ?? new Metrics();
-    this.mgmtClient = typeof options.kubeconfig === "string" ? ClusterClient.fromKubeconfig(options.kubeconfig, { timeoutMs: 30_000 }) : ClusterClient.connect(options.kubeconfig, { timeoutMs: 30_000 });
+    this.mgmtClient =
+      typeof options.kubeconfig === "string"
+        ? ClusterClient.fromKubeconfig(options.kubeconfig, { timeoutMs: 30_000 })
+        : ClusterClient.connect(options.kubeconfig, { timeoutMs: 30_000 });
     this.mgmt = new ApiManagementCluster(this.mgmtClient);
-    this.targets = new TargetClusters(this.mgmtClient, this.log, { createNamespaces: options.createNamespaces ?? false, allowExecKubeconfigs: options.allowExecKubeconfigs ?? false });
+    this.targets = new TargetClusters(this.mgmtClient, this.log, {
+      createNamespaces: options.createNamespaces ?? false,
+      allowExecKubeconfigs: options.allowExecKubeconfigs ?? false,
+    });
     this.queue = new FairQueue({ concurrency: options.concurrency ?? 10, clock: this.clock });
     this.rollouts = new RolloutController({
       kustomizations: () => this.kustomizations.values(),
@@ -319,17 +325,22 @@ export class Controller {
       k.metadata = { ...k.metadata, ...updated.metadata };
     }
     const inferred = await this.inferredDependencies(k);
-    const effective: Kustomization = inferred.length > 0 ? { ...k, spec: { ...k.spec, dependsOn: [...(k.spec.dependsOn ?? []), ...inferred] } } : k;
+    const effective: Kustomization =
+      inferred.length > 0 ? { ...k, spec: { ...k.spec, dependsOn: [...(k.spec.dependsOn ?? []), ...inferred] } } : k;
     const gated = this.rolloutGate(k);
     if (gated === "held") return;
     // Outside its maintenance window a unit corrects drift without pruning.
     const gatedUnit = gated && !gated.prune ? { ...effective, spec: { ...effective.spec, prune: false } } : effective;
-    const outcome = await reconcileKustomization(gatedUnit, this.kustomizationContext(gated ? { [sourceKeyOf(k)]: gated.artifact } : undefined));
+    const outcome = await reconcileKustomization(
+      gatedUnit,
+      this.kustomizationContext(gated ? { [sourceKeyOf(k)]: gated.artifact } : undefined),
+    );
     if (gatedUnit !== effective && gatedUnit.status) effective.status = gatedUnit.status;
     if (effective !== k && effective.status) k.status = effective.status;
     if (outcome.ready === "True") {
       for (const other of this.kustomizations.values()) {
-        if ((other.spec.dependsOn ?? []).some((d) => dependencyKey(other, d) === key) && !upToDate(other, this.artifacts)) this.enqueue(other);
+        if ((other.spec.dependsOn ?? []).some((d) => dependencyKey(other, d) === key) && !upToDate(other, this.artifacts))
+          this.enqueue(other);
       }
     }
     if (outcome.requeueAfterMs !== undefined) this.queue.addAfter(`Kustomization/${key}`, laneOf(k), outcome.requeueAfterMs);
@@ -369,12 +380,14 @@ export class Controller {
     inferDependencies(members, renders);
     const self = members.find((m) => objectKey(m) === objectKey(k));
     const explicit = new Set((k.spec.dependsOn ?? []).map((d) => dependencyKey(k, d)));
-    return (self?.spec.dependsOn ?? [])
-      .map((d) => ({ name: d.name, namespace: d.namespace ?? k.metadata.namespace }))
-      .filter((d) => !explicit.has(`${d.namespace}/${d.name}`))
-      // Under --no-cross-namespace-refs a tenant's unit never waits for another tenant's: A rendering
-      // B's Namespace must not make B's units depend on A's (nor be refused as a reference B never wrote).
-      .filter((d) => !this.options.noCrossNamespaceRefs || d.namespace === k.metadata.namespace);
+    return (
+      (self?.spec.dependsOn ?? [])
+        .map((d) => ({ name: d.name, namespace: d.namespace ?? k.metadata.namespace }))
+        .filter((d) => !explicit.has(`${d.namespace}/${d.name}`))
+        // Under --no-cross-namespace-refs a tenant's unit never waits for another tenant's: A rendering
+        // B's Namespace must not make B's units depend on A's (nor be refused as a reference B never wrote).
+        .filter((d) => !this.options.noCrossNamespaceRefs || d.namespace === k.metadata.namespace)
+    );
   }
 
   /** Deletes what a deleted Kustomization applied (when it prunes), then releases the object. */
@@ -392,7 +405,23 @@ export class Controller {
       if (reachable) {
         try {
           // As the unit's identity, as its reconciles: a tenant's deleted unit prunes only what its service account may delete.
-          await this.targets.target(kubeconfig, identityOf(k, { ...(this.options.defaultServiceAccount ? { defaultServiceAccount: this.options.defaultServiceAccount } : {}) })).apply({ unit: { namespace: k.metadata.namespace, name: k.metadata.name }, objects: [], previousInventory: entries, prune: true, wait: false, force: false, healthChecks: undefined, timeoutMs: 60_000 });
+          await this.targets
+            .target(
+              kubeconfig,
+              identityOf(k, {
+                ...(this.options.defaultServiceAccount ? { defaultServiceAccount: this.options.defaultServiceAccount } : {}),
+              }),
+            )
+            .apply({
+              unit: { namespace: k.metadata.namespace, name: k.metadata.name },
+              objects: [],
+              previousInventory: entries,
+              prune: true,
+              wait: false,
+              force: false,
+              healthChecks: undefined,
+              timeoutMs: 60_000,
+            });
           log.info({ objects: entries.length }, "pruned the objects of a deleted Kustomization");
         } catch (error) {
           log.warn({ err: describeError(error) }, "could not prune a deleted Kustomization's objects; retrying");
@@ -403,7 +432,10 @@ export class Controller {
         log.info("the target cluster's kubeconfig Secret is gone; nothing to prune");
       }
     }
-    const released = await this.mgmt.setFinalizers(k, (k.metadata.finalizers ?? []).filter((f) => f !== FINALIZER));
+    const released = await this.mgmt.setFinalizers(
+      k,
+      (k.metadata.finalizers ?? []).filter((f) => f !== FINALIZER),
+    );
     // A status write raced the release (409): retry, or the object would stay Terminating.
     if (!released) this.queue.addAfter(`Kustomization/${objectKey(k)}`, laneOf(k), 1_000);
   }
@@ -431,7 +463,10 @@ export class Controller {
       sourceExists: (key) => this.gitRepositories.has(key),
       kustomization: (key) => this.kustomizations.get(key),
       target: (kubeconfig, identity) => this.targets.target(kubeconfig, identity),
-      tenancy: { ...(this.options.defaultServiceAccount ? { defaultServiceAccount: this.options.defaultServiceAccount } : {}), noCrossNamespaceRefs: this.options.noCrossNamespaceRefs ?? false },
+      tenancy: {
+        ...(this.options.defaultServiceAccount ? { defaultServiceAccount: this.options.defaultServiceAccount } : {}),
+        noCrossNamespaceRefs: this.options.noCrossNamespaceRefs ?? false,
+      },
       clock: this.clock,
       logger: this.log,
       metrics: this.metrics,
@@ -443,7 +478,10 @@ export class Controller {
       mgmt: this.mgmt,
       tracker: (g, credentials) => this.tracker(g, credentials),
       // flotilla up's own mirror (sourceUrlOverride) is the controller's choice, not the object's: only user-written URLs are checked.
-      urlRefusal: (g) => (this.options.sourceUrlOverride?.(g) ? undefined : urlRefusal(g.spec.url, { allowInsecureHttp: this.options.allowInsecureHttp ?? false })),
+      urlRefusal: (g) =>
+        this.options.sourceUrlOverride?.(g)
+          ? undefined
+          : urlRefusal(g.spec.url, { allowInsecureHttp: this.options.allowInsecureHttp ?? false }),
       store: (key, artifact) => this.artifacts.set(key, artifact),
       stored: (key) => this.artifacts.get(key),
       onNewRevision: (key) => {
@@ -466,7 +504,12 @@ export class Controller {
    */
   private tracker(g: GitRepository, credentials: SecretCredentials | undefined): TrackedSource {
     const key = objectKey(g);
-    const id = digest({ url: g.spec.url, ref: g.spec.ref, ignore: g.spec.ignore, credentials: credentials ? `${credentials.identity}@${credentials.version}` : undefined });
+    const id = digest({
+      url: g.spec.url,
+      ref: g.spec.ref,
+      ignore: g.spec.ignore,
+      credentials: credentials ? `${credentials.identity}@${credentials.version}` : undefined,
+    });
     let entry = this.trackers.get(key);
     if (!entry || entry.id !== id) {
       const source = new GitSource(

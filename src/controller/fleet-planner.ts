@@ -59,13 +59,20 @@ export class FleetPlanner {
   async bootstrap(): Promise<Sources["mode"]> {
     const main = await this.fetchMain();
     const releaseTag = await this.highestTag();
-    const sources = discoverSources(main, { repoUrl: this.options.repoUrl, ...(releaseTag ? { releaseTag } : {}), defaultBranch: this.mainBranch, render: renderFlux });
+    const sources = discoverSources(main, {
+      repoUrl: this.options.repoUrl,
+      ...(releaseTag ? { releaseTag } : {}),
+      defaultBranch: this.mainBranch,
+      render: renderFlux,
+    });
     assertFleetLayout(main, sources.layout);
     this.sources = sources;
     for (const w of sources.warnings) this.log.warn(w);
     const mgmtPaths = new Set(sources.layout.providers.filter((p) => p.hasMgmt).map((p) => `${p.path}/mgmt`));
     const objects: KubeObject[] =
-      sources.mode === "flux" ? [...sources.gitRepositories, ...sources.kustomizations.filter((k) => mgmtPaths.has(cleanPath(k.spec.path)))] : [...sources.gitRepositories];
+      sources.mode === "flux"
+        ? [...sources.gitRepositories, ...sources.kustomizations.filter((k) => mgmtPaths.has(cleanPath(k.spec.path)))]
+        : [...sources.gitRepositories];
     await this.ensureNamespaces(objects);
     await applyUnit(this.mgmt, { unit: BOOTSTRAP_UNIT, objects, prune: false, wait: false, timeoutMs: 60_000 }, { logger: this.log });
     this.log.info({ mode: sources.mode, objects: objects.length }, "bootstrapped the fleet");
@@ -84,7 +91,9 @@ export class FleetPlanner {
   }
 
   private replan(): void {
-    this.planning = this.planning.then(() => this.applyPlan()).catch((error: unknown) => this.log.error({ err: describeError(error) }, "the fleet plan failed; keeping the last one"));
+    this.planning = this.planning
+      .then(() => this.applyPlan())
+      .catch((error: unknown) => this.log.error({ err: describeError(error) }, "the fleet plan failed; keeping the last one"));
   }
 
   private async applyPlan(): Promise<void> {
@@ -99,7 +108,10 @@ export class FleetPlanner {
     const mainTree = trees.main;
     if (!mainTree) return;
     // The newest main decides the layout and flotilla.yaml; sources stay as bootstrapped.
-    const sources = { ...discoverSources(mainTree, { repoUrl: this.options.repoUrl, defaultBranch: this.mainBranch, render: renderFlux }), gitRepositories: first.gitRepositories };
+    const sources = {
+      ...discoverSources(mainTree, { repoUrl: this.options.repoUrl, defaultBranch: this.mainBranch, render: renderFlux }),
+      gitRepositories: first.gitRepositories,
+    };
     const plan = planFleet(sources, trees, { render: renderFlux });
     // A unit that does not render is applied all the same (its status carries the error); a cluster without its source waits; the others go on.
     for (const e of plan.errors) this.log.warn({ unit: e.unit, path: e.path, err: e.message }, "part of the fleet plan has an error");
@@ -112,7 +124,11 @@ export class FleetPlanner {
     const recordIntent = (entries: InventoryEntry[]) => this.writeInventory(entries);
     // flotilla.yaml's rollouts go with the units (as Rollout objects), so that removing one removes its Rollout.
     const objects: KubeObject[] = [...plan.objects, ...plan.rollouts];
-    const result = await applyUnit(this.mgmt, { unit: PLAN_UNIT, objects, previousInventory, prune: true, wait: false, timeoutMs: 60_000, recordIntent }, { logger: this.log });
+    const result = await applyUnit(
+      this.mgmt,
+      { unit: PLAN_UNIT, objects, previousInventory, prune: true, wait: false, timeoutMs: 60_000, recordIntent },
+      { logger: this.log },
+    );
     await this.writeInventory(result.inventory);
     if (result.summary) this.log.info({ changes: result.summary, units: plan.objects.length }, "applied the fleet plan");
   }
@@ -121,19 +137,39 @@ export class FleetPlanner {
   private async ensureNamespaces(objects: readonly KubeObject[]): Promise<void> {
     const namespaces = new Set(objects.map((o) => o.metadata.namespace).filter((n): n is string => !!n));
     for (const name of namespaces) {
-      await this.mgmt.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name } }, { allow: [409], count: "create" });
+      await this.mgmt.request(
+        "POST",
+        "/api/v1/namespaces",
+        { apiVersion: "v1", kind: "Namespace", metadata: { name } },
+        { allow: [409], count: "create" },
+      );
     }
   }
 
   private async readInventory(): Promise<InventoryEntry[]> {
-    const res = await this.mgmt.request<{ data?: { entries?: string } }>("GET", `/api/v1/namespaces/${FLUX_NAMESPACE}/configmaps/${INVENTORY_CONFIGMAP}`, undefined, { allow: [404], count: "get" });
+    const res = await this.mgmt.request<{ data?: { entries?: string } }>(
+      "GET",
+      `/api/v1/namespaces/${FLUX_NAMESPACE}/configmaps/${INVENTORY_CONFIGMAP}`,
+      undefined,
+      { allow: [404], count: "get" },
+    );
     if (res.status === 404 || !res.body.data?.entries) return [];
     return JSON.parse(res.body.data.entries) as InventoryEntry[];
   }
 
   private async writeInventory(entries: InventoryEntry[]): Promise<void> {
-    const body = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: INVENTORY_CONFIGMAP, namespace: FLUX_NAMESPACE }, data: { entries: JSON.stringify(entries) } };
-    await this.mgmt.request("PATCH", `/api/v1/namespaces/${FLUX_NAMESPACE}/configmaps/${INVENTORY_CONFIGMAP}?fieldManager=flotilla&force=true`, body, { contentType: "application/apply-patch+yaml", count: "apply" });
+    const body = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: INVENTORY_CONFIGMAP, namespace: FLUX_NAMESPACE },
+      data: { entries: JSON.stringify(entries) },
+    };
+    await this.mgmt.request(
+      "PATCH",
+      `/api/v1/namespaces/${FLUX_NAMESPACE}/configmaps/${INVENTORY_CONFIGMAP}?fieldManager=flotilla&force=true`,
+      body,
+      { contentType: "application/apply-patch+yaml", count: "apply" },
+    );
   }
 
   private async fetchMain(): Promise<FileTree> {
@@ -151,7 +187,11 @@ export class FleetPlanner {
   }
 
   private sourceSpec(): Omit<SourceSpec, "ref"> {
-    return { url: this.options.repoUrl, ...(this.options.secret ? { secret: this.options.secret } : {}), ...(this.options.cacheDir ? { cacheDir: this.options.cacheDir } : {}) };
+    return {
+      url: this.options.repoUrl,
+      ...(this.options.secret ? { secret: this.options.secret } : {}),
+      ...(this.options.cacheDir ? { cacheDir: this.options.cacheDir } : {}),
+    };
   }
 
   private source(ref: { branch?: string; semver?: string }): GitSource {

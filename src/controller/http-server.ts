@@ -171,7 +171,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     }
     log.info({ sender: verdict.event.sender, urls: verdict.event.urls, ref: verdict.event.ref }, "push received");
     receiver.onPush(verdict.event);
-    send(res, 200, `${JSON.stringify({ sender: verdict.event.sender, urls: verdict.event.urls, ...(verdict.event.ref ? { ref: verdict.event.ref } : {}) })}\n`, "application/json");
+    send(
+      res,
+      200,
+      `${JSON.stringify({ sender: verdict.event.sender, urls: verdict.event.urls, ...(verdict.event.ref ? { ref: verdict.event.ref } : {}) })}\n`,
+      "application/json",
+    );
   }
 
   function tooLarge(res: http.ServerResponse): void {
@@ -194,7 +199,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      log.error({ err: { message: (error as Error).message }, path: (req.url ?? "").startsWith("/hook/") ? "/hook/…" : req.url }, "request failed");
+      log.error(
+        { err: { message: (error as Error).message }, path: (req.url ?? "").startsWith("/hook/") ? "/hook/…" : req.url },
+        "request failed",
+      );
       if (!res.headersSent) send(res, 500, "internal error\n");
       else res.destroy();
     });
@@ -207,7 +215,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const host = options.host ?? "0.0.0.0";
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) =>
-      reject(new ConflictError(`cannot serve metrics and hooks on ${host}:${options.port}: ${error.code ?? error.message}`, { field: "--listen" }, { cause: error })),
+      reject(
+        new ConflictError(
+          `cannot serve metrics and hooks on ${host}:${options.port}: ${error.code ?? error.message}`,
+          { field: "--listen" },
+          { cause: error },
+        ),
+      ),
     );
     server.listen(options.port, host, () => {
       server.removeAllListeners("error");

@@ -3,13 +3,29 @@ import type { Logger } from "pino";
 import { parseDuration } from "../core/duration.js";
 import { describeError } from "../core/errors.js";
 import { redact } from "../core/redact.js";
-import { dependencyKey, kubeconfigOfSecret, referenceKey, type Condition, type Kustomization, type KustomizationSpec } from "../core/flux.js";
+import {
+  dependencyKey,
+  kubeconfigOfSecret,
+  referenceKey,
+  type Condition,
+  type Kustomization,
+  type KustomizationSpec,
+} from "../core/flux.js";
 import { fluxBuildSpecOf } from "../render/index.js";
 import { objectKey, type KubeObject } from "../core/object.js";
 import { Reason, isReady, readyCondition, setCondition } from "../status/conditions.js";
 import type { Metrics } from "../status/metrics.js";
 import { withJitter, type Clock } from "./clock.js";
-import { ApplyFailure, HealthCheckFailure, type ApplyOutcome, type FluxRenderSpec, type ManagementCluster, type RenderPort, type SourceArtifact, type TargetCluster } from "./ports.js";
+import {
+  ApplyFailure,
+  HealthCheckFailure,
+  type ApplyOutcome,
+  type FluxRenderSpec,
+  type ManagementCluster,
+  type RenderPort,
+  type SourceArtifact,
+  type TargetCluster,
+} from "./ports.js";
 import { RenderCache } from "./render-cache.js";
 
 /** Flux's multi-tenancy lockdown flags (`--default-service-account`, `--no-cross-namespace-refs`). */
@@ -123,8 +139,13 @@ export async function reconcileKustomization(k: Kustomization, ctx: Kustomizatio
   const log = ctx.logger.child({ unit: objectKey(k), cluster: k.spec.kubeConfig?.secretRef.name.replace(/-kubeconfig$/, "") ?? "mgmt" });
   const run: Run = { k, ctx, log, started, timing, secretValues: [] };
   const result = await reconcileSteps(run);
-  const outcome = isFailure(result) ? await reportFailure(run, result) : { requeueAfterMs: withJitter(timing.intervalMs), ready: "True" as const };
-  ctx.metrics?.reconcileDuration.observe({ kind: "Kustomization", name: k.metadata.name, namespace: k.metadata.namespace }, (ctx.clock.now() - started) / 1000);
+  const outcome = isFailure(result)
+    ? await reportFailure(run, result)
+    : { requeueAfterMs: withJitter(timing.intervalMs), ready: "True" as const };
+  ctx.metrics?.reconcileDuration.observe(
+    { kind: "Kustomization", name: k.metadata.name, namespace: k.metadata.namespace },
+    (ctx.clock.now() - started) / 1000,
+  );
   return outcome;
 }
 
@@ -146,7 +167,9 @@ function parseTiming(k: Kustomization): Step<Timing> {
   const where = { object: `Kustomization/${objectKey(k)}` };
   try {
     const intervalMs = parseDuration(k.spec.interval ?? "10m", { ...where, field: "spec.interval" });
-    const retryIntervalMs = k.spec.retryInterval ? parseDuration(k.spec.retryInterval, { ...where, field: "spec.retryInterval" }) : intervalMs;
+    const retryIntervalMs = k.spec.retryInterval
+      ? parseDuration(k.spec.retryInterval, { ...where, field: "spec.retryInterval" })
+      : intervalMs;
     const timeoutMs = k.spec.timeout ? parseDuration(k.spec.timeout, { ...where, field: "spec.timeout" }) : DEFAULT_TIMEOUT_MS;
     return { intervalMs, retryIntervalMs, timeoutMs };
   } catch (error) {
@@ -159,22 +182,35 @@ function resolveSource(k: Kustomization, ctx: KustomizationContext): Step<Source
   const sourceKey = sourceKeyOf(k);
   const ref = `${k.spec.sourceRef.kind}/${sourceKey}`;
   if (ctx.tenancy?.noCrossNamespaceRefs && (k.spec.sourceRef.namespace ?? k.metadata.namespace) !== k.metadata.namespace) {
-    return failure(Reason.AccessDenied, `can't access '${ref}', cross-namespace references have been blocked (spec.sourceRef.namespace)`, { requeue: "never", event: true });
+    return failure(Reason.AccessDenied, `can't access '${ref}', cross-namespace references have been blocked (spec.sourceRef.namespace)`, {
+      requeue: "never",
+      event: true,
+    });
   }
   if (k.spec.sourceRef.kind !== "GitRepository") {
-    return failure(Reason.ArtifactFailed, `source kind '${k.spec.sourceRef.kind}' is not supported; use GitRepository (spec.sourceRef.kind)`);
+    return failure(
+      Reason.ArtifactFailed,
+      `source kind '${k.spec.sourceRef.kind}' is not supported; use GitRepository (spec.sourceRef.kind)`,
+    );
   }
   const artifact = ctx.artifact(sourceKey);
   if (artifact) return artifact;
   const exists = ctx.sourceExists(sourceKey);
-  return failure(Reason.ArtifactFailed, `Source '${ref}' ${exists ? "has no artifact yet" : "does not exist"} (spec.sourceRef)`, { waiting: exists });
+  return failure(Reason.ArtifactFailed, `Source '${ref}' ${exists ? "has no artifact yet" : "does not exist"} (spec.sourceRef)`, {
+    waiting: exists,
+  });
 }
 
 /** Every `dependsOn` unit Ready at its source's revision, with no cycle; refused across namespaces under `--no-cross-namespace-refs`. */
 function checkDependencies(k: Kustomization, ctx: KustomizationContext, timing: Timing): Step<void> {
   const deps = (k.spec.dependsOn ?? []).map((d) => ({ key: dependencyKey(k, d), namespace: d.namespace ?? k.metadata.namespace }));
   const crossing = ctx.tenancy?.noCrossNamespaceRefs ? deps.find((d) => d.namespace !== k.metadata.namespace) : undefined;
-  if (crossing) return failure(Reason.AccessDenied, `can't access 'Kustomization/${crossing.key}', cross-namespace references have been blocked (spec.dependsOn)`, { requeue: "never", event: true });
+  if (crossing)
+    return failure(
+      Reason.AccessDenied,
+      `can't access 'Kustomization/${crossing.key}', cross-namespace references have been blocked (spec.dependsOn)`,
+      { requeue: "never", event: true },
+    );
   const cycle = dependencyCycle(k, ctx.kustomization);
   if (cycle) return failure(Reason.DependencyNotReady, `dependency cycle: ${cycle.join(" → ")} (spec.dependsOn)`);
   const sourceKey = sourceKeyOf(k);
@@ -182,7 +218,8 @@ function checkDependencies(k: Kustomization, ctx: KustomizationContext, timing: 
     const d = ctx.kustomization(key);
     if (!d) return failure(Reason.DependencyNotReady, `dependency '${key}' not found (spec.dependsOn)`);
     const upToDate = sourceKeyOf(d) !== sourceKey || d.status?.lastAppliedRevision === ctx.artifact(sourceKeyOf(d))?.revision;
-    if (!isReady(d) || !upToDate) return failure(Reason.DependencyNotReady, `dependency '${key}' is not ready`, { requeue: Math.min(timing.retryIntervalMs, 5_000) });
+    if (!isReady(d) || !upToDate)
+      return failure(Reason.DependencyNotReady, `dependency '${key}' is not ready`, { requeue: Math.min(timing.retryIntervalMs, 5_000) });
   }
   return undefined;
 }
@@ -191,22 +228,36 @@ function checkDependencies(k: Kustomization, ctx: KustomizationContext, timing: 
 async function resolveTarget(k: Kustomization, ctx: KustomizationContext): Promise<Step<TargetCluster>> {
   const serviceAccount = k.spec.serviceAccountName;
   if (serviceAccount !== undefined && !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(serviceAccount)) {
-    return failure(Reason.ReconciliationFailed, `spec.serviceAccountName '${serviceAccount}' is not a valid ServiceAccount name (lowercase letters, digits, '-' and '.')`);
+    return failure(
+      Reason.ReconciliationFailed,
+      `spec.serviceAccountName '${serviceAccount}' is not a valid ServiceAccount name (lowercase letters, digits, '-' and '.')`,
+    );
   }
   if (!k.spec.kubeConfig) return ctx.target(undefined, identityOf(k, ctx.tenancy));
   const ref = k.spec.kubeConfig.secretRef;
   const secret = await ctx.mgmt.getSecret(k.metadata.namespace, ref.name);
-  if (!secret) return failure(Reason.ClusterNotReady, `kubeconfig Secret '${k.metadata.namespace}/${ref.name}' not found: waiting for the cluster`, { requeue: 30_000 });
+  if (!secret)
+    return failure(Reason.ClusterNotReady, `kubeconfig Secret '${k.metadata.namespace}/${ref.name}' not found: waiting for the cluster`, {
+      requeue: 30_000,
+    });
   const kubeconfig = kubeconfigOfSecret(ref, secret);
   if (!kubeconfig) {
     const keys = ref.key ? `'${ref.key}'` : "'value' or 'value.yaml'";
-    return failure(Reason.ClusterNotReady, `kubeconfig Secret '${k.metadata.namespace}/${ref.name}' has no key ${keys} (spec.kubeConfig.secretRef)`);
+    return failure(
+      Reason.ClusterNotReady,
+      `kubeconfig Secret '${k.metadata.namespace}/${ref.name}' has no key ${keys} (spec.kubeConfig.secretRef)`,
+    );
   }
   return ctx.target(kubeconfig, identityOf(k, ctx.tenancy));
 }
 
 /** The unit's objects: the render (shared through the render cache) with substitutions; SOPS-encrypted Secrets refused. */
-async function build(k: Kustomization, ctx: KustomizationContext, artifact: SourceArtifact, secretValues: string[]): Promise<Step<KubeObject[]>> {
+async function build(
+  k: Kustomization,
+  ctx: KustomizationContext,
+  artifact: SourceArtifact,
+  secretValues: string[],
+): Promise<Step<KubeObject[]>> {
   let objects: KubeObject[];
   try {
     const spec = await renderSpec(k, ctx, secretValues);
@@ -217,7 +268,10 @@ async function build(k: Kustomization, ctx: KustomizationContext, artifact: Sour
   }
   const encrypted = k.spec.decryption ? objects.find((o) => o.kind === "Secret" && typeof o.sops === "object") : undefined;
   if (encrypted) {
-    return failure(Reason.BuildFailed, `Secret/${encrypted.metadata.namespace ?? ""}/${encrypted.metadata.name ?? ""} is SOPS-encrypted and Flotilla cannot decrypt it (spec.decryption)`);
+    return failure(
+      Reason.BuildFailed,
+      `Secret/${encrypted.metadata.namespace ?? ""}/${encrypted.metadata.name ?? ""} is SOPS-encrypted and Flotilla cannot decrypt it (spec.decryption)`,
+    );
   }
   return objects;
 }
@@ -246,16 +300,36 @@ async function applyAndReport(run: Run, target: TargetCluster, objects: KubeObje
       },
       // Not Ready while health checks wait, and the message says for what (an object that never appears included).
       onHealthPending: (waiting) =>
-        setStatus(k, ctx, { ready: "Unknown", reason: Reason.Progressing, message: `running health checks for revision ${revision} with a timeout of ${formatDuration(timing.timeoutMs)}: ${waiting}`, lastAttemptedRevision: revision }),
+        setStatus(k, ctx, {
+          ready: "Unknown",
+          reason: Reason.Progressing,
+          message: `running health checks for revision ${revision} with a timeout of ${formatDuration(timing.timeoutMs)}: ${waiting}`,
+          lastAttemptedRevision: revision,
+        }),
     });
   } catch (error) {
-    const inventory = error instanceof ApplyFailure || error instanceof HealthCheckFailure ? error.inventory : (k.status?.inventory?.entries ?? previousInventory);
+    const inventory =
+      error instanceof ApplyFailure || error instanceof HealthCheckFailure
+        ? error.inventory
+        : (k.status?.inventory?.entries ?? previousInventory);
     const reason = error instanceof HealthCheckFailure ? Reason.HealthCheckFailed : Reason.ReconciliationFailed;
-    return failure(reason, redact(describeError(error), run.secretValues), { event: true, waiting: false, status: { lastAttemptedRevision: revision, inventory: { entries: inventory } } });
+    return failure(reason, redact(describeError(error), run.secretValues), {
+      event: true,
+      waiting: false,
+      status: { lastAttemptedRevision: revision, inventory: { entries: inventory } },
+    });
   }
   const message = `Applied revision: ${revision}`;
-  await setStatus(k, ctx, { ready: "True", reason: Reason.ReconciliationSucceeded, message, lastAppliedRevision: revision, lastAttemptedRevision: revision, inventory: { entries: outcome.inventory } });
-  if (outcome.summary) await ctx.mgmt.event(k, "Normal", Reason.ReconciliationSucceeded, `${outcome.summary}\n${message}`).catch(() => undefined);
+  await setStatus(k, ctx, {
+    ready: "True",
+    reason: Reason.ReconciliationSucceeded,
+    message,
+    lastAppliedRevision: revision,
+    lastAttemptedRevision: revision,
+    inventory: { entries: outcome.inventory },
+  });
+  if (outcome.summary)
+    await ctx.mgmt.event(k, "Normal", Reason.ReconciliationSucceeded, `${outcome.summary}\n${message}`).catch(() => undefined);
   run.log.child({ revision }).info({ changes: outcome.summary || "none", ms: ctx.clock.now() - run.started }, "applied");
   return undefined;
 }
@@ -305,7 +379,10 @@ export function dependencyCycle(k: Kustomization, lookup: (key: string) => Kusto
 
 /** A Flux path (`./features/x`, `/features/x`, empty) as a tree path (`features/x`, ``). */
 export function normalizePath(path: string | undefined): string {
-  return (path ?? "").replace(/^\.?\/+/, "").replace(/^\.$/, "").replace(/\/+$/, "");
+  return (path ?? "")
+    .replace(/^\.?\/+/, "")
+    .replace(/^\.$/, "")
+    .replace(/\/+$/, "");
 }
 
 async function renderSpec(k: Kustomization, ctx: KustomizationContext, secretValues: string[]): Promise<FluxRenderSpec> {
@@ -314,7 +391,10 @@ async function renderSpec(k: Kustomization, ctx: KustomizationContext, secretVal
   if (s.postBuild) {
     const vars: Record<string, string> = {};
     for (const ref of s.postBuild.substituteFrom ?? []) {
-      const data = ref.kind === "Secret" ? await ctx.mgmt.getSecret(k.metadata.namespace, ref.name) : await ctx.mgmt.getConfigMap(k.metadata.namespace, ref.name);
+      const data =
+        ref.kind === "Secret"
+          ? await ctx.mgmt.getSecret(k.metadata.namespace, ref.name)
+          : await ctx.mgmt.getConfigMap(k.metadata.namespace, ref.name);
       if (!data) {
         if (ref.optional) continue;
         throw new Error(`substitution source ${ref.kind} '${k.metadata.namespace}/${ref.name}' not found (spec.postBuild.substituteFrom)`);
@@ -338,7 +418,11 @@ async function setStatus(
   const status: NonNullable<Kustomization["status"]> = {
     ...k.status,
     ...rest,
-    conditions: setCondition(k.status?.conditions, { type: "Ready", status: ready, reason, message, ...(generation !== undefined ? { observedGeneration: generation } : {}) }, new Date(ctx.clock.now())),
+    conditions: setCondition(
+      k.status?.conditions,
+      { type: "Ready", status: ready, reason, message, ...(generation !== undefined ? { observedGeneration: generation } : {}) },
+      new Date(ctx.clock.now()),
+    ),
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
   };
   ctx.metrics?.recordReady("Kustomization", k.metadata.namespace, k.metadata.name, ready);

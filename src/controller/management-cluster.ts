@@ -15,21 +15,36 @@ export class ApiManagementCluster implements ManagementCluster {
   ) {}
 
   async getSecret(namespace: string, name: string): Promise<Record<string, string> | undefined> {
-    const res = await this.client.request<{ data?: Record<string, string> }>("GET", `/api/v1/namespaces/${namespace}/secrets/${name}`, undefined, { allow: [404], count: "get" });
+    const res = await this.client.request<{ data?: Record<string, string> }>(
+      "GET",
+      `/api/v1/namespaces/${namespace}/secrets/${name}`,
+      undefined,
+      { allow: [404], count: "get" },
+    );
     if (res.status === 404) return undefined;
     return Object.fromEntries(Object.entries(res.body.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
   }
 
   /** A Secret's data with who it is: `namespace/name/uid` (never derived from its content) and its resourceVersion. */
   async getCredentials(namespace: string, name: string): Promise<SecretCredentials | undefined> {
-    const res = await this.client.request<{ metadata?: { uid?: string; resourceVersion?: string }; data?: Record<string, string> }>("GET", `/api/v1/namespaces/${namespace}/secrets/${name}`, undefined, { allow: [404], count: "get" });
+    const res = await this.client.request<{ metadata?: { uid?: string; resourceVersion?: string }; data?: Record<string, string> }>(
+      "GET",
+      `/api/v1/namespaces/${namespace}/secrets/${name}`,
+      undefined,
+      { allow: [404], count: "get" },
+    );
     if (res.status === 404) return undefined;
     const data = Object.fromEntries(Object.entries(res.body.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
     return { data, identity: `${namespace}/${name}/${res.body.metadata?.uid ?? ""}`, version: res.body.metadata?.resourceVersion ?? "" };
   }
 
   async getConfigMap(namespace: string, name: string): Promise<Record<string, string> | undefined> {
-    const res = await this.client.request<{ data?: Record<string, string> }>("GET", `/api/v1/namespaces/${namespace}/configmaps/${name}`, undefined, { allow: [404], count: "get" });
+    const res = await this.client.request<{ data?: Record<string, string> }>(
+      "GET",
+      `/api/v1/namespaces/${namespace}/configmaps/${name}`,
+      undefined,
+      { allow: [404], count: "get" },
+    );
     return res.status === 404 ? undefined : (res.body.data ?? {});
   }
 
@@ -58,7 +73,14 @@ export class ApiManagementCluster implements ManagementCluster {
         apiVersion: "v1",
         kind: "Event",
         metadata: { name: `${regarding.metadata.name}.${randomBytes(8).toString("hex")}`, namespace },
-        involvedObject: { apiVersion: regarding.apiVersion, kind: regarding.kind, name: regarding.metadata.name, namespace, uid: regarding.metadata.uid, resourceVersion: regarding.metadata.resourceVersion },
+        involvedObject: {
+          apiVersion: regarding.apiVersion,
+          kind: regarding.kind,
+          name: regarding.metadata.name,
+          namespace,
+          uid: regarding.metadata.uid,
+          resourceVersion: regarding.metadata.resourceVersion,
+        },
         reason,
         message: message.length > 1024 ? `${message.slice(0, 1021)}...` : message,
         type,
@@ -74,7 +96,12 @@ export class ApiManagementCluster implements ManagementCluster {
 
   /** Adds or removes a finalizer with a JSON merge patch guarded by the resourceVersion. */
   async setFinalizers(o: KubeObject, finalizers: string[]): Promise<KubeObject | undefined> {
-    const res = await this.client.request<KubeObject>("PATCH", objectPath(o), { metadata: { finalizers, resourceVersion: o.metadata.resourceVersion } }, { contentType: "application/merge-patch+json", allow: [404, 409], count: "patch" });
+    const res = await this.client.request<KubeObject>(
+      "PATCH",
+      objectPath(o),
+      { metadata: { finalizers, resourceVersion: o.metadata.resourceVersion } },
+      { contentType: "application/merge-patch+json", allow: [404, 409], count: "patch" },
+    );
     return res.status === 200 ? res.body : undefined;
   }
 }

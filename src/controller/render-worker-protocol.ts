@@ -49,7 +49,14 @@ export function packTree(tree: MemoryTree): PackedTree {
     index.push([path, offset, content.byteLength]);
     offset += content.byteLength;
   }
-  return { id: nextTreeId++, label: tree.label, bytes, files: index, symlinks, unread: unread.map(([path, error]) => [path, serializeError(error())]) };
+  return {
+    id: nextTreeId++,
+    label: tree.label,
+    bytes,
+    files: index,
+    symlinks,
+    unread: unread.map(([path, error]) => [path, serializeError(error())]),
+  };
 }
 
 export function unpackTree(packed: PackedTree): MemoryTree {
@@ -59,7 +66,9 @@ export function unpackTree(packed: PackedTree): MemoryTree {
 }
 
 export function serializeError(error: Error): SerializedError {
-  return error instanceof FlotillaError ? { code: error.code, message: error.message, location: error.location } : { code: "Internal", message: error.message, location: {} };
+  return error instanceof FlotillaError
+    ? { code: error.code, message: error.message, location: error.location }
+    : { code: "Internal", message: error.message, location: {} };
 }
 
 export function deserializeError(e: SerializedError): FlotillaError {

@@ -109,7 +109,10 @@ export class RenderWorkers {
       const job = slot.job;
       const failure =
         error.code === "ERR_WORKER_OUT_OF_MEMORY" && job
-          ? new TooLargeError(`rendering '${job.job.request.path || "."}' of ${job.job.request.tree.label} needed more than ${this.memoryMb} MiB (--render-memory); the render was stopped`, { file: job.job.request.path || "." })
+          ? new TooLargeError(
+              `rendering '${job.job.request.path || "."}' of ${job.job.request.tree.label} needed more than ${this.memoryMb} MiB (--render-memory); the render was stopped`,
+              { file: job.job.request.path || "." },
+            )
           : error;
       void this.retire(slot, failure);
     });
@@ -135,7 +138,13 @@ export class RenderWorkers {
     if (!job || job.id !== id) return;
     const { path, tree } = job.job.request;
     this.log.warn({ path, revision: tree.label, timeoutMs: this.timeoutMs }, "render timed out; its worker is terminated");
-    void this.retire(slot, new TimeoutError(`rendering '${path || "."}' of ${tree.label} took longer than ${this.timeoutMs / 1000} s (--render-timeout); the render was stopped`, { file: path || "." }));
+    void this.retire(
+      slot,
+      new TimeoutError(
+        `rendering '${path || "."}' of ${tree.label} took longer than ${this.timeoutMs / 1000} s (--render-timeout); the render was stopped`,
+        { file: path || "." },
+      ),
+    );
   }
 
   /** Fails the slot's job with `error`, terminates and forgets its worker; the next render starts a new one. */

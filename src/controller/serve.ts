@@ -29,10 +29,21 @@ export async function serveController(opts: ServeOptions): Promise<ServingContro
   const controller = new Controller(opts.controller);
   await controller.start();
   const receivers = webhookReceivers(controller, opts.webhook, logger);
-  const server = await startHttpServer({ port: opts.listen.port, host: opts.listen.host, metrics: controller.metrics, ready: () => controller.ready(), receivers: () => receivers, logger });
+  const server = await startHttpServer({
+    port: opts.listen.port,
+    host: opts.listen.host,
+    metrics: controller.metrics,
+    ready: () => controller.ready(),
+    receivers: () => receivers,
+    logger,
+  });
   logger.info({ url: server.url, webhook: receivers.length > 0 }, "serving /metrics, /healthz, /readyz and /hook/<token>");
   if (opts.repo) {
-    const planner = new FleetPlanner(controller, { repoUrl: opts.repo.url, logger, ...(opts.repo.cacheDir ? { cacheDir: opts.repo.cacheDir } : {}) });
+    const planner = new FleetPlanner(controller, {
+      repoUrl: opts.repo.url,
+      logger,
+      ...(opts.repo.cacheDir ? { cacheDir: opts.repo.cacheDir } : {}),
+    });
     await planner.bootstrap();
   }
   return {
@@ -47,7 +58,10 @@ export async function serveController(opts: ServeOptions): Promise<ServingContro
 
 function webhookReceivers(controller: Controller, webhook: ServeOptions["webhook"], logger: Logger): HookReceiver[] {
   if (!webhook) return [];
-  if (!webhook.secret) logger.warn("FLOTILLA_WEBHOOK_TOKEN without FLOTILLA_WEBHOOK_SECRET: whoever knows the hook URL can trigger polls, and signed hooks are refused");
+  if (!webhook.secret)
+    logger.warn(
+      "FLOTILLA_WEBHOOK_TOKEN without FLOTILLA_WEBHOOK_SECRET: whoever knows the hook URL can trigger polls, and signed hooks are refused",
+    );
   return [
     {
       token: webhook.token,

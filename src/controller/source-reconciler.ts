@@ -69,7 +69,10 @@ export async function reconcileGitRepository(g: GitRepository, ctx: SourceContex
       log.info({ revision: artifact.revision }, "new revision");
       ctx.onNewRevision(key, artifact.revision);
     }
-    ctx.metrics?.reconcileDuration.observe({ kind: "GitRepository", name: g.metadata.name, namespace: g.metadata.namespace }, (ctx.clock.now() - started) / 1000);
+    ctx.metrics?.reconcileDuration.observe(
+      { kind: "GitRepository", name: g.metadata.name, namespace: g.metadata.namespace },
+      (ctx.clock.now() - started) / 1000,
+    );
     return { requeueAfterMs: withJitter(interval) };
   } catch (error) {
     const message = describeError(error);
@@ -92,7 +95,11 @@ async function setStatus(
   const status: NonNullable<GitRepository["status"]> = {
     ...g.status,
     ...(artifact ? { artifact } : {}),
-    conditions: setCondition(g.status?.conditions, { type: "Ready", status: ready, reason, message, ...(generation !== undefined ? { observedGeneration: generation } : {}) }, new Date(ctx.clock.now())),
+    conditions: setCondition(
+      g.status?.conditions,
+      { type: "Ready", status: ready, reason, message, ...(generation !== undefined ? { observedGeneration: generation } : {}) },
+      new Date(ctx.clock.now()),
+    ),
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
   };
   ctx.metrics?.recordReady("GitRepository", g.metadata.namespace, g.metadata.name, ready);

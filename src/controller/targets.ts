@@ -40,7 +40,11 @@ export class TargetClusters {
     let client = this.clients.get(key);
     if (!client) {
       // A Secret's kubeconfig: no file paths, and no exec plugin unless --allow-exec-kubeconfigs.
-      client = ClusterClient.fromSecret(kubeconfig, "of spec.kubeConfig.secretRef", { timeoutMs: this.options.requestTimeoutMs ?? 15_000, retries: 2, allowExec: this.options.allowExecKubeconfigs ?? false });
+      client = ClusterClient.fromSecret(kubeconfig, "of spec.kubeConfig.secretRef", {
+        timeoutMs: this.options.requestTimeoutMs ?? 15_000,
+        retries: 2,
+        allowExec: this.options.allowExecKubeconfigs ?? false,
+      });
       this.clients.set(key, client);
     }
     return client;
@@ -49,7 +53,12 @@ export class TargetClusters {
   target(kubeconfig: string | undefined, identity?: string): TargetCluster {
     const client = this.client(kubeconfig, identity);
     return {
-      apply: (request) => applyUnit(client, { ...request, objects: structuredClone(request.objects), createNamespaces: this.options.createNamespaces ?? false }, { logger: this.logger }),
+      apply: (request) =>
+        applyUnit(
+          client,
+          { ...request, objects: structuredClone(request.objects), createNamespaces: this.options.createNamespaces ?? false },
+          { logger: this.logger },
+        ),
     };
   }
 

@@ -42,14 +42,18 @@ function senderOf(headers: Headers): PushEvent["sender"] {
 function signatureProblem(sender: PushEvent["sender"], secret: string, headers: Headers, body: Buffer): string | undefined {
   if (sender === "github") {
     const signature = header(headers, "x-hub-signature-256");
-    return signature && sameSecret(signature, `sha256=${hmacHex(secret, body)}`) ? undefined : "GitHub signature (X-Hub-Signature-256) does not match";
+    return signature && sameSecret(signature, `sha256=${hmacHex(secret, body)}`)
+      ? undefined
+      : "GitHub signature (X-Hub-Signature-256) does not match";
   }
   if (sender === "gitlab") {
     const token = header(headers, "x-gitlab-token");
     return token && sameSecret(token, secret) ? undefined : "GitLab token (X-Gitlab-Token) does not match";
   }
   const signature = header(headers, "x-signature") ?? header(headers, "x-hub-signature-256");
-  return signature && sameSecret(signature.replace(/^sha256=/, ""), hmacHex(secret, body)) ? undefined : "signature (X-Signature: sha256=<hmac>) does not match";
+  return signature && sameSecret(signature.replace(/^sha256=/, ""), hmacHex(secret, body))
+    ? undefined
+    : "signature (X-Signature: sha256=<hmac>) does not match";
 }
 
 /** Which events of a sender are pushes (answered 202 otherwise); undefined for a GitHub ping. */
@@ -73,7 +77,12 @@ export function readPush(secret: string | undefined, headers: Headers, body: Buf
   const sender = senderOf(headers);
   if (secret === undefined) {
     const signed = SIGNATURE_HEADERS.find((h) => header(headers, h) !== undefined);
-    if (signed) return { ok: false, status: 401, reason: `this hook has no secret (FLOTILLA_WEBHOOK_SECRET), so its ${signed} header cannot be checked: set the secret, or send no signature` };
+    if (signed)
+      return {
+        ok: false,
+        status: 401,
+        reason: `this hook has no secret (FLOTILLA_WEBHOOK_SECRET), so its ${signed} header cannot be checked: set the secret, or send no signature`,
+      };
   } else {
     const problem = signatureProblem(sender, secret, headers, body);
     if (problem) return { ok: false, status: 401, reason: problem };
@@ -90,7 +99,8 @@ export function readPush(secret: string | undefined, headers: Headers, body: Buf
     }
   }
   const { urls, ref } = extract(sender, payload);
-  if (urls.length === 0) return { ok: false, status: 400, reason: `payload names no repository (${URL_FIELDS[sender]}), so nothing is polled` };
+  if (urls.length === 0)
+    return { ok: false, status: 400, reason: `payload names no repository (${URL_FIELDS[sender]}), so nothing is polled` };
   return { ok: true, event: ref ? { sender, urls, ref } : { sender, urls } };
 }
 
@@ -148,5 +158,8 @@ export function repositoryIdentity(url: string): string {
       return url;
     }
   }
-  return `${host.toLowerCase()}/${path.replace(/^\/+/, "").replace(/\.git$/, "").replace(/\/+$/, "")}`;
+  return `${host.toLowerCase()}/${path
+    .replace(/^\/+/, "")
+    .replace(/\.git$/, "")
+    .replace(/\/+$/, "")}`;
 }

@@ -52,7 +52,9 @@ export class FolderWalk {
     if (first !== undefined) {
       const loop = first === "" || path.startsWith(`${first}/`);
       throw new RefusedError(
-        loop ? `'${path}' is a symlink loop: it leads back to '${first || "."}'` : `'${path}' is the same folder as '${first}' (through a symlink), which was already read`,
+        loop
+          ? `'${path}' is a symlink loop: it leads back to '${first || "."}'`
+          : `'${path}' is the same folder as '${first}' (through a symlink), which was already read`,
         { file: path },
       );
     }
@@ -160,7 +162,12 @@ export class MemoryTree implements FileTree {
   private readonly unread = new Map<string, () => Error>();
 
   /** `unread` maps a path to the error reading it throws: a file the source would not inflate. */
-  constructor(label: string, files: Iterable<[string, Uint8Array | string]>, symlinks: Iterable<[string, string]> = [], unread: Iterable<[string, () => Error]> = []) {
+  constructor(
+    label: string,
+    files: Iterable<[string, Uint8Array | string]>,
+    symlinks: Iterable<[string, string]> = [],
+    unread: Iterable<[string, () => Error]> = [],
+  ) {
     this.label = label;
     this.dirs.set("", new Set());
     for (const [path, content] of files) {

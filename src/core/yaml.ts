@@ -41,7 +41,8 @@ const goInt = new jsYaml.Type("tag:yaml.org,2002:int", {
  * Unquoted timestamps as yaml.v3 reads them (into a time) and kustomize then writes them:
  * Go's RFC 3339 with nanoseconds, trailing fraction zeros trimmed, `Z` for a zero offset.
  */
-const GO_TIMESTAMP = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:(?:[Tt]| +)(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d+))?(?: *(Z|[-+]\d{1,2}(?::?\d{2})?))?)?$/;
+const GO_TIMESTAMP =
+  /^(\d{4})-(\d{1,2})-(\d{1,2})(?:(?:[Tt]| +)(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d+))?(?: *(Z|[-+]\d{1,2}(?::?\d{2})?))?)?$/;
 const goTimestamp = new jsYaml.Type("tag:yaml.org,2002:timestamp", {
   kind: "scalar",
   resolve: (data: unknown) => typeof data === "string" && GO_TIMESTAMP.test(data) && acceptedByYamlV3(data),

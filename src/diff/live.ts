@@ -54,10 +54,13 @@ export async function diffLive(repo: RepositoryInput, opts: LiveDiffOptions): Pr
   const origin: KubeconfigOrigin = { kind: "file", file };
   const { contexts, current } = kubeconfigContexts(text, origin);
   const cluster = opts.cluster ?? current;
-  if (!cluster) throw new InvalidInputError("the kubeconfig has no current context; name the cluster with --cluster", { file, field: "--cluster" });
+  if (!cluster)
+    throw new InvalidInputError("the kubeconfig has no current context; name the cluster with --cluster", { file, field: "--cluster" });
   const plan = await planCluster(repo, opts.head, cluster, opts.cluster ? "--cluster" : "current-context");
 
-  const client = ClusterClient.connect(kubeconfigFromText(text, origin, contexts.includes(cluster) ? { context: cluster } : {}), { timeoutMs: 30_000 });
+  const client = ClusterClient.connect(kubeconfigFromText(text, origin, contexts.includes(cluster) ? { context: cluster } : {}), {
+    timeoutMs: 30_000,
+  });
   try {
     const owned = await ownedInventories(client);
     const { units, skipped } = await diffPlannedUnits(client, plan, owned);
@@ -81,7 +84,9 @@ function readKubeconfigFile(file: string): string {
 /** Plans the head revision and renders the units that run on `cluster`; none is an error naming the clusters there are. */
 async function planCluster(repo: RepositoryInput, head: string | undefined, cluster: string, field: string): Promise<ClusterPlan> {
   const plan = await planRepository(repo, head, false);
-  const kustomizations = new Map(plan.result.objects.filter((o): o is Kustomization => o.kind === "Kustomization").map((k) => [objectKey(k), k]));
+  const kustomizations = new Map(
+    plan.result.objects.filter((o): o is Kustomization => o.kind === "Kustomization").map((k) => [objectKey(k), k]),
+  );
   const units = renderUnits(plan.result.objects, plan.trees, new Map<FileTree, Map<string, KubeObject[]>>(), (c) => c === cluster);
   if (units.length === 0) {
     const known = [...new Set([...kustomizations.values()].map(clusterOfUnit))].sort();
@@ -91,13 +96,22 @@ async function planCluster(repo: RepositoryInput, head: string | undefined, clus
 }
 
 /** Dry-runs each planned unit against its previous inventory; a unit is "added" when nothing of it is on the cluster yet. */
-async function diffPlannedUnits(client: ClusterClient, plan: ClusterPlan, owned: OwnedInventories): Promise<{ units: UnitDiff[]; skipped: SkippedObject[] }> {
+async function diffPlannedUnits(
+  client: ClusterClient,
+  plan: ClusterPlan,
+  owned: OwnedInventories,
+): Promise<{ units: UnitDiff[]; skipped: SkippedObject[] }> {
   const units: UnitDiff[] = [];
   const skipped: SkippedObject[] = [];
   for (const u of plan.units) {
     const k = plan.kustomizations.get(u.unit)!;
     const previous = owned.get(u.unit);
-    const result = await diffUnit(client, { unit: { name: k.metadata.name, namespace: k.metadata.namespace }, objects: u.objects, previousInventory: previous ?? [], prune: k.spec.prune === true });
+    const result = await diffUnit(client, {
+      unit: { name: k.metadata.name, namespace: k.metadata.namespace },
+      objects: u.objects,
+      previousInventory: previous ?? [],
+      prune: k.spec.prune === true,
+    });
     for (const s of result.skipped) skipped.push({ unit: u.unit, ...s });
     if (result.changes.length === 0) continue;
     const added = !previous && result.unchanged.length === 0 && result.changes.every((c) => c.change === "added");
@@ -112,7 +126,13 @@ function removedUnits(plan: ClusterPlan, owned: OwnedInventories): UnitDiff[] {
   const out: UnitDiff[] = [];
   for (const [unit, entries] of owned) {
     if (plan.kustomizations.has(unit) || !namespaces.has(unit.split("/")[0]!)) continue;
-    out.push({ unit, change: "removed", objects: entries.map((e) => ({ id: e.id, ref: refOfId(e.id), change: "removed" as const })).sort((a, b) => a.ref.localeCompare(b.ref)) });
+    out.push({
+      unit,
+      change: "removed",
+      objects: entries
+        .map((e) => ({ id: e.id, ref: refOfId(e.id), change: "removed" as const }))
+        .sort((a, b) => a.ref.localeCompare(b.ref)),
+    });
   }
   return out;
 }

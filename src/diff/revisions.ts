@@ -11,5 +11,8 @@ export async function diffRevisions(repo: RepositoryInput, base: string, head: s
   const filter = clusters?.length ? (c: string) => clusters.includes(c) : undefined;
   const before = await planRepository(repo, base, false);
   const after = await planRepository(repo, head, false);
-  return diffFleet(renderUnits(before.result.objects, before.trees, cache, filter), renderUnits(after.result.objects, after.trees, cache, filter));
+  return diffFleet(
+    renderUnits(before.result.objects, before.trees, cache, filter),
+    renderUnits(after.result.objects, after.trees, cache, filter),
+  );
 }

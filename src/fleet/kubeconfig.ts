@@ -26,4 +26,3 @@ function writeKubeconfig(path: string, planes: Array<{ name: string; kubeconfig:
 function parseKubeconfig(text: string): { clusters?: unknown[]; users?: unknown[]; contexts?: unknown[] } {
   return (parseYamlDocument(text, "kubeconfig") ?? {}) as { clusters?: unknown[]; users?: unknown[]; contexts?: unknown[] };
 }
-

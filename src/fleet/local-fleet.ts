@@ -80,26 +80,48 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
 
   try {
     // A repository with nothing to plan is refused before anything starts.
-    const tree: FileTree = isRemoteRepository(options.repo) ? (await pollDefaultBranch({ url: options.repo }, { logger })).artifact.tree : new WorkTree(options.repo);
+    const tree: FileTree = isRemoteRepository(options.repo)
+      ? (await pollDefaultBranch({ url: options.repo }, { logger })).artifact.tree
+      : new WorkTree(options.repo);
     const layout = readLayout(tree);
     assertFleetLayout(tree, layout);
     const harness = await startHarness({ profile: "full", logger });
     cleanup.push(() => harness.stop());
-    const mgmtPlane = await step("starting the local management cluster (etcd, kube-apiserver, controller-manager, scheduler)", () => harness.add("mgmt"));
+    const mgmtPlane = await step("starting the local management cluster (etcd, kube-apiserver, controller-manager, scheduler)", () =>
+      harness.add("mgmt"),
+    );
     const mgmt = ClusterClient.fromKubeconfig(mgmtPlane.kubeconfig);
     cleanup.push(async () => mgmt.close());
 
     const crds = render(new DiskTree(join(PROJECT_ROOT, "deploy")), "crds");
-    await step("installing the Flux API and Cluster API CRDs", () => applyUnit(mgmt, { unit: { name: "flotilla-crds", namespace: "flux-system" }, objects: crds, prune: false, wait: true, timeoutMs: 60_000 }));
+    await step("installing the Flux API and Cluster API CRDs", () =>
+      applyUnit(mgmt, {
+        unit: { name: "flotilla-crds", namespace: "flux-system" },
+        objects: crds,
+        prune: false,
+        wait: true,
+        timeoutMs: 60_000,
+      }),
+    );
 
     const mgmtObjects = layout.providers.filter((p) => p.hasMgmt).flatMap((p) => render(tree, `${p.path}/mgmt`));
     if (standIn) {
       const discovery = await mgmt.discovery(true);
-      const standIns = standInCrds(mgmtObjects, (apiVersion, kind) => discovery.has(`${groupOf(apiVersion)}/${versionOf(apiVersion)}/${kind}`));
+      const standIns = standInCrds(mgmtObjects, (apiVersion, kind) =>
+        discovery.has(`${groupOf(apiVersion)}/${versionOf(apiVersion)}/${kind}`),
+      );
       if (standIns.length > 0) {
         const kinds = standIns.map((c) => (c.spec as { names: { kind: string } }).names.kind).join(", ");
-        await step(`installing ${standIns.length} stand-in CRD(s) for cloud Cluster API kinds (${kinds}) — stand-ins, not the real providers`, () =>
-          applyUnit(mgmt, { unit: { name: "flotilla-stand-ins", namespace: "flux-system" }, objects: standIns, prune: false, wait: true, timeoutMs: 60_000 }),
+        await step(
+          `installing ${standIns.length} stand-in CRD(s) for cloud Cluster API kinds (${kinds}) — stand-ins, not the real providers`,
+          () =>
+            applyUnit(mgmt, {
+              unit: { name: "flotilla-stand-ins", namespace: "flux-system" },
+              objects: standIns,
+              prune: false,
+              wait: true,
+              timeoutMs: 60_000,
+            }),
         );
       }
     }
@@ -123,7 +145,9 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
         if (!served.local || isLoopback(g.spec.url)) return undefined;
         if (!rewritten.has(g.spec.url)) {
           rewritten.add(g.spec.url);
-          notice(`GitRepository ${g.metadata.namespace}/${g.metadata.name}: ${sanitizeUrl(g.spec.url)} is read from ${served.url} (a local run cannot reach the real remote)`);
+          notice(
+            `GitRepository ${g.metadata.namespace}/${g.metadata.name}: ${sanitizeUrl(g.spec.url)} is read from ${served.url} (a local run cannot reach the real remote)`,
+          );
         }
         return served.url;
       },
@@ -187,7 +211,11 @@ async function serveRepository(repo: string): Promise<ServedRepository> {
     return {
       url: `${server.url}/platform.git`,
       local: true,
-      ...(mirror.syntheticTag ? { note: `the repository has no release tag: prod follows ${mirror.syntheticTag}, a tag on the current main in the served mirror only (your repository is not changed)` } : {}),
+      ...(mirror.syntheticTag
+        ? {
+            note: `the repository has no release tag: prod follows ${mirror.syntheticTag}, a tag on the current main in the served mirror only (your repository is not changed)`,
+          }
+        : {}),
       follow: (onChange) => mirror.follow(1000, onChange),
       stop: async () => {
         await server.stop();

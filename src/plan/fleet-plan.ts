@@ -1,6 +1,13 @@
 import { describeError, InvalidInputError, NotFoundError } from "../core/errors.js";
 import type { FileTree } from "../core/file-tree.js";
-import { GIT_REPOSITORY_API_VERSION, KUSTOMIZATION_API_VERSION, referenceKey, type GitRepository, type Kustomization, type KustomizationSpec } from "../core/flux.js";
+import {
+  GIT_REPOSITORY_API_VERSION,
+  KUSTOMIZATION_API_VERSION,
+  referenceKey,
+  type GitRepository,
+  type Kustomization,
+  type KustomizationSpec,
+} from "../core/flux.js";
 import { groupOf, objectKey, type KubeObject } from "../core/object.js";
 import { fluxBuildSpecOf, type FluxBuildSpec } from "../render/index.js";
 import { inferDependencies } from "./dependencies.js";
@@ -58,7 +65,10 @@ export interface PlanError {
  * (when any environment follows it) `release`. The caller then fetches each source's
  * tree and calls `planFleet`.
  */
-export function discoverSources(main: FileTree, opts: { repoUrl?: string; releaseTag?: string; defaultBranch?: string; render: RenderFn }): Sources {
+export function discoverSources(
+  main: FileTree,
+  opts: { repoUrl?: string; releaseTag?: string; defaultBranch?: string; render: RenderFn },
+): Sources {
   const config = parseFlotillaConfig(main.kind(CONFIG_FILE) === "file" ? main.readText(CONFIG_FILE) : undefined);
   const layout = readLayout(main);
   const warnings: string[] = [];
@@ -76,7 +86,11 @@ export function discoverSources(main: FileTree, opts: { repoUrl?: string; releas
     return { mode: "flux", config, layout, gitRepositories, kustomizations, warnings };
   }
   const url = config.sources.url ?? opts.repoUrl;
-  if (!url) throw new InvalidInputError("the repository URL is unknown: set sources.url in flotilla.yaml or pass --repo", { file: CONFIG_FILE, field: "sources.url" });
+  if (!url)
+    throw new InvalidInputError("the repository URL is unknown: set sources.url in flotilla.yaml or pass --repo", {
+      file: CONFIG_FILE,
+      field: "sources.url",
+    });
   gitRepositories.push(gitRepository("main", url, { branch: config.sources.main.branch ?? opts.defaultBranch ?? "main" }));
   const release = config.sources.release ?? (opts.releaseTag ? { tag: opts.releaseTag } : undefined);
   if (release) gitRepositories.push(gitRepository("release", url, release));
@@ -84,7 +98,12 @@ export function discoverSources(main: FileTree, opts: { repoUrl?: string; releas
 }
 
 function gitRepository(name: string, url: string, ref: GitRepository["spec"]["ref"]): GitRepository {
-  return { apiVersion: GIT_REPOSITORY_API_VERSION, kind: "GitRepository", metadata: { name, namespace: FLUX_NAMESPACE }, spec: { url, ref: ref!, interval: "1m" } };
+  return {
+    apiVersion: GIT_REPOSITORY_API_VERSION,
+    kind: "GitRepository",
+    metadata: { name, namespace: FLUX_NAMESPACE },
+    spec: { url, ref: ref!, interval: "1m" },
+  };
 }
 
 /**
@@ -92,7 +111,11 @@ function gitRepository(name: string, url: string, ref: GitRepository["spec"]["re
  * name, with inferred dependencies. `trees` holds each GitRepository's tree by name. Pure: the
  * same input gives the same output.
  */
-export function planFleet(sources: Sources, trees: Readonly<Record<string, FileTree>>, opts: { render: RenderFn; inferDependencies?: boolean }): PlanResult {
+export function planFleet(
+  sources: Sources,
+  trees: Readonly<Record<string, FileTree>>,
+  opts: { render: RenderFn; inferDependencies?: boolean },
+): PlanResult {
   const warnings = [...sources.warnings];
   const errors: PlanError[] = [];
   const units = sources.mode === "flux" ? fluxUnits(sources, trees) : conventionUnits(sources, trees, opts.render, warnings, errors);
@@ -114,9 +137,18 @@ export function planFleet(sources: Sources, trees: Readonly<Record<string, FileT
     warnings.push(...overlappingObjects(units, renders));
   }
   const objects = [...sources.gitRepositories, ...units].sort(
-    (a, b) => a.metadata.namespace.localeCompare(b.metadata.namespace) || a.kind.localeCompare(b.kind) || a.metadata.name.localeCompare(b.metadata.name),
+    (a, b) =>
+      a.metadata.namespace.localeCompare(b.metadata.namespace) ||
+      a.kind.localeCompare(b.kind) ||
+      a.metadata.name.localeCompare(b.metadata.name),
   );
-  return { mode: sources.mode, objects, rollouts: conventionRollouts(sources), warnings, errors: errors.sort((a, b) => a.unit.localeCompare(b.unit)) };
+  return {
+    mode: sources.mode,
+    objects,
+    rollouts: conventionRollouts(sources),
+    warnings,
+    errors: errors.sort((a, b) => a.unit.localeCompare(b.unit)),
+  };
 }
 
 /** flotilla.yaml `rollouts.<env>` as Rollout objects over the units labelled with that environment, with the windows. */
@@ -124,7 +156,9 @@ function conventionRollouts(sources: Sources): RolloutObject[] {
   if (sources.mode !== "convention") return [];
   return Object.entries(sources.config.rollouts).map(([env, spec]) => {
     const source = sources.config.environments[env]?.source ?? (env === "prod" ? "release" : "main");
-    const r = rolloutManifest(env, FLUX_NAMESPACE, { name: source, namespace: FLUX_NAMESPACE }, spec, sources.config.windows, { [LABEL_ENVIRONMENT]: env });
+    const r = rolloutManifest(env, FLUX_NAMESPACE, { name: source, namespace: FLUX_NAMESPACE }, spec, sources.config.windows, {
+      [LABEL_ENVIRONMENT]: env,
+    });
     r.spec.selector = { matchLabels: { [LABEL_ENVIRONMENT]: env } };
     return r;
   });
@@ -140,7 +174,10 @@ function renderOrError(render: () => KubeObject[]): KubeObject[] | { error: stri
 
 /** A Flux path (`./features/x`) as a tree path (`features/x`). */
 export function cleanPath(path: string | undefined): string {
-  return (path ?? "").replace(/^\.?\/+/, "").replace(/^\.$/, "").replace(/\/+$/, "");
+  return (path ?? "")
+    .replace(/^\.?\/+/, "")
+    .replace(/^\.$/, "")
+    .replace(/\/+$/, "");
 }
 
 function fluxUnits(sources: Sources, trees: Readonly<Record<string, FileTree>>): Kustomization[] {
@@ -173,7 +210,14 @@ function enabledFeatures(all: string[], config: FlotillaConfig, env: string, clu
 }
 
 /** Builds a convention-mode Kustomization with `flotilla.yaml`'s defaults (interval, retryInterval, timeout, prune, wait). */
-type UnitFactory = (namespace: string, name: string, source: string, path: string, labels: Record<string, string>, kubeconfig?: string) => Kustomization;
+type UnitFactory = (
+  namespace: string,
+  name: string,
+  source: string,
+  path: string,
+  labels: Record<string, string>,
+  kubeconfig?: string,
+) => Kustomization;
 
 /** What convention planning works from: the sources, the trees, and where warnings and per-cluster errors go. */
 interface ConventionInput {
@@ -189,7 +233,13 @@ interface ConventionInput {
  * and `management.features`), then each workload cluster's (`feature-<f>`, `common`, `<cluster>`,
  * `tenants-common`, `tenants-<env>`, each when its folder exists).
  */
-function conventionUnits(sources: Sources, trees: Readonly<Record<string, FileTree>>, render: RenderFn, warnings: string[], errors: PlanError[]): Kustomization[] {
+function conventionUnits(
+  sources: Sources,
+  trees: Readonly<Record<string, FileTree>>,
+  render: RenderFn,
+  warnings: string[],
+  errors: PlanError[],
+): Kustomization[] {
   const input: ConventionInput = { sources, trees, render, warnings, errors };
   checkFeatureReferences(sources.config, sources.layout);
   const unit = unitFactory(sources.config.defaults);
@@ -238,10 +288,13 @@ const hasReleaseSource = (sources: Sources) => sources.gitRepositories.some((g) 
 function sourceOfEnvironment(sources: Sources, env: string, folder: string): string {
   const source = sources.config.environments[env]?.source ?? (env === "prod" ? "release" : "main");
   if (source === "release" && !hasReleaseSource(sources)) {
-    throw new InvalidInputError(`environment '${env}' follows the release source, but there is none: tag a release (vX.Y.Z) or set sources.release in flotilla.yaml`, {
-      file: folder,
-      field: `environments.${env}.source`,
-    });
+    throw new InvalidInputError(
+      `environment '${env}' follows the release source, but there is none: tag a release (vX.Y.Z) or set sources.release in flotilla.yaml`,
+      {
+        file: folder,
+        field: `environments.${env}.source`,
+      },
+    );
   }
   return source;
 }
@@ -256,10 +309,15 @@ function clusterApiClusters({ sources, trees, render, warnings }: ConventionInpu
   for (const p of layout.providers) {
     if (!p.hasMgmt) continue;
     const mgmtObjects = render(trees.main!, `${p.path}/mgmt`, {});
-    for (const o of mgmtObjects) if (o.kind === "Cluster" && groupOf(o.apiVersion) === "cluster.x-k8s.io" && o.metadata.name) capi.set(o.metadata.name, o.metadata.namespace ?? "default");
+    for (const o of mgmtObjects)
+      if (o.kind === "Cluster" && groupOf(o.apiVersion) === "cluster.x-k8s.io" && o.metadata.name)
+        capi.set(o.metadata.name, o.metadata.namespace ?? "default");
   }
-  for (const name of capi.keys()) if (!layout.clusters.some((c) => c.name === name)) warnings.push(`Cluster '${name}' under mgmt has no folder under providers/*/*/clusters/<env>/`);
-  for (const c of layout.clusters) if (!capi.has(c.name)) warnings.push(`cluster folder ${c.path} has no Cluster API Cluster '${c.name}' under mgmt`);
+  for (const name of capi.keys())
+    if (!layout.clusters.some((c) => c.name === name))
+      warnings.push(`Cluster '${name}' under mgmt has no folder under providers/*/*/clusters/<env>/`);
+  for (const c of layout.clusters)
+    if (!capi.has(c.name)) warnings.push(`cluster folder ${c.path} has no Cluster API Cluster '${c.name}' under mgmt`);
   return capi;
 }
 
@@ -267,16 +325,22 @@ function clusterApiClusters({ sources, trees, render, warnings }: ConventionInpu
 function managementUnits(sources: Sources, unit: UnitFactory): Kustomization[] {
   const { config, layout } = sources;
   const units: Kustomization[] = [];
-  const mgmtProviders = layout.providers.filter((p) => p.hasMgmt && (!config.management.provider || `${p.cloud}/${p.version}` === config.management.provider));
+  const mgmtProviders = layout.providers.filter(
+    (p) => p.hasMgmt && (!config.management.provider || `${p.cloud}/${p.version}` === config.management.provider),
+  );
   if (config.management.provider && mgmtProviders.length === 0) {
-    throw new NotFoundError(`provider '${config.management.provider}' has no mgmt folder`, { file: CONFIG_FILE, field: "management.provider" });
+    throw new NotFoundError(`provider '${config.management.provider}' has no mgmt folder`, {
+      file: CONFIG_FILE,
+      field: "management.provider",
+    });
   }
   for (const p of mgmtProviders) {
     const name = mgmtProviders.length === 1 ? "mgmt" : `mgmt-${p.cloud}-${p.version}`;
     units.push(unit(FLUX_NAMESPACE, name, "main", `${p.path}/mgmt`, { [LABEL_CLUSTER]: "mgmt" }));
   }
   for (const f of config.management.features) {
-    if (f.source === "release" && !hasReleaseSource(sources)) throw new InvalidInputError("the release source does not exist", { file: CONFIG_FILE, field: "management.features" });
+    if (f.source === "release" && !hasReleaseSource(sources))
+      throw new InvalidInputError("the release source does not exist", { file: CONFIG_FILE, field: "management.features" });
     units.push(unit(FLUX_NAMESPACE, `feature-${f.name}`, f.source, `features/${f.name}`, { [LABEL_CLUSTER]: "mgmt" }));
   }
   return units;
@@ -287,7 +351,12 @@ function managementUnits(sources: Sources, unit: UnitFactory): Kustomization[] {
  * environment has no source (prod before the first release tag) is left out with its error; the
  * others are planned.
  */
-function workloadUnits({ sources, trees, errors }: ConventionInput, c: Layout["clusters"][number], capi: ReadonlyMap<string, string>, unit: UnitFactory): Kustomization[] {
+function workloadUnits(
+  { sources, trees, errors }: ConventionInput,
+  c: Layout["clusters"][number],
+  capi: ReadonlyMap<string, string>,
+  unit: UnitFactory,
+): Kustomization[] {
   let source: string;
   try {
     source = sourceOfEnvironment(sources, c.env, c.path);

@@ -48,10 +48,12 @@ const fail = (message: string, field: Path): never => {
   throw new InvalidInputError(message, { file: CONFIG_FILE, field });
 };
 const checkKeys = (value: Record<string, unknown>, allowed: string[], field: Path): void => {
-  for (const key of Object.keys(value)) if (!allowed.includes(key)) fail(`unknown key '${key}' (known: ${allowed.join(", ")})`, field ? `${field}.${key}` : key);
+  for (const key of Object.keys(value))
+    if (!allowed.includes(key)) fail(`unknown key '${key}' (known: ${allowed.join(", ")})`, field ? `${field}.${key}` : key);
 };
 const map = (value: unknown, field: Path): Record<string, unknown> => (isPlainObject(value) ? value : fail("must be a map", field));
-const str = (value: unknown, field: Path): string => (typeof value === "string" && value !== "" ? value : fail("must be a non-empty string", field));
+const str = (value: unknown, field: Path): string =>
+  typeof value === "string" && value !== "" ? value : fail("must be a non-empty string", field);
 const bool = (value: unknown, field: Path): boolean => (typeof value === "boolean" ? value : fail("must be true or false", field));
 const strings = (value: unknown, field: Path): string[] =>
   Array.isArray(value) ? value.map((v, i) => str(v, `${field}[${i}]`)) : fail("must be a list of strings", field);
@@ -88,7 +90,8 @@ export function parseFlotillaConfig(text: string | undefined): FlotillaConfig {
       checkKeys(r, ["tag", "semver"], "sources.release");
       if (r.tag === undefined && r.semver === undefined) fail("needs tag or semver", "sources.release");
       if (r.tag !== undefined && r.semver !== undefined) fail("give tag or semver, not both", "sources.release");
-      config.sources.release = r.tag !== undefined ? { tag: str(r.tag, "sources.release.tag") } : { semver: str(r.semver, "sources.release.semver") };
+      config.sources.release =
+        r.tag !== undefined ? { tag: str(r.tag, "sources.release.tag") } : { semver: str(r.semver, "sources.release.semver") };
     }
   }
   if (root.environments !== undefined) {
@@ -148,7 +151,8 @@ export function parseFlotillaConfig(text: string | undefined): FlotillaConfig {
     if (d.wait !== undefined) config.defaults.wait = bool(d.wait, "defaults.wait");
   }
   if (root.rollouts !== undefined) {
-    for (const [env, v] of Object.entries(map(root.rollouts, "rollouts"))) config.rollouts[env] = parseRolloutSpec(v, { file: CONFIG_FILE }, `rollouts.${env}`);
+    for (const [env, v] of Object.entries(map(root.rollouts, "rollouts")))
+      config.rollouts[env] = parseRolloutSpec(v, { file: CONFIG_FILE }, `rollouts.${env}`);
   }
   if (root.windows !== undefined) config.windows = parseWindows(root.windows, { file: CONFIG_FILE }, "windows");
   return config;

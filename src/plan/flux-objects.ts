@@ -1,5 +1,12 @@
 import { InvalidInputError } from "../core/errors.js";
-import { GIT_REPOSITORY_API_VERSION, KUSTOMIZATION_API_VERSION, type GitRepository, type Kustomization, type KustomizationPatch, type KustomizationSpec } from "../core/flux.js";
+import {
+  GIT_REPOSITORY_API_VERSION,
+  KUSTOMIZATION_API_VERSION,
+  type GitRepository,
+  type Kustomization,
+  type KustomizationPatch,
+  type KustomizationSpec,
+} from "../core/flux.js";
 import { isPlainObject, type KubeObject } from "../core/object.js";
 import { legacyPatches } from "../render/index.js";
 
@@ -37,7 +44,10 @@ export function normalizeKustomization(o: KubeObject, file: string): Kustomizati
   const where = { file, object: `Kustomization/${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}` };
   const spec = (isPlainObject(o.spec) ? { ...o.spec } : {}) as Record<string, unknown>;
   if (!isPlainObject(spec.sourceRef)) throw new InvalidInputError("spec.sourceRef is required", { ...where, field: "spec.sourceRef" });
-  const patches: KustomizationPatch[] = [...(Array.isArray(spec.patches) ? (spec.patches as KustomizationPatch[]) : []), ...legacyPatches(spec as Pick<KustomizationSpec, "patchesStrategicMerge" | "patchesJson6902">)];
+  const patches: KustomizationPatch[] = [
+    ...(Array.isArray(spec.patches) ? (spec.patches as KustomizationPatch[]) : []),
+    ...legacyPatches(spec as Pick<KustomizationSpec, "patchesStrategicMerge" | "patchesJson6902">),
+  ];
   delete spec.patchesStrategicMerge;
   delete spec.patchesJson6902;
   delete spec.validation;

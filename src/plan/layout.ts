@@ -26,7 +26,8 @@ export interface Layout {
   features: string[];
 }
 
-const dirs = (tree: FileTree, path: string): string[] => (tree.kind(path) === "dir" ? tree.list(path).filter((n) => tree.kind(`${path}/${n}`) === "dir" && !n.startsWith(".")) : []);
+const dirs = (tree: FileTree, path: string): string[] =>
+  tree.kind(path) === "dir" ? tree.list(path).filter((n) => tree.kind(`${path}/${n}`) === "dir" && !n.startsWith(".")) : [];
 
 /** Reads the layout of DESIGN.md's conventions; two clusters with one name are an error naming both folders. */
 export function readLayout(tree: FileTree): Layout {

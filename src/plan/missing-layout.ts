@@ -2,7 +2,8 @@ import { NotFoundError } from "../core/errors.js";
 import { FolderWalk, type FileTree } from "../core/file-tree.js";
 import type { Layout } from "./layout.js";
 
-const isFluxKustomization = (text: string) => /^apiVersion:\s*["']?kustomize\.toolkit\.fluxcd\.io\//m.test(text) && /^kind:\s*["']?Kustomization["']?\s*$/m.test(text);
+const isFluxKustomization = (text: string) =>
+  /^apiVersion:\s*["']?kustomize\.toolkit\.fluxcd\.io\//m.test(text) && /^kind:\s*["']?Kustomization["']?\s*$/m.test(text);
 
 /**
  * Refuses a repository with nothing to plan — no `providers/<cloud>/<version>/mgmt` and no
@@ -37,7 +38,13 @@ function fluxFolders(tree: FileTree, limit: number): string[] {
       if (name.startsWith(".") || path === "providers") continue;
       const kind = tree.kind(path);
       if (kind === "dir") walk(path);
-      else if (kind === "file" && /\.ya?ml$/.test(name) && !found.some((f) => dir === f || dir.startsWith(`${f}/`)) && isFluxKustomization(tree.readText(path))) found.push(dir || ".");
+      else if (
+        kind === "file" &&
+        /\.ya?ml$/.test(name) &&
+        !found.some((f) => dir === f || dir.startsWith(`${f}/`)) &&
+        isFluxKustomization(tree.readText(path))
+      )
+        found.push(dir || ".");
     }
   };
   walk("");

@@ -20,7 +20,12 @@ export interface RepositoryPlan {
 export async function planRepository(repo: RepositoryInput, ref: string | undefined, infer = true): Promise<RepositoryPlan> {
   const main = await repo.tree(ref);
   const releaseTag = await repo.releaseTag();
-  const sources = discoverSources(main, { ...(repo.url ? { repoUrl: repo.url } : {}), ...(releaseTag ? { releaseTag } : {}), defaultBranch: await repo.defaultBranch(), render: renderFlux });
+  const sources = discoverSources(main, {
+    ...(repo.url ? { repoUrl: repo.url } : {}),
+    ...(releaseTag ? { releaseTag } : {}),
+    defaultBranch: await repo.defaultBranch(),
+    render: renderFlux,
+  });
   const trees: Record<string, FileTree> = { main };
   const mainSource = sources.gitRepositories.find((g) => g.metadata.name === "main");
   for (const g of sources.gitRepositories) {

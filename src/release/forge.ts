@@ -17,7 +17,12 @@ export function forgeLinks(remoteUrl: string): ForgeLinks | undefined {
   const parsed = hostAndPath(remoteUrl);
   if (!parsed) return undefined;
   const { host, path } = parsed;
-  const kind = host === "github.com" || host.startsWith("github.") ? "github" : host === "gitlab.com" || host.startsWith("gitlab.") ? "gitlab" : undefined;
+  const kind =
+    host === "github.com" || host.startsWith("github.")
+      ? "github"
+      : host === "gitlab.com" || host.startsWith("gitlab.")
+        ? "gitlab"
+        : undefined;
   if (!kind) return undefined;
   const web = `https://${host}/${path}`;
   if (kind === "github") {

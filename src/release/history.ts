@@ -14,7 +14,13 @@ export async function releaseNotes(local: LocalRepository, from: string, to: str
   if (candidates.length === 0) throw new InvalidInputError(`${from} is not older than ${to}: ${to} adds no commit`, { field: "FROM..TO" });
   const shipped = await local.log(undefined, from);
   const cache = {};
-  const withPatch = async (c: CommitInfo): Promise<HistoryCommit> => ({ sha: c.sha, title: c.title, body: c.body, author: c.author, ...(c.parents.length <= 1 ? { patchId: await patchIdentity(local.gitdir, c.sha, cache) } : {}) });
+  const withPatch = async (c: CommitInfo): Promise<HistoryCommit> => ({
+    sha: c.sha,
+    title: c.title,
+    body: c.body,
+    author: c.author,
+    ...(c.parents.length <= 1 ? { patchId: await patchIdentity(local.gitdir, c.sha, cache) } : {}),
+  });
   const fromOnlyIds = new Set(fromOnly.map((c) => c.sha));
   const links = url ? forgeLinks(url) : undefined;
   return buildReleaseNotes({
@@ -22,7 +28,11 @@ export async function releaseNotes(local: LocalRepository, from: string, to: str
     to,
     candidates: await Promise.all(candidates.map(withPatch)),
     // Commits only FROM has (a tag left on a rewritten history) need their patches compared; shared ancestry does not.
-    shipped: await Promise.all(shipped.map((c) => (fromOnlyIds.has(c.sha) ? withPatch(c) : Promise.resolve<HistoryCommit>({ sha: c.sha, title: c.title, author: c.author })))),
+    shipped: await Promise.all(
+      shipped.map((c) =>
+        fromOnlyIds.has(c.sha) ? withPatch(c) : Promise.resolve<HistoryCommit>({ sha: c.sha, title: c.title, author: c.author }),
+      ),
+    ),
     ...(links ? { links } : {}),
   });
 }
@@ -40,7 +50,14 @@ async function impactOf(repo: RepositoryInput, from: string, to: string): Promis
   for (const c of diff.clusters) {
     for (const u of c.units) {
       const count = (k: "added" | "changed" | "removed") => u.objects.filter((o) => o.change === k).length;
-      rows.push({ environment: c.environment ?? (c.cluster === "mgmt" ? "mgmt" : "-"), cluster: c.cluster, unit: u.unit.split("/")[1] ?? u.unit, added: count("added"), changed: count("changed"), removed: count("removed") });
+      rows.push({
+        environment: c.environment ?? (c.cluster === "mgmt" ? "mgmt" : "-"),
+        cluster: c.cluster,
+        unit: u.unit.split("/")[1] ?? u.unit,
+        added: count("added"),
+        changed: count("changed"),
+        removed: count("removed"),
+      });
     }
   }
   return rows;
@@ -62,7 +79,13 @@ export async function nextRelease(local: LocalRepository): Promise<NextRelease> 
   const commits = await local.log(last, "HEAD");
   const bump = bumpFor(commits);
   const next = !last ? "v0.1.0" : bump === "none" ? null : nextVersion(last, bump);
-  return { current: last ?? null, bump, next, commits: commits.length, ...(next ? {} : { reason: nothingToRelease(last ?? "", commits.length) }) };
+  return {
+    current: last ?? null,
+    bump,
+    next,
+    commits: commits.length,
+    ...(next ? {} : { reason: nothingToRelease(last ?? "", commits.length) }),
+  };
 }
 
 function nothingToRelease(last: string, commits: number): string {

@@ -58,37 +58,78 @@ export async function promote(repo: RepositoryInput, opts: PromoteOptions): Prom
   const head = await local.resolve("HEAD");
   const { result } = await planRepository(repo, head, false);
   const { source, current, cloud } = releaseSourceOf(result, env, tag);
-  const { path, content } = result.mode === "convention" ? await editConfig(local.gitdir, head, tag) : await editGitRepository(local.gitdir, head, source, tag);
+  const { path, content } =
+    result.mode === "convention" ? await editConfig(local.gitdir, head, tag) : await editGitRepository(local.gitdir, head, source, tag);
   const title = `chore(release): promote ${tag} to ${cloud ? `${cloud} ` : ""}${env}`;
-  const notes = current ? formatReleaseNotesMarkdown(await releaseNotes(local, current, tag, repo.url), repo.url ? forgeLinks(repo.url) : undefined) : "";
+  const notes = current
+    ? formatReleaseNotesMarkdown(await releaseNotes(local, current, tag, repo.url), repo.url ? forgeLinks(repo.url) : undefined)
+    : "";
   const branch = `promote/${env}-${tag}`;
   const ref = `refs/heads/${branch}`;
-  if (await git.resolveRef({ fs, gitdir: local.gitdir, ref }).then(() => true, () => false)) {
+  if (
+    await git.resolveRef({ fs, gitdir: local.gitdir, ref }).then(
+      () => true,
+      () => false,
+    )
+  ) {
     throw new ConflictError(`branch '${branch}' already exists`, { field: "TAG" });
   }
-  const commit = await commitFileChange({ gitdir: local.gitdir, parent: head, path, content, message: `${title}\n\n${notes}`, author: await authorOf(local.gitdir) });
+  const commit = await commitFileChange({
+    gitdir: local.gitdir,
+    parent: head,
+    path,
+    content,
+    message: `${title}\n\n${notes}`,
+    author: await authorOf(local.gitdir),
+  });
   await git.writeRef({ fs, gitdir: local.gitdir, ref, value: commit });
   const pullRequest = opts.push ? await pushForReview(local, ref, opts.remoteBranch ?? branch) : undefined;
-  return { branch, commit, title, file: path, from: current ?? null, to: tag, pushed: opts.push ?? false, pullRequest: pullRequest ?? null };
+  return {
+    branch,
+    commit,
+    title,
+    file: path,
+    from: current ?? null,
+    to: tag,
+    pushed: opts.push ?? false,
+    pullRequest: pullRequest ?? null,
+  };
 }
 
 async function assertCleanWorkTree(local: LocalRepository): Promise<void> {
   const dir = local.dir;
-  const dirty = (await git.statusMatrix({ fs, dir, gitdir: local.gitdir })).filter(([, head, work, stage]) => !(head === 1 && work === 1 && stage === 1) && !(head === 0 && work === 0));
-  if (dirty.length > 0) throw new ConflictError(`the work tree has uncommitted changes (${dirty.slice(0, 3).map((d) => d[0]).join(", ")}${dirty.length > 3 ? ", …" : ""}); commit or stash them first`, { file: dir });
+  const dirty = (await git.statusMatrix({ fs, dir, gitdir: local.gitdir })).filter(
+    ([, head, work, stage]) => !(head === 1 && work === 1 && stage === 1) && !(head === 0 && work === 0),
+  );
+  if (dirty.length > 0)
+    throw new ConflictError(
+      `the work tree has uncommitted changes (${dirty
+        .slice(0, 3)
+        .map((d) => d[0])
+        .join(", ")}${dirty.length > 3 ? ", …" : ""}); commit or stash them first`,
+      { file: dir },
+    );
 }
 
 /** The release source `env` follows, which must be a tag older than `tag` (a semver range or `main` has nothing to promote). */
 function releaseSourceOf(result: PlanResult, env: string, tag: string): ReleaseSource {
   const units = result.objects.filter(
-    (o): o is Kustomization => o.kind === "Kustomization" && (o.metadata.labels?.[LABEL_ENVIRONMENT] === env || (result.mode === "flux" && o.metadata.namespace.startsWith(`${env}-`))),
+    (o): o is Kustomization =>
+      o.kind === "Kustomization" &&
+      (o.metadata.labels?.[LABEL_ENVIRONMENT] === env || (result.mode === "flux" && o.metadata.namespace.startsWith(`${env}-`))),
   );
   const sourceName = units[0]?.spec.sourceRef.name ?? (result.mode === "flux" ? guessFluxSource(result.objects, env) : "release");
   const source = result.objects.find((o): o is GitRepository => o.kind === "GitRepository" && o.metadata.name === sourceName);
-  if (!source || sourceName === "main") throw new InvalidInputError(`environment '${env}' has no release source to move (it follows '${sourceName ?? "nothing"}')`, { field: "--env" });
+  if (!source || sourceName === "main")
+    throw new InvalidInputError(`environment '${env}' has no release source to move (it follows '${sourceName ?? "nothing"}')`, {
+      field: "--env",
+    });
   const current = source.spec.ref?.tag ?? source.spec.ref?.semver;
   if (source.spec.ref?.semver) {
-    throw new InvalidInputError(`environment '${env}' follows the semver range '${source.spec.ref.semver}', which picks up new tags by itself; nothing to promote`, { field: "--env" });
+    throw new InvalidInputError(
+      `environment '${env}' follows the semver range '${source.spec.ref.semver}', which picks up new tags by itself; nothing to promote`,
+      { field: "--env" },
+    );
   }
   if (current && tagVersion(current) && tagVersion(tag) && !semver.gt(tagVersion(tag)!, tagVersion(current)!)) {
     throw new InvalidInputError(`${tag} is not newer than ${current}, which ${env} runs now`, { field: "TAG" });
@@ -141,27 +182,41 @@ async function editConfig(gitdir: string, head: string, tag: string): Promise<{ 
 }
 
 /** Finds the manifest that defines the GitRepository and sets its `spec.ref.tag`, keeping comments and the other documents. */
-async function editGitRepository(gitdir: string, head: string, source: GitRepository, tag: string): Promise<{ path: string; content: string }> {
+async function editGitRepository(
+  gitdir: string,
+  head: string,
+  source: GitRepository,
+  tag: string,
+): Promise<{ path: string; content: string }> {
   const files: string[] = await git.listFiles({ fs, gitdir, ref: head });
   for (const path of files.filter((f) => /\.ya?ml$/.test(f) && f.includes("/mgmt/"))) {
     const text = (await readFileAt(gitdir, head, path)) ?? "";
     if (!text.includes("GitRepository")) continue;
     const docs = parseAllDocuments(text);
     if (!Array.isArray(docs)) continue;
-    const target = docs.find((d) => d.get("kind") === "GitRepository" && d.getIn(["metadata", "name"]) === source.metadata.name && (d.getIn(["metadata", "namespace"]) ?? "flux-system") === source.metadata.namespace);
+    const target = docs.find(
+      (d) =>
+        d.get("kind") === "GitRepository" &&
+        d.getIn(["metadata", "name"]) === source.metadata.name &&
+        (d.getIn(["metadata", "namespace"]) ?? "flux-system") === source.metadata.namespace,
+    );
     if (!target) continue;
     target.setIn(["spec", "ref", "tag"], tag);
     for (const k of ["branch", "semver", "commit", "name"]) target.deleteIn(["spec", "ref", k]);
     return { path, content: docs.map((d) => d.toString()).join("") };
   }
-  throw new NotFoundError(`no manifest under mgmt defines GitRepository ${source.metadata.namespace}/${source.metadata.name}`, { field: "spec.ref" });
+  throw new NotFoundError(`no manifest under mgmt defines GitRepository ${source.metadata.namespace}/${source.metadata.name}`, {
+    field: "spec.ref",
+  });
 }
 
 async function pushBranch(gitdir: string, ref: string, remoteBranch: string): Promise<void> {
   const url = (await git.getConfig({ fs, gitdir, path: "remote.origin.url" })) as string | undefined;
   if (!url) throw new InvalidInputError("the repository has no 'origin' remote to push to", { field: "--push" });
-  if (!/^https?:\/\//.test(url)) throw new InvalidInputError(`pushing to '${sanitizeUrl(url)}' needs an https:// remote`, { field: "--push" });
-  const username = process.env.FLOTILLA_GIT_USERNAME ?? process.env.GIT_USERNAME ?? (process.env.GITHUB_TOKEN ? "x-access-token" : undefined);
+  if (!/^https?:\/\//.test(url))
+    throw new InvalidInputError(`pushing to '${sanitizeUrl(url)}' needs an https:// remote`, { field: "--push" });
+  const username =
+    process.env.FLOTILLA_GIT_USERNAME ?? process.env.GIT_USERNAME ?? (process.env.GITHUB_TOKEN ? "x-access-token" : undefined);
   const password = process.env.FLOTILLA_GIT_PASSWORD ?? process.env.GIT_PASSWORD ?? process.env.GITHUB_TOKEN ?? process.env.GITLAB_TOKEN;
   try {
     const result = await git.push({
@@ -171,12 +226,19 @@ async function pushBranch(gitdir: string, ref: string, remoteBranch: string): Pr
       url,
       ref,
       remoteRef: `refs/heads/${remoteBranch}`,
-      ...(username || password ? { onAuth: () => ({ username: username ?? "git", password: password ?? "" }), onAuthFailure: () => ({ cancel: true }) } : {}),
+      ...(username || password
+        ? { onAuth: () => ({ username: username ?? "git", password: password ?? "" }), onAuthFailure: () => ({ cancel: true }) }
+        : {}),
     });
     if (!result.ok) throw new Error(result.error ?? "rejected");
   } catch (error) {
     const e = error as { code?: string; data?: { statusCode?: number }; message?: string };
-    const why = e.data?.statusCode ? `HTTP ${e.data.statusCode}${e.data.statusCode === 401 || e.data.statusCode === 403 ? " (set FLOTILLA_GIT_USERNAME/FLOTILLA_GIT_PASSWORD or GITHUB_TOKEN)" : ""}` : (e.message ?? String(error));
-    throw new RemoteError(`${sanitizeUrl(url)}: push of ${remoteBranch} was rejected: ${password ? why.split(password).join("***") : why}`, { object: sanitizeUrl(url), field: "--push" });
+    const why = e.data?.statusCode
+      ? `HTTP ${e.data.statusCode}${e.data.statusCode === 401 || e.data.statusCode === 403 ? " (set FLOTILLA_GIT_USERNAME/FLOTILLA_GIT_PASSWORD or GITHUB_TOKEN)" : ""}`
+      : (e.message ?? String(error));
+    throw new RemoteError(
+      `${sanitizeUrl(url)}: push of ${remoteBranch} was rejected: ${password ? why.split(password).join("***") : why}`,
+      { object: sanitizeUrl(url), field: "--push" },
+    );
   }
 }

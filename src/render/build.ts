@@ -17,7 +17,15 @@ import { newResource, recordName, type Resource } from "./resource.js";
 import { legacySort } from "./sort.js";
 import { fieldTransformations, recordTransformations, TRANSFORMATIONS_ANNOTATION, transformationsText } from "./transformer-annotations.js";
 import { builtinTransformerConfig, mergeConfiguration, type TransformerConfig } from "./transformer-config.js";
-import { applyAnnotations, applyImages, applyLabels, applyNamespace, applyPrefixSuffix, applyReplicas, assertUnique } from "./transformers.js";
+import {
+  applyAnnotations,
+  applyImages,
+  applyLabels,
+  applyNamespace,
+  applyPrefixSuffix,
+  applyReplicas,
+  assertUnique,
+} from "./transformers.js";
 import { bindVars, resolveVars, type VarDefinition } from "./vars.js";
 
 /** What one render shares across the kustomizations it loads. */
@@ -42,7 +50,11 @@ let levelCount = 0;
 /** The kustomization file of a folder, if it has one; two of them is an error, as kustomize cannot tell which one counts. */
 export function findKustomizationFile(tree: FileTree, dir: string): string | undefined {
   const found = KUSTOMIZATION_FILE_NAMES.map((name) => (dir ? `${dir}/${name}` : name)).filter((path) => tree.kind(path) === "file");
-  if (found.length > 1) throw new InvalidInputError(`folder '${dir || "."}' has several kustomization files (${found.map((f) => posix.basename(f)).join(", ")}); keep one`, { file: found[1]!, line: 1 });
+  if (found.length > 1)
+    throw new InvalidInputError(
+      `folder '${dir || "."}' has several kustomization files (${found.map((f) => posix.basename(f)).join(", ")}); keep one`,
+      { file: found[1]!, line: 1 },
+    );
   return found[0];
 }
 
@@ -51,7 +63,10 @@ export function loadKustomization(tree: FileTree, dir: string, allowPlain: boole
   const file = findKustomizationFile(tree, dir);
   if (file) return { k: parseKustomizationFile(tree.readText(file), file), file };
   if (!allowPlain) {
-    throw new NotFoundError(`folder '${dir || "."}' has no kustomization.yaml, kustomization.yml or Kustomization`, { file: dir || ".", ...(from ? { field: from } : {}) });
+    throw new NotFoundError(`folder '${dir || "."}' has no kustomization.yaml, kustomization.yml or Kustomization`, {
+      file: dir || ".",
+      ...(from ? { field: from } : {}),
+    });
   }
   return { k: plainFolderKustomization(tree, dir), file: dir ? `${dir}/` : "./" };
 }
@@ -71,7 +86,8 @@ export function buildTarget(dir: string, k: KustomizationFile, file: string, sta
 
     for (const c of k.configurations) {
       const path = joinInTree(dir, c, { file, field: "configurations" });
-      if (state.tree.kind(path) !== "file") throw new NotFoundError(`configuration file '${c}' does not exist`, { file, field: "configurations" });
+      if (state.tree.kind(path) !== "file")
+        throw new NotFoundError(`configuration file '${c}' does not exist`, { file, field: "configurations" });
       mergeConfiguration(state.config, parseYamlDocument(state.tree.readText(path), path), path);
     }
     for (const c of k.crds) registerCrds(joinInTree(dir, c, { file, field: "crds" }), state, file);
@@ -81,17 +97,24 @@ export function buildTarget(dir: string, k: KustomizationFile, file: string, sta
     // transformers and generator merges see the generated ConfigMaps and Secrets.
     resources = runGenerators(resources, k, ctx, state);
     for (const c of k.components) {
-      if (REMOTE.test(c)) throw new RefusedError(`remote component '${c}' is refused: render reads only the repository`, { file, field: "components" });
+      if (REMOTE.test(c))
+        throw new RefusedError(`remote component '${c}' is refused: render reads only the repository`, { file, field: "components" });
       const cdir = joinInTree(dir, c, { file, field: "components" });
       if (state.tree.kind(cdir) !== "dir") throw new NotFoundError(`component '${c}' does not exist`, { file, field: "components" });
       const loaded = loadKustomization(state.tree, cdir, false, `components (from ${file})`);
       assertNoCycle(cdir, loaded.file, state, "components");
-      if (loaded.k.kind !== "Component") throw new InvalidInputError(`'${c}' is a ${loaded.k.kind}, not a Component`, { file, field: "components" });
+      if (loaded.k.kind !== "Component")
+        throw new InvalidInputError(`'${c}' is a ${loaded.k.kind}, not a Component`, { file, field: "components" });
       resources = buildTarget(cdir, loaded.k, loaded.file, state, resources);
     }
 
     resources = runTransformers(resources, k, ctx, state);
-    state.vars.push(...bindVars(k.vars.map((v) => ({ ...v, file })), resources));
+    state.vars.push(
+      ...bindVars(
+        k.vars.map((v) => ({ ...v, file })),
+        resources,
+      ),
+    );
     // One id per build of a folder: a base built twice (a diamond) is two levels.
     const level = `${dir}#${++levelCount}`;
     for (const res of resources) (res.levels ??= []).push(level);
@@ -110,12 +133,18 @@ const BUILTIN_OPENAPI_VERSION = "v1.21.2";
  */
 function openApiSchema(openapi: Record<string, unknown>, dir: string, file: string, state: BuildState): MergeSchema {
   const { path: rel, version } = openapi;
-  if (version !== undefined && rel !== undefined) throw new InvalidInputError("give either a built-in openapi version or a custom schema path, not both", { file, field: "openapi" });
+  if (version !== undefined && rel !== undefined)
+    throw new InvalidInputError("give either a built-in openapi version or a custom schema path, not both", { file, field: "openapi" });
   if (version !== undefined) {
-    if (version !== BUILTIN_OPENAPI_VERSION) throw new InvalidInputError(`OpenAPI version '${String(version)}' is not built in (kustomize has ${BUILTIN_OPENAPI_VERSION})`, { file, field: "openapi.version" });
+    if (version !== BUILTIN_OPENAPI_VERSION)
+      throw new InvalidInputError(`OpenAPI version '${String(version)}' is not built in (kustomize has ${BUILTIN_OPENAPI_VERSION})`, {
+        file,
+        field: "openapi.version",
+      });
     return builtinSchema;
   }
-  if (typeof rel !== "string") throw new InvalidInputError("openapi needs a path to a schema file or a built-in version", { file, field: "openapi.path" });
+  if (typeof rel !== "string")
+    throw new InvalidInputError("openapi needs a path to a schema file or a built-in version", { file, field: "openapi.path" });
   const path = joinInTree(dir, rel, { file, field: "openapi.path" });
   if (state.tree.kind(path) !== "file") throw new NotFoundError(`openapi schema '${rel}' does not exist`, { file, field: "openapi.path" });
   return withOpenApi(state.schema, parseYamlDocument(state.tree.readText(path), path), path);
@@ -134,14 +163,22 @@ function assertNoCycle(dir: string, file: string, state: BuildState, field?: str
 function loadResources(entries: readonly string[], ctx: { tree: FileTree; dir: string; file: string }, state: BuildState): Resource[] {
   const out: Resource[] = [];
   for (const entry of entries) {
-    if (REMOTE.test(entry)) throw new RefusedError(`remote resource '${entry}' is refused: render reads only the repository, never the network`, { file: ctx.file, field: "resources" });
+    if (REMOTE.test(entry))
+      throw new RefusedError(`remote resource '${entry}' is refused: render reads only the repository, never the network`, {
+        file: ctx.file,
+        field: "resources",
+      });
     const path = joinInTree(ctx.dir, entry, { file: ctx.file, field: "resources" });
     const kind = ctx.tree.kind(path);
     if (kind === undefined) throw new NotFoundError(`resource '${entry}' does not exist`, { file: ctx.file, field: "resources" });
     if (kind === "dir") {
       const sub = loadKustomization(ctx.tree, path, false, `resources (from ${ctx.file})`);
       assertNoCycle(path, sub.file, state, "resources");
-      if (sub.k.kind === "Component") throw new InvalidInputError(`'${entry}' is a Component: list it under components, not resources`, { file: ctx.file, field: "resources" });
+      if (sub.k.kind === "Component")
+        throw new InvalidInputError(`'${entry}' is a Component: list it under components, not resources`, {
+          file: ctx.file,
+          field: "resources",
+        });
       out.push(...buildTarget(path, sub.k, sub.file, state));
       continue;
     }
@@ -158,14 +195,17 @@ export function loadManifestFile(tree: FileTree, path: string): Resource[] {
     const items = typeof value.kind === "string" && value.kind.endsWith("List") && Array.isArray(value.items) ? value.items : [value];
     for (const item of items) {
       if (!isPlainObject(item)) throw new InvalidInputError("a list item must be a YAML map", { file: path, line });
-      if (typeof item.kind !== "string" || item.kind === "") throw new InvalidInputError("missing kind", { file: path, line, field: "kind" });
-      if (typeof item.apiVersion !== "string") throw new InvalidInputError("missing apiVersion", { file: path, line, field: "apiVersion", object: String(item.kind) });
+      if (typeof item.kind !== "string" || item.kind === "")
+        throw new InvalidInputError("missing kind", { file: path, line, field: "kind" });
+      if (typeof item.apiVersion !== "string")
+        throw new InvalidInputError("missing apiVersion", { file: path, line, field: "apiVersion", object: String(item.kind) });
       if (!isPlainObject(item.metadata)) item.metadata = {};
       const meta = item.metadata as Record<string, unknown>;
       stringifyScalars(meta, "labels");
       stringifyScalars(meta, "annotations");
       // kustomize 5.5 needs a name: `generateName` alone is refused, as kubectl kustomize refuses it.
-      if (typeof meta.name !== "string" || meta.name === "") throw new InvalidInputError("missing metadata.name", { file: path, line, field: "metadata.name", object: String(item.kind) });
+      if (typeof meta.name !== "string" || meta.name === "")
+        throw new InvalidInputError("missing metadata.name", { file: path, line, field: "metadata.name", object: String(item.kind) });
       out.push(newResource(item as KubeObject, path));
     }
   }
@@ -192,10 +232,19 @@ function registerCrds(path: string, state: BuildState, file: string): void {
   }
 }
 
-function runGenerators(resources: Resource[], k: KustomizationFile, ctx: { tree: FileTree; dir: string; file: string }, state: BuildState): Resource[] {
+function runGenerators(
+  resources: Resource[],
+  k: KustomizationFile,
+  ctx: { tree: FileTree; dir: string; file: string },
+  state: BuildState,
+): Resource[] {
   const generated: Resource[] = [];
-  k.configMapGenerator.forEach((args, i) => generated.push(generate("ConfigMap", args, i, { ...ctx, ...(k.generatorOptions ? { options: k.generatorOptions } : {}) })));
-  k.secretGenerator.forEach((args, i) => generated.push(generate("Secret", args, i, { ...ctx, ...(k.generatorOptions ? { options: k.generatorOptions } : {}) })));
+  k.configMapGenerator.forEach((args, i) =>
+    generated.push(generate("ConfigMap", args, i, { ...ctx, ...(k.generatorOptions ? { options: k.generatorOptions } : {}) })),
+  );
+  k.secretGenerator.forEach((args, i) =>
+    generated.push(generate("Secret", args, i, { ...ctx, ...(k.generatorOptions ? { options: k.generatorOptions } : {}) })),
+  );
   for (const entry of k.generators) {
     for (const { doc, source } of pluginDocs(entry, ctx, "generators", state)) {
       generated.push(...applyBuiltinPlugin(doc, source, [], { ...ctx, state, generator: true }).generated);
@@ -209,14 +258,25 @@ function runGenerators(resources: Resource[], k: KustomizationFile, ctx: { tree:
 function mergeGenerated(resources: Resource[], res: Resource, file: string): Resource[] {
   const { kind, metadata } = res.obj;
   const same = resources.find(
-    (r) => r.obj.kind === kind && r.names.some((n) => n.name === metadata.name) && (metadata.namespace === undefined || r.names.some((n) => (n.namespace ?? "") === metadata.namespace)),
+    (r) =>
+      r.obj.kind === kind &&
+      r.names.some((n) => n.name === metadata.name) &&
+      (metadata.namespace === undefined || r.names.some((n) => (n.namespace ?? "") === metadata.namespace)),
   );
   const behavior = res.behavior ?? "create";
   if (behavior === "create") {
-    if (same) throw new InvalidInputError(`${kind} '${metadata.name}' already exists; use behavior: merge or replace`, { file, field: kind === "ConfigMap" ? "configMapGenerator" : "secretGenerator" });
+    if (same)
+      throw new InvalidInputError(`${kind} '${metadata.name}' already exists; use behavior: merge or replace`, {
+        file,
+        field: kind === "ConfigMap" ? "configMapGenerator" : "secretGenerator",
+      });
     return [...resources, res];
   }
-  if (!same) throw new InvalidInputError(`behavior ${behavior} needs an existing ${kind} '${metadata.name}' from a base`, { file, field: kind === "ConfigMap" ? "configMapGenerator" : "secretGenerator" });
+  if (!same)
+    throw new InvalidInputError(`behavior ${behavior} needs an existing ${kind} '${metadata.name}' from a base`, {
+      file,
+      field: kind === "ConfigMap" ? "configMapGenerator" : "secretGenerator",
+    });
   const target = same.obj;
   if (behavior === "replace") {
     // The replacing generator is where the object now comes from.
@@ -238,7 +298,12 @@ function mergeGenerated(resources: Resource[], res: Resource, file: string): Res
   return resources;
 }
 
-function runTransformers(resources: Resource[], k: KustomizationFile, ctx: { tree: FileTree; dir: string; file: string }, state: BuildState): Resource[] {
+function runTransformers(
+  resources: Resource[],
+  k: KustomizationFile,
+  ctx: { tree: FileTree; dir: string; file: string },
+  state: BuildState,
+): Resource[] {
   const pctx = { ...ctx, schema: state.schema };
   let out = resources;
   if (k.patchesStrategicMerge.length > 0) {
@@ -255,8 +320,19 @@ function runTransformers(resources: Resource[], k: KustomizationFile, ctx: { tre
   applyPrefixSuffix(out, k.namePrefix ?? "", k.nameSuffix ?? "", state.config, nameSpecs.length > 0 ? nameSpecs : undefined);
   if (k.commonLabels) applyLabels(out, k.commonLabels, { selectors: true, templates: true }, state.config);
   for (const entry of k.labels) {
-    const fields = (entry.fields ?? []).map((f) => ({ path: String(f.path ?? "").split("/").filter(Boolean), ...(typeof f.kind === "string" ? { kind: f.kind } : {}), ...(f.create === true ? { create: true } : {}) }));
-    applyLabels(out, entry.pairs ?? {}, { selectors: entry.includeSelectors ?? false, templates: entry.includeTemplates ?? false, fields, configured: true }, state.config);
+    const fields = (entry.fields ?? []).map((f) => ({
+      path: String(f.path ?? "")
+        .split("/")
+        .filter(Boolean),
+      ...(typeof f.kind === "string" ? { kind: f.kind } : {}),
+      ...(f.create === true ? { create: true } : {}),
+    }));
+    applyLabels(
+      out,
+      entry.pairs ?? {},
+      { selectors: entry.includeSelectors ?? false, templates: entry.includeTemplates ?? false, fields, configured: true },
+      state.config,
+    );
   }
   if (k.commonAnnotations) applyAnnotations(out, k.commonAnnotations, state.config);
   if (k.patchesJson6902.length > 0) out = applyPatches(out, k.patchesJson6902, "patchesJson6902", pctx, true);
@@ -265,9 +341,11 @@ function runTransformers(resources: Resource[], k: KustomizationFile, ctx: { tre
   for (const [i, r] of k.replacements.entries()) {
     if (typeof r.path === "string") {
       const path = joinInTree(ctx.dir, r.path, { file: ctx.file, field: "replacements.path" });
-      if (state.tree.kind(path) !== "file") throw new NotFoundError(`replacements file '${r.path}' does not exist`, { file: ctx.file, field: "replacements.path" });
+      if (state.tree.kind(path) !== "file")
+        throw new NotFoundError(`replacements file '${r.path}' does not exist`, { file: ctx.file, field: "replacements.path" });
       const docs = parseYamlDocuments(state.tree.readText(path), path).map((d) => d.value);
-      const list = docs.length === 1 && Array.isArray(docs[0]) ? (docs[0] as Record<string, unknown>[]) : (docs as Record<string, unknown>[]);
+      const list =
+        docs.length === 1 && Array.isArray(docs[0]) ? (docs[0] as Record<string, unknown>[]) : (docs as Record<string, unknown>[]);
       applyReplacements(out, list, path);
     } else applyReplacements(out, [r], ctx.file, i);
   }
@@ -278,7 +356,13 @@ function runTransformers(resources: Resource[], k: KustomizationFile, ctx: { tre
       const meta = isPlainObject(doc.metadata) ? doc.metadata : {};
       const name = typeof meta.name === "string" ? meta.name : undefined;
       const namespace = typeof meta.namespace === "string" ? meta.namespace : undefined;
-      steps.push({ file: ctx.file, apiVersion: String(doc.apiVersion), kind: String(doc.kind), ...(name ? { name } : {}), ...(namespace ? { namespace } : {}) });
+      steps.push({
+        file: ctx.file,
+        apiVersion: String(doc.apiVersion),
+        kind: String(doc.kind),
+        ...(name ? { name } : {}),
+        ...(namespace ? { namespace } : {}),
+      });
     }
   }
   recordTransformations(out, steps);
@@ -290,7 +374,12 @@ function looksInline(p: string): boolean {
 }
 
 /** A `generators`/`transformers` entry: an inline config, a config file, or a folder whose build yields configs. */
-function pluginDocs(entry: string, ctx: { tree: FileTree; dir: string; file: string }, field: string, state: BuildState): Array<{ doc: Record<string, unknown>; source: string }> {
+function pluginDocs(
+  entry: string,
+  ctx: { tree: FileTree; dir: string; file: string },
+  field: string,
+  state: BuildState,
+): Array<{ doc: Record<string, unknown>; source: string }> {
   if (looksInline(entry)) {
     return parseYamlDocuments(entry, `${ctx.file} (${field})`).map((d) => ({ doc: d.value as Record<string, unknown>, source: ctx.file }));
   }
@@ -299,7 +388,10 @@ function pluginDocs(entry: string, ctx: { tree: FileTree; dir: string; file: str
   if (kind === undefined) throw new NotFoundError(`'${entry}' does not exist`, { file: ctx.file, field });
   if (kind === "dir") {
     const sub = loadKustomization(ctx.tree, path, false);
-    return buildTarget(path, sub.k, sub.file, { ...state, vars: [], stack: state.stack }).map((r) => ({ doc: r.obj as Record<string, unknown>, source: r.file }));
+    return buildTarget(path, sub.k, sub.file, { ...state, vars: [], stack: state.stack }).map((r) => ({
+      doc: r.obj as Record<string, unknown>,
+      source: r.file,
+    }));
   }
   return parseYamlDocuments(ctx.tree.readText(path), path).map((d) => ({ doc: d.value as Record<string, unknown>, source: path }));
 }

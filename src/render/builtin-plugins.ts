@@ -12,7 +12,17 @@ import { newResource, recordName, type Resource } from "./resource.js";
 import { contentHash } from "./hash.js";
 import { cloneConfig } from "./transformer-config.js";
 import { applyValueAdd } from "./value-add.js";
-import { applyAnnotations, applyImages, applyLabels, applyPairsAt, applyNamespace, applyPrefixSuffix, applyReplicas, assertUnique, type NamespaceOptions } from "./transformers.js";
+import {
+  applyAnnotations,
+  applyImages,
+  applyLabels,
+  applyPairsAt,
+  applyNamespace,
+  applyPrefixSuffix,
+  applyReplicas,
+  assertUnique,
+  type NamespaceOptions,
+} from "./transformers.js";
 
 interface PluginContext {
   tree: FileTree;
@@ -31,11 +41,19 @@ function specsOf(doc: Record<string, unknown>): FieldSpec[] | undefined {
  * (`apiVersion: builtin`, kinds such as PrefixSuffixTransformer, LabelTransformer,
  * ConfigMapGenerator). Plugins that would run an executable or a container are refused.
  */
-export function applyBuiltinPlugin(raw: Record<string, unknown>, source: string, resources: Resource[], ctx: PluginContext): { resources: Resource[]; generated: Resource[] } {
+export function applyBuiltinPlugin(
+  raw: Record<string, unknown>,
+  source: string,
+  resources: Resource[],
+  ctx: PluginContext,
+): { resources: Resource[]; generated: Resource[] } {
   if (!isPlainObject(raw)) throw new InvalidInputError("a plugin configuration must be a YAML map", { file: source });
   const doc = withConfigKeys(raw);
   const kind = String(doc.kind ?? "");
-  const annotations = (isPlainObject(doc.metadata) && isPlainObject(doc.metadata.annotations) ? doc.metadata.annotations : {}) as Record<string, unknown>;
+  const annotations = (isPlainObject(doc.metadata) && isPlainObject(doc.metadata.annotations) ? doc.metadata.annotations : {}) as Record<
+    string,
+    unknown
+  >;
   if (annotations["config.kubernetes.io/function"] !== undefined || doc.apiVersion !== "builtin") {
     throw new RefusedError(
       `plugin ${String(doc.apiVersion)}/${kind} is not one of kustomize's built-in plugins; plugins that run an executable or a container are not supported`,
@@ -52,7 +70,11 @@ export function applyBuiltinPlugin(raw: Record<string, unknown>, source: string,
       // The generator's own name/namespace fields, else the config's metadata (kustomize's Config).
       const meta = (doc.metadata ?? {}) as Record<string, unknown>;
       const args = { ...doc, name: doc.name || meta.name, namespace: doc.namespace || meta.namespace } as GeneratorArgs;
-      const made = generate(kind === "ConfigMapGenerator" ? "ConfigMap" : "Secret", args, 0, { tree: ctx.tree, dir: ctx.dir, file: source });
+      const made = generate(kind === "ConfigMapGenerator" ? "ConfigMap" : "Secret", args, 0, {
+        tree: ctx.tree,
+        dir: ctx.dir,
+        file: source,
+      });
       if (typeof meta.name === "string") made.generatorConfigName = meta.name;
       return { resources, generated: [made] };
     }
@@ -83,15 +105,22 @@ export function applyBuiltinPlugin(raw: Record<string, unknown>, source: string,
       const options: NamespaceOptions = {
         unsetOnly: doc.unsetOnly === true,
         file: source,
-        ...(subjects === "defaultOnly" || subjects === "allServiceAccounts" || subjects === "none" ? { setRoleBindingSubjects: subjects } : {}),
+        ...(subjects === "defaultOnly" || subjects === "allServiceAccounts" || subjects === "none"
+          ? { setRoleBindingSubjects: subjects }
+          : {}),
       };
       if (custom) {
         // metadata/namespace is always set; a metadata/name spec is what renames Namespace objects (kustomize's namespace filter).
         const isPath = (spec: FieldSpec, path: string) => spec.path.join("/") === path;
-        options.renameNamespaces = custom.some((spec) => isPath(spec, "metadata/name") && (spec.kind === undefined || spec.kind === "Namespace"));
+        options.renameNamespaces = custom.some(
+          (spec) => isPath(spec, "metadata/name") && (spec.kind === undefined || spec.kind === "Namespace"),
+        );
         // RoleBinding subjects follow setRoleBindingSubjects, not field specs (kustomize drops those specs).
-        const subjectSpec = (spec: FieldSpec) => isPath(spec, "subjects/namespace") && (spec.kind === "RoleBinding" || spec.kind === "ClusterRoleBinding");
-        config.namespace = custom.filter((spec) => !isPath(spec, "metadata/namespace") && !isPath(spec, "metadata/name") && !subjectSpec(spec));
+        const subjectSpec = (spec: FieldSpec) =>
+          isPath(spec, "subjects/namespace") && (spec.kind === "RoleBinding" || spec.kind === "ClusterRoleBinding");
+        config.namespace = custom.filter(
+          (spec) => !isPath(spec, "metadata/namespace") && !isPath(spec, "metadata/name") && !subjectSpec(spec),
+        );
       }
       applyNamespace(resources, ns, config, ctx.state.clusterScoped, options);
       assertUnique(resources, source);
@@ -112,8 +141,15 @@ export function applyBuiltinPlugin(raw: Record<string, unknown>, source: string,
       return none;
     }
     case "PatchTransformer": {
-      const entry = { ...(typeof doc.path === "string" ? { path: doc.path } : {}), ...(typeof doc.patch === "string" ? { patch: doc.patch } : {}), ...(isPlainObject(doc.target) ? { target: doc.target as PatchTarget } : {}) };
-      return { resources: applyPatches(resources, [entry], kind, { tree: ctx.tree, dir: ctx.dir, file: source, schema: ctx.state.schema }), generated: [] };
+      const entry = {
+        ...(typeof doc.path === "string" ? { path: doc.path } : {}),
+        ...(typeof doc.patch === "string" ? { patch: doc.patch } : {}),
+        ...(isPlainObject(doc.target) ? { target: doc.target as PatchTarget } : {}),
+      };
+      return {
+        resources: applyPatches(resources, [entry], kind, { tree: ctx.tree, dir: ctx.dir, file: source, schema: ctx.state.schema }),
+        generated: [],
+      };
     }
     case "PatchStrategicMergeTransformer": {
       const entries = [
@@ -121,7 +157,10 @@ export function applyBuiltinPlugin(raw: Record<string, unknown>, source: string,
         ...(typeof doc.patches === "string" && doc.patches.trim() !== "" ? [{ patch: doc.patches }] : []),
       ];
       if (entries.length === 0) throw new InvalidInputError("needs paths or patches (both are empty)", { ...where, field: "paths" });
-      return { resources: applyPatches(resources, entries, kind, { tree: ctx.tree, dir: ctx.dir, file: source, schema: ctx.state.schema }), generated: [] };
+      return {
+        resources: applyPatches(resources, entries, kind, { tree: ctx.tree, dir: ctx.dir, file: source, schema: ctx.state.schema }),
+        generated: [],
+      };
     }
     case "PatchJson6902Transformer": {
       const entry = {
@@ -129,7 +168,10 @@ export function applyBuiltinPlugin(raw: Record<string, unknown>, source: string,
         ...(typeof doc.jsonOp === "string" ? { patch: doc.jsonOp } : {}),
         ...(isPlainObject(doc.target) ? { target: doc.target as PatchTarget } : {}),
       };
-      return { resources: applyPatches(resources, [entry], kind, { tree: ctx.tree, dir: ctx.dir, file: source, schema: ctx.state.schema }, true), generated: [] };
+      return {
+        resources: applyPatches(resources, [entry], kind, { tree: ctx.tree, dir: ctx.dir, file: source, schema: ctx.state.schema }, true),
+        generated: [],
+      };
     }
     case "ReplacementTransformer": {
       const list = (Array.isArray(doc.replacements) ? doc.replacements : []) as Record<string, unknown>[];
@@ -137,7 +179,8 @@ export function applyBuiltinPlugin(raw: Record<string, unknown>, source: string,
         if (!isPlainObject(r) || typeof r.path !== "string") return applyReplacements(resources, [r], source, i);
         // An entry `path: FILE` holds replacements of its own, as in a kustomization's `replacements`.
         const path = joinInTree(ctx.dir, r.path, { file: source, field: `replacements[${i}].path` });
-        if (ctx.tree.kind(path) !== "file") throw new NotFoundError(`replacements file '${r.path}' does not exist`, { file: source, field: `replacements[${i}].path` });
+        if (ctx.tree.kind(path) !== "file")
+          throw new NotFoundError(`replacements file '${r.path}' does not exist`, { file: source, field: `replacements[${i}].path` });
         const docs = parseYamlDocuments(ctx.tree.readText(path), path).map((d) => d.value);
         applyReplacements(resources, (docs.length === 1 && Array.isArray(docs[0]) ? docs[0] : docs) as Record<string, unknown>[], path);
       });
@@ -149,7 +192,8 @@ export function applyBuiltinPlugin(raw: Record<string, unknown>, source: string,
         dir: ctx.dir,
         source,
         where,
-        setNamespace: (selected, ns) => applyNamespace(selected, ns, { ...config, namespace: [] }, ctx.state.clusterScoped, { file: source }),
+        setNamespace: (selected, ns) =>
+          applyNamespace(selected, ns, { ...config, namespace: [] }, ctx.state.clusterScoped, { file: source }),
       });
       return none;
     case "HashTransformer":
@@ -171,9 +215,38 @@ export function applyBuiltinPlugin(raw: Record<string, unknown>, source: string,
 
 /** The fields of the built-in plugins' configs, as kustomize's Go structs name them. */
 const CONFIG_KEYS = [
-  "apiVersion", "kind", "metadata", "fieldSpecs", "name", "namespace", "behavior", "literals", "files", "envs", "env", "options", "type", "immutable",
-  "prefix", "suffix", "labels", "annotations", "unsetOnly", "setRoleBindingSubjects", "imageTag", "replica", "path", "patch", "paths", "patches",
-  "target", "jsonOp", "replacements", "cloud", "kubernetesService", "serviceAccount",
+  "apiVersion",
+  "kind",
+  "metadata",
+  "fieldSpecs",
+  "name",
+  "namespace",
+  "behavior",
+  "literals",
+  "files",
+  "envs",
+  "env",
+  "options",
+  "type",
+  "immutable",
+  "prefix",
+  "suffix",
+  "labels",
+  "annotations",
+  "unsetOnly",
+  "setRoleBindingSubjects",
+  "imageTag",
+  "replica",
+  "path",
+  "patch",
+  "paths",
+  "patches",
+  "target",
+  "jsonOp",
+  "replacements",
+  "cloud",
+  "kubernetesService",
+  "serviceAccount",
 ];
 const IMAGE_KEYS = ["name", "newName", "newTag", "digest", "tagSuffix"];
 
@@ -192,10 +265,12 @@ function withConfigKeys(doc: Record<string, unknown>, known: readonly string[] =
 
 /** IAMPolicyGenerator (cloud gke): the Kubernetes ServiceAccount bound to a Google service account. */
 function iamPolicyServiceAccount(doc: Record<string, unknown>, where: { file: string; object: string }): Resource {
-  if (doc.cloud !== "gke") throw new InvalidInputError(`cloud provider ${String(doc.cloud)} not supported yet`, { ...where, field: "cloud" });
+  if (doc.cloud !== "gke")
+    throw new InvalidInputError(`cloud provider ${String(doc.cloud)} not supported yet`, { ...where, field: "cloud" });
   const k8s = (isPlainObject(doc.kubernetesService) ? doc.kubernetesService : {}) as Record<string, unknown>;
   const gsa = (isPlainObject(doc.serviceAccount) ? doc.serviceAccount : {}) as Record<string, unknown>;
-  if (typeof k8s.name !== "string" || k8s.name === "") throw new InvalidInputError("needs kubernetesService.name", { ...where, field: "kubernetesService.name" });
+  if (typeof k8s.name !== "string" || k8s.name === "")
+    throw new InvalidInputError("needs kubernetesService.name", { ...where, field: "kubernetesService.name" });
   const obj: KubeObject = {
     apiVersion: "v1",
     kind: "ServiceAccount",

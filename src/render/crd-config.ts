@@ -50,7 +50,8 @@ function walk(
     const refVersion = property["x-kubernetes-object-ref-api-version"];
     const refKind = property["x-kubernetes-object-ref-kind"];
     if (typeof refVersion === "string" && typeof refKind === "string") {
-      const nameKey = typeof property["x-kubernetes-object-ref-name-key"] === "string" ? property["x-kubernetes-object-ref-name-key"] : "name";
+      const nameKey =
+        typeof property["x-kubernetes-object-ref-name-key"] === "string" ? property["x-kubernetes-object-ref-name-key"] : "name";
       const fieldSpec = spec([...at, nameKey].join("/"), kind);
       const existing = config.nameReference.find((n) => n.kind === refKind && n.group === undefined);
       if (existing) existing.fieldSpecs.push(fieldSpec);

@@ -103,7 +103,8 @@ export function setAtPath(root: unknown, segments: readonly string[], make: (old
       } else if (/^\d+$/.test(seg)) {
         const j = Number(seg);
         // With `create`, kustomize appends an element at index == length; a larger index stays an error.
-        if (j === node.length && create) node.push(last ? undefined : /^\d+$/.test(segments[i + 1]!) || segments[i + 1]!.startsWith("[") ? [] : {});
+        if (j === node.length && create)
+          node.push(last ? undefined : /^\d+$/.test(segments[i + 1]!) || segments[i + 1]!.startsWith("[") ? [] : {});
         if (j >= node.length) return;
         if (last) {
           node[j] = make(node[j]);

@@ -95,15 +95,33 @@ const ROLE_RESOURCE_NAMES = [spec("rules/resourceNames", "Role"), spec("rules/re
 
 /** kustomize's built-in name references. */
 export function builtinNameReferences(): NameReference[] {
-  const serviceAccountKinds: Array<[string, string]> = [["Pod", "spec"], ["StatefulSet", "spec/template/spec"], ["Deployment", "spec/template/spec"], ["ReplicationController", "spec/template/spec"], ["CronJob", "spec/jobTemplate/spec/template/spec"], ["Job", "spec/template/spec"], ["DaemonSet", "spec/template/spec"]];
+  const serviceAccountKinds: Array<[string, string]> = [
+    ["Pod", "spec"],
+    ["StatefulSet", "spec/template/spec"],
+    ["Deployment", "spec/template/spec"],
+    ["ReplicationController", "spec/template/spec"],
+    ["CronJob", "spec/jobTemplate/spec/template/spec"],
+    ["Job", "spec/template/spec"],
+    ["DaemonSet", "spec/template/spec"],
+  ];
   return [
-    ...["Deployment", "ReplicationController", "ReplicaSet", "StatefulSet"].map((kind) => ({ kind, fieldSpecs: [spec("spec/scaleTargetRef/name", "HorizontalPodAutoscaler")] })),
+    ...["Deployment", "ReplicationController", "ReplicaSet", "StatefulSet"].map((kind) => ({
+      kind,
+      fieldSpecs: [spec("spec/scaleTargetRef/name", "HorizontalPodAutoscaler")],
+    })),
     {
       kind: "ConfigMap",
       version: "v1",
       fieldSpecs: [
         ...inPodSpecs(
-          ["volumes/configMap/name", "containers/env/valueFrom/configMapKeyRef/name", "initContainers/env/valueFrom/configMapKeyRef/name", "containers/envFrom/configMapRef/name", "initContainers/envFrom/configMapRef/name", "volumes/projected/sources/configMap/name"],
+          [
+            "volumes/configMap/name",
+            "containers/env/valueFrom/configMapKeyRef/name",
+            "initContainers/env/valueFrom/configMapKeyRef/name",
+            "containers/envFrom/configMapRef/name",
+            "initContainers/envFrom/configMapRef/name",
+            "volumes/projected/sources/configMap/name",
+          ],
           POD_SPECS,
           { v1Pod: true },
         ),
@@ -117,7 +135,15 @@ export function builtinNameReferences(): NameReference[] {
       version: "v1",
       fieldSpecs: [
         ...inPodSpecs(
-          ["volumes/secret/secretName", "containers/env/valueFrom/secretKeyRef/name", "initContainers/env/valueFrom/secretKeyRef/name", "containers/envFrom/secretRef/name", "initContainers/envFrom/secretRef/name", "imagePullSecrets/name", "volumes/projected/sources/secret/name"],
+          [
+            "volumes/secret/secretName",
+            "containers/env/valueFrom/secretKeyRef/name",
+            "initContainers/env/valueFrom/secretKeyRef/name",
+            "containers/envFrom/secretRef/name",
+            "initContainers/envFrom/secretRef/name",
+            "imagePullSecrets/name",
+            "volumes/projected/sources/secret/name",
+          ],
           POD_SPECS,
           { v1Pod: true },
         ),
@@ -147,11 +173,18 @@ export function builtinNameReferences(): NameReference[] {
         spec("spec/rules/backendRefs/name", "HTTPRoute"),
       ],
     },
-    { kind: "Role", group: "rbac.authorization.k8s.io", fieldSpecs: [spec("roleRef/name", "RoleBinding", { group: "rbac.authorization.k8s.io" })] },
+    {
+      kind: "Role",
+      group: "rbac.authorization.k8s.io",
+      fieldSpecs: [spec("roleRef/name", "RoleBinding", { group: "rbac.authorization.k8s.io" })],
+    },
     {
       kind: "ClusterRole",
       group: "rbac.authorization.k8s.io",
-      fieldSpecs: [spec("roleRef/name", "RoleBinding", { group: "rbac.authorization.k8s.io" }), spec("roleRef/name", "ClusterRoleBinding", { group: "rbac.authorization.k8s.io" })],
+      fieldSpecs: [
+        spec("roleRef/name", "RoleBinding", { group: "rbac.authorization.k8s.io" }),
+        spec("roleRef/name", "ClusterRoleBinding", { group: "rbac.authorization.k8s.io" }),
+      ],
     },
     {
       kind: "ServiceAccount",
@@ -167,12 +200,20 @@ export function builtinNameReferences(): NameReference[] {
       version: "v1",
       fieldSpecs: serviceAccountKinds.map(([kind, prefix]) => spec(`${prefix}/volumes/persistentVolumeClaim/claimName`, kind)),
     },
-    { kind: "PersistentVolume", version: "v1", fieldSpecs: [spec("spec/volumeName", "PersistentVolumeClaim"), spec("rules/resourceNames", "ClusterRole")] },
+    {
+      kind: "PersistentVolume",
+      version: "v1",
+      fieldSpecs: [spec("spec/volumeName", "PersistentVolumeClaim"), spec("rules/resourceNames", "ClusterRole")],
+    },
     {
       kind: "StorageClass",
       version: "v1",
       group: "storage.k8s.io",
-      fieldSpecs: [spec("spec/storageClassName", "PersistentVolume"), spec("spec/storageClassName", "PersistentVolumeClaim"), spec("spec/volumeClaimTemplates/spec/storageClassName", "StatefulSet")],
+      fieldSpecs: [
+        spec("spec/storageClassName", "PersistentVolume"),
+        spec("spec/storageClassName", "PersistentVolumeClaim"),
+        spec("spec/volumeClaimTemplates/spec/storageClassName", "StatefulSet"),
+      ],
     },
     {
       kind: "PriorityClass",
@@ -326,4 +367,3 @@ export function isClusterScoped(obj: KubeObject, extraClusterScoped?: ReadonlySe
   const slash = obj.apiVersion.indexOf("/");
   return groups.includes(slash < 0 ? "" : obj.apiVersion.slice(0, slash));
 }
-

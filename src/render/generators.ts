@@ -41,7 +41,8 @@ export function generate(
     const key = eq >= 0 ? entry.slice(0, eq) : posix.basename(entry);
     const rel = eq >= 0 ? entry.slice(eq + 1) : entry;
     const path = joinInTree(ctx.dir, rel, { file: ctx.file, field: `${field}.files` });
-    if (ctx.tree.kind(path) === "dir") throw new InvalidInputError(`'${rel}' is a folder; list its files`, { ...where, field: `${field}.files` });
+    if (ctx.tree.kind(path) === "dir")
+      throw new InvalidInputError(`'${rel}' is a folder; list its files`, { ...where, field: `${field}.files` });
     const bytes = ctx.tree.kind(path) === "file" ? ctx.tree.read(path) : undefined;
     if (!bytes) throw new InvalidInputError(`file '${rel}' does not exist`, { ...where, field: `${field}.files` });
     put(key, isUtf8(bytes) ? Buffer.from(bytes).toString("utf8") : bytes, path);
@@ -101,7 +102,11 @@ function readOrFail(tree: FileTree, path: string, file: string, field: string): 
  */
 export function parseLiteral(literal: string, where: { file?: string; field?: string }): [string, string] {
   const eq = literal.indexOf("=");
-  if (eq <= 0) throw new InvalidInputError(eq === 0 ? "the literal has no key before '=': expected KEY=value" : "the literal has no '=': expected KEY=value", where);
+  if (eq <= 0)
+    throw new InvalidInputError(
+      eq === 0 ? "the literal has no key before '=': expected KEY=value" : "the literal has no '=': expected KEY=value",
+      where,
+    );
   const key = literal.slice(0, eq);
   let value = literal.slice(eq + 1);
   if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value[value.length - 1] === value[0]) value = value.slice(1, -1);

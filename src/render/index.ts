@@ -41,7 +41,10 @@ export function render(tree: FileTree, path: string, options: RenderOptions = {}
  * `components` and `commonMetadata` (labels without selectors), then `postBuild` substitution.
  */
 export function renderFlux(tree: FileTree, path: string, spec: FluxBuildSpec, allowPlainFolder = true): KubeObject[] {
-  const dir = path.replace(/^\.?\/+/, "").replace(/\/+$/, "").replace(/^\.$/, "");
+  const dir = path
+    .replace(/^\.?\/+/, "")
+    .replace(/\/+$/, "")
+    .replace(/^\.$/, "");
   const kind = tree.kind(dir);
   if (kind === undefined) throw new NotFoundError(`path '${path}' does not exist in ${tree.label}`, { file: path });
   if (kind !== "dir") throw new InvalidInputError(`path '${path}' is a file; render takes a folder`, { file: path });
@@ -59,7 +62,8 @@ function withFluxSpec(k: KustomizationFile, spec: FluxBuildSpec): KustomizationF
   if (spec.targetNamespace) out.namespace = spec.targetNamespace;
   if (spec.namePrefix) out.namePrefix = spec.namePrefix;
   if (spec.nameSuffix) out.nameSuffix = spec.nameSuffix;
-  if (spec.patches?.length) out.patches = [...k.patches, ...spec.patches.map((p) => ({ patch: p.patch, ...(p.target ? { target: p.target } : {}) }))];
+  if (spec.patches?.length)
+    out.patches = [...k.patches, ...spec.patches.map((p) => ({ patch: p.patch, ...(p.target ? { target: p.target } : {}) }))];
   if (spec.images?.length) out.images = [...k.images, ...spec.images];
   if (spec.components?.length) out.components = [...k.components, ...spec.components];
   if (spec.commonMetadata?.labels) out.labels = [...k.labels, { pairs: spec.commonMetadata.labels, includeSelectors: false }];
@@ -75,7 +79,8 @@ function withFluxSpec(k: KustomizationFile, spec: FluxBuildSpec): KustomizationF
 export function legacyPatches(s: Pick<KustomizationSpec, "patchesStrategicMerge" | "patchesJson6902">): KustomizationPatch[] {
   const out: KustomizationPatch[] = [];
   for (const p of Array.isArray(s.patchesStrategicMerge) ? s.patchesStrategicMerge : []) out.push({ patch: toYaml(p) });
-  for (const p of Array.isArray(s.patchesJson6902) ? s.patchesJson6902 : []) out.push({ patch: toYaml(p.patch ?? []), ...(p.target ? { target: p.target } : {}) });
+  for (const p of Array.isArray(s.patchesJson6902) ? s.patchesJson6902 : [])
+    out.push({ patch: toYaml(p.patch ?? []), ...(p.target ? { target: p.target } : {}) });
   return out;
 }
 

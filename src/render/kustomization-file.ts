@@ -187,7 +187,8 @@ function fieldReader(doc: Record<string, unknown>, file: string): FieldReader {
       const out: Record<string, string> = {};
       for (const [k, x] of Object.entries(v)) {
         // As kustomize's Go types: a number or boolean where a string belongs is an error (quote it).
-        if (x !== null && typeof x !== "string") throw new InvalidInputError(`must be a string, not the ${typeof x} ${String(x)}: quote it`, where(`${name}.${k}`));
+        if (x !== null && typeof x !== "string")
+          throw new InvalidInputError(`must be a string, not the ${typeof x} ${String(x)}: quote it`, where(`${name}.${k}`));
         out[k] = x === null ? "" : x;
       }
       return out;
@@ -218,20 +219,27 @@ function kindOf(doc: Record<string, unknown>, file: string): KustomizationFile["
   }
   const required = kind === "Component" ? COMPONENT_VERSION : KUSTOMIZATION_VERSION;
   if (doc.apiVersion !== undefined && doc.apiVersion !== null && doc.apiVersion !== "" && doc.apiVersion !== required) {
-    throw new InvalidInputError(`apiVersion for ${kind} should be ${required}, not '${String(doc.apiVersion)}'`, { file, field: "apiVersion" });
+    throw new InvalidInputError(`apiVersion for ${kind} should be ${required}, not '${String(doc.apiVersion)}'`, {
+      file,
+      field: "apiVersion",
+    });
   }
   return kind;
 }
 
 function refuseHelm(doc: Record<string, unknown>, file: string): void {
   if (doc.helmCharts !== undefined || doc.helmChartInflationGenerator !== undefined) {
-    throw new InvalidInputError("helm charts need the helm executable, which Flotilla does not run; render the chart into YAML first", { file, field: "helmCharts" });
+    throw new InvalidInputError("helm charts need the helm executable, which Flotilla does not run; render the chart into YAML first", {
+      file,
+      field: "helmCharts",
+    });
   }
 }
 
 function readPatchesStrategicMerge(read: FieldReader): string[] {
   return read.list<unknown>("patchesStrategicMerge").map((p, i) => {
-    if (typeof p !== "string") throw new InvalidInputError("must be a file path or an inline patch", read.where(`patchesStrategicMerge[${i}]`));
+    if (typeof p !== "string")
+      throw new InvalidInputError("must be a file path or an inline patch", read.where(`patchesStrategicMerge[${i}]`));
     return p;
   });
 }
@@ -239,18 +247,22 @@ function readPatchesStrategicMerge(read: FieldReader): string[] {
 function readPatchList(read: FieldReader, name: string): PatchEntry[] {
   return read.list<unknown>(name).map((p, i) => {
     if (!isPlainObject(p)) throw new InvalidInputError("must be a map with path or patch", read.where(`${name}[${i}]`));
-    if (p.path === undefined && p.patch === undefined) throw new InvalidInputError("needs either 'path' or 'patch'", read.where(`${name}[${i}]`));
-    if (p.path !== undefined && p.patch !== undefined) throw new InvalidInputError("has both 'path' and 'patch'; give one", read.where(`${name}[${i}]`));
+    if (p.path === undefined && p.patch === undefined)
+      throw new InvalidInputError("needs either 'path' or 'patch'", read.where(`${name}[${i}]`));
+    if (p.path !== undefined && p.patch !== undefined)
+      throw new InvalidInputError("has both 'path' and 'patch'; give one", read.where(`${name}[${i}]`));
     return p as PatchEntry;
   });
 }
 
 function readImages(read: FieldReader): KustomizationFile["images"] {
   return [...read.list<Record<string, unknown>>("images"), ...read.list<Record<string, unknown>>("imageTags")].map((img, i) => {
-    if (!isPlainObject(img) || typeof img.name !== "string") throw new InvalidInputError("each image needs a name", read.where(`images[${i}].name`));
+    if (!isPlainObject(img) || typeof img.name !== "string")
+      throw new InvalidInputError("each image needs a name", read.where(`images[${i}].name`));
     for (const key of ["newName", "newTag", "digest", "tagSuffix"]) {
       const x = img[key];
-      if (x !== undefined && x !== null && typeof x !== "string") throw new InvalidInputError(`must be a string, not the ${typeof x} ${String(x)}: quote it`, read.where(`images[${i}].${key}`));
+      if (x !== undefined && x !== null && typeof x !== "string")
+        throw new InvalidInputError(`must be a string, not the ${typeof x} ${String(x)}: quote it`, read.where(`images[${i}].${key}`));
     }
     return img as KustomizationFile["images"][number];
   });
@@ -259,7 +271,8 @@ function readImages(read: FieldReader): KustomizationFile["images"] {
 function readReplicas(read: FieldReader): KustomizationFile["replicas"] {
   return read.list<Record<string, unknown>>("replicas").map((r, i) => {
     if (!isPlainObject(r) || typeof r.name !== "string") throw new InvalidInputError("needs a name", read.where(`replicas[${i}].name`));
-    if (typeof r.count !== "number" || !Number.isInteger(r.count)) throw new InvalidInputError("count must be a whole number", read.where(`replicas[${i}].count`));
+    if (typeof r.count !== "number" || !Number.isInteger(r.count))
+      throw new InvalidInputError("count must be a whole number", read.where(`replicas[${i}].count`));
     return { name: r.name, count: r.count };
   });
 }
@@ -281,7 +294,10 @@ function readSortOptions(read: FieldReader): KustomizationFile["sortOptions"] {
     throw new InvalidInputError(`order must be one of [fifo, legacy], not '${String(order ?? "")}'`, read.where("sortOptions.order"));
   }
   if (legacySortOptions !== undefined && legacySortOptions !== null && order !== "legacy") {
-    throw new InvalidInputError(`legacySortOptions is set but the sort order is '${order}', not 'legacy'`, read.where("sortOptions.legacySortOptions"));
+    throw new InvalidInputError(
+      `legacySortOptions is set but the sort order is '${order}', not 'legacy'`,
+      read.where("sortOptions.legacySortOptions"),
+    );
   }
   return sortOptions as KustomizationFile["sortOptions"];
 }

@@ -55,7 +55,9 @@ export function fixNameReferences(resources: readonly Resource[], config: Transf
       const nearest = nearestLevel(pool, referrer);
       if (nearest.length === 1) return nearest[0];
       // Between several, kustomize prefers the one that got the same prefixes and suffixes as the referrer.
-      const sameAffixes = pool.filter((c) => c.affixes.length === referrer.affixes.length && c.affixes.every((a, i) => a === referrer.affixes[i]));
+      const sameAffixes = pool.filter(
+        (c) => c.affixes.length === referrer.affixes.length && c.affixes.every((a, i) => a === referrer.affixes[i]),
+      );
       if (sameAffixes.length === 1) return sameAffixes[0];
       const exact = pool.filter((c) => c.names[0]!.name === oldName);
       if (exact.length === 1) return exact[0];
@@ -68,7 +70,14 @@ export function fixNameReferences(resources: readonly Resource[], config: Transf
         if (!specMatches(fs, referrer.obj)) continue;
         visitPath(referrer.obj, fs.path, (holder, key, value) => {
           if (typeof value === "string") {
-            if (!Array.isArray(holder) && isPlainObject(holder) && typeof holder.kind === "string" && holder.kind !== ref.kind && key === "name") return undefined;
+            if (
+              !Array.isArray(holder) &&
+              isPlainObject(holder) &&
+              typeof holder.kind === "string" &&
+              holder.kind !== ref.kind &&
+              key === "name"
+            )
+              return undefined;
             const target = find(value, referrer);
             return target ? target.obj.metadata.name : undefined;
           }

@@ -24,7 +24,8 @@ function patchText(entry: { path?: string; patch?: string }, field: string, ctx:
   if (inline && fromFile) throw new InvalidInputError("patch and path cannot both be set", { file: ctx.file, field });
   if (inline) return { text: entry.patch!, source: `${ctx.file} (${field}.patch)` };
   const path = joinInTree(ctx.dir, entry.path!, { file: ctx.file, field: `${field}.path` });
-  if (ctx.tree.kind(path) !== "file") throw new InvalidInputError(`patch file '${entry.path}' does not exist`, { file: ctx.file, field: `${field}.path` });
+  if (ctx.tree.kind(path) !== "file")
+    throw new InvalidInputError(`patch file '${entry.path}' does not exist`, { file: ctx.file, field: `${field}.path` });
   return { text: ctx.tree.readText(path), source: path };
 }
 
@@ -32,7 +33,13 @@ function patchText(entry: { path?: string; patch?: string }, field: string, ctx:
  * Applies `patches`, `patchesStrategicMerge` or `patchesJson6902` entries to the resources, in
  * order. Returns the resources left (a `$patch: delete` removes its target).
  */
-export function applyPatches(resources: Resource[], entries: readonly PatchEntry[], field: string, ctx: PatchContext, forceJson6902 = false): Resource[] {
+export function applyPatches(
+  resources: Resource[],
+  entries: readonly PatchEntry[],
+  field: string,
+  ctx: PatchContext,
+  forceJson6902 = false,
+): Resource[] {
   let current = resources;
   entries.forEach((entry, i) => {
     const f = `${field}[${i}]`;
@@ -44,10 +51,16 @@ export function applyPatches(resources: Resource[], entries: readonly PatchEntry
     // kustomize reads a patch as strategic merge documents, else as a JSON 6902 list (its first document).
     const isJson6902 = forceJson6902 || (docs.length > 0 && Array.isArray(docs[0]));
     if (!isJson6902 && (docs.length === 0 || !docs.every(isPlainObject))) {
-      throw new InvalidInputError("the patch is neither a strategic merge patch (YAML maps) nor a JSON 6902 patch (a list of operations)", where);
+      throw new InvalidInputError(
+        "the patch is neither a strategic merge patch (YAML maps) nor a JSON 6902 patch (a list of operations)",
+        where,
+      );
     }
     if (!isJson6902 && docs.length > 1 && entry.target) {
-      throw new InvalidInputError("a patch entry with a target takes one strategic merge patch, not several", { file: ctx.file, field: `${f}.target` });
+      throw new InvalidInputError("a patch entry with a target takes one strategic merge patch, not several", {
+        file: ctx.file,
+        field: `${f}.target`,
+      });
     }
     if (isJson6902) {
       if (!entry.target) throw new InvalidInputError("a JSON 6902 patch needs a target", { file: ctx.file, field: `${f}.target` });
@@ -69,7 +82,12 @@ export function applyPatches(resources: Resource[], entries: readonly PatchEntry
   return current;
 }
 
-function applyStrategic(resources: Resource[], patch: Record<string, unknown>, entry: PatchEntry, ctx: PatchContext & { source: string; field: string }): Resource[] {
+function applyStrategic(
+  resources: Resource[],
+  patch: Record<string, unknown>,
+  entry: PatchEntry,
+  ctx: PatchContext & { source: string; field: string },
+): Resource[] {
   let targets: Resource[];
   if (entry.target) {
     const select = compileSelector(entry.target, { file: ctx.file, field: `${ctx.field}.target` });
@@ -77,20 +95,29 @@ function applyStrategic(resources: Resource[], patch: Record<string, unknown>, e
   } else {
     const id = patch as unknown as KubeObject;
     if (!id.kind || !isPlainObject(id.metadata) || typeof id.metadata.name !== "string") {
-      throw new InvalidInputError("a strategic merge patch without a target needs kind and metadata.name", { file: ctx.source, field: ctx.field });
+      throw new InvalidInputError("a strategic merge patch without a target needs kind and metadata.name", {
+        file: ctx.source,
+        field: ctx.field,
+      });
     }
     targets = resources.filter((r) => matchesPatchIdentity(r, id));
     if (targets.length > 1) {
-      throw new InvalidInputError(`the patch for ${id.kind}/${id.metadata.namespace ? `${id.metadata.namespace}/` : ""}${id.metadata.name} matches ${targets.length} resources (${targets.map(describeResource).join(", ")}); give it a namespace or a target`, {
-        file: ctx.source,
-        field: ctx.field,
-      });
+      throw new InvalidInputError(
+        `the patch for ${id.kind}/${id.metadata.namespace ? `${id.metadata.namespace}/` : ""}${id.metadata.name} matches ${targets.length} resources (${targets.map(describeResource).join(", ")}); give it a namespace or a target`,
+        {
+          file: ctx.source,
+          field: ctx.field,
+        },
+      );
     }
     if (targets.length === 0) {
-      throw new InvalidInputError(`no resource matches the patch for ${id.kind}/${id.metadata.namespace ? `${id.metadata.namespace}/` : ""}${id.metadata.name}`, {
-        file: ctx.source,
-        field: ctx.field,
-      });
+      throw new InvalidInputError(
+        `no resource matches the patch for ${id.kind}/${id.metadata.namespace ? `${id.metadata.namespace}/` : ""}${id.metadata.name}`,
+        {
+          file: ctx.source,
+          field: ctx.field,
+        },
+      );
     }
   }
   const deleted = new Set<Resource>();

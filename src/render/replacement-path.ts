@@ -89,9 +89,17 @@ export function lookupSource(root: unknown, parts: readonly string[]): unknown {
     } else if (isListMatch(part)) {
       const [key, value] = splitListMatch(part);
       if (!Array.isArray(node)) throw new PathError(`wrong node kind: expected SequenceNode but got ${kindName(node)}`);
-      node = key === ""
-        ? node.find((e) => !isPlainObject(e) && !Array.isArray(e) && scalarText(e) === value)
-        : node.find((e) => isPlainObject(e) && e[key] !== undefined && !isPlainObject(e[key]) && !Array.isArray(e[key]) && scalarText(e[key]) === value);
+      node =
+        key === ""
+          ? node.find((e) => !isPlainObject(e) && !Array.isArray(e) && scalarText(e) === value)
+          : node.find(
+              (e) =>
+                isPlainObject(e) &&
+                e[key] !== undefined &&
+                !isPlainObject(e[key]) &&
+                !Array.isArray(e[key]) &&
+                scalarText(e[key]) === value,
+            );
     } else {
       if (!isPlainObject(node)) throw new PathError(`wrong node kind: expected MappingNode but got ${kindName(node)}`);
       node = Object.hasOwn(node, part) ? node[part] : undefined;
@@ -159,10 +167,14 @@ export function matchTargets(root: Record<string, unknown>, parts: readonly stri
       const [key, pattern] = splitListMatch(part);
       if (!Array.isArray(node)) throw new PathError(`wrong node kind: expected SequenceNode but got ${kindName(node)}`);
       const before = out.length;
-      visitListMatches(node, key, pattern, (j) => (key === "" ? out.push({ parent: node, key: j, created: false }) : walk(node[j], { parent: node, key: j, created: false }, i + 1)));
+      visitListMatches(node, key, pattern, (j) =>
+        key === "" ? out.push({ parent: node, key: j, created: false }) : walk(node[j], { parent: node, key: j, created: false }, i + 1),
+      );
       if (out.length > before || !create) return;
       node.push(key === "" ? plainScalar(pattern) : { [key]: plainScalar(pattern) });
-      visitListMatches(node, key, pattern, (j) => (key === "" ? out.push({ parent: node, key: j, created: true }) : walk(node[j], { parent: node, key: j, created: true }, i + 1)));
+      visitListMatches(node, key, pattern, (j) =>
+        key === "" ? out.push({ parent: node, key: j, created: true }) : walk(node[j], { parent: node, key: j, created: true }, i + 1),
+      );
       return;
     }
     if (part === "*") {
@@ -191,7 +203,14 @@ function visitListMatches(list: unknown[], key: string, pattern: string, visit: 
     const e = list[j];
     if (key === "") {
       if (!isPlainObject(e) && !Array.isArray(e) && re.test(scalarText(e).trim())) visit(j);
-    } else if (isPlainObject(e) && e[key] !== undefined && e[key] !== null && !isPlainObject(e[key]) && !Array.isArray(e[key]) && re.test(scalarText(e[key]).trim())) {
+    } else if (
+      isPlainObject(e) &&
+      e[key] !== undefined &&
+      e[key] !== null &&
+      !isPlainObject(e[key]) &&
+      !Array.isArray(e[key]) &&
+      re.test(scalarText(e[key]).trim())
+    ) {
       visit(j);
     }
   }

@@ -2,7 +2,16 @@ import { InvalidInputError } from "../core/errors.js";
 import { deepClone, groupOf, isPlainObject, versionOf } from "../core/object.js";
 import { isClusterScoped } from "./field-specs.js";
 import type { PatchTarget } from "./kustomization-file.js";
-import { lookupSource, matchTargets, PathError, plainScalar, scalarText, splitReplacementPath, type LeafKind, type TargetSlot } from "./replacement-path.js";
+import {
+  lookupSource,
+  matchTargets,
+  PathError,
+  plainScalar,
+  scalarText,
+  splitReplacementPath,
+  type LeafKind,
+  type TargetSlot,
+} from "./replacement-path.js";
 import { describeResource, type Resource } from "./resource.js";
 import { parseLabelSelector } from "./selector.js";
 
@@ -25,7 +34,12 @@ type Where = { file: string; field: string };
  * targets), optionally as one part of a delimited string. `first` numbers the entries in messages
  * when they are a part of a longer list.
  */
-export function applyReplacements(resources: readonly Resource[], replacements: ReadonlyArray<Record<string, unknown>>, file: string, first = 0): void {
+export function applyReplacements(
+  resources: readonly Resource[],
+  replacements: ReadonlyArray<Record<string, unknown>>,
+  file: string,
+  first = 0,
+): void {
   replacements.forEach((r, i) => {
     const where = { file, field: `replacements[${first + i}]` };
     if (!isPlainObject(r.source)) throw new InvalidInputError("needs a source", where);
@@ -40,8 +54,10 @@ type SourceSpec = PatchTarget & { fieldPath?: string; options?: ReplacementOptio
 function sourceValue(resources: readonly Resource[], source: SourceSpec, where: Where): SourceValue {
   const selected = selectsId(source);
   const matches = resources.filter(selected);
-  if (matches.length === 0) throw new InvalidInputError(`nothing matches the source selector ${JSON.stringify(stripUndefined(source))}`, where);
-  if (matches.length > 1) throw new InvalidInputError(`more than one object matches the source selector: ${matches.map(describeResource).join(", ")}`, where);
+  if (matches.length === 0)
+    throw new InvalidInputError(`nothing matches the source selector ${JSON.stringify(stripUndefined(source))}`, where);
+  if (matches.length > 1)
+    throw new InvalidInputError(`more than one object matches the source selector: ${matches.map(describeResource).join(", ")}`, where);
   const fieldPath = source.fieldPath || "metadata.name";
   const fieldWhere = { ...where, field: `${where.field}.fieldPath` };
   let found: unknown;
@@ -50,14 +66,22 @@ function sourceValue(resources: readonly Resource[], source: SourceSpec, where: 
   } catch (error) {
     throw pathError(error, `source field '${fieldPath}' on ${describeResource(matches[0]!)}`, fieldWhere);
   }
-  if (isNilOrEmpty(found)) throw new InvalidInputError(`source field '${fieldPath}' is not set on ${describeResource(matches[0]!)}`, fieldWhere);
+  if (isNilOrEmpty(found))
+    throw new InvalidInputError(`source field '${fieldPath}' is not set on ${describeResource(matches[0]!)}`, fieldWhere);
   const delimiter = source.options?.delimiter;
   if (!delimiter) return { text: scalarText(found), value: deepClone(found) };
-  if (isPlainObject(found) || Array.isArray(found)) throw new InvalidInputError("the delimiter option can only be used with a scalar source field", { ...where, field: `${where.field}.options.delimiter` });
+  if (isPlainObject(found) || Array.isArray(found))
+    throw new InvalidInputError("the delimiter option can only be used with a scalar source field", {
+      ...where,
+      field: `${where.field}.options.delimiter`,
+    });
   const parts = scalarText(found).split(delimiter);
   const index = source.options?.index ?? 0;
   if (index < 0 || index >= parts.length) {
-    throw new InvalidInputError(`options.index ${index} is out of bounds: the source field has ${parts.length} parts separated by '${delimiter}'`, { ...where, field: `${where.field}.options.index` });
+    throw new InvalidInputError(
+      `options.index ${index} is out of bounds: the source field has ${parts.length} parts separated by '${delimiter}'`,
+      { ...where, field: `${where.field}.options.index` },
+    );
   }
   const text = parts[index]!;
   return { text, value: typeof found === "string" ? text : plainScalar(text) };
@@ -69,7 +93,13 @@ function applyTarget(resources: readonly Resource[], t: unknown, value: SourceVa
   const rejects = (Array.isArray(t.reject) ? t.reject : []).filter(isPlainObject).map((x) => rejectsTarget(x as PatchTarget, where));
   const options = (isPlainObject(t.options) ? t.options : {}) as ReplacementOptions;
   const paths = Array.isArray(t.fieldPaths) && t.fieldPaths.length > 0 ? t.fieldPaths.map(String) : ["metadata.name"];
-  const create: LeafKind | undefined = options.create ? (isPlainObject(value.value) ? "map" : Array.isArray(value.value) ? "list" : "scalar") : undefined;
+  const create: LeafKind | undefined = options.create
+    ? isPlainObject(value.value)
+      ? "map"
+      : Array.isArray(value.value)
+        ? "list"
+        : "scalar"
+    : undefined;
   for (const res of resources) {
     if (!select(res) || rejects.some((reject) => reject(res))) continue;
     for (const p of paths) {
@@ -77,10 +107,19 @@ function applyTarget(resources: readonly Resource[], t: unknown, value: SourceVa
       try {
         slots = matchTargets(res.obj as unknown as Record<string, unknown>, splitReplacementPath(p), create);
       } catch (error) {
-        throw pathError(error, `unable to find${create ? " or create" : ""} field "${p}" in replacement target ${describeResource(res)}`, where);
+        throw pathError(
+          error,
+          `unable to find${create ? " or create" : ""} field "${p}" in replacement target ${describeResource(res)}`,
+          where,
+        );
       }
-      if (slots.length === 0) throw new InvalidInputError(`unable to find${create ? " or create" : ""} field "${p}" in replacement target ${describeResource(res)}`, where);
-      for (const slot of slots) setTarget(slot, value, options, { ...where, field: `${where.field}.fieldPaths: ${p} in ${describeResource(res)}` });
+      if (slots.length === 0)
+        throw new InvalidInputError(
+          `unable to find${create ? " or create" : ""} field "${p}" in replacement target ${describeResource(res)}`,
+          where,
+        );
+      for (const slot of slots)
+        setTarget(slot, value, options, { ...where, field: `${where.field}.fieldPaths: ${p} in ${describeResource(res)}` });
     }
   }
 }
@@ -117,7 +156,8 @@ function retyped(current: unknown, text: string, where: Where): unknown {
   const read = plainScalar(text);
   if (typeof current === "number" && typeof read === "number") return read;
   if (typeof current === "boolean" && typeof read === "boolean") return read;
-  const type = current === null ? "null" : typeof current === "number" ? "number" : typeof current === "boolean" ? "boolean" : typeof current;
+  const type =
+    current === null ? "null" : typeof current === "number" ? "number" : typeof current === "boolean" ? "boolean" : typeof current;
   throw new InvalidInputError(`the target field is a ${type} and the replacement value is not one`, where);
 }
 
@@ -152,7 +192,9 @@ function selectsId(sel: PatchTarget): (res: Resource) => boolean {
     if (sel.version && versionOf(apiVersion) !== sel.version) return false;
     if (sel.kind && kind !== sel.kind) return false;
     return res.names.some(
-      (n) => (!sel.name || sel.name === n.name) && (!sel.namespace || effectiveNamespace(sel.kind ?? "", sel.namespace) === effectiveNamespace(kind, n.namespace)),
+      (n) =>
+        (!sel.name || sel.name === n.name) &&
+        (!sel.namespace || effectiveNamespace(sel.kind ?? "", sel.namespace) === effectiveNamespace(kind, n.namespace)),
     );
   };
 }

@@ -46,7 +46,8 @@ export function recordName(res: Resource): void {
   const name = res.obj.metadata.name ?? "";
   const namespace = res.obj.metadata.namespace;
   const kind = res.obj.kind;
-  if (!last || last.name !== name || last.namespace !== namespace || (last.kind ?? kind) !== kind) res.names.push({ name, namespace, kind });
+  if (!last || last.name !== name || last.namespace !== namespace || (last.kind ?? kind) !== kind)
+    res.names.push({ name, namespace, kind });
 }
 
 /** The name the object had when it was first loaded. */

@@ -24,7 +24,12 @@ export function parseLabelSelector(selector: string, where: { file?: string; fie
     let m: RegExpExecArray | null;
     if ((m = /^([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(p))) {
       const [, key, op, list] = m as unknown as [string, string, string, string];
-      const values = new Set(list.split(",").map((v) => v.trim()).filter(Boolean));
+      const values = new Set(
+        list
+          .split(",")
+          .map((v) => v.trim())
+          .filter(Boolean),
+      );
       return op === "in" ? (l) => key in l && values.has(l[key]!) : (l) => !(key in l) || !values.has(l[key]!);
     }
     if ((m = /^([^\s!=]+)\s*!=\s*(\S*)$/.exec(p))) {
@@ -97,10 +102,16 @@ export function compileSelector(target: PatchTarget, where: { file?: string; fie
  */
 export function matchesPatchIdentity(res: Resource, patch: KubeObject): boolean {
   // kustomize matches a patch by its whole id: group and version (a v2 patch leaves the v1 object alone).
-  if (patch.apiVersion && (groupOf(patch.apiVersion) !== groupOf(res.obj.apiVersion) || versionOf(patch.apiVersion) !== versionOf(res.obj.apiVersion))) return false;
+  if (
+    patch.apiVersion &&
+    (groupOf(patch.apiVersion) !== groupOf(res.obj.apiVersion) || versionOf(patch.apiVersion) !== versionOf(res.obj.apiVersion))
+  )
+    return false;
   const name = patch.metadata?.name;
   const ns = effectiveNamespace(patch.metadata?.namespace);
-  return res.names.some((n) => (n.kind ?? res.obj.kind) === patch.kind && (name === undefined || n.name === name) && effectiveNamespace(n.namespace) === ns);
+  return res.names.some(
+    (n) => (n.kind ?? res.obj.kind) === patch.kind && (name === undefined || n.name === name) && effectiveNamespace(n.namespace) === ns,
+  );
 }
 
 function effectiveNamespace(ns: string | undefined): string {

@@ -31,7 +31,10 @@ const ORDER_LAST = ["MutatingWebhookConfiguration", "ValidatingWebhookConfigurat
  * workloads …) and last (webhooks), the rest in between by group, version and kind; objects of one
  * kind by namespace (none last) and name.
  */
-export function legacySort<T extends { obj: KubeObject }>(items: readonly T[], options: { orderFirst?: string[]; orderLast?: string[] } = {}): T[] {
+export function legacySort<T extends { obj: KubeObject }>(
+  items: readonly T[],
+  options: { orderFirst?: string[]; orderLast?: string[] } = {},
+): T[] {
   const first = options.orderFirst ?? ORDER_FIRST;
   const last = options.orderLast ?? ORDER_LAST;
   const rank = new Map<string, number>();

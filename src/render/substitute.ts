@@ -13,7 +13,8 @@ const NAME = /^[_a-zA-Z][_a-zA-Z0-9]*$/;
  * value may become a number or boolean.
  */
 export function substituteObject(obj: KubeObject, vars: Readonly<Record<string, string>>, file = "postBuild"): KubeObject {
-  if (obj.metadata.annotations?.[ANNOTATION_SUBSTITUTE] === "disabled" || obj.metadata.labels?.[ANNOTATION_SUBSTITUTE] === "disabled") return obj;
+  if (obj.metadata.annotations?.[ANNOTATION_SUBSTITUTE] === "disabled" || obj.metadata.labels?.[ANNOTATION_SUBSTITUTE] === "disabled")
+    return obj;
   const text = toYaml(obj);
   if (!text.includes("${")) return obj;
   const out = substituteText(text, vars, objectRef(obj), file);
@@ -56,13 +57,22 @@ export function substituteText(text: string, vars: Readonly<Record<string, strin
     const m = /^([^:}]*)(?::([=-])(.*))?$/s.exec(expr);
     const name = m?.[1] ?? expr;
     if (!NAME.test(name)) {
-      throw new InvalidInputError(`'\${${expr}}' is not a valid variable reference: names are letters, digits and underscores`, { file, object, field: "postBuild.substitute" });
+      throw new InvalidInputError(`'\${${expr}}' is not a valid variable reference: names are letters, digits and underscores`, {
+        file,
+        object,
+        field: "postBuild.substitute",
+      });
     }
     const value = vars[name];
     if (value !== undefined && value !== "") out += value;
     else if (m?.[2] !== undefined) out += m[3] ?? "";
     else if (value !== undefined) out += value;
-    else throw new InvalidInputError(`variable '${name}' is not set and has no default (strict mode)`, { file, object, field: "postBuild.substitute" });
+    else
+      throw new InvalidInputError(`variable '${name}' is not set and has no default (strict mode)`, {
+        file,
+        object,
+        field: "postBuild.substitute",
+      });
     i = end + 1;
   }
   return out;

@@ -48,7 +48,11 @@ export function builtinTransformerConfig(): TransformerConfig {
     // kustomize's default namespace field specs beyond metadata/namespace (the Namespace rename is built in).
     namespace: [
       fieldSpecFromConfig({ path: "spec/service/namespace", group: "apiregistration.k8s.io", kind: "APIService", create: true }),
-      fieldSpecFromConfig({ path: "spec/conversion/webhook/clientConfig/service/namespace", group: "apiextensions.k8s.io", kind: "CustomResourceDefinition" }),
+      fieldSpecFromConfig({
+        path: "spec/conversion/webhook/clientConfig/service/namespace",
+        group: "apiextensions.k8s.io",
+        kind: "CustomResourceDefinition",
+      }),
     ],
   };
 }
@@ -62,17 +66,32 @@ export function mergeConfiguration(config: TransformerConfig, doc: unknown, file
     if (v === undefined || v === null) return [];
     if (!Array.isArray(v)) throw new InvalidInputError("must be a list of field specs", { file, field: key });
     return v.map((e, i) => {
-      if (!isPlainObject(e) || typeof e.path !== "string") throw new InvalidInputError("each field spec needs a path", { file, field: `${key}[${i}].path` });
+      if (!isPlainObject(e) || typeof e.path !== "string")
+        throw new InvalidInputError("each field spec needs a path", { file, field: `${key}[${i}].path` });
       return fieldSpecFromConfig(e);
     });
   };
-  const known = new Set(["nameReference", "varReference", "commonLabels", "labels", "commonAnnotations", "annotations", "images", "replicas", "namePrefix", "nameSuffix", "namespace", "templateLabels"]);
+  const known = new Set([
+    "nameReference",
+    "varReference",
+    "commonLabels",
+    "labels",
+    "commonAnnotations",
+    "annotations",
+    "images",
+    "replicas",
+    "namePrefix",
+    "nameSuffix",
+    "namespace",
+    "templateLabels",
+  ]);
   for (const key of Object.keys(doc)) if (!known.has(key)) throw new InvalidInputError(`unknown field '${key}'`, { file, field: key });
   const refs = doc.nameReference;
   if (refs !== undefined && refs !== null) {
     if (!Array.isArray(refs)) throw new InvalidInputError("must be a list", { file, field: "nameReference" });
     refs.forEach((r, i) => {
-      if (!isPlainObject(r) || typeof r.kind !== "string") throw new InvalidInputError("needs a kind", { file, field: `nameReference[${i}].kind` });
+      if (!isPlainObject(r) || typeof r.kind !== "string")
+        throw new InvalidInputError("needs a kind", { file, field: `nameReference[${i}].kind` });
       const fieldSpecs = Array.isArray(r.fieldSpecs) ? r.fieldSpecs.filter(isPlainObject).map(fieldSpecFromConfig) : [];
       const existing = config.nameReference.find((n) => n.kind === r.kind && (n.group ?? "") === String(r.group ?? n.group ?? ""));
       if (existing) existing.fieldSpecs.push(...fieldSpecs);

@@ -69,7 +69,8 @@ export function applyNamespace(
 ): void {
   for (const res of resources) {
     const obj = res.obj;
-    if ((obj.kind === "RoleBinding" || obj.kind === "ClusterRoleBinding") && Array.isArray(obj.subjects)) setSubjectNamespaces(obj.subjects, namespace, options);
+    if ((obj.kind === "RoleBinding" || obj.kind === "ClusterRoleBinding") && Array.isArray(obj.subjects))
+      setSubjectNamespaces(obj.subjects, namespace, options);
     if (options.unsetOnly && typeof obj.metadata.namespace === "string" && obj.metadata.namespace !== "") continue;
     if (obj.kind === "Namespace" && (obj.apiVersion === "v1" || obj.apiVersion === undefined)) {
       if (options.renameNamespaces === false) continue;
@@ -141,7 +142,13 @@ function setSubjectNamespaces(subjects: unknown[], namespace: string, options: N
 const NO_PREFIX_KINDS = new Set(["CustomResourceDefinition", "APIService", "Namespace"]);
 
 /** namePrefix / nameSuffix on metadata.name (not on CRDs, APIServices and Namespaces). */
-export function applyPrefixSuffix(resources: readonly Resource[], prefix: string, suffix: string, config: TransformerConfig, onlyNamedBy?: readonly FieldSpec[]): void {
+export function applyPrefixSuffix(
+  resources: readonly Resource[],
+  prefix: string,
+  suffix: string,
+  config: TransformerConfig,
+  onlyNamedBy?: readonly FieldSpec[],
+): void {
   if (!prefix && !suffix) return;
   for (const res of resources) {
     const obj = res.obj;
@@ -211,7 +218,12 @@ export function applyImages(
 }
 
 /** The `replicas` transformer, by any name the object has had. */
-export function applyReplicas(resources: readonly Resource[], replicas: ReadonlyArray<{ name: string; count: number }>, config: TransformerConfig, file?: string): void {
+export function applyReplicas(
+  resources: readonly Resource[],
+  replicas: ReadonlyArray<{ name: string; count: number }>,
+  config: TransformerConfig,
+  file?: string,
+): void {
   for (const { name, count } of replicas) {
     let found = false;
     for (const res of resources) {
@@ -225,7 +237,10 @@ export function applyReplicas(resources: readonly Resource[], replicas: Readonly
     // kustomize refuses a replicas entry that matches no object of a kind with a replicas field spec.
     if (!found) {
       const kinds = [...new Set(config.replicas.map((fs) => fs.kind ?? "*"))].join(", ");
-      throw new InvalidInputError(`no object named '${name}' of a kind with a replicas field (${kinds})`, { ...(file ? { file } : {}), field: "replicas" });
+      throw new InvalidInputError(`no object named '${name}' of a kind with a replicas field (${kinds})`, {
+        ...(file ? { file } : {}),
+        field: "replicas",
+      });
     }
   }
 }

@@ -31,7 +31,11 @@ interface ValueAddContext {
 export function applyValueAdd(resources: readonly Resource[], doc: Record<string, unknown>, ctx: ValueAddContext): void {
   const value = String(doc.value ?? "").trim() || posix.basename(ctx.dir);
   // Without a value kustomize takes the kustomization folder's name; the render root's own name is not part of the tree.
-  if (value === "") throw new InvalidInputError("needs a value: the default, the kustomization folder's name, is unknown at the render root", { ...ctx.where, field: "value" });
+  if (value === "")
+    throw new InvalidInputError("needs a value: the default, the kustomization folder's name, is unknown at the render root", {
+      ...ctx.where,
+      field: "value",
+    });
   const targets = targetsOf(doc, ctx);
   for (const [i, t] of targets.entries()) {
     const select = t.selector ? compileSelector(t.selector, { ...ctx.where, field: `targets[${i}].selector` }) : () => true;
@@ -50,7 +54,8 @@ function targetsOf(doc: Record<string, unknown>, ctx: ValueAddContext): ValueAdd
   const raw: unknown[] = Array.isArray(doc.targets) ? [...doc.targets] : [];
   if (typeof doc.targetFilePath === "string" && doc.targetFilePath !== "") {
     const path = joinInTree(ctx.dir, doc.targetFilePath, { file: ctx.source, field: "targetFilePath" });
-    if (ctx.tree.kind(path) !== "file") throw new NotFoundError(`targetFilePath '${doc.targetFilePath}' does not exist`, { ...ctx.where, field: "targetFilePath" });
+    if (ctx.tree.kind(path) !== "file")
+      throw new NotFoundError(`targetFilePath '${doc.targetFilePath}' does not exist`, { ...ctx.where, field: "targetFilePath" });
     const file = parseYamlDocument(ctx.tree.readText(path), path);
     if (isPlainObject(file) && Array.isArray(file.targets)) raw.push(...file.targets);
   }
@@ -58,10 +63,19 @@ function targetsOf(doc: Record<string, unknown>, ctx: ValueAddContext): ValueAdd
   return raw.map((t, i) => {
     const where = { ...ctx.where, field: `targets[${i}]` };
     if (!isPlainObject(t)) throw new InvalidInputError("a target must be a map", where);
-    if (typeof t.fieldPath !== "string" || t.fieldPath === "") throw new InvalidInputError("fieldPath cannot be empty", { ...where, field: `${where.field}.fieldPath` });
+    if (typeof t.fieldPath !== "string" || t.fieldPath === "")
+      throw new InvalidInputError("fieldPath cannot be empty", { ...where, field: `${where.field}.fieldPath` });
     const position = typeof t.filePathPosition === "number" ? t.filePathPosition : 0;
-    if (position < 0) throw new InvalidInputError(`filePathPosition (${position}) cannot be negative`, { ...where, field: `${where.field}.filePathPosition` });
-    return { ...(isPlainObject(t.selector) ? { selector: t.selector as PatchTarget } : {}), fieldPath: t.fieldPath, filePathPosition: position };
+    if (position < 0)
+      throw new InvalidInputError(`filePathPosition (${position}) cannot be negative`, {
+        ...where,
+        field: `${where.field}.filePathPosition`,
+      });
+    return {
+      ...(isPlainObject(t.selector) ? { selector: t.selector as PatchTarget } : {}),
+      fieldPath: t.fieldPath,
+      filePathPosition: position,
+    };
   });
 }
 
@@ -87,17 +101,28 @@ function setValue(res: Resource, t: ValueAddTarget, value: string, where: { file
       node = node[Number(part)];
       continue;
     }
-    if (!isPlainObject(node)) throw new InvalidInputError(`'${t.fieldPath}' of ${res.obj.kind}/${res.obj.metadata.name ?? ""} does not lead through maps`, where);
+    if (!isPlainObject(node))
+      throw new InvalidInputError(`'${t.fieldPath}' of ${res.obj.kind}/${res.obj.metadata.name ?? ""} does not lead through maps`, where);
     if (last) return writeScalar(node, part, t, value, where);
     if (node[part] === undefined || node[part] === null) node[part] = {};
     node = node[part];
   }
 }
 
-function writeScalar(holder: Record<string, unknown> | unknown[], key: string | number, t: ValueAddTarget, value: string, where: { file: string; object: string; field: string }): void {
+function writeScalar(
+  holder: Record<string, unknown> | unknown[],
+  key: string | number,
+  t: ValueAddTarget,
+  value: string,
+  where: { file: string; object: string; field: string },
+): void {
   const current = (holder as Record<string | number, unknown>)[key];
-  if (isPlainObject(current) || Array.isArray(current)) throw new InvalidInputError(`'${t.fieldPath}' holds a map or a list, not a scalar`, where);
-  const text = t.filePathPosition > 0 ? insertPathPart(current === undefined || current === null ? "" : String(current), t.filePathPosition - 1, value) : value;
+  if (isPlainObject(current) || Array.isArray(current))
+    throw new InvalidInputError(`'${t.fieldPath}' holds a map or a list, not a scalar`, where);
+  const text =
+    t.filePathPosition > 0
+      ? insertPathPart(current === undefined || current === null ? "" : String(current), t.filePathPosition - 1, value)
+      : value;
   // kyaml sets an untagged scalar: it reads back as YAML would read the text.
   (holder as Record<string | number, unknown>)[key] = plainScalar(text);
 }

@@ -34,7 +34,10 @@ export function bindVars(vars: readonly Omit<VarDefinition, "target">[], resourc
   return vars.map((v) => {
     const matched = objrefMatches(resources, v.objref);
     if (matched.length > 1) {
-      throw new InvalidInputError(`var '${v.name}' matches ${matched.length} objects (${v.objref.kind}/${v.objref.name}); give objref a namespace or apiVersion`, { file: v.file, field: `vars.${v.name}` });
+      throw new InvalidInputError(
+        `var '${v.name}' matches ${matched.length} objects (${v.objref.kind}/${v.objref.name}); give objref a namespace or apiVersion`,
+        { file: v.file, field: `vars.${v.name}` },
+      );
     }
     return matched.length === 1 ? { ...v, target: matched[0]! } : { ...v };
   });
@@ -82,11 +85,13 @@ export function resolveVars(resources: readonly Resource[], vars: readonly VarDe
     const where = { file: v.file, field: `vars.${v.name}` };
     if (values.has(v.name)) throw new InvalidInputError(`var '${v.name}' is defined twice`, where);
     const target = v.target && resources.includes(v.target) ? [v.target] : objrefMatches(resources, v.objref);
-    if (target.length === 0) throw new InvalidInputError(`var '${v.name}' refers to ${v.objref.kind}/${v.objref.name}, which is not among the resources`, where);
+    if (target.length === 0)
+      throw new InvalidInputError(`var '${v.name}' refers to ${v.objref.kind}/${v.objref.name}, which is not among the resources`, where);
     if (target.length > 1) throw new InvalidInputError(`var '${v.name}' matches more than one ${v.objref.kind}/${v.objref.name}`, where);
     const fieldPath = v.fieldref?.fieldpath ?? "metadata.name";
     const found = getAtPath(target[0]!.obj, splitFieldPath(fieldPath));
-    if (found.length === 0 || found[0] === undefined || found[0] === null) throw new InvalidInputError(`field '${fieldPath}' of ${v.objref.kind}/${v.objref.name} is not set`, where);
+    if (found.length === 0 || found[0] === undefined || found[0] === null)
+      throw new InvalidInputError(`field '${fieldPath}' of ${v.objref.kind}/${v.objref.name} is not set`, where);
     values.set(v.name, typeof found[0] === "string" ? found[0] : JSON.stringify(found[0]));
     typed.set(v.name, found[0]);
   }
@@ -102,7 +107,8 @@ export function resolveVars(resources: readonly Resource[], vars: readonly VarDe
         if (typeof value === "string") return replace(value);
         if (Array.isArray(value)) return value.map((x) => (typeof x === "string" ? replace(x) : x));
         if (value && typeof value === "object") {
-          for (const [k, x] of Object.entries(value as Record<string, unknown>)) if (typeof x === "string") (value as Record<string, unknown>)[k] = replaceString(x);
+          for (const [k, x] of Object.entries(value as Record<string, unknown>))
+            if (typeof x === "string") (value as Record<string, unknown>)[k] = replaceString(x);
         }
         return undefined;
       });

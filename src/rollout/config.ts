@@ -28,11 +28,14 @@ type Where = Omit<ErrorLocation, "field">;
 const fail = (message: string, where: Where, field: string): never => {
   throw new InvalidInputError(message, { ...where, field });
 };
-const map = (v: unknown, where: Where, field: string): Record<string, unknown> => (isPlainObject(v) ? v : fail("must be a map", where, field));
-const str = (v: unknown, where: Where, field: string): string => (typeof v === "string" && v !== "" ? v : fail("must be a non-empty string", where, field));
+const map = (v: unknown, where: Where, field: string): Record<string, unknown> =>
+  isPlainObject(v) ? v : fail("must be a map", where, field);
+const str = (v: unknown, where: Where, field: string): string =>
+  typeof v === "string" && v !== "" ? v : fail("must be a non-empty string", where, field);
 const list = (v: unknown, where: Where, field: string): unknown[] => (Array.isArray(v) ? v : fail("must be a list", where, field));
 const checkKeys = (v: Record<string, unknown>, allowed: string[], where: Where, field: string) => {
-  for (const key of Object.keys(v)) if (!allowed.includes(key)) fail(`unknown key '${key}' (known: ${allowed.join(", ")})`, where, `${field}.${key}`);
+  for (const key of Object.keys(v))
+    if (!allowed.includes(key)) fail(`unknown key '${key}' (known: ${allowed.join(", ")})`, where, `${field}.${key}`);
 };
 
 /** A LabelSelector with matchLabels and matchExpressions. */
@@ -42,7 +45,8 @@ export function parseSelector(v: unknown, where: Where, field: string): ClusterS
   const out: ClusterSelector = {};
   if (m.matchLabels !== undefined) {
     out.matchLabels = {};
-    for (const [k, value] of Object.entries(map(m.matchLabels, where, `${field}.matchLabels`))) out.matchLabels[k] = str(value, where, `${field}.matchLabels.${k}`);
+    for (const [k, value] of Object.entries(map(m.matchLabels, where, `${field}.matchLabels`)))
+      out.matchLabels[k] = str(value, where, `${field}.matchLabels.${k}`);
   }
   if (m.matchExpressions !== undefined) {
     out.matchExpressions = list(m.matchExpressions, where, `${field}.matchExpressions`).map((e, i) => {
@@ -50,8 +54,10 @@ export function parseSelector(v: unknown, where: Where, field: string): ClusterS
       const x = map(e, where, f);
       checkKeys(x, ["key", "operator", "values"], where, f);
       const operator = x.operator;
-      if (operator !== "In" && operator !== "NotIn" && operator !== "Exists" && operator !== "DoesNotExist") fail(`must be In, NotIn, Exists or DoesNotExist`, where, `${f}.operator`);
-      const values = x.values === undefined ? undefined : list(x.values, where, `${f}.values`).map((s, j) => str(s, where, `${f}.values[${j}]`));
+      if (operator !== "In" && operator !== "NotIn" && operator !== "Exists" && operator !== "DoesNotExist")
+        fail(`must be In, NotIn, Exists or DoesNotExist`, where, `${f}.operator`);
+      const values =
+        x.values === undefined ? undefined : list(x.values, where, `${f}.values`).map((s, j) => str(s, where, `${f}.values[${j}]`));
       return { key: str(x.key, where, `${f}.key`), operator: operator as "In", ...(values ? { values } : {}) };
     });
   }
@@ -70,7 +76,8 @@ export function parseRolloutSpec(v: unknown, where: Where, field: string, extraK
   const m = map(v, where, field);
   checkKeys(m, ["waves", "onFailure", ...extraKeys], where, field);
   const onFailure = m.onFailure ?? "halt";
-  if (onFailure !== "halt" && onFailure !== "rollback") fail(`must be halt or rollback, not '${String(onFailure)}'`, where, `${field}.onFailure`);
+  if (onFailure !== "halt" && onFailure !== "rollback")
+    fail(`must be halt or rollback, not '${String(onFailure)}'`, where, `${field}.onFailure`);
   const waves = list(m.waves, where, `${field}.waves`).map((w, i) => {
     const f = `${field}.waves[${i}]`;
     const x = map(w, where, f);
@@ -106,10 +113,18 @@ export function parseWindows(v: unknown, where: Where, field: string): WindowSpe
     const kind = x.kind ?? "allow";
     if (kind !== "allow" && kind !== "deny") fail(`must be allow or deny, not '${String(kind)}'`, where, `${f}.kind`);
     const timeZone = x.timeZone === undefined ? "UTC" : str(x.timeZone, where, `${f}.timeZone`);
-    const schedule = parseCron(str(x.schedule, where, `${f}.schedule`), timeZone, { expression: { ...where, field: `${f}.schedule` }, timeZone: { ...where, field: `${f}.timeZone` } });
+    const schedule = parseCron(str(x.schedule, where, `${f}.schedule`), timeZone, {
+      expression: { ...where, field: `${f}.schedule` },
+      timeZone: { ...where, field: `${f}.timeZone` },
+    });
     const durationMs = parseDuration(str(x.duration, where, `${f}.duration`), { ...where, field: `${f}.duration` });
     if (durationMs <= 0) fail("must be longer than 0s", where, `${f}.duration`);
-    const gates = x.gates === undefined ? ["revision", "prune"] : list(x.gates, where, `${f}.gates`).map((g, j) => (GATES.includes(g as WindowGate) ? g : fail(`must be one of ${GATES.join(", ")}, not '${String(g)}'`, where, `${f}.gates[${j}]`)));
+    const gates =
+      x.gates === undefined
+        ? ["revision", "prune"]
+        : list(x.gates, where, `${f}.gates`).map((g, j) =>
+            GATES.includes(g as WindowGate) ? g : fail(`must be one of ${GATES.join(", ")}, not '${String(g)}'`, where, `${f}.gates[${j}]`),
+          );
     const spec: WindowSpec = { kind: kind as "allow" | "deny", schedule, durationMs, gates: gates as WindowGate[] };
     if (x.clusters !== undefined) spec.clusters = parseSelector(x.clusters, where, `${f}.clusters`);
     return spec;

@@ -23,7 +23,11 @@ export interface CronSchedule {
 const DAY_MS = 86_400_000;
 
 /** Parses `expression` for `timeZone`; an invalid expression or zone is an error naming `location`. */
-export function parseCron(expression: string, timeZone: string, where: { expression: ErrorLocation; timeZone: ErrorLocation }): CronSchedule {
+export function parseCron(
+  expression: string,
+  timeZone: string,
+  where: { expression: ErrorLocation; timeZone: ErrorLocation },
+): CronSchedule {
   const check = validateDetailed(expression);
   if (!check.valid) {
     const detail = check.errors.map((e) => (e.field === "expression" ? e.message : `${e.field}: ${e.message}`)).join("; ");
@@ -83,7 +87,8 @@ export function parseCron(expression: string, timeZone: string, where: { express
 function timesOfDay(f: ParsedFields): number[] {
   const out: number[] = [];
   for (const h of [...f.hour].sort((a, b) => a - b))
-    for (const m of [...f.minute].sort((a, b) => a - b)) for (const s of [...f.second].sort((a, b) => a - b)) out.push(h * 3600 + m * 60 + s);
+    for (const m of [...f.minute].sort((a, b) => a - b))
+      for (const s of [...f.second].sort((a, b) => a - b)) out.push(h * 3600 + m * 60 + s);
   return out;
 }
 

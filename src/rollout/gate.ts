@@ -11,7 +11,14 @@ export type UnitGateDecision =
  * timeout; until then, and whenever the pin is the revision it already applied, that revision is
  * re-applied (drift correction) unless the windows gate drift, and prunes only inside a window.
  */
-export function unitGate(input: { pin: string | undefined; waitingFor: string; lastAppliedRevision: string | undefined; window: WindowState | undefined; timeoutMs: number; nowMs: number }): UnitGateDecision {
+export function unitGate(input: {
+  pin: string | undefined;
+  waitingFor: string;
+  lastAppliedRevision: string | undefined;
+  window: WindowState | undefined;
+  timeoutMs: number;
+  nowMs: number;
+}): UnitGateDecision {
   const { pin, window, nowMs } = input;
   if (pin === undefined) return { apply: false, reason: `waiting for ${input.waitingFor}: the cluster has no revision yet` };
   const w = window ?? { open: true, gates: [] };
@@ -23,6 +30,11 @@ export function unitGate(input: { pin: string | undefined; waitingFor: string; l
     if (input.lastAppliedRevision === undefined || w.gates.includes("drift")) return { apply: false, reason: waiting, ...recheck };
     return { apply: true, revision: input.lastAppliedRevision, prune: false, waiting, ...recheck };
   }
-  if (!w.open && w.gates.includes("drift")) return { apply: false, reason: `outside the cluster's maintenance window (drift is gated): ${w.reason ?? ""}`.trim(), ...(w.nextOpen !== undefined ? { recheckAtMs: w.nextOpen } : {}) };
+  if (!w.open && w.gates.includes("drift"))
+    return {
+      apply: false,
+      reason: `outside the cluster's maintenance window (drift is gated): ${w.reason ?? ""}`.trim(),
+      ...(w.nextOpen !== undefined ? { recheckAtMs: w.nextOpen } : {}),
+    };
   return { apply: true, revision: pin, prune: w.open };
 }

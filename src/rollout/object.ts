@@ -54,12 +54,22 @@ export interface RolloutStatus {
 }
 
 /** A Rollout's spec, validated; errors name the object and the field. */
-export function rolloutSpecOf(r: RolloutObject): { spec: RolloutSpec; windows: WindowSpec[]; sourceKey: string; selector?: ClusterSelector } {
+export function rolloutSpecOf(r: RolloutObject): {
+  spec: RolloutSpec;
+  windows: WindowSpec[];
+  sourceKey: string;
+  selector?: ClusterSelector;
+} {
   const where = { object: `Rollout/${r.metadata.namespace}/${r.metadata.name}` };
   if (!isPlainObject(r.spec)) throw new InvalidInputError("must be a map", { ...where, field: "spec" });
   const ref = r.spec.sourceRef;
-  if (!isPlainObject(ref) || typeof ref.name !== "string" || ref.name === "") throw new InvalidInputError("needs the name of a GitRepository", { ...where, field: "spec.sourceRef" });
-  if (ref.kind !== undefined && ref.kind !== "GitRepository") throw new InvalidInputError(`kind '${String(ref.kind)}' is not supported; use GitRepository`, { ...where, field: "spec.sourceRef.kind" });
+  if (!isPlainObject(ref) || typeof ref.name !== "string" || ref.name === "")
+    throw new InvalidInputError("needs the name of a GitRepository", { ...where, field: "spec.sourceRef" });
+  if (ref.kind !== undefined && ref.kind !== "GitRepository")
+    throw new InvalidInputError(`kind '${String(ref.kind)}' is not supported; use GitRepository`, {
+      ...where,
+      field: "spec.sourceRef.kind",
+    });
   const spec = parseRolloutSpec(r.spec, where, "spec", ["sourceRef", "selector", "suspend", "windows"]);
   const windows = r.spec.windows === undefined ? [] : parseWindows(r.spec.windows, where, "spec.windows");
   const selector = r.spec.selector === undefined ? undefined : parseSelector(r.spec.selector, where, "spec.selector");
@@ -84,7 +94,11 @@ export function stateOf(status: RolloutStatus | undefined): RolloutState {
 /** What people asked on the object: `spec.suspend`, the approve and retry annotations. */
 export function controlOf(r: RolloutObject): RolloutControl {
   const a = r.metadata.annotations ?? {};
-  return { paused: r.spec.suspend === true, ...(a[APPROVE_ANNOTATION] ? { approve: a[APPROVE_ANNOTATION] } : {}), ...(a[RETRY_ANNOTATION] ? { retry: a[RETRY_ANNOTATION] } : {}) };
+  return {
+    paused: r.spec.suspend === true,
+    ...(a[APPROVE_ANNOTATION] ? { approve: a[APPROVE_ANNOTATION] } : {}),
+    ...(a[RETRY_ANNOTATION] ? { retry: a[RETRY_ANNOTATION] } : {}),
+  };
 }
 
 /** A Cluster's break-glass annotation, if it parses as an instant. */
@@ -97,7 +111,12 @@ export function breakGlassOf(cluster: KubeObject): BreakGlass | undefined {
 const isoOf = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString().replace(/\.000Z$/, "Z"));
 
 /** The status a pass writes: state, bounded waves[] and windows[] (counts, never cluster lists). */
-export function statusOf(decision: RolloutDecision, windows: readonly WindowSpec[], waveNames: readonly string[], nowMs: number): Omit<RolloutStatus, "conditions" | "observedGeneration"> {
+export function statusOf(
+  decision: RolloutDecision,
+  windows: readonly WindowSpec[],
+  waveNames: readonly string[],
+  nowMs: number,
+): Omit<RolloutStatus, "conditions" | "observedGeneration"> {
   const st = decision.state;
   const out: Omit<RolloutStatus, "conditions" | "observedGeneration"> = {
     phase: decision.phase,
@@ -117,14 +136,28 @@ export function statusOf(decision: RolloutDecision, windows: readonly WindowSpec
   if (windows.length > 0) {
     out.windows = windows.map((w) => {
       const s = windowState([w], nowMs);
-      return { kind: w.kind, schedule: w.schedule.expression, timeZone: w.schedule.timeZone, open: s.open, ...(s.nextOpen !== undefined ? { nextOpen: isoOf(s.nextOpen) } : {}), ...(s.nextClose !== undefined ? { nextClose: isoOf(s.nextClose) } : {}) };
+      return {
+        kind: w.kind,
+        schedule: w.schedule.expression,
+        timeZone: w.schedule.timeZone,
+        open: s.open,
+        ...(s.nextOpen !== undefined ? { nextOpen: isoOf(s.nextOpen) } : {}),
+        ...(s.nextClose !== undefined ? { nextClose: isoOf(s.nextClose) } : {}),
+      };
     });
   }
   return out;
 }
 
 /** The manifest of a Rollout for an environment of flotilla.yaml (convention mode), the same shape a Flux-mode repository writes. */
-export function rolloutManifest(name: string, namespace: string, sourceRef: { name: string; namespace: string }, spec: RolloutSpec, windows: readonly WindowSpec[], labels: Record<string, string>): RolloutObject {
+export function rolloutManifest(
+  name: string,
+  namespace: string,
+  sourceRef: { name: string; namespace: string },
+  spec: RolloutSpec,
+  windows: readonly WindowSpec[],
+  labels: Record<string, string>,
+): RolloutObject {
   return {
     apiVersion: ROLLOUT_API_VERSION,
     kind: "Rollout",

@@ -92,7 +92,10 @@ export const UNMATCHED_WAVE = "unmatched";
 const MAX_REJECTED = 10;
 
 /** Each wave's clusters, in order; clusters no wave matches form a final wave, never dropped. */
-export function assignWaves(spec: RolloutSpec, clusters: readonly ClusterObservation[]): Array<{ wave: WaveSpec; clusters: ClusterObservation[] }> {
+export function assignWaves(
+  spec: RolloutSpec,
+  clusters: readonly ClusterObservation[],
+): Array<{ wave: WaveSpec; clusters: ClusterObservation[] }> {
   const out = spec.waves.map((wave) => ({ wave, clusters: [] as ClusterObservation[] }));
   const unmatched: ClusterObservation[] = [];
   for (const c of [...clusters].sort((a, b) => a.name.localeCompare(b.name))) {
@@ -116,17 +119,24 @@ type ClusterStanding = "updated" | "failed" | "progressing" | "held" | "pending"
 const maxTimeout = (c: ClusterObservation) => Math.max(0, ...c.units.map((u) => u.timeoutMs));
 
 /** Every unit applied the target and is Ready for its generation. */
-const isUpdated = (c: ClusterObservation, target: string) => c.units.length > 0 && c.units.every((u) => u.lastAppliedRevision === target && u.ready);
+const isUpdated = (c: ClusterObservation, target: string) =>
+  c.units.length > 0 && c.units.every((u) => u.lastAppliedRevision === target && u.ready);
 /** Some unit has tried the target (or applied it): the cluster was started. */
-const isStarted = (c: ClusterObservation, target: string) => c.units.some((u) => u.lastAttemptedRevision === target || u.lastAppliedRevision === target);
+const isStarted = (c: ClusterObservation, target: string) =>
+  c.units.some((u) => u.lastAttemptedRevision === target || u.lastAppliedRevision === target);
 /** A unit that failed at the target (its health checks, its timeout, its apply). */
-const failureOf = (c: ClusterObservation, target: string) => c.units.find((u) => u.failure !== undefined && !u.ready && u.lastAttemptedRevision === target);
+const failureOf = (c: ClusterObservation, target: string) =>
+  c.units.find((u) => u.failure !== undefined && !u.ready && u.lastAttemptedRevision === target);
 
 /**
  * The revision a cluster keeps while the rollout has not reached it: what its units last applied
  * that is not a rejected revision (the most common one, if they differ), else the stable revision.
  */
-export function keptRevision(c: ClusterObservation, state: Pick<RolloutState, "stable" | "rejected" | "target">, avoid?: string): string | undefined {
+export function keptRevision(
+  c: ClusterObservation,
+  state: Pick<RolloutState, "stable" | "rejected" | "target">,
+  avoid?: string,
+): string | undefined {
   const counts = new Map<string, number>();
   for (const u of c.units) {
     const r = u.lastAppliedRevision;
@@ -162,7 +172,14 @@ export function stepRollout(input: {
   const pins = new Map<string, string | undefined>();
   if (target === undefined) {
     for (const c of input.clusters) pins.set(c.name, keptRevision(c, state));
-    return { state, pins, waves: waves.map(({ wave, clusters }) => idleWave(wave.name, clusters.length)), phase: "Idle", message: "no revision to roll out", events };
+    return {
+      state,
+      pins,
+      waves: waves.map(({ wave, clusters }) => idleWave(wave.name, clusters.length)),
+      phase: "Idle",
+      message: "no revision to roll out",
+      events,
+    };
   }
 
   const standings = new Map<string, ClusterStanding>();
@@ -176,7 +193,14 @@ export function stepRollout(input: {
   };
 
   for (const c of input.clusters) standings.set(c.name, standingOf(c));
-  detectFailure(state, spec, waves.slice(0, state.wave + 1).flatMap((w) => w.clusters), standings, target, events);
+  detectFailure(
+    state,
+    spec,
+    waves.slice(0, state.wave + 1).flatMap((w) => w.clusters),
+    standings,
+    target,
+    events,
+  );
   if (!state.halted && !control.paused) advance(state, waves, standings, control, nowMs, events, target);
 
   // Pins: clusters of passed waves, and of the active wave within its slots, apply the target
@@ -204,11 +228,23 @@ export function stepRollout(input: {
         if (s === "held" && c.window?.nextOpen !== undefined) recheck.push(c.window.nextOpen);
       }
     }
-    statuses.push(waveStatus(wave.name, clusters, standings, { active, started, paused: control.paused, halted: i === state.wave ? state.halted : undefined, state, target, approval: wave.approval }));
+    statuses.push(
+      waveStatus(wave.name, clusters, standings, {
+        active,
+        started,
+        paused: control.paused,
+        halted: i === state.wave ? state.halted : undefined,
+        state,
+        target,
+        approval: wave.approval,
+      }),
+    );
   }
-  if (state.soakStartedAtMs !== undefined && state.wave < waves.length) recheck.push(state.soakStartedAtMs + waves[state.wave]!.wave.soakMs);
+  if (state.soakStartedAtMs !== undefined && state.wave < waves.length)
+    recheck.push(state.soakStartedAtMs + waves[state.wave]!.wave.soakMs);
   // After a retry, failures count again once each cluster's timeout has passed.
-  if (state.retryAtMs !== undefined) for (const c of input.clusters) if (nowMs < state.retryAtMs + maxTimeout(c)) recheck.push(state.retryAtMs + maxTimeout(c));
+  if (state.retryAtMs !== undefined)
+    for (const c of input.clusters) if (nowMs < state.retryAtMs + maxTimeout(c)) recheck.push(state.retryAtMs + maxTimeout(c));
 
   const { phase, message } = phaseOf(state, waves, control, target);
   return { state, pins, waves: statuses, phase, message, events, ...(recheck.length > 0 ? { recheckAtMs: Math.min(...recheck) } : {}) };
@@ -218,7 +254,11 @@ export function stepRollout(input: {
 function adoptNewest(state: RolloutState, newest: string | undefined, events: RolloutEvent[]): void {
   if (newest === undefined || newest === state.target || state.rejected.includes(newest)) return;
   if (state.target !== undefined && !state.rolledBack && state.target !== state.stable) {
-    events.push({ type: "Normal", reason: "Superseded", message: `revision ${newest} supersedes ${state.target}; starting again from the first wave` });
+    events.push({
+      type: "Normal",
+      reason: "Superseded",
+      message: `revision ${newest} supersedes ${state.target}; starting again from the first wave`,
+    });
   }
   state.target = newest;
   state.wave = 0;
@@ -239,7 +279,14 @@ function handleRetry(state: RolloutState, control: RolloutControl, nowMs: number
   state.retryAtMs = nowMs;
 }
 
-function detectFailure(state: RolloutState, spec: RolloutSpec, reached: ClusterObservation[], standings: Map<string, ClusterStanding>, target: string, events: RolloutEvent[]): void {
+function detectFailure(
+  state: RolloutState,
+  spec: RolloutSpec,
+  reached: ClusterObservation[],
+  standings: Map<string, ClusterStanding>,
+  target: string,
+  events: RolloutEvent[],
+): void {
   if (state.halted) return;
   const failed = reached.filter((c) => standings.get(c.name) === "failed");
   if (failed.length === 0) return;
@@ -251,20 +298,36 @@ function detectFailure(state: RolloutState, spec: RolloutSpec, reached: ClusterO
   if (spec.onFailure === "rollback") {
     state.rolledBack = true;
     state.rejected = [...state.rejected.filter((r) => r !== target), target].slice(-MAX_REJECTED);
-    events.push({ type: "Warning", reason: "RolledBack", message: `revision ${target} rejected; ${failed.map((c) => c.name).join(", ")} back to ${failed.map((c) => keptRevision(c, state, target) ?? "nothing").join(", ")}: ${state.halted}` });
+    events.push({
+      type: "Warning",
+      reason: "RolledBack",
+      message: `revision ${target} rejected; ${failed.map((c) => c.name).join(", ")} back to ${failed.map((c) => keptRevision(c, state, target) ?? "nothing").join(", ")}: ${state.halted}`,
+    });
   } else {
     events.push({ type: "Warning", reason: "RolloutHalted", message: `rollout of ${target} halted: ${state.halted}` });
   }
 }
 
 /** Starts the active wave (approval permitting), and moves to the next one when its gates and soak are met. */
-function advance(state: RolloutState, waves: ReturnType<typeof assignWaves>, standings: Map<string, ClusterStanding>, control: RolloutControl, nowMs: number, events: RolloutEvent[], target: string): void {
+function advance(
+  state: RolloutState,
+  waves: ReturnType<typeof assignWaves>,
+  standings: Map<string, ClusterStanding>,
+  control: RolloutControl,
+  nowMs: number,
+  events: RolloutEvent[],
+  target: string,
+): void {
   while (state.wave < waves.length) {
     const { wave, clusters } = waves[state.wave]!;
     if (!state.waveStarted) {
       if (wave.approval === "manual" && control.approve !== `${wave.name}@${target}`) return;
       state.waveStarted = true;
-      events.push({ type: "Normal", reason: "WaveStarted", message: `wave ${wave.name} (${clusters.length} cluster${clusters.length === 1 ? "" : "s"}) starts ${target}` });
+      events.push({
+        type: "Normal",
+        reason: "WaveStarted",
+        message: `wave ${wave.name} (${clusters.length} cluster${clusters.length === 1 ? "" : "s"}) starts ${target}`,
+      });
     }
     const updated = clusters.filter((c) => standings.get(c.name) === "updated").length;
     const held = clusters.filter((c) => standings.get(c.name) === "held").length;
@@ -277,7 +340,11 @@ function advance(state: RolloutState, waves: ReturnType<typeof assignWaves>, sta
     state.soakStartedAtMs ??= nowMs;
     // An empty wave (no cluster carries its labels yet) has nothing to soak.
     if (clusters.length > 0 && nowMs - state.soakStartedAtMs < wave.soakMs) return;
-    events.push({ type: "Normal", reason: "WaveSucceeded", message: `wave ${wave.name}: ${updated}/${clusters.length} clusters on ${target}${held ? `, ${held} waiting for their window` : ""}` });
+    events.push({
+      type: "Normal",
+      reason: "WaveSucceeded",
+      message: `wave ${wave.name}: ${updated}/${clusters.length} clusters on ${target}${held ? `, ${held} waiting for their window` : ""}`,
+    });
     state.wave++;
     state.waveStarted = false;
     delete state.soakStartedAtMs;
@@ -292,22 +359,66 @@ function waveStatus(
   name: string,
   clusters: ClusterObservation[],
   standings: Map<string, ClusterStanding>,
-  at: { active: boolean; started: boolean; paused: boolean; halted?: string; state: RolloutState; target: string; approval: WaveSpec["approval"] },
+  at: {
+    active: boolean;
+    started: boolean;
+    paused: boolean;
+    halted?: string;
+    state: RolloutState;
+    target: string;
+    approval: WaveSpec["approval"];
+  },
 ): WaveStatus {
   const count = (s: ClusterStanding) => clusters.filter((c) => standings.get(c.name) === s).length;
-  const status: WaveStatus = { name, total: clusters.length, updated: count("updated"), progressing: count("progressing"), waitingForWindow: count("held"), failed: count("failed"), phase: "Pending" };
+  const status: WaveStatus = {
+    name,
+    total: clusters.length,
+    updated: count("updated"),
+    progressing: count("progressing"),
+    waitingForWindow: count("held"),
+    failed: count("failed"),
+    phase: "Pending",
+  };
   if (at.halted && status.failed > 0) return { ...status, phase: "Failed", reason: at.halted };
-  if (status.updated + status.waitingForWindow === status.total && at.started && !at.active) return { ...status, phase: "Succeeded", ...(status.waitingForWindow ? { reason: `${status.waitingForWindow} waiting for their window` } : {}) };
+  if (status.updated + status.waitingForWindow === status.total && at.started && !at.active)
+    return {
+      ...status,
+      phase: "Succeeded",
+      ...(status.waitingForWindow ? { reason: `${status.waitingForWindow} waiting for their window` } : {}),
+    };
   if (!at.active) return status;
   if (at.paused) return { ...status, phase: "Paused", reason: "paused" };
-  if (!at.started) return { ...status, phase: at.approval === "manual" ? "WaitingApproval" : "Pending", ...(at.approval === "manual" ? { reason: `flotilla rollout approve (${name}@${at.target})` } : {}) };
-  if (at.state.soakStartedAtMs !== undefined) return { ...status, phase: "Soaking", reason: `soaking since ${new Date(at.state.soakStartedAtMs).toISOString()}` };
-  return { ...status, phase: "Progressing", ...(status.waitingForWindow ? { reason: `${status.waitingForWindow} waiting for their window` } : {}) };
+  if (!at.started)
+    return {
+      ...status,
+      phase: at.approval === "manual" ? "WaitingApproval" : "Pending",
+      ...(at.approval === "manual" ? { reason: `flotilla rollout approve (${name}@${at.target})` } : {}),
+    };
+  if (at.state.soakStartedAtMs !== undefined)
+    return { ...status, phase: "Soaking", reason: `soaking since ${new Date(at.state.soakStartedAtMs).toISOString()}` };
+  return {
+    ...status,
+    phase: "Progressing",
+    ...(status.waitingForWindow ? { reason: `${status.waitingForWindow} waiting for their window` } : {}),
+  };
 }
 
-const idleWave = (name: string, total: number): WaveStatus => ({ name, total, updated: 0, progressing: 0, waitingForWindow: 0, failed: 0, phase: "Pending" });
+const idleWave = (name: string, total: number): WaveStatus => ({
+  name,
+  total,
+  updated: 0,
+  progressing: 0,
+  waitingForWindow: 0,
+  failed: 0,
+  phase: "Pending",
+});
 
-function phaseOf(state: RolloutState, waves: ReturnType<typeof assignWaves>, control: RolloutControl, target: string): { phase: RolloutPhase; message: string } {
+function phaseOf(
+  state: RolloutState,
+  waves: ReturnType<typeof assignWaves>,
+  control: RolloutControl,
+  target: string,
+): { phase: RolloutPhase; message: string } {
   if (state.rolledBack) return { phase: "RolledBack", message: `${target} rejected and rolled back: ${state.halted}` };
   if (state.halted) return { phase: "Halted", message: `halted: ${state.halted}` };
   if (state.wave >= waves.length) return { phase: "Succeeded", message: `${target} rolled out to every wave` };

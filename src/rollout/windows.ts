@@ -101,10 +101,20 @@ export function windowState(windows: readonly WindowSpec[], nowMs: number, break
   const change = nextChange(windows, nowMs, open, breakGlass);
   if (open) {
     const byBreakGlass = breakGlass !== undefined && breakGlass.untilMs > nowMs && !openAt(windows, nowMs);
-    return { open, gates, ...(change !== undefined ? { nextClose: change } : {}), ...(byBreakGlass ? { breakGlass: true, reason: "open by break-glass" } : {}) };
+    return {
+      open,
+      gates,
+      ...(change !== undefined ? { nextClose: change } : {}),
+      ...(byBreakGlass ? { breakGlass: true, reason: "open by break-glass" } : {}),
+    };
   }
   const deny = windows.find((w) => w.kind === "deny" && openUntil(w, nowMs) !== undefined);
-  const reason = deny ? `inside deny window ${describe(deny)}` : `outside allow window${windows.filter((w) => w.kind === "allow").length > 1 ? "s" : ""} ${windows.filter((w) => w.kind === "allow").map(describe).join(", ")}`;
+  const reason = deny
+    ? `inside deny window ${describe(deny)}`
+    : `outside allow window${windows.filter((w) => w.kind === "allow").length > 1 ? "s" : ""} ${windows
+        .filter((w) => w.kind === "allow")
+        .map(describe)
+        .join(", ")}`;
   return { open, gates, reason, ...(change !== undefined ? { nextOpen: change } : {}) };
 }
 
@@ -115,7 +125,10 @@ export function windowState(windows: readonly WindowSpec[], nowMs: number, break
 export function mayStart(state: WindowState, nowMs: number, timeoutMs: number): { ok: boolean; reason?: string } {
   if (!state.open) return { ok: false, reason: state.reason ?? "outside its maintenance window" };
   if (state.nextClose !== undefined && nowMs + timeoutMs > state.nextClose) {
-    return { ok: false, reason: `the window closes at ${new Date(state.nextClose).toISOString()}, before an apply with timeout ${Math.round(timeoutMs / 1000)}s would end` };
+    return {
+      ok: false,
+      reason: `the window closes at ${new Date(state.nextClose).toISOString()}, before an apply with timeout ${Math.round(timeoutMs / 1000)}s would end`,
+    };
   }
   return { ok: true };
 }

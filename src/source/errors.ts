@@ -30,5 +30,9 @@ export function remoteFailure(url: string, step: string, error: unknown, secrets
     message = e?.message ?? String(error);
   }
   for (const s of secrets) if (s) message = message.split(s).join("***");
-  return new RemoteError(`${sanitizeUrl(url)}: ${step} failed: ${message.replace(/\/\/[^@/\s]+@/g, "//")}`, { object: sanitizeUrl(url) }, { cause: error });
+  return new RemoteError(
+    `${sanitizeUrl(url)}: ${step} failed: ${message.replace(/\/\/[^@/\s]+@/g, "//")}`,
+    { object: sanitizeUrl(url) },
+    { cause: error },
+  );
 }

@@ -15,7 +15,10 @@ export interface GitHttpServer {
   stop(): Promise<void>;
 }
 
-export async function startGitHttpServer(root: string, auth?: { username?: string; password?: string; bearer?: string }): Promise<GitHttpServer> {
+export async function startGitHttpServer(
+  root: string,
+  auth?: { username?: string; password?: string; bearer?: string },
+): Promise<GitHttpServer> {
   const backend = join(execFileSync("git", ["--exec-path"], { encoding: "utf8" }).trim(), "git-http-backend");
   const requests: string[] = [];
   const server = http.createServer((req, res) => {

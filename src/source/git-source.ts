@@ -104,9 +104,19 @@ export class GitSource {
     deps: { logger?: Logger } = {},
   ) {
     if (!isLocal(spec.url) && !isHttp(spec.url) && !isSshUrl(spec.url)) {
-      throw new RefusedError(`'${sanitizeUrl(spec.url)}' is not a git URL Flotilla can read (https://, http://, ssh://, git@host:path, file:// or a path)`, { field: "spec.url" });
+      throw new RefusedError(
+        `'${sanitizeUrl(spec.url)}' is not a git URL Flotilla can read (https://, http://, ssh://, git@host:path, file:// or a path)`,
+        { field: "spec.url" },
+      );
     }
-    this.ssh = !isLocal(spec.url) && !isHttp(spec.url) ? new SshTransport(spec.url, { secret: spec.secret, readyTimeoutMs: spec.timeoutMs ?? 60_000, ...(spec.limits ? { limits: spec.limits } : {}) }) : undefined;
+    this.ssh =
+      !isLocal(spec.url) && !isHttp(spec.url)
+        ? new SshTransport(spec.url, {
+            secret: spec.secret,
+            readyTimeoutMs: spec.timeoutMs ?? 60_000,
+            ...(spec.limits ? { limits: spec.limits } : {}),
+          })
+        : undefined;
     this.log = (deps.logger ?? silentLogger).child({ source: sanitizeUrl(spec.url) });
     this.gitdir = isLocal(spec.url) ? "" : join(spec.cacheDir ?? defaultCacheDir(), "git", cacheKey(spec));
   }
@@ -153,11 +163,16 @@ export class GitSource {
   private async withTimeout<T>(step: string, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const controller = new AbortController();
     const ms = this.spec.timeoutMs ?? 60_000;
-    const timer = setTimeout(() => controller.abort(new TimeoutError(`${sanitizeUrl(this.spec.url)}: ${step} timed out after ${ms} ms`)), ms);
+    const timer = setTimeout(
+      () => controller.abort(new TimeoutError(`${sanitizeUrl(this.spec.url)}: ${step} timed out after ${ms} ms`)),
+      ms,
+    );
     try {
       return await Promise.race([
         run(controller.signal),
-        new Promise<never>((_, reject) => controller.signal.addEventListener("abort", () => reject(controller.signal.reason as Error), { once: true })),
+        new Promise<never>((_, reject) =>
+          controller.signal.addEventListener("abort", () => reject(controller.signal.reason as Error), { once: true }),
+        ),
       ]);
     } catch (error) {
       throw remoteFailure(this.spec.url, step, error, this.secretValues());
@@ -177,8 +192,20 @@ export class GitSource {
     const s = this.spec.secret ?? {};
     const headers: Record<string, string> = {};
     if (s.bearerToken) headers.Authorization = `Bearer ${s.bearerToken}`;
-    const http = withThinPack(makeHttpClient({ headers, signal, source: sanitizeUrl(this.spec.url), ...(this.spec.limits ? { limits: this.spec.limits } : {}), ...(s["ca.crt"] ? { ca: s["ca.crt"] } : s.caFile ? { ca: s.caFile } : {}) }), thin);
-    const onAuth = s.username !== undefined || s.password !== undefined ? () => ({ username: s.username ?? "git", password: s.password ?? "" }) : undefined;
+    const http = withThinPack(
+      makeHttpClient({
+        headers,
+        signal,
+        source: sanitizeUrl(this.spec.url),
+        ...(this.spec.limits ? { limits: this.spec.limits } : {}),
+        ...(s["ca.crt"] ? { ca: s["ca.crt"] } : s.caFile ? { ca: s.caFile } : {}),
+      }),
+      thin,
+    );
+    const onAuth =
+      s.username !== undefined || s.password !== undefined
+        ? () => ({ username: s.username ?? "git", password: s.password ?? "" })
+        : undefined;
     const onAuthFailure = () => ({ cancel: true });
     return { http, ...(onAuth ? { onAuth, onAuthFailure } : {}) };
   }
@@ -222,7 +249,10 @@ export class GitSource {
     }
     this.log.info({ revision: resolved.revision }, "fetching");
     await this.dropShallowWithoutCommit();
-    const have = resolved.fetchRef && (await git.resolveRef({ fs, gitdir: this.gitdir, ref: HAVE_REF }).catch(() => undefined)) ? HAVE_REF : resolved.fetchRef;
+    const have =
+      resolved.fetchRef && (await git.resolveRef({ fs, gitdir: this.gitdir, ref: HAVE_REF }).catch(() => undefined))
+        ? HAVE_REF
+        : resolved.fetchRef;
     const fetch = (thin: boolean) =>
       this.withTimeout("fetch", (signal) =>
         git.fetch({
@@ -238,7 +268,8 @@ export class GitSource {
           cache: this.objectCache,
         }),
       );
-    const packs = async () => (await fs.promises.readdir(join(this.gitdir, "objects", "pack")).catch(() => [] as string[])).filter((f) => f.endsWith(".pack"));
+    const packs = async () =>
+      (await fs.promises.readdir(join(this.gitdir, "objects", "pack")).catch(() => [] as string[])).filter((f) => f.endsWith(".pack"));
     const before = new Set(await packs());
     await fetch(true);
     const packfile = (await packs()).filter((f) => !before.has(f)).map((f) => join("objects", "pack", f))[0];
@@ -269,7 +300,10 @@ export class GitSource {
     const kept: string[] = [];
     for (const oid of oids) if (/^[0-9a-f]{40}$/.test(oid) && (await this.hasCommit(oid))) kept.push(oid);
     if (kept.length === oids.length) return;
-    this.log.warn({ dropped: oids.length - kept.length }, "the cache's shallow file named commits it does not hold (an interrupted fetch); dropped them");
+    this.log.warn(
+      { dropped: oids.length - kept.length },
+      "the cache's shallow file named commits it does not hold (an interrupted fetch); dropped them",
+    );
     await fs.promises.writeFile(file, kept.map((oid) => `${oid}\n`).join(""));
   }
 
@@ -286,7 +320,16 @@ export class GitSource {
   private async artifactOf(gitdir: string, commit: string, revision: string, ref: string): Promise<Artifact> {
     let tree = this.trees.get(commit);
     if (!tree) {
-      tree = await materializeCommit({ fs, gitdir, commit, label: `${sanitizeUrl(this.spec.url)}@${revision}`, ...(this.spec.ignore ? { ignore: this.spec.ignore } : {}), ...(this.spec.limits ? { limits: this.spec.limits } : {}), cache: this.objectCache, blobs: this.blobs });
+      tree = await materializeCommit({
+        fs,
+        gitdir,
+        commit,
+        label: `${sanitizeUrl(this.spec.url)}@${revision}`,
+        ...(this.spec.ignore ? { ignore: this.spec.ignore } : {}),
+        ...(this.spec.limits ? { limits: this.spec.limits } : {}),
+        cache: this.objectCache,
+        blobs: this.blobs,
+      });
       if (this.trees.size >= 8) this.trees.delete(this.trees.keys().next().value!);
       this.trees.set(commit, tree);
     }

@@ -50,7 +50,10 @@ export function makeHttpClient(options: HttpClientOptions = {}): { request(req: 
       const url = new URL(req.url);
       const isHttps = url.protocol === "https:";
       const what = responseKind(req.method ?? "GET", chunks);
-      const limit = what === "pack" ? { bytes: limits.maxArtifactBytes, flag: "--max-artifact-size" } : { bytes: limits.maxRefsBytes, flag: "--max-refs-size" };
+      const limit =
+        what === "pack"
+          ? { bytes: limits.maxArtifactBytes, flag: "--max-artifact-size" }
+          : { bytes: limits.maxRefsBytes, flag: "--max-refs-size" };
       const source = options.source ?? `${url.origin}${url.pathname.replace(/\/(info\/refs|git-upload-pack)$/, "")}`;
       return new Promise<GitHttpResponse>((resolve, reject) => {
         if (options.signal?.aborted) return reject(options.signal.reason as Error);
@@ -66,7 +69,10 @@ export function makeHttpClient(options: HttpClientOptions = {}): { request(req: 
             const headers: Record<string, string> = {};
             for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : v;
             const declared = Number(res.headers["content-length"] ?? NaN);
-            const tooLarge = () => new TooLargeError(`${source}: the server's ${what} is larger than ${formatBytes(limit.bytes)} (${limit.flag})`, { object: source });
+            const tooLarge = () =>
+              new TooLargeError(`${source}: the server's ${what} is larger than ${formatBytes(limit.bytes)} (${limit.flag})`, {
+                object: source,
+              });
             if (declared > limit.bytes) {
               res.destroy();
               return reject(tooLarge());
@@ -77,7 +83,10 @@ export function makeHttpClient(options: HttpClientOptions = {}): { request(req: 
               headers,
               statusCode: res.statusCode ?? 0,
               statusMessage: res.statusMessage ?? "",
-              body: what === "pack" ? checkedPack(bounded(res, limit.bytes, tooLarge), limits.maxArtifactBytes, source) : bounded(res, limit.bytes, tooLarge),
+              body:
+                what === "pack"
+                  ? checkedPack(bounded(res, limit.bytes, tooLarge), limits.maxArtifactBytes, source)
+                  : bounded(res, limit.bytes, tooLarge),
             });
           },
         );
@@ -93,12 +102,18 @@ export function makeHttpClient(options: HttpClientOptions = {}): { request(req: 
 export function responseKind(method: string, body: readonly Uint8Array[]): "ref advertisement" | "ref listing" | "pack" {
   if (method === "GET") return "ref advertisement";
   // A protocol v2 request starts with a pkt-line `command=<name>`.
-  const head = Buffer.from(body[0] ?? new Uint8Array()).subarray(0, 32).toString("latin1");
+  const head = Buffer.from(body[0] ?? new Uint8Array())
+    .subarray(0, 32)
+    .toString("latin1");
   return head.slice(4).startsWith("command=ls-refs") ? "ref listing" : "pack";
 }
 
 /** A pack response, held whole (isomorphic-git holds it whole too) and checked (assertPackWithinLimit) before it is passed on. */
-async function* checkedPack(body: AsyncIterableIterator<Uint8Array>, maxArtifactBytes: number, source: string): AsyncIterableIterator<Uint8Array> {
+async function* checkedPack(
+  body: AsyncIterableIterator<Uint8Array>,
+  maxArtifactBytes: number,
+  source: string,
+): AsyncIterableIterator<Uint8Array> {
   const chunks: Uint8Array[] = [];
   for await (const chunk of body) chunks.push(chunk);
   const response = Buffer.concat(chunks);

@@ -106,7 +106,14 @@ export class LocalRepository {
     const entries = await git.log({ fs, gitdir: this.gitdir, ref: await this.resolve(ref), cache: this.cache });
     return entries.map((e) => {
       const [title = "", ...rest] = e.commit.message.split("\n");
-      return { sha: e.oid, parents: e.commit.parent, title, body: rest.join("\n").trim(), author: e.commit.author.name, timestamp: e.commit.author.timestamp };
+      return {
+        sha: e.oid,
+        parents: e.commit.parent,
+        title,
+        body: rest.join("\n").trim(),
+        author: e.commit.author.name,
+        timestamp: e.commit.author.timestamp,
+      };
     });
   }
 }

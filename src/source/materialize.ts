@@ -19,7 +19,16 @@ import { ObjectSizes } from "./object-size.js";
  * inflated; the tree lists it and reading it fails with an error naming the source and the file, so
  * only the units that render it fail. Files over `maxArtifactBytes` together fail the artifact.
  */
-export async function materializeCommit(opts: { fs: typeof fs; gitdir: string; commit: string; label: string; ignore?: string; cache?: object; blobs?: Map<string, Uint8Array>; limits?: SourceLimits }): Promise<MemoryTree> {
+export async function materializeCommit(opts: {
+  fs: typeof fs;
+  gitdir: string;
+  commit: string;
+  label: string;
+  ignore?: string;
+  cache?: object;
+  blobs?: Map<string, Uint8Array>;
+  limits?: SourceLimits;
+}): Promise<MemoryTree> {
   const { fs: gfs, gitdir, commit } = opts;
   const cache = opts.cache ?? {};
   const known = opts.blobs;
@@ -29,7 +38,10 @@ export async function materializeCommit(opts: { fs: typeof fs; gitdir: string; c
   const tooLarge: Array<[string, () => Error]> = [];
   let total = 0;
   const fileTooLarge = (path: string, size: number) => () =>
-    new TooLargeError(`file '${path}' of ${opts.label} is ${formatBytes(size)}, larger than ${formatBytes(limits.maxFileBytes)} (--max-file-size)`, { file: path, object: opts.label });
+    new TooLargeError(
+      `file '${path}' of ${opts.label} is ${formatBytes(size)}, larger than ${formatBytes(limits.maxFileBytes)} (--max-file-size)`,
+      { file: path, object: opts.label },
+    );
   /** The blob's content, or undefined (noted in `tooLarge`) when it is over the file limit. */
   const readBlob = async (oid: string, path: string): Promise<Uint8Array | undefined> => {
     let blob = used.get(oid) ?? known?.get(oid);
@@ -47,7 +59,10 @@ export async function materializeCommit(opts: { fs: typeof fs; gitdir: string; c
     }
     total += blob.byteLength;
     if (total > limits.maxArtifactBytes) {
-      throw new TooLargeError(`${opts.label}: the artifact's files are larger than ${formatBytes(limits.maxArtifactBytes)} together (--max-artifact-size); '${path}' passed the limit`, { object: opts.label, file: path });
+      throw new TooLargeError(
+        `${opts.label}: the artifact's files are larger than ${formatBytes(limits.maxArtifactBytes)} together (--max-artifact-size); '${path}' passed the limit`,
+        { object: opts.label, file: path },
+      );
     }
     used.set(oid, blob);
     return blob;

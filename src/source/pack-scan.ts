@@ -11,7 +11,10 @@ export function assertPackWithinLimit(response: Buffer, maxArtifactBytes: number
   const size = oversizedObject(response, maxArtifactBytes);
   if (size === undefined) return;
   const what = size > maxArtifactBytes + 1 ? formatBytes(size) : `over ${formatBytes(maxArtifactBytes)}`;
-  throw new TooLargeError(`${source}: the fetched pack holds an object of ${what}, larger than the artifact may be, ${formatBytes(maxArtifactBytes)} (--max-artifact-size); the commit is not fetched`, { object: source });
+  throw new TooLargeError(
+    `${source}: the fetched pack holds an object of ${what}, larger than the artifact may be, ${formatBytes(maxArtifactBytes)} (--max-artifact-size); the commit is not fetched`,
+    { object: source },
+  );
 }
 
 /**

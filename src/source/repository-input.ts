@@ -72,7 +72,10 @@ export async function openRepositoryInput(repo: string | undefined): Promise<Rep
     },
     tags: async () => (local ? local.tags() : []),
     releaseTag: async () => (local ? highestTag(await local.tags(), "*") : undefined),
-    defaultBranch: async () => (local ? defaultBranch((await local.refs()).filter((r) => r.ref.startsWith("refs/heads/")).map((r) => r.ref.slice("refs/heads/".length))) : undefined) ?? "main",
+    defaultBranch: async () =>
+      (local
+        ? defaultBranch((await local.refs()).filter((r) => r.ref.startsWith("refs/heads/")).map((r) => r.ref.slice("refs/heads/".length)))
+        : undefined) ?? "main",
   };
 }
 

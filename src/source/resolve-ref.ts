@@ -54,7 +54,9 @@ function satisfies(version: string, range: string): boolean {
   const isPrerelease = semver.prerelease(version) !== null;
   // A comparator's value is "" for `*` (any version), which has no pre-release.
   const hasPrerelease = (c: semver.Comparator) => c.value !== "" && c.semver.prerelease.length > 0;
-  return new semver.Range(range, { includePrerelease: true }).set.some((group) => (!isPrerelease || group.some(hasPrerelease)) && group.every((c) => c.test(version)));
+  return new semver.Range(range, { includePrerelease: true }).set.some(
+    (group) => (!isPrerelease || group.some(hasPrerelease)) && group.every((c) => c.test(version)),
+  );
 }
 
 /**
@@ -66,7 +68,8 @@ export function resolveRef(ref: GitRepositoryRef | undefined, refs: readonly Rem
   const commitOf = (r: RemoteRef) => r.peeled ?? r.oid;
   const where = { object: url, field: "spec.ref" };
   if (ref?.commit) {
-    if (!SHA.test(ref.commit)) throw new InvalidInputError(`commit '${ref.commit}' is not a 40-digit SHA-1`, { ...where, field: "spec.ref.commit" });
+    if (!SHA.test(ref.commit))
+      throw new InvalidInputError(`commit '${ref.commit}' is not a 40-digit SHA-1`, { ...where, field: "spec.ref.commit" });
     if (ref.branch) {
       return { fetchRef: `refs/heads/${ref.branch}`, commit: ref.commit, revision: `${ref.branch}@sha1:${ref.commit}`, name: ref.branch };
     }
@@ -78,7 +81,8 @@ export function resolveRef(ref: GitRepositoryRef | undefined, refs: readonly Rem
     return { fetchRef: ref.name, commit: commitOf(r), revision: `${ref.name}@sha1:${commitOf(r)}`, name: ref.name };
   }
   if (ref?.semver) {
-    if (!semver.validRange(ref.semver)) throw new InvalidInputError(`'${ref.semver}' is not a semver range`, { ...where, field: "spec.ref.semver" });
+    if (!semver.validRange(ref.semver))
+      throw new InvalidInputError(`'${ref.semver}' is not a semver range`, { ...where, field: "spec.ref.semver" });
     const tags = refs.filter((r) => r.ref.startsWith("refs/tags/")).map((r) => r.ref.slice("refs/tags/".length));
     const tag = highestTag(tags, ref.semver);
     if (!tag) throw new NotFoundError(`no match found for semver: ${ref.semver}`, { ...where, field: "spec.ref.semver" });

@@ -29,16 +29,21 @@ export function parseKnownHosts(text: string): KnownHost[] {
     if (fields[0]!.startsWith("@")) {
       const marker = fields.shift()!;
       if (marker === "@cert-authority") return;
-      if (marker !== "@revoked") throw new InvalidInputError(`known_hosts line ${i + 1}: unknown marker '${marker}'`, { field: "known_hosts" });
+      if (marker !== "@revoked")
+        throw new InvalidInputError(`known_hosts line ${i + 1}: unknown marker '${marker}'`, { field: "known_hosts" });
       revoked = true;
     }
     const [hosts, keyType, b64] = fields;
-    if (!hosts || !keyType || !b64) throw new InvalidInputError(`known_hosts line ${i + 1}: expected 'hosts key-type base64-key'`, { field: "known_hosts" });
+    if (!hosts || !keyType || !b64)
+      throw new InvalidInputError(`known_hosts line ${i + 1}: expected 'hosts key-type base64-key'`, { field: "known_hosts" });
     const key = Buffer.from(b64, "base64");
     // The blob starts with its own type as an SSH string; a mismatch means a damaged line.
     const len = key.length >= 4 ? key.readUInt32BE(0) : -1;
     if (len < 0 || key.subarray(4, 4 + len).toString("latin1") !== keyType) {
-      throw new InvalidInputError(`known_hosts line ${i + 1}: the key for '${hosts.startsWith("|1|") ? "(hashed host)" : hosts}' is not a valid ${keyType} key`, { field: "known_hosts" });
+      throw new InvalidInputError(
+        `known_hosts line ${i + 1}: the key for '${hosts.startsWith("|1|") ? "(hashed host)" : hosts}' is not a valid ${keyType} key`,
+        { field: "known_hosts" },
+      );
     }
     entries.push({ hosts, keyType, key, revoked, line: i + 1 });
   });
@@ -47,7 +52,15 @@ export function parseKnownHosts(text: string): KnownHost[] {
 
 /** Glob match as OpenSSH's match_pattern: `*` any run, `?` one character, case-insensitive. */
 function globMatch(name: string, pattern: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\[/g, "\\[").replace(/\]/g, "\\]").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|\\]/g, "\\$&")
+      .replace(/\[/g, "\\[")
+      .replace(/\]/g, "\\]")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".")}$`,
+    "i",
+  );
   return re.test(name);
 }
 
@@ -95,7 +108,11 @@ export function checkHostKey(entries: readonly KnownHost[], name: string, key: B
   if (forHost.some((e) => !e.revoked && e.key.equals(key))) return { ok: true };
   const known = forHost.filter((e) => !e.revoked);
   if (known.length === 0) {
-    return { ok: false, reason: "unknown", message: `host ${name} is not in the Secret's known_hosts (it presented ${described}); add its key, e.g. from ssh-keyscan, after checking it` };
+    return {
+      ok: false,
+      reason: "unknown",
+      message: `host ${name} is not in the Secret's known_hosts (it presented ${described}); add its key, e.g. from ssh-keyscan, after checking it`,
+    };
   }
   return {
     ok: false,

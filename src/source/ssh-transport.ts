@@ -36,9 +36,16 @@ interface SshAuth {
 function readAuth(remote: SshRemote, secret: Record<string, string> | undefined): SshAuth {
   const where = { object: remote.display };
   const s = secret ?? {};
-  if (!s.identity) throw new RefusedError(`SSH remote ${remote.display} needs the Secret key 'identity' (a private key, PEM or OpenSSH) and 'known_hosts'`, { ...where, field: "identity" });
+  if (!s.identity)
+    throw new RefusedError(
+      `SSH remote ${remote.display} needs the Secret key 'identity' (a private key, PEM or OpenSSH) and 'known_hosts'`,
+      { ...where, field: "identity" },
+    );
   if (!s.known_hosts || !s.known_hosts.trim()) {
-    throw new RefusedError(`SSH remote ${remote.display}: the Secret has no 'known_hosts'; host keys are never trusted on first use (add the output of ssh-keyscan after checking it)`, { ...where, field: "known_hosts" });
+    throw new RefusedError(
+      `SSH remote ${remote.display}: the Secret has no 'known_hosts'; host keys are never trusted on first use (add the output of ssh-keyscan after checking it)`,
+      { ...where, field: "known_hosts" },
+    );
   }
   const parsed = utils.parseKey(s.identity, s.password);
   if (parsed instanceof Error) {
@@ -51,11 +58,16 @@ function readAuth(remote: SshRemote, secret: Record<string, string> | undefined)
     );
   }
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (!key || !key.isPrivateKey()) throw new InvalidInputError(`the Secret's 'identity' holds no private key`, { ...where, field: "identity" });
+  if (!key || !key.isPrivateKey())
+    throw new InvalidInputError(`the Secret's 'identity' holds no private key`, { ...where, field: "identity" });
   const pub = s["identity.pub"]?.trim();
   if (pub) {
     const blob = Buffer.from(pub.split(/\s+/)[1] ?? "", "base64");
-    if (!blob.equals(key.getPublicSSH())) throw new InvalidInputError(`the Secret's 'identity.pub' is not the public half of its 'identity'`, { ...where, field: "identity.pub" });
+    if (!blob.equals(key.getPublicSSH()))
+      throw new InvalidInputError(`the Secret's 'identity.pub' is not the public half of its 'identity'`, {
+        ...where,
+        field: "identity.pub",
+      });
   }
   const knownHosts = parseKnownHosts(s.known_hosts);
   return { privateKey: s.identity, ...(s.password ? { passphrase: s.password } : {}), knownHosts };
@@ -71,7 +83,8 @@ class PktLines {
   take(): Buffer | null | undefined {
     if (this.buffer.length < 4) return undefined;
     const len = parseInt(this.buffer.subarray(0, 4).toString("latin1"), 16);
-    if (Number.isNaN(len) || (len > 0 && len < 4)) throw new Error(`malformed pkt-line length '${this.buffer.subarray(0, 4).toString("latin1")}'`);
+    if (Number.isNaN(len) || (len > 0 && len < 4))
+      throw new Error(`malformed pkt-line length '${this.buffer.subarray(0, 4).toString("latin1")}'`);
     if (len === 0 || len === 1 || len === 2) {
       this.buffer = this.buffer.subarray(4);
       return null;
@@ -184,7 +197,10 @@ export class SshTransport {
       if (what === "pack") assertPackWithinLimit(result, this.limits().maxArtifactBytes, this.remote.display);
       return response(result, "application/x-git-upload-pack-result");
     }
-    throw new RefusedError(`${this.remote.display}: only fetching is supported over SSH (asked for ${method} ${url.pathname.replace(/^\/repo/, "")}${url.search})`, { object: this.remote.display });
+    throw new RefusedError(
+      `${this.remote.display}: only fetching is supported over SSH (asked for ${method} ${url.pathname.replace(/^\/repo/, "")}${url.search})`,
+      { object: this.remote.display },
+    );
   }
 
   private dropPending(): void {
@@ -217,7 +233,9 @@ export class SshTransport {
         if (!verdict.ok) this.hostKeyRefusal = verdict.message;
         return verdict.ok;
       },
-      ...(algorithms ? { algorithms: { serverHostKey: algorithms as NonNullable<NonNullable<ConnectConfig["algorithms"]>["serverHostKey"]> } } : {}),
+      ...(algorithms
+        ? { algorithms: { serverHostKey: algorithms as NonNullable<NonNullable<ConnectConfig["algorithms"]>["serverHostKey"]> } }
+        : {}),
     };
     const connection = new Promise<SshClient>((resolve, reject) => {
       client.once("ready", () => resolve(client));
@@ -244,13 +262,21 @@ export class SshTransport {
   private connectError(error: Error & { level?: string; code?: string }): Error {
     const { remote } = this;
     const where = { object: remote.display };
-    if (this.hostKeyRefusal) return new RefusedError(`${remote.display}: host key check failed: ${this.hostKeyRefusal}`, { ...where, field: "known_hosts" });
+    if (this.hostKeyRefusal)
+      return new RefusedError(`${remote.display}: host key check failed: ${this.hostKeyRefusal}`, { ...where, field: "known_hosts" });
     if (error.level === "client-authentication") {
-      return new RemoteError(`${remote.display}: ssh authentication failed: the server refused the Secret's identity for user '${remote.user}' (is it a deploy key of this repository?)`, { ...where, field: "identity" });
+      return new RemoteError(
+        `${remote.display}: ssh authentication failed: the server refused the Secret's identity for user '${remote.user}' (is it a deploy key of this repository?)`,
+        { ...where, field: "identity" },
+      );
     }
-    if (error.level === "client-timeout" || /timed out/i.test(error.message)) return new TimeoutError(`${remote.display}: ssh connect timed out`, where);
+    if (error.level === "client-timeout" || /timed out/i.test(error.message))
+      return new TimeoutError(`${remote.display}: ssh connect timed out`, where);
     if (/no matching host key/i.test(error.message) || /Handshake failed: no matching/i.test(error.message)) {
-      return new RefusedError(`${remote.display}: host key check failed: the server offers no host key of the types known_hosts holds for ${knownHostsName(remote.host, remote.port)}`, { ...where, field: "known_hosts" });
+      return new RefusedError(
+        `${remote.display}: host key check failed: the server offers no host key of the types known_hosts holds for ${knownHostsName(remote.host, remote.port)}`,
+        { ...where, field: "known_hosts" },
+      );
     }
     const reason = error.code ? `${error.code} ${error.message}` : error.message;
     return new RemoteError(`${remote.display}: ssh connect failed: ${reason}`, where);
@@ -263,7 +289,9 @@ export class SshTransport {
     const command = `git-upload-pack ${shellQuote(remote.path)}`;
     const channel = await new Promise<ClientChannel>((resolve, reject) =>
       client.exec(command, v2 ? { env: { GIT_PROTOCOL: "version=2" } } : {}, (err, ch) =>
-        err ? reject(new RemoteError(`${remote.display}: ssh exec of git-upload-pack failed: ${err.message}`, { object: remote.display })) : resolve(ch),
+        err
+          ? reject(new RemoteError(`${remote.display}: ssh exec of git-upload-pack failed: ${err.message}`, { object: remote.display }))
+          : resolve(ch),
       ),
     );
     const stderr: Buffer[] = [];
@@ -305,7 +333,11 @@ export class SshTransport {
             advertised.push(p);
           }
         } catch (error) {
-          done(new RemoteError(`${remote.display}: git-upload-pack sent a malformed advertisement: ${(error as Error).message}`, { object: remote.display }));
+          done(
+            new RemoteError(`${remote.display}: git-upload-pack sent a malformed advertisement: ${(error as Error).message}`, {
+              object: remote.display,
+            }),
+          );
         }
       };
       const onClose = () => void exit.then(({ code, signal }) => done(this.uploadPackError("advertisement", code, stderr, signal)));
@@ -318,7 +350,10 @@ export class SshTransport {
   /** Writes a request to an upload-pack that advertised, ends its input and returns all it sends back. */
   private async exchange(up: UploadPack, request: Buffer, what: "ref advertisement" | "ref listing" | "pack"): Promise<Buffer> {
     const out: Buffer[] = up.leftover.length ? [up.leftover] : [];
-    const limit = what === "pack" ? { bytes: this.limits().maxArtifactBytes, flag: "--max-artifact-size" } : { bytes: this.limits().maxRefsBytes, flag: "--max-refs-size" };
+    const limit =
+      what === "pack"
+        ? { bytes: this.limits().maxArtifactBytes, flag: "--max-artifact-size" }
+        : { bytes: this.limits().maxRefsBytes, flag: "--max-refs-size" };
     let received = up.leftover.length;
     let refused: Error | undefined;
     up.channel.on("data", (d: Buffer) => {
@@ -342,12 +377,16 @@ export class SshTransport {
   }
 
   private tooLarge(what: string, bytes: number, flag: string): TooLargeError {
-    return new TooLargeError(`${this.remote.display}: the server's ${what} is larger than ${formatBytes(bytes)} (${flag})`, { object: this.remote.display });
+    return new TooLargeError(`${this.remote.display}: the server's ${what} is larger than ${formatBytes(bytes)} (${flag})`, {
+      object: this.remote.display,
+    });
   }
 
   private uploadPackError(step: string, code: number | undefined, stderr: Buffer[], signal?: string): Error {
     const message = Buffer.concat(stderr).toString("utf8").trim().split("\n").slice(-3).join("; ");
     const status = code === undefined ? (signal ? `killed by ${signal}` : "the channel closed") : `exit ${code}`;
-    return new RemoteError(`${this.remote.display}: git-upload-pack ${step} failed (${status})${message ? `: ${message}` : ""}`, { object: this.remote.display });
+    return new RemoteError(`${this.remote.display}: git-upload-pack ${step} failed (${status})${message ? `: ${message}` : ""}`, {
+      object: this.remote.display,
+    });
   }
 }

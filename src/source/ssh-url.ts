@@ -28,7 +28,8 @@ export function isSshUrl(url: string): boolean {
  * means `git` (Flux's default), no port means 22, and `ssh://host/~user/repo` keeps the `~` path.
  */
 export function parseSshUrl(url: string): SshRemote {
-  const bad = (why: string) => new InvalidInputError(`'${url.replace(/\/\/[^@/]+@/, "//")}' is not an SSH git URL: ${why}`, { field: "spec.url" });
+  const bad = (why: string) =>
+    new InvalidInputError(`'${url.replace(/\/\/[^@/]+@/, "//")}' is not an SSH git URL: ${why}`, { field: "spec.url" });
   if (schemeUrl.test(url)) {
     let u: URL;
     try {

@@ -32,8 +32,16 @@ export function tuneUploadPackRequest(body: Buffer): Buffer {
   const encode = (line: string) => Buffer.from(`${(line.length + 4).toString(16).padStart(4, "0")}${line}`, "latin1");
   const first = text(packets[0]!).split(" ");
   if (first.length >= 3 && !first.includes("thin-pack")) packets[0] = encode(`${first.join(" ")} thin-pack\n`);
-  const shallows = packets.map(text).filter((l) => l.startsWith("shallow ")).map((l) => l.slice(8));
-  const haves = new Set(packets.map(text).filter((l) => l.startsWith("have ")).map((l) => l.slice(5)));
+  const shallows = packets
+    .map(text)
+    .filter((l) => l.startsWith("shallow "))
+    .map((l) => l.slice(8));
+  const haves = new Set(
+    packets
+      .map(text)
+      .filter((l) => l.startsWith("have "))
+      .map((l) => l.slice(5)),
+  );
   const done = packets.findIndex((p) => text(p) === "done");
   const extra = shallows.filter((oid) => !haves.has(oid)).map((oid) => encode(`have ${oid}\n`));
   if (done >= 0 && extra.length > 0) packets.splice(done, 0, ...extra);
@@ -102,6 +110,7 @@ export async function resentObjects(gitdir: string, packfile: string): Promise<n
   const dir = join(gitdir, "objects", "pack");
   const fresh = basename(packfile).replace(/\.pack$/, ".idx");
   const held = new Set<string>();
-  for (const name of await readdir(dir)) if (name.endsWith(".idx") && name !== fresh) for (const oid of await packIndexOids(join(dir, name))) held.add(oid);
+  for (const name of await readdir(dir))
+    if (name.endsWith(".idx") && name !== fresh) for (const oid of await packIndexOids(join(dir, name))) held.add(oid);
   return (await packIndexOids(join(dir, fresh))).filter((oid) => held.has(oid)).length;
 }

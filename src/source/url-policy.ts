@@ -17,7 +17,8 @@ export function urlRefusal(url: string, policy: UrlPolicy = {}): string | undefi
   const shown = sanitizeUrl(url);
   if (/^https:\/\//i.test(url)) return hasHost(url) ? undefined : `'${shown}' has no host (spec.url)`;
   if (/^http:\/\//i.test(url)) {
-    if (!policy.allowInsecureHttp) return `'${shown}' is plain http, refused without --allow-insecure-http; use https:// or ssh:// (spec.url)`;
+    if (!policy.allowInsecureHttp)
+      return `'${shown}' is plain http, refused without --allow-insecure-http; use https:// or ssh:// (spec.url)`;
     return hasHost(url) ? undefined : `'${shown}' has no host (spec.url)`;
   }
   if (/^file:/i.test(url) || url.startsWith("/") || url.startsWith(".") || url.startsWith("~")) return onDisk(shown);

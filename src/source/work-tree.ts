@@ -23,7 +23,10 @@ export class WorkTree implements FileTree {
   private load(dir: string): void {
     if (this.loaded.has(dir)) return;
     this.loaded.add(dir);
-    const texts = [".gitignore", ".sourceignore"].map((f) => (dir ? `${dir}/${f}` : f)).filter((p) => this.disk.kind(p) === "file").map((p) => this.disk.readText(p));
+    const texts = [".gitignore", ".sourceignore"]
+      .map((f) => (dir ? `${dir}/${f}` : f))
+      .filter((p) => this.disk.kind(p) === "file")
+      .map((p) => this.disk.readText(p));
     if (texts.length > 0) this.rules.addSourceIgnore(dir, texts.join("\n"));
   }
 

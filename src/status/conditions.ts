@@ -31,7 +31,8 @@ export function setCondition(
   now: Date,
 ): Condition[] {
   const current = conditions?.find((c) => c.type === next.type);
-  const lastTransitionTime = current && current.status === next.status ? current.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, "Z");
+  const lastTransitionTime =
+    current && current.status === next.status ? current.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, "Z");
   const updated: Condition = { ...next, lastTransitionTime };
   const others = (conditions ?? []).filter((c) => c.type !== next.type);
   return [updated, ...others].sort((a, b) => (a.type === "Ready" ? -1 : b.type === "Ready" ? 1 : a.type.localeCompare(b.type)));

@@ -41,7 +41,10 @@ async function listAll<T extends KubeObject>(client: ClusterClient, path: string
   let cont: string | undefined;
   do {
     const query = `?limit=${PAGE}${cont ? `&continue=${encodeURIComponent(cont)}` : ""}`;
-    const res = await client.request<{ items?: T[]; metadata?: { continue?: string } }>("GET", `${path}${query}`, undefined, { allow: [404], count: "list" });
+    const res = await client.request<{ items?: T[]; metadata?: { continue?: string } }>("GET", `${path}${query}`, undefined, {
+      allow: [404],
+      count: "list",
+    });
     if (res.status === 404) return undefined;
     items.push(...(res.body.items ?? []));
     cont = res.body.metadata?.continue || undefined;
@@ -57,9 +60,12 @@ export async function listFleetObjects(client: ClusterClient): Promise<FleetObje
     listAll<RolloutObject>(client, FLEET_COLLECTIONS.rollouts),
   ]);
   if (!units) {
-    throw new NotFoundError(`${client.server} does not serve ${KUSTOMIZATION_API_VERSION} Kustomizations: is this the management cluster, with Flotilla's CRDs installed (flotilla render deploy/crds | kubectl apply -f -)?`, {
-      object: `${KUSTOMIZATION_API_VERSION}/Kustomization`,
-    });
+    throw new NotFoundError(
+      `${client.server} does not serve ${KUSTOMIZATION_API_VERSION} Kustomizations: is this the management cluster, with Flotilla's CRDs installed (flotilla render deploy/crds | kubectl apply -f -)?`,
+      {
+        object: `${KUSTOMIZATION_API_VERSION}/Kustomization`,
+      },
+    );
   }
   return { units, ...(clusters ? { clusters } : {}), ...(rollouts ? { rollouts } : {}) };
 }
@@ -90,7 +96,11 @@ function oneLine(text: string): string {
 /** The tables and a summary line. */
 export function formatStatus(status: FleetStatus): string {
   const parts: string[] = [];
-  parts.push(status.units.length ? formatTable(status.units, ["namespace", "name", "cluster", "ready", "status", "age"]) : "no Kustomizations in any namespace\n");
+  parts.push(
+    status.units.length
+      ? formatTable(status.units, ["namespace", "name", "cluster", "ready", "status", "age"])
+      : "no Kustomizations in any namespace\n",
+  );
   if (status.clusters.length) parts.push(formatTable(status.clusters, ["namespace", "name", "phase", "ready", "age"]));
   else parts.push(status.clusterApi ? "no clusters\n" : `no clusters (the cluster does not serve ${CLUSTER_API_VERSION} Cluster)\n`);
   if (status.waves.length) parts.push(formatTable(status.waves, ["rollout", "wave", "updated", "phase", "reason"]));

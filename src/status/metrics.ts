@@ -109,7 +109,8 @@ export class Histogram {
     for (const [key, s] of this.series.byKey) {
       // The series' label text without its closing brace, so each bucket only appends `le`.
       const open = key === "" ? "{" : `${key.slice(0, -1)},`;
-      for (let i = 0; i < this.le.length; i++) lines.push(`${bucket}${open}le="${this.le[i]}"} ${i < s.counts.length ? s.counts[i] : s.count}`);
+      for (let i = 0; i < this.le.length; i++)
+        lines.push(`${bucket}${open}le="${this.le[i]}"} ${i < s.counts.length ? s.counts[i] : s.count}`);
       lines.push(`${this.name}_sum${key} ${valueText(s.sum)}`, `${this.name}_count${key} ${s.count}`);
     }
     return lines.join("\n");

@@ -18,10 +18,31 @@ export function waveRows(rollouts: readonly RolloutObject[]): WaveRow[] {
     .flatMap((r) => {
       const name = `${r.metadata.namespace}/${r.metadata.name}`;
       const waves = r.status?.waves ?? [];
-      if (waves.length === 0) return [{ rollout: name, wave: "-", updated: "-", phase: r.status?.phase ?? "Pending", reason: readyCondition(r.status?.conditions)?.message ?? "waiting to be reconciled" }];
+      if (waves.length === 0)
+        return [
+          {
+            rollout: name,
+            wave: "-",
+            updated: "-",
+            phase: r.status?.phase ?? "Pending",
+            reason: readyCondition(r.status?.conditions)?.message ?? "waiting to be reconciled",
+          },
+        ];
       return waves.map((w) => {
-        const extra = [w.progressing ? `${w.progressing} progressing` : "", w.waitingForWindow ? `${w.waitingForWindow} waiting for window` : "", w.failed ? `${w.failed} failed` : ""].filter(Boolean).join(", ");
-        return { rollout: name, wave: w.name, updated: `${w.updated}/${w.total}`, phase: w.phase, reason: [w.reason, extra].filter(Boolean).join("; ") };
+        const extra = [
+          w.progressing ? `${w.progressing} progressing` : "",
+          w.waitingForWindow ? `${w.waitingForWindow} waiting for window` : "",
+          w.failed ? `${w.failed} failed` : "",
+        ]
+          .filter(Boolean)
+          .join(", ");
+        return {
+          rollout: name,
+          wave: w.name,
+          updated: `${w.updated}/${w.total}`,
+          phase: w.phase,
+          reason: [w.reason, extra].filter(Boolean).join("; "),
+        };
       });
     });
 }
@@ -41,7 +62,13 @@ export function formatRollout(r: RolloutObject): string {
     ),
   ];
   if (s.windows?.length) {
-    const rows = s.windows.map((w) => ({ window: `${w.kind} '${w.schedule}'`, "time zone": w.timeZone, open: w.open ? "yes" : "no", "next open": w.nextOpen ?? "-", "next close": w.nextClose ?? "-" }));
+    const rows = s.windows.map((w) => ({
+      window: `${w.kind} '${w.schedule}'`,
+      "time zone": w.timeZone,
+      open: w.open ? "yes" : "no",
+      "next open": w.nextOpen ?? "-",
+      "next close": w.nextClose ?? "-",
+    }));
     lines.push(formatTable(rows, ["window", "time zone", "open", "next open", "next close"]));
   }
   return lines.join("\n");

@@ -103,7 +103,11 @@ function statusPrinter(opts: WatchOptions, now: () => Date): { show(objects: Fle
     show(objects) {
       const status = fleetStatusOf(objects, now());
       last = status;
-      const key = JSON.stringify({ ...status, units: status.units.map(({ age: _, ...r }) => r), clusters: status.clusters.map(({ age: _, ...r }) => r) });
+      const key = JSON.stringify({
+        ...status,
+        units: status.units.map(({ age: _, ...r }) => r),
+        clusters: status.clusters.map(({ age: _, ...r }) => r),
+      });
       if (key === shown) return;
       shown = key;
       if (opts.json) opts.write(`${JSON.stringify({ time: now().toISOString(), ...status })}\n`);
@@ -123,7 +127,11 @@ interface Collections {
 
 function collectionsOf(objects: FleetObjects): Collections {
   const byKey = (list: readonly KubeObject[]) => new Map(list.map((o) => [objectKey(o), o]));
-  return { units: byKey(objects.units), ...(objects.clusters ? { clusters: byKey(objects.clusters) } : {}), ...(objects.rollouts ? { rollouts: byKey(objects.rollouts) } : {}) };
+  return {
+    units: byKey(objects.units),
+    ...(objects.clusters ? { clusters: byKey(objects.clusters) } : {}),
+    ...(objects.rollouts ? { rollouts: byKey(objects.rollouts) } : {}),
+  };
 }
 
 function objectsOf(known: Collections): FleetObjects {

@@ -6,22 +6,57 @@ import { startHarness, type Harness } from "../../src/provision/local/harness.js
 import { kube } from "../support/kubectl-free-client.js";
 
 const ns = (name: string): KubeObject => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
-const cm = (name: string, data: Record<string, string>, extra: Partial<KubeObject["metadata"]> = {}): KubeObject => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "team", ...extra }, data });
-const role: KubeObject = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "team-view" }, rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }] };
+const cm = (name: string, data: Record<string, string>, extra: Partial<KubeObject["metadata"]> = {}): KubeObject => ({
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  metadata: { name, namespace: "team", ...extra },
+  data,
+});
+const role: KubeObject = {
+  apiVersion: "rbac.authorization.k8s.io/v1",
+  kind: "ClusterRole",
+  metadata: { name: "team-view" },
+  rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }],
+};
 const crd: KubeObject = {
   apiVersion: "apiextensions.k8s.io/v1",
   kind: "CustomResourceDefinition",
   metadata: { name: "widgets.example.com" },
-  spec: { group: "example.com", names: { kind: "Widget", plural: "widgets" }, scope: "Namespaced", versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }] },
+  spec: {
+    group: "example.com",
+    names: { kind: "Widget", plural: "widgets" },
+    scope: "Namespaced",
+    versions: [
+      {
+        name: "v1",
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
+      },
+    ],
+  },
 };
 const widget: KubeObject = { apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w", namespace: "team" }, spec: { size: 3 } };
-const service = (clusterIP?: string): KubeObject => ({ apiVersion: "v1", kind: "Service", metadata: { name: "svc", namespace: "team" }, spec: { ports: [{ port: 80 }], selector: { app: "x" }, ...(clusterIP ? { clusterIP } : {}) } });
+const service = (clusterIP?: string): KubeObject => ({
+  apiVersion: "v1",
+  kind: "Service",
+  metadata: { name: "svc", namespace: "team" },
+  spec: { ports: [{ port: 80 }], selector: { app: "x" }, ...(clusterIP ? { clusterIP } : {}) },
+});
 
 describe("applyUnit on a real kube-apiserver", () => {
   let harness: Harness;
   let client: ClusterClient;
   let inventory: InventoryEntry[] = [];
-  const req = (objects: KubeObject[], extra: Partial<ApplyRequest> = {}): ApplyRequest => ({ unit: { name: "team", namespace: "flux-system" }, objects, previousInventory: inventory, prune: true, wait: false, timeoutMs: 20_000, ...extra });
+  const req = (objects: KubeObject[], extra: Partial<ApplyRequest> = {}): ApplyRequest => ({
+    unit: { name: "team", namespace: "flux-system" },
+    objects,
+    previousInventory: inventory,
+    prune: true,
+    wait: false,
+    timeoutMs: 20_000,
+    ...extra,
+  });
 
   beforeAll(async () => {
     harness = await startHarness({ profile: "apiserver", clusters: ["apply"] });
@@ -44,7 +79,10 @@ describe("applyUnit on a real kube-apiserver", () => {
     ]);
     expect(result.inventory.map((e) => e.id)).toContain("team_w_example.com_Widget");
     const live = await kube(harness.clusters[0]!).get("/api/v1/namespaces/team/configmaps/a");
-    expect(live.body.metadata.labels).toEqual({ "kustomize.toolkit.fluxcd.io/name": "team", "kustomize.toolkit.fluxcd.io/namespace": "flux-system" });
+    expect(live.body.metadata.labels).toEqual({
+      "kustomize.toolkit.fluxcd.io/name": "team",
+      "kustomize.toolkit.fluxcd.io/namespace": "flux-system",
+    });
     expect(live.body.metadata.managedFields.map((m: { manager: string }) => m.manager)).toContain("flotilla");
   });
 
@@ -64,7 +102,12 @@ describe("applyUnit on a real kube-apiserver", () => {
     expect(client.writes() - before).toBe(1);
     expect(result.changeSet.find((c) => c.ref === "ConfigMap/team/a")!.action).toBe("configured");
     const k = kube(harness.clusters[0]!);
-    await k.apply("/api/v1/namespaces/team/configmaps/a", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a", namespace: "team" }, data: { x: "edited by hand" } });
+    await k.apply("/api/v1/namespaces/team/configmaps/a", {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "a", namespace: "team" },
+      data: { x: "edited by hand" },
+    });
     // Drift is read from the apiserver's watch cache, milliseconds behind etcd: a reconcile sees the edit once the cache does.
     await k.until(async () => (await k.get("/api/v1/namespaces/team/configmaps/a?resourceVersion=0")).body.data.x === "edited by hand");
     result = await applyUnit(client, req([widget, cm("a", { x: "2" }), ns("team"), role, crd]));
@@ -82,7 +125,18 @@ describe("applyUnit on a real kube-apiserver", () => {
   });
 
   it("prunes what left the unit, but not an object that opts out", async () => {
-    let result = await applyUnit(client, req([widget, cm("a", { x: "2" }), cm("b", {}), cm("keep", {}, { annotations: { "kustomize.toolkit.fluxcd.io/prune": "disabled" } }), ns("team"), role, crd]));
+    let result = await applyUnit(
+      client,
+      req([
+        widget,
+        cm("a", { x: "2" }),
+        cm("b", {}),
+        cm("keep", {}, { annotations: { "kustomize.toolkit.fluxcd.io/prune": "disabled" } }),
+        ns("team"),
+        role,
+        crd,
+      ]),
+    );
     inventory = result.inventory;
     result = await applyUnit(client, req([widget, cm("a", { x: "2" }), ns("team"), role, crd]));
     expect(result.changeSet.filter((c) => c.action === "deleted" || c.action === "skipped").map((c) => [c.ref, c.action])).toEqual([
@@ -96,9 +150,19 @@ describe("applyUnit on a real kube-apiserver", () => {
   });
 
   it("never prunes an object another unit owns", async () => {
-    const other = await applyUnit(client, { ...req([cm("theirs", {})]), unit: { name: "other", namespace: "flux-system" }, previousInventory: [] });
-    const result = await applyUnit(client, req([widget, cm("a", { x: "2" }), ns("team"), role, crd], { previousInventory: [...inventory, ...other.inventory] }));
-    expect(result.changeSet.find((c) => c.ref === "ConfigMap/team/theirs")).toMatchObject({ action: "skipped", note: "owned by another unit" });
+    const other = await applyUnit(client, {
+      ...req([cm("theirs", {})]),
+      unit: { name: "other", namespace: "flux-system" },
+      previousInventory: [],
+    });
+    const result = await applyUnit(
+      client,
+      req([widget, cm("a", { x: "2" }), ns("team"), role, crd], { previousInventory: [...inventory, ...other.inventory] }),
+    );
+    expect(result.changeSet.find((c) => c.ref === "ConfigMap/team/theirs")).toMatchObject({
+      action: "skipped",
+      note: "owned by another unit",
+    });
   });
 
   it("leaves an object to the unit that takes it over between prune's read and its delete", async () => {
@@ -132,7 +196,9 @@ describe("applyUnit on a real kube-apiserver", () => {
 
   it("names the field of an immutable change, and recreates the object with force", async () => {
     await applyUnit(client, req([ns("team"), service("10.0.0.77")], { prune: false }));
-    await expect(applyUnit(client, req([ns("team"), service("10.0.0.78")], { prune: false }))).rejects.toThrow(/Service\/team\/svc.*spec\.clusterIPs?\[0\].*may not change once set.*spec\.force/);
+    await expect(applyUnit(client, req([ns("team"), service("10.0.0.78")], { prune: false }))).rejects.toThrow(
+      /Service\/team\/svc.*spec\.clusterIPs?\[0\].*may not change once set.*spec\.force/,
+    );
     const result = await applyUnit(client, req([ns("team"), service("10.0.0.78")], { prune: false, force: true }));
     expect(result.changeSet.find((c) => c.ref === "Service/team/svc")).toMatchObject({ action: "configured", note: "recreated" });
     expect((await kube(harness.clusters[0]!).get("/api/v1/namespaces/team/services/svc")).body.spec.clusterIP).toBe("10.0.0.78");
@@ -143,23 +209,45 @@ describe("applyUnit on a real kube-apiserver", () => {
       apiVersion: "apps/v1",
       kind: "Deployment",
       metadata: { name: "web", namespace: "team" },
-      spec: { replicas: 1, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx" }] } } },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "web" } },
+        template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx" }] } },
+      },
     };
-    const error = await applyUnit(client, req([ns("team"), deployment], { prune: false, wait: true, timeoutMs: 2000 })).catch((e: unknown) => e);
+    const error = await applyUnit(client, req([ns("team"), deployment], { prune: false, wait: true, timeoutMs: 2000 })).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(HealthCheckFailure);
     expect((error as Error).message).toMatch(/timeout waiting for: Deployment\/team\/web \(0 of 1 replicas updated\)/);
   });
 
   it("reports a kind the cluster does not serve, keeping the inventory", async () => {
-    const error = await applyUnit(client, req([{ apiVersion: "nope.example.com/v1", kind: "Gadget", metadata: { name: "g", namespace: "team" } }])).catch((e: unknown) => e);
+    const error = await applyUnit(
+      client,
+      req([{ apiVersion: "nope.example.com/v1", kind: "Gadget", metadata: { name: "g", namespace: "team" } }]),
+    ).catch((e: unknown) => e);
     expect((error as Error).message).toContain("the cluster does not serve nope.example.com/v1 Gadget");
     expect((error as { inventory: InventoryEntry[] }).inventory.map((e) => e.id)).toEqual(inventory.map((e) => e.id));
   });
 
   it("writes nothing of a stage when one of its objects is rejected, as Flux's dry run of the whole stage, and names the first rejected object in stage order", async () => {
     const unit = { name: "all-or-nothing", namespace: "flux-system" };
-    const stray = (name: string): KubeObject => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "nowhere" }, data: {} });
-    const objects = [ns("team"), cm("ok-1", {}), cm("ok-2", {}), ...Array.from({ length: 12 }, (_, i) => cm(`ok-${i + 3}`, {})), stray("b"), stray("a"), { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "first", namespace: "team" } }];
+    const stray = (name: string): KubeObject => ({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name, namespace: "nowhere" },
+      data: {},
+    });
+    const objects = [
+      ns("team"),
+      cm("ok-1", {}),
+      cm("ok-2", {}),
+      ...Array.from({ length: 12 }, (_, i) => cm(`ok-${i + 3}`, {})),
+      stray("b"),
+      stray("a"),
+      { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "first", namespace: "team" } },
+    ];
     for (let round = 0; round < 3; round++) {
       const error = await applyUnit(client, { ...req(objects), unit, previousInventory: [], concurrency: 4 }).catch((e: unknown) => e);
       expect((error as Error).message).toBe('ConfigMap/nowhere/a: namespaces "nowhere" not found');
@@ -174,11 +262,26 @@ describe("applyUnit on a real kube-apiserver", () => {
 
   it("applies quantities written as YAML numbers (ResourceQuota, LimitRange), which server-side apply on this apiserver refuses as numbers, and re-applies them without a write", async () => {
     const unit = { name: "quantities", namespace: "flux-system" };
-    const quota: KubeObject = { apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "objects", namespace: "team" }, spec: { hard: { pods: 20, services: 20, "services.loadbalancers": 0, "requests.storage": "0Gi" } } };
-    const limits: KubeObject = { apiVersion: "v1", kind: "LimitRange", metadata: { name: "default", namespace: "team" }, spec: { limits: [{ type: "Container", default: { cpu: 1, memory: "100Mi" }, defaultRequest: { cpu: 0.5, memory: "50Mi" } }] } };
+    const quota: KubeObject = {
+      apiVersion: "v1",
+      kind: "ResourceQuota",
+      metadata: { name: "objects", namespace: "team" },
+      spec: { hard: { pods: 20, services: 20, "services.loadbalancers": 0, "requests.storage": "0Gi" } },
+    };
+    const limits: KubeObject = {
+      apiVersion: "v1",
+      kind: "LimitRange",
+      metadata: { name: "default", namespace: "team" },
+      spec: { limits: [{ type: "Container", default: { cpu: 1, memory: "100Mi" }, defaultRequest: { cpu: 0.5, memory: "50Mi" } }] },
+    };
     const first = await applyUnit(client, { ...req([ns("team"), quota, limits]), unit, previousInventory: [] });
-    expect(first.changeSet.filter((c) => c.action === "created").map((c) => c.ref)).toEqual(["LimitRange/team/default", "ResourceQuota/team/objects"]);
-    expect((await kube(harness.clusters[0]!).get("/api/v1/namespaces/team/resourcequotas/objects")).body.spec).toEqual({ hard: { pods: "20", services: "20", "services.loadbalancers": "0", "requests.storage": "0" } });
+    expect(first.changeSet.filter((c) => c.action === "created").map((c) => c.ref)).toEqual([
+      "LimitRange/team/default",
+      "ResourceQuota/team/objects",
+    ]);
+    expect((await kube(harness.clusters[0]!).get("/api/v1/namespaces/team/resourcequotas/objects")).body.spec).toEqual({
+      hard: { pods: "20", services: "20", "services.loadbalancers": "0", "requests.storage": "0" },
+    });
     const again = await applyUnit(client, { ...req([ns("team"), quota, limits]), unit, previousInventory: first.inventory });
     expect(again.changeSet.every((c) => c.action === "unchanged")).toBe(true);
   });
@@ -188,15 +291,31 @@ describe("applyUnit on a real kube-apiserver", () => {
     const first = await applyUnit(client, { ...req([cm("kept", { x: "1" })]), unit, previousInventory: [] });
     const recorded: Array<{ ids: string[]; existed: number[] }> = [];
     const recordIntent = async (entries: InventoryEntry[]) => {
-      const existed = await Promise.all(["/api/v1/namespaces/team/configmaps/new", "/api/v1/namespaces/default/configmaps/unscoped"].map(async (p) => (await client.request("GET", p, undefined, { allow: [404] })).status));
+      const existed = await Promise.all(
+        ["/api/v1/namespaces/team/configmaps/new", "/api/v1/namespaces/default/configmaps/unscoped"].map(
+          async (p) => (await client.request("GET", p, undefined, { allow: [404] })).status,
+        ),
+      );
       recorded.push({ ids: entries.map((e) => e.id), existed });
     };
     const unscoped: KubeObject = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "unscoped" }, data: { y: "2" } };
-    const result = await applyUnit(client, { ...req([cm("kept", { x: "1" }), cm("new", { x: "1" }), unscoped]), unit, previousInventory: first.inventory, recordIntent });
-    expect(recorded).toEqual([{ ids: ["default_unscoped__ConfigMap", "team_kept__ConfigMap", "team_new__ConfigMap"], existed: [404, 404] }]);
+    const result = await applyUnit(client, {
+      ...req([cm("kept", { x: "1" }), cm("new", { x: "1" }), unscoped]),
+      unit,
+      previousInventory: first.inventory,
+      recordIntent,
+    });
+    expect(recorded).toEqual([
+      { ids: ["default_unscoped__ConfigMap", "team_kept__ConfigMap", "team_new__ConfigMap"], existed: [404, 404] },
+    ]);
     expect(result.inventory.map((e) => e.id)).toEqual(recorded[0]!.ids);
     // Nothing new: no call.
-    await applyUnit(client, { ...req([cm("kept", { x: "1" }), cm("new", { x: "1" }), unscoped]), unit, previousInventory: result.inventory, recordIntent });
+    await applyUnit(client, {
+      ...req([cm("kept", { x: "1" }), cm("new", { x: "1" }), unscoped]),
+      unit,
+      previousInventory: result.inventory,
+      recordIntent,
+    });
     expect(recorded).toHaveLength(1);
   });
 });

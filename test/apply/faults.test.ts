@@ -7,26 +7,60 @@ import { startHarness, type Harness } from "../../src/provision/local/harness.js
 import { kube } from "../support/kubectl-free-client.js";
 
 const ns = (name: string): KubeObject => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
-const cm = (name: string, data: Record<string, string> = {}, namespace = "faults"): KubeObject => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace }, data });
+const cm = (name: string, data: Record<string, string> = {}, namespace = "faults"): KubeObject => ({
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  metadata: { name, namespace },
+  data,
+});
 const deployment = (name: string, image: string): KubeObject => ({
   apiVersion: "apps/v1",
   kind: "Deployment",
   metadata: { name, namespace: "faults" },
-  spec: { replicas: 0, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "app", image }] } } },
+  spec: {
+    replicas: 0,
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "app", image }] } },
+  },
 });
 const crd: KubeObject = {
   apiVersion: "apiextensions.k8s.io/v1",
   kind: "CustomResourceDefinition",
   metadata: { name: "sprockets.example.com" },
-  spec: { group: "example.com", names: { kind: "Sprocket", plural: "sprockets" }, scope: "Namespaced", versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }] },
+  spec: {
+    group: "example.com",
+    names: { kind: "Sprocket", plural: "sprockets" },
+    scope: "Namespaced",
+    versions: [
+      {
+        name: "v1",
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
+      },
+    ],
+  },
 };
-const sprocket: KubeObject = { apiVersion: "example.com/v1", kind: "Sprocket", metadata: { name: "s", namespace: "faults" }, spec: { teeth: 12 } };
+const sprocket: KubeObject = {
+  apiVersion: "example.com/v1",
+  kind: "Sprocket",
+  metadata: { name: "s", namespace: "faults" },
+  spec: { teeth: 12 },
+};
 
 describe("apply under bad input and faults, on a real kube-apiserver", () => {
   let harness: Harness;
   let client: ClusterClient;
   const unit = { name: "faults", namespace: "flux-system" };
-  const req = (objects: KubeObject[], previousInventory: InventoryEntry[], extra: Partial<ApplyRequest> = {}): ApplyRequest => ({ unit, objects, previousInventory, prune: true, wait: false, timeoutMs: 20_000, ...extra });
+  const req = (objects: KubeObject[], previousInventory: InventoryEntry[], extra: Partial<ApplyRequest> = {}): ApplyRequest => ({
+    unit,
+    objects,
+    previousInventory,
+    prune: true,
+    wait: false,
+    timeoutMs: 20_000,
+    ...extra,
+  });
   const exists = async (path: string) => (await kube(harness.clusters[0]!).get(path)).status === 200;
 
   beforeAll(async () => {
@@ -44,7 +78,9 @@ describe("apply under bad input and faults, on a real kube-apiserver", () => {
     const error = await applyUnit(client, req([ns("faults"), cm("a", { v: "2" }), cm("b"), bad], first.inventory)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApplyFailure);
     const failure = error as ApplyFailure;
-    expect(failure.message).toMatch(/^Deployment\/faults\/web: Deployment.apps "web" is invalid: spec.template.spec.containers\[0\].image: Required value/);
+    expect(failure.message).toMatch(
+      /^Deployment\/faults\/web: Deployment.apps "web" is invalid: spec.template.spec.containers\[0\].image: Required value/,
+    );
     expect(failure.object).toBe("Deployment/faults/web");
     // The ConfigMaps share the Deployment's stage: neither the change nor the new one is written.
     expect((await kube(harness.clusters[0]!).get("/api/v1/namespaces/faults/configmaps/a")).body.data).toEqual({ v: "1" });
@@ -60,7 +96,9 @@ describe("apply under bad input and faults, on a real kube-apiserver", () => {
 
   it("reports a kind with no CRD yet as such, keeps the inventory, and applies it once another unit installs the CRD", async () => {
     const previous = (await applyUnit(client, req([ns("faults"), cm("a", { v: "2" })], []))).inventory;
-    const error = (await applyUnit(client, req([ns("faults"), cm("a", { v: "2" }), sprocket], previous)).catch((e: unknown) => e)) as ApplyFailure;
+    const error = (await applyUnit(client, req([ns("faults"), cm("a", { v: "2" }), sprocket], previous)).catch(
+      (e: unknown) => e,
+    )) as ApplyFailure;
     expect(error).toBeInstanceOf(ApplyFailure);
     expect(error.message).toBe("Sprocket/faults/s: apiVersion: the cluster does not serve example.com/v1 Sprocket (is its CRD installed?)");
     expect(error.inventory).toEqual(previous);
@@ -71,7 +109,12 @@ describe("apply under bad input and faults, on a real kube-apiserver", () => {
   });
 
   it("retries through an apiserver restart in the middle of an apply, with backoff, and finishes the unit", async () => {
-    const objects = [crd, ns("restart"), ...Array.from({ length: 300 }, (_, i) => cm(`c${i}`, { i: String(i) }, "restart")), { ...sprocket, metadata: { name: "s", namespace: "restart" } }];
+    const objects = [
+      crd,
+      ns("restart"),
+      ...Array.from({ length: 300 }, (_, i) => cm(`c${i}`, { i: String(i) }, "restart")),
+      { ...sprocket, metadata: { name: "s", namespace: "restart" } },
+    ];
     const retriesBefore = client.retries;
     const requests = () => Object.values(client.counts).reduce((a, b) => a + b, 0);
     const requestsBefore = requests();
@@ -90,9 +133,13 @@ describe("apply under bad input and faults, on a real kube-apiserver", () => {
     // through it): the restart was in its middle. The apply may finish while restart() still waits for readiness.
     expect(requestsAtRestart).toBeGreaterThanOrEqual(20);
     expect(requests() - requestsBefore).toBeGreaterThan(requestsAtRestart);
-    expect(result.changeSet.filter((c) => c.action === "created" || c.action === "unchanged" || c.action === "configured")).toHaveLength(303);
+    expect(result.changeSet.filter((c) => c.action === "created" || c.action === "unchanged" || c.action === "configured")).toHaveLength(
+      303,
+    );
     expect(client.retries - retriesBefore).toBeGreaterThan(0);
-    const list = await kube(harness.clusters[0]!).get("/api/v1/namespaces/restart/configmaps?labelSelector=kustomize.toolkit.fluxcd.io/name%3Drestart");
+    const list = await kube(harness.clusters[0]!).get(
+      "/api/v1/namespaces/restart/configmaps?labelSelector=kustomize.toolkit.fluxcd.io/name%3Drestart",
+    );
     expect(list.body.items).toHaveLength(300);
   }, 60_000);
 
@@ -108,7 +155,10 @@ describe("apply under bad input and faults, on a real kube-apiserver", () => {
         () => undefined,
         (e: unknown) => ({ error: e as Error, after: Date.now() - t0 }),
       );
-      const healthy = await applyUnit(client, { ...req([ns("other"), cm("y", {}, "other")], []), unit: { name: "other", namespace: "flux-system" } });
+      const healthy = await applyUnit(client, {
+        ...req([ns("other"), cm("y", {}, "other")], []),
+        unit: { name: "other", namespace: "flux-system" },
+      });
       const healthyAfter = Date.now() - t0;
       expect(healthy.changeSet.map((c) => c.action)).toEqual(["created", "created"]);
       const outcome = (await stuck)!;

@@ -37,9 +37,22 @@ export async function run(): Promise<void> {
     const checks = new Checks("diff");
     checkDiff(checks, diff, clusters);
     printTable(`flotilla diff on a ${clusters}-cluster repository (one shared feature changed)`, [
-      { clusters, "clusters changed": diff.summary.clusters, "units changed": diff.summary.units, seconds: Number(m.seconds.toFixed(2)), "peak MiB": m.peakMiB, goal: checks.goal(m.seconds < 10, `diff took ${m.seconds.toFixed(2)} s (< 10)`) },
+      {
+        clusters,
+        "clusters changed": diff.summary.clusters,
+        "units changed": diff.summary.units,
+        seconds: Number(m.seconds.toFixed(2)),
+        "peak MiB": m.peakMiB,
+        goal: checks.goal(m.seconds < 10, `diff took ${m.seconds.toFixed(2)} s (< 10)`),
+      },
     ]);
-    printJson("diff", { clusters, clustersChanged: diff.summary.clusters, unitsChanged: diff.summary.units, seconds: Number(m.seconds.toFixed(2)), peakMiB: m.peakMiB });
+    printJson("diff", {
+      clusters,
+      clustersChanged: diff.summary.clusters,
+      unitsChanged: diff.summary.units,
+      seconds: Number(m.seconds.toFixed(2)),
+      peakMiB: m.peakMiB,
+    });
     checks.done();
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -48,7 +61,13 @@ export async function run(): Promise<void> {
 
 interface DiffJson {
   summary: { clusters: number; units: number; added: number; changed: number; removed: number };
-  clusters: Array<{ cluster: string; units: Array<{ unit: string; objects: Array<{ ref: string; change: string; fields?: Array<{ path: string; from?: unknown; to?: unknown }> }> }> }>;
+  clusters: Array<{
+    cluster: string;
+    units: Array<{
+      unit: string;
+      objects: Array<{ ref: string; change: string; fields?: Array<{ path: string; from?: unknown; to?: unknown }> }>;
+    }>;
+  }>;
 }
 
 /**
@@ -57,13 +76,35 @@ interface DiffJson {
  */
 function checkDiff(checks: Checks, diff: DiffJson, clusters: number): void {
   const nonProd = Array.from({ length: clusters }, (_, i) => Math.floor(i / 2) % 3).filter((env) => env !== 2).length;
-  checks.check(diff.summary.clusters === nonProd && diff.clusters.length === nonProd, `${diff.summary.clusters} clusters changed, expected the ${nonProd} non-prod ones`);
-  checks.check(diff.clusters.every((c) => !c.cluster.startsWith("prod-")), "no prod cluster changed");
-  checks.check(diff.summary.units === nonProd && diff.summary.changed === nonProd && diff.summary.added === 0 && diff.summary.removed === 0, `summary ${JSON.stringify(diff.summary)}: one changed object per non-prod cluster`);
+  checks.check(
+    diff.summary.clusters === nonProd && diff.clusters.length === nonProd,
+    `${diff.summary.clusters} clusters changed, expected the ${nonProd} non-prod ones`,
+  );
+  checks.check(
+    diff.clusters.every((c) => !c.cluster.startsWith("prod-")),
+    "no prod cluster changed",
+  );
+  checks.check(
+    diff.summary.units === nonProd && diff.summary.changed === nonProd && diff.summary.added === 0 && diff.summary.removed === 0,
+    `summary ${JSON.stringify(diff.summary)}: one changed object per non-prod cluster`,
+  );
   const wrong = diff.clusters.flatMap((c) =>
     c.units.flatMap((u) =>
-      u.objects.filter((o) => !(u.unit.endsWith("/feature-monitoring") && o.ref === "Deployment/monitoring/monitoring" && o.change === "changed" && JSON.stringify(o.fields) === JSON.stringify([{ path: "spec.replicas", change: "changed", from: 1, to: 2 }]))).map((o) => `${c.cluster} ${u.unit} ${o.ref}`),
+      u.objects
+        .filter(
+          (o) =>
+            !(
+              u.unit.endsWith("/feature-monitoring") &&
+              o.ref === "Deployment/monitoring/monitoring" &&
+              o.change === "changed" &&
+              JSON.stringify(o.fields) === JSON.stringify([{ path: "spec.replicas", change: "changed", from: 1, to: 2 }])
+            ),
+        )
+        .map((o) => `${c.cluster} ${u.unit} ${o.ref}`),
     ),
   );
-  checks.check(wrong.length === 0, `every change is feature-monitoring's Deployment replicas 1 → 2; other: ${wrong.slice(0, 3).join(", ")}`);
+  checks.check(
+    wrong.length === 0,
+    `every change is feature-monitoring's Deployment replicas 1 → 2; other: ${wrong.slice(0, 3).join(", ")}`,
+  );
 }

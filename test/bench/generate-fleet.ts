@@ -24,20 +24,34 @@ export function generateFleet(clusters: number, variant = 0): MemoryTree {
   const envs = ["dev", "staging", "prod"];
   for (const p of providers) {
     for (const env of envs) {
-      files.push([`providers/${p}/clusters/${env}/common/hello.yaml`, `apiVersion: example.com/v1\nkind: Hello\nmetadata:\n  name: hello\n  namespace: hello-operator\nspec:\n  env: ${env}\n`]);
+      files.push([
+        `providers/${p}/clusters/${env}/common/hello.yaml`,
+        `apiVersion: example.com/v1\nkind: Hello\nmetadata:\n  name: hello\n  namespace: hello-operator\nspec:\n  env: ${env}\n`,
+      ]);
     }
     files.push([`tenants/${p.split("/")[0]}/common/team/ns.yaml`, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team\n"]);
-    for (const env of envs) files.push([`tenants/${p.split("/")[0]}/${env}/team/quota.yaml`, `apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: q\n  namespace: team\nspec:\n  hard:\n    pods: "10"\n`]);
+    for (const env of envs)
+      files.push([
+        `tenants/${p.split("/")[0]}/${env}/team/quota.yaml`,
+        `apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: q\n  namespace: team\nspec:\n  hard:\n    pods: "10"\n`,
+      ]);
   }
   const mgmt: string[] = [];
   for (let i = 0; i < clusters; i++) {
     const p = providers[i % providers.length]!;
     const env = envs[Math.floor(i / providers.length) % envs.length]!;
     const name = `${env}-${p.split("/")[0]}-${i}`;
-    files.push([`providers/${p}/clusters/${env}/${name}/info.yaml`, `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-info\n  namespace: kube-system\ndata:\n  name: ${name}\n`]);
+    files.push([
+      `providers/${p}/clusters/${env}/${name}/info.yaml`,
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-info\n  namespace: kube-system\ndata:\n  name: ${name}\n`,
+    ]);
     mgmt.push(`apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata:\n  name: ${name}\n  namespace: ${name}\nspec: {}\n`);
   }
-  for (const p of providers) files.push([`providers/${p}/mgmt/clusters.yaml`, mgmt.filter((_, i) => providers[i % providers.length] === p).join("---\n")]);
-  files.push(["flotilla.yaml", "sources:\n  url: https://example.com/platform.git\n  release:\n    tag: v1.0.0\nmanagement:\n  provider: aws/v1\n"]);
+  for (const p of providers)
+    files.push([`providers/${p}/mgmt/clusters.yaml`, mgmt.filter((_, i) => providers[i % providers.length] === p).join("---\n")]);
+  files.push([
+    "flotilla.yaml",
+    "sources:\n  url: https://example.com/platform.git\n  release:\n    tag: v1.0.0\nmanagement:\n  provider: aws/v1\n",
+  ]);
   return new MemoryTree("generated", files);
 }

@@ -39,7 +39,16 @@ const SMP = {
     replicas: 3,
     template: {
       spec: {
-        containers: [{ name: "app", image: "registry.example.com/app:2.0.0", env: [{ name: "VAR_1", value: "patched" }, { name: "EXTRA", value: "1" }] }],
+        containers: [
+          {
+            name: "app",
+            image: "registry.example.com/app:2.0.0",
+            env: [
+              { name: "VAR_1", value: "patched" },
+              { name: "EXTRA", value: "1" },
+            ],
+          },
+        ],
         volumes: [{ name: "cache", emptyDir: {} }],
       },
     },
@@ -71,10 +80,23 @@ export async function run(): Promise<void> {
     for (const obj of objects) patched.push(applyJson6902(obj, OPS, {}));
   });
   checks.check(merged.every(isMerged), `strategic merge: ${merged.filter(isMerged).length} of ${count} Deployments patched as expected`);
-  checks.check(patched.every(isJsonPatched), `JSON 6902: ${patched.filter(isJsonPatched).length} of ${count} Deployments patched as expected`);
+  checks.check(
+    patched.every(isJsonPatched),
+    `JSON 6902: ${patched.filter(isJsonPatched).length} of ${count} Deployments patched as expected`,
+  );
   const rows = [
-    { patch: "strategic merge", objects: count, seconds: Number(smpSeconds.toFixed(3)), perObjectMicros: Number(((smpSeconds / count) * 1e6).toFixed(1)) },
-    { patch: "JSON 6902 (3 ops)", objects: count, seconds: Number(jsonSeconds.toFixed(3)), perObjectMicros: Number(((jsonSeconds / count) * 1e6).toFixed(1)) },
+    {
+      patch: "strategic merge",
+      objects: count,
+      seconds: Number(smpSeconds.toFixed(3)),
+      perObjectMicros: Number(((smpSeconds / count) * 1e6).toFixed(1)),
+    },
+    {
+      patch: "JSON 6902 (3 ops)",
+      objects: count,
+      seconds: Number(jsonSeconds.toFixed(3)),
+      perObjectMicros: Number(((jsonSeconds / count) * 1e6).toFixed(1)),
+    },
   ];
   printTable(`patching ${count} Deployments (2 containers, 10 env variables each)`, rows);
   printJson("patch", { objects: count, strategicMergeSeconds: rows[0]!.seconds, json6902Seconds: rows[1]!.seconds });
@@ -93,13 +115,25 @@ export async function run(): Promise<void> {
   });
   // Linear in the list's length: tripling it (1,000 → 3,000) costs about 3 times as much; quadratic would be 9.
   const ratio = scaling[3]!.millisPerMerge / scaling[2]!.millisPerMerge;
-  printTable("strategic merge of one Deployment by env list length", scaling.map((s) => ({ ...s, goal: s.envVariables === 3000 ? checks.goal(ratio > 1.5 && ratio < 6, `3,000 env variables cost ${ratio.toFixed(1)}× 1,000 (1.5–6, linear is 3)`) : "-" })));
-  printJson("patch-env-scaling", { millisPerMerge: Object.fromEntries(scaling.map((s) => [s.envVariables, s.millisPerMerge])), ratio3000to1000: Number(ratio.toFixed(2)) });
+  printTable(
+    "strategic merge of one Deployment by env list length",
+    scaling.map((s) => ({
+      ...s,
+      goal:
+        s.envVariables === 3000
+          ? checks.goal(ratio > 1.5 && ratio < 6, `3,000 env variables cost ${ratio.toFixed(1)}× 1,000 (1.5–6, linear is 3)`)
+          : "-",
+    })),
+  );
+  printJson("patch-env-scaling", {
+    millisPerMerge: Object.fromEntries(scaling.map((s) => [s.envVariables, s.millisPerMerge])),
+    ratio3000to1000: Number(ratio.toFixed(2)),
+  });
   checks.done();
 }
 
 type Container = { name: string; image: string; env?: Array<{ name: string; value: string }> };
-const containersOf = (obj: KubeObject) => ((obj.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers);
+const containersOf = (obj: KubeObject) => (obj.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers;
 
 function isMerged(obj: KubeObject | null): boolean {
   if (!obj) return false;
@@ -113,11 +147,19 @@ function isMerged(obj: KubeObject | null): boolean {
     env.length === 11 &&
     env.find((e) => e.name === "VAR_1")?.value === "patched" &&
     env.some((e) => e.name === "EXTRA") &&
-    spec.template.spec.volumes.map((v) => v.name).sort().join(",") === "cache,config"
+    spec.template.spec.volumes
+      .map((v) => v.name)
+      .sort()
+      .join(",") === "cache,config"
   );
 }
 
 function isJsonPatched(obj: KubeObject): boolean {
   const env = containersOf(obj)[0]?.env ?? [];
-  return (obj.spec as { replicas: number }).replicas === 3 && env.length === 11 && env[10]?.name === "EXTRA" && obj.metadata.annotations?.patched === "true";
+  return (
+    (obj.spec as { replicas: number }).replicas === 3 &&
+    env.length === 11 &&
+    env[10]?.name === "EXTRA" &&
+    obj.metadata.annotations?.patched === "true"
+  );
 }

@@ -24,15 +24,20 @@ const CLUSTERS = Number(process.env.PROPAGATION_CLUSTERS ?? 10);
 function fleet(colour: string): Record<string, string> {
   const files: Record<string, string> = {};
   for (const f of ["alpha", "beta", "gamma"]) {
-    files[`features/${f}/config.yaml`] = `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${f}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${f}, namespace: ${f}}\ndata: {colour: ${colour}}\n`;
+    files[`features/${f}/config.yaml`] =
+      `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${f}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${f}, namespace: ${f}}\ndata: {colour: ${colour}}\n`;
   }
-  files["providers/local/v1/clusters/non-prod/common/settings.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: common, namespace: default}\ndata: {tier: non-prod}\n";
+  files["providers/local/v1/clusters/non-prod/common/settings.yaml"] =
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: common, namespace: default}\ndata: {tier: non-prod}\n";
   files["tenants/local/common/team/namespace.yaml"] = "apiVersion: v1\nkind: Namespace\nmetadata: {name: team}\n";
-  files["tenants/local/non-prod/team/quota.yaml"] = "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: team, namespace: team}\nspec: {hard: {pods: '20'}}\n";
+  files["tenants/local/non-prod/team/quota.yaml"] =
+    "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: team, namespace: team}\nspec: {hard: {pods: '20'}}\n";
   for (let i = 1; i <= CLUSTERS; i++) {
     const c = `np-${i}`;
-    files[`providers/local/v1/mgmt/namespaced/${c}/cluster.yaml`] = `apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata: {name: ${c}, namespace: ${c}}\nspec:\n  infrastructureRef: {apiVersion: infrastructure.cluster.x-k8s.io/v1beta1, kind: LocalCluster, name: ${c}}\n`;
-    files[`providers/local/v1/clusters/non-prod/${c}/info.yaml`] = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cluster-info, namespace: kube-public}\ndata: {cluster: ${c}}\n`;
+    files[`providers/local/v1/mgmt/namespaced/${c}/cluster.yaml`] =
+      `apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata: {name: ${c}, namespace: ${c}}\nspec:\n  infrastructureRef: {apiVersion: infrastructure.cluster.x-k8s.io/v1beta1, kind: LocalCluster, name: ${c}}\n`;
+    files[`providers/local/v1/clusters/non-prod/${c}/info.yaml`] =
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cluster-info, namespace: kube-public}\ndata: {cluster: ${c}}\n`;
   }
   return files;
 }
@@ -57,9 +62,19 @@ export async function run(): Promise<void> {
   const mgmt = ClusterClient.fromKubeconfig(harness.get("mgmt")!.kubeconfig);
   let controller: Controller | undefined;
   try {
-    await applyUnit(mgmt, { unit: { name: "crds", namespace: "flux-system" }, objects: render(new DiskTree(join(ROOT, "deploy")), "crds"), prune: false, wait: true, timeoutMs: 60_000 });
-    const units = async () => (await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items.filter((u) => u.metadata.namespace !== "flux-system");
-    const atRevision = (u: Kustomization, sha: string) => u.status?.lastAppliedRevision === `main@sha1:${sha}` && u.status.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+    await applyUnit(mgmt, {
+      unit: { name: "crds", namespace: "flux-system" },
+      objects: render(new DiskTree(join(ROOT, "deploy")), "crds"),
+      prune: false,
+      wait: true,
+      timeoutMs: 60_000,
+    });
+    const units = async () =>
+      (await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items.filter(
+        (u) => u.metadata.namespace !== "flux-system",
+      );
+    const atRevision = (u: Kustomization, sha: string) =>
+      u.status?.lastAppliedRevision === `main@sha1:${sha}` && u.status.conditions?.some((c) => c.type === "Ready" && c.status === "True");
     /**
      * Waits until the units of every cluster but `except` are at `sha` and, when `all`, every unit;
      * returns the ms after `from` at which each happened.
@@ -69,13 +84,13 @@ export async function run(): Promise<void> {
       for (;;) {
         const list = await units();
         const others = list.filter((u) => u.metadata.namespace !== except);
-        if (othersMs === undefined && others.length === 7 * (except ? CLUSTERS - 1 : CLUSTERS) && others.every((u) => atRevision(u, sha))) othersMs = Date.now() - from;
+        if (othersMs === undefined && others.length === 7 * (except ? CLUSTERS - 1 : CLUSTERS) && others.every((u) => atRevision(u, sha)))
+          othersMs = Date.now() - from;
         const allMs = list.length === 7 * CLUSTERS && list.every((u) => atRevision(u, sha)) ? Date.now() - from : undefined;
         if (othersMs !== undefined && (!all || allMs !== undefined)) return { othersMs, allMs };
         await new Promise((r) => setTimeout(r, 50));
       }
     };
-
 
     const t0 = Date.now();
     controller = new Controller({ kubeconfig: harness.get("mgmt")!.kubeconfig, concurrency: 10, allowInsecureHttp: true });
@@ -83,7 +98,18 @@ export async function run(): Promise<void> {
     await new FleetPlanner(controller, { repoUrl: `${server.url}/repo.git` }).bootstrap();
     for (const c of names) {
       await mgmt.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: c } }, { allow: [409] });
-      await mgmt.request("POST", `/api/v1/namespaces/${c}/secrets`, { apiVersion: "v1", kind: "Secret", metadata: { name: `${c}-kubeconfig`, namespace: c }, type: "cluster.x-k8s.io/secret", stringData: { value: harness.get(c)!.kubeconfig } }, { allow: [409] });
+      await mgmt.request(
+        "POST",
+        `/api/v1/namespaces/${c}/secrets`,
+        {
+          apiVersion: "v1",
+          kind: "Secret",
+          metadata: { name: `${c}-kubeconfig`, namespace: c },
+          type: "cluster.x-k8s.io/secret",
+          stringData: { value: harness.get(c)!.kubeconfig },
+        },
+        { allow: [409] },
+      );
     }
     await allAt(repo.git("rev-parse", "HEAD"));
     const firstRollout = (Date.now() - t0) / 1000;
@@ -101,7 +127,12 @@ export async function run(): Promise<void> {
         controller!.requestPollOfUrl(() => true);
         const healthy = scenario === "healthy";
         const { othersMs, allMs } = await allAt(sha, { from: t, except: faulty, all: healthy });
-        rows.push({ scenario, commit: colour, "seconds, all units": allMs === undefined ? "—" : allMs / 1000, [`seconds, clusters other than ${faulty}`]: othersMs / 1000 });
+        rows.push({
+          scenario,
+          commit: colour,
+          "seconds, all units": allMs === undefined ? "—" : allMs / 1000,
+          [`seconds, clusters other than ${faulty}`]: othersMs / 1000,
+        });
       }
     };
     await commits("healthy", ["green", "red", "yellow", "cyan", "white"]);
@@ -124,10 +155,10 @@ export async function run(): Promise<void> {
     const healthyOthers = median(seconds("healthy", othersKey));
     const killedOthers = median(seconds(`${faulty} apiserver killed`, othersKey));
     const frozenOthers = median(seconds(`${faulty} apiserver frozen`, othersKey));
-    printTable(`propagation: ${CLUSTERS} clusters × 7 units, commit on main → every unit at the new revision (goal ≤ 10 s; with one apiserver down, the others within 20% of healthy)`, [
-      ...rows,
-      { scenario: "first rollout (from empty)", commit: "—", "seconds, all units": firstRollout, [othersKey]: "—" },
-    ]);
+    printTable(
+      `propagation: ${CLUSTERS} clusters × 7 units, commit on main → every unit at the new revision (goal ≤ 10 s; with one apiserver down, the others within 20% of healthy)`,
+      [...rows, { scenario: "first rollout (from empty)", commit: "—", "seconds, all units": firstRollout, [othersKey]: "—" }],
+    );
     printTable("one workload apiserver down: median time for the other clusters' units", [
       { scenario: "healthy", seconds: healthyOthers, "vs healthy": "—" },
       { scenario: "apiserver killed", seconds: killedOthers, "vs healthy": `${((killedOthers / healthyOthers - 1) * 100).toFixed(0)}%` },

@@ -7,7 +7,9 @@ import { measureProcess } from "./measure.js";
 import { printJson, printTable, type Row } from "./report.js";
 
 /** The script sits in src/ (the benchmark runs from dist/test/bench, or from test/bench). */
-const SCRIPT = [join(import.meta.dirname, "..", "..", "..", "src"), join(import.meta.dirname, "..", "..", "src")].map((d) => join(d, "provision", "local", "install-binaries.sh")).find((f) => existsSync(f))!;
+const SCRIPT = [join(import.meta.dirname, "..", "..", "..", "src"), join(import.meta.dirname, "..", "..", "src")]
+  .map((d) => join(d, "provision", "local", "install-binaries.sh"))
+  .find((f) => existsSync(f))!;
 const CLOCK_TICKS = 100;
 const MiB = (kib: number) => Math.round(kib / 1024);
 
@@ -90,11 +92,19 @@ async function timeToAvailable(cp: LocalControlPlane): Promise<number> {
       apiVersion: "apps/v1",
       kind: "Deployment",
       metadata: { name: "probe", namespace: "default" },
-      spec: { replicas: 2, selector: { matchLabels: { app: "probe" } }, template: { metadata: { labels: { app: "probe" } }, spec: { containers: [{ name: "main", image: "nginx:1.25" }] } } },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: "probe" } },
+        template: { metadata: { labels: { app: "probe" } }, spec: { containers: [{ name: "main", image: "nginx:1.25" }] } },
+      },
     });
     for (;;) {
-      const d = await client.request<{ status?: { conditions?: Array<{ type: string; status: string }>; availableReplicas?: number } }>("GET", "/apis/apps/v1/namespaces/default/deployments/probe");
-      if (d.body.status?.availableReplicas === 2 && d.body.status.conditions?.some((c) => c.type === "Available" && c.status === "True")) return (Date.now() - started) / 1000;
+      const d = await client.request<{ status?: { conditions?: Array<{ type: string; status: string }>; availableReplicas?: number } }>(
+        "GET",
+        "/apis/apps/v1/namespaces/default/deployments/probe",
+      );
+      if (d.body.status?.availableReplicas === 2 && d.body.status.conditions?.some((c) => c.type === "Available" && c.status === "True"))
+        return (Date.now() - started) / 1000;
       if (Date.now() - started > 60_000) throw new Error(`Deployment default/probe on '${cp.name}' not Available after 60 s`);
       await sleep(100);
     }
@@ -111,7 +121,10 @@ function sleep(ms: number): Promise<void> {
 async function cachedSetup(): Promise<number | null> {
   const bin = join(process.env.FLOTILLA_CACHE ?? join(homedir(), ".cache", "flotilla"), "bin");
   const recipe = /^recipe=(\S+)/m.exec(readFileSync(SCRIPT, "utf8"))?.[1];
-  const cached = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"].every((f) => existsSync(join(bin, f))) && existsSync(join(bin, ".recipe")) && readFileSync(join(bin, ".recipe"), "utf8").trim() === recipe;
+  const cached =
+    ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"].every((f) => existsSync(join(bin, f))) &&
+    existsSync(join(bin, ".recipe")) &&
+    readFileSync(join(bin, ".recipe"), "utf8").trim() === recipe;
   if (!cached && !process.env.KUBEBUILDER_ASSETS) return null;
   const runs: number[] = [];
   for (let i = 0; i < 5; i++) {
@@ -226,7 +239,14 @@ export async function run(): Promise<void> {
       memTotalMiB: MiB(memTotal),
       fullClustersFitInMemory: fitByMemory,
     });
-    printJson("provision", { figures: "cpu", idleCores: [Number(cpu1.toFixed(3)), Number(cpuMany.toFixed(3))], clusters: [1, many], perClusterCores: Number(cpuPerCluster.toFixed(3)), cores, fullClustersFitIdleCpu: cpuPerCluster > 0 ? Math.floor(cores / cpuPerCluster) : null });
+    printJson("provision", {
+      figures: "cpu",
+      idleCores: [Number(cpu1.toFixed(3)), Number(cpuMany.toFixed(3))],
+      clusters: [1, many],
+      perClusterCores: Number(cpuPerCluster.toFixed(3)),
+      cores,
+      fullClustersFitIdleCpu: cpuPerCluster > 0 ? Math.floor(cores / cpuPerCluster) : null,
+    });
   } finally {
     await full.stop();
   }

@@ -43,7 +43,9 @@ function checksum(objects: unknown[]): string {
 }
 
 function readChecksums(): Record<string, RecordedOutput> {
-  return existsSync(CHECKSUMS) ? ((JSON.parse(readFileSync(CHECKSUMS, "utf8")) as { outputs: Record<string, RecordedOutput> }).outputs ?? {}) : {};
+  return existsSync(CHECKSUMS)
+    ? ((JSON.parse(readFileSync(CHECKSUMS, "utf8")) as { outputs: Record<string, RecordedOutput> }).outputs ?? {})
+    : {};
 }
 
 /** RENDER_BENCH_RECORD=1: runs kubectl once at the sizes it is too slow for and records its output's checksum. */
@@ -80,7 +82,11 @@ async function hasKubectl(): Promise<boolean> {
 }
 
 /** The issue's goal for one size, and whether the measurement meets it (null: not measurable). */
-function goalFor(objects: number, ours: { seconds: number; peakMiB: number }, theirs: ProcessMeasure | undefined): { goal: string; met: boolean | null } {
+function goalFor(
+  objects: number,
+  ours: { seconds: number; peakMiB: number },
+  theirs: ProcessMeasure | undefined,
+): { goal: string; met: boolean | null } {
   const lessMemory = theirs ? ours.peakMiB < theirs.peakMiB : null;
   if (objects <= 20) {
     return { goal: "<= kubectl time, < its memory", met: theirs ? ours.seconds <= theirs.seconds && lessMemory === true : null };
@@ -129,7 +135,8 @@ export async function run(): Promise<void> {
         identical = checksum(objects) === recorded[String(size)]!.sha256;
       }
       checks.check(identical !== false, `output at ${size} objects differs from kubectl kustomize's`);
-      if (size > KUBECTL_MAX) checks.check(identical !== null, `no recorded kubectl checksum for ${size} objects (RENDER_BENCH_RECORD=1 records it)`);
+      if (size > KUBECTL_MAX)
+        checks.check(identical !== null, `no recorded kubectl checksum for ${size} objects (RENDER_BENCH_RECORD=1 records it)`);
       seconds.set(size, ours.seconds);
       const { goal, met } = goalFor(size, ours, theirs);
       if (size >= 5000) checks.goal(met !== false, `${size} objects: ${ours.seconds.toFixed(3)} s (${goal})`);
@@ -163,7 +170,15 @@ export async function run(): Promise<void> {
   const large = seconds.get(20000);
   if (small !== undefined && large !== undefined) {
     const factor = large / small;
-    printJson("render", { linearity: { from: 5000, to: 20000, timeFactor: Number(factor.toFixed(2)), goal: `<= ${LINEAR_FACTOR}`, goalMet: factor <= LINEAR_FACTOR } });
+    printJson("render", {
+      linearity: {
+        from: 5000,
+        to: 20000,
+        timeFactor: Number(factor.toFixed(2)),
+        goal: `<= ${LINEAR_FACTOR}`,
+        goalMet: factor <= LINEAR_FACTOR,
+      },
+    });
     checks.goal(factor <= LINEAR_FACTOR, `20,000 objects take ${factor.toFixed(2)}x the time of 5,000 (<= ${LINEAR_FACTOR}x: linear)`);
   }
   // A wrong output, or a missed goal at 5,000/20,000 objects, fails `npm run bench` (exit non-zero).

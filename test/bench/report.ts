@@ -6,7 +6,11 @@ export function printTable(title: string, rows: Row[]): void {
   const columns = Object.keys(rows[0]!);
   const cell = (v: Row[string]): string => (v === null ? "-" : typeof v === "number" ? formatNumber(v) : String(v));
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c] ?? null).length)));
-  const line = (values: string[]): string => values.map((v, i) => v.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (values: string[]): string =>
+    values
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   process.stdout.write(`\n${title}\n${line(columns)}\n${line(widths.map((w) => "-".repeat(w)))}\n`);
   for (const row of rows) process.stdout.write(`${line(columns.map((c) => cell(row[c] ?? null)))}\n`);
 }

@@ -33,26 +33,67 @@ export async function run(): Promise<void> {
     const ok = r.pins === clusters && counted === clusters && r.canaryPinned === 10;
     const met = r.ms <= (GOAL_MS_AT_1000 * clusters) / 1000 && r.statusBytes <= GOAL_STATUS_BYTES;
     if (!ok || !met) failures++;
-    rows.push({ clusters, units: clusters * UNITS_PER_CLUSTER, "pass ms": Math.round(r.ms), "status bytes": r.statusBytes, pinned: r.pins, "output ok": ok, goal: `${Math.round((GOAL_MS_AT_1000 * clusters) / 1000)} ms, ${GOAL_STATUS_BYTES} B`, met });
-    printJson("rollout", { clusters, units: clusters * UNITS_PER_CLUSTER, passMs: Math.round(r.ms), statusBytes: r.statusBytes, outputOk: ok, goalMet: met });
+    rows.push({
+      clusters,
+      units: clusters * UNITS_PER_CLUSTER,
+      "pass ms": Math.round(r.ms),
+      "status bytes": r.statusBytes,
+      pinned: r.pins,
+      "output ok": ok,
+      goal: `${Math.round((GOAL_MS_AT_1000 * clusters) / 1000)} ms, ${GOAL_STATUS_BYTES} B`,
+      met,
+    });
+    printJson("rollout", {
+      clusters,
+      units: clusters * UNITS_PER_CLUSTER,
+      passMs: Math.round(r.ms),
+      statusBytes: r.statusBytes,
+      outputOk: ok,
+      goalMet: met,
+    });
   }
   printTable("rollout pass: a new revision over the fleet (canary of 10, then 10% at a time; two windows)", rows);
   if (failures > 0) throw new Error(`rollout bench: ${failures} size(s) with wrong output or a missed goal`);
 }
 
-async function pass(clusters: number): Promise<{ ms: number; pins: number; canaryPinned: number; status: RolloutStatus; statusBytes: number }> {
+async function pass(
+  clusters: number,
+): Promise<{ ms: number; pins: number; canaryPinned: number; status: RolloutStatus; statusBytes: number }> {
   const units: Kustomization[] = [];
   const clusterObjects: KubeObject[] = [];
   for (let i = 0; i < clusters; i++) {
     const name = `prod-${String(i).padStart(5, "0")}`;
-    clusterObjects.push({ apiVersion: "cluster.x-k8s.io/v1beta1", kind: "Cluster", metadata: { name, namespace: name, labels: { env: "prod", ring: i < 10 ? "canary" : "main" } } });
+    clusterObjects.push({
+      apiVersion: "cluster.x-k8s.io/v1beta1",
+      kind: "Cluster",
+      metadata: { name, namespace: name, labels: { env: "prod", ring: i < 10 ? "canary" : "main" } },
+    });
     for (let u = 0; u < UNITS_PER_CLUSTER; u++) {
       units.push({
         apiVersion: "kustomize.toolkit.fluxcd.io/v1",
         kind: "Kustomization",
         metadata: { name: `unit-${u}`, namespace: name, generation: 1 },
-        spec: { interval: "10m", prune: true, timeout: "5m", sourceRef: { kind: "GitRepository", name: "release", namespace: "flux-system" }, kubeConfig: { secretRef: { name: `${name}-kubeconfig` } } },
-        status: { observedGeneration: 1, lastAppliedRevision: OLD, lastAttemptedRevision: OLD, conditions: [{ type: "Ready", status: "True", reason: "ReconciliationSucceeded", message: `Applied revision: ${OLD}`, lastTransitionTime: "2026-01-01T00:00:00Z" }] },
+        spec: {
+          interval: "10m",
+          prune: true,
+          timeout: "5m",
+          sourceRef: { kind: "GitRepository", name: "release", namespace: "flux-system" },
+          kubeConfig: { secretRef: { name: `${name}-kubeconfig` } },
+        },
+        status: {
+          observedGeneration: 1,
+          lastAppliedRevision: OLD,
+          lastAttemptedRevision: OLD,
+          conditions: [
+            {
+              type: "Ready",
+              status: "True",
+              reason: "ReconciliationSucceeded",
+              message: `Applied revision: ${OLD}`,
+              lastTransitionTime: "2026-01-01T00:00:00Z",
+            },
+          ],
+        },
       } as Kustomization);
     }
   }
@@ -75,7 +116,10 @@ async function pass(clusters: number): Promise<{ ms: number; pins: number; canar
     metadata: { name: "prod", namespace: "flux-system", generation: 1 },
     spec: {
       sourceRef: { name: "release" },
-      waves: [{ name: "canary", clusters: { matchLabels: { ring: "canary" } }, soak: "10m" }, { name: "rest", maxConcurrent: "10%" }],
+      waves: [
+        { name: "canary", clusters: { matchLabels: { ring: "canary" } }, soak: "10m" },
+        { name: "rest", maxConcurrent: "10%" },
+      ],
       windows: [
         { kind: "allow", schedule: "0 0 * * *", duration: "25h", timeZone: "Europe/Berlin", clusters: { matchLabels: { env: "prod" } } },
         { kind: "deny", schedule: "0 0 29 2 *", duration: "24h" },

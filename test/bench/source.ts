@@ -28,7 +28,8 @@ const TAGS = 20;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
 const round = (x: number) => Math.round(x * 10) / 10;
-const yaml = (i: number, rev: number) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${i}\n  namespace: app-${Math.floor(i / 100)}\ndata:\n  revision: "${rev}"\n`;
+const yaml = (i: number, rev: number) =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${i}\n  namespace: app-${Math.floor(i / 100)}\ndata:\n  revision: "${rev}"\n`;
 const filePath = (i: number) => `apps/app-${Math.floor(i / 100)}/cm-${i}.yaml`;
 
 /** A fast-import stream: one commit with every file, then one-file commits, annotated tags spread over them. */
@@ -38,7 +39,9 @@ function fastImportStream(files: number, commits: number): Buffer {
   const tagEvery = Math.max(1, Math.floor(commits / TAGS));
   let tag = 0;
   for (let c = 1; c <= commits; c++) {
-    parts.push(`commit refs/heads/main\nmark :${c}\ncommitter Dev <dev@example.com> ${1_700_000_000 + c} +0000\n${data(`chore: change ${c}`)}`);
+    parts.push(
+      `commit refs/heads/main\nmark :${c}\ncommitter Dev <dev@example.com> ${1_700_000_000 + c} +0000\n${data(`chore: change ${c}`)}`,
+    );
     if (c > 1) parts.push(`from :${c - 1}\n`);
     if (c === 1) for (let i = 0; i < files; i++) parts.push(`M 100644 inline ${filePath(i)}\n${data(yaml(i, 1))}`);
     else {
@@ -120,11 +123,25 @@ async function child(config: ChildConfig): Promise<ChildResult> {
     await semver.poll();
     semverMs.push(ms(t));
   }
-  return { firstMs, firstFiles: countFiles(first.artifact.tree), rssAfterFirstMiB, noChangeMs, newCommitMs, semverMs, semverTag: picked.artifact.ref };
+  return {
+    firstMs,
+    firstFiles: countFiles(first.artifact.tree),
+    rssAfterFirstMiB,
+    noChangeMs,
+    newCommitMs,
+    semverMs,
+    semverTag: picked.artifact.ref,
+  };
 }
 
 /** The git CLI doing the same steps, each a measured process. */
-async function gitCli(url: string, bare: string, files: number, commitBase: number, env: NodeJS.ProcessEnv = {}): Promise<{ cloneMs: number; lsRemoteMs: number; fetchCheckoutMs: number; lsTagsMs: number }> {
+async function gitCli(
+  url: string,
+  bare: string,
+  files: number,
+  commitBase: number,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ cloneMs: number; lsRemoteMs: number; fetchCheckoutMs: number; lsTagsMs: number }> {
   const dir = mkdtempSync(join(tmpdir(), "flotilla-bench-clone-"));
   const saved = { ...process.env };
   Object.assign(process.env, env);
@@ -164,11 +181,15 @@ export async function run(): Promise<void> {
   execFileSync("git", ["init", "-q", "--bare", bare]);
   execFileSync("git", ["-C", bare, "fast-import", "--quiet"], { input: fastImportStream(files, commits), maxBuffer: 1 << 30 });
   execFileSync("git", ["-C", bare, "symbolic-ref", "HEAD", "refs/heads/main"]);
-  process.stdout.write(`repository: ${commits} commits, ${files} files, ${TAGS} tags, built by git fast-import in ${round(ms(t) / 1000)} s\n`);
+  process.stdout.write(
+    `repository: ${commits} commits, ${files} files, ${TAGS} tags, built by git fast-import in ${round(ms(t) / 1000)} s\n`,
+  );
   const server = await startGitHttpServer(root);
   const rows: Row[] = [];
   try {
-    const transports: { name: string; url: string; secret?: Record<string, string>; env?: NodeJS.ProcessEnv }[] = [{ name: "http", url: `${server.url}/platform.git` }];
+    const transports: { name: string; url: string; secret?: Record<string, string>; env?: NodeJS.ProcessEnv }[] = [
+      { name: "http", url: `${server.url}/platform.git` },
+    ];
     if (!process.env.SOURCE_BENCH_NO_SSH) {
       const keys = join(root, "keys");
       mkdirSync(keys);
@@ -179,14 +200,23 @@ export async function run(): Promise<void> {
         name: "ssh",
         url: `ssh://${userInfo().username}@${sshd.host}:${sshd.port}${bare}`,
         secret: { identity: key.private, known_hosts: sshd.knownHosts },
-        env: { GIT_SSH_COMMAND: `ssh -i ${join(keys, "deploy")} -o IdentitiesOnly=yes -o UserKnownHostsFile=${join(keys, "known_hosts")} -o StrictHostKeyChecking=yes -o BatchMode=yes` },
+        env: {
+          GIT_SSH_COMMAND: `ssh -i ${join(keys, "deploy")} -o IdentitiesOnly=yes -o UserKnownHostsFile=${join(keys, "known_hosts")} -o StrictHostKeyChecking=yes -o BatchMode=yes`,
+        },
       });
     }
     let commitBase = 0;
     for (const transport of transports) {
       const cacheDir = mkdtempSync(join(tmpdir(), "flotilla-bench-source-cache-"));
       try {
-        const config: ChildConfig = { url: transport.url, ...(transport.secret ? { secret: transport.secret } : {}), cacheDir, bare, files, commitBase };
+        const config: ChildConfig = {
+          url: transport.url,
+          ...(transport.secret ? { secret: transport.secret } : {}),
+          cacheDir,
+          bare,
+          files,
+          commitBase,
+        };
         commitBase += 100;
         const m = await measureProcess(process.execPath, [fileURLToPath(import.meta.url), "--child", JSON.stringify(config)]);
         if (m.exitCode !== 0) throw new Error(`the Flotilla source process failed over ${transport.name}: ${m.stderr}`);
@@ -199,13 +229,50 @@ export async function run(): Promise<void> {
         const newCommit = median(ours.newCommitMs);
         const semver = median(ours.semverMs);
         const figures = [
-          { step: "first fetch → artifact", flotilla: ours.firstMs, git: git.cloneMs, gitCommand: "git clone --depth 1", goal: "-", met: null },
-          { step: `no-change poll (median of ${POLLS})`, flotilla: noChange, git: git.lsRemoteMs, gitCommand: "git ls-remote", goal: http ? "< 50 ms" : "- (HTTP goal)", met: http ? noChange < 50 : null },
-          { step: `new commit → artifact (median of ${NEW_COMMITS})`, flotilla: newCommit, git: git.fetchCheckoutMs, gitCommand: "git fetch --depth 1 + checkout", goal: "≤ 2× git", met: newCommit <= 2 * git.fetchCheckoutMs },
-          { step: `semver pick among ${TAGS} tags (median of ${POLLS})`, flotilla: semver, git: git.lsTagsMs, gitCommand: "git ls-remote --tags", goal: "-", met: null },
+          {
+            step: "first fetch → artifact",
+            flotilla: ours.firstMs,
+            git: git.cloneMs,
+            gitCommand: "git clone --depth 1",
+            goal: "-",
+            met: null,
+          },
+          {
+            step: `no-change poll (median of ${POLLS})`,
+            flotilla: noChange,
+            git: git.lsRemoteMs,
+            gitCommand: "git ls-remote",
+            goal: http ? "< 50 ms" : "- (HTTP goal)",
+            met: http ? noChange < 50 : null,
+          },
+          {
+            step: `new commit → artifact (median of ${NEW_COMMITS})`,
+            flotilla: newCommit,
+            git: git.fetchCheckoutMs,
+            gitCommand: "git fetch --depth 1 + checkout",
+            goal: "≤ 2× git",
+            met: newCommit <= 2 * git.fetchCheckoutMs,
+          },
+          {
+            step: `semver pick among ${TAGS} tags (median of ${POLLS})`,
+            flotilla: semver,
+            git: git.lsTagsMs,
+            gitCommand: "git ls-remote --tags",
+            goal: "-",
+            met: null,
+          },
         ];
         for (const f of figures) {
-          rows.push({ transport: transport.name, step: f.step, "flotilla ms": round(f.flotilla), "git ms": round(f.git), "git command": f.gitCommand, ratio: round(f.flotilla / f.git), goal: f.goal, met: f.met });
+          rows.push({
+            transport: transport.name,
+            step: f.step,
+            "flotilla ms": round(f.flotilla),
+            "git ms": round(f.git),
+            "git command": f.gitCommand,
+            ratio: round(f.flotilla / f.git),
+            goal: f.goal,
+            met: f.met,
+          });
         }
         printJson("source", {
           transport: transport.name,
@@ -228,12 +295,24 @@ export async function run(): Promise<void> {
           goalNoChangeUnder50Ms: http ? noChange < 50 : null,
           goalNewCommitWithin2xGit: newCommit <= 2 * git.fetchCheckoutMs,
         });
-        rows.push({ transport: transport.name, step: "Flotilla process peak RSS (MiB)", "flotilla ms": m.peakMiB, "git ms": null, "git command": "-", ratio: null, goal: "-", met: null });
+        rows.push({
+          transport: transport.name,
+          step: "Flotilla process peak RSS (MiB)",
+          "flotilla ms": m.peakMiB,
+          "git ms": null,
+          "git command": "-",
+          ratio: null,
+          goal: "-",
+          met: null,
+        });
       } finally {
         rmSync(cacheDir, { recursive: true, force: true });
       }
     }
-    printTable(`source: ${commits} commits × ${files} files, ${TAGS} tags, loopback (goals: no-change poll < 50 ms; new commit ≤ 2× git fetch + checkout)`, rows);
+    printTable(
+      `source: ${commits} commits × ${files} files, ${TAGS} tags, loopback (goals: no-change poll < 50 ms; new commit ≤ 2× git fetch + checkout)`,
+      rows,
+    );
   } finally {
     await sshd?.stop();
     await server.stop();

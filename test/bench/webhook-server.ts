@@ -14,7 +14,9 @@ async function main(): Promise<void> {
     host: "127.0.0.1",
     metrics: new Metrics(),
     ready: () => true,
-    receivers: () => [{ token: "bench-token", secret: "bench-secret", onPush: () => process.stdout.write(`${JSON.stringify({ pushes: ++pushes })}\n`) }],
+    receivers: () => [
+      { token: "bench-token", secret: "bench-secret", onPush: () => process.stdout.write(`${JSON.stringify({ pushes: ++pushes })}\n`) },
+    ],
     logger: pino({ level: "silent" }),
   });
   process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);

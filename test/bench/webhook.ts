@@ -50,7 +50,9 @@ function holdUpload(url: URL, path: string, bytes: number): Held {
       held.status ??= "closed";
       resolve();
     });
-    socket.write(`POST ${path} HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\nx-signature: sha256=00\r\ncontent-length: ${bytes}\r\n\r\n`);
+    socket.write(
+      `POST ${path} HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\nx-signature: sha256=00\r\ncontent-length: ${bytes}\r\n\r\n`,
+    );
     socket.write(Buffer.alloc(bytes - 1, 0x20), () => resolve());
   });
   return held;
@@ -104,11 +106,20 @@ export async function run(): Promise<void> {
         "RSS held MiB": Math.round(peak),
         "growth MiB": Math.round(growth),
         "healthz ms": Number.isFinite(healthz) ? Math.round(healthz) : null,
-        goal: checks.goal(growth < 32 && healthz < 1000, `${c.case}: RSS grew ${growth.toFixed(1)} MiB (< 32), /healthz ${healthz.toFixed(0)} ms (< 1000)`),
+        goal: checks.goal(
+          growth < 32 && healthz < 1000,
+          `${c.case}: RSS grew ${growth.toFixed(1)} MiB (< 32), /healthz ${healthz.toFixed(0)} ms (< 1000)`,
+        ),
       });
-      checks.check(answered === uploads, `${c.case}: ${answered} of ${uploads} uploads answered ${c.expect.map((s) => s ?? "held").join(" or ")}, got ${JSON.stringify([...statuses])}`);
+      checks.check(
+        answered === uploads,
+        `${c.case}: ${answered} of ${uploads} uploads answered ${c.expect.map((s) => s ?? "held").join(" or ")}, got ${JSON.stringify([...statuses])}`,
+      );
       // At most the hooks being read (8) may still be held open; every other upload was refused.
-      checks.check(held.filter((h) => h.status === undefined).length <= 8, `${c.case}: ${held.filter((h) => h.status === undefined).length} uploads still held (at most 8 are read at once)`);
+      checks.check(
+        held.filter((h) => h.status === undefined).length <= 8,
+        `${c.case}: ${held.filter((h) => h.status === undefined).length} uploads still held (at most 8 are read at once)`,
+      );
       for (const h of held) h.socket.destroy();
     } finally {
       child.kill("SIGTERM");

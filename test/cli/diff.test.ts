@@ -7,7 +7,8 @@ import { openRepositoryInput } from "../../src/source/index.js";
 import { TestRepo } from "../support/git-repo.js";
 
 const REFERENCE = join(import.meta.dirname, "..", "plan", "fixtures", "reference");
-const config = (tag: string) => `sources:\n  release:\n    tag: ${tag}\nmanagement:\n  features:\n  - name: access-control\n    source: release\n`;
+const config = (tag: string) =>
+  `sources:\n  release:\n    tag: ${tag}\nmanagement:\n  features:\n  - name: access-control\n    source: release\n`;
 
 describe("flotilla diff between revisions of a platform repository", () => {
   let repo: TestRepo;
@@ -15,42 +16,80 @@ describe("flotilla diff between revisions of a platform repository", () => {
   beforeAll(() => {
     repo = TestRepo.create();
     cpSync(REFERENCE, repo.work, { recursive: true });
-    for (const f of ["flux-system/gitrepositories.yaml", "flux-system/kustomizations.yaml", "non-prod-eu-west-1/kustomizations.yaml", "prod-eu-west-1/kustomizations.yaml"]) {
+    for (const f of [
+      "flux-system/gitrepositories.yaml",
+      "flux-system/kustomizations.yaml",
+      "non-prod-eu-west-1/kustomizations.yaml",
+      "prod-eu-west-1/kustomizations.yaml",
+    ]) {
       unlinkSync(join(repo.work, "providers/aws/v1/mgmt/namespaced", f));
     }
     sha.base = repo.commit("feat: platform (#1)", { "flotilla.yaml": config("v0.0.1") });
     repo.git("tag", "v0.0.1");
-    const ingress = readFileSync(join(repo.work, "features/ingress-nginx/namespaced/controller.yaml"), "utf8").replace("replicas: 1", "replicas: 2");
-    sha.feature = repo.commit("feat(ingress-nginx): two replicas (#2)", { "features/ingress-nginx/namespaced/controller.yaml": ingress, "flotilla.yaml": config("v0.0.2") });
-    repo.git("tag", "v0.0.2");
-    sha.tenant = repo.commit("tenants(dummy): more cpu in non-prod (#3)", { "tenants/aws/non-prod/dummy/quota.yaml": readFileSync(join(repo.work, "tenants/aws/non-prod/dummy/quota.yaml"), "utf8").replace('"2"', '"3"') });
-    sha.cluster = repo.commit("providers(aws): label the cluster (#4)", { "providers/aws/v1/clusters/non-prod/non-prod-eu-west-1/namespaced/non-prod-eu-west-1/extra.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: kube-system\n" });
-    sha.newCluster = repo.commit("providers(aws): add non-prod-eu-west-2 (#5)", {
-      "providers/aws/v1/clusters/non-prod/non-prod-eu-west-2/namespaced/info.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-info\n  namespace: kube-system\n",
-      "providers/aws/v1/mgmt/namespaced/non-prod-eu-west-2/cluster.yaml": "apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata:\n  name: non-prod-eu-west-2\n  namespace: non-prod-eu-west-2\n",
+    const ingress = readFileSync(join(repo.work, "features/ingress-nginx/namespaced/controller.yaml"), "utf8").replace(
+      "replicas: 1",
+      "replicas: 2",
+    );
+    sha.feature = repo.commit("feat(ingress-nginx): two replicas (#2)", {
+      "features/ingress-nginx/namespaced/controller.yaml": ingress,
+      "flotilla.yaml": config("v0.0.2"),
     });
-    sha.secret = repo.commit("fix(aws): rotate (#6)", { "providers/aws/v1/clusters/non-prod/non-prod-eu-west-1/namespaced/non-prod-eu-west-1/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: api\n  namespace: kube-system\ndata:\n  token: b2xkLXRva2Vu\n" });
-    sha.rotated = repo.commit("fix(aws): rotate again (#7)", { "providers/aws/v1/clusters/non-prod/non-prod-eu-west-1/namespaced/non-prod-eu-west-1/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: api\n  namespace: kube-system\ndata:\n  token: bmV3LXRva2Vu\n" });
+    repo.git("tag", "v0.0.2");
+    sha.tenant = repo.commit("tenants(dummy): more cpu in non-prod (#3)", {
+      "tenants/aws/non-prod/dummy/quota.yaml": readFileSync(join(repo.work, "tenants/aws/non-prod/dummy/quota.yaml"), "utf8").replace(
+        '"2"',
+        '"3"',
+      ),
+    });
+    sha.cluster = repo.commit("providers(aws): label the cluster (#4)", {
+      "providers/aws/v1/clusters/non-prod/non-prod-eu-west-1/namespaced/non-prod-eu-west-1/extra.yaml":
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: kube-system\n",
+    });
+    sha.newCluster = repo.commit("providers(aws): add non-prod-eu-west-2 (#5)", {
+      "providers/aws/v1/clusters/non-prod/non-prod-eu-west-2/namespaced/info.yaml":
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-info\n  namespace: kube-system\n",
+      "providers/aws/v1/mgmt/namespaced/non-prod-eu-west-2/cluster.yaml":
+        "apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata:\n  name: non-prod-eu-west-2\n  namespace: non-prod-eu-west-2\n",
+    });
+    sha.secret = repo.commit("fix(aws): rotate (#6)", {
+      "providers/aws/v1/clusters/non-prod/non-prod-eu-west-1/namespaced/non-prod-eu-west-1/secret.yaml":
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: api\n  namespace: kube-system\ndata:\n  token: b2xkLXRva2Vu\n",
+    });
+    sha.rotated = repo.commit("fix(aws): rotate again (#7)", {
+      "providers/aws/v1/clusters/non-prod/non-prod-eu-west-1/namespaced/non-prod-eu-west-1/secret.yaml":
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: api\n  namespace: kube-system\ndata:\n  token: bmV3LXRva2Vu\n",
+    });
     sha.removed = repo.commit("tenants(dummy): drop non-prod settings (#8)", { "tenants/aws/non-prod/dummy/quota.yaml": null });
   });
   afterAll(() => repo.remove());
 
   const diff = async (base: string, head: string) => diffRevisions(await openRepositoryInput(repo.work), base, head);
-  const summary = (d: Awaited<ReturnType<typeof diff>>) => d.clusters.map((c) => [c.cluster, c.units.map((u) => `${u.unit}:${u.change}:${u.objects.map((o) => `${o.change} ${o.ref}`).join(",")}`)]);
+  const summary = (d: Awaited<ReturnType<typeof diff>>) =>
+    d.clusters.map((c) => [
+      c.cluster,
+      c.units.map((u) => `${u.unit}:${u.change}:${u.objects.map((o) => `${o.change} ${o.ref}`).join(",")}`),
+    ]);
 
   it("a feature change reaches every cluster of both environments when the release moves with it", async () => {
     expect(summary(await diff(sha.base!, sha.feature!))).toEqual([
-      ["non-prod-eu-west-1", ["non-prod-eu-west-1/feature-ingress-nginx:changed:changed Deployment/ingress-nginx/ingress-nginx-controller"]],
+      [
+        "non-prod-eu-west-1",
+        ["non-prod-eu-west-1/feature-ingress-nginx:changed:changed Deployment/ingress-nginx/ingress-nginx-controller"],
+      ],
       ["prod-eu-west-1", ["prod-eu-west-1/feature-ingress-nginx:changed:changed Deployment/ingress-nginx/ingress-nginx-controller"]],
     ]);
   });
 
   it("a tenant change in one environment reaches only that environment", async () => {
-    expect(summary(await diff(sha.feature!, sha.tenant!))).toEqual([["non-prod-eu-west-1", ["non-prod-eu-west-1/tenants-non-prod:changed:changed ResourceQuota/dummy/dummy-quota"]]]);
+    expect(summary(await diff(sha.feature!, sha.tenant!))).toEqual([
+      ["non-prod-eu-west-1", ["non-prod-eu-west-1/tenants-non-prod:changed:changed ResourceQuota/dummy/dummy-quota"]],
+    ]);
   });
 
   it("a cluster-only change reaches only that cluster's unit", async () => {
-    expect(summary(await diff(sha.tenant!, sha.cluster!))).toEqual([["non-prod-eu-west-1", ["non-prod-eu-west-1/non-prod-eu-west-1:changed:added ConfigMap/kube-system/extra"]]]);
+    expect(summary(await diff(sha.tenant!, sha.cluster!))).toEqual([
+      ["non-prod-eu-west-1", ["non-prod-eu-west-1/non-prod-eu-west-1:changed:added ConfigMap/kube-system/extra"]],
+    ]);
   });
 
   it("a new cluster shows all its units as added, and its Cluster object on the management cluster", async () => {
@@ -71,7 +110,10 @@ describe("flotilla diff between revisions of a platform repository", () => {
 
   it("a removed unit is reported as removed", async () => {
     const d = await diff(sha.rotated!, sha.removed!);
-    expect(d.clusters.flatMap((c) => c.units.map((u) => `${u.unit}:${u.change}`))).toEqual(["non-prod-eu-west-1/tenants-non-prod:removed", "non-prod-eu-west-2/tenants-non-prod:removed"]);
+    expect(d.clusters.flatMap((c) => c.units.map((u) => `${u.unit}:${u.change}`))).toEqual([
+      "non-prod-eu-west-1/tenants-non-prod:removed",
+      "non-prod-eu-west-2/tenants-non-prod:removed",
+    ]);
   });
 
   it("exits 1 with differences and 0 without, as flux diff; md is a PR comment", async () => {
@@ -132,7 +174,9 @@ describe("flotilla diff when the release GitRepository follows main's branch at 
 
   it("renders that source at the base revision, not at today's tip of the branch, so the promoted cluster shows its change", async () => {
     const d = await diffRevisions(await openRepositoryInput(repo.work), "v0.1.0", "main");
-    expect(d.clusters.map((c) => [c.cluster, c.units.map((u) => `${u.unit}:${u.objects.map((o) => `${o.change} ${o.ref}`).join(",")}`)])).toEqual([
+    expect(
+      d.clusters.map((c) => [c.cluster, c.units.map((u) => `${u.unit}:${u.objects.map((o) => `${o.change} ${o.ref}`).join(",")}`)]),
+    ).toEqual([
       ["dev", ["dev/apps:changed ConfigMap/default/app"]],
       ["live", ["live/apps:changed ConfigMap/default/app"]],
     ]);

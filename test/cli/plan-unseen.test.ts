@@ -8,7 +8,8 @@ import { TestRepo } from "../support/git-repo.js";
 
 // Small repositories unlike the reference one, built with the git CLI.
 const cluster = (name: string) => `apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata: {name: ${name}, namespace: ${name}}\n`;
-const info = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cluster-info, namespace: kube-public}\ndata: {cluster: ${name}}\n`;
+const info = (name: string) =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cluster-info, namespace: kube-public}\ndata: {cluster: ${name}}\n`;
 const FLEET: Record<string, string> = {
   "providers/aws/v1/mgmt/clusters.yaml": [cluster("dev-a"), cluster("dev-b"), cluster("dev-c")].join("---\n"),
   "providers/aws/v1/clusters/dev/dev-a/info.yaml": info("dev-a"),
@@ -28,7 +29,9 @@ describe("flotilla plan on repositories it has not seen", () => {
     repo.git("tag", "v1.0.0");
     const { code, out } = await capture(() => run(["--repo", repo!.work, "--json"]));
     expect(code).toBe(0);
-    const sources = (JSON.parse(out) as Array<{ kind: string; metadata: { name: string }; spec: { ref?: unknown } }>).filter((o) => o.kind === "GitRepository");
+    const sources = (JSON.parse(out) as Array<{ kind: string; metadata: { name: string }; spec: { ref?: unknown } }>).filter(
+      (o) => o.kind === "GitRepository",
+    );
     expect(sources.map((g) => [g.metadata.name, g.spec.ref])).toEqual([
       ["main", { branch: "master" }],
       ["release", { tag: "v1.0.0" }],
@@ -37,7 +40,11 @@ describe("flotilla plan on repositories it has not seen", () => {
 
   it("a repository without a release tag: the clusters following main are planned, prod's are left out with one error, exit 2", async () => {
     repo = TestRepo.create();
-    repo.commit("platform", { ...FLEET, "providers/aws/v1/mgmt/prod.yaml": cluster("prod-a"), "providers/aws/v1/clusters/prod/prod-a/info.yaml": info("prod-a") });
+    repo.commit("platform", {
+      ...FLEET,
+      "providers/aws/v1/mgmt/prod.yaml": cluster("prod-a"),
+      "providers/aws/v1/clusters/prod/prod-a/info.yaml": info("prod-a"),
+    });
     const { code, out, err } = await capture(() => run(["--repo", repo!.work]));
     expect(code).toBe(2);
     expect(out).toContain("dev-a ");
@@ -67,13 +74,20 @@ describe("flotilla plan on repositories it has not seen", () => {
     repo.commit("platform", {
       ...FLEET,
       // dev-a: malformed YAML; dev-b: one object in two files; dev-c: a kustomization.yaml naming a missing file
-      "providers/aws/v1/clusters/dev/dev-a/policy.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: policy\n   namespace: default\n",
+      "providers/aws/v1/clusters/dev/dev-a/policy.yaml":
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: policy\n   namespace: default\n",
       "providers/aws/v1/clusters/dev/dev-b/again.yaml": info("dev-b"),
       "providers/aws/v1/clusters/dev/dev-c/kustomization.yaml": "resources:\n- info.yaml\n- quotas.yaml\n",
     });
     const { code, out, err } = await capture(() => run(["--repo", repo!.work]));
     expect(code).toBe(2);
-    expect(out.trim().split("\n").slice(1).map((l) => l.split(/\s+/).slice(0, 2).join("/"))).toEqual([
+    expect(
+      out
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((l) => l.split(/\s+/).slice(0, 2).join("/")),
+    ).toEqual([
       "dev-a/dev-a",
       "dev-a/tenants-common",
       "dev-b/dev-b",
@@ -99,13 +113,17 @@ describe("flotilla plan on a plain Flux repository", () => {
   it("exits 2 with one line naming what is missing, not an empty table", async () => {
     repo = TestRepo.create();
     repo.commit("flux bootstrap", {
-      "clusters/staging/apps.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./apps/staging\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n",
-      "apps/staging/podinfo.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: podinfo, namespace: podinfo}\n",
+      "clusters/staging/apps.yaml":
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./apps/staging\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n",
+      "apps/staging/podinfo.yaml":
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: podinfo, namespace: podinfo}\n",
     });
     const { code, out, err } = await capture(() => main(["plan", "--repo", repo!.work]));
     expect(code).toBe(2);
     expect(out).toBe("");
     expect(err.trim().split("\n")).toHaveLength(1);
-    expect(err).toMatch(/^flotilla plan: providers\/: no fleet to plan: .* Flux Kustomizations under clusters\/staging look like a repository bootstrapped per cluster/);
+    expect(err).toMatch(
+      /^flotilla plan: providers\/: no fleet to plan: .* Flux Kustomizations under clusters\/staging look like a repository bootstrapped per cluster/,
+    );
   });
 });

@@ -24,12 +24,19 @@ describe("flotilla plan on a git repository in convention mode", () => {
   beforeAll(() => {
     repo = TestRepo.create();
     cpSync(REFERENCE, repo.work, { recursive: true });
-    for (const f of ["providers/aws/v1/mgmt/namespaced/flux-system/gitrepositories.yaml", "providers/aws/v1/mgmt/namespaced/flux-system/kustomizations.yaml"]) unlinkSync(join(repo.work, f));
-    for (const c of ["non-prod-eu-west-1", "prod-eu-west-1"]) unlinkSync(join(repo.work, `providers/aws/v1/mgmt/namespaced/${c}/kustomizations.yaml`));
+    for (const f of [
+      "providers/aws/v1/mgmt/namespaced/flux-system/gitrepositories.yaml",
+      "providers/aws/v1/mgmt/namespaced/flux-system/kustomizations.yaml",
+    ])
+      unlinkSync(join(repo.work, f));
+    for (const c of ["non-prod-eu-west-1", "prod-eu-west-1"])
+      unlinkSync(join(repo.work, `providers/aws/v1/mgmt/namespaced/${c}/kustomizations.yaml`));
     writeFileSync(join(repo.work, "flotilla.yaml"), "management:\n  features:\n  - name: access-control\n    source: release\n");
     repo.commit("feat: platform (#1)", {});
     repo.git("tag", "v0.0.1");
-    repo.commit("feat(tenants): add team b (#2)", { "tenants/aws/common/team-b/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-b\n" });
+    repo.commit("feat(tenants): add team b (#2)", {
+      "tenants/aws/common/team-b/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-b\n",
+    });
   });
   afterAll(() => repo.remove());
 
@@ -57,4 +64,3 @@ describe("flotilla plan on a git repository in convention mode", () => {
     await expect(run(["--repo", repo.work, "--ref", "nope"])).rejects.toThrow("ref 'nope' does not exist");
   });
 });
-

@@ -30,7 +30,10 @@ describe("flotilla promote in a Flux-compatible repository", () => {
     const manifest = readFileSync(join(repo.work, GITREPOS), "utf8").replace("tag: v0.0.3", "tag: v0.0.2 # prod runs this");
     repo.commit("feat: platform (#1)", { [GITREPOS]: manifest });
     repo.git("tag", "v0.0.2");
-    repo.commit("feat(access-control): add admin role (#2)", { "features/access-control/non-namespaced/admin.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: admin-2\n" });
+    repo.commit("feat(access-control): add admin role (#2)", {
+      "features/access-control/non-namespaced/admin.yaml":
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: admin-2\n",
+    });
     repo.git("tag", "v0.0.3");
     repo.publish();
     server = await startGitHttpServer(repo.root);
@@ -68,13 +71,17 @@ describe("flotilla promote in a Flux-compatible repository", () => {
     repo.git("remote", "add", "origin", `${server.url}/repo.git`);
     const out = await capture(() => run(["v0.0.3", "--repo", repo.work, "--push"]));
     expect(out).toContain("created branch promote/prod-v0.0.3");
-    expect(execFileSync("git", ["-C", repo.bare, "branch", "--list", "promote/*"], { encoding: "utf8" }).trim()).toBe("promote/prod-v0.0.3");
+    expect(execFileSync("git", ["-C", repo.bare, "branch", "--list", "promote/*"], { encoding: "utf8" }).trim()).toBe(
+      "promote/prod-v0.0.3",
+    );
   });
 
   it("a rejected push (no credentials) fails with exit 2 semantics and leaves no local branch", async () => {
     repo.git("branch", "-D", "promote/prod-v0.0.3");
     repo.git("remote", "set-url", "origin", `${locked.url}/repo.git`);
-    await expect(run(["v0.0.3", "--repo", repo.work, "--push", "--remote-branch", "promote-again"])).rejects.toThrow(/push of promote-again was rejected: HTTP 401/);
+    await expect(run(["v0.0.3", "--repo", repo.work, "--push", "--remote-branch", "promote-again"])).rejects.toThrow(
+      /push of promote-again was rejected: HTTP 401/,
+    );
     expect(repo.git("branch", "--list", "promote/*")).toBe("");
   });
 
@@ -84,7 +91,9 @@ describe("flotilla promote in a Flux-compatible repository", () => {
     try {
       const out = await capture(() => run(["v0.0.3", "--repo", repo.work, "--push", "--remote-branch", "promote-with-auth"]));
       expect(out).not.toContain("push-secret");
-      expect(execFileSync("git", ["-C", repo.bare, "branch", "--list", "promote-with-auth"], { encoding: "utf8" }).trim()).toBe("promote-with-auth");
+      expect(execFileSync("git", ["-C", repo.bare, "branch", "--list", "promote-with-auth"], { encoding: "utf8" }).trim()).toBe(
+        "promote-with-auth",
+      );
     } finally {
       delete process.env.FLOTILLA_GIT_USERNAME;
       delete process.env.FLOTILLA_GIT_PASSWORD;
@@ -97,10 +106,20 @@ describe("flotilla promote in convention mode", () => {
     const repo = TestRepo.create();
     try {
       cpSync(REFERENCE, repo.work, { recursive: true });
-      execFileSync("bash", ["-c", "rm providers/aws/v1/mgmt/namespaced/*/kustomizations.yaml providers/aws/v1/mgmt/namespaced/flux-system/gitrepositories.yaml"], { cwd: repo.work });
+      execFileSync(
+        "bash",
+        [
+          "-c",
+          "rm providers/aws/v1/mgmt/namespaced/*/kustomizations.yaml providers/aws/v1/mgmt/namespaced/flux-system/gitrepositories.yaml",
+        ],
+        { cwd: repo.work },
+      );
       repo.commit("feat: platform (#1)", { "flotilla.yaml": "# release promoted by PR\nsources:\n  release:\n    tag: v0.0.1\n" });
       repo.git("tag", "v0.0.1");
-      repo.commit("fix(ingress-nginx): x (#2)", { "features/ingress-nginx/namespaced/extra.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: ingress-nginx\n" });
+      repo.commit("fix(ingress-nginx): x (#2)", {
+        "features/ingress-nginx/namespaced/extra.yaml":
+          "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: ingress-nginx\n",
+      });
       repo.git("tag", "v0.0.2");
       await capture(() => run(["v0.0.2", "--repo", repo.work]));
       expect(repo.git("show", "promote/prod-v0.0.2:flotilla.yaml")).toBe("# release promoted by PR\nsources:\n  release:\n    tag: v0.0.2");

@@ -8,7 +8,10 @@ const dir = mkdtempSync(join(tmpdir(), "flotilla-cli-render-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 mkdirSync(join(dir, "app"));
 writeFileSync(join(dir, "app", "kustomization.yaml"), "resources:\n- cm.yaml\nnamePrefix: x-\n");
-writeFileSync(join(dir, "app", "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  greeting: ${greeting:=hello}\n");
+writeFileSync(
+  join(dir, "app", "cm.yaml"),
+  "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  greeting: ${greeting:=hello}\n",
+);
 
 async function capture(args: string[]): Promise<{ code: number; out: string }> {
   let out = "";
@@ -37,7 +40,9 @@ describe("flotilla render", () => {
 
   it("prints JSON with --json", async () => {
     const { out } = await capture([join(dir, "app"), "--root", dir, "--json"]);
-    expect(JSON.parse(out)).toEqual([{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x-c" }, data: { greeting: "${greeting:=hello}" } }]);
+    expect(JSON.parse(out)).toEqual([
+      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x-c" }, data: { greeting: "${greeting:=hello}" } },
+    ]);
   });
 
   it("refuses a PATH outside --root", async () => {

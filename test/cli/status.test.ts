@@ -17,9 +17,11 @@ const ROOT = join(import.meta.dirname, "..", "..");
 const KS = "/apis/kustomize.toolkit.fluxcd.io/v1";
 const CAPI = "/apis/cluster.x-k8s.io/v1beta1";
 
-const ready = (status: Condition["status"], message: string, reason = status === "True" ? "ReconciliationSucceeded" : "BuildFailed"): Condition[] => [
-  { type: "Ready", status, reason, message, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z") },
-];
+const ready = (
+  status: Condition["status"],
+  message: string,
+  reason = status === "True" ? "ReconciliationSucceeded" : "BuildFailed",
+): Condition[] => [{ type: "Ready", status, reason, message, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z") }];
 
 describe("flotilla status against a real management apiserver", () => {
   let harness: Harness;
@@ -30,27 +32,61 @@ describe("flotilla status against a real management apiserver", () => {
 
   /** Creates a Kustomization, then writes its status through the status subresource. */
   async function unit(namespace: string, name: string, opts: { cluster?: string; conditions?: Condition[]; suspend?: boolean }) {
-    const spec = { interval: "10m", path: `./${name}`, prune: true, sourceRef: { kind: "GitRepository", name: "main", namespace: "flux-system" }, ...(opts.cluster ? { kubeConfig: { secretRef: { name: `${opts.cluster}-kubeconfig` } } } : {}), ...(opts.suspend ? { suspend: true } : {}) };
-    const created = await mgmt.request<{ metadata: { resourceVersion: string } }>("POST", `${KS}/namespaces/${namespace}/kustomizations`, { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", metadata: { name, namespace }, spec });
+    const spec = {
+      interval: "10m",
+      path: `./${name}`,
+      prune: true,
+      sourceRef: { kind: "GitRepository", name: "main", namespace: "flux-system" },
+      ...(opts.cluster ? { kubeConfig: { secretRef: { name: `${opts.cluster}-kubeconfig` } } } : {}),
+      ...(opts.suspend ? { suspend: true } : {}),
+    };
+    const created = await mgmt.request<{ metadata: { resourceVersion: string } }>("POST", `${KS}/namespaces/${namespace}/kustomizations`, {
+      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+      kind: "Kustomization",
+      metadata: { name, namespace },
+      spec,
+    });
     if (opts.conditions) await setUnitStatus(namespace, name, opts.conditions);
     return created.body;
   }
   async function setUnitStatus(namespace: string, name: string, conditions: Condition[]) {
-    await mgmt.request("PATCH", `${KS}/namespaces/${namespace}/kustomizations/${name}/status`, { status: { conditions, observedGeneration: 1 } }, { contentType: "application/merge-patch+json" });
+    await mgmt.request(
+      "PATCH",
+      `${KS}/namespaces/${namespace}/kustomizations/${name}/status`,
+      { status: { conditions, observedGeneration: 1 } },
+      { contentType: "application/merge-patch+json" },
+    );
   }
   async function cluster(namespace: string, name: string, phase: string | undefined, readyStatus?: Condition["status"]) {
-    await mgmt.request("POST", `${CAPI}/namespaces/${namespace}/clusters`, { apiVersion: "cluster.x-k8s.io/v1beta1", kind: "Cluster", metadata: { name, namespace }, spec: {} });
+    await mgmt.request("POST", `${CAPI}/namespaces/${namespace}/clusters`, {
+      apiVersion: "cluster.x-k8s.io/v1beta1",
+      kind: "Cluster",
+      metadata: { name, namespace },
+      spec: {},
+    });
     if (phase) await setClusterStatus(namespace, name, phase, readyStatus ?? "False");
   }
   async function setClusterStatus(namespace: string, name: string, phase: string, readyStatus: Condition["status"]) {
-    await mgmt.request("PATCH", `${CAPI}/namespaces/${namespace}/clusters/${name}/status`, { status: { phase, conditions: ready(readyStatus, phase, phase) } }, { contentType: "application/merge-patch+json" });
+    await mgmt.request(
+      "PATCH",
+      `${CAPI}/namespaces/${namespace}/clusters/${name}/status`,
+      { status: { phase, conditions: ready(readyStatus, phase, phase) } },
+      { contentType: "application/merge-patch+json" },
+    );
   }
-  const namespace = (name: string) => mgmt.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name } });
+  const namespace = (name: string) =>
+    mgmt.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name } });
 
   beforeAll(async () => {
     harness = await startHarness({ profile: "apiserver", clusters: ["mgmt", "bare"] });
     mgmt = ClusterClient.fromKubeconfig(harness.get("mgmt")!.kubeconfig);
-    await applyUnit(mgmt, { unit: { name: "crds", namespace: "flux-system" }, objects: render(new DiskTree(join(ROOT, "deploy")), "crds"), prune: false, wait: true, timeoutMs: 60_000 });
+    await applyUnit(mgmt, {
+      unit: { name: "crds", namespace: "flux-system" },
+      objects: render(new DiskTree(join(ROOT, "deploy")), "crds"),
+      prune: false,
+      wait: true,
+      timeoutMs: 60_000,
+    });
     for (const ns of ["flux-system", "non-prod-eu-west-1", "prod-eu-west-1"]) await namespace(ns);
     tmp = mkdtempSync(join(tmpdir(), "flotilla-status-"));
     kubeconfig = join(tmp, "mgmt.kubeconfig");
@@ -58,9 +94,17 @@ describe("flotilla status against a real management apiserver", () => {
     bareKubeconfig = join(tmp, "bare.kubeconfig");
     writeFileSync(bareKubeconfig, harness.get("bare")!.kubeconfig);
 
-    await unit("flux-system", "mgmt", { conditions: ready("True", "Applied revision: main@sha1:1111111111111111111111111111111111111111") });
-    await unit("non-prod-eu-west-1", "common", { cluster: "non-prod-eu-west-1", conditions: ready("True", "Applied revision: main@sha1:2222222222222222222222222222222222222222") });
-    await unit("non-prod-eu-west-1", "tenants-non-prod", { cluster: "non-prod-eu-west-1", conditions: ready("False", "kustomization.yaml: field 'resources'\nfile 'quota.yaml' does not exist") });
+    await unit("flux-system", "mgmt", {
+      conditions: ready("True", "Applied revision: main@sha1:1111111111111111111111111111111111111111"),
+    });
+    await unit("non-prod-eu-west-1", "common", {
+      cluster: "non-prod-eu-west-1",
+      conditions: ready("True", "Applied revision: main@sha1:2222222222222222222222222222222222222222"),
+    });
+    await unit("non-prod-eu-west-1", "tenants-non-prod", {
+      cluster: "non-prod-eu-west-1",
+      conditions: ready("False", "kustomization.yaml: field 'resources'\nfile 'quota.yaml' does not exist"),
+    });
     await unit("prod-eu-west-1", "common", { cluster: "prod-eu-west-1" });
     await cluster("non-prod-eu-west-1", "non-prod-eu-west-1", "Provisioned", "True");
     await cluster("prod-eu-west-1", "prod-eu-west-1", "Provisioning", "False");
@@ -80,8 +124,20 @@ describe("flotilla status against a real management apiserver", () => {
     const rows = lines.slice(1, 5).map((l) => l.split(/\s{3,}/));
     expect(rows.map((r) => r.slice(0, 5))).toEqual([
       ["flux-system", "mgmt", "mgmt", "True", "Applied revision: main@sha1:1111111111111111111111111111111111111111"],
-      ["non-prod-eu-west-1", "common", "non-prod-eu-west-1", "True", "Applied revision: main@sha1:2222222222222222222222222222222222222222"],
-      ["non-prod-eu-west-1", "tenants-non-prod", "non-prod-eu-west-1", "False", "kustomization.yaml: field 'resources' file 'quota.yaml' does not exist"],
+      [
+        "non-prod-eu-west-1",
+        "common",
+        "non-prod-eu-west-1",
+        "True",
+        "Applied revision: main@sha1:2222222222222222222222222222222222222222",
+      ],
+      [
+        "non-prod-eu-west-1",
+        "tenants-non-prod",
+        "non-prod-eu-west-1",
+        "False",
+        "kustomization.yaml: field 'resources' file 'quota.yaml' does not exist",
+      ],
       ["prod-eu-west-1", "common", "prod-eu-west-1", "Unknown", "waiting to be reconciled"],
     ]);
     for (const r of rows) expect(r[5]).toMatch(/^\d+s$/);
@@ -122,14 +178,28 @@ describe("flotilla status against a real management apiserver", () => {
       for (let i = 0; i < 200 && outputs.length < n; i++) await new Promise((r) => setTimeout(r, 50));
       expect(outputs.length).toBeGreaterThanOrEqual(n);
     };
-    const watching = watchFleetStatus(client, { signal: stop.signal, json: true, openWatch, write: (t) => outputs.push(t), warn: (t) => outputs.push(`warn: ${t}`) });
+    const watching = watchFleetStatus(client, {
+      signal: stop.signal,
+      json: true,
+      openWatch,
+      write: (t) => outputs.push(t),
+      warn: (t) => outputs.push(`warn: ${t}`),
+    });
     try {
       await waitFor(1);
       await new Promise((r) => setTimeout(r, 1_200)); // ages tick, nothing else does: no new print
       expect(outputs.length).toBe(1);
-      await setUnitStatus("non-prod-eu-west-1", "tenants-non-prod", ready("True", "Applied revision: main@sha1:3333333333333333333333333333333333333333"));
+      await setUnitStatus(
+        "non-prod-eu-west-1",
+        "tenants-non-prod",
+        ready("True", "Applied revision: main@sha1:3333333333333333333333333333333333333333"),
+      );
       await waitFor(2);
-      await setUnitStatus("prod-eu-west-1", "common", ready("True", "Applied revision: v0.0.3@sha1:4444444444444444444444444444444444444444"));
+      await setUnitStatus(
+        "prod-eu-west-1",
+        "common",
+        ready("True", "Applied revision: v0.0.3@sha1:4444444444444444444444444444444444444444"),
+      );
       await setClusterStatus("prod-eu-west-1", "prod-eu-west-1", "Provisioned", "True");
       for (let i = 0; i < 100 && !(JSON.parse(outputs.at(-1)!) as FleetStatus).ready; i++) await new Promise((r) => setTimeout(r, 50));
     } finally {
@@ -186,7 +256,9 @@ describe("flotilla status against a real management apiserver", () => {
   it("on a cluster without Flotilla's CRDs, fails with an error that says so", async () => {
     const client = ClusterClient.fromKubeconfig(harness.get("bare")!.kubeconfig);
     try {
-      await expect(readFleetStatus(client, new Date())).rejects.toThrow(/does not serve kustomize\.toolkit\.fluxcd\.io\/v1 Kustomizations.*deploy\/crds/);
+      await expect(readFleetStatus(client, new Date())).rejects.toThrow(
+        /does not serve kustomize\.toolkit\.fluxcd\.io\/v1 Kustomizations.*deploy\/crds/,
+      );
     } finally {
       client.close();
     }

@@ -15,16 +15,36 @@ describe("flotilla up on the reference repository of the article (Flux objects, 
     cpSync(REFERENCE, repo.work, { recursive: true });
     const sha = repo.commit("feat: the reference fleet (#1)", {});
     for (const tag of ["v0.0.1", "v0.0.2", "v0.0.3"]) repo.git("tag", tag);
-    const { code, out, err } = await capture(() => run(["--repo", repo.work, "--once", "--timeout", "4m", "--kubeconfig-out", join(repo.root, "kubeconfig")]));
+    const { code, out, err } = await capture(() =>
+      run(["--repo", repo.work, "--once", "--timeout", "4m", "--kubeconfig-out", join(repo.root, "kubeconfig")]),
+    );
     expect(code, err).toBe(0);
     expect(err).toMatch(/all 16 units ready after/);
     expect(err).toContain("Flux-compatible mode");
     expect(err).toMatch(/GitRepository flux-system\/(main|release): .* is read from http:\/\/127\.0\.0\.1/);
     const finalTable = out.slice(out.lastIndexOf("NAMESPACE"));
-    for (const unit of ["feature-access-control", "feature-helloworld-operator", "feature-ingress-nginx", "common", "non-prod-eu-west-1", "tenants-common", "tenants-non-prod"]) {
-      expect(finalTable).toMatch(new RegExp(`non-prod-eu-west-1\\s+${unit}\\s+non-prod-eu-west-1\\s+True\\s+Applied revision: main@sha1:${sha}`));
+    for (const unit of [
+      "feature-access-control",
+      "feature-helloworld-operator",
+      "feature-ingress-nginx",
+      "common",
+      "non-prod-eu-west-1",
+      "tenants-common",
+      "tenants-non-prod",
+    ]) {
+      expect(finalTable).toMatch(
+        new RegExp(`non-prod-eu-west-1\\s+${unit}\\s+non-prod-eu-west-1\\s+True\\s+Applied revision: main@sha1:${sha}`),
+      );
     }
-    for (const unit of ["feature-access-control", "feature-helloworld-operator", "feature-ingress-nginx", "common", "prod-eu-west-1", "tenants-common", "tenants-prod"]) {
+    for (const unit of [
+      "feature-access-control",
+      "feature-helloworld-operator",
+      "feature-ingress-nginx",
+      "common",
+      "prod-eu-west-1",
+      "tenants-common",
+      "tenants-prod",
+    ]) {
       expect(finalTable).toMatch(new RegExp(`prod-eu-west-1\\s+${unit}\\s+prod-eu-west-1\\s+True\\s+Applied revision: v0.0.3@sha1:${sha}`));
     }
     expect(finalTable).toMatch(new RegExp(`flux-system\\s+mgmt\\s+mgmt\\s+True\\s+Applied revision: main@sha1:${sha}`));

@@ -27,7 +27,9 @@ describe("flotilla up on the example fleet with rollouts", () => {
     for (const dir of ["features", "providers", "tenants"]) cpSync(join(ROOT, dir), join(repo.work, dir), { recursive: true });
     repo.commit("feat: example fleet with waves (#1)", { "flotilla.yaml": FLOTILLA_YAML });
     repo.git("tag", "v0.1.0");
-    const { code, out, err } = await capture(() => run(["--repo", repo.work, "--once", "--timeout", "4m", "--kubeconfig-out", join(repo.root, "kubeconfig")]));
+    const { code, out, err } = await capture(() =>
+      run(["--repo", repo.work, "--once", "--timeout", "4m", "--kubeconfig-out", join(repo.root, "kubeconfig")]),
+    );
     expect(code, err).toBe(0);
     expect(out).toMatch(/ROLLOUT\s+WAVE\s+UPDATED\s+PHASE\s+REASON/);
     expect(out).toMatch(/flux-system\/prod\s+canary\s+1\/1\s+Succeeded/);

@@ -12,7 +12,8 @@ metadata: {name: dev-1, namespace: dev-1}
 spec:
   infrastructureRef: {apiVersion: infrastructure.cluster.x-k8s.io/v1beta1, kind: LocalCluster, name: dev-1}
 `,
-  "providers/local/v1/clusters/dev/dev-1/info.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cluster-info, namespace: default}\ndata: {cluster: dev-1}\n",
+  "providers/local/v1/clusters/dev/dev-1/info.yaml":
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cluster-info, namespace: default}\ndata: {cluster: dev-1}\n",
   "tenants/local/common/team/namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: team}\n",
 };
 
@@ -52,7 +53,9 @@ describe("flotilla up ends cleanly on a signal", () => {
 
   it("stops the controller, the provider and every control plane on SIGTERM, leaving no process behind", async () => {
     repo.commit("feat: one cluster (#1)", files);
-    const up = startCli(["up", "--repo", repo.work, "--kubeconfig-out", join(repo.root, "kubeconfig")], { env: { FLOTILLA_LOG_LEVEL: "silent" } });
+    const up = startCli(["up", "--repo", repo.work, "--kubeconfig-out", join(repo.root, "kubeconfig")], {
+      env: { FLOTILLA_LOG_LEVEL: "silent" },
+    });
     const deadline = Date.now() + 180_000;
     while (!/dev-1\s+tenants-common\s+dev-1\s+True/.test(up.stdout()) && Date.now() < deadline) {
       if (!alive(up.pid)) throw new Error(`flotilla up exited early:\n${up.tail()}`);

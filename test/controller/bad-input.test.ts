@@ -42,14 +42,16 @@ const unit = (name: string, spec: Record<string, unknown>): KubeObject => ({
   spec: { interval: "10m", prune: true, path: "./apps/good", sourceRef: { kind: "GitRepository", name: "platform" }, ...spec },
 });
 
-const ready = (o: { status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> } }) => o.status?.conditions?.find((c) => c.type === "Ready");
+const ready = (o: { status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> } }) =>
+  o.status?.conditions?.find((c) => c.type === "Ready");
 
 describe("bad input gets a clear Ready=False on its own unit, and nothing else is disturbed", () => {
   let bed: ControllerTestbed;
   let mgmt: ClusterClient;
   let controller: Controller;
 
-  const get = async (name: string) => (await mgmt.request<Kustomization>("GET", `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/${name}`)).body;
+  const get = async (name: string) =>
+    (await mgmt.request<Kustomization>("GET", `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/${name}`)).body;
   const failedWith = (name: string, reason: string) =>
     until(`${name}: Ready=False ${reason}`, async () => {
       const k = await get(name);
@@ -61,7 +63,12 @@ describe("bad input gets a clear Ready=False on its own unit, and nothing else i
     mgmt = bed.mgmt;
     const objects: KubeObject[] = [
       ...bed.fluxSource("platform"),
-      { apiVersion: "v1", kind: "Secret", metadata: { name: "w9-kubeconfig", namespace: "flux-system" }, stringData: { kubeconfig: "not under the key Flux reads" } },
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "w9-kubeconfig", namespace: "flux-system" },
+        stringData: { kubeconfig: "not under the key Flux reads" },
+      },
       unit("good", {}),
       unit("missing-source", { sourceRef: { kind: "GitRepository", name: "nope" } }),
       unit("cycle-a", { dependsOn: [{ name: "cycle-b" }] }),
@@ -80,16 +87,22 @@ describe("bad input gets a clear Ready=False on its own unit, and nothing else i
   });
 
   it("names the missing source", async () => {
-    expect(await failedWith("missing-source", "ArtifactFailed")).toBe("Source 'GitRepository/flux-system/nope' does not exist (spec.sourceRef)");
+    expect(await failedWith("missing-source", "ArtifactFailed")).toBe(
+      "Source 'GitRepository/flux-system/nope' does not exist (spec.sourceRef)",
+    );
   });
 
   it("names a dependency cycle instead of waiting on it forever", async () => {
-    expect(await failedWith("cycle-a", "DependencyNotReady")).toBe("dependency cycle: flux-system/cycle-a → flux-system/cycle-b → flux-system/cycle-a (spec.dependsOn)");
+    expect(await failedWith("cycle-a", "DependencyNotReady")).toBe(
+      "dependency cycle: flux-system/cycle-a → flux-system/cycle-b → flux-system/cycle-a (spec.dependsOn)",
+    );
     expect(await failedWith("cycle-b", "DependencyNotReady")).toContain("dependency cycle: flux-system/cycle-b → flux-system/cycle-a");
   });
 
   it("names a kubeconfig Secret without the value key", async () => {
-    expect(await failedWith("no-value-key", "ClusterNotReady")).toBe("kubeconfig Secret 'flux-system/w9-kubeconfig' has no key 'value' or 'value.yaml' (spec.kubeConfig.secretRef)");
+    expect(await failedWith("no-value-key", "ClusterNotReady")).toBe(
+      "kubeconfig Secret 'flux-system/w9-kubeconfig' has no key 'value' or 'value.yaml' (spec.kubeConfig.secretRef)",
+    );
   });
 
   it("refuses a SOPS-encrypted Secret it cannot decrypt, naming it, and accepts decryption with nothing encrypted", async () => {
@@ -119,7 +132,9 @@ describe("bad input gets a clear Ready=False on its own unit, and nothing else i
     try {
       controller.requestPoll("flux-system/platform");
       const broken = await until("the source to fail", async () => {
-        const g = (await mgmt.request<GitRepository>("GET", "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/platform")).body;
+        const g = (
+          await mgmt.request<GitRepository>("GET", "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/platform")
+        ).body;
         return ready(g)?.status === "False" && g;
       });
       expect(ready(broken)?.reason).toBe("GitOperationFailed");
@@ -133,7 +148,9 @@ describe("bad input gets a clear Ready=False on its own unit, and nothing else i
     }
     controller.requestPoll("flux-system/platform");
     await until("the source to recover", async () => {
-      const g = (await mgmt.request<GitRepository>("GET", "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/platform")).body;
+      const g = (
+        await mgmt.request<GitRepository>("GET", "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/platform")
+      ).body;
       return ready(g)?.status === "True";
     });
   });

@@ -58,7 +58,8 @@ describe("the controller reconciles a convention-mode repository from git", () =
   let controller: Controller | undefined;
   let planner: FleetPlanner | undefined;
 
-  const units = async () => (await mgmt.request<{ items: Unit[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items;
+  const units = async () =>
+    (await mgmt.request<{ items: Unit[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items;
   const unit = async (ns: string, name: string) => (await units()).find((u) => u.metadata.namespace === ns && u.metadata.name === name);
   const startController = async () => {
     const logger = createLogger({ level: process.env.FLOTILLA_LOG_LEVEL ?? "silent" });
@@ -70,7 +71,9 @@ describe("the controller reconciles a convention-mode repository from git", () =
   const allReadyAt = async (sha: string) =>
     until(`all units at ${sha.slice(0, 7)}`, async () => {
       const list = await units();
-      return list.length >= 6 && list.every((u) => ready(u)?.status === "True" && u.status?.lastAppliedRevision === `main@sha1:${sha}`) && list;
+      return (
+        list.length >= 6 && list.every((u) => ready(u)?.status === "True" && u.status?.lastAppliedRevision === `main@sha1:${sha}`) && list
+      );
     });
 
   beforeAll(async () => {
@@ -100,7 +103,12 @@ describe("the controller reconciles a convention-mode repository from git", () =
       type: "cluster.x-k8s.io/secret",
       stringData: { value: bed.harness.get("w1")!.kubeconfig },
     });
-    await until("w1's first unit applied", async () => (await w1.request("GET", "/api/v1/namespaces/kube-public/configmaps/cluster-info", undefined, { allow: [404] })).status === 200, 30_000);
+    await until(
+      "w1's first unit applied",
+      async () =>
+        (await w1.request("GET", "/api/v1/namespaces/kube-public/configmaps/cluster-info", undefined, { allow: [404] })).status === 200,
+      30_000,
+    );
     // The cause: the Secret's watch event requeued the waiting unit (its interval is minutes away).
     // The time bound is loose on purpose: a shared 2-core machine says nothing about a second.
     expect(controller!.triggeredBy("kubeconfig Secret", "w1/w1")).toBeGreaterThan(triggered);
@@ -118,7 +126,12 @@ describe("the controller reconciles a convention-mode repository from git", () =
     expect(common.spec.dependsOn).toEqual([{ name: "feature-widgets" }]);
     expect(common.status?.inventory?.entries).toEqual([{ id: "default_shiny_example.com_Widget", v: "v1" }]);
     expect((await w1.request("GET", "/apis/example.com/v1/namespaces/default/widgets/shiny")).status).toBe(200);
-    const git = (await mgmt.request<{ status: { artifact: { revision: string }; conditions: Array<{ message: string }> } }>("GET", "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/main")).body;
+    const git = (
+      await mgmt.request<{ status: { artifact: { revision: string }; conditions: Array<{ message: string }> } }>(
+        "GET",
+        "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/main",
+      )
+    ).body;
     expect(git.status.artifact.revision).toBe(`main@sha1:${sha}`);
     expect(git.status.conditions[0]!.message).toBe(`stored artifact for revision 'main@sha1:${sha}'`);
     // The management unit applied the Cluster object.
@@ -128,7 +141,8 @@ describe("the controller reconciles a convention-mode repository from git", () =
   it("rolls out a new commit, pruning what left git", async () => {
     const sha = bed.repo.commit("tenants(team): green, no settings file", {
       "tenants/local/dev/team/settings.yaml": null,
-      "tenants/local/dev/team/colour.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: colour, namespace: team}\ndata: {colour: green}\n",
+      "tenants/local/dev/team/colour.yaml":
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: colour, namespace: team}\ndata: {colour: green}\n",
     });
     bed.repo.push();
     controller!.requestPollOfUrl((url) => url.endsWith("/repo.git"));
@@ -139,7 +153,9 @@ describe("the controller reconciles a convention-mode repository from git", () =
 
   it("keeps the last applied state when a render fails, and says which file", async () => {
     const good = bed.repo.git("rev-parse", "HEAD");
-    const bad = bed.repo.commit("fix(widgets): broken yaml", { "providers/local/v1/clusters/dev/common/widget.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: shiny\n" });
+    const bad = bed.repo.commit("fix(widgets): broken yaml", {
+      "providers/local/v1/clusters/dev/common/widget.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: shiny\n",
+    });
     bed.repo.push();
     controller!.requestPollOfUrl(() => true);
     const failed = await until("BuildFailed", async () => {
@@ -150,21 +166,27 @@ describe("the controller reconciles a convention-mode repository from git", () =
     expect(failed.status?.lastAppliedRevision).toBe(`main@sha1:${good}`);
     expect(failed.status?.lastAttemptedRevision).toBe(`main@sha1:${bad}`);
     expect((await w1.request("GET", "/apis/example.com/v1/namespaces/default/widgets/shiny")).status).toBe(200);
-    bed.repo.commit("fix(widgets): repaired", { "providers/local/v1/clusters/dev/common/widget.yaml": files["providers/local/v1/clusters/dev/common/widget.yaml"]! });
+    bed.repo.commit("fix(widgets): repaired", {
+      "providers/local/v1/clusters/dev/common/widget.yaml": files["providers/local/v1/clusters/dev/common/widget.yaml"]!,
+    });
     bed.repo.push();
     controller!.requestPollOfUrl(() => true);
     await allReadyAt(bed.repo.git("rev-parse", "HEAD"));
   });
 
   it("resumes after a restart from the objects' status, rewriting nothing on the cluster", async () => {
-    const before = (await w1.request<{ metadata: { resourceVersion: string } }>("GET", "/apis/example.com/v1/namespaces/default/widgets/shiny")).body.metadata.resourceVersion;
+    const before = (
+      await w1.request<{ metadata: { resourceVersion: string } }>("GET", "/apis/example.com/v1/namespaces/default/widgets/shiny")
+    ).body.metadata.resourceVersion;
     controller!.stop();
     await startController();
     await controller!.whenIdle();
     await new Promise((r) => setTimeout(r, 1_000));
     await controller!.whenIdle();
     await allReadyAt(bed.repo.git("rev-parse", "HEAD"));
-    const after = (await w1.request<{ metadata: { resourceVersion: string } }>("GET", "/apis/example.com/v1/namespaces/default/widgets/shiny")).body.metadata.resourceVersion;
+    const after = (
+      await w1.request<{ metadata: { resourceVersion: string } }>("GET", "/apis/example.com/v1/namespaces/default/widgets/shiny")
+    ).body.metadata.resourceVersion;
     expect(after).toBe(before);
   });
 
@@ -173,14 +195,27 @@ describe("the controller reconciles a convention-mode repository from git", () =
     bed.repo.push();
     controller!.requestPollOfUrl(() => true);
     await until("tenants-dev deleted", async () => !(await unit("w1", "tenants-dev")));
-    await until("its ConfigMap pruned", async () => (await w1.request("GET", "/api/v1/namespaces/team/configmaps/colour", undefined, { allow: [404] })).status === 404);
+    await until(
+      "its ConfigMap pruned",
+      async () => (await w1.request("GET", "/api/v1/namespaces/team/configmaps/colour", undefined, { allow: [404] })).status === 404,
+    );
 
-    bed.repo.commit("providers(local): remove w1", { "providers/local/v1/mgmt/namespaced/w1/cluster.yaml": null, "providers/local/v1/clusters/dev/w1/info.yaml": null });
+    bed.repo.commit("providers(local): remove w1", {
+      "providers/local/v1/mgmt/namespaced/w1/cluster.yaml": null,
+      "providers/local/v1/clusters/dev/w1/info.yaml": null,
+    });
     bed.repo.push();
     controller!.requestPollOfUrl(() => true);
     await until("w1's units deleted", async () => !(await units()).some((u) => u.metadata.namespace === "w1"));
-    expect((await w1.request("GET", "/api/v1/namespaces/kube-public/configmaps/cluster-info", undefined, { allow: [404] })).status).toBe(404);
-    expect((await w1.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com", undefined, { allow: [404] })).status).toBe(404);
-    expect((await mgmt.request("GET", "/apis/cluster.x-k8s.io/v1beta1/namespaces/w1/clusters/w1", undefined, { allow: [404] })).status).toBe(404);
+    expect((await w1.request("GET", "/api/v1/namespaces/kube-public/configmaps/cluster-info", undefined, { allow: [404] })).status).toBe(
+      404,
+    );
+    expect(
+      (await w1.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com", undefined, { allow: [404] }))
+        .status,
+    ).toBe(404);
+    expect(
+      (await mgmt.request("GET", "/apis/cluster.x-k8s.io/v1beta1/namespaces/w1/clusters/w1", undefined, { allow: [404] })).status,
+    ).toBe(404);
   });
 });

@@ -37,7 +37,8 @@ function crashSeed(value: string | undefined): number {
   if (value === undefined || value === "") return CI_SEED;
   if (value === "random") return Date.now() % 2 ** 31;
   const seed = Number(value);
-  if (!Number.isInteger(seed) || seed < 0) throw new Error(`FLOTILLA_CRASH_SEED must be a non-negative integer or 'random', not '${value}'`);
+  if (!Number.isInteger(seed) || seed < 0)
+    throw new Error(`FLOTILLA_CRASH_SEED must be a non-negative integer or 'random', not '${value}'`);
   return seed;
 }
 const ROUNDS = Number(process.env.FLOTILLA_CRASH_ROUNDS ?? 20);
@@ -66,7 +67,16 @@ const STAGE_COMMON = `${P}/clusters/stage/common`;
 const W1 = `${P}/clusters/dev/w1`;
 const W2 = `${P}/clusters/stage/w2`;
 /** Folders that always exist (or may come back) and hold ConfigMaps. */
-const STATIC_CM_FOLDERS = [DEV_COMMON, STAGE_COMMON, W1, W2, "features/monitoring", "tenants/local/common/team-a", "tenants/local/dev/team-a", "tenants/local/stage/team-a"];
+const STATIC_CM_FOLDERS = [
+  DEV_COMMON,
+  STAGE_COMMON,
+  W1,
+  W2,
+  "features/monitoring",
+  "tenants/local/common/team-a",
+  "tenants/local/dev/team-a",
+  "tenants/local/stage/team-a",
+];
 const WIDGET_FOLDERS = [DEV_COMMON, STAGE_COMMON, W1, W2];
 /** Moves keep an object on the same cluster and change the unit that owns it. */
 const MOVES: Array<[string, string]> = [
@@ -85,7 +95,8 @@ const configMap = (name: string, ns: string, data: Record<string, string>) =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}, namespace: ${ns}}\ndata:\n${Object.entries(data)
     .map(([k, v]) => `  ${k}: "${v}"\n`)
     .join("")}`;
-const widget = (name: string, size: number) => `apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: ${name}, namespace: default}\nspec: {size: ${size}}\n`;
+const widget = (name: string, size: number) =>
+  `apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: ${name}, namespace: default}\nspec: {size: ${size}}\n`;
 const WIDGET_CRD = `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata: {name: widgets.example.com}
@@ -148,7 +159,9 @@ class Fleet {
   }
 
   private configMapFiles(removable: boolean): string[] {
-    return [...this.files.keys()].filter((p) => /\/cm-\d+\.yaml$|cluster-info\.yaml$/.test(p) && (!removable || !this.protectedFiles.has(p)));
+    return [...this.files.keys()].filter(
+      (p) => /\/cm-\d+\.yaml$|cluster-info\.yaml$/.test(p) && (!removable || !this.protectedFiles.has(p)),
+    );
   }
 
   private transientFeatures(): string[] {
@@ -156,11 +169,17 @@ class Fleet {
   }
 
   private transientTenants(): string[] {
-    return [...new Set([...this.files.keys()].map((p) => /^tenants\/local\/common\/(t-\d+)\//.exec(p)?.[1]).filter((t): t is string => !!t))];
+    return [
+      ...new Set([...this.files.keys()].map((p) => /^tenants\/local\/common\/(t-\d+)\//.exec(p)?.[1]).filter((t): t is string => !!t)),
+    ];
   }
 
   private cmFolders(): string[] {
-    const tenants = this.transientTenants().flatMap((t) => [`tenants/local/common/${t}`, `tenants/local/dev/${t}`, `tenants/local/stage/${t}`]);
+    const tenants = this.transientTenants().flatMap((t) => [
+      `tenants/local/common/${t}`,
+      `tenants/local/dev/${t}`,
+      `tenants/local/stage/${t}`,
+    ]);
     return [...STATIC_CM_FOLDERS, ...this.transientFeatures().map((f) => `features/${f}`), ...tenants];
   }
 
@@ -301,7 +320,11 @@ const KINDS: Record<string, KindInfo> = {
   Cluster: { group: "cluster.x-k8s.io", version: "v1beta1", plural: "clusters", namespaced: true },
 };
 /** The kinds whose labelled objects are listed on each cluster to find leftovers. */
-const LISTED: Record<string, string[]> = { mgmt: ["Cluster"], w1: ["ConfigMap", "Namespace", "CustomResourceDefinition", "Widget"], w2: ["ConfigMap", "Namespace", "CustomResourceDefinition", "Widget"] };
+const LISTED: Record<string, string[]> = {
+  mgmt: ["Cluster"],
+  w1: ["ConfigMap", "Namespace", "CustomResourceDefinition", "Widget"],
+  w2: ["ConfigMap", "Namespace", "CustomResourceDefinition", "Widget"],
+};
 
 function kindInfo(kind: string): KindInfo {
   const info = KINDS[kind];
@@ -373,9 +396,25 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
   const repoUrl = () => `${server.url}/repo.git`;
 
   const startController = async () => {
-    const proc = startCli(["controller", "--kubeconfig", join(tmp, "mgmt.kubeconfig"), "--repo", repoUrl(), "--concurrent", "4", "--cache-dir", join(tmp, "cache"), "--listen", "127.0.0.1:0", "--allow-insecure-http"], {
-      env: { FLOTILLA_WEBHOOK_TOKEN: token, FLOTILLA_WEBHOOK_SECRET: hookSecret, FLOTILLA_LOG_LEVEL: "info" },
-    });
+    const proc = startCli(
+      [
+        "controller",
+        "--kubeconfig",
+        join(tmp, "mgmt.kubeconfig"),
+        "--repo",
+        repoUrl(),
+        "--concurrent",
+        "4",
+        "--cache-dir",
+        join(tmp, "cache"),
+        "--listen",
+        "127.0.0.1:0",
+        "--allow-insecure-http",
+      ],
+      {
+        env: { FLOTILLA_WEBHOOK_TOKEN: token, FLOTILLA_WEBHOOK_SECRET: hookSecret, FLOTILLA_LOG_LEVEL: "info" },
+      },
+    );
     controller = proc;
     return proc;
   };
@@ -384,12 +423,21 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
   const push = async () => {
     const body = JSON.stringify({ ref: "refs/heads/main", repository: { url: repoUrl() } });
     const proc = controller!;
-    if (!hookUrl) hookUrl = `${String((await proc.waitForLog((l) => typeof l.url === "string" && String(l.msg).startsWith("serving"), 30_000)).url)}/hook/${token}`;
-    const res = await fetch(hookUrl, { method: "POST", body, headers: { "content-type": "application/json", "x-signature": `sha256=${createHmac("sha256", hookSecret).update(body).digest("hex")}` } });
+    if (!hookUrl)
+      hookUrl = `${String((await proc.waitForLog((l) => typeof l.url === "string" && String(l.msg).startsWith("serving"), 30_000)).url)}/hook/${token}`;
+    const res = await fetch(hookUrl, {
+      method: "POST",
+      body,
+      headers: {
+        "content-type": "application/json",
+        "x-signature": `sha256=${createHmac("sha256", hookSecret).update(body).digest("hex")}`,
+      },
+    });
     expect(res.status, `webhook answered ${res.status}: ${await res.clone().text()}`).toBe(200);
   };
 
-  const kustomizations = async () => (await mgmt().request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items;
+  const kustomizations = async () =>
+    (await mgmt().request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items;
 
   /**
    * Waits until the management cluster holds exactly the planned units, every one Ready at HEAD
@@ -413,15 +461,21 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
         const want = planned.get(key);
         if (!want) off.push(`${key}: not in the plan of HEAD${k.metadata.deletionTimestamp ? " (Terminating)" : ""}`);
         else if (k.metadata.deletionTimestamp) off.push(`${key}: Terminating`);
-        else if (k.spec.path !== want.spec.path || !deepEqual(k.spec.dependsOn ?? [], want.spec.dependsOn ?? [])) off.push(`${key}: spec is not the plan's (path ${k.spec.path}, dependsOn ${JSON.stringify(k.spec.dependsOn)})`);
-        else if (readyOf(k)?.status !== "True" || k.status?.lastAppliedRevision !== revision) off.push(`${key}: ${readyOf(k)?.status ?? "no Ready"} ${readyOf(k)?.reason ?? ""} ${readyOf(k)?.message ?? ""} (last applied ${k.status?.lastAppliedRevision})`);
+        else if (k.spec.path !== want.spec.path || !deepEqual(k.spec.dependsOn ?? [], want.spec.dependsOn ?? []))
+          off.push(`${key}: spec is not the plan's (path ${k.spec.path}, dependsOn ${JSON.stringify(k.spec.dependsOn)})`);
+        else if (readyOf(k)?.status !== "True" || k.status?.lastAppliedRevision !== revision)
+          off.push(
+            `${key}: ${readyOf(k)?.status ?? "no Ready"} ${readyOf(k)?.reason ?? ""} ${readyOf(k)?.message ?? ""} (last applied ${k.status?.lastAppliedRevision})`,
+          );
       }
       for (const key of planned.keys()) if (!seen.has(key)) off.push(`${key}: planned but absent`);
       if (off.length === 0) return;
       if (Date.now() > deadline) break;
       await sleep(200);
     }
-    throw new Error(`the fleet did not converge on ${sha.slice(0, 7)} within ${CONVERGE_MS} ms:\n  ${off.join("\n  ")}\n${controller?.tail(40) ?? ""}`);
+    throw new Error(
+      `the fleet did not converge on ${sha.slice(0, 7)} within ${CONVERGE_MS} ms:\n  ${off.join("\n  ")}\n${controller?.tail(40) ?? ""}`,
+    );
   };
 
   /** Every id ever rendered, per cluster, with what is needed to look it up again. */
@@ -465,7 +519,12 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
         // (a) every rendered object is there, owned by its unit, with the rendered content.
         await Promise.all(
           [...ids].map(async ([id, { unit, object }]) => {
-            const res = await client.request<KubeObject>("GET", objectPath(object.kind, object.metadata.namespace, object.metadata.name!), undefined, { allow: [404] });
+            const res = await client.request<KubeObject>(
+              "GET",
+              objectPath(object.kind, object.metadata.namespace, object.metadata.name!),
+              undefined,
+              { allow: [404] },
+            );
             if (res.status === 404) return problems.push(`${name}: ${objectRef(object)} of ${unit} is missing`);
             const o = res.body;
             if (o.metadata.deletionTimestamp) return problems.push(`${name}: ${objectRef(object)} of ${unit} is being deleted`);
@@ -473,10 +532,13 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
             const owner = `${labels[LABEL_OWNER_NAMESPACE]}/${labels[LABEL_OWNER_NAME]}`;
             if (owner !== unit) problems.push(`${name}: ${objectRef(object)} is labelled for ${owner}, not ${unit}`);
             if (object.kind === "ConfigMap") {
-              if (!deepEqual(o.data ?? {}, object.data ?? {})) problems.push(`${name}: ${id} data ${JSON.stringify(o.data)} is not the render's ${JSON.stringify(object.data)}`);
+              if (!deepEqual(o.data ?? {}, object.data ?? {}))
+                problems.push(`${name}: ${id} data ${JSON.stringify(o.data)} is not the render's ${JSON.stringify(object.data)}`);
             } else {
               const { metadata, ...rest } = object;
-              const m = subsetMismatch(rest, o, objectRef(object)) ?? subsetMismatch({ labels: metadata.labels, annotations: metadata.annotations }, o.metadata, `${objectRef(object)}.metadata`);
+              const m =
+                subsetMismatch(rest, o, objectRef(object)) ??
+                subsetMismatch({ labels: metadata.labels, annotations: metadata.annotations }, o.metadata, `${objectRef(object)}.metadata`);
               if (m) problems.push(`${name}: ${m}`);
             }
             return undefined;
@@ -487,23 +549,38 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
         await Promise.all(
           [...(everRendered.get(name) ?? new Map<string, KubeObject>())].map(async ([id, object]) => {
             if (ids.has(id)) return;
-            const res = await client.request<KubeObject>("GET", objectPath(object.kind, object.metadata.namespace, object.metadata.name!), undefined, { allow: [404] });
+            const res = await client.request<KubeObject>(
+              "GET",
+              objectPath(object.kind, object.metadata.namespace, object.metadata.name!),
+              undefined,
+              { allow: [404] },
+            );
             if (res.status === 200 && !res.body.metadata.deletionTimestamp) {
               const labels = res.body.metadata.labels ?? {};
-              problems.push(`${name}: ${objectRef(object)} left git but is still there (labelled for ${labels[LABEL_OWNER_NAMESPACE]}/${labels[LABEL_OWNER_NAME]})`);
+              problems.push(
+                `${name}: ${objectRef(object)} left git but is still there (labelled for ${labels[LABEL_OWNER_NAMESPACE]}/${labels[LABEL_OWNER_NAME]})`,
+              );
             }
           }),
         );
         // ...and no object labelled as a unit's is outside that unit's render.
         for (const kind of LISTED[name] ?? []) {
           const k = kindInfo(kind);
-          const res = await client.request<{ items?: KubeObject[] }>("GET", `${base(k)}/${k.plural}?labelSelector=${encodeURIComponent(LABEL_OWNER_NAME)}`, undefined, { allow: [404] });
+          const res = await client.request<{ items?: KubeObject[] }>(
+            "GET",
+            `${base(k)}/${k.plural}?labelSelector=${encodeURIComponent(LABEL_OWNER_NAME)}`,
+            undefined,
+            { allow: [404] },
+          );
           for (const o of res.body.items ?? []) {
             if (o.metadata.deletionTimestamp) continue;
             const labels = o.metadata.labels ?? {};
             const unit = `${labels[LABEL_OWNER_NAMESPACE]}/${labels[LABEL_OWNER_NAME]}`;
             const id = objectId({ apiVersion: k.group ? `${k.group}/${k.version}` : k.version, kind, metadata: o.metadata });
-            if (ids.get(id)?.unit !== unit) problems.push(`${name}: ${kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name} labelled for ${unit} is not in its render`);
+            if (ids.get(id)?.unit !== unit)
+              problems.push(
+                `${name}: ${kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name} labelled for ${unit} is not in its render`,
+              );
           }
         }
       }),
@@ -512,7 +589,10 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
     for (const h of handMade) {
       const res = await clients.get(h.cluster)!.request<KubeObject>("GET", h.path, undefined, { allow: [404] });
       if (res.status === 404) problems.push(`${h.cluster}: hand-made ${h.path} was deleted`);
-      else if (res.body.metadata.resourceVersion !== h.resourceVersion || !deepEqual(res.body.data, h.data)) problems.push(`${h.cluster}: hand-made ${h.path} was changed (resourceVersion ${h.resourceVersion} → ${res.body.metadata.resourceVersion})`);
+      else if (res.body.metadata.resourceVersion !== h.resourceVersion || !deepEqual(res.body.data, h.data))
+        problems.push(
+          `${h.cluster}: hand-made ${h.path} was changed (resourceVersion ${h.resourceVersion} → ${res.body.metadata.resourceVersion})`,
+        );
     }
     return problems.sort();
   };
@@ -521,7 +601,13 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
     ensureBuiltCli();
     harness = await startHarness({ profile: "apiserver", clusters: ["mgmt", "w1", "w2"] });
     for (const name of ["mgmt", "w1", "w2"]) clients.set(name, ClusterClient.fromKubeconfig(harness.get(name)!.kubeconfig));
-    await applyUnit(mgmt(), { unit: { name: "crds", namespace: "flux-system" }, objects: render(new DiskTree(join(ROOT, "deploy")), "crds"), prune: false, wait: true, timeoutMs: 60_000 });
+    await applyUnit(mgmt(), {
+      unit: { name: "crds", namespace: "flux-system" },
+      objects: render(new DiskTree(join(ROOT, "deploy")), "crds"),
+      prune: false,
+      wait: true,
+      timeoutMs: 60_000,
+    });
     for (const w of ["w1", "w2"]) {
       await mgmt().request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: w } }, { allow: [409] });
       await mgmt().request("POST", `/api/v1/namespaces/${w}/secrets`, {
@@ -565,7 +651,14 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
       for (const ns of ["team-a", "default"]) {
         const data = { made: "by hand" };
         const path = `/api/v1/namespaces/${ns}/configmaps/hand-made`;
-        const res = await clients.get(c)!.request<KubeObject>("POST", `/api/v1/namespaces/${ns}/configmaps?fieldManager=person`, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "hand-made", namespace: ns }, data });
+        const res = await clients
+          .get(c)!
+          .request<KubeObject>("POST", `/api/v1/namespaces/${ns}/configmaps?fieldManager=person`, {
+            apiVersion: "v1",
+            kind: "ConfigMap",
+            metadata: { name: "hand-made", namespace: ns },
+            data,
+          });
         handMade.push({ cluster: c, path, resourceVersion: res.body.metadata.resourceVersion as string, data });
       }
     }
@@ -604,7 +697,11 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
       const lines = killed.logLines().slice(linesBefore);
       const recorded = new Set(lines.filter((l) => l.msg === "applied" && l.revision === revisionA).map((l) => String(l.unit)));
       const unitsOfA = new Set(unitsA.map((e) => unitKey(e.unit)));
-      const unrecorded = new Map(lines.filter((l) => l.msg === "applied" && l.revision === undefined && unitsOfA.has(String(l.unit)) && !recorded.has(String(l.unit))).map((l) => [String(l.unit), String(l.changes)]));
+      const unrecorded = new Map(
+        lines
+          .filter((l) => l.msg === "applied" && l.revision === undefined && unitsOfA.has(String(l.unit)) && !recorded.has(String(l.unit)))
+          .map((l) => [String(l.unit), String(l.changes)]),
+      );
       const appliedBeforeKill = recorded.size;
       hookUrl = "";
       // Sometimes more commits land while the controller is down: some of what it was applying
@@ -635,14 +732,21 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
       converged.push(Date.now() - restarted);
       const problems = await compare(expected);
       const objects = expected.reduce((n, e) => n + e.objects.length, 0);
-      process.stdout.write(`crash-safety: round ${round}: killed after ${runMs} ms (${appliedBeforeKill} of ${unitsA.length} units had applied the commit${unrecorded.size ? `, ${unrecorded.size} had changed their cluster without recording it: ${[...unrecorded].map(([u, c]) => `${u} ${c}`).join("; ")}` : ""})${note}; converged ${converged.at(-1)} ms after restart; ${expected.length} units, ${objects} objects\n`);
-      expect(problems, `round ${round} (seed ${SEED}): the clusters differ from the render of ${sha.slice(0, 7)}\n${controller!.tail(40)}`).toEqual([]);
+      process.stdout.write(
+        `crash-safety: round ${round}: killed after ${runMs} ms (${appliedBeforeKill} of ${unitsA.length} units had applied the commit${unrecorded.size ? `, ${unrecorded.size} had changed their cluster without recording it: ${[...unrecorded].map(([u, c]) => `${u} ${c}`).join("; ")}` : ""})${note}; converged ${converged.at(-1)} ms after restart; ${expected.length} units, ${objects} objects\n`,
+      );
+      expect(
+        problems,
+        `round ${round} (seed ${SEED}): the clusters differ from the render of ${sha.slice(0, 7)}\n${controller!.tail(40)}`,
+      ).toEqual([]);
     }
 
     // The end state: every unit Ready at HEAD, none stuck Terminating.
     const final = await kustomizations();
     expect(final.filter((k) => k.metadata.deletionTimestamp).map(unitKey)).toEqual([]);
-    expect(final.map((k) => [unitKey(k), readyOf(k)?.status, k.status?.lastAppliedRevision])).toEqual(expected.map((e) => [unitKey(e.unit), "True", `main@sha1:${sha}`]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))));
+    expect(final.map((k) => [unitKey(k), readyOf(k)?.status, k.status?.lastAppliedRevision])).toEqual(
+      expected.map((e) => [unitKey(e.unit), "True", `main@sha1:${sha}`]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    );
     const sorted = [...converged].sort((a, b) => a - b);
     process.stdout.write(
       `crash-safety: seed ${SEED}: ${ROUNDS} rounds, ${ROUNDS + extraKills} kills; converged after restart min ${sorted[0]} ms, median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted.at(-1)} ms\n`,

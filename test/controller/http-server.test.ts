@@ -82,11 +82,16 @@ describe("the controller's HTTP server: metrics, probes and push webhooks over r
     expect(text).toContain(`gotk_reconcile_condition{${labels},type="Ready",status="True"} 1\n`);
     expect(text).toContain(`gotk_reconcile_condition{${labels},type="Ready",status="False"} 0\n`);
     // One info series per object: the earlier False one is replaced, not kept beside it.
-    expect(text.match(/^gotk_resource_info\{kind="Kustomization".*$/gm)).toEqual([`gotk_resource_info{${labels},ready="True",suspended="false",revision="v0.0.3@sha1:abc"} 1`]);
-    expect(text).toContain('gotk_resource_info{kind="GitRepository",name="main",namespace="flux-system",ready="True",suspended="false",revision=""} 1\n');
+    expect(text.match(/^gotk_resource_info\{kind="Kustomization".*$/gm)).toEqual([
+      `gotk_resource_info{${labels},ready="True",suspended="false",revision="v0.0.3@sha1:abc"} 1`,
+    ]);
+    expect(text).toContain(
+      'gotk_resource_info{kind="GitRepository",name="main",namespace="flux-system",ready="True",suspended="false",revision=""} 1\n',
+    );
     expect(text).toContain(`flotilla_ready{${labels}} 1\n`);
     // Every sample line is `name{labels} number` and every metric has HELP and TYPE.
-    for (const line of text.trimEnd().split("\n")) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|[a-z_]+(\{[^}]*\})? -?[\d.e+]+|[a-z_]+(\{[^}]*\})? \+Inf)$/);
+    for (const line of text.trimEnd().split("\n"))
+      expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|[a-z_]+(\{[^}]*\})? -?[\d.e+]+|[a-z_]+(\{[^}]*\})? \+Inf)$/);
 
     metrics.forget("Kustomization", "prod-eu-west-1", "tenants-prod");
     const after = await (await fetch(`${server.url}/metrics`)).text();
@@ -95,19 +100,41 @@ describe("the controller's HTTP server: metrics, probes and push webhooks over r
   });
 
   it("accepts a GitHub push signed with the receiver's secret and hands it to that receiver", async () => {
-    const body = JSON.stringify({ ref: "refs/heads/main", repository: { clone_url: "https://github.com/org/platform.git", ssh_url: "git@github.com:org/platform.git" } });
+    const body = JSON.stringify({
+      ref: "refs/heads/main",
+      repository: { clone_url: "https://github.com/org/platform.git", ssh_url: "git@github.com:org/platform.git" },
+    });
     const res = await hook(GITHUB_TOKEN, body, { "x-github-event": "push", "x-hub-signature-256": `sha256=${hmac(GITHUB_SECRET, body)}` });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ sender: "github", ref: "refs/heads/main", urls: ["https://github.com/org/platform.git", "git@github.com:org/platform.git"] });
-    expect(pushes).toEqual([{ receiver: "github", event: { sender: "github", ref: "refs/heads/main", urls: ["https://github.com/org/platform.git", "git@github.com:org/platform.git"] } }]);
+    expect(await res.json()).toEqual({
+      sender: "github",
+      ref: "refs/heads/main",
+      urls: ["https://github.com/org/platform.git", "git@github.com:org/platform.git"],
+    });
+    expect(pushes).toEqual([
+      {
+        receiver: "github",
+        event: {
+          sender: "github",
+          ref: "refs/heads/main",
+          urls: ["https://github.com/org/platform.git", "git@github.com:org/platform.git"],
+        },
+      },
+    ]);
   });
 
   it("refuses a GitHub push signed with the path token instead of the secret, or with a tampered body (401)", async () => {
     const body = JSON.stringify({ ref: "refs/heads/main", repository: { clone_url: "https://github.com/org/platform.git" } });
-    const withToken = await hook(GITHUB_TOKEN, body, { "x-github-event": "push", "x-hub-signature-256": `sha256=${hmac(GITHUB_TOKEN, body)}` });
+    const withToken = await hook(GITHUB_TOKEN, body, {
+      "x-github-event": "push",
+      "x-hub-signature-256": `sha256=${hmac(GITHUB_TOKEN, body)}`,
+    });
     expect(withToken.status).toBe(401);
     expect(await withToken.text()).toContain("X-Hub-Signature-256");
-    const tampered = await hook(GITHUB_TOKEN, body.replace("main", "evil"), { "x-github-event": "push", "x-hub-signature-256": `sha256=${hmac(GITHUB_SECRET, body)}` });
+    const tampered = await hook(GITHUB_TOKEN, body.replace("main", "evil"), {
+      "x-github-event": "push",
+      "x-hub-signature-256": `sha256=${hmac(GITHUB_SECRET, body)}`,
+    });
     expect(tampered.status).toBe(401);
     const unsigned = await hook(GITHUB_TOKEN, body, { "x-github-event": "push" });
     expect(unsigned.status).toBe(401);
@@ -116,7 +143,10 @@ describe("the controller's HTTP server: metrics, probes and push webhooks over r
 
   it("answers 202 to a signed GitHub event that is not a push, and 200 to a ping", async () => {
     const body = JSON.stringify({ action: "opened" });
-    const issue = await hook(GITHUB_TOKEN, body, { "x-github-event": "issues", "x-hub-signature-256": `sha256=${hmac(GITHUB_SECRET, body)}` });
+    const issue = await hook(GITHUB_TOKEN, body, {
+      "x-github-event": "issues",
+      "x-hub-signature-256": `sha256=${hmac(GITHUB_SECRET, body)}`,
+    });
     expect([issue.status, await issue.text()]).toEqual([202, "ignored GitHub event 'issues'\n"]);
     const ping = await hook(GITHUB_TOKEN, "{}", { "x-github-event": "ping", "x-hub-signature-256": `sha256=${hmac(GITHUB_SECRET, "{}")}` });
     expect(ping.status).toBe(200);
@@ -130,7 +160,9 @@ describe("the controller's HTTP server: metrics, probes and push webhooks over r
     const bad = await hook(GITLAB_TOKEN, body, { "x-gitlab-event": "Push Hook", "x-gitlab-token": GENERIC_TOKEN });
     expect(bad.status).toBe(401);
     expect((await hook(GITLAB_TOKEN, body, { "x-gitlab-event": "Push Hook", "x-gitlab-token": GITLAB_TOKEN })).status).toBe(401);
-    expect(pushes).toEqual([{ receiver: "gitlab", event: { sender: "gitlab", ref: "refs/tags/v0.0.4", urls: ["https://gitlab.com/g/platform.git"] } }]);
+    expect(pushes).toEqual([
+      { receiver: "gitlab", event: { sender: "gitlab", ref: "refs/tags/v0.0.4", urls: ["https://gitlab.com/g/platform.git"] } },
+    ]);
   });
 
   it("accepts a generic hook signed with the secret, as X-Signature, and refuses one signed with the URL token", async () => {
@@ -142,7 +174,10 @@ describe("the controller's HTTP server: metrics, probes and push webhooks over r
     const notJson = await hook(GENERIC_TOKEN, "not json", { "x-signature": hmac(GENERIC_SECRET, "not json") });
     expect(notJson.status).toBe(400);
     const noRepository = await hook(GENERIC_TOKEN, "{}", { "x-signature": hmac(GENERIC_SECRET, "{}") });
-    expect([noRepository.status, await noRepository.text()]).toEqual([400, 'payload names no repository ({"url": "<repository URL>"} or repository.url), so nothing is polled\n']);
+    expect([noRepository.status, await noRepository.text()]).toEqual([
+      400,
+      'payload names no repository ({"url": "<repository URL>"} or repository.url), so nothing is polled\n',
+    ]);
     expect(pushes).toEqual([{ receiver: "generic", event: { sender: "generic", urls: ["https://git.example.com/platform"] } }]);
   });
 
@@ -185,7 +220,10 @@ describe("the controller's HTTP server: metrics, probes and push webhooks over r
   });
 
   it("logged every hook it refused or accepted, and never a token or a secret", () => {
-    const lines = logText.trim().split("\n").map((l) => JSON.parse(l) as { msg: string; status?: number });
+    const lines = logText
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { msg: string; status?: number });
     expect(lines.filter((l) => l.msg === "push received").length).toBeGreaterThanOrEqual(4);
     expect(lines.some((l) => l.msg === "hook refused" && l.status === 401)).toBe(true);
     expect(lines.some((l) => l.msg === "hook for an unknown token" && l.status === 404)).toBe(true);
@@ -221,7 +259,16 @@ describe("hook requests are refused before their payload is read", () => {
   const pushes: PushEvent[] = [];
   beforeAll(async () => {
     const receivers: HookReceiver[] = [{ token: "t0k", secret: "s3c", onPush: (e) => pushes.push(e) }];
-    server = await startHttpServer({ port: 0, host: "127.0.0.1", metrics: new Metrics(), ready: () => true, receivers: () => receivers, logger: pino({ level: "silent" }), maxConcurrentHooks: 2, hookBodyTimeoutMs: 300 });
+    server = await startHttpServer({
+      port: 0,
+      host: "127.0.0.1",
+      metrics: new Metrics(),
+      ready: () => true,
+      receivers: () => receivers,
+      logger: pino({ level: "silent" }),
+      maxConcurrentHooks: 2,
+      hookBodyTimeoutMs: 300,
+    });
   });
   afterAll(async () => {
     await server?.close();
@@ -252,10 +299,19 @@ describe("hook requests are refused before their payload is read", () => {
 describe("startHttpServer", () => {
   it("fails clearly when the port is taken", async () => {
     const logger = pino({ level: "silent" });
-    const first = await startHttpServer({ port: 0, host: "127.0.0.1", metrics: new Metrics(), ready: () => true, receivers: () => [], logger });
+    const first = await startHttpServer({
+      port: 0,
+      host: "127.0.0.1",
+      metrics: new Metrics(),
+      ready: () => true,
+      receivers: () => [],
+      logger,
+    });
     try {
       const port = Number(new URL(first.url).port);
-      await expect(startHttpServer({ port, host: "127.0.0.1", metrics: new Metrics(), ready: () => true, receivers: () => [], logger })).rejects.toThrow(/EADDRINUSE/);
+      await expect(
+        startHttpServer({ port, host: "127.0.0.1", metrics: new Metrics(), ready: () => true, receivers: () => [], logger }),
+      ).rejects.toThrow(/EADDRINUSE/);
     } finally {
       await first.close();
     }

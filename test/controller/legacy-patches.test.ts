@@ -13,7 +13,8 @@ describe("a v1beta2 Kustomization's patchesStrategicMerge and patchesJson6902 ar
     bed = await startControllerTestbed({
       message: "web",
       files: {
-        "apps/web.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-settings, namespace: default}\ndata: {replicas: '1'}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web, namespace: default}\n",
+        "apps/web.yaml":
+          "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-settings, namespace: default}\ndata: {replicas: '1'}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web, namespace: default}\n",
       },
     });
     mgmt = bed.mgmt;
@@ -28,8 +29,15 @@ describe("a v1beta2 Kustomization's patchesStrategicMerge and patchesJson6902 ar
           path: "./apps",
           prune: true,
           sourceRef: { kind: "GitRepository", name: "apps" },
-          patchesStrategicMerge: [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "web-settings", namespace: "default" }, data: { replicas: "3" } }],
-          patchesJson6902: [{ target: { version: "v1", kind: "ServiceAccount", name: "web" }, patch: [{ op: "add", path: "/metadata/labels", value: { patched: "yes" } }] }],
+          patchesStrategicMerge: [
+            { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "web-settings", namespace: "default" }, data: { replicas: "3" } },
+          ],
+          patchesJson6902: [
+            {
+              target: { version: "v1", kind: "ServiceAccount", name: "web" },
+              patch: [{ op: "add", path: "/metadata/labels", value: { patched: "yes" } }],
+            },
+          ],
         },
       },
     ];
@@ -41,8 +49,16 @@ describe("a v1beta2 Kustomization's patchesStrategicMerge and patchesJson6902 ar
   });
 
   it("patches the ConfigMap (strategic merge) and the ServiceAccount (JSON 6902)", async () => {
-    const get = async (path: string) => (await mgmt.request<{ data?: Record<string, string>; metadata: { labels?: Record<string, string> } }>("GET", path, undefined, { allow: [404] })).body;
-    const settings = await until("web-settings applied", async () => (await get("/api/v1/namespaces/default/configmaps/web-settings")).data);
+    const get = async (path: string) =>
+      (
+        await mgmt.request<{ data?: Record<string, string>; metadata: { labels?: Record<string, string> } }>("GET", path, undefined, {
+          allow: [404],
+        })
+      ).body;
+    const settings = await until(
+      "web-settings applied",
+      async () => (await get("/api/v1/namespaces/default/configmaps/web-settings")).data,
+    );
     expect(settings).toEqual({ replicas: "3" });
     expect((await get("/api/v1/namespaces/default/serviceaccounts/web")).metadata.labels).toMatchObject({ patched: "yes" });
   });

@@ -19,8 +19,10 @@ function fleet(colour: string): Record<string, string> {
     "tenants/local/common/team/team.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: team, namespace: default}\ndata: {colour: ${colour}}\n`,
   };
   for (const c of CLUSTERS) {
-    files[`providers/local/v1/mgmt/namespaced/${c}/cluster.yaml`] = `apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata: {name: ${c}, namespace: ${c}}\nspec:\n  infrastructureRef: {apiVersion: infrastructure.cluster.x-k8s.io/v1beta1, kind: LocalCluster, name: ${c}}\n`;
-    files[`providers/local/v1/clusters/dev/${c}/info.yaml`] = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cluster-info, namespace: default}\ndata: {colour: ${colour}}\n`;
+    files[`providers/local/v1/mgmt/namespaced/${c}/cluster.yaml`] =
+      `apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata: {name: ${c}, namespace: ${c}}\nspec:\n  infrastructureRef: {apiVersion: infrastructure.cluster.x-k8s.io/v1beta1, kind: LocalCluster, name: ${c}}\n`;
+    files[`providers/local/v1/clusters/dev/${c}/info.yaml`] =
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cluster-info, namespace: default}\ndata: {colour: ${colour}}\n`;
   }
   return files;
 }
@@ -33,7 +35,10 @@ describe("an unreachable workload cluster delays only its own units", () => {
   let controller: Controller;
   let frozenPid: number | undefined;
 
-  const units = async () => (await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items.filter((u) => u.metadata.namespace !== "flux-system");
+  const units = async () =>
+    (await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items.filter(
+      (u) => u.metadata.namespace !== "flux-system",
+    );
   const atRevision = (u: Kustomization, sha: string) => ready(u)?.status === "True" && u.status?.lastAppliedRevision === `main@sha1:${sha}`;
   const commit = (colour: string) => {
     const sha = bed.repo.commit(`feat: ${colour}`, fleet(colour));
@@ -49,7 +54,13 @@ describe("an unreachable workload cluster delays only its own units", () => {
     await new FleetPlanner(controller, { repoUrl: bed.repoUrl }).bootstrap();
     for (const c of CLUSTERS) {
       await mgmt.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: c } }, { allow: [409] });
-      await mgmt.request("POST", `/api/v1/namespaces/${c}/secrets`, { apiVersion: "v1", kind: "Secret", metadata: { name: `${c}-kubeconfig`, namespace: c }, type: "cluster.x-k8s.io/secret", stringData: { value: bed.harness.get(c)!.kubeconfig } });
+      await mgmt.request("POST", `/api/v1/namespaces/${c}/secrets`, {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: `${c}-kubeconfig`, namespace: c },
+        type: "cluster.x-k8s.io/secret",
+        stringData: { value: bed.harness.get(c)!.kubeconfig },
+      });
     }
     const sha = bed.firstCommit;
     await until("the first rollout", async () => {
@@ -79,14 +90,20 @@ describe("an unreachable workload cluster delays only its own units", () => {
     const frozenUnits = (await units()).filter((u) => u.metadata.namespace === FROZEN);
     expect(frozenUnits.some((u) => atRevision(u, sha))).toBe(false);
     for (const c of CLUSTERS.filter((c) => c !== FROZEN)) {
-      const paint = await ClusterClient.fromKubeconfig(bed.harness.get(c)!.kubeconfig).request<{ data: { colour: string } }>("GET", "/api/v1/namespaces/default/configmaps/paint");
+      const paint = await ClusterClient.fromKubeconfig(bed.harness.get(c)!.kubeconfig).request<{ data: { colour: string } }>(
+        "GET",
+        "/api/v1/namespaces/default/configmaps/paint",
+      );
       expect(paint.body.data.colour).toBe("green");
     }
 
     // The frozen cluster's units fail on their own, with a message that names the cluster's server.
     const failed = await until(
       "a frozen cluster's unit to report its timeout",
-      async () => (await units()).find((u) => u.metadata.namespace === FROZEN && ready(u)?.status === "False" && /timed out|timeout/i.test(ready(u)?.message ?? "")),
+      async () =>
+        (await units()).find(
+          (u) => u.metadata.namespace === FROZEN && ready(u)?.status === "False" && /timed out|timeout/i.test(ready(u)?.message ?? ""),
+        ),
       90_000,
     );
     expect(ready(failed)?.message).toContain(bed.harness.get(FROZEN)!.server);

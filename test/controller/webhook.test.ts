@@ -8,21 +8,39 @@ const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 
 describe("readPush with a receiver secret", () => {
   it("accepts a GitHub push signed with the secret and names the repository URLs", () => {
-    const body = json({ ref: "refs/heads/main", repository: { clone_url: "https://github.com/o/r.git", ssh_url: "git@github.com:o/r.git" } });
+    const body = json({
+      ref: "refs/heads/main",
+      repository: { clone_url: "https://github.com/o/r.git", ssh_url: "git@github.com:o/r.git" },
+    });
     const verdict = readPush(secret, { "x-github-event": "push", "x-hub-signature-256": `sha256=${sign(body)}` }, body);
-    expect(verdict).toEqual({ ok: true, event: { sender: "github", ref: "refs/heads/main", urls: ["https://github.com/o/r.git", "git@github.com:o/r.git"] } });
+    expect(verdict).toEqual({
+      ok: true,
+      event: { sender: "github", ref: "refs/heads/main", urls: ["https://github.com/o/r.git", "git@github.com:o/r.git"] },
+    });
   });
 
   it("refuses a GitHub push that is unsigned, signed with another key, or tampered with", () => {
     const body = json({ repository: { clone_url: "https://github.com/o/r.git" } });
     expect(readPush(secret, { "x-github-event": "push" }, body)).toMatchObject({ ok: false, status: 401 });
-    expect(readPush(secret, { "x-github-event": "push", "x-hub-signature-256": `sha256=${sign(body, "url-token")}` }, body)).toMatchObject({ ok: false, status: 401 });
-    expect(readPush(secret, { "x-github-event": "push", "x-hub-signature-256": `sha256=${sign(body)}` }, json({ repository: { clone_url: "https://evil/x" } }))).toMatchObject({ ok: false, status: 401 });
+    expect(readPush(secret, { "x-github-event": "push", "x-hub-signature-256": `sha256=${sign(body, "url-token")}` }, body)).toMatchObject({
+      ok: false,
+      status: 401,
+    });
+    expect(
+      readPush(
+        secret,
+        { "x-github-event": "push", "x-hub-signature-256": `sha256=${sign(body)}` },
+        json({ repository: { clone_url: "https://evil/x" } }),
+      ),
+    ).toMatchObject({ ok: false, status: 401 });
   });
 
   it("checks GitLab's token header against the secret", () => {
     const body = json({ project: { git_http_url: "https://gitlab.com/g/r.git" } });
-    expect(readPush(secret, { "x-gitlab-event": "Push Hook", "x-gitlab-token": secret }, body)).toMatchObject({ ok: true, event: { urls: ["https://gitlab.com/g/r.git"] } });
+    expect(readPush(secret, { "x-gitlab-event": "Push Hook", "x-gitlab-token": secret }, body)).toMatchObject({
+      ok: true,
+      event: { urls: ["https://gitlab.com/g/r.git"] },
+    });
     expect(readPush(secret, { "x-gitlab-event": "Push Hook", "x-gitlab-token": "nope" }, body)).toMatchObject({ ok: false, status: 401 });
   });
 
@@ -52,7 +70,10 @@ describe("readPush without a receiver secret (the URL token is the only credenti
   });
 
   it("accepts an unsigned push that names its repository, as Flux's generic Receiver does", () => {
-    expect(readPush(undefined, {}, json({ url: "https://git.example.com/platform" }))).toEqual({ ok: true, event: { sender: "generic", urls: ["https://git.example.com/platform"] } });
+    expect(readPush(undefined, {}, json({ url: "https://git.example.com/platform" }))).toEqual({
+      ok: true,
+      event: { sender: "generic", urls: ["https://git.example.com/platform"] },
+    });
     expect(readPush(undefined, {}, Buffer.alloc(0))).toMatchObject({ ok: false, status: 400 });
   });
 });

@@ -14,8 +14,18 @@ describe("fieldChanges", () => {
   });
 
   it("matches named list items by name, not position", () => {
-    const from = { containers: [{ name: "a", image: "a:1" }, { name: "b", image: "b:1" }] };
-    const to = { containers: [{ name: "b", image: "b:2" }, { name: "a", image: "a:1" }] };
+    const from = {
+      containers: [
+        { name: "a", image: "a:1" },
+        { name: "b", image: "b:1" },
+      ],
+    };
+    const to = {
+      containers: [
+        { name: "b", image: "b:2" },
+        { name: "a", image: "a:1" },
+      ],
+    };
     expect(fieldChanges(from, to)).toEqual([{ path: "containers[name=b].image", change: "changed", from: "b:1", to: "b:2" }]);
   });
 

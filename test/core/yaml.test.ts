@@ -20,7 +20,9 @@ describe("parseYamlDocuments", () => {
   });
 
   it("rejects duplicate keys", () => {
-    expect(() => parseYamlDocuments("a: 1\na: 2\n", "dup.yaml")).toThrow(expect.objectContaining({ location: { file: "dup.yaml", line: 2 } }));
+    expect(() => parseYamlDocuments("a: 1\na: 2\n", "dup.yaml")).toThrow(
+      expect.objectContaining({ location: { file: "dup.yaml", line: 2 } }),
+    );
   });
 });
 

@@ -15,7 +15,15 @@ const SUBJECT = { kind: "ServiceAccount", name: "flotilla", namespace: "flux-sys
 const SA_USER = `system:serviceaccount:${SUBJECT.namespace}:${SUBJECT.name}`;
 
 type Rule = { apiGroups?: string[]; resources?: string[]; verbs: string[]; nonResourceURLs?: string[] };
-type Container = { name: string; args?: string[]; command?: string[]; image: string; ports?: Array<{ name?: string; containerPort: number }>; readinessProbe?: { httpGet?: { path: string; port: string | number } }; livenessProbe?: { httpGet?: { path: string; port: string | number } } };
+type Container = {
+  name: string;
+  args?: string[];
+  command?: string[];
+  image: string;
+  ports?: Array<{ name?: string; containerPort: number }>;
+  readinessProbe?: { httpGet?: { path: string; port: string | number } };
+  livenessProbe?: { httpGet?: { path: string; port: string | number } };
+};
 
 /** Server-side apply of one object, strict about unknown fields; dry run unless `real`. */
 async function apply(client: ClusterClient, object: KubeObject, real = false): Promise<KubeObject> {
@@ -47,15 +55,43 @@ describe("deploy/: what installs Flotilla on a management cluster", () => {
 
   it("renders the Namespace, ServiceAccount, RBAC, CRDs, Deployment and Service", () => {
     expect(objects.map((o) => o.kind).sort()).toEqual(
-      ["ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "ClusterRoleBinding", "CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition", "Deployment", "Namespace", "Service", "ServiceAccount"].sort(),
+      [
+        "ClusterRole",
+        "ClusterRole",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+        "CustomResourceDefinition",
+        "CustomResourceDefinition",
+        "CustomResourceDefinition",
+        "CustomResourceDefinition",
+        "Deployment",
+        "Namespace",
+        "Service",
+        "ServiceAccount",
+      ].sort(),
     );
-    expect(crds.map((o) => o.metadata.name).sort()).toEqual(["clusters.cluster.x-k8s.io", "gitrepositories.source.toolkit.fluxcd.io", "kustomizations.kustomize.toolkit.fluxcd.io", "localclusters.infrastructure.cluster.x-k8s.io", "rollouts.flotilla.dev"]);
-    for (const o of objects.filter((x) => x.kind !== "Namespace" && !x.metadata.namespace)) expect(["CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"]).toContain(o.kind);
+    expect(crds.map((o) => o.metadata.name).sort()).toEqual([
+      "clusters.cluster.x-k8s.io",
+      "gitrepositories.source.toolkit.fluxcd.io",
+      "kustomizations.kustomize.toolkit.fluxcd.io",
+      "localclusters.infrastructure.cluster.x-k8s.io",
+      "rollouts.flotilla.dev",
+    ]);
+    for (const o of objects.filter((x) => x.kind !== "Namespace" && !x.metadata.namespace))
+      expect(["CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"]).toContain(o.kind);
   });
 
   it("is accepted by a real apiserver: CRDs and the Namespace applied, every other object in a strict server-side dry run", async () => {
     for (const ns of namespaces) await apply(client, ns); // dry run first: the Namespace itself is valid
-    await applyUnit(client, { unit: { name: "flotilla", namespace: "flux-system" }, objects: [...crds, ...namespaces], prune: false, wait: true, timeoutMs: 60_000 });
+    await applyUnit(client, {
+      unit: { name: "flotilla", namespace: "flux-system" },
+      objects: [...crds, ...namespaces],
+      prune: false,
+      wait: true,
+      timeoutMs: 60_000,
+    });
     const refused: string[] = [];
     for (const o of rest) {
       try {
@@ -67,23 +103,39 @@ describe("deploy/: what installs Flotilla on a management cluster", () => {
     }
     expect(refused).toEqual([]);
     // A dry run wrote nothing.
-    expect((await client.request("GET", "/apis/apps/v1/namespaces/flux-system/deployments/flotilla-controller", undefined, { allow: [404] })).status).toBe(404);
+    expect(
+      (await client.request("GET", "/apis/apps/v1/namespaces/flux-system/deployments/flotilla-controller", undefined, { allow: [404] }))
+        .status,
+    ).toBe(404);
     // And the check is strict: a misspelled field is refused, naming it.
-    const typo = deepClone(byKind("Deployment")[0]!) as KubeObject & { spec: { template: { spec: { containers: Array<Record<string, unknown>> } } } };
+    const typo = deepClone(byKind("Deployment")[0]!) as KubeObject & {
+      spec: { template: { spec: { containers: Array<Record<string, unknown>> } } };
+    };
     typo.spec.template.spec.containers[0]!.readinesProbe = { httpGet: { path: "/readyz", port: "http" } };
     await expect(apply(client, typo)).rejects.toThrow(/readinesProbe/);
   });
 
   it("grants no `*` verb, no `*` resource in a `*` group, and no cluster-wide write to Secrets", () => {
-    const rules = byKind("ClusterRole").flatMap((r) => ((r as unknown as { rules?: Rule[] }).rules ?? []).map((rule) => ({ role: r.metadata.name, ...rule })));
+    const rules = byKind("ClusterRole").flatMap((r) =>
+      ((r as unknown as { rules?: Rule[] }).rules ?? []).map((rule) => ({ role: r.metadata.name, ...rule })),
+    );
     expect(rules.length).toBeGreaterThan(5);
     for (const rule of rules) {
       expect(rule.verbs, `${rule.role}: ${JSON.stringify(rule)}`).not.toContain("*");
       expect(rule.apiGroups ?? [], `${rule.role}: ${JSON.stringify(rule)}`).not.toContain("*");
       expect(rule.nonResourceURLs, `${rule.role}`).toBeUndefined();
-      if ((rule.resources ?? []).includes("*")) expect(rule.apiGroups!.every((g) => g.endsWith("cluster.x-k8s.io")), `${rule.role}: '*' resources only in Cluster API groups`).toBe(true);
-      if ((rule.apiGroups ?? []).includes("") && (rule.resources ?? []).some((r) => r === "secrets" || r === "*")) expect(rule.verbs.filter((v) => !["get", "list", "watch"].includes(v)), `${rule.role} writes Secrets`).toEqual([]);
-      if ((rule.resources ?? []).some((r) => ["clusterroles", "clusterrolebindings", "roles", "rolebindings"].includes(r))) expect(rule.verbs).not.toContain("escalate");
+      if ((rule.resources ?? []).includes("*"))
+        expect(
+          rule.apiGroups!.every((g) => g.endsWith("cluster.x-k8s.io")),
+          `${rule.role}: '*' resources only in Cluster API groups`,
+        ).toBe(true);
+      if ((rule.apiGroups ?? []).includes("") && (rule.resources ?? []).some((r) => r === "secrets" || r === "*"))
+        expect(
+          rule.verbs.filter((v) => !["get", "list", "watch"].includes(v)),
+          `${rule.role} writes Secrets`,
+        ).toEqual([]);
+      if ((rule.resources ?? []).some((r) => ["clusterroles", "clusterrolebindings", "roles", "rolebindings"].includes(r)))
+        expect(rule.verbs).not.toContain("escalate");
     }
     // Only the controller's ServiceAccount is bound.
     for (const b of byKind("ClusterRoleBinding")) expect((b as unknown as { subjects: unknown[] }).subjects).toEqual([SUBJECT]);
@@ -92,8 +144,20 @@ describe("deploy/: what installs Flotilla on a management cluster", () => {
   it("lets the controller's ServiceAccount do what the controller does, and not more (SubjectAccessReview with the RBAC applied)", async () => {
     for (const o of [...byKind("ServiceAccount"), ...byKind("ClusterRole"), ...byKind("ClusterRoleBinding")]) await apply(client, o, true);
     const can = async (verb: string, group: string, resource: string, namespace?: string, subresource?: string) => {
-      const review = { apiVersion: "authorization.k8s.io/v1", kind: "SubjectAccessReview", spec: { user: SA_USER, groups: ["system:serviceaccounts", `system:serviceaccounts:${SUBJECT.namespace}`, "system:authenticated"], resourceAttributes: { verb, group, resource, ...(namespace ? { namespace } : {}), ...(subresource ? { subresource } : {}) } } };
-      const res = await client.request<{ status: { allowed: boolean } }>("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", review);
+      const review = {
+        apiVersion: "authorization.k8s.io/v1",
+        kind: "SubjectAccessReview",
+        spec: {
+          user: SA_USER,
+          groups: ["system:serviceaccounts", `system:serviceaccounts:${SUBJECT.namespace}`, "system:authenticated"],
+          resourceAttributes: { verb, group, resource, ...(namespace ? { namespace } : {}), ...(subresource ? { subresource } : {}) },
+        },
+      };
+      const res = await client.request<{ status: { allowed: boolean } }>(
+        "POST",
+        "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+        review,
+      );
       return res.body.status.allowed;
     };
     const allowed: Array<[string, string, string, string?, string?]> = [
@@ -112,7 +176,8 @@ describe("deploy/: what installs Flotilla on a management cluster", () => {
       // To act as a unit's service account (spec.serviceAccountName, --default-service-account).
       ["impersonate", "", "serviceaccounts", "tenant-a"],
     ];
-    for (const [verb, group, resource, ns, sub] of allowed) expect(await can(verb, group, resource, ns, sub), `${verb} ${group}/${resource}${sub ? `/${sub}` : ""}`).toBe(true);
+    for (const [verb, group, resource, ns, sub] of allowed)
+      expect(await can(verb, group, resource, ns, sub), `${verb} ${group}/${resource}${sub ? `/${sub}` : ""}`).toBe(true);
     const denied: Array<[string, string, string, string?, string?]> = [
       ["create", "", "secrets", "flux-system"],
       ["delete", "", "pods", "kube-system"],
@@ -123,11 +188,14 @@ describe("deploy/: what installs Flotilla on a management cluster", () => {
       ["create", "", "pods", "flux-system", "exec"],
       ["delete", "apiextensions.k8s.io", "customresourcedefinitions"],
     ];
-    for (const [verb, group, resource, ns, sub] of denied) expect(await can(verb, group, resource, ns, sub), `${verb} ${group}/${resource}`).toBe(false);
+    for (const [verb, group, resource, ns, sub] of denied)
+      expect(await can(verb, group, resource, ns, sub), `${verb} ${group}/${resource}`).toBe(false);
   });
 
   const controllerContainer = () => {
-    const deployment = byKind("Deployment")[0] as KubeObject & { spec: { template: { spec: { serviceAccountName: string; containers: Container[] } } } };
+    const deployment = byKind("Deployment")[0] as KubeObject & {
+      spec: { template: { spec: { serviceAccountName: string; containers: Container[] } } };
+    };
     return { pod: deployment.spec.template.spec, c: deployment.spec.template.spec.containers[0]! };
   };
 
@@ -152,6 +220,8 @@ describe("deploy/: what installs Flotilla on a management cluster", () => {
 
   it("passes only flags that `flotilla controller` accepts (it gets as far as reading the missing kubeconfig)", async () => {
     const { c } = controllerContainer();
-    await expect(runController([...c.args!.slice(1), "--kubeconfig", "/nonexistent/flotilla-deploy-test"])).rejects.toThrow(/kubeconfig '\/nonexistent\/flotilla-deploy-test' does not exist/);
+    await expect(runController([...c.args!.slice(1), "--kubeconfig", "/nonexistent/flotilla-deploy-test"])).rejects.toThrow(
+      /kubeconfig '\/nonexistent\/flotilla-deploy-test' does not exist/,
+    );
   });
 });

@@ -3,7 +3,12 @@ import type { KubeObject } from "../../src/core/object.js";
 import { diffFleet } from "../../src/diff/fleet-diff.js";
 import { formatDiffMarkdown, formatDiffText } from "../../src/diff/format-diff.js";
 
-const cm = (name: string, data: Record<string, string>, ns = "team"): KubeObject => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: ns }, data });
+const cm = (name: string, data: Record<string, string>, ns = "team"): KubeObject => ({
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  metadata: { name, namespace: ns },
+  data,
+});
 
 describe("diffFleet", () => {
   it("reports object changes per cluster and unit, ignoring object order", () => {
@@ -11,11 +16,18 @@ describe("diffFleet", () => {
     const head = [{ cluster: "c1", unit: "c1/common", objects: [cm("b", { y: "1" }), cm("a", { x: "2" })] }];
     const diff = diffFleet(base, head);
     expect(diff.summary).toEqual({ clusters: 1, units: 1, added: 0, changed: 1, removed: 0 });
-    expect(diff.clusters[0]!.units[0]!.objects[0]).toMatchObject({ ref: "ConfigMap/team/a", change: "changed", fields: [{ path: "data.x", from: "1", to: "2" }] });
+    expect(diff.clusters[0]!.units[0]!.objects[0]).toMatchObject({
+      ref: "ConfigMap/team/a",
+      change: "changed",
+      fields: [{ path: "data.x", from: "1", to: "2" }],
+    });
   });
 
   it("reports added and removed units with their objects", () => {
-    const diff = diffFleet([{ cluster: "c1", unit: "c1/old", objects: [cm("a", {})] }], [{ cluster: "c2", environment: "prod", unit: "c2/new", objects: [cm("b", {})] }]);
+    const diff = diffFleet(
+      [{ cluster: "c1", unit: "c1/old", objects: [cm("a", {})] }],
+      [{ cluster: "c2", environment: "prod", unit: "c2/new", objects: [cm("b", {})] }],
+    );
     expect(diff.clusters.map((c) => [c.cluster, c.units.map((u) => [u.unit, u.change])])).toEqual([
       ["c1", [["c1/old", "removed"]]],
       ["c2", [["c2/new", "added"]]],
@@ -29,8 +41,16 @@ describe("diffFleet", () => {
   });
 
   it("masks a changed Secret value in every format", () => {
-    const secret = (v: string): KubeObject => ({ apiVersion: "v1", kind: "Secret", metadata: { name: "s", namespace: "team" }, data: { password: v } });
-    const diff = diffFleet([{ cluster: "c1", unit: "c1/t", objects: [secret("b2xk")] }], [{ cluster: "c1", unit: "c1/t", objects: [secret("bmV3")] }]);
+    const secret = (v: string): KubeObject => ({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "s", namespace: "team" },
+      data: { password: v },
+    });
+    const diff = diffFleet(
+      [{ cluster: "c1", unit: "c1/t", objects: [secret("b2xk")] }],
+      [{ cluster: "c1", unit: "c1/t", objects: [secret("bmV3")] }],
+    );
     for (const text of [formatDiffText(diff), formatDiffMarkdown(diff), JSON.stringify(diff)]) {
       expect(text).not.toContain("b2xk");
       expect(text).not.toContain("bmV3");
@@ -39,7 +59,11 @@ describe("diffFleet", () => {
   });
 
   it("keeps a Markdown comment within the limit and says what it left out", () => {
-    const many = Array.from({ length: 50 }, (_, i) => ({ cluster: `c${i}`, unit: `c${i}/u`, objects: [cm("a", { big: "x".repeat(2000) })] }));
+    const many = Array.from({ length: 50 }, (_, i) => ({
+      cluster: `c${i}`,
+      unit: `c${i}/u`,
+      objects: [cm("a", { big: "x".repeat(2000) })],
+    }));
     const changed = many.map((u) => ({ ...u, objects: [cm("a", { big: "y".repeat(2000) })] }));
     const md = formatDiffMarkdown(diffFleet(many, changed), 20_000);
     expect(md.length).toBeLessThanOrEqual(20_000);

@@ -28,8 +28,17 @@ describe("flotilla diff --live: the head render against a live cluster, through 
   beforeAll(async () => {
     repo = TestRepo.create();
     cpSync(REFERENCE, repo.work, { recursive: true });
-    for (const f of ["flux-system/gitrepositories.yaml", "flux-system/kustomizations.yaml", `${CLUSTER}/kustomizations.yaml`, "prod-eu-west-1/kustomizations.yaml"]) unlinkSync(file(`providers/aws/v1/mgmt/namespaced/${f}`));
-    writeFileSync(file(`${clusterDir}/secret.yaml`), "apiVersion: v1\nkind: Secret\nmetadata:\n  name: api\n  namespace: kube-system\nstringData:\n  token: first-token-value\n");
+    for (const f of [
+      "flux-system/gitrepositories.yaml",
+      "flux-system/kustomizations.yaml",
+      `${CLUSTER}/kustomizations.yaml`,
+      "prod-eu-west-1/kustomizations.yaml",
+    ])
+      unlinkSync(file(`providers/aws/v1/mgmt/namespaced/${f}`));
+    writeFileSync(
+      file(`${clusterDir}/secret.yaml`),
+      "apiVersion: v1\nkind: Secret\nmetadata:\n  name: api\n  namespace: kube-system\nstringData:\n  token: first-token-value\n",
+    );
     repo.commit("feat: platform (#1)", { "flotilla.yaml": "sources:\n  release:\n    tag: v0.0.1\n" });
     repo.git("tag", "v0.0.1");
     harness = await startHarness({ profile: "apiserver", clusters: [CLUSTER] });
@@ -41,12 +50,24 @@ describe("flotilla diff --live: the head render against a live cluster, through 
     const plan = await planRepository(await openRepositoryInput(repo.work), undefined, false);
     const units = renderUnits(plan.result.objects, plan.trees, new Map(), (c) => c === CLUSTER);
     const hasCrd = (objects: readonly KubeObject[]) => objects.some((o) => o.kind === "CustomResourceDefinition");
-    units.sort((a, b) => Number(hasCrd(b.objects)) - Number(hasCrd(a.objects)) || Number(b.objects.some((o) => o.kind === "Namespace")) - Number(a.objects.some((o) => o.kind === "Namespace")));
+    units.sort(
+      (a, b) =>
+        Number(hasCrd(b.objects)) - Number(hasCrd(a.objects)) ||
+        Number(b.objects.some((o) => o.kind === "Namespace")) - Number(a.objects.some((o) => o.kind === "Namespace")),
+    );
     const client = ClusterClient.fromKubeconfig(harness.clusters[0]!.kubeconfig);
     try {
       for (const u of units) {
-        const k = plan.result.objects.find((o): o is Kustomization => o.kind === "Kustomization" && `${o.metadata.namespace}/${o.metadata.name}` === u.unit)!;
-        await applyUnit(client, { unit: { name: k.metadata.name!, namespace: k.metadata.namespace! }, objects: u.objects, prune: true, wait: false, timeoutMs: 30_000 });
+        const k = plan.result.objects.find(
+          (o): o is Kustomization => o.kind === "Kustomization" && `${o.metadata.namespace}/${o.metadata.name}` === u.unit,
+        )!;
+        await applyUnit(client, {
+          unit: { name: k.metadata.name!, namespace: k.metadata.namespace! },
+          objects: u.objects,
+          prune: true,
+          wait: false,
+          timeoutMs: 30_000,
+        });
       }
     } finally {
       client.close();
@@ -65,11 +86,24 @@ describe("flotilla diff --live: the head render against a live cluster, through 
 
   it("shows changed fields, new and pruned objects, masked Secrets and removed units — and writes nothing (exit 1)", async () => {
     const k = kube(harness.clusters[0]!);
-    const before = (await k.get("/apis/apps/v1/namespaces/ingress-nginx/deployments/ingress-nginx-controller")).body.metadata.resourceVersion;
-    writeFileSync(file("features/ingress-nginx/namespaced/controller.yaml"), readFileSync(file("features/ingress-nginx/namespaced/controller.yaml"), "utf8").replace("replicas: 1", "replicas: 2"));
-    writeFileSync(file(`${clusterDir}/extra.yaml`), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: kube-system\ndata:\n  a: \"1\"\n");
-    writeFileSync(file(`${clusterDir}/secret.yaml`), "apiVersion: v1\nkind: Secret\nmetadata:\n  name: api\n  namespace: kube-system\nstringData:\n  token: second-token-value\n");
-    writeFileSync(file("tenants/aws/non-prod/dummy/quota.yaml"), readFileSync(file("tenants/aws/non-prod/dummy/quota.yaml"), "utf8").split("---")[0]!);
+    const before = (await k.get("/apis/apps/v1/namespaces/ingress-nginx/deployments/ingress-nginx-controller")).body.metadata
+      .resourceVersion;
+    writeFileSync(
+      file("features/ingress-nginx/namespaced/controller.yaml"),
+      readFileSync(file("features/ingress-nginx/namespaced/controller.yaml"), "utf8").replace("replicas: 1", "replicas: 2"),
+    );
+    writeFileSync(
+      file(`${clusterDir}/extra.yaml`),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: kube-system\ndata:\n  a: "1"\n',
+    );
+    writeFileSync(
+      file(`${clusterDir}/secret.yaml`),
+      "apiVersion: v1\nkind: Secret\nmetadata:\n  name: api\n  namespace: kube-system\nstringData:\n  token: second-token-value\n",
+    );
+    writeFileSync(
+      file("tenants/aws/non-prod/dummy/quota.yaml"),
+      readFileSync(file("tenants/aws/non-prod/dummy/quota.yaml"), "utf8").split("---")[0]!,
+    );
     unlinkSync(file(`${clusterDir}/cluster-info.yaml`));
 
     const json = await capture(() => run(["--live", "--kubeconfig", kubeconfigFile, "--repo", repo.work, "--format", "json"]));
@@ -79,7 +113,11 @@ describe("flotilla diff --live: the head render against a live cluster, through 
     const units = diff.clusters[0]!.units;
     expect(units.map((u) => [u.unit, u.change, u.objects.map((o) => `${o.change} ${o.ref}`)])).toEqual([
       [`${CLUSTER}/feature-ingress-nginx`, "changed", ["changed Deployment/ingress-nginx/ingress-nginx-controller"]],
-      [`${CLUSTER}/${CLUSTER}`, "changed", ["removed ConfigMap/kube-system/cluster-info", "added ConfigMap/kube-system/extra", "changed Secret/kube-system/api"]],
+      [
+        `${CLUSTER}/${CLUSTER}`,
+        "changed",
+        ["removed ConfigMap/kube-system/cluster-info", "added ConfigMap/kube-system/extra", "changed Secret/kube-system/api"],
+      ],
       [`${CLUSTER}/tenants-non-prod`, "changed", ["removed LimitRange/dummy/dummy-limits"]],
     ]);
     expect(units[0]!.objects[0]!.fields).toEqual([{ path: "spec.replicas", change: "changed", from: 1, to: 2 }]);
@@ -91,12 +129,18 @@ describe("flotilla diff --live: the head render against a live cluster, through 
     const text = await capture(() => run(["--live", "--kubeconfig", kubeconfigFile, "--repo", repo.work, "--cluster", CLUSTER]));
     expect(text.code).toBe(1);
     expect(text.out).toContain(`cluster ${CLUSTER} (non-prod)\n  unit ${CLUSTER}/feature-ingress-nginx\n`);
-    expect(text.out).toContain(`  unit ${CLUSTER}/${CLUSTER}\n    - ConfigMap/kube-system/cluster-info\n    + ConfigMap/kube-system/extra\n    ~ Secret/kube-system/api\n      ~ data.token: secret value changed\n`);
-    expect(text.out).toContain("    ~ Deployment/ingress-nginx/ingress-nginx-controller\n      ~ spec.replicas\n          - 1\n          + 2\n");
+    expect(text.out).toContain(
+      `  unit ${CLUSTER}/${CLUSTER}\n    - ConfigMap/kube-system/cluster-info\n    + ConfigMap/kube-system/extra\n    ~ Secret/kube-system/api\n      ~ data.token: secret value changed\n`,
+    );
+    expect(text.out).toContain(
+      "    ~ Deployment/ingress-nginx/ingress-nginx-controller\n      ~ spec.replicas\n          - 1\n          + 2\n",
+    );
     const md = await capture(() => run(["--live", "--kubeconfig", kubeconfigFile, "--repo", repo.work, "--format", "md"]));
     expect(md.out).toContain(`| ${CLUSTER} (non-prod) | \`feature-ingress-nginx\`, \`${CLUSTER}\`, \`tenants-non-prod\` | 1/2/2 |`);
 
-    expect((await k.get("/apis/apps/v1/namespaces/ingress-nginx/deployments/ingress-nginx-controller")).body.metadata.resourceVersion).toBe(before);
+    expect((await k.get("/apis/apps/v1/namespaces/ingress-nginx/deployments/ingress-nginx-controller")).body.metadata.resourceVersion).toBe(
+      before,
+    );
     expect((await k.get("/api/v1/namespaces/kube-system/configmaps/extra")).status).toBe(404);
     expect((await k.get("/api/v1/namespaces/kube-system/configmaps/cluster-info")).status).toBe(200);
   });
@@ -123,7 +167,11 @@ describe("flotilla diff --live: the head render against a live cluster, through 
   it("refuses bad input with errors that name the option or file (exit 2 from the CLI)", async () => {
     await expect(run(["--live", "--repo", repo.work])).rejects.toThrow(/--live needs --kubeconfig FILE/);
     await expect(run(["--live", "--kubeconfig", join(tmp, "missing"), "--repo", repo.work])).rejects.toThrow(/cannot read the kubeconfig/);
-    await expect(run(["--live", "--kubeconfig", kubeconfigFile, "--repo", repo.work, "--cluster", "nowhere"])).rejects.toThrow(/no unit of the plan runs on cluster 'nowhere' \(clusters: mgmt, non-prod-eu-west-1, prod-eu-west-1\)/);
-    await expect(run(["--live", "--kubeconfig", kubeconfigFile, "--repo", repo.work, "--base", "v0.0.1"])).rejects.toThrow(/--base is not used/);
+    await expect(run(["--live", "--kubeconfig", kubeconfigFile, "--repo", repo.work, "--cluster", "nowhere"])).rejects.toThrow(
+      /no unit of the plan runs on cluster 'nowhere' \(clusters: mgmt, non-prod-eu-west-1, prod-eu-west-1\)/,
+    );
+    await expect(run(["--live", "--kubeconfig", kubeconfigFile, "--repo", repo.work, "--base", "v0.0.1"])).rejects.toThrow(
+      /--base is not used/,
+    );
   });
 });

@@ -7,7 +7,13 @@ const unit = (cluster: string, name: string, path: string, labels?: Record<strin
   apiVersion: "kustomize.toolkit.fluxcd.io/v1",
   kind: "Kustomization",
   metadata: { name, namespace: cluster, ...(labels ? { labels } : {}) },
-  spec: { interval: "5m", path, prune: true, sourceRef: { kind: "GitRepository", name: "main", namespace: "flux-system" }, kubeConfig: { secretRef: { name: `${cluster}-kubeconfig` } } },
+  spec: {
+    interval: "5m",
+    path,
+    prune: true,
+    sourceRef: { kind: "GitRepository", name: "main", namespace: "flux-system" },
+    kubeConfig: { secretRef: { name: `${cluster}-kubeconfig` } },
+  },
 });
 
 describe("renderUnits", () => {
@@ -20,7 +26,11 @@ describe("renderUnits", () => {
 
   it("gives every unit of a cluster its environment, from the clusters/<env>/ path when the objects carry no label (Flux-compatible repositories)", () => {
     const units = renderUnits(
-      [unit("edge-1", "tenants-common", "./tenants/cloud/common"), unit("edge-1", "common", "./providers/cloud/v1/clusters/staging/common"), unit("edge-1", "edge-1", "./providers/cloud/v1/clusters/staging/edge-1")],
+      [
+        unit("edge-1", "tenants-common", "./tenants/cloud/common"),
+        unit("edge-1", "common", "./providers/cloud/v1/clusters/staging/common"),
+        unit("edge-1", "edge-1", "./providers/cloud/v1/clusters/staging/edge-1"),
+      ],
       { main: tree },
       new Map(),
     );
@@ -32,7 +42,11 @@ describe("renderUnits", () => {
   });
 
   it("prefers the plan's environment label", () => {
-    const units = renderUnits([unit("edge-1", "common", "./providers/cloud/v1/clusters/staging/common", { "flotilla.dev/environment": "canary" })], { main: tree }, new Map());
+    const units = renderUnits(
+      [unit("edge-1", "common", "./providers/cloud/v1/clusters/staging/common", { "flotilla.dev/environment": "canary" })],
+      { main: tree },
+      new Map(),
+    );
     expect(units[0]!.environment).toBe("canary");
   });
 });

@@ -35,7 +35,6 @@ spec:
 const ready = (k: Kustomization) => k.status?.conditions?.find((c) => c.type === "Ready");
 const clusterOf = (k: Kustomization) => k.spec.kubeConfig?.secretRef?.name.replace(/-kubeconfig$/, "") ?? "mgmt";
 
-
 /** Whether every field `want` sets has the same value in `have` (the apiserver adds defaults and metadata). */
 function contains(have: unknown, want: unknown): boolean {
   if (Array.isArray(want)) return Array.isArray(have) && have.length === want.length && want.every((w, i) => contains(have[i], w));
@@ -56,20 +55,32 @@ describe("flotilla up keeps reconciling the reference repository: main rolls out
     if (!clients.has(cluster)) clients.set(cluster, ClusterClient.fromKubeconfig(fleet.harness.get(cluster)!.kubeconfig));
     return clients.get(cluster)!;
   };
-  const units = async () => (await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items;
-  const revisionOf = (cluster: string, list: Kustomization[]) => new Set(list.filter((u) => clusterOf(u) === cluster).map((u) => u.status?.lastAppliedRevision));
+  const units = async () =>
+    (await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items;
+  const revisionOf = (cluster: string, list: Kustomization[]) =>
+    new Set(list.filter((u) => clusterOf(u) === cluster).map((u) => u.status?.lastAppliedRevision));
   /** Waits until all 16 units are Ready, those of the `release` source (prod's, and mgmt's access control) at `release`, the rest at `main`. */
   const converged = (main: string, release: string, ms = 90_000) => {
     let seen: Kustomization[] = [];
     const describe = () =>
-      [`units of main at ${main}, of release at ${release}; last seen:`, ...seen.map((u) => `  ${u.metadata.namespace}/${u.metadata.name} ${ready(u)?.status} ${ready(u)?.reason} ${u.status?.lastAppliedRevision} ${ready(u)?.message?.slice(0, 200)}`)].join("\n");
-    return until(describe, async () => {
-      const list = await units();
-      seen = list;
-      if (list.length !== 16 || !list.every((u) => ready(u)?.status === "True")) return false;
-      const ok = list.every((u) => u.status?.lastAppliedRevision === (u.spec.sourceRef.name === "release" ? release : main));
-      return ok && list;
-    }, ms);
+      [
+        `units of main at ${main}, of release at ${release}; last seen:`,
+        ...seen.map(
+          (u) =>
+            `  ${u.metadata.namespace}/${u.metadata.name} ${ready(u)?.status} ${ready(u)?.reason} ${u.status?.lastAppliedRevision} ${ready(u)?.message?.slice(0, 200)}`,
+        ),
+      ].join("\n");
+    return until(
+      describe,
+      async () => {
+        const list = await units();
+        seen = list;
+        if (list.length !== 16 || !list.every((u) => ready(u)?.status === "True")) return false;
+        const ok = list.every((u) => u.status?.lastAppliedRevision === (u.spec.sourceRef.name === "release" ? release : main));
+        return ok && list;
+      },
+      ms,
+    );
   };
   /** The files of a commit, as the controller's artifact holds them. */
   const treeAt = (sha: string) => {
@@ -82,23 +93,40 @@ describe("flotilla up keeps reconciling the reference repository: main rolls out
   const expectClustersHoldTheRender = async (list: Kustomization[]) => {
     for (const unit of list) {
       const sha = unit.status!.lastAppliedRevision!.split("@sha1:")[1]!;
-      const rendered = renderFlux(treeAt(sha), unit.spec.path ?? ".", unit.spec.targetNamespace ? { targetNamespace: unit.spec.targetNamespace } : {});
+      const rendered = renderFlux(
+        treeAt(sha),
+        unit.spec.path ?? ".",
+        unit.spec.targetNamespace ? { targetNamespace: unit.spec.targetNamespace } : {},
+      );
       expect(rendered.length, `${unit.metadata.namespace}/${unit.metadata.name} renders objects`).toBeGreaterThan(0);
       const c = client(clusterOf(unit));
       for (const want of rendered) {
         const resource = (await c.resourceOf(want))!;
-        const live = await c.request<KubeObject>("GET", ClusterClient.pathOf(resource, want.metadata.namespace, want.metadata.name), undefined, { allow: [404] });
+        const live = await c.request<KubeObject>(
+          "GET",
+          ClusterClient.pathOf(resource, want.metadata.namespace, want.metadata.name),
+          undefined,
+          { allow: [404] },
+        );
         const where = `${objectRef(want)} of ${unit.metadata.namespace}/${unit.metadata.name} on ${clusterOf(unit)}`;
         expect(live.status, `${where} exists`).toBe(200);
         const { metadata, ...body } = want;
         expect(contains(live.body, body), `${where} is live as rendered`).toBe(true);
-        expect(contains(live.body.metadata, { ...(metadata.labels ? { labels: metadata.labels } : {}), ...(metadata.annotations ? { annotations: metadata.annotations } : {}) }), `${where} has its labels and annotations`).toBe(true);
+        expect(
+          contains(live.body.metadata, {
+            ...(metadata.labels ? { labels: metadata.labels } : {}),
+            ...(metadata.annotations ? { annotations: metadata.annotations } : {}),
+          }),
+          `${where} has its labels and annotations`,
+        ).toBe(true);
         expect(live.body.metadata.labels?.["kustomize.toolkit.fluxcd.io/name"]).toBe(unit.metadata.name);
       }
     }
   };
   const egressPolicies = async (cluster: string) =>
-    (await client(cluster).request<{ items: KubeObject[] }>("GET", "/apis/networking.k8s.io/v1/namespaces/dummy/networkpolicies")).body.items
+    (
+      await client(cluster).request<{ items: KubeObject[] }>("GET", "/apis/networking.k8s.io/v1/namespaces/dummy/networkpolicies")
+    ).body.items
       .map((o) => o.metadata.name)
       .filter((name) => name?.includes("egress"))
       .sort();
@@ -126,13 +154,28 @@ describe("flotilla up keeps reconciling the reference repository: main rolls out
     for (const cluster of ["non-prod-eu-west-1", "prod-eu-west-1"]) {
       const c = client(cluster);
       expect((await c.request("GET", "/api/v1/namespaces/dummy")).status, `${cluster}: the tenant's namespace`).toBe(200);
-      expect((await c.request<{ items: unknown[] }>("GET", "/api/v1/namespaces/dummy/resourcequotas")).body.items, `${cluster}: the tenant's quota`).toHaveLength(1);
-      const policies = (await c.request<{ items: KubeObject[] }>("GET", "/apis/networking.k8s.io/v1/namespaces/dummy/networkpolicies")).body.items.map((o) => o.metadata.name);
+      expect(
+        (await c.request<{ items: unknown[] }>("GET", "/api/v1/namespaces/dummy/resourcequotas")).body.items,
+        `${cluster}: the tenant's quota`,
+      ).toHaveLength(1);
+      const policies = (
+        await c.request<{ items: KubeObject[] }>("GET", "/apis/networking.k8s.io/v1/namespaces/dummy/networkpolicies")
+      ).body.items.map((o) => o.metadata.name);
       expect(policies.sort(), `${cluster}: the tenant's network policies`).toEqual(["allow-ingress-nginx", "default-deny"]);
     }
     // The helloworld custom resource of each environment's common unit came after its CRD, without a failed attempt.
-    const events = (await mgmt.request<{ items: Array<{ reason: string; message: string; involvedObject: { name: string; namespace: string } }> }>("GET", "/api/v1/events")).body.items;
-    expect(events.filter((e) => e.involvedObject.name === "common" && /no matches for kind|could not find the requested resource|does not serve/.test(e.message))).toEqual([]);
+    const events = (
+      await mgmt.request<{ items: Array<{ reason: string; message: string; involvedObject: { name: string; namespace: string } }> }>(
+        "GET",
+        "/api/v1/events",
+      )
+    ).body.items;
+    expect(
+      events.filter(
+        (e) =>
+          e.involvedObject.name === "common" && /no matches for kind|could not find the requested resource|does not serve/.test(e.message),
+      ),
+    ).toEqual([]);
   }, 180_000);
 
   it("rolls a commit on main out to non-prod on up's poll request, leaving prod on its release tag", async () => {
@@ -163,7 +206,12 @@ describe("flotilla up keeps reconciling the reference repository: main rolls out
     expect(fleet.controller.triggeredBy("poll request", "flux-system/release")).toBeGreaterThan(polls);
     expect((Date.now() - started) / 1000).toBeLessThan(90);
     expect(await egressPolicies("prod-eu-west-1")).toEqual(["allow-dns-egress", "deny-egress"]);
-    const release = (await mgmt.request<{ status: { artifact: { revision: string } } }>("GET", "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/release")).body;
+    const release = (
+      await mgmt.request<{ status: { artifact: { revision: string } } }>(
+        "GET",
+        "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/release",
+      )
+    ).body;
     expect(release.status.artifact.revision).toBe(`v0.0.4@sha1:${tagged}`);
     await expectClustersHoldTheRender(list);
   }, 120_000);

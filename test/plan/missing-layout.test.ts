@@ -14,7 +14,8 @@ describe("a repository with nothing to plan is refused in one line, never an emp
     }
     throw new Error("accepted");
   };
-  const KUSTOMIZATION = (path: string) => `apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ${path}\n  sourceRef: {kind: GitRepository, name: flux-system}\n`;
+  const KUSTOMIZATION = (path: string) =>
+    `apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ${path}\n  sourceRef: {kind: GitRepository, name: flux-system}\n`;
 
   it("a plain Flux repository (clusters/<name>/ bootstrapped per cluster, HelmReleases): says what is missing and where its Flux objects are", () => {
     expect(
@@ -22,7 +23,8 @@ describe("a repository with nothing to plan is refused in one line, never an emp
         "clusters/production/apps.yaml": KUSTOMIZATION("./apps/production"),
         "clusters/production/flux-system/gotk-sync.yaml": KUSTOMIZATION("./clusters/production"),
         "clusters/staging/apps.yaml": KUSTOMIZATION("./apps/staging"),
-        "apps/base/podinfo/release.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: podinfo, namespace: podinfo}\n",
+        "apps/base/podinfo/release.yaml":
+          "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: podinfo, namespace: podinfo}\n",
         "apps/production/kustomization.yaml": "resources:\n- ../base/podinfo\n",
       }),
     ).toBe(
@@ -31,7 +33,12 @@ describe("a repository with nothing to plan is refused in one line, never an emp
   });
 
   it("a providers/ folder with neither mgmt nor a cluster folder", () => {
-    expect(refusal({ "providers/aws/v1/clusters/dev/common/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n", "features/x/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n" })).toBe(
+    expect(
+      refusal({
+        "providers/aws/v1/clusters/dev/common/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n",
+        "features/x/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n",
+      }),
+    ).toBe(
       "providers/: no fleet to plan: providers/ has no <cloud>/<version>/mgmt folder and no <cloud>/<version>/clusters/<env>/<cluster> folder",
     );
   });

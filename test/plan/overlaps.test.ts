@@ -3,7 +3,8 @@ import { MemoryTree } from "../../src/core/file-tree.js";
 import { discoverSources, planFleet } from "../../src/plan/index.js";
 import { renderFlux } from "../../src/render/index.js";
 
-const cm = (name: string, value: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}, namespace: kube-public}\ndata: {cluster: ${value}}\n`;
+const cm = (name: string, value: string) =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}, namespace: kube-public}\ndata: {cluster: ${value}}\n`;
 
 describe("an object two units apply to one cluster is a plan warning", () => {
   it("names the object, both units with their paths, and the clusters; an object in one unit per cluster is not one", () => {

@@ -71,10 +71,16 @@ describe("local control planes: the full profile runs the real controllers", () 
       apiVersion: "apps/v1",
       kind: "Deployment",
       metadata: { name: "web", namespace: "default" },
-      spec: { replicas: 2, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx" }] } } },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: "web" } },
+        template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx" }] } },
+      },
     };
     expect((await k.post("/apis/apps/v1/namespaces/default/deployments", deployment)).status).toBe(201);
-    await k.until(async () => ((await k.get("/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dweb")).body.items?.length ?? 0) === 1);
+    await k.until(
+      async () => ((await k.get("/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dweb")).body.items?.length ?? 0) === 1,
+    );
     await k.until(async () => ((await k.get("/api/v1/namespaces/default/pods?labelSelector=app%3Dweb")).body.items?.length ?? 0) === 2);
   });
 });

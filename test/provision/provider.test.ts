@@ -14,7 +14,12 @@ import { kube } from "../support/kubectl-free-client.js";
 const ROOT = join(import.meta.dirname, "..", "..");
 const cluster = (name: string, infra = "LocalCluster"): KubeObject[] => [
   { apiVersion: "v1", kind: "Namespace", metadata: { name } },
-  { apiVersion: "cluster.x-k8s.io/v1beta1", kind: "Cluster", metadata: { name, namespace: name }, spec: { infrastructureRef: { apiVersion: "infrastructure.cluster.x-k8s.io/v1beta1", kind: infra, name } } },
+  {
+    apiVersion: "cluster.x-k8s.io/v1beta1",
+    kind: "Cluster",
+    metadata: { name, namespace: name },
+    spec: { infrastructureRef: { apiVersion: "infrastructure.cluster.x-k8s.io/v1beta1", kind: infra, name } },
+  },
 ];
 
 async function until<T>(check: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> {
@@ -45,14 +50,31 @@ describe("the local Cluster API provider", () => {
     return mgmt;
   };
   const secretOf = async (mgmt: ClusterClient, name: string) => {
-    const s = await mgmt.request<{ type: string; data?: { value?: string } }>("GET", `/api/v1/namespaces/${name}/secrets/${name}-kubeconfig`, undefined, { allow: [404] });
+    const s = await mgmt.request<{ type: string; data?: { value?: string } }>(
+      "GET",
+      `/api/v1/namespaces/${name}/secrets/${name}-kubeconfig`,
+      undefined,
+      { allow: [404] },
+    );
     return s.status === 200 ? s.body : undefined;
   };
 
   it("provisions three clusters reachable with their kubeconfig Secrets, including a stand-in for a cloud Cluster", async () => {
     const mgmt = await boot();
-    await applyUnit(mgmt, { unit: { name: "crds", namespace: "flux-system" }, objects: render(new DiskTree(join(ROOT, "deploy")), "crds"), prune: false, wait: true, timeoutMs: 60_000 });
-    await applyUnit(mgmt, { unit: { name: "mgmt", namespace: "flux-system" }, objects: [...cluster("one"), ...cluster("two"), ...cluster("three", "AWSCluster")], prune: false, wait: false, timeoutMs: 60_000 });
+    await applyUnit(mgmt, {
+      unit: { name: "crds", namespace: "flux-system" },
+      objects: render(new DiskTree(join(ROOT, "deploy")), "crds"),
+      prune: false,
+      wait: true,
+      timeoutMs: 60_000,
+    });
+    await applyUnit(mgmt, {
+      unit: { name: "mgmt", namespace: "flux-system" },
+      objects: [...cluster("one"), ...cluster("two"), ...cluster("three", "AWSCluster")],
+      prune: false,
+      wait: false,
+      timeoutMs: 60_000,
+    });
     provider!.start();
     for (const name of ["one", "two", "three"]) {
       const secret = await until(() => secretOf(mgmt, name));
@@ -60,12 +82,30 @@ describe("the local Cluster API provider", () => {
       const workload = ClusterClient.fromKubeconfig(Buffer.from(secret.data!.value!, "base64").toString("utf8"));
       expect((await workload.request("GET", "/api/v1/namespaces/default")).status).toBe(200);
       workload.close();
-      const c = await mgmt.request<{ status: { phase: string; infrastructureReady: boolean; controlPlaneReady: boolean; conditions: Array<{ type: string; status: string }> } }>("GET", `/apis/cluster.x-k8s.io/v1beta1/namespaces/${name}/clusters/${name}`);
-      await until(async () => (await mgmt.request<{ status?: { phase?: string } }>("GET", `/apis/cluster.x-k8s.io/v1beta1/namespaces/${name}/clusters/${name}`)).body.status?.phase === "Provisioned");
+      const c = await mgmt.request<{
+        status: {
+          phase: string;
+          infrastructureReady: boolean;
+          controlPlaneReady: boolean;
+          conditions: Array<{ type: string; status: string }>;
+        };
+      }>("GET", `/apis/cluster.x-k8s.io/v1beta1/namespaces/${name}/clusters/${name}`);
+      await until(
+        async () =>
+          (await mgmt.request<{ status?: { phase?: string } }>("GET", `/apis/cluster.x-k8s.io/v1beta1/namespaces/${name}/clusters/${name}`))
+            .body.status?.phase === "Provisioned",
+      );
       void c;
     }
-    const one = (await mgmt.request<{ status: Record<string, unknown> }>("GET", "/apis/cluster.x-k8s.io/v1beta1/namespaces/one/clusters/one")).body.status;
-    expect(one).toMatchObject({ phase: "Provisioned", infrastructureReady: true, controlPlaneReady: true, conditions: [{ type: "Ready", status: "True" }] });
+    const one = (
+      await mgmt.request<{ status: Record<string, unknown> }>("GET", "/apis/cluster.x-k8s.io/v1beta1/namespaces/one/clusters/one")
+    ).body.status;
+    expect(one).toMatchObject({
+      phase: "Provisioned",
+      infrastructureReady: true,
+      controlPlaneReady: true,
+      conditions: [{ type: "Ready", status: "True" }],
+    });
   });
 
   it("deleting a Cluster stops its control plane and removes its Secret", async () => {
@@ -74,7 +114,9 @@ describe("the local Cluster API provider", () => {
     await mgmt.request("DELETE", "/apis/cluster.x-k8s.io/v1beta1/namespaces/two/clusters/two");
     await until(async () => (await secretOf(mgmt, "two")) === undefined && !harness!.get("two"));
     expect(() => process.kill(pid!, 0)).toThrow();
-    expect((await mgmt.request("GET", "/apis/cluster.x-k8s.io/v1beta1/namespaces/two/clusters/two", undefined, { allow: [404] })).status).toBe(404);
+    expect(
+      (await mgmt.request("GET", "/apis/cluster.x-k8s.io/v1beta1/namespaces/two/clusters/two", undefined, { allow: [404] })).status,
+    ).toBe(404);
   });
 
   it("heals a cluster whose apiserver died", async () => {
@@ -82,7 +124,13 @@ describe("the local Cluster API provider", () => {
     const killed = one.apiserverPid()!;
     process.kill(killed, "SIGKILL");
     // A new apiserver process, not the killed one answering: the pid changes and the old one is gone.
-    await until(async () => one.alive() && one.apiserverPid() !== undefined && one.apiserverPid() !== killed && (await kube(one).get("/api/v1/namespaces/default")).status === 200);
+    await until(
+      async () =>
+        one.alive() &&
+        one.apiserverPid() !== undefined &&
+        one.apiserverPid() !== killed &&
+        (await kube(one).get("/api/v1/namespaces/default")).status === 200,
+    );
     expect(one.apiserverPid()).not.toBe(killed);
     expect(() => process.kill(killed, 0)).toThrow(expect.objectContaining({ code: "ESRCH" }));
   });

@@ -10,7 +10,11 @@ function deployment(name: string, image: string, replicas = 2): unknown {
     apiVersion: "apps/v1",
     kind: "Deployment",
     metadata: { name, namespace: "default" },
-    spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "main", image }] } } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "main", image }] } },
+    },
   };
 }
 
@@ -41,7 +45,9 @@ describe("the simulated kubelet under the real controllers of the full profile",
     expect((await k.post("/apis/apps/v1/namespaces/default/deployments", deployment("web", "nginx:1.25", 3))).status).toBe(201);
     const d = await k.until(async () => {
       const got = (await k.get("/apis/apps/v1/namespaces/default/deployments/web")).body;
-      return condition(got, "Available") === "True" && got.status.availableReplicas === 3 && got.status.updatedReplicas === 3 ? got : undefined;
+      return condition(got, "Available") === "True" && got.status.availableReplicas === 3 && got.status.updatedReplicas === 3
+        ? got
+        : undefined;
     }, 30_000);
     expect(d.status.readyReplicas).toBe(3);
     const pods = (await k.get("/api/v1/namespaces/default/pods?labelSelector=app%3Dweb")).body.items as any[];
@@ -61,7 +67,11 @@ describe("the simulated kubelet under the real controllers of the full profile",
       apiVersion: "batch/v1",
       kind: "Job",
       metadata: { name: "once", namespace: "default" },
-      spec: { completions: 2, parallelism: 1, template: { spec: { restartPolicy: "Never", containers: [{ name: "main", image: "busybox", command: ["true"] }] } } },
+      spec: {
+        completions: 2,
+        parallelism: 1,
+        template: { spec: { restartPolicy: "Never", containers: [{ name: "main", image: "busybox", command: ["true"] }] } },
+      },
     };
     expect((await k.post("/apis/batch/v1/namespaces/default/jobs", job)).status).toBe(201);
     const done = await k.until(async () => {
@@ -83,15 +93,26 @@ describe("the simulated kubelet under the real controllers of the full profile",
         serviceName: "db",
         replicas: 2,
         selector: { matchLabels: { app: "db" } },
-        template: { metadata: { labels: { app: "db" } }, spec: { containers: [{ name: "db", image: "postgres:16", volumeMounts: [{ name: "data", mountPath: "/data" }] }] } },
-        volumeClaimTemplates: [{ metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } }],
+        template: {
+          metadata: { labels: { app: "db" } },
+          spec: { containers: [{ name: "db", image: "postgres:16", volumeMounts: [{ name: "data", mountPath: "/data" }] }] },
+        },
+        volumeClaimTemplates: [
+          { metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } },
+        ],
       },
     };
     const ds = {
       apiVersion: "apps/v1",
       kind: "DaemonSet",
       metadata: { name: "agent", namespace: "default" },
-      spec: { selector: { matchLabels: { app: "agent" } }, template: { metadata: { labels: { app: "agent" } }, spec: { nodeSelector: { "kubernetes.io/os": "linux" }, containers: [{ name: "agent", image: "fluent-bit" }] } } },
+      spec: {
+        selector: { matchLabels: { app: "agent" } },
+        template: {
+          metadata: { labels: { app: "agent" } },
+          spec: { nodeSelector: { "kubernetes.io/os": "linux" }, containers: [{ name: "agent", image: "fluent-bit" }] },
+        },
+      },
     };
     expect((await k.post("/apis/apps/v1/namespaces/default/statefulsets", sts)).status).toBe(201);
     expect((await k.post("/apis/apps/v1/namespaces/default/daemonsets", ds)).status).toBe(201);
@@ -114,7 +135,9 @@ describe("the simulated kubelet under the real controllers of the full profile",
   });
 
   it("never makes a crash-looping image Ready, so its Deployment is not Available", async () => {
-    expect((await k.post("/apis/apps/v1/namespaces/default/deployments", deployment("broken", "example.com/crashloop:1", 1))).status).toBe(201);
+    expect((await k.post("/apis/apps/v1/namespaces/default/deployments", deployment("broken", "example.com/crashloop:1", 1))).status).toBe(
+      201,
+    );
     const pod = await k.until(async () => {
       const p = ((await k.get("/api/v1/namespaces/default/pods?labelSelector=app%3Dbroken")).body.items as any[])[0];
       return p?.status?.containerStatuses?.[0]?.restartCount >= 3 ? p : undefined;
@@ -145,15 +168,27 @@ describe("the simulated kubelet under the real controllers of the full profile",
     const cp = harness.clusters[0]!;
     await cp.restart();
     expect((await k.post("/apis/apps/v1/namespaces/default/deployments", deployment("after", "nginx:1.25", 1))).status).toBe(201);
-    await k.until(async () => condition((await k.get("/apis/apps/v1/namespaces/default/deployments/after")).body, "Available") === "True", 30_000);
+    await k.until(
+      async () => condition((await k.get("/apis/apps/v1/namespaces/default/deployments/after")).body, "Available") === "True",
+      30_000,
+    );
     const web = (await k.get("/apis/apps/v1/namespaces/default/deployments/web")).body;
     expect(web.status.availableReplicas).toBe(3);
   });
 });
 
 describe("what the simulated kubelet does with a Pod", () => {
-  const kubeconfig = ["apiVersion: v1", "kind: Config", "current-context: x", "contexts: [{name: x, context: {cluster: x, user: x}}]", "clusters: [{name: x, cluster: {server: 'https://127.0.0.1:1'}}]", "users: [{name: x, user: {token: t}}]"].join("\n");
-  const pod = (image: string, restartPolicy?: string) => ({ spec: { containers: [{ name: "c", image }], ...(restartPolicy ? { restartPolicy } : {}) } });
+  const kubeconfig = [
+    "apiVersion: v1",
+    "kind: Config",
+    "current-context: x",
+    "contexts: [{name: x, context: {cluster: x, user: x}}]",
+    "clusters: [{name: x, cluster: {server: 'https://127.0.0.1:1'}}]",
+    "users: [{name: x, user: {token: t}}]",
+  ].join("\n");
+  const pod = (image: string, restartPolicy?: string) => ({
+    spec: { containers: [{ name: "c", image }], ...(restartPolicy ? { restartPolicy } : {}) },
+  });
 
   it("runs, completes, crash-loops or fails by image and restart policy", async () => {
     const { SimulatedKubelet } = await import("../../src/provision/local/simulated-kubelet.js");
@@ -164,7 +199,9 @@ describe("what the simulated kubelet does with a Pod", () => {
     expect(kubelet.fateOf(pod("registry/crashloop:1"))).toBe("crashloop");
     expect(kubelet.fateOf(pod("registry/crashloop:1", "OnFailure"))).toBe("crashloop");
     expect(kubelet.fateOf(pod("registry/crashloop:1", "Never"))).toBe("fail");
-    expect(kubelet.fateOf({ spec: { initContainers: [{ name: "i", image: "crashloop" }], containers: [{ name: "c", image: "nginx" }] } })).toBe("crashloop");
+    expect(
+      kubelet.fateOf({ spec: { initContainers: [{ name: "i", image: "crashloop" }], containers: [{ name: "c", image: "nginx" }] } }),
+    ).toBe("crashloop");
     const custom = new SimulatedKubelet(kubeconfig, { crashLoopImage: /:broken$/ });
     expect(custom.fateOf(pod("app:broken"))).toBe("crashloop");
     expect(custom.fateOf(pod("crashloop"))).toBe("run");

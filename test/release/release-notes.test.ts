@@ -65,7 +65,9 @@ describe("buildReleaseNotes", () => {
 describe("forgeLinks", () => {
   it("recognizes GitHub and GitLab in https, ssh and scp-like forms without credentials", () => {
     expect(forgeLinks("https://user:secret@github.com/org/repo.git")?.pullRequest(3)).toBe("https://github.com/org/repo/pull/3");
-    expect(forgeLinks("ssh://git@gitlab.com/group/sub/repo.git")?.pullRequest(3)).toBe("https://gitlab.com/group/sub/repo/-/merge_requests/3");
+    expect(forgeLinks("ssh://git@gitlab.com/group/sub/repo.git")?.pullRequest(3)).toBe(
+      "https://gitlab.com/group/sub/repo/-/merge_requests/3",
+    );
     expect(forgeLinks("http://127.0.0.1:8080/repo.git")).toBeUndefined();
   });
 });

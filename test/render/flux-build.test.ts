@@ -11,7 +11,10 @@ const tree = new MemoryTree("repo", [
   ],
   ["plain/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"],
   ["plain/sub/b.yml", "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: b\n"],
-  ["components/extra/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\ncommonAnnotations:\n  extra: \"yes\"\n"],
+  [
+    "components/extra/kustomization.yaml",
+    'apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\ncommonAnnotations:\n  extra: "yes"\n',
+  ],
 ]);
 
 describe("renderFlux folds a Kustomization's spec into the build as kustomize-controller does", () => {
@@ -26,8 +29,17 @@ describe("renderFlux folds a Kustomization's spec into the build as kustomize-co
       commonMetadata: { labels: { owner: "platform" }, annotations: { note: "x" } },
       substitute: { cluster: "prod-1" },
     });
-    expect(d!.metadata).toEqual({ name: "p-web-s", namespace: "team", labels: { owner: "platform" }, annotations: { extra: "yes", note: "x" } });
-    const spec = d!.spec as { replicas: number; selector: unknown; template: { spec: { containers: Array<{ image: string; env: unknown }> } } };
+    expect(d!.metadata).toEqual({
+      name: "p-web-s",
+      namespace: "team",
+      labels: { owner: "platform" },
+      annotations: { extra: "yes", note: "x" },
+    });
+    const spec = d!.spec as {
+      replicas: number;
+      selector: unknown;
+      template: { spec: { containers: Array<{ image: string; env: unknown }> } };
+    };
     expect(spec.replicas).toBe(2);
     expect(spec.selector).toEqual({ matchLabels: { app: "web" } });
     expect(spec.template.spec.containers[0]!.image).toBe("nginx:2");
@@ -41,7 +53,12 @@ describe("renderFlux folds a Kustomization's spec into the build as kustomize-co
       prune: true,
       patches: [{ patch: "- op: add\n  path: /spec/replicas\n  value: 2\n", target: { kind: "Deployment" } }],
       patchesStrategicMerge: [{ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" }, spec: { replicas: 3 } }],
-      patchesJson6902: [{ target: { group: "apps", version: "v1", kind: "Deployment", name: "web" }, patch: [{ op: "add", path: "/metadata/labels", value: { tier: "front" } }] }],
+      patchesJson6902: [
+        {
+          target: { group: "apps", version: "v1", kind: "Deployment", name: "web" },
+          patch: [{ op: "add", path: "/metadata/labels", value: { tier: "front" } }],
+        },
+      ],
     } as KustomizationSpec;
     const [d] = renderFlux(tree, "./app", fluxBuildSpecOf(spec));
     expect((d!.spec as { replicas: number }).replicas).toBe(3);

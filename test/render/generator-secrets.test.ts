@@ -26,7 +26,9 @@ describe("secretGenerator errors name the file, field or line and key, never the
   });
 
   it("a key set twice names the key and where it came from, not either value", () => {
-    const message = fail({ "kustomization.yaml": `secretGenerator:\n- name: db\n  literals:\n  - password=first-${VALUE}\n  - password=${VALUE}\n` });
+    const message = fail({
+      "kustomization.yaml": `secretGenerator:\n- name: db\n  literals:\n  - password=first-${VALUE}\n  - password=${VALUE}\n`,
+    });
     expect(message).toBe("kustomization.yaml: secretGenerator[0]: key 'password' is set twice (from secretGenerator[0].literals[1])");
     expect(message).not.toContain(VALUE);
   });

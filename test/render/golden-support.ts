@@ -134,7 +134,8 @@ export function hasKubectl(): boolean {
     execFileSync("kubectl", ["version", "--client"], { stdio: "ignore" });
     return true;
   } catch {
-    if (process.env.CI) throw new Error("CI is set but kubectl is not on PATH: the kubectl kustomize oracle checks cannot run (see test/setup.sh)");
+    if (process.env.CI)
+      throw new Error("CI is set but kubectl is not on PATH: the kubectl kustomize oracle checks cannot run (see test/setup.sh)");
     return false;
   }
 }
@@ -142,7 +143,11 @@ export function hasKubectl(): boolean {
 /** `kubectl kustomize [FLAGS] DIR`: its output, or the error it printed as the thrown message. */
 export function kubectlKustomize(dir: string, flags: string[] = []): string {
   try {
-    return execFileSync("kubectl", ["kustomize", ...flags, dir], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20 });
+    return execFileSync("kubectl", ["kustomize", ...flags, dir], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      maxBuffer: 64 << 20,
+    });
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? "";
     throw new Error(`kubectl kustomize ${dir} failed: ${stderr.trim()}`);

@@ -4,7 +4,15 @@ import { describe, expect, it } from "vitest";
 import { describeError, FlotillaError } from "../../src/core/errors.js";
 import { DiskTree } from "../../src/core/file-tree.js";
 import { render } from "../../src/render/index.js";
-import { type CoverageScope, firstDifference, fixtureText, hasKubectl, kubectlRenderFixture, loadFixture, parseStream } from "./golden-support.js";
+import {
+  type CoverageScope,
+  firstDifference,
+  fixtureText,
+  hasKubectl,
+  kubectlRenderFixture,
+  loadFixture,
+  parseStream,
+} from "./golden-support.js";
 
 /**
  * Golden tests: each folder under fixtures/ holds an input tree (`in/`) and the output of
@@ -90,8 +98,19 @@ describe("render matches kubectl kustomize (golden files)", () => {
     const count = (test: (fx: (typeof fixtures)[number]) => boolean) => fixtures.filter(test).length;
     expect(count((fx) => fx.plain && !fx.expectedError)).toBeGreaterThanOrEqual(2);
     expect(count((fx) => fx.vars !== undefined && !fx.expectedError)).toBeGreaterThanOrEqual(2);
-    for (const kind of ["malformed YAML", "does not exist", "already registered id", "no resource matches", "cycle", "leaves the repository root", "remote"]) {
-      expect(count((fx) => fx.expectedError?.some((e) => e.includes(kind)) ?? false), kind).toBeGreaterThanOrEqual(2);
+    for (const kind of [
+      "malformed YAML",
+      "does not exist",
+      "already registered id",
+      "no resource matches",
+      "cycle",
+      "leaves the repository root",
+      "remote",
+    ]) {
+      expect(
+        count((fx) => fx.expectedError?.some((e) => e.includes(kind)) ?? false),
+        kind,
+      ).toBeGreaterThanOrEqual(2);
     }
   });
 

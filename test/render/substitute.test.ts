@@ -39,8 +39,18 @@ describe("Flux postBuild substitution", () => {
   });
 
   it("leaves objects annotated or labelled substitute: disabled alone", () => {
-    const annotated: KubeObject = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a", annotations: { "kustomize.toolkit.fluxcd.io/substitute": "disabled" } }, data: { x: "${nope}" } };
-    const labelled: KubeObject = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "b", labels: { "kustomize.toolkit.fluxcd.io/substitute": "disabled" } }, data: { x: "${nope}" } };
+    const annotated: KubeObject = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "a", annotations: { "kustomize.toolkit.fluxcd.io/substitute": "disabled" } },
+      data: { x: "${nope}" },
+    };
+    const labelled: KubeObject = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "b", labels: { "kustomize.toolkit.fluxcd.io/substitute": "disabled" } },
+      data: { x: "${nope}" },
+    };
     expect(substituteObject(annotated, {})).toBe(annotated);
     expect(substituteObject(labelled, {})).toBe(labelled);
   });

@@ -25,7 +25,10 @@ describe("YAML read as kustomize reads it", () => {
   });
 
   it("expands merge keys and gives every alias its own copy", () => {
-    const doc = parseYamlDocument("base: &b {x: 1, l: [1]}\nother:\n  <<: *b\n  y: 2\nsame: *b", "f.yaml") as Record<string, Record<string, unknown>>;
+    const doc = parseYamlDocument("base: &b {x: 1, l: [1]}\nother:\n  <<: *b\n  y: 2\nsame: *b", "f.yaml") as Record<
+      string,
+      Record<string, unknown>
+    >;
     expect(doc.other).toEqual({ x: 1, l: [1], y: 2 });
     expect(doc.same).toEqual(doc.base);
     expect(doc.same).not.toBe(doc.base);

@@ -2,7 +2,10 @@ import { describe, expect, it } from "vitest";
 import { InvalidInputError } from "../../src/core/errors.js";
 import { parseCron } from "../../src/rollout/index.js";
 
-const where = { expression: { file: "flotilla.yaml", field: "windows[0].schedule" }, timeZone: { file: "flotilla.yaml", field: "windows[0].timeZone" } };
+const where = {
+  expression: { file: "flotilla.yaml", field: "windows[0].schedule" },
+  timeZone: { file: "flotilla.yaml", field: "windows[0].timeZone" },
+};
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
@@ -59,7 +62,9 @@ describe("cron occurrences in a time zone, from a given instant", () => {
     };
     const e1 = bad(() => parseCron("0 25 * * *", "UTC", where));
     expect(e1).toBeInstanceOf(InvalidInputError);
-    expect(e1.describe()).toBe("flotilla.yaml: windows[0].schedule: '0 25 * * *' is not a cron expression: hour: 25 is a invalid expression for hour");
+    expect(e1.describe()).toBe(
+      "flotilla.yaml: windows[0].schedule: '0 25 * * *' is not a cron expression: hour: 25 is a invalid expression for hour",
+    );
     const e2 = bad(() => parseCron("0 22 * * *", "Europe/Berlinn", where));
     expect(e2.describe()).toMatch(/^flotilla\.yaml: windows\[0\]\.timeZone: 'Europe\/Berlinn' is not an IANA time zone/);
   });

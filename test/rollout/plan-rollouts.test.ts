@@ -3,7 +3,8 @@ import { discoverSources, planFleet } from "../../src/plan/index.js";
 import { rolloutSpecOf } from "../../src/rollout/index.js";
 import { countingRender, REFERENCE, treeFrom } from "../plan/support.js";
 
-const isFluxObjectFile = (p: string) => p.startsWith("providers/aws/v1/mgmt/namespaced/") && /(gitrepositories|kustomizations)\.yaml$/.test(p);
+const isFluxObjectFile = (p: string) =>
+  p.startsWith("providers/aws/v1/mgmt/namespaced/") && /(gitrepositories|kustomizations)\.yaml$/.test(p);
 const CONFIG = `sources:
   release: { tag: v0.0.3 }
 rollouts:
@@ -20,7 +21,11 @@ describe("plan: flotilla.yaml rollouts become Rollout objects", () => {
   it("plans one Rollout per environment over its source and its units' environment label, windows included", () => {
     const tree = treeFrom(REFERENCE, { drop: isFluxObjectFile, extra: { "flotilla.yaml": CONFIG } });
     const { render } = countingRender();
-    const plan = planFleet(discoverSources(tree, { render, repoUrl: "https://example.com/platform" }), { main: tree, release: tree }, { render });
+    const plan = planFleet(
+      discoverSources(tree, { render, repoUrl: "https://example.com/platform" }),
+      { main: tree, release: tree },
+      { render },
+    );
     expect(plan.rollouts).toHaveLength(1);
     const r = plan.rollouts[0]!;
     expect(r.metadata).toMatchObject({ name: "prod", namespace: "flux-system" });
@@ -38,8 +43,14 @@ describe("plan: flotilla.yaml rollouts become Rollout objects", () => {
   it("plans none without rollouts, and none in Flux mode (the repository writes its own)", () => {
     const { render } = countingRender();
     const plain = treeFrom(REFERENCE, { drop: isFluxObjectFile, extra: { "flotilla.yaml": "sources: { release: { tag: v0.0.3 } }\n" } });
-    expect(planFleet(discoverSources(plain, { render, repoUrl: "https://example.com/platform" }), { main: plain, release: plain }, { render }).rollouts).toEqual([]);
+    expect(
+      planFleet(discoverSources(plain, { render, repoUrl: "https://example.com/platform" }), { main: plain, release: plain }, { render })
+        .rollouts,
+    ).toEqual([]);
     const flux = treeFrom(REFERENCE, { extra: { "flotilla.yaml": CONFIG } });
-    expect(planFleet(discoverSources(flux, { render, repoUrl: "https://example.com/platform" }), { main: flux, release: flux }, { render }).rollouts).toEqual([]);
+    expect(
+      planFleet(discoverSources(flux, { render, repoUrl: "https://example.com/platform" }), { main: flux, release: flux }, { render })
+        .rollouts,
+    ).toEqual([]);
   });
 });

@@ -52,7 +52,12 @@ class Fleet {
   ) {}
 
   add(name: string, labels: Record<string, string>, revision: string | undefined = S): this {
-    const units = ["common", "apps"].map((u) => ({ name: u, timeoutMs: 5 * M, ready: revision !== undefined, ...(revision ? { lastAppliedRevision: revision, lastAttemptedRevision: revision } : {}) }));
+    const units = ["common", "apps"].map((u) => ({
+      name: u,
+      timeoutMs: 5 * M,
+      ready: revision !== undefined,
+      ...(revision ? { lastAppliedRevision: revision, lastAttemptedRevision: revision } : {}),
+    }));
     this.clusters.set(name, { name, labels, units });
     return this;
   }
@@ -62,7 +67,14 @@ class Fleet {
   }
 
   step(): RolloutDecision {
-    const d = stepRollout({ spec: this.spec, state: this.state, newest: this.newest, clusters: this.observe(), control: this.control, nowMs: this.clock.now() });
+    const d = stepRollout({
+      spec: this.spec,
+      state: this.state,
+      newest: this.newest,
+      clusters: this.observe(),
+      control: this.control,
+      nowMs: this.clock.now(),
+    });
     this.state = d.state;
     this.events.push(...d.events.map((e) => e.reason));
     return d;
@@ -101,7 +113,11 @@ class Fleet {
 /** Four prod clusters in three waves, everyone on S: canary, one early cluster, two others (one unlabelled). */
 function fourClusters(spec = threeWaves): Fleet {
   const clock = new ManualClock(Date.parse("2026-04-07T09:00:00Z"));
-  const fleet = new Fleet(spec, clock).add("prod-canary", { ring: "canary" }).add("prod-a", { ring: "early" }).add("prod-b", {}).add("prod-c", {});
+  const fleet = new Fleet(spec, clock)
+    .add("prod-canary", { ring: "canary" })
+    .add("prod-a", { ring: "early" })
+    .add("prod-b", {})
+    .add("prod-c", {});
   fleet.settle();
   return fleet;
 }
@@ -170,13 +186,17 @@ describe("waves", () => {
   });
 
   it("with onFailure: rollback, puts the canary back on its last good revision and rejects the revision until a newer one", () => {
-    const fleet = fourClusters(spec({ ...{ waves: [{ name: "canary", clusters: { matchLabels: { ring: "canary" } } }, { name: "rest" }] }, onFailure: "rollback" }));
+    const fleet = fourClusters(
+      spec({ ...{ waves: [{ name: "canary", clusters: { matchLabels: { ring: "canary" } } }, { name: "rest" }] }, onFailure: "rollback" }),
+    );
     fleet.bad.add(A);
     fleet.newest = A;
     let d = fleet.settle();
     expect(d.phase).toBe("RolledBack");
     expect(d.pins.get("prod-canary")).toBe(S);
-    expect(fleet.clusters.get("prod-canary")!.units.every((u) => u.ready && u.lastAppliedRevision === S && u.lastAttemptedRevision === S)).toBe(true);
+    expect(
+      fleet.clusters.get("prod-canary")!.units.every((u) => u.ready && u.lastAppliedRevision === S && u.lastAttemptedRevision === S),
+    ).toBe(true);
     expect(fleet.state.rejected).toEqual([A]);
     fleet.clock.advance(60 * M);
     d = fleet.settle(); // the source still offers A: it does not roll out again
@@ -189,7 +209,14 @@ describe("waves", () => {
   });
 
   it("restarts from the first wave when a newer revision arrives, and moves clusters on an older one straight to the newest", () => {
-    const fleet = fourClusters(spec({ waves: [{ name: "canary", clusters: { matchLabels: { ring: "canary" } }, soak: "10m" }, { name: "rest", maxConcurrent: 1, soak: "5m" }] }));
+    const fleet = fourClusters(
+      spec({
+        waves: [
+          { name: "canary", clusters: { matchLabels: { ring: "canary" } }, soak: "10m" },
+          { name: "rest", maxConcurrent: 1, soak: "5m" },
+        ],
+      }),
+    );
     fleet.newest = A;
     fleet.settle();
     fleet.clock.advance(10 * M);
@@ -204,7 +231,12 @@ describe("waves", () => {
     expect(fleet.revisions()).toEqual({ "prod-canary": B, "prod-a": A, "prod-b": A, "prod-c": S });
     fleet.clock.advance(10 * M);
     fleet.settle();
-    expect(fleet.applied.slice(mark).filter(([c]) => c === "prod-c").map(([, r]) => r)).toEqual([B]); // never A
+    expect(
+      fleet.applied
+        .slice(mark)
+        .filter(([c]) => c === "prod-c")
+        .map(([, r]) => r),
+    ).toEqual([B]); // never A
     expect(Object.values(fleet.revisions())).toEqual([B, B, B, B]);
   });
 
@@ -223,7 +255,14 @@ describe("waves", () => {
   });
 
   it("waits for approval of a manual wave, for the revision being rolled out only", () => {
-    const fleet = fourClusters(spec({ waves: [{ name: "canary", clusters: { matchLabels: { ring: "canary" } } }, { name: "rest", approval: "manual" }] }));
+    const fleet = fourClusters(
+      spec({
+        waves: [
+          { name: "canary", clusters: { matchLabels: { ring: "canary" } } },
+          { name: "rest", approval: "manual" },
+        ],
+      }),
+    );
     fleet.newest = A;
     let d = fleet.settle();
     expect(d.phase).toBe("WaitingApproval");
@@ -250,9 +289,20 @@ describe("waves", () => {
   });
 
   it("lets a cluster outside its window wait without a slot while its wave-mates proceed, then applies only the newest revision", () => {
-    const fleet = fourClusters(spec({ waves: [{ name: "canary", clusters: { matchLabels: { ring: "canary" } } }, { name: "rest", maxConcurrent: 1 }] }));
+    const fleet = fourClusters(
+      spec({
+        waves: [
+          { name: "canary", clusters: { matchLabels: { ring: "canary" } } },
+          { name: "rest", maxConcurrent: 1 },
+        ],
+      }),
+    );
     fleet.clusters.get("prod-a")!.labels.window = "night";
-    fleet.windows = parseWindows([{ schedule: "0 22 * * *", duration: "4h", timeZone: "Europe/Berlin", clusters: { matchLabels: { window: "night" } } }], { file: "flotilla.yaml" }, "windows");
+    fleet.windows = parseWindows(
+      [{ schedule: "0 22 * * *", duration: "4h", timeZone: "Europe/Berlin", clusters: { matchLabels: { window: "night" } } }],
+      { file: "flotilla.yaml" },
+      "windows",
+    );
     fleet.newest = A;
     let d = fleet.settle(); // 09:00Z: night window closed
     expect(fleet.revisions()).toEqual({ "prod-canary": A, "prod-a": S, "prod-b": A, "prod-c": A });
@@ -269,7 +319,11 @@ describe("waves", () => {
 
   it("a wave whose every cluster waits for its window waits too: it has proved nothing", () => {
     const fleet = fourClusters();
-    fleet.windows = parseWindows([{ schedule: "0 22 * * *", duration: "1h", clusters: { matchLabels: { ring: "canary" } } }], { file: "flotilla.yaml" }, "windows");
+    fleet.windows = parseWindows(
+      [{ schedule: "0 22 * * *", duration: "1h", clusters: { matchLabels: { ring: "canary" } } }],
+      { file: "flotilla.yaml" },
+      "windows",
+    );
     fleet.newest = A;
     const d = fleet.settle();
     expect(d.waves[0]).toMatchObject({ waitingForWindow: 1, phase: "Progressing" });
@@ -303,14 +357,22 @@ describe("waves", () => {
     const fleet = fourClusters(spec({ waves: [{ name: "all", maxConcurrent: 2 }] }));
     fleet.newest = A;
     const first = fleet.step();
-    const again = stepRollout({ spec: fleet.spec, state: first.state, newest: A, clusters: fleet.observe(), control: fleet.control, nowMs: fleet.clock.now() });
+    const again = stepRollout({
+      spec: fleet.spec,
+      state: first.state,
+      newest: A,
+      clusters: fleet.observe(),
+      control: fleet.control,
+      nowMs: fleet.clock.now(),
+    });
     expect([...again.pins]).toEqual([...first.pins]);
   });
 
   it("keeps status.waves to counts: the same size at 1,000 clusters as at 10", () => {
     const sizeAt = (n: number) => {
       const fleet = new Fleet(threeWaves, new ManualClock(0));
-      for (let i = 0; i < n; i++) fleet.add(`prod-${String(i).padStart(4, "0")}`, i === 0 ? { ring: "canary" } : i < n / 10 ? { ring: "early" } : {});
+      for (let i = 0; i < n; i++)
+        fleet.add(`prod-${String(i).padStart(4, "0")}`, i === 0 ? { ring: "canary" } : i < n / 10 ? { ring: "early" } : {});
       fleet.newest = A;
       return JSON.stringify(fleet.settle().waves).length;
     };

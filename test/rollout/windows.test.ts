@@ -17,7 +17,9 @@ const fieldOf = (f: () => unknown): string | undefined => {
 };
 
 describe("maintenance windows on the controller's clock", () => {
-  const berlin = windows([{ kind: "allow", schedule: "0 22 * * 1-4", duration: "4h", timeZone: "Europe/Berlin", clusters: { matchLabels: { env: "prod" } } }]);
+  const berlin = windows([
+    { kind: "allow", schedule: "0 22 * * 1-4", duration: "4h", timeZone: "Europe/Berlin", clusters: { matchLabels: { env: "prod" } } },
+  ]);
 
   it("is open from 22:00 Berlin for 4 hours on Monday to Thursday, and says when it next opens and closes", () => {
     const clock = new ManualClock(Date.parse("2026-03-23T12:00:00Z")); // Monday 13:00 CET
@@ -95,7 +97,11 @@ describe("maintenance windows on the controller's clock", () => {
   });
 
   it("reads gates (drift only when listed) and rejects an unknown gate, kind or a zero duration by field", () => {
-    expect(windowState(windows([{ schedule: "0 0 * * *", duration: "1h", gates: ["drift"] }]), 0).gates).toEqual(["revision", "prune", "drift"]);
+    expect(windowState(windows([{ schedule: "0 0 * * *", duration: "1h", gates: ["drift"] }]), 0).gates).toEqual([
+      "revision",
+      "prune",
+      "drift",
+    ]);
     expect(windowState(berlin, 0).gates).toEqual(["revision", "prune"]);
     expect(fieldOf(() => windows([{ schedule: "0 0 * * *", duration: "1h", gates: ["everything"] }]))).toBe("windows[0].gates[0]");
     expect(fieldOf(() => windows([{ kind: "maybe", schedule: "0 0 * * *", duration: "1h" }]))).toBe("windows[0].kind");

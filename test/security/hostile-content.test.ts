@@ -19,7 +19,11 @@ import { billionLaughs } from "./hostile-inputs.js";
  * its own unit with its cause named, while /healthz keeps answering and another unit reconciles.
  */
 const MiB = 1024 * 1024;
-const indent = (text: string) => text.split("\n").map((l) => `  ${l}`).join("\n");
+const indent = (text: string) =>
+  text
+    .split("\n")
+    .map((l) => `  ${l}`)
+    .join("\n");
 const files: Record<string, string> = {
   "apps/good/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: good, namespace: default}\ndata: {colour: blue}\n",
   "apps/bomb/bomb.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lol, namespace: default}\ndata:\n${indent(billionLaughs("a"))}\n`,
@@ -48,7 +52,8 @@ describe("hostile content fails its own unit; the controller keeps serving", () 
   let probe: Promise<void> | undefined;
 
   const get = async <T>(path: string) => (await bed.mgmt.request<T>("GET", path)).body;
-  const unitState = (name: string) => get<Kustomization>(`/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/${name}`);
+  const unitState = (name: string) =>
+    get<Kustomization>(`/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/${name}`);
   const failedWith = (name: string, reason: string) =>
     until(`${name}: Ready=False ${reason}`, async () => {
       const c = ready(await unitState(name));
@@ -71,13 +76,25 @@ describe("hostile content fails its own unit; the controller keeps serving", () 
     repo.push();
     await bed.apply([
       ...bed.fluxSource("platform"),
-      { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: "blobs", namespace: "flux-system" }, spec: { url: bed.repoUrl, ref: { branch: "blobs" }, interval: "10m" } },
+      {
+        apiVersion: "source.toolkit.fluxcd.io/v1",
+        kind: "GitRepository",
+        metadata: { name: "blobs", namespace: "flux-system" },
+        spec: { url: bed.repoUrl, ref: { branch: "blobs" }, interval: "10m" },
+      },
     ]);
     controller = await bed.startController({
       render: { script: builtWorkerScript(pathToFileURL(join(import.meta.dirname, "..", "..") + "/")) },
       sourceLimits: { ...DEFAULT_SOURCE_LIMITS, maxFileBytes: MiB },
     });
-    server = await startHttpServer({ port: 0, host: "127.0.0.1", metrics: controller.metrics, ready: () => controller.ready(), receivers: () => [], logger: pino({ level: "silent" }) });
+    server = await startHttpServer({
+      port: 0,
+      host: "127.0.0.1",
+      metrics: controller.metrics,
+      ready: () => controller.ready(),
+      receivers: () => [],
+      logger: pino({ level: "silent" }),
+    });
     rssBaseline = rssPeak = process.memoryUsage().rss;
     probe = (async () => {
       while (probing) {
@@ -100,18 +117,34 @@ describe("hostile content fails its own unit; the controller keeps serving", () 
 
   it("alias bombs (manifest, kustomization.yaml) and a file over the file limit fail their own units naming the file; 400 MB of zeros fail their source; another unit reconciles", async () => {
     const start = Date.now();
-    await bed.apply([unit("bomb", "./apps/bomb"), unit("bomb-kustomization", "./apps/bomb-kustomization"), unit("big", "./apps/big"), unit("zeros", "./zeros", "blobs"), unit("good", "./apps/good")]);
+    await bed.apply([
+      unit("bomb", "./apps/bomb"),
+      unit("bomb-kustomization", "./apps/bomb-kustomization"),
+      unit("big", "./apps/big"),
+      unit("zeros", "./zeros", "blobs"),
+      unit("good", "./apps/good"),
+    ]);
 
-    expect(await failedWith("bomb", "BuildFailed")).toMatch(/^apps\/bomb\/bomb\.yaml:\d+: malformed YAML: document contains excessive aliasing$/);
-    expect(await failedWith("bomb-kustomization", "BuildFailed")).toMatch(/^apps\/bomb-kustomization\/kustomization\.yaml:\d+: malformed YAML: document contains excessive aliasing$/);
-    expect(await failedWith("big", "BuildFailed")).toMatch(/^apps\/big\/zeros\.yaml: .*: file 'apps\/big\/zeros\.yaml' of \S+ is 5 MiB, larger than 1 MiB \(--max-file-size\)$/);
+    expect(await failedWith("bomb", "BuildFailed")).toMatch(
+      /^apps\/bomb\/bomb\.yaml:\d+: malformed YAML: document contains excessive aliasing$/,
+    );
+    expect(await failedWith("bomb-kustomization", "BuildFailed")).toMatch(
+      /^apps\/bomb-kustomization\/kustomization\.yaml:\d+: malformed YAML: document contains excessive aliasing$/,
+    );
+    expect(await failedWith("big", "BuildFailed")).toMatch(
+      /^apps\/big\/zeros\.yaml: .*: file 'apps\/big\/zeros\.yaml' of \S+ is 5 MiB, larger than 1 MiB \(--max-file-size\)$/,
+    );
     const bombsMs = Date.now() - start;
 
     const blobs = await until("GitRepository blobs Ready=False", async () => {
-      const c = ready(await get<GitRepository & Conditioned>("/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/blobs"));
+      const c = ready(
+        await get<GitRepository & Conditioned>("/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/blobs"),
+      );
       return c?.status === "False" && c.message;
     });
-    expect(blobs).toContain("the fetched pack holds an object of 381.5 MiB, larger than the artifact may be, 100 MiB (--max-artifact-size)");
+    expect(blobs).toContain(
+      "the fetched pack holds an object of 381.5 MiB, larger than the artifact may be, 100 MiB (--max-artifact-size)",
+    );
     const zeros = ready(await unitState("zeros"));
     expect(zeros?.status).not.toBe("True");
     const zerosMs = Date.now() - start;
@@ -119,7 +152,9 @@ describe("hostile content fails its own unit; the controller keeps serving", () 
     await until("good Ready", async () => ready(await unitState("good"))?.status === "True");
     expect((await bed.mgmt.request<KubeObject>("GET", "/api/v1/namespaces/default/configmaps/good")).body.data).toEqual({ colour: "blue" });
 
-    process.stdout.write(`${JSON.stringify({ bombsMs, zerosMs, healthzWorstMs: Math.round(health.worstMs), healthzAnswers: health.answers, rssGrowthMiB: Math.round((rssPeak - rssBaseline) / MiB) })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ bombsMs, zerosMs, healthzWorstMs: Math.round(health.worstMs), healthzAnswers: health.answers, rssGrowthMiB: Math.round((rssPeak - rssBaseline) / MiB) })}\n`,
+    );
     // Loose bounds on a shared machine; the causes are asserted above.
     expect(bombsMs).toBeLessThan(10_000);
     expect(zerosMs).toBeLessThan(10_000);

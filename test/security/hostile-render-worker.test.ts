@@ -93,7 +93,10 @@ describe("renders in worker threads", () => {
     // 400 files of 200 objects with 1 KB values: hundreds of MiB of objects, grown file by file
     // (V8 stops a worker gracefully as its heap nears the limit; one allocation far past the limit
     // is fatal to the process, which the source's file limit keeps out: no file is over 16 MiB).
-    const files = Array.from({ length: 400 }, (_, f): [string, string] => [`apps/f${f}.yaml`, Array.from({ length: 200 }, (_, i) => cm(`c${f}-${i}`, "x".repeat(1000))).join("")]);
+    const files = Array.from({ length: 400 }, (_, f): [string, string] => [
+      `apps/f${f}.yaml`,
+      Array.from({ length: 200 }, (_, i) => cm(`c${f}-${i}`, "x".repeat(1000))).join(""),
+    ]);
     const error = await failure(workers.render(new MemoryTree("platform@main", files), "apps", {}));
     expect(error).toBeInstanceOf(TooLargeError);
     expect(error.message).toBe("rendering 'apps' of platform@main needed more than 64 MiB (--render-memory); the render was stopped");
@@ -120,7 +123,11 @@ describe("renders in worker threads", () => {
 
   it("refuse a render over the object or byte limit, naming the path and the flag", async () => {
     const workers = pool({ limits: { maxObjects: 10, maxBytes: 2000 } });
-    expect((await failure(workers.render(folder(11), "apps", {}))).describe()).toBe("apps: the render has 11 objects, more than 10 (--max-render-objects)");
-    expect((await failure(workers.render(folder(5, "x".repeat(500)), "apps", {}))).describe()).toBe("apps: the render is larger than 2000 bytes as JSON (--max-render-size)");
+    expect((await failure(workers.render(folder(11), "apps", {}))).describe()).toBe(
+      "apps: the render has 11 objects, more than 10 (--max-render-objects)",
+    );
+    expect((await failure(workers.render(folder(5, "x".repeat(500)), "apps", {}))).describe()).toBe(
+      "apps: the render is larger than 2000 bytes as JSON (--max-render-size)",
+    );
   });
 });

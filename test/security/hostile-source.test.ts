@@ -92,13 +92,21 @@ describe("a repository holding a 400 MB file of zeros", () => {
       error = e as FlotillaError;
     }
     expect(error).toBeInstanceOf(TooLargeError);
-    expect(error!.describe()).toBe("blobs/zeros.yaml: platform@main: file 'blobs/zeros.yaml' of platform@main is 381.5 MiB, larger than 16 MiB (--max-file-size)");
+    expect(error!.describe()).toBe(
+      "blobs/zeros.yaml: platform@main: file 'blobs/zeros.yaml' of platform@main is 381.5 MiB, larger than 16 MiB (--max-file-size)",
+    );
   });
 
   it("fails the artifact when its files together pass the artifact limit", async () => {
-    const small = repo.commit("three files of 40 KB", { "a/1.yaml": `# ${"x".repeat(40_000)}\n`, "a/2.yaml": `# ${"y".repeat(40_000)}\n`, "a/3.yaml": `# ${"z".repeat(40_000)}\n` });
+    const small = repo.commit("three files of 40 KB", {
+      "a/1.yaml": `# ${"x".repeat(40_000)}\n`,
+      "a/2.yaml": `# ${"y".repeat(40_000)}\n`,
+      "a/3.yaml": `# ${"z".repeat(40_000)}\n`,
+    });
     const limits = { ...DEFAULT_SOURCE_LIMITS, maxArtifactBytes: 100_000 };
-    await expect(materializeCommit({ fs, gitdir, commit: small, label: "platform@main", limits })).rejects.toThrow(/platform@main: the artifact's files are larger than 97.7 KiB together \(--max-artifact-size\); 'a\/[23]\.yaml' passed the limit/);
+    await expect(materializeCommit({ fs, gitdir, commit: small, label: "platform@main", limits })).rejects.toThrow(
+      /platform@main: the artifact's files are larger than 97.7 KiB together \(--max-artifact-size\); 'a\/[23]\.yaml' passed the limit/,
+    );
   });
 
   it("refuses, over smart HTTP, a pack holding the file before it is inflated, naming the source and the flag", async () => {
@@ -106,7 +114,11 @@ describe("a repository holding a 400 MB file of zeros", () => {
     const server = await startGitHttpServer(repo.root);
     try {
       const url = `${server.url}/repo.git`;
-      const source = new GitSource({ url, ref: { branch: "main" }, cacheDir: fs.mkdtempSync(join(process.env.TMPDIR ?? "/tmp", "flotilla-hostile-")) });
+      const source = new GitSource({
+        url,
+        ref: { branch: "main" },
+        cacheDir: fs.mkdtempSync(join(process.env.TMPDIR ?? "/tmp", "flotilla-hostile-")),
+      });
       const rssBefore = process.memoryUsage().rss;
       const start = Date.now();
       const error = (await source.poll().then(
@@ -114,7 +126,9 @@ describe("a repository holding a 400 MB file of zeros", () => {
         (e: unknown) => e,
       )) as FlotillaError;
       expect(error).toBeInstanceOf(TooLargeError);
-      expect(error.message).toBe(`${url}: the fetched pack holds an object of 381.5 MiB, larger than the artifact may be, 100 MiB (--max-artifact-size); the commit is not fetched`);
+      expect(error.message).toBe(
+        `${url}: the fetched pack holds an object of 381.5 MiB, larger than the artifact may be, 100 MiB (--max-artifact-size); the commit is not fetched`,
+      );
       // Loose bounds: inflating it to index the pack took seconds and 400 MB more.
       expect(Date.now() - start).toBeLessThan(2000);
       expect((process.memoryUsage().rss - rssBefore) / MiB).toBeLessThan(300);
@@ -138,7 +152,12 @@ describe("a repository holding a 400 MB file of zeros", () => {
     try {
       const url = `${server.url}/repo.git`;
       const limits = { ...DEFAULT_SOURCE_LIMITS, maxFileBytes: MiB };
-      const source = new GitSource({ url, ref: { branch: "medium" }, limits, cacheDir: fs.mkdtempSync(join(process.env.TMPDIR ?? "/tmp", "flotilla-hostile-")) });
+      const source = new GitSource({
+        url,
+        ref: { branch: "medium" },
+        limits,
+        cacheDir: fs.mkdtempSync(join(process.env.TMPDIR ?? "/tmp", "flotilla-hostile-")),
+      });
       const { artifact } = await source.poll();
       expect(render(artifact.tree, "apps").map((o) => o.metadata.name)).toEqual(["one"]);
       let error: FlotillaError | undefined;
@@ -213,7 +232,9 @@ describe("the same bounds over SSH (a real OpenSSH sshd, git-upload-pack on the 
     const rssBefore = process.memoryUsage().rss;
     const error = await pollError(source());
     expect(error).toBeInstanceOf(TooLargeError);
-    expect(error.message).toMatch(/: the fetched pack holds an object of 381\.5 MiB, larger than the artifact may be, 100 MiB \(--max-artifact-size\); the commit is not fetched$/);
+    expect(error.message).toMatch(
+      /: the fetched pack holds an object of 381\.5 MiB, larger than the artifact may be, 100 MiB \(--max-artifact-size\); the commit is not fetched$/,
+    );
     expect((process.memoryUsage().rss - rssBefore) / MiB).toBeLessThan(300);
   });
 

@@ -56,12 +56,16 @@ describe("symlink loops", () => {
 
   it("a folder reached twice through links is refused instead of read twice", () => {
     const tree = new MemoryTree("repo@main", [["apps/real/cm.yaml", CM]], [["apps/alias", "real"]]);
-    expect(failure(() => render(tree, "apps")).message).toBe("apps/real: 'apps/real' is the same folder as 'apps/alias' (through a symlink), which was already read");
+    expect(failure(() => render(tree, "apps")).message).toBe(
+      "apps/real: 'apps/real' is the same folder as 'apps/alias' (through a symlink), which was already read",
+    );
   });
 
   it("a kustomization listing a link to its own folder is a kustomization cycle, as kustomize's loader sees it", () => {
     const tree = disk("kust", { "apps/kustomization.yaml": "resources:\n- cm.yaml\n- self\n", "apps/cm.yaml": CM }, { "apps/self": "." });
-    expect(failure(() => render(tree, "apps")).message).toBe("apps/self/kustomization.yaml: resources: kustomization cycle: apps -> apps/self");
+    expect(failure(() => render(tree, "apps")).message).toBe(
+      "apps/self/kustomization.yaml: resources: kustomization cycle: apps -> apps/self",
+    );
   });
 
   it("folder links without a loop keep working", () => {

@@ -43,7 +43,9 @@ describe("YAML alias bombs (go-yaml v3's excessive-aliasing rule)", () => {
       ["apps/ok.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n"],
       ["apps/bomb.yaml", manifestBomb()],
     ]);
-    expect(thrown(() => render(tree, "apps")).describe()).toMatch(/apps\/bomb\.yaml:\d+: malformed YAML: document contains excessive aliasing/);
+    expect(thrown(() => render(tree, "apps")).describe()).toMatch(
+      /apps\/bomb\.yaml:\d+: malformed YAML: document contains excessive aliasing/,
+    );
   });
 
   it("keeps ordinary aliasing: a map aliased 2,000 times reads as 2,000 independent copies", () => {

@@ -43,13 +43,22 @@ describe("tenancy: the git cache is keyed by URL and credentials identity", () =
   it("gives sources with other credentials (or none) another cache folder, and never derives it from the Secret's values", () => {
     const b = cacheKey({ url, secret: bSecret, credentialsIdentity: bIdentity });
     expect(cacheKey({ url })).not.toBe(b);
-    expect(cacheKey({ url, secret: { username: "tenant-a", password: "a" }, credentialsIdentity: "tenant-a/git-credentials/uid-a" })).not.toBe(b);
+    expect(
+      cacheKey({ url, secret: { username: "tenant-a", password: "a" }, credentialsIdentity: "tenant-a/git-credentials/uid-a" }),
+    ).not.toBe(b);
     // Same Secret object, rotated password: same folder (its identity, not its content, is the key).
     expect(cacheKey({ url, secret: { ...bSecret, password: "rotated" }, credentialsIdentity: bIdentity })).toBe(b);
   });
 
   it("refuses tenant A a commit that only tenant B's fetch brought into the cache", async () => {
-    const b = new GitSource({ url, ref: { commit: privateCommit }, secret: bSecret, credentialsIdentity: bIdentity, cacheDir, timeoutMs: 20_000 });
+    const b = new GitSource({
+      url,
+      ref: { commit: privateCommit },
+      secret: bSecret,
+      credentialsIdentity: bIdentity,
+      cacheDir,
+      timeoutMs: 20_000,
+    });
     const fetched = await b.poll();
     expect(fetched.artifact.tree.kind("private/cm.yaml")).toBe("file");
 
@@ -63,7 +72,14 @@ describe("tenancy: the git cache is keyed by URL and credentials identity", () =
     const a = new GitSource({ url, ref: { commit: privateCommit }, cacheDir, timeoutMs: 20_000 });
     await expect(a.poll()).rejects.toThrow(new RegExp(`fetch|${privateCommit}`));
     // B's own source still reads it: the cache keeps working for the identity that fetched it.
-    const again = new GitSource({ url, ref: { commit: privateCommit }, secret: bSecret, credentialsIdentity: bIdentity, cacheDir, timeoutMs: 20_000 });
+    const again = new GitSource({
+      url,
+      ref: { commit: privateCommit },
+      secret: bSecret,
+      credentialsIdentity: bIdentity,
+      cacheDir,
+      timeoutMs: 20_000,
+    });
     expect((await again.poll()).artifact.tree.kind("private/cm.yaml")).toBe("file");
     // Two folders: B's with the commit, A's without it.
     const folders = readdirSync(join(cacheDir, "git"));

@@ -20,7 +20,8 @@ import { until } from "../support/until.js";
  * made by tenant A's units and refused with a condition that names why, and nothing of B's changes.
  */
 
-const cm = (namespace: string, name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}, namespace: ${namespace}}\ndata: {owner: tenant-a}\n`;
+const cm = (namespace: string, name: string) =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}, namespace: ${namespace}}\ndata: {owner: tenant-a}\n`;
 
 const files: Record<string, string> = {
   "tenant-a/app/cm.yaml": cm("tenant-a", "app"),
@@ -63,14 +64,42 @@ function tenant(ns: string): KubeObject[] {
 
 function namespacedRights(ns: string): KubeObject[] {
   return [
-    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "tenant-admin", namespace: ns }, rules: [{ apiGroups: ["*"], resources: ["*"], verbs: ["*"] }] } as KubeObject,
-    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "deployer", namespace: ns }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "tenant-admin" }, subjects: [{ kind: "ServiceAccount", name: "deployer", namespace: ns }] } as KubeObject,
-    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "tenant-view", namespace: ns }, rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] }] } as KubeObject,
-    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "viewer", namespace: ns }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "tenant-view" }, subjects: [{ kind: "ServiceAccount", name: "viewer", namespace: ns }] } as KubeObject,
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name: "tenant-admin", namespace: ns },
+      rules: [{ apiGroups: ["*"], resources: ["*"], verbs: ["*"] }],
+    } as KubeObject,
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: "deployer", namespace: ns },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "tenant-admin" },
+      subjects: [{ kind: "ServiceAccount", name: "deployer", namespace: ns }],
+    } as KubeObject,
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name: "tenant-view", namespace: ns },
+      rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] }],
+    } as KubeObject,
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: "viewer", namespace: ns },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "tenant-view" },
+      subjects: [{ kind: "ServiceAccount", name: "viewer", namespace: ns }],
+    } as KubeObject,
   ];
 }
 
-const gitRepository = (namespace: string, name: string, url: string, ref: Record<string, string> = { branch: "main" }, secretRef?: string): KubeObject => ({
+const gitRepository = (
+  namespace: string,
+  name: string,
+  url: string,
+  ref: Record<string, string> = { branch: "main" },
+  secretRef?: string,
+): KubeObject => ({
   apiVersion: "source.toolkit.fluxcd.io/v1",
   kind: "GitRepository",
   metadata: { name, namespace },
@@ -97,9 +126,16 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
   let privateServer: GitHttpServer;
   let privateUrl: string;
 
-  const getK = async (ns: string, name: string) => (await mgmt.request<Kustomization>("GET", `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${ns}/kustomizations/${name}`)).body;
-  const getG = async (ns: string, name: string) => (await mgmt.request<GitRepository>("GET", `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/gitrepositories/${name}`)).body;
-  const condition = (what: string, read: () => Promise<{ status?: { conditions?: Condition[] } }>, test: (c: Condition) => boolean, ms = 50_000) => {
+  const getK = async (ns: string, name: string) =>
+    (await mgmt.request<Kustomization>("GET", `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${ns}/kustomizations/${name}`)).body;
+  const getG = async (ns: string, name: string) =>
+    (await mgmt.request<GitRepository>("GET", `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/gitrepositories/${name}`)).body;
+  const condition = (
+    what: string,
+    read: () => Promise<{ status?: { conditions?: Condition[] } }>,
+    test: (c: Condition) => boolean,
+    ms = 50_000,
+  ) => {
     let last: Condition | undefined;
     return until(
       () => `${what} (last Ready: ${JSON.stringify(last)})`,
@@ -111,11 +147,19 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
       200,
     );
   };
-  const failedWith = (name: string, reason: string, ns = "tenant-a") => condition(`${ns}/${name}: Ready=False ${reason}`, () => getK(ns, name), (c) => c.status === "False" && c.reason === reason);
+  const failedWith = (name: string, reason: string, ns = "tenant-a") =>
+    condition(
+      `${ns}/${name}: Ready=False ${reason}`,
+      () => getK(ns, name),
+      (c) => c.status === "False" && c.reason === reason,
+    );
   // Every Ready condition tenant-a/health-never goes through, recorded from the controller's start.
   const healthNeverSeen: Condition[] = [];
   let recorder: ReturnType<typeof setInterval> | undefined;
-  const configMaps = async (client: ClusterClient, ns: string) => (await client.request<{ items: KubeObject[] }>("GET", `/api/v1/namespaces/${ns}/configmaps`)).body.items.map((o) => o.metadata.name).sort();
+  const configMaps = async (client: ClusterClient, ns: string) =>
+    (await client.request<{ items: KubeObject[] }>("GET", `/api/v1/namespaces/${ns}/configmaps`)).body.items
+      .map((o) => o.metadata.name)
+      .sort();
 
   beforeAll(async () => {
     bed = await startControllerTestbed({ message: "feat: tenants", files, workloads: ["cluster-a", "cluster-b"] });
@@ -132,12 +176,27 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
       // Tenant A's second namespace: its takeover unit lives there, so that the units of
       // tenant-a, whose objects the taken-over namespace would hold, do not wait for it (inferred dependsOn).
       ...tenant("tenant-a-infra"),
-      { apiVersion: "v1", kind: "Secret", metadata: { name: "cluster-a-kubeconfig", namespace: "tenant-a" }, data: { value: b64(bed.harness.get("cluster-a")!.kubeconfig) } },
-      { apiVersion: "v1", kind: "Secret", metadata: { name: "cluster-b-kubeconfig", namespace: "tenant-b" }, data: { value: b64(bed.harness.get("cluster-b")!.kubeconfig) } },
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "cluster-a-kubeconfig", namespace: "tenant-a" },
+        data: { value: b64(bed.harness.get("cluster-a")!.kubeconfig) },
+      },
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "cluster-b-kubeconfig", namespace: "tenant-b" },
+        data: { value: b64(bed.harness.get("cluster-b")!.kubeconfig) },
+      },
       gitRepository("tenant-a", "platform", url),
       gitRepository("tenant-a-infra", "platform", url),
       gitRepository("tenant-b", "platform", url),
-      { apiVersion: "v1", kind: "Secret", metadata: { name: "git-credentials", namespace: "tenant-b" }, data: { username: b64("tenant-b"), password: b64(B_PASSWORD) } },
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "git-credentials", namespace: "tenant-b" },
+        data: { username: b64("tenant-b"), password: b64(B_PASSWORD) },
+      },
       gitRepository("tenant-b", "private", privateUrl, { branch: "main" }, "git-credentials"),
       // A asks B's private URL for a commit B has fetched, without B's credentials.
       gitRepository("tenant-a", "steal", privateUrl, { commit: bed.firstCommit }),
@@ -156,12 +215,23 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
       unit("tenant-a", "outside", { path: "./attacks/outside" }),
       unit("tenant-a", "create-namespace", { path: "./attacks/new-namespace" }),
       unit("tenant-a", "explicit-viewer", { path: "./tenant-a/viewer", serviceAccountName: "viewer" }),
-      unit("tenant-a", "cross-source", { path: "./tenant-a/app", sourceRef: { kind: "GitRepository", name: "platform", namespace: "tenant-b" } }),
+      unit("tenant-a", "cross-source", {
+        path: "./tenant-a/app",
+        sourceRef: { kind: "GitRepository", name: "platform", namespace: "tenant-b" },
+      }),
       unit("tenant-a", "cross-dependency", { path: "./tenant-a/app", dependsOn: [{ name: "b-app", namespace: "tenant-b" }] }),
       unit("tenant-a", "from-disk", { path: "./tenant-a/app", sourceRef: { kind: "GitRepository", name: "file-url" } }),
       unit("tenant-a", "prune-b", { path: "./tenant-a/prune" }),
-      unit("tenant-a", "health-never", { path: "./tenant-a/health", healthChecks: [{ apiVersion: "v1", kind: "ConfigMap", name: "never", namespace: "tenant-a" }], timeout: "20s" }),
-      unit("tenant-a", "health-later", { path: "./tenant-a/health-later", healthChecks: [{ kind: "ConfigMap", name: "later" }], timeout: "5m" }),
+      unit("tenant-a", "health-never", {
+        path: "./tenant-a/health",
+        healthChecks: [{ apiVersion: "v1", kind: "ConfigMap", name: "never", namespace: "tenant-a" }],
+        timeout: "20s",
+      }),
+      unit("tenant-a", "health-later", {
+        path: "./tenant-a/health-later",
+        healthChecks: [{ kind: "ConfigMap", name: "later" }],
+        timeout: "5m",
+      }),
     ]);
     // Tenant A's service account on its own cluster: the same namespaced rights there (Flux
     // impersonates it on the remote cluster too); cluster A also has a namespace tenant-b.
@@ -174,18 +244,41 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
     // Before this controller, A's unit prune-b (then run as the controller itself) had taken over
     // Namespace/tenant-b: its inventory lists it and the namespace carries A's owner labels. Once it
     // leaves A's repository, prune would delete B's namespace.
-    await mgmt.request("PATCH", "/api/v1/namespaces/tenant-b", { metadata: { labels: { [LABEL_NAME]: "prune-b", [LABEL_NAMESPACE]: "tenant-a" } } }, { contentType: "application/merge-patch+json" });
-    await mgmt.request("PATCH", "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/tenant-a/kustomizations/prune-b/status", { status: { inventory: { entries: [{ id: "_tenant-b__Namespace", v: "v1" }] } } }, { contentType: "application/merge-patch+json" });
+    await mgmt.request(
+      "PATCH",
+      "/api/v1/namespaces/tenant-b",
+      { metadata: { labels: { [LABEL_NAME]: "prune-b", [LABEL_NAMESPACE]: "tenant-a" } } },
+      { contentType: "application/merge-patch+json" },
+    );
+    await mgmt.request(
+      "PATCH",
+      "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/tenant-a/kustomizations/prune-b/status",
+      { status: { inventory: { entries: [{ id: "_tenant-b__Namespace", v: "v1" }] } } },
+      { contentType: "application/merge-patch+json" },
+    );
     namespaceBBefore = (await mgmt.request<KubeObject>("GET", "/api/v1/namespaces/tenant-b")).body;
     recorder = setInterval(() => {
-      void getK("tenant-a", "health-never").then((k) => {
-        const c = ready(k);
-        const last = healthNeverSeen[healthNeverSeen.length - 1];
-        if (c && (c.status !== last?.status || c.message !== last.message)) healthNeverSeen.push(c);
-      }, () => undefined);
+      void getK("tenant-a", "health-never").then(
+        (k) => {
+          const c = ready(k);
+          const last = healthNeverSeen[healthNeverSeen.length - 1];
+          if (c && (c.status !== last?.status || c.message !== last.message)) healthNeverSeen.push(c);
+        },
+        () => undefined,
+      );
     }, 200);
-    controller = await bed.startController({ defaultServiceAccount: "deployer", noCrossNamespaceRefs: true, createNamespaces: true, cacheDir, concurrency: 4 });
-    await condition("tenant-b/b-app Ready", () => getK("tenant-b", "b-app"), (c) => c.status === "True");
+    controller = await bed.startController({
+      defaultServiceAccount: "deployer",
+      noCrossNamespaceRefs: true,
+      createNamespaces: true,
+      cacheDir,
+      concurrency: 4,
+    });
+    await condition(
+      "tenant-b/b-app Ready",
+      () => getK("tenant-b", "b-app"),
+      (c) => c.status === "True",
+    );
   }, 240_000);
 
   afterAll(async () => {
@@ -198,8 +291,16 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
   });
 
   it("applies a tenant's own unit as its service account, on the management cluster and on its own cluster", async () => {
-    await condition("tenant-a/app Ready", () => getK("tenant-a", "app"), (c) => c.status === "True");
-    await condition("tenant-a/remote Ready", () => getK("tenant-a", "remote"), (c) => c.status === "True");
+    await condition(
+      "tenant-a/app Ready",
+      () => getK("tenant-a", "app"),
+      (c) => c.status === "True",
+    );
+    await condition(
+      "tenant-a/remote Ready",
+      () => getK("tenant-a", "remote"),
+      (c) => c.status === "True",
+    );
     expect(await configMaps(mgmt, "tenant-a")).toContain("app");
     expect(await configMaps(clusterA, "tenant-a")).toContain("app");
   });
@@ -207,7 +308,13 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
   it("refuses A's Kustomization written into namespace B with B's kubeconfig Secret: Forbidden, and B's cluster untouched", async () => {
     const c = await failedWith("hijack", "ReconciliationFailed");
     expect(c.message).toMatch(/Kustomization\/tenant-b\/hijack: Forbidden: .*system:serviceaccount:tenant-a:deployer/);
-    expect((await mgmt.request("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/tenant-b/kustomizations/hijack", undefined, { allow: [404] })).status).toBe(404);
+    expect(
+      (
+        await mgmt.request("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/tenant-b/kustomizations/hijack", undefined, {
+          allow: [404],
+        })
+      ).status,
+    ).toBe(404);
     expect(await configMaps(clusterB, "default")).not.toContain("pwned");
   });
 
@@ -226,7 +333,9 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
 
   it("with --default-service-account, a unit writing outside its namespace fails with the apiserver's Forbidden, named — on the management cluster and on its own cluster", async () => {
     const local = await failedWith("outside", "ReconciliationFailed");
-    expect(local.message).toMatch(/^ConfigMap\/tenant-b\/planted: Forbidden: configmaps "planted" is forbidden: User "system:serviceaccount:tenant-a:deployer" cannot/);
+    expect(local.message).toMatch(
+      /^ConfigMap\/tenant-b\/planted: Forbidden: configmaps "planted" is forbidden: User "system:serviceaccount:tenant-a:deployer" cannot/,
+    );
     const remote = await failedWith("remote-outside", "ReconciliationFailed");
     expect(remote.message).toMatch(/^ConfigMap\/tenant-b\/planted: Forbidden: .*User "system:serviceaccount:tenant-a:deployer" cannot/);
     expect(await configMaps(mgmt, "tenant-b")).not.toContain("planted");
@@ -248,13 +357,21 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
   });
 
   it("refuses a sourceRef or a dependsOn in another namespace with AccessDenied (--no-cross-namespace-refs)", async () => {
-    expect((await failedWith("cross-source", "AccessDenied")).message).toBe("can't access 'GitRepository/tenant-b/platform', cross-namespace references have been blocked (spec.sourceRef.namespace)");
-    expect((await failedWith("cross-dependency", "AccessDenied")).message).toBe("can't access 'Kustomization/tenant-b/b-app', cross-namespace references have been blocked (spec.dependsOn)");
+    expect((await failedWith("cross-source", "AccessDenied")).message).toBe(
+      "can't access 'GitRepository/tenant-b/platform', cross-namespace references have been blocked (spec.sourceRef.namespace)",
+    );
+    expect((await failedWith("cross-dependency", "AccessDenied")).message).toBe(
+      "can't access 'Kustomization/tenant-b/b-app', cross-namespace references have been blocked (spec.dependsOn)",
+    );
   });
 
   it("refuses file://, absolute and relative GitRepository URLs, the git cache's own folders included, and applies nothing from them", async () => {
     for (const name of ["file-url", "absolute-path", "relative-path", "cache-poc"]) {
-      const c = await condition(`tenant-a/${name}: URLInvalid`, () => getG("tenant-a", name), (x) => x.status === "False" && x.reason === "URLInvalid");
+      const c = await condition(
+        `tenant-a/${name}: URLInvalid`,
+        () => getG("tenant-a", name),
+        (x) => x.status === "False" && x.reason === "URLInvalid",
+      );
       expect(c.message, name).toMatch(/is a path on the controller's disk, which a GitRepository may not read/);
       expect((await getG("tenant-a", name)).status?.artifact, name).toBeUndefined();
     }
@@ -264,12 +381,22 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
   });
 
   it("reads B's private repository with B's Secret into a cache folder of B's own, and never serves it to A's source of the same URL", async () => {
-    await condition("tenant-b/private Ready", () => getG("tenant-b", "private"), (c) => c.status === "True");
-    const steal = await condition("tenant-a/steal: GitOperationFailed", () => getG("tenant-a", "steal"), (c) => c.status === "False" && c.reason === "GitOperationFailed");
+    await condition(
+      "tenant-b/private Ready",
+      () => getG("tenant-b", "private"),
+      (c) => c.status === "True",
+    );
+    const steal = await condition(
+      "tenant-a/steal: GitOperationFailed",
+      () => getG("tenant-a", "steal"),
+      (c) => c.status === "False" && c.reason === "GitOperationFailed",
+    );
     expect(steal.message).not.toContain(B_PASSWORD);
     expect((await getG("tenant-a", "steal")).status?.artifact).toBeUndefined();
     const uid = (await mgmt.request<KubeObject>("GET", "/api/v1/namespaces/tenant-b/secrets/git-credentials")).body.metadata.uid;
-    expect(existsSync(join(cacheDir, "git", cacheKey({ url: privateUrl, credentialsIdentity: `tenant-b/git-credentials/${uid}` }), "objects"))).toBe(true);
+    expect(
+      existsSync(join(cacheDir, "git", cacheKey({ url: privateUrl, credentialsIdentity: `tenant-b/git-credentials/${uid}` }), "objects")),
+    ).toBe(true);
     expect(existsSync(join(cacheDir, "git", cacheKey({ url: privateUrl })))).toBe(false);
   });
 
@@ -280,18 +407,34 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
     expect(healthNeverSeen.some((c) => c.status === "True")).toBe(false);
     const pending = healthNeverSeen.find((c) => c.status === "Unknown");
     expect(pending?.reason).toBe("Progressing");
-    expect(pending?.message).toMatch(/^running health checks for revision main@sha1:[0-9a-f]{40} with a timeout of 20s: waiting for: ConfigMap\/tenant-a\/never \(not found\)$/);
+    expect(pending?.message).toMatch(
+      /^running health checks for revision main@sha1:[0-9a-f]{40} with a timeout of 20s: waiting for: ConfigMap\/tenant-a\/never \(not found\)$/,
+    );
   });
 
   it("becomes Ready once a health-checked object outside the unit appears (namespace defaulted to the unit's)", async () => {
-    await condition("tenant-a/health-later waiting", () => getK("tenant-a", "health-later"), (c) => c.status === "Unknown" && c.message.includes("ConfigMap/tenant-a/later (not found)"));
-    await mgmt.request("POST", "/api/v1/namespaces/tenant-a/configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "later", namespace: "tenant-a" } });
-    await condition("tenant-a/health-later Ready", () => getK("tenant-a", "health-later"), (c) => c.status === "True");
+    await condition(
+      "tenant-a/health-later waiting",
+      () => getK("tenant-a", "health-later"),
+      (c) => c.status === "Unknown" && c.message.includes("ConfigMap/tenant-a/later (not found)"),
+    );
+    await mgmt.request("POST", "/api/v1/namespaces/tenant-a/configmaps", {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "later", namespace: "tenant-a" },
+    });
+    await condition(
+      "tenant-a/health-later Ready",
+      () => getK("tenant-a", "health-later"),
+      (c) => c.status === "True",
+    );
   });
 
   it("changes nothing of tenant B's: its namespace, objects, units and cluster are as B's own unit left them", async () => {
     expect(await configMaps(mgmt, "tenant-b")).toEqual(["b-app"]);
-    const kustomizations = (await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/tenant-b/kustomizations")).body.items.map((k) => k.metadata.name);
+    const kustomizations = (
+      await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/tenant-b/kustomizations")
+    ).body.items.map((k) => k.metadata.name);
     expect(kustomizations).toEqual(["b-app"]);
     expect(ready(await getK("tenant-b", "b-app"))?.status).toBe("True");
     expect(await configMaps(clusterB, "default")).toEqual([]);

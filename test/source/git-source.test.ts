@@ -17,7 +17,13 @@ describe("GitSource over real smart HTTP (git http-backend)", () => {
 
   beforeAll(async () => {
     repo = TestRepo.create();
-    first = repo.commit("feat(app): first (#1)", { "app/cm.yaml": CM("one"), ".github/workflows/ci.yaml": "on: push\n", "docs/logo.png": "png", "app/.sourceignore": "scratch/\n", "app/scratch/x.yaml": "not: manifest\n" });
+    first = repo.commit("feat(app): first (#1)", {
+      "app/cm.yaml": CM("one"),
+      ".github/workflows/ci.yaml": "on: push\n",
+      "docs/logo.png": "png",
+      "app/.sourceignore": "scratch/\n",
+      "app/scratch/x.yaml": "not: manifest\n",
+    });
     repo.git("tag", "v0.0.1");
     repo.publish();
     server = await startGitHttpServer(repo.root);
@@ -134,19 +140,43 @@ describe("GitSource authentication", () => {
   });
 
   it("succeeds with username and password, and never shows the password", async () => {
-    const ok = await new GitSource({ url: `${basic.url}/repo.git`, ref: { branch: "main" }, cacheDir, secret: { username: "deploy", password: "s3cr3t-pw" } }).poll();
+    const ok = await new GitSource({
+      url: `${basic.url}/repo.git`,
+      ref: { branch: "main" },
+      cacheDir,
+      secret: { username: "deploy", password: "s3cr3t-pw" },
+    }).poll();
     expect(ok.artifact.tree.readText("a.yaml")).toContain("name: a");
-    const error = await new GitSource({ url: `${basic.url}/repo.git`, ref: { branch: "main" }, cacheDir, secret: { username: "deploy", password: "wrong-pw" } }).poll().catch((e: unknown) => e);
+    const error = await new GitSource({
+      url: `${basic.url}/repo.git`,
+      ref: { branch: "main" },
+      cacheDir,
+      secret: { username: "deploy", password: "wrong-pw" },
+    })
+      .poll()
+      .catch((e: unknown) => e);
     expect(describeError(error)).not.toContain("wrong-pw");
   });
 
   it("succeeds with a bearer token", async () => {
-    const ok = await new GitSource({ url: `${bearer.url}/repo.git`, ref: { branch: "main" }, cacheDir, secret: { bearerToken: "tok-123456" } }).poll();
+    const ok = await new GitSource({
+      url: `${bearer.url}/repo.git`,
+      ref: { branch: "main" },
+      cacheDir,
+      secret: { bearerToken: "tok-123456" },
+    }).poll();
     expect(ok.artifact.revision).toMatch(/^main@sha1:[0-9a-f]{40}$/);
   });
 
   it("keeps credentials in the URL out of errors and revisions", async () => {
-    const error = await new GitSource({ url: `http://user:hunter2@127.0.0.1:9/repo.git`, ref: { branch: "main" }, cacheDir, timeoutMs: 3000 }).poll().catch((e: unknown) => e);
+    const error = await new GitSource({
+      url: `http://user:hunter2@127.0.0.1:9/repo.git`,
+      ref: { branch: "main" },
+      cacheDir,
+      timeoutMs: 3000,
+    })
+      .poll()
+      .catch((e: unknown) => e);
     expect(describeError(error)).not.toContain("hunter2");
   });
 });
@@ -214,7 +244,9 @@ describe("GitSources of one URL sharing a cache", () => {
       const before = server.requests.length;
       // As `flotilla controller --repo` starts: the planner's main and semver sources and the
       // controller's GitRepository, all at once.
-      const polls = await Promise.all([{ branch: "main" }, { semver: "*" }, { branch: "main" }].map((ref) => new GitSource({ url, ref, cacheDir }).poll()));
+      const polls = await Promise.all(
+        [{ branch: "main" }, { semver: "*" }, { branch: "main" }].map((ref) => new GitSource({ url, ref, cacheDir }).poll()),
+      );
       expect(polls.map((p) => p.artifact.commit)).toEqual([second, second, second]);
       // Three ls-refs, one fetch.
       expect(server.requests.slice(before).filter((r) => r.startsWith("POST"))).toHaveLength(4);
@@ -239,7 +271,9 @@ describe("GitSource on a local path", () => {
   });
 
   it("refuses an SSH remote without the Secret's identity before connecting (SSH itself: test/source/ssh.test.ts)", async () => {
-    await expect(new GitSource({ url: "git@github.com:org/repo.git", cacheDir: join(tmpdir(), "flotilla-unused") }).poll()).rejects.toThrow(/needs the Secret key 'identity'/);
+    await expect(new GitSource({ url: "git@github.com:org/repo.git", cacheDir: join(tmpdir(), "flotilla-unused") }).poll()).rejects.toThrow(
+      /needs the Secret key 'identity'/,
+    );
   });
 });
 

@@ -45,7 +45,9 @@ describe("resolveRef follows Flux's precedence and revision format", () => {
   });
 
   it("name wins over semver, tag and branch", () => {
-    expect(resolveRef({ name: "refs/pull/42/head", semver: "*", branch: "main" }, refs, "u").revision).toBe(`refs/pull/42/head@sha1:${sha("7")}`);
+    expect(resolveRef({ name: "refs/pull/42/head", semver: "*", branch: "main" }, refs, "u").revision).toBe(
+      `refs/pull/42/head@sha1:${sha("7")}`,
+    );
   });
 
   it("commit wins over everything; with a branch the revision names it", () => {

@@ -11,7 +11,10 @@ import { generateKeyPair, type KeyPair } from "../support/sshd.js";
 describe("SSH URLs as git reads them", () => {
   it.each([
     ["ssh://git@github.com/org/repo.git", { user: "git", host: "github.com", port: 22, path: "/org/repo.git" }],
-    ["ssh://deploy@git.example.com:2222/srv/git/platform.git", { user: "deploy", host: "git.example.com", port: 2222, path: "/srv/git/platform.git" }],
+    [
+      "ssh://deploy@git.example.com:2222/srv/git/platform.git",
+      { user: "deploy", host: "git.example.com", port: 2222, path: "/srv/git/platform.git" },
+    ],
     ["ssh://example.com/~alice/repo", { user: "git", host: "example.com", port: 22, path: "~alice/repo" }],
     ["ssh://git@[::1]:2200/repo", { user: "git", host: "::1", port: 2200, path: "/repo" }],
     ["git+ssh://git@host/a%20b.git", { user: "git", host: "host", port: 22, path: "/a b.git" }],
@@ -75,8 +78,14 @@ describe("known_hosts", () => {
     expect(checkHostKey(entries, "h", blob(b))).toMatchObject({ ok: false, reason: "revoked" });
     expect(checkHostKey(entries, "other", blob(a))).toMatchObject({ ok: false, reason: "unknown" });
     expect(hostKeyAlgorithms(entries, "h")).toEqual(["ssh-ed25519"]);
-    expect(hostKeyAlgorithms(parseKnownHosts("h ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ=="), "h")).toEqual(["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]);
-    expect(() => parseKnownHosts(`${line("h", a)}\nh ssh-ed25519 AAAAB3NzaC1yc2E=`)).toThrow(/known_hosts line 2: the key for 'h' is not a valid ssh-ed25519 key/);
+    expect(hostKeyAlgorithms(parseKnownHosts("h ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ=="), "h")).toEqual([
+      "rsa-sha2-512",
+      "rsa-sha2-256",
+      "ssh-rsa",
+    ]);
+    expect(() => parseKnownHosts(`${line("h", a)}\nh ssh-ed25519 AAAAB3NzaC1yc2E=`)).toThrow(
+      /known_hosts line 2: the key for 'h' is not a valid ssh-ed25519 key/,
+    );
     expect(() => parseKnownHosts("justonefield")).toThrow(/known_hosts line 1/);
   });
 });
@@ -85,7 +94,9 @@ describe("upload-pack request tuning", () => {
   const pkt = (s: string) => `${(s.length + 4).toString(16).padStart(4, "0")}${s}`;
   const [a, b, c] = ["a", "b", "c"].map((x) => x.repeat(40));
   it("asks for a thin pack on the first want line and offers every shallow commit as have", () => {
-    const body = Buffer.from(`${pkt(`want ${a} multi_ack_detailed side-band-64k ofs-delta\n`)}${pkt(`want ${b}\n`)}${pkt(`shallow ${b}\n`)}${pkt(`shallow ${c}\n`)}${pkt("deepen 1\n")}0000${pkt(`have ${c}\n`)}${pkt("done\n")}`);
+    const body = Buffer.from(
+      `${pkt(`want ${a} multi_ack_detailed side-band-64k ofs-delta\n`)}${pkt(`want ${b}\n`)}${pkt(`shallow ${b}\n`)}${pkt(`shallow ${c}\n`)}${pkt("deepen 1\n")}0000${pkt(`have ${c}\n`)}${pkt("done\n")}`,
+    );
     expect(tuneUploadPackRequest(body).toString()).toBe(
       `${pkt(`want ${a} multi_ack_detailed side-band-64k ofs-delta thin-pack\n`)}${pkt(`want ${b}\n`)}${pkt(`shallow ${b}\n`)}${pkt(`shallow ${c}\n`)}${pkt("deepen 1\n")}0000${pkt(`have ${c}\n`)}${pkt(`have ${b}\n`)}${pkt("done\n")}`,
     );

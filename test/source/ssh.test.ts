@@ -64,13 +64,31 @@ describe("GitSource over SSH (a real OpenSSH sshd, git-upload-pack on the remote
   });
 
   const url = () => `ssh://${user}@${sshd.host}:${sshd.port}${repo.bare}`;
-  const secret = (extra: Record<string, string> = {}) => ({ identity: deploy.private, "identity.pub": deploy.public, known_hosts: sshd.knownHosts, ...extra });
-  const source = (spec: Partial<SourceSpec> = {}) => new GitSource({ url: url(), ref: { branch: "main" }, cacheDir: mkdtempSync(join(cacheDir, "c-")), secret: secret(), timeoutMs: 20_000, ...spec });
+  const secret = (extra: Record<string, string> = {}) => ({
+    identity: deploy.private,
+    "identity.pub": deploy.public,
+    known_hosts: sshd.knownHosts,
+    ...extra,
+  });
+  const source = (spec: Partial<SourceSpec> = {}) =>
+    new GitSource({
+      url: url(),
+      ref: { branch: "main" },
+      cacheDir: mkdtempSync(join(cacheDir, "c-")),
+      secret: secret(),
+      timeoutMs: 20_000,
+      ...spec,
+    });
   const packs = (s: GitSource) => {
     const gitdir = (s as unknown as { gitdir: string }).gitdir;
-    return readdirSync(join(gitdir, "objects", "pack")).filter((f) => f.endsWith(".idx")).map((f) => join(gitdir, "objects", "pack", f));
+    return readdirSync(join(gitdir, "objects", "pack"))
+      .filter((f) => f.endsWith(".idx"))
+      .map((f) => join(gitdir, "objects", "pack", f));
   };
-  const objectsIn = (idx: string) => execFileSync("git", ["show-index"], { input: readFileSync(idx), encoding: "utf8" }).trim().split("\n").length;
+  const objectsIn = (idx: string) =>
+    execFileSync("git", ["show-index"], { input: readFileSync(idx), encoding: "utf8" })
+      .trim()
+      .split("\n").length;
 
   it("tracks main and pins a tag over ssh://, with Flux revisions and the default exclusions", async () => {
     const main = await source().poll();
@@ -86,11 +104,17 @@ describe("GitSource over SSH (a real OpenSSH sshd, git-upload-pack on the remote
 
   it("reads scp-like URLs (path relative to the login directory), hashed known_hosts from ssh-keyscan, and a PEM RSA key", async () => {
     // ssh-keyscan -H writes hashed `|1|salt|hash` entries, as `flux create secret git` stores them.
-    const scanned = execFileSync("ssh-keyscan", ["-H", "-t", "ed25519", "-p", String(sshd.port), sshd.host], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    const scanned = execFileSync("ssh-keyscan", ["-H", "-t", "ed25519", "-p", String(sshd.port), sshd.host], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    });
     expect(scanned).toMatch(/^\|1\|/);
     const path = relative(userInfo().homedir, repo.bare);
     expect(path.startsWith("/")).toBe(false);
-    const s = source({ url: `${user}@[${sshd.host}:${sshd.port}]:${path}`, secret: { identity: rsaPem.private, known_hosts: `# scanned\n${scanned}` } });
+    const s = source({
+      url: `${user}@[${sshd.host}:${sshd.port}]:${path}`,
+      secret: { identity: rsaPem.private, known_hosts: `# scanned\n${scanned}` },
+    });
     const { artifact } = await s.poll();
     expect(artifact.revision).toBe(`main@sha1:${second}`);
   });
@@ -128,7 +152,8 @@ describe("GitSource over SSH (a real OpenSSH sshd, git-upload-pack on the remote
     for (let i = 0; i < 500; i++) stream += `M 100644 inline apps/a-${Math.floor(i / 100)}/f-${i}.yaml\n${data(`a: ${i}\n`)}`;
     for (let k = 1; k < 3000; k++) {
       stream += `commit refs/heads/main\ncommitter Dev <dev@example.com> ${1_700_000_000 + k} +0000\n${data(`change ${k}`)}M 100644 inline apps/a-0/f-${k % 500}.yaml\n${data(`b: ${k}\n`)}`;
-      if (k % 150 === 0) stream += `tag v0.${k / 150}.0\nfrom refs/heads/main\ntagger Dev <dev@example.com> 1700000000 +0000\n${data("release")}`;
+      if (k % 150 === 0)
+        stream += `tag v0.${k / 150}.0\nfrom refs/heads/main\ntagger Dev <dev@example.com> 1700000000 +0000\n${data("release")}`;
     }
     execFileSync("git", ["-C", bare, "fast-import", "--quiet"], { input: stream, maxBuffer: 1 << 28 });
     execFileSync("git", ["-C", bare, "symbolic-ref", "HEAD", "refs/heads/main"]);
@@ -142,7 +167,12 @@ describe("GitSource over SSH (a real OpenSSH sshd, git-upload-pack on the remote
     const release = await source({ ...at, ref: { semver: ">=0.1.0" } }).poll();
     expect(release.artifact.ref).toBe("v0.19.0");
     expect(release.artifact.tree.readText("apps/a-0/f-350.yaml")).toBe("b: 2850\n");
-    const oids = packs(main).flatMap((idx) => execFileSync("git", ["show-index"], { input: readFileSync(idx), encoding: "utf8" }).trim().split("\n").map((l) => l.split(" ")[1]));
+    const oids = packs(main).flatMap((idx) =>
+      execFileSync("git", ["show-index"], { input: readFileSync(idx), encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .map((l) => l.split(" ")[1]),
+    );
     expect(packs(main).length).toBe(3);
     expect(oids.length - new Set(oids).size).toBe(0);
   });
@@ -171,7 +201,9 @@ describe("GitSource over SSH (a real OpenSSH sshd, git-upload-pack on the remote
     const error = await pollError(source({ secret: secret({ known_hosts: wrong }) }));
     expect(error.code).toBe("Refused");
     expect(error.location.field).toBe("known_hosts");
-    expect(describeError(error)).toMatch(new RegExp(`host key mismatch for \\[127\\.0\\.0\\.1\\]:${sshd.port}: it presented ssh-ed25519 SHA256:`));
+    expect(describeError(error)).toMatch(
+      new RegExp(`host key mismatch for \\[127\\.0\\.0\\.1\\]:${sshd.port}: it presented ssh-ed25519 SHA256:`),
+    );
     expectNoKeyMaterial(describeError(error), deploy);
   });
 
@@ -203,7 +235,9 @@ describe("GitSource over SSH (a real OpenSSH sshd, git-upload-pack on the remote
     const error = await pollError(source({ url: `ssh://${user}@${sshd.host}:${sshd.port}/nonexistent/repo.git` }));
     expect(error.code).toBe("Remote");
     // sshd may close the channel before it sends the exit status; git's own message is what matters.
-    expect(error.message).toMatch(/git-upload-pack advertisement failed \((exit 128|the channel closed)\): .*does not appear to be a git repository/);
+    expect(error.message).toMatch(
+      /git-upload-pack advertisement failed \((exit 128|the channel closed)\): .*does not appear to be a git repository/,
+    );
   });
 
   it("keeps the last artifact when the server is gone", async () => {

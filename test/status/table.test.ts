@@ -8,7 +8,12 @@ const unit = (namespace: string, name: string, ready?: "True" | "False", message
   apiVersion: "kustomize.toolkit.fluxcd.io/v1",
   kind: "Kustomization",
   metadata: { namespace, name, creationTimestamp: "2026-01-01T00:39:00Z" },
-  spec: { sourceRef: { kind: "GitRepository", name: "main" }, interval: "1m", prune: true, ...(namespace !== "flux-system" ? { kubeConfig: { secretRef: { name: `${namespace}-kubeconfig` } } } : {}) },
+  spec: {
+    sourceRef: { kind: "GitRepository", name: "main" },
+    interval: "1m",
+    prune: true,
+    ...(namespace !== "flux-system" ? { kubeConfig: { secretRef: { name: `${namespace}-kubeconfig` } } } : {}),
+  },
   ...(ready ? { status: { conditions: [{ type: "Ready", status: ready, reason: "R", message, lastTransitionTime: "" }] } } : {}),
 });
 

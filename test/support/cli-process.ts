@@ -78,9 +78,12 @@ export function ensureBuiltCli(): string {
     const result = spawnSync(process.execPath, [tsc, "-p", join(ROOT, "tsconfig.json")], { cwd: ROOT, encoding: "utf8", timeout: 300_000 });
     const output = `${result.stdout ?? ""}${result.stderr ?? ""}`.trim();
     if (result.error || stale()) {
-      throw new Error(`building the CLI (npx tsc -p tsconfig.json) did not produce a fresh ${MAIN}: ${result.error?.message ?? `exit ${result.status}`}\n${output.split("\n").slice(-30).join("\n")}`);
+      throw new Error(
+        `building the CLI (npx tsc -p tsconfig.json) did not produce a fresh ${MAIN}: ${result.error?.message ?? `exit ${result.status}`}\n${output.split("\n").slice(-30).join("\n")}`,
+      );
     }
-    if (result.status !== 0) process.stderr.write(`warning: tsc reported errors but emitted ${MAIN}:\n${output.split("\n").slice(0, 20).join("\n")}\n`);
+    if (result.status !== 0)
+      process.stderr.write(`warning: tsc reported errors but emitted ${MAIN}:\n${output.split("\n").slice(0, 20).join("\n")}\n`);
   }
   built = MAIN;
   return built;
@@ -101,7 +104,11 @@ export function startCli(args: string[], opts: { env?: Record<string, string>; c
   const setpriv = existsSync("/usr/bin/setpriv") ? "/usr/bin/setpriv" : undefined;
   // setpriv execs node in place, so the child's pid is node's.
   const child = setpriv
-    ? spawn(setpriv, ["--pdeathsig", "KILL", "--", process.execPath, main, ...args], { cwd: opts.cwd ?? ROOT, env, stdio: ["ignore", "pipe", "pipe"] })
+    ? spawn(setpriv, ["--pdeathsig", "KILL", "--", process.execPath, main, ...args], {
+        cwd: opts.cwd ?? ROOT,
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      })
     : spawn(process.execPath, [main, ...args], { cwd: opts.cwd ?? ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   if (child.pid === undefined) throw new Error(`could not start ${main}`);
   running.add(child);
@@ -170,7 +177,9 @@ export function startCli(args: string[], opts: { env?: Record<string, string>; c
         if (seen) return resolve(seen);
         const timer = setTimeout(() => done(() => reject(new Error(`no matching log line within ${timeoutMs} ms\n${tail()}`))), timeoutMs);
         lineWaiters.add(waiter);
-        void exited.then(({ code, signal }) => done(() => reject(new Error(`exited (${signal ?? code}) before a matching log line\n${tail()}`))));
+        void exited.then(({ code, signal }) =>
+          done(() => reject(new Error(`exited (${signal ?? code}) before a matching log line\n${tail()}`))),
+        );
       });
     },
     async kill(signal: NodeJS.Signals = "SIGKILL") {

@@ -57,7 +57,12 @@ export async function startControllerTestbed(options: ControllerTestbedOptions):
     firstCommit,
     fluxSource: (name, apiVersion = "source.toolkit.fluxcd.io/v1") => [
       { apiVersion: "v1", kind: "Namespace", metadata: { name: "flux-system" } },
-      { apiVersion, kind: "GitRepository", metadata: { name, namespace: "flux-system" }, spec: { url: repoUrl, ref: { branch: "main" }, interval: "10m" } },
+      {
+        apiVersion,
+        kind: "GitRepository",
+        metadata: { name, namespace: "flux-system" },
+        spec: { url: repoUrl, ref: { branch: "main" }, interval: "10m" },
+      },
     ],
     apply: async (objects) => {
       await applyUnit(mgmt, { unit: { name: "setup", namespace: "default" }, objects, prune: false, wait: false, timeoutMs: 30_000 });

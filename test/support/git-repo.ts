@@ -6,7 +6,10 @@ import { dirname, join } from "node:path";
 /** A work repository built with the `git` CLI, and a bare copy served to clients. */
 export class TestRepo {
   readonly work: string;
-  constructor(readonly root: string, readonly name = "repo.git") {
+  constructor(
+    readonly root: string,
+    readonly name = "repo.git",
+  ) {
     this.work = join(root, "work");
     mkdirSync(this.work, { recursive: true });
     this.git("init", "-q", "-b", "main");
@@ -20,7 +23,11 @@ export class TestRepo {
   }
 
   git(...args: string[]): string {
-    return execFileSync("git", args, { cwd: this.work, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_DATE: "2026-01-01T00:00:00Z", GIT_COMMITTER_DATE: "2026-01-01T00:00:00Z" } }).trim();
+    return execFileSync("git", args, {
+      cwd: this.work,
+      encoding: "utf8",
+      env: { ...process.env, GIT_AUTHOR_DATE: "2026-01-01T00:00:00Z", GIT_COMMITTER_DATE: "2026-01-01T00:00:00Z" },
+    }).trim();
   }
 
   /** Writes files (path → content; null deletes) and commits them; returns the commit SHA. */

@@ -4,22 +4,35 @@ import type { LocalControlPlane } from "../../src/provision/local/harness.js";
 
 /** A minimal JSON client for tests: one request to a local control plane with its admin token. */
 export function kube(cp: Pick<LocalControlPlane, "server" | "token" | "caCert">) {
-  const request = (method: string, path: string, body?: unknown, contentType = "application/json"): Promise<{ status: number; body: any }> =>
+  const request = (
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = "application/json",
+  ): Promise<{ status: number; body: any }> =>
     new Promise((resolve, reject) => {
-      const req = https.request(`${cp.server}${path}`, { method, ca: cp.caCert, headers: { Authorization: `Bearer ${cp.token}`, "Content-Type": contentType, Accept: "application/json" } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (d: Buffer) => chunks.push(d));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          let parsed: unknown = text;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            // not JSON
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed });
-        });
-      });
+      const req = https.request(
+        `${cp.server}${path}`,
+        {
+          method,
+          ca: cp.caCert,
+          headers: { Authorization: `Bearer ${cp.token}`, "Content-Type": contentType, Accept: "application/json" },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (d: Buffer) => chunks.push(d));
+          res.on("end", () => {
+            const text = Buffer.concat(chunks).toString("utf8");
+            let parsed: unknown = text;
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              // not JSON
+            }
+            resolve({ status: res.statusCode ?? 0, body: parsed });
+          });
+        },
+      );
       req.on("error", reject);
       if (body !== undefined) req.write(typeof body === "string" ? body : JSON.stringify(body));
       req.end();

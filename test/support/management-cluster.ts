@@ -12,7 +12,13 @@ export async function startManagementCluster(workloads: string[] = []): Promise<
   const harness = await startHarness({ profile: "apiserver", clusters: ["mgmt", ...workloads] });
   const mgmt = ClusterClient.fromKubeconfig(harness.get("mgmt")!.kubeconfig);
   try {
-    await applyUnit(mgmt, { unit: { name: "crds", namespace: "flux-system" }, objects: render(new DiskTree(join(ROOT, "deploy")), "crds"), prune: false, wait: true, timeoutMs: 60_000 });
+    await applyUnit(mgmt, {
+      unit: { name: "crds", namespace: "flux-system" },
+      objects: render(new DiskTree(join(ROOT, "deploy")), "crds"),
+      prune: false,
+      wait: true,
+      timeoutMs: 60_000,
+    });
   } catch (error) {
     mgmt.close();
     await harness.stop();

@@ -13,11 +13,28 @@ export interface KeyPair {
 }
 
 /** Generates a key pair with the real ssh-keygen (`ed25519`, `rsa`, `ecdsa`); `format: "pem"` writes a PEM private key. */
-export function generateKeyPair(dir: string, name: string, type: "ed25519" | "rsa" | "ecdsa" = "ed25519", format: "openssh" | "pem" = "openssh"): KeyPair {
+export function generateKeyPair(
+  dir: string,
+  name: string,
+  type: "ed25519" | "rsa" | "ecdsa" = "ed25519",
+  format: "openssh" | "pem" = "openssh",
+): KeyPair {
   const file = join(dir, name);
   rmSync(file, { force: true });
   rmSync(`${file}.pub`, { force: true });
-  const args = ["-q", "-t", type, "-N", "", "-C", `${name}@flotilla-test`, "-f", file, ...(type === "rsa" ? ["-b", "2048"] : []), ...(format === "pem" ? ["-m", "PEM"] : [])];
+  const args = [
+    "-q",
+    "-t",
+    type,
+    "-N",
+    "",
+    "-C",
+    `${name}@flotilla-test`,
+    "-f",
+    file,
+    ...(type === "rsa" ? ["-b", "2048"] : []),
+    ...(format === "pem" ? ["-m", "PEM"] : []),
+  ];
   execFileSync("ssh-keygen", args, { stdio: "ignore" });
   return { private: readFileSync(file, "utf8"), public: readFileSync(`${file}.pub`, "utf8").trim() };
 }

@@ -3,7 +3,12 @@
  * check that throws counts as not yet. After `ms` it fails with `what` (a function, to describe the
  * last state seen).
  */
-export async function until<T>(what: string | (() => string), check: () => Promise<T | undefined | false>, ms = 60_000, everyMs = 50): Promise<T> {
+export async function until<T>(
+  what: string | (() => string),
+  check: () => Promise<T | undefined | false>,
+  ms = 60_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await check().catch(() => undefined);

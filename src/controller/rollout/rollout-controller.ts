@@ -41,7 +41,11 @@ const sourceKeyOfUnit = (k: Kustomization) => referenceKey(k, k.spec.sourceRef);
 
 /** Whether a unit is one of a rollout's: its source, a workload cluster, and the rollout's selector. */
 function isMember(t: Pick<Tracked, "sourceKey" | "selector">, k: Kustomization): boolean {
-  return !!k.spec.kubeConfig && sourceKeyOfUnit(k) === t.sourceKey && (t.selector === undefined || matchesSelector(t.selector, k.metadata.labels ?? {}));
+  return (
+    !!k.spec.kubeConfig &&
+    sourceKeyOfUnit(k) === t.sourceKey &&
+    (t.selector === undefined || matchesSelector(t.selector, k.metadata.labels ?? {}))
+  );
 }
 
 /** The controller's side of a Rollout: its caches, and the writes a pass makes. */
@@ -107,7 +111,13 @@ export class RolloutController {
       return;
     }
     // The in-memory state and pins stay: the watch also brings back this controller's own status writes.
-    const t: Tracked = { object: r, windows: [], state: before?.state ?? stateOf(r.status), waveOf: before?.waveOf ?? new Map(), ...(before?.decision ? { decision: before.decision } : {}) };
+    const t: Tracked = {
+      object: r,
+      windows: [],
+      state: before?.state ?? stateOf(r.status),
+      waveOf: before?.waveOf ?? new Map(),
+      ...(before?.decision ? { decision: before.decision } : {}),
+    };
     try {
       const parsed = rolloutSpecOf(r);
       Object.assign(t, parsed);
@@ -168,13 +178,23 @@ export class RolloutController {
     const c = this.clusters.get(cluster);
     const window = this.windowOf(t, c, now);
     const timeoutMs = timeoutOf(k);
-    const g = unitGate({ pin, waitingFor: `wave ${t.waveOf.get(cluster) ?? "?"} of Rollout ${key}`, lastAppliedRevision: k.status?.lastAppliedRevision, window, timeoutMs, nowMs: now });
+    const g = unitGate({
+      pin,
+      waitingFor: `wave ${t.waveOf.get(cluster) ?? "?"} of Rollout ${key}`,
+      lastAppliedRevision: k.status?.lastAppliedRevision,
+      window,
+      timeoutMs,
+      nowMs: now,
+    });
     const later = (at: number | undefined) => Math.max(1_000, (at ?? now + 60_000) - now);
     if (!g.apply) return { hold: g.reason, requeueAfterMs: later(g.recheckAtMs) };
     const artifact = g.revision === newest.revision ? newest : this.artifacts.get(`${t.sourceKey}\u0000${g.revision}`);
     if (!artifact) {
       this.readBack(key, t.sourceKey!, g.revision);
-      return { hold: `revision ${g.revision} (pinned by Rollout ${key}) is being read from the git cache; the cluster keeps what it has meanwhile`, requeueAfterMs: 30_000 };
+      return {
+        hold: `revision ${g.revision} (pinned by Rollout ${key}) is being read from the git cache; the cluster keeps what it has meanwhile`,
+        requeueAfterMs: 30_000,
+      };
     }
     return { artifact, prune: g.prune, ...(g.waiting ? { note: g.waiting } : {}) };
   }
@@ -188,14 +208,22 @@ export class RolloutController {
       .artifactAt(sourceKey, revision)
       .then((artifact) => {
         if (!artifact) {
-          this.host.logger.warn({ rollout: rolloutKey, revision }, "a pinned revision is not in the git cache; its clusters keep what they have until the rollout reaches them");
+          this.host.logger.warn(
+            { rollout: rolloutKey, revision },
+            "a pinned revision is not in the git cache; its clusters keep what they have until the rollout reaches them",
+          );
           return;
         }
         this.artifacts.set(id, artifact);
         const t = this.rollouts.get(rolloutKey);
         if (t) for (const k of this.host.kustomizations()) if (isMember(t, k)) this.host.requeue(k);
       })
-      .catch((error) => this.host.logger.warn({ rollout: rolloutKey, revision, err: describeError(error) }, "could not read a pinned revision from the git cache"))
+      .catch((error) =>
+        this.host.logger.warn(
+          { rollout: rolloutKey, revision, err: describeError(error) },
+          "could not read a pinned revision from the git cache",
+        ),
+      )
       .finally(() => this.reading.delete(id));
   }
 
@@ -208,7 +236,14 @@ export class RolloutController {
     }
     const now = this.host.clock.now();
     const clusters = this.observe(t);
-    const decision = stepRollout({ spec: t.spec, state: t.state, newest: this.host.newest(t.sourceKey)?.revision, clusters, control: controlOf(t.object), nowMs: now });
+    const decision = stepRollout({
+      spec: t.spec,
+      state: t.state,
+      newest: this.host.newest(t.sourceKey)?.revision,
+      clusters,
+      control: controlOf(t.object),
+      nowMs: now,
+    });
     const previous = t.decision;
     t.state = decision.state;
     t.decision = decision;
@@ -217,17 +252,43 @@ export class RolloutController {
     const moved = new Set([...decision.pins].filter(([cluster, pin]) => previous?.pins.get(cluster) !== pin).map(([cluster]) => cluster));
     if (moved.size > 0) for (const k of this.host.kustomizations()) if (isMember(t, k) && moved.has(clusterOfUnit(k))) this.host.requeue(k);
     // A retry reconciles the failed units at once rather than at their next retry interval.
-    if (decision.events.some((e) => e.reason === "RolloutRetried")) for (const k of this.host.kustomizations()) if (isMember(t, k) && readyCondition(k.status?.conditions)?.status === "False") this.host.requeue(k);
+    if (decision.events.some((e) => e.reason === "RolloutRetried"))
+      for (const k of this.host.kustomizations())
+        if (isMember(t, k) && readyCondition(k.status?.conditions)?.status === "False") this.host.requeue(k);
     this.recordBreakGlass(t, now);
     for (const e of decision.events) {
       this.host.logger.info({ rollout: key, reason: e.reason }, e.message);
       void this.host.event(t.object, e.type, e.reason, e.message).catch(() => undefined);
     }
-    const ready = decision.phase === "Succeeded" || decision.phase === "Idle" ? "True" : decision.phase === "Halted" || decision.phase === "RolledBack" ? "False" : "Unknown";
-    const reason = ready === "True" ? Reason.Succeeded : ready === "False" ? (decision.phase === "RolledBack" ? "RolledBack" : "RolloutHalted") : Reason.Progressing;
-    this.write(t, statusOf(decision, t.windows, t.spec.waves.map((w) => w.name), now), { status: ready, reason, message: decision.message });
+    const ready =
+      decision.phase === "Succeeded" || decision.phase === "Idle"
+        ? "True"
+        : decision.phase === "Halted" || decision.phase === "RolledBack"
+          ? "False"
+          : "Unknown";
+    const reason =
+      ready === "True"
+        ? Reason.Succeeded
+        : ready === "False"
+          ? decision.phase === "RolledBack"
+            ? "RolledBack"
+            : "RolloutHalted"
+          : Reason.Progressing;
+    this.write(
+      t,
+      statusOf(
+        decision,
+        t.windows,
+        t.spec.waves.map((w) => w.name),
+        now,
+      ),
+      { status: ready, reason, message: decision.message },
+    );
     if (t.timer !== undefined) this.host.clock.clearTimeout(t.timer);
-    t.timer = decision.recheckAtMs !== undefined ? this.host.clock.setTimeout(() => this.step(key), Math.max(0, decision.recheckAtMs - now)) : undefined;
+    t.timer =
+      decision.recheckAtMs !== undefined
+        ? this.host.clock.setTimeout(() => this.step(key), Math.max(0, decision.recheckAtMs - now))
+        : undefined;
   }
 
   /** What the rollout sees: each workload cluster whose units follow its source. */
@@ -307,18 +368,33 @@ export class RolloutController {
   }
 
   /** Writes status when it changed, one write at a time. */
-  private write(t: Tracked, status: Omit<RolloutStatus, "conditions" | "observedGeneration">, ready: { status: "True" | "False" | "Unknown"; reason: string; message: string }): void {
+  private write(
+    t: Tracked,
+    status: Omit<RolloutStatus, "conditions" | "observedGeneration">,
+    ready: { status: "True" | "False" | "Unknown"; reason: string; message: string },
+  ): void {
     const generation = typeof t.object.metadata.generation === "number" ? t.object.metadata.generation : undefined;
     const next: RolloutStatus = {
       ...status,
-      conditions: setCondition(t.object.status?.conditions, { type: "Ready", ...ready, ...(generation !== undefined ? { observedGeneration: generation } : {}) }, new Date(this.host.clock.now())),
+      conditions: setCondition(
+        t.object.status?.conditions,
+        { type: "Ready", ...ready, ...(generation !== undefined ? { observedGeneration: generation } : {}) },
+        new Date(this.host.clock.now()),
+      ),
       ...(generation !== undefined ? { observedGeneration: generation } : {}),
     };
     if (JSON.stringify(next) === JSON.stringify(t.object.status)) return;
     const object = t.object; // with the status it had, so the patch can drop what the new one lacks
     t.object = { ...t.object, status: next };
     this.writing = this.writing.then(() =>
-      this.host.patchStatus(object, next).catch((error) => this.host.logger.warn({ rollout: `${object.metadata.namespace}/${object.metadata.name}`, err: describeError(error) }, "could not write the Rollout's status")),
+      this.host
+        .patchStatus(object, next)
+        .catch((error) =>
+          this.host.logger.warn(
+            { rollout: `${object.metadata.namespace}/${object.metadata.name}`, err: describeError(error) },
+            "could not write the Rollout's status",
+          ),
+        ),
     );
   }
 }

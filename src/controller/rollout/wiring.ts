@@ -31,7 +31,11 @@ export function watchRollouts(creds: Credentials, rollouts: RolloutController, l
       () => watches.push(w),
       (error: Error) => {
         void w.stop();
-        if (attempt === 0) logger.info({ watch: path, err: error.message }, "not watching (rollouts need the Rollout and Cluster API CRDs); trying again every 30s");
+        if (attempt === 0)
+          logger.info(
+            { watch: path, err: error.message },
+            "not watching (rollouts need the Rollout and Cluster API CRDs); trying again every 30s",
+          );
         const t = setTimeout(() => start(paths, on, attempt + 1), attempt + 1 < paths.length ? 0 : 30_000);
         t.unref();
         timers.push(t);
@@ -51,7 +55,11 @@ export function watchRollouts(creds: Credentials, rollouts: RolloutController, l
 
 /** A merge patch of a Rollout's status; fields the new status dropped are removed (null), so a cleared halt does not linger. */
 export async function patchRolloutStatus(client: ClusterClient, r: RolloutObject, status: RolloutStatus): Promise<void> {
-  const removed = Object.fromEntries(Object.keys(r.status ?? {}).filter((k) => !(k in status)).map((k) => [k, null]));
+  const removed = Object.fromEntries(
+    Object.keys(r.status ?? {})
+      .filter((k) => !(k in status))
+      .map((k) => [k, null]),
+  );
   const path = `/apis/${ROLLOUT_API_VERSION}/namespaces/${r.metadata.namespace}/rollouts/${r.metadata.name}/status`;
   await client.request("PATCH", path, { status: { ...removed, ...status } }, { contentType: "application/merge-patch+json", allow: [404] });
 }

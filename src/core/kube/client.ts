@@ -59,7 +59,16 @@ export interface LineStream {
   abort(): void;
 }
 
-type Counts = { get: number; list: number; watch: number; create: number; apply: number; dryRunApply: number; patch: number; delete: number };
+type Counts = {
+  get: number;
+  list: number;
+  watch: number;
+  create: number;
+  apply: number;
+  dryRunApply: number;
+  patch: number;
+  delete: number;
+};
 
 /**
  * One client per cluster, reused: keep-alive HTTPS with a bounded socket pool, JSON in and out,
@@ -97,7 +106,10 @@ export class ClusterClient {
    * already loaded (see kubeconfig.ts). A Secret's kubeconfig goes through `fromSecret`.
    */
   static fromKubeconfig(kubeconfig: string | LoadedKubeconfig, options?: ClientOptions): ClusterClient {
-    return ClusterClient.connect(typeof kubeconfig === "string" ? kubeconfigFromText(kubeconfig, { kind: "generated", name: "a local cluster" }) : kubeconfig, options);
+    return ClusterClient.connect(
+      typeof kubeconfig === "string" ? kubeconfigFromText(kubeconfig, { kind: "generated", name: "a local cluster" }) : kubeconfig,
+      options,
+    );
   }
 
   /** A client for a kubeconfig Secret's text: no file paths, no exec plugin unless `allowExec`. */
@@ -118,7 +130,10 @@ export class ClusterClient {
    * connection's own user needs RBAC verb `impersonate` on users, groups (and serviceaccounts).
    */
   as(who: Identity): ClusterClient {
-    return new ClusterClient(this.connection, this.options, { counts: this.counts, headers: { ...this.extraHeaders, ...impersonationHeaders(who) } });
+    return new ClusterClient(this.connection, this.options, {
+      counts: this.counts,
+      headers: { ...this.extraHeaders, ...impersonationHeaders(who) },
+    });
   }
 
   /** Total mutating requests (creates, applies, patches, deletes); dry runs are not mutations. */
@@ -131,7 +146,12 @@ export class ClusterClient {
   }
 
   /** One HTTP request; non-2xx answers become ApiError unless `allow` lists the status. */
-  async request<T = unknown>(method: string, path: string, body?: unknown, opts: { contentType?: string; allow?: number[]; count?: keyof Counts; accept?: string } = {}): Promise<ApiResponse<T>> {
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: { contentType?: string; allow?: number[]; count?: keyof Counts; accept?: string } = {},
+  ): Promise<ApiResponse<T>> {
     if (opts.count) this.counts[opts.count]++;
     const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
     const retries = this.options.retries ?? 10;
@@ -170,7 +190,11 @@ export class ClusterClient {
       if (res.status >= 300 && !opts.allow?.includes(res.status)) {
         const status = res.body as { reason?: string; message?: string };
         const message = status?.message ?? `HTTP ${res.status} from ${method} ${path}`;
-        throw new ApiError(res.status, status?.reason ?? "Unknown", res.status === 401 ? `${this.connection.description}: ${message}` : message);
+        throw new ApiError(
+          res.status,
+          status?.reason ?? "Unknown",
+          res.status === 401 ? `${this.connection.description}: ${message}` : message,
+        );
       }
       return res as ApiResponse<T>;
     }
@@ -180,18 +204,32 @@ export class ClusterClient {
     return { Accept: accept, ...grant.headers, ...this.extraHeaders };
   }
 
-  private once(grant: Grant, method: string, path: string, payload: string | undefined, contentType: string, accept?: string): Promise<ApiResponse> {
+  private once(
+    grant: Grant,
+    method: string,
+    path: string,
+    payload: string | undefined,
+    contentType: string,
+    accept?: string,
+  ): Promise<ApiResponse> {
     const url = new URL(path, this.server);
     const mod = url.protocol === "https:" ? https : http;
-    const headers = { ...this.headersOf(grant, accept), ...(payload !== undefined ? { "Content-Type": contentType, "Content-Length": Buffer.byteLength(payload) } : {}) };
+    const headers = {
+      ...this.headersOf(grant, accept),
+      ...(payload !== undefined ? { "Content-Type": contentType, "Content-Length": Buffer.byteLength(payload) } : {}),
+    };
     return new Promise((resolve, reject) => {
       const req = mod.request(url, { method, agent: grant.agent, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (d: Buffer) => chunks.push(d));
         res.on("error", reject);
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: parseBody(Buffer.concat(chunks).toString("utf8"), res.headers["content-type"]) }));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, body: parseBody(Buffer.concat(chunks).toString("utf8"), res.headers["content-type"]) }),
+        );
       });
-      req.setTimeout(this.options.timeoutMs ?? 30_000, () => req.destroy(new TimeoutError(`${this.server}: ${method} ${url.pathname} timed out`)));
+      req.setTimeout(this.options.timeoutMs ?? 30_000, () =>
+        req.destroy(new TimeoutError(`${this.server}: ${method} ${url.pathname} timed out`)),
+      );
       req.on("error", reject);
       if (payload !== undefined) req.write(payload);
       req.end();
@@ -224,7 +262,14 @@ export class ClusterClient {
         if (status !== 200) {
           const chunks: Buffer[] = [];
           res.on("data", (d: Buffer) => chunks.push(d));
-          res.on("end", () => resolve({ status, body: parseBody(Buffer.concat(chunks).toString("utf8"), res.headers["content-type"]), done: Promise.resolve(), abort: () => undefined }));
+          res.on("end", () =>
+            resolve({
+              status,
+              body: parseBody(Buffer.concat(chunks).toString("utf8"), res.headers["content-type"]),
+              done: Promise.resolve(),
+              abort: () => undefined,
+            }),
+          );
           res.on("error", reject);
           return;
         }
@@ -258,7 +303,13 @@ export class ClusterClient {
           },
         });
       });
-      req.on("error", (e) => reject(e instanceof RemoteError ? e : new RemoteError(`${this.server}: GET ${url.pathname}: ${e.message}`, { object: this.server }, { cause: e })));
+      req.on("error", (e) =>
+        reject(
+          e instanceof RemoteError
+            ? e
+            : new RemoteError(`${this.server}: GET ${url.pathname}: ${e.message}`, { object: this.server }, { cause: e }),
+        ),
+      );
       req.end();
     });
   }
@@ -271,12 +322,22 @@ export class ClusterClient {
     const add = (group: string, version: string, preferred: boolean, list: ResourceList) => {
       for (const r of list.resources ?? []) {
         if (r.name.includes("/")) continue;
-        map.set(`${group}/${version}/${r.kind}`, { group, version, kind: r.kind, resource: r.name, namespaced: r.namespaced, verbs: r.verbs ?? [], preferred });
+        map.set(`${group}/${version}/${r.kind}`, {
+          group,
+          version,
+          kind: r.kind,
+          resource: r.name,
+          namespaced: r.namespaced,
+          verbs: r.verbs ?? [],
+          preferred,
+        });
       }
     };
     const core = await this.request<ResourceList>("GET", "/api/v1");
     add("", "v1", true, core.body);
-    const groups = await this.request<{ groups: Array<{ name: string; versions: Array<{ groupVersion: string; version: string }>; preferredVersion?: { version: string } }> }>("GET", "/apis");
+    const groups = await this.request<{
+      groups: Array<{ name: string; versions: Array<{ groupVersion: string; version: string }>; preferredVersion?: { version: string } }>;
+    }>("GET", "/apis");
     await Promise.all(
       groups.body.groups.flatMap((g) =>
         g.versions.map(async (v) => {

@@ -35,7 +35,10 @@ export interface Identity {
 
 /** The identity the apiserver gives service account `namespace/name`, as Flux impersonates it. */
 export function serviceAccountIdentity(namespace: string, name: string): Identity {
-  return { user: `system:serviceaccount:${namespace}:${name}`, groups: ["system:serviceaccounts", `system:serviceaccounts:${namespace}`, "system:authenticated"] };
+  return {
+    user: `system:serviceaccount:${namespace}:${name}`,
+    groups: ["system:serviceaccounts", `system:serviceaccounts:${namespace}`, "system:authenticated"],
+  };
 }
 
 /** The headers that impersonate `who` (node's http accepts an array for a repeated header). */
@@ -100,7 +103,11 @@ class TokenFile implements TokenSource {
     try {
       this.token = readFileSync(this.file, "utf8").trim();
     } catch (error) {
-      throw new RemoteError(`${this.who}: cannot read token file ${this.file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file: this.file }, { cause: error });
+      throw new RemoteError(
+        `${this.who}: cannot read token file ${this.file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        { file: this.file },
+        { cause: error },
+      );
     }
     this.readAt = this.now();
     return this.token;
@@ -140,7 +147,11 @@ class ProviderToken implements TokenSource {
     const opts: https.RequestOptions = { headers: {} };
     const { cluster, user } = this.loaded;
     // A view with only the provider, so nothing else (certificates, exec) is applied here.
-    this.config ??= kubeConfigOf({ ...this.loaded, clusters: [cluster], users: [{ name: user.name, authProvider: user.authProvider } as User] });
+    this.config ??= kubeConfigOf({
+      ...this.loaded,
+      clusters: [cluster],
+      users: [{ name: user.name, authProvider: user.authProvider } as User],
+    });
     await (await this.config).applyToHTTPSOptions(opts);
     const auth = (opts.headers as Record<string, string>).Authorization;
     return { headers: auth ? { Authorization: auth } : ({} as Record<string, string>), rejected: never };
@@ -182,10 +193,22 @@ async function tlsFromKubeconfig(loaded: LoadedKubeconfig, description: string):
     const ca = fileOrData(cluster.caFile ?? undefined, cluster.caData ?? undefined);
     const cert = fileOrData(user.certFile ?? undefined, user.certData ?? undefined);
     const key = fileOrData(user.keyFile ?? undefined, user.keyData ?? undefined);
-    tls = { rejectUnauthorized: !cluster.skipTLSVerify, ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}), ...(cluster.tlsServerName ? { servername: cluster.tlsServerName } : {}) };
+    tls = {
+      rejectUnauthorized: !cluster.skipTLSVerify,
+      ...(ca ? { ca } : {}),
+      ...(cert && key ? { cert, key } : {}),
+      ...(cluster.tlsServerName ? { servername: cluster.tlsServerName } : {}),
+    };
     if (cluster.proxyUrl) {
       const opts: https.RequestOptions = { headers: {} };
-      await (await kubeConfigOf({ ...loaded, users: [{ name: user.name, certData: user.certData, certFile: user.certFile, keyData: user.keyData, keyFile: user.keyFile } as User] })).applyToHTTPSOptions(opts);
+      await (
+        await kubeConfigOf({
+          ...loaded,
+          users: [
+            { name: user.name, certData: user.certData, certFile: user.certFile, keyData: user.keyData, keyFile: user.keyFile } as User,
+          ],
+        })
+      ).applyToHTTPSOptions(opts);
       if (opts.agent instanceof http.Agent) tls.proxyAgent = opts.agent;
     }
   } catch (error) {
@@ -200,7 +223,8 @@ async function tlsFromKubeconfig(loaded: LoadedKubeconfig, description: string):
     if (groups.length) headers["Impersonate-Group"] = groups;
     if (typeof rawUser["as-uid"] === "string") headers["Impersonate-Uid"] = rawUser["as-uid"];
     if (isPlainObject(rawUser["as-user-extra"])) {
-      for (const [k, v] of Object.entries(rawUser["as-user-extra"])) headers[`Impersonate-Extra-${encodeURIComponent(k)}`] = Array.isArray(v) ? v.map(String) : [String(v)];
+      for (const [k, v] of Object.entries(rawUser["as-user-extra"]))
+        headers[`Impersonate-Extra-${encodeURIComponent(k)}`] = Array.isArray(v) ? v.map(String) : [String(v)];
     }
   }
   return { tls, headers };
@@ -219,7 +243,8 @@ function tokenSourceOf(loaded: LoadedKubeconfig, description: string, now: () =>
     const plugin = new ExecPlugin(parseExecConfig(rawUser.exec, user.name), { user: user.name, cluster: clusterInfo, now });
     return { tokens: new ExecToken(plugin), plugin };
   }
-  if (typeof rawUser.tokenFile === "string" && rawUser.tokenFile && !user.token) return { tokens: new TokenFile(rawUser.tokenFile, now, description) };
+  if (typeof rawUser.tokenFile === "string" && rawUser.tokenFile && !user.token)
+    return { tokens: new TokenFile(rawUser.tokenFile, now, description) };
   if (user.authProvider && !user.token) return { tokens: new ProviderToken(loaded) };
   // token and basic auth come with the TLS view's headers.
   return { tokens: new StaticToken({}) };
@@ -247,7 +272,14 @@ export class Connection {
   private agents: { key: string; agent: http.Agent; streamAgent: http.Agent } | undefined;
   private readonly retired: http.Agent[] = [];
 
-  private constructor(server: string, description: string, prepare: () => Promise<Prepared>, tokens: TokenSource, options: ConnectionOptions, execPlugin?: ExecPlugin) {
+  private constructor(
+    server: string,
+    description: string,
+    prepare: () => Promise<Prepared>,
+    tokens: TokenSource,
+    options: ConnectionOptions,
+    execPlugin?: ExecPlugin,
+  ) {
     this.server = server;
     this.description = description;
     this.prepare = prepare;
@@ -258,7 +290,11 @@ export class Connection {
 
   /** A connection with fixed credentials. */
   static fromCredentials(creds: Credentials, options: ConnectionOptions = {}): Connection {
-    const tls: Tls = { rejectUnauthorized: !creds.insecure, ...(creds.ca ? { ca: creds.ca } : {}), ...(creds.cert && creds.key ? { cert: creds.cert, key: creds.key } : {}) };
+    const tls: Tls = {
+      rejectUnauthorized: !creds.insecure,
+      ...(creds.ca ? { ca: creds.ca } : {}),
+      ...(creds.cert && creds.key ? { cert: creds.cert, key: creds.key } : {}),
+    };
     const headers: Record<string, string> = creds.token ? { Authorization: `Bearer ${creds.token}` } : {};
     return new Connection(creds.server.replace(/\/$/, ""), creds.server, async () => ({ tls, headers }), new StaticToken({}), options);
   }
@@ -267,7 +303,14 @@ export class Connection {
   static fromKubeconfig(loaded: LoadedKubeconfig, options: ConnectionOptions = {}): Connection {
     const description = `${describeOrigin(loaded.origin)} (user '${loaded.user.name}')`;
     const { tokens, plugin } = tokenSourceOf(loaded, description, options.now ?? Date.now);
-    return new Connection(loaded.cluster.server.replace(/\/$/, ""), description, () => tlsFromKubeconfig(loaded, description), tokens, options, plugin);
+    return new Connection(
+      loaded.cluster.server.replace(/\/$/, ""),
+      description,
+      () => tlsFromKubeconfig(loaded, description),
+      tokens,
+      options,
+      plugin,
+    );
   }
 
   /** Credentials and agents for one request. */

@@ -35,7 +35,9 @@ export function parseExecConfig(raw: unknown, user: string): ExecConfig {
   if (!API_VERSIONS.includes(apiVersion)) throw fail(`apiVersion '${apiVersion}' is not one of ${API_VERSIONS.join(", ")}`);
   if (typeof raw.command !== "string" || !raw.command) throw fail("command is missing");
   const args = Array.isArray(raw.args) ? raw.args.map(String) : [];
-  const env = Array.isArray(raw.env) ? raw.env.filter(isPlainObject).map((e) => ({ name: String(e.name ?? ""), value: String(e.value ?? "") })) : [];
+  const env = Array.isArray(raw.env)
+    ? raw.env.filter(isPlainObject).map((e) => ({ name: String(e.name ?? ""), value: String(e.value ?? "") }))
+    : [];
   const interactiveMode = typeof raw.interactiveMode === "string" ? raw.interactiveMode : "IfAvailable";
   // A controller has no terminal; a plugin that must prompt cannot work here.
   if (interactiveMode === "Always") throw fail("interactiveMode 'Always' needs a terminal, which Flotilla never has");
@@ -105,7 +107,10 @@ export class ExecPlugin {
       const hint = this.config.installHint ? `\n${this.config.installHint}` : "";
       throw new RemoteError(`${who} could not be run: ${error.message}${hint}`, { field: `users[${this.options.user}].exec.command` });
     }
-    if (code !== 0) throw new RemoteError(`${who} failed (${code}): ${clip(stderr) || "no output on stderr"}`, { field: `users[${this.options.user}].exec` });
+    if (code !== 0)
+      throw new RemoteError(`${who} failed (${code}): ${clip(stderr) || "no output on stderr"}`, {
+        field: `users[${this.options.user}].exec`,
+      });
     const credential = this.parse(stdout, who);
     this.cached = credential;
     return credential;
@@ -116,10 +121,14 @@ export class ExecPlugin {
     try {
       doc = JSON.parse(stdout);
     } catch {
-      throw new RemoteError(`${who} printed no ExecCredential JSON (${stdout.length} bytes of output, not shown: it may hold a credential)`);
+      throw new RemoteError(
+        `${who} printed no ExecCredential JSON (${stdout.length} bytes of output, not shown: it may hold a credential)`,
+      );
     }
-    if (!isPlainObject(doc) || doc.kind !== "ExecCredential") throw new RemoteError(`${who} printed something other than an ExecCredential`);
-    if (doc.apiVersion !== this.config.apiVersion) throw new RemoteError(`${who} answered apiVersion '${String(doc.apiVersion)}', the kubeconfig asks for '${this.config.apiVersion}'`);
+    if (!isPlainObject(doc) || doc.kind !== "ExecCredential")
+      throw new RemoteError(`${who} printed something other than an ExecCredential`);
+    if (doc.apiVersion !== this.config.apiVersion)
+      throw new RemoteError(`${who} answered apiVersion '${String(doc.apiVersion)}', the kubeconfig asks for '${this.config.apiVersion}'`);
     const status = isPlainObject(doc.status) ? doc.status : {};
     const out: ExecCredential = {};
     if (typeof status.token === "string" && status.token) out.token = status.token;
@@ -127,7 +136,10 @@ export class ExecPlugin {
       out.clientCertificateData = status.clientCertificateData;
       out.clientKeyData = status.clientKeyData;
     }
-    if (!out.token && !out.clientCertificateData) throw new RemoteError(`${who} returned an ExecCredential with neither status.token nor status.clientCertificateData and clientKeyData`);
+    if (!out.token && !out.clientCertificateData)
+      throw new RemoteError(
+        `${who} returned an ExecCredential with neither status.token nor status.clientCertificateData and clientKeyData`,
+      );
     if (typeof status.expirationTimestamp === "string") {
       const at = Date.parse(status.expirationTimestamp);
       if (Number.isNaN(at)) throw new RemoteError(`${who} returned status.expirationTimestamp '${status.expirationTimestamp}', not a time`);
@@ -142,7 +154,11 @@ export class ExecPlugin {
       kind: "ExecCredential",
       spec: { interactive: false, ...(this.config.provideClusterInfo && this.options.cluster ? { cluster: this.options.cluster } : {}) },
     };
-    const env = { ...process.env, ...Object.fromEntries(this.config.env.map((e) => [e.name, e.value])), KUBERNETES_EXEC_INFO: JSON.stringify(info) };
+    const env = {
+      ...process.env,
+      ...Object.fromEntries(this.config.env.map((e) => [e.name, e.value])),
+      KUBERNETES_EXEC_INFO: JSON.stringify(info),
+    };
     return new Promise((resolve) => {
       let stdout = "";
       let stderr = "";

@@ -1,5 +1,13 @@
 export { ApiError, ClusterClient, type ApiResource, type ApiResponse, type ClientOptions, type LineStream } from "./client.js";
-export { Connection, impersonationHeaders, serviceAccountIdentity, type ConnectionOptions, type Credentials, type Grant, type Identity } from "./connection.js";
+export {
+  Connection,
+  impersonationHeaders,
+  serviceAccountIdentity,
+  type ConnectionOptions,
+  type Credentials,
+  type Grant,
+  type Identity,
+} from "./connection.js";
 export { ExecPlugin, parseExecConfig, type ExecConfig, type ExecCredential } from "./exec-plugin.js";
 export {
   defaultKubeconfig,

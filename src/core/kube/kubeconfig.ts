@@ -63,7 +63,8 @@ export function describeOrigin(origin: KubeconfigOrigin): string {
 }
 
 function locationOf(origin: KubeconfigOrigin, field?: string): ErrorLocation {
-  const where: ErrorLocation = origin.kind === "file" ? { file: origin.file } : origin.kind === "secret" ? { object: `Secret/${origin.secret}` } : {};
+  const where: ErrorLocation =
+    origin.kind === "file" ? { file: origin.file } : origin.kind === "secret" ? { object: `Secret/${origin.secret}` } : {};
   return field ? { ...where, field } : where;
 }
 
@@ -82,11 +83,17 @@ function parseRaw(text: string, origin: KubeconfigOrigin): RawKubeconfig {
   const list = (key: string): Array<Record<string, unknown>> => {
     const value = doc[key];
     if (value === undefined || value === null) return [];
-    if (!Array.isArray(value) || !value.every(isPlainObject)) throw new InvalidInputError(`'${key}' must be a list of maps`, locationOf(origin, key));
+    if (!Array.isArray(value) || !value.every(isPlainObject))
+      throw new InvalidInputError(`'${key}' must be a list of maps`, locationOf(origin, key));
     return value as Array<Record<string, unknown>>;
   };
   const current = doc["current-context"];
-  return { clusters: list("clusters"), users: list("users"), contexts: list("contexts"), currentContext: typeof current === "string" && current ? current : undefined };
+  return {
+    clusters: list("clusters"),
+    users: list("users"),
+    contexts: list("contexts"),
+    currentContext: typeof current === "string" && current ? current : undefined,
+  };
 }
 
 /**
@@ -97,10 +104,16 @@ function parseRaw(text: string, origin: KubeconfigOrigin): RawKubeconfig {
 function mergeRaw(parts: RawKubeconfig[]): RawKubeconfig {
   const firstByName = (key: "clusters" | "users" | "contexts") => {
     const seen = new Map<string, Record<string, unknown>>();
-    for (const p of parts) for (const entry of p[key]) if (typeof entry.name === "string" && !seen.has(entry.name)) seen.set(entry.name, entry);
+    for (const p of parts)
+      for (const entry of p[key]) if (typeof entry.name === "string" && !seen.has(entry.name)) seen.set(entry.name, entry);
     return [...seen.values()];
   };
-  return { clusters: firstByName("clusters"), users: firstByName("users"), contexts: firstByName("contexts"), currentContext: parts.find((p) => p.currentContext)?.currentContext };
+  return {
+    clusters: firstByName("clusters"),
+    users: firstByName("users"),
+    contexts: firstByName("contexts"),
+    currentContext: parts.find((p) => p.currentContext)?.currentContext,
+  };
 }
 
 /** Rewrites a file's relative paths against its folder, as kubectl resolves them. */
@@ -108,7 +121,8 @@ function absolutePaths(raw: RawKubeconfig, folder: string): RawKubeconfig {
   const fix = (map: unknown, keys: string[]) => {
     if (!isPlainObject(map)) return map;
     const out: Record<string, unknown> = { ...map };
-    for (const k of keys) if (typeof out[k] === "string" && out[k] && !isAbsolute(out[k] as string)) out[k] = join(folder, out[k] as string);
+    for (const k of keys)
+      if (typeof out[k] === "string" && out[k] && !isAbsolute(out[k] as string)) out[k] = join(folder, out[k] as string);
     return out;
   };
   return {
@@ -141,17 +155,27 @@ function checkSecretPolicy(loaded: LoadedKubeconfig, rawCluster: Record<string, 
     const map = f.on === "cluster" ? rawCluster : loaded.rawUser;
     if (typeof map[f.key] === "string" && map[f.key]) {
       const owner = f.on === "cluster" ? `clusters[${loaded.cluster.name}]` : `users[${userName}]`;
-      throw new RefusedError(`${describeOrigin(origin)}: ${f.on} '${f.on === "cluster" ? loaded.cluster.name : userName}' reads a file (${f.key}); a kubeconfig in a Secret must carry its data inline (${f.key === "tokenFile" || f.key === "token-file" ? "token" : `${f.key}-data`}), as Flux requires`, locationOf(origin, `${owner}.${f.key}`));
+      throw new RefusedError(
+        `${describeOrigin(origin)}: ${f.on} '${f.on === "cluster" ? loaded.cluster.name : userName}' reads a file (${f.key}); a kubeconfig in a Secret must carry its data inline (${f.key === "tokenFile" || f.key === "token-file" ? "token" : `${f.key}-data`}), as Flux requires`,
+        locationOf(origin, `${owner}.${f.key}`),
+      );
     }
   }
   const provider = loaded.rawUser["auth-provider"];
   const config = isPlainObject(provider) && isPlainObject(provider.config) ? provider.config : {};
   if (typeof config.tokenFile === "string") {
-    throw new RefusedError(`${describeOrigin(origin)}: user '${userName}' reads a file (auth-provider.config.tokenFile); a kubeconfig in a Secret must carry its data inline`, locationOf(origin, `users[${userName}].auth-provider.config.tokenFile`));
+    throw new RefusedError(
+      `${describeOrigin(origin)}: user '${userName}' reads a file (auth-provider.config.tokenFile); a kubeconfig in a Secret must carry its data inline`,
+      locationOf(origin, `users[${userName}].auth-provider.config.tokenFile`),
+    );
   }
   if (allowExec) return;
   const exec = loaded.rawUser.exec;
-  const command = isPlainObject(exec) ? String(exec.command ?? "") : typeof config["cmd-path"] === "string" ? config["cmd-path"] : undefined;
+  const command = isPlainObject(exec)
+    ? String(exec.command ?? "")
+    : typeof config["cmd-path"] === "string"
+      ? config["cmd-path"]
+      : undefined;
   if (command !== undefined) {
     const field = isPlainObject(exec) ? "exec.command" : "auth-provider.config.cmd-path";
     throw new RefusedError(
@@ -175,7 +199,12 @@ function withoutTokenFileRead(entry: Record<string, unknown>): Record<string, un
 export async function kubeConfigOf(loaded: LoadedKubeconfig): Promise<KubeConfig> {
   const { KubeConfig } = await import("@kubernetes/client-node");
   const config = new KubeConfig();
-  config.loadFromOptions({ clusters: loaded.clusters, users: loaded.users, contexts: loaded.contexts, currentContext: loaded.context.name });
+  config.loadFromOptions({
+    clusters: loaded.clusters,
+    users: loaded.users,
+    contexts: loaded.contexts,
+    currentContext: loaded.context.name,
+  });
   return config;
 }
 
@@ -194,10 +223,22 @@ function load(raw: RawKubeconfig, origin: KubeconfigOrigin, options: LoadOptions
   const name = options.context ?? raw.currentContext ?? (raw.contexts.length === 1 ? String(raw.contexts[0]!.name) : undefined);
   if (!name) throw new InvalidInputError(`${describeOrigin(origin)}: no current-context is set`, locationOf(origin, "current-context"));
   const context = contexts.find((c) => c.name === name);
-  if (!context) throw new InvalidInputError(`${describeOrigin(origin)}: context '${name}' is not in the kubeconfig`, locationOf(origin, options.context === undefined ? "current-context" : "contexts"));
+  if (!context)
+    throw new InvalidInputError(
+      `${describeOrigin(origin)}: context '${name}' is not in the kubeconfig`,
+      locationOf(origin, options.context === undefined ? "current-context" : "contexts"),
+    );
   const cluster = clusters.find((c) => c.name === context.cluster);
-  if (!cluster) throw new InvalidInputError(`${describeOrigin(origin)}: context '${name}' names cluster '${context.cluster}', which is not in the kubeconfig`, locationOf(origin, `contexts[${name}].context.cluster`));
-  if (!/^https?:\/\//.test(cluster.server)) throw new InvalidInputError(`${describeOrigin(origin)}: cluster '${cluster.name}' has server '${cluster.server}', not an http(s) URL`, locationOf(origin, `clusters[${cluster.name}].cluster.server`));
+  if (!cluster)
+    throw new InvalidInputError(
+      `${describeOrigin(origin)}: context '${name}' names cluster '${context.cluster}', which is not in the kubeconfig`,
+      locationOf(origin, `contexts[${name}].context.cluster`),
+    );
+  if (!/^https?:\/\//.test(cluster.server))
+    throw new InvalidInputError(
+      `${describeOrigin(origin)}: cluster '${cluster.name}' has server '${cluster.server}', not an http(s) URL`,
+      locationOf(origin, `clusters[${cluster.name}].cluster.server`),
+    );
   const user = users.find((u) => u.name === context.user) ?? { name: context.user ?? "" };
   const rawEntry = raw.users.find((u) => u.name === user.name);
   const rawUser = isPlainObject(rawEntry?.user) ? rawEntry.user : {};
@@ -226,7 +267,10 @@ function readKubeconfigFile(file: string, field: string): string {
     return readFileSync(file, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? `kubeconfig '${file}' does not exist` : `cannot read the kubeconfig '${file}': ${code ?? (error as Error).message}`;
+    const why =
+      code === "ENOENT"
+        ? `kubeconfig '${file}' does not exist`
+        : `cannot read the kubeconfig '${file}': ${code ?? (error as Error).message}`;
     throw new NotFoundError(why, { file, field }, { cause: error });
   }
 }
@@ -237,8 +281,14 @@ function readKubeconfigFile(file: string, field: string): string {
  */
 export function kubeconfigFromList(files: string[], options: LoadOptions = {}): LoadedKubeconfig {
   const present = files.filter((f) => existsSync(f));
-  if (present.length === 0) throw new NotFoundError(`no kubeconfig: none of ${files.map((f) => `'${f}'`).join(", ")} exists`, { file: files[0] ?? "", field: "KUBECONFIG" });
-  const parts = present.map((file) => absolutePaths(parseRaw(readKubeconfigFile(file, "KUBECONFIG"), { kind: "file", file }), dirname(file)));
+  if (present.length === 0)
+    throw new NotFoundError(`no kubeconfig: none of ${files.map((f) => `'${f}'`).join(", ")} exists`, {
+      file: files[0] ?? "",
+      field: "KUBECONFIG",
+    });
+  const parts = present.map((file) =>
+    absolutePaths(parseRaw(readKubeconfigFile(file, "KUBECONFIG"), { kind: "file", file }), dirname(file)),
+  );
   return load(mergeRaw(parts), { kind: "file", file: present[0]! }, options);
 }
 
@@ -295,7 +345,10 @@ export function defaultKubeconfig(options: DefaultOptions = {}): LoadedKubeconfi
   if (inCluster(options)) return kubeconfigInCluster(options);
   const home = join(options.home ?? homedir(), ".kube", "config");
   if (existsSync(home)) return kubeconfigFromFile(home, options);
-  throw new NotFoundError(`no kubeconfig: none of '${home}' exists; pass --kubeconfig FILE, set KUBECONFIG, or run in a cluster`, { file: home, field: "--kubeconfig" });
+  throw new NotFoundError(`no kubeconfig: none of '${home}' exists; pass --kubeconfig FILE, set KUBECONFIG, or run in a cluster`, {
+    file: home,
+    field: "--kubeconfig",
+  });
 }
 
 /** The context names of a kubeconfig and its current context, without resolving them. */

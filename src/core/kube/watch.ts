@@ -89,7 +89,8 @@ export class ResourceWatch<T extends KubeObject> {
         failures++;
         this.log.debug({ err: (error as Error).message, failures }, "watch interrupted");
         await this.pause(Math.min(MAX_BACKOFF_MS, 200 * 2 ** Math.min(failures, 5)));
-        if (failures > 2 && !this.stopped) await this.relist().catch((e: unknown) => this.log.debug({ err: (e as Error).message }, "relist failed"));
+        if (failures > 2 && !this.stopped)
+          await this.relist().catch((e: unknown) => this.log.debug({ err: (e as Error).message }, "relist failed"));
       }
     }
   }
@@ -120,7 +121,12 @@ export class ResourceWatch<T extends KubeObject> {
     let resourceVersion = "";
     do {
       const path = this.query({ limit: String(this.options.pageSize ?? 500), ...(cont ? { continue: cont } : {}) });
-      const res = await this.client.request<{ metadata: { resourceVersion: string; continue?: string }; items: T[]; apiVersion?: string; kind?: string }>("GET", path, undefined, { allow: [404], count: "list", accept: this.accept(true) });
+      const res = await this.client.request<{
+        metadata: { resourceVersion: string; continue?: string };
+        items: T[];
+        apiVersion?: string;
+        kind?: string;
+      }>("GET", path, undefined, { allow: [404], count: "list", accept: this.accept(true) });
       if (res.status === 404) throw new ApiError(404, "NotFound", `${this.path}: the resource is not served (are the CRDs installed?)`);
       const itemKind = res.body.kind?.replace(/List$/, "");
       for (const item of res.body.items ?? []) {
@@ -148,7 +154,8 @@ export class ResourceWatch<T extends KubeObject> {
         // Deleted and created again while nobody watched: two events, not one change.
         this.handlers.onEvent("DELETED", before);
         this.handlers.onEvent("ADDED", item);
-      } else if (before?.metadata.resourceVersion !== item.metadata.resourceVersion) this.handlers.onEvent(before ? "MODIFIED" : "ADDED", item);
+      } else if (before?.metadata.resourceVersion !== item.metadata.resourceVersion)
+        this.handlers.onEvent(before ? "MODIFIED" : "ADDED", item);
     }
     for (const [key, item] of this.known) {
       if (!seen.has(key)) {
@@ -166,7 +173,12 @@ export class ResourceWatch<T extends KubeObject> {
     let outcome = "ended" as "ended" | "expired";
     let failure: unknown;
     let abort: (() => void) | undefined;
-    const path = this.query({ watch: "1", allowWatchBookmarks: "true", timeoutSeconds: String(this.options.timeoutSeconds ?? 300), resourceVersion: this.resourceVersion });
+    const path = this.query({
+      watch: "1",
+      allowWatchBookmarks: "true",
+      timeoutSeconds: String(this.options.timeoutSeconds ?? 300),
+      resourceVersion: this.resourceVersion,
+    });
     const onLine = (line: string) => {
       if (outcome === "expired" || failure) return;
       try {
@@ -209,4 +221,3 @@ export class ResourceWatch<T extends KubeObject> {
     return "ok";
   }
 }
-

@@ -39,9 +39,13 @@ export async function findBinaries(): Promise<Binaries> {
   const cached = inDir(join(process.env.FLOTILLA_CACHE ?? join(homedir(), ".cache", "flotilla"), "bin"));
   if (cached?.controllerManager && cached.scheduler) return cached;
   const script = SCRIPT.replace(`${join("dist", "src")}`, "src");
-  const { stdout } = await promisify(execFile)("bash", [existsSync(script) ? script : SCRIPT], { maxBuffer: 64 << 20 }).catch((error: { stderr?: string }) => {
-    throw new NotFoundError(`could not provide the Kubernetes binaries: ${(error.stderr ?? "").trim().split("\n").slice(-3).join(" ")}`, { field: "KUBEBUILDER_ASSETS" });
-  });
+  const { stdout } = await promisify(execFile)("bash", [existsSync(script) ? script : SCRIPT], { maxBuffer: 64 << 20 }).catch(
+    (error: { stderr?: string }) => {
+      throw new NotFoundError(`could not provide the Kubernetes binaries: ${(error.stderr ?? "").trim().split("\n").slice(-3).join(" ")}`, {
+        field: "KUBEBUILDER_ASSETS",
+      });
+    },
+  );
   const built = inDir(stdout.trim().split("\n").pop() ?? "");
   if (!built) throw new NotFoundError("install-binaries.sh did not produce etcd and kube-apiserver", { field: "KUBEBUILDER_ASSETS" });
   return built;

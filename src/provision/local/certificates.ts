@@ -21,7 +21,21 @@ export function generatePki(dir: string, name: string): ControlPlanePki {
   mkdirSync(dir, { recursive: true });
   const path = (f: string) => join(dir, f);
   const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
-  openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path("ca.key"), "-out", path("ca.crt"), "-days", "3650", "-subj", `/CN=flotilla-local-ca-${name}`);
+  openssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    path("ca.key"),
+    "-out",
+    path("ca.crt"),
+    "-days",
+    "3650",
+    "-subj",
+    `/CN=flotilla-local-ca-${name}`,
+  );
   writeFileSync(
     path("serving.cnf"),
     [
@@ -34,9 +48,44 @@ export function generatePki(dir: string, name: string): ControlPlanePki {
       "",
     ].join("\n"),
   );
-  openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", path("serving.key"), "-out", path("serving.csr"), "-subj", "/CN=kube-apiserver", "-config", path("serving.cnf"));
-  openssl("x509", "-req", "-in", path("serving.csr"), "-CA", path("ca.crt"), "-CAkey", path("ca.key"), "-CAcreateserial", "-out", path("serving.crt"), "-days", "3650", "-extfile", path("serving.cnf"), "-extensions", "ext");
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs1", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
+  openssl(
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    path("serving.key"),
+    "-out",
+    path("serving.csr"),
+    "-subj",
+    "/CN=kube-apiserver",
+    "-config",
+    path("serving.cnf"),
+  );
+  openssl(
+    "x509",
+    "-req",
+    "-in",
+    path("serving.csr"),
+    "-CA",
+    path("ca.crt"),
+    "-CAkey",
+    path("ca.key"),
+    "-CAcreateserial",
+    "-out",
+    path("serving.crt"),
+    "-days",
+    "3650",
+    "-extfile",
+    path("serving.cnf"),
+    "-extensions",
+    "ext",
+  );
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: "pkcs1", format: "pem" },
+    publicKeyEncoding: { type: "spki", format: "pem" },
+  });
   writeFileSync(path("sa.key"), privateKey);
   writeFileSync(path("sa.pub"), publicKey);
   const adminToken = randomBytes(24).toString("hex");

@@ -73,7 +73,9 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const log = options.logger ?? silentLogger;
   const binaries = await findBinaries();
   if (options.profile === "full" && (!binaries.controllerManager || !binaries.scheduler)) {
-    throw new TimeoutError(`the full profile needs kube-controller-manager and kube-scheduler beside kube-apiserver in ${binaries.dir}`, { field: "KUBEBUILDER_ASSETS" });
+    throw new TimeoutError(`the full profile needs kube-controller-manager and kube-scheduler beside kube-apiserver in ${binaries.dir}`, {
+      field: "KUBEBUILDER_ASSETS",
+    });
   }
   const owned = !options.dataDir;
   const dataDir = options.dataDir ?? mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "flotilla-harness-"));
@@ -88,7 +90,16 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     async add(name) {
       const existing = clusters.get(name);
       if (existing) return existing;
-      const cp = await startControlPlane(name, options.profile, binaries, etcd.endpoint, join(dataDir, "clusters", name), log, options.simulatedKubelet, options.tokens);
+      const cp = await startControlPlane(
+        name,
+        options.profile,
+        binaries,
+        etcd.endpoint,
+        join(dataDir, "clusters", name),
+        log,
+        options.simulatedKubelet,
+        options.tokens,
+      );
       clusters.set(name, cp);
       return cp;
     },
@@ -148,7 +159,16 @@ async function startEtcdOnce(binaries: Binaries, dataDir: string, log: Logger): 
     ],
     logFile,
   );
-  await waitFor(async () => (await fetch(`${endpoint}/health`).then((r) => r.ok).catch(() => false)) || undefined, 30_000, "etcd to become healthy", () => child.exitCode !== null, logFile);
+  await waitFor(
+    async () =>
+      (await fetch(`${endpoint}/health`)
+        .then((r) => r.ok)
+        .catch(() => false)) || undefined,
+    30_000,
+    "etcd to become healthy",
+    () => child.exitCode !== null,
+    logFile,
+  );
   log.debug({ endpoint }, "etcd ready");
   return { endpoint, process: child };
 }
@@ -177,11 +197,21 @@ interface Apiserver {
  * them, the apiserver (moved to a fresh port if another process took its own), and for the `full`
  * profile controller-manager, scheduler and the simulated kubelet.
  */
-async function startControlPlane(name: string, profile: Profile, binaries: Binaries, etcd: string, dir: string, log: Logger, kubeletOptions?: SimulatedKubeletOptions, tokens: StaticToken[] = []): Promise<LocalControlPlane> {
+async function startControlPlane(
+  name: string,
+  profile: Profile,
+  binaries: Binaries,
+  etcd: string,
+  dir: string,
+  log: Logger,
+  kubeletOptions?: SimulatedKubeletOptions,
+  tokens: StaticToken[] = [],
+): Promise<LocalControlPlane> {
   mkdirSync(dir, { recursive: true });
   const saved = join(dir, "state.json");
   const state = existsSync(saved) ? (JSON.parse(readFileSync(saved, "utf8")) as { port: number; token: string }) : undefined;
-  const pki = state && existsSync(join(dir, "pki", "ca.crt")) ? savedPki(join(dir, "pki"), state.token) : generatePki(join(dir, "pki"), name);
+  const pki =
+    state && existsSync(join(dir, "pki", "ca.crt")) ? savedPki(join(dir, "pki"), state.token) : generatePki(join(dir, "pki"), name);
   writeTokenFile(pki, tokens);
   const endpoint = apiEndpoint(name, dir, pki, state?.port ?? (await freePorts(1))[0]!);
   const apiserver = await startApiserver(name, profile, binaries, etcd, dir, pki, endpoint, log);
@@ -295,7 +325,16 @@ function apiserverArgs(name: string, profile: Profile, etcd: string, dir: string
  * earlier run); if another process took it meanwhile, the cluster moves to a fresh port (up to
  * three tries) and its kubeconfig follows.
  */
-async function startApiserver(name: string, profile: Profile, binaries: Binaries, etcd: string, dir: string, pki: ControlPlanePki, endpoint: ApiEndpoint, log: Logger): Promise<Apiserver> {
+async function startApiserver(
+  name: string,
+  profile: Profile,
+  binaries: Binaries,
+  etcd: string,
+  dir: string,
+  pki: ControlPlanePki,
+  endpoint: ApiEndpoint,
+  log: Logger,
+): Promise<Apiserver> {
   const logFile = join(dir, "apiserver.log");
   const apiserver: Apiserver = {
     process: spawnOwned(binaries.apiserver, apiserverArgs(name, profile, etcd, dir, pki, endpoint.port), logFile),
@@ -306,7 +345,11 @@ async function startApiserver(name: string, profile: Profile, binaries: Binaries
     // namespace, and a first write there would get 404: ready means both.
     ready: () =>
       waitFor(
-        async () => ((await probe(`${endpoint.server}/readyz`, pki)) === 200 && (await probe(`${endpoint.server}/api/v1/namespaces/default`, pki)) === 200 ? true : undefined),
+        async () =>
+          (await probe(`${endpoint.server}/readyz`, pki)) === 200 &&
+          (await probe(`${endpoint.server}/api/v1/namespaces/default`, pki)) === 200
+            ? true
+            : undefined,
         60_000,
         `kube-apiserver of '${name}' to become ready`,
         () => apiserver.process.exitCode !== null,
@@ -349,7 +392,18 @@ function startControllers(binaries: Binaries, dir: string, pki: ControlPlanePki,
       ],
       join(dir, "controller-manager.log"),
     ),
-    spawnOwned(binaries.scheduler!, [`--kubeconfig=${kubeconfigPath}`, `--authentication-kubeconfig=${kubeconfigPath}`, `--authorization-kubeconfig=${kubeconfigPath}`, "--leader-elect=false", "--port=0", "--secure-port=0"], join(dir, "scheduler.log")),
+    spawnOwned(
+      binaries.scheduler!,
+      [
+        `--kubeconfig=${kubeconfigPath}`,
+        `--authentication-kubeconfig=${kubeconfigPath}`,
+        `--authorization-kubeconfig=${kubeconfigPath}`,
+        "--leader-elect=false",
+        "--port=0",
+        "--secure-port=0",
+      ],
+      join(dir, "scheduler.log"),
+    ),
   ];
 }
 
@@ -364,7 +418,13 @@ function probe(url: string, pki: ControlPlanePki): Promise<number> {
   });
 }
 
-async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string, died: () => boolean, logFile?: string): Promise<T> {
+async function waitFor<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+  what: string,
+  died: () => boolean,
+  logFile?: string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

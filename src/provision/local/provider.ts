@@ -6,7 +6,8 @@ import type { Harness, LocalControlPlane } from "./harness.js";
 
 const CLUSTERS = "/apis/cluster.x-k8s.io/v1beta1/clusters";
 const FINALIZER = "cluster.flotilla.dev/local-provider";
-const CLOUD_INFRASTRUCTURE = /^(AWS|Azure|GCP|Vsphere|VSphere|OpenStack|Docker|Metal3|Hetzner|DigitalOcean|Packet|IBMPowerVS|IBMVPC|Oci|Nutanix|CloudStack)\w*Cluster$/;
+const CLOUD_INFRASTRUCTURE =
+  /^(AWS|Azure|GCP|Vsphere|VSphere|OpenStack|Docker|Metal3|Hetzner|DigitalOcean|Packet|IBMPowerVS|IBMVPC|Oci|Nutanix|CloudStack)\w*Cluster$/;
 
 export interface ProviderOptions {
   mgmt: ClusterClient;
@@ -18,7 +19,10 @@ export interface ProviderOptions {
 }
 
 type Cluster = KubeObject & {
-  metadata: KubeObject["metadata"] & { finalizers?: string[]; deletionTimestamp?: string }; spec?: { infrastructureRef?: { kind?: string; name?: string; apiVersion?: string } }; status?: Record<string, unknown> };
+  metadata: KubeObject["metadata"] & { finalizers?: string[]; deletionTimestamp?: string };
+  spec?: { infrastructureRef?: { kind?: string; name?: string; apiVersion?: string } };
+  status?: Record<string, unknown>;
+};
 
 /**
  * The `local` infrastructure provider: fulfils the Cluster API contract for Clusters whose
@@ -83,17 +87,30 @@ export class LocalProvider {
     const namespace = c.metadata.namespace ?? "default";
     const path = `/apis/cluster.x-k8s.io/v1beta1/namespaces/${namespace}/clusters/${name}`;
     if (!c.metadata.finalizers?.includes(FINALIZER)) {
-      await mgmt.request("PATCH", path, { metadata: { finalizers: [...(c.metadata.finalizers ?? []), FINALIZER] } }, { contentType: "application/merge-patch+json", count: "patch" });
+      await mgmt.request(
+        "PATCH",
+        path,
+        { metadata: { finalizers: [...(c.metadata.finalizers ?? []), FINALIZER] } },
+        { contentType: "application/merge-patch+json", count: "patch" },
+      );
     }
     let cp: LocalControlPlane | undefined = harness.get(name);
     if (!cp) {
       this.log.info({ cluster: name }, "provisioning a local control plane");
-      await this.setStatus(c, { phase: "Provisioning" }, { status: "False", reason: "Provisioning", message: "starting a local control plane" });
+      await this.setStatus(
+        c,
+        { phase: "Provisioning" },
+        { status: "False", reason: "Provisioning", message: "starting a local control plane" },
+      );
       cp = await harness.add(name);
     } else if (!cp.alive() && !this.healing.has(name)) {
       this.healing.add(name);
       this.log.warn({ cluster: name }, "control plane died; restarting it");
-      await this.setStatus(c, { phase: "Provisioned" }, { status: "False", reason: "ControlPlaneRestarting", message: "the apiserver process died; restarting it (auto-healing)" });
+      await this.setStatus(
+        c,
+        { phase: "Provisioned" },
+        { status: "False", reason: "ControlPlaneRestarting", message: "the apiserver process died; restarting it (auto-healing)" },
+      );
       try {
         await cp.restart();
       } finally {
@@ -101,11 +118,20 @@ export class LocalProvider {
       }
     }
     await this.writeSecret(c, cp);
-    await this.setStatus(c, { phase: "Provisioned", infrastructureReady: true, controlPlaneReady: true }, { status: "True", reason: "Ready", message: `local control plane at ${cp.server}` });
+    await this.setStatus(
+      c,
+      { phase: "Provisioned", infrastructureReady: true, controlPlaneReady: true },
+      { status: "True", reason: "Ready", message: `local control plane at ${cp.server}` },
+    );
     const infra = c.spec?.infrastructureRef;
     if (infra?.kind === "LocalCluster" && infra.name) {
       const version = infra.apiVersion?.split("/")[1] ?? "v1beta1";
-      await mgmt.request("PATCH", `/apis/infrastructure.cluster.x-k8s.io/${version}/namespaces/${namespace}/localclusters/${infra.name}/status`, { status: { ready: true, server: cp.server } }, { contentType: "application/merge-patch+json", allow: [404], count: "patch" });
+      await mgmt.request(
+        "PATCH",
+        `/apis/infrastructure.cluster.x-k8s.io/${version}/namespaces/${namespace}/localclusters/${infra.name}/status`,
+        { status: { ready: true, server: cp.server } },
+        { contentType: "application/merge-patch+json", allow: [404], count: "patch" },
+      );
     }
   }
 
@@ -124,19 +150,39 @@ export class LocalProvider {
       metadata: { name, namespace, labels: { "cluster.x-k8s.io/cluster-name": c.metadata.name! } },
       data: { value },
     };
-    await mgmt.request("PATCH", `${path}?fieldManager=flotilla-local-provider&force=true`, secret, { contentType: "application/apply-patch+yaml", count: "apply" });
+    await mgmt.request("PATCH", `${path}?fieldManager=flotilla-local-provider&force=true`, secret, {
+      contentType: "application/apply-patch+yaml",
+      count: "apply",
+    });
   }
 
-  private async setStatus(c: Cluster, fields: Record<string, unknown>, ready: { status: string; reason: string; message: string }): Promise<void> {
+  private async setStatus(
+    c: Cluster,
+    fields: Record<string, unknown>,
+    ready: { status: string; reason: string; message: string },
+  ): Promise<void> {
     const current = (c.status ?? {}) as Record<string, unknown>;
     const conditions = (current.conditions as Array<Record<string, unknown>> | undefined) ?? [];
     const old = conditions.find((x) => x.type === "Ready");
-    const unchanged = Object.entries(fields).every(([k, v]) => current[k] === v) && old?.status === ready.status && old.reason === ready.reason && old.message === ready.message;
+    const unchanged =
+      Object.entries(fields).every(([k, v]) => current[k] === v) &&
+      old?.status === ready.status &&
+      old.reason === ready.reason &&
+      old.message === ready.message;
     if (unchanged) return;
-    const condition = { type: "Ready", ...ready, lastTransitionTime: old?.status === ready.status ? old.lastTransitionTime : new Date().toISOString().replace(/\.\d{3}Z$/, "Z") };
+    const condition = {
+      type: "Ready",
+      ...ready,
+      lastTransitionTime: old?.status === ready.status ? old.lastTransitionTime : new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+    };
     const status = { ...current, ...fields, conditions: [condition, ...conditions.filter((x) => x.type !== "Ready")] };
     const namespace = c.metadata.namespace ?? "default";
-    await this.options.mgmt.request("PATCH", `/apis/cluster.x-k8s.io/v1beta1/namespaces/${namespace}/clusters/${c.metadata.name}/status`, { status }, { contentType: "application/merge-patch+json", count: "patch" });
+    await this.options.mgmt.request(
+      "PATCH",
+      `/apis/cluster.x-k8s.io/v1beta1/namespaces/${namespace}/clusters/${c.metadata.name}/status`,
+      { status },
+      { contentType: "application/merge-patch+json", count: "patch" },
+    );
     c.status = status;
   }
 
@@ -146,8 +192,16 @@ export class LocalProvider {
     const namespace = c.metadata.namespace ?? "default";
     this.log.info({ cluster: name }, "deleting the local control plane");
     await harness.remove(name);
-    await mgmt.request("DELETE", `/api/v1/namespaces/${namespace}/secrets/${name}-kubeconfig`, undefined, { allow: [404], count: "delete" });
+    await mgmt.request("DELETE", `/api/v1/namespaces/${namespace}/secrets/${name}-kubeconfig`, undefined, {
+      allow: [404],
+      count: "delete",
+    });
     const finalizers = (c.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
-    await mgmt.request("PATCH", `/apis/cluster.x-k8s.io/v1beta1/namespaces/${namespace}/clusters/${name}`, { metadata: { finalizers } }, { contentType: "application/merge-patch+json", allow: [404], count: "patch" });
+    await mgmt.request(
+      "PATCH",
+      `/apis/cluster.x-k8s.io/v1beta1/namespaces/${namespace}/clusters/${name}`,
+      { metadata: { finalizers } },
+      { contentType: "application/merge-patch+json", allow: [404], count: "patch" },
+    );
   }
 }

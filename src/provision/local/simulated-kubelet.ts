@@ -35,7 +35,13 @@ export interface SimulatedKubeletOptions {
 export type PodFate = "run" | "complete" | "crashloop" | "fail";
 
 type Pod = KubeObject & {
-  metadata: KubeObject["metadata"] & { uid: string; namespace: string; name: string; deletionTimestamp?: string; ownerReferences?: Array<{ kind: string }> };
+  metadata: KubeObject["metadata"] & {
+    uid: string;
+    namespace: string;
+    name: string;
+    deletionTimestamp?: string;
+    ownerReferences?: Array<{ kind: string }>;
+  };
   spec: {
     nodeName?: string;
     restartPolicy?: string;
@@ -43,7 +49,13 @@ type Pod = KubeObject & {
     containers: Array<{ name: string; image?: string }>;
     initContainers?: Array<{ name: string; image?: string }>;
   };
-  status?: { phase?: string; podIP?: string; startTime?: string; conditions?: Array<{ type: string; status: string }>; containerStatuses?: Array<{ restartCount?: number }> };
+  status?: {
+    phase?: string;
+    podIP?: string;
+    startTime?: string;
+    conditions?: Array<{ type: string; status: string }>;
+    containerStatuses?: Array<{ restartCount?: number }>;
+  };
 };
 
 interface PodRecord {
@@ -86,7 +98,9 @@ export class SimulatedKubelet {
   private readonly pods = new Map<string, PodRecord>();
   private readonly boundClaims = new Set<string>();
   private readonly crashLoop: RegExp;
-  private readonly opts: Required<Omit<SimulatedKubeletOptions, "logger" | "crashLoopImage" | "capacity">> & { capacity: { cpu: string; memory: string; pods: string } };
+  private readonly opts: Required<Omit<SimulatedKubeletOptions, "logger" | "crashLoopImage" | "capacity">> & {
+    capacity: { cpu: string; memory: string; pods: string };
+  };
   private leaseTimer: NodeJS.Timeout | undefined;
   private readonly watches: Array<ResourceWatch<KubeObject>> = [];
   private stopped = false;
@@ -95,7 +109,8 @@ export class SimulatedKubelet {
   constructor(kubeconfig: string, options: SimulatedKubeletOptions = {}) {
     this.client = ClusterClient.fromKubeconfig(kubeconfig, { sockets: 8, retries: 2, timeoutMs: 15_000 });
     this.log = (options.logger ?? silentLogger).child({ component: "simulated-kubelet" });
-    this.crashLoop = options.crashLoopImage instanceof RegExp ? options.crashLoopImage : new RegExp(escapeRegExp(options.crashLoopImage ?? "crashloop"));
+    this.crashLoop =
+      options.crashLoopImage instanceof RegExp ? options.crashLoopImage : new RegExp(escapeRegExp(options.crashLoopImage ?? "crashloop"));
     this.opts = {
       nodes: options.nodes ?? 3,
       namePrefix: options.namePrefix ?? "simulated-node-",
@@ -107,7 +122,9 @@ export class SimulatedKubelet {
       capacity: { cpu: "32", memory: "128Gi", pods: "250", ...options.capacity },
     };
     this.nodeNames = Array.from({ length: this.opts.nodes }, (_, i) => `${this.opts.namePrefix}${i}`);
-    this.nodeNames.forEach((name, index) => this.nodes.set(name, { name, index, hostIP: `10.200.${Math.floor(index / 250)}.${(index % 250) + 1}`, used: new Set(), next: 1 }));
+    this.nodeNames.forEach((name, index) =>
+      this.nodes.set(name, { name, index, hostIP: `10.200.${Math.floor(index / 250)}.${(index % 250) + 1}`, used: new Set(), next: 1 }),
+    );
   }
 
   /**
@@ -131,14 +148,22 @@ export class SimulatedKubelet {
   private async untilSchedulable(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const nodes = (await this.client.request<{ items: Array<KubeObject & { spec?: { taints?: Array<{ key: string }> } }> }>("GET", `/api/v1/nodes?labelSelector=${encodeURIComponent(`${SIMULATED_LABEL}=true`)}`)).body.items;
+      const nodes = (
+        await this.client.request<{ items: Array<KubeObject & { spec?: { taints?: Array<{ key: string }> } }> }>(
+          "GET",
+          `/api/v1/nodes?labelSelector=${encodeURIComponent(`${SIMULATED_LABEL}=true`)}`,
+        )
+      ).body.items;
       const tainted = this.nodeNames.filter((n) => {
         const node = nodes.find((x) => x.metadata.name === n);
         return !node || (node.spec?.taints ?? []).some((t) => NOT_READY_TAINTS.includes(t.key));
       });
       if (tainted.length === 0) return;
       if (Date.now() > deadline) {
-        throw new TimeoutError(`simulated node '${tainted[0]}' still has a not-ready taint after ${timeoutMs} ms; is kube-controller-manager (node-lifecycle) running?`, { object: `Node/${tainted[0]}`, field: "spec.taints" });
+        throw new TimeoutError(
+          `simulated node '${tainted[0]}' still has a not-ready taint after ${timeoutMs} ms; is kube-controller-manager (node-lifecycle) running?`,
+          { object: `Node/${tainted[0]}`, field: "spec.taints" },
+        );
       }
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -167,9 +192,19 @@ export class SimulatedKubelet {
     const node = this.nodes.get(name)!;
     const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
     const conditions = [
-      { type: "MemoryPressure", status: "False", reason: "KubeletHasSufficientMemory", message: "simulated kubelet has sufficient memory available" },
+      {
+        type: "MemoryPressure",
+        status: "False",
+        reason: "KubeletHasSufficientMemory",
+        message: "simulated kubelet has sufficient memory available",
+      },
       { type: "DiskPressure", status: "False", reason: "KubeletHasNoDiskPressure", message: "simulated kubelet has no disk pressure" },
-      { type: "PIDPressure", status: "False", reason: "KubeletHasSufficientPID", message: "simulated kubelet has sufficient PID available" },
+      {
+        type: "PIDPressure",
+        status: "False",
+        reason: "KubeletHasSufficientPID",
+        message: "simulated kubelet has sufficient PID available",
+      },
       { type: "Ready", status: "True", reason: "KubeletReady", message: "simulated kubelet is posting ready status" },
     ].map((c) => ({ ...c, lastHeartbeatTime: now, lastTransitionTime: now }));
     const cidr = `10.${128 + Math.floor(node.index / 256)}.${node.index % 256}.0/24`;
@@ -207,8 +242,22 @@ export class SimulatedKubelet {
     const body = { apiVersion: "v1", kind: "Node", metadata: { name, labels }, spec: { podCIDR: cidr, podCIDRs: [cidr] }, status };
     const created = await this.client.request<KubeObject>("POST", "/api/v1/nodes", body, { allow: [409] });
     // An existing Node (a restarted kubelet, a re-adopted cluster) gets fresh Ready status.
-    const current = created.status === 409 ? await this.client.request<KubeObject>("PATCH", `/api/v1/nodes/${name}/status`, { status }, { contentType: "application/merge-patch+json" }) : created;
-    if (created.status === 409) await this.client.request("PATCH", `/api/v1/nodes/${name}`, { metadata: { labels } }, { contentType: "application/merge-patch+json" });
+    const current =
+      created.status === 409
+        ? await this.client.request<KubeObject>(
+            "PATCH",
+            `/api/v1/nodes/${name}/status`,
+            { status },
+            { contentType: "application/merge-patch+json" },
+          )
+        : created;
+    if (created.status === 409)
+      await this.client.request(
+        "PATCH",
+        `/api/v1/nodes/${name}`,
+        { metadata: { labels } },
+        { contentType: "application/merge-patch+json" },
+      );
     await this.renewLease(name, String(current.body.metadata.uid ?? ""));
   }
 
@@ -227,7 +276,12 @@ export class SimulatedKubelet {
   private async renewLease(name: string, nodeUid?: string): Promise<void> {
     const path = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${name}`;
     const renewTime = microTime(new Date());
-    const patched = await this.client.request("PATCH", path, { spec: { renewTime, holderIdentity: name } }, { contentType: "application/merge-patch+json", allow: [404] });
+    const patched = await this.client.request(
+      "PATCH",
+      path,
+      { spec: { renewTime, holderIdentity: name } },
+      { contentType: "application/merge-patch+json", allow: [404] },
+    );
     if (patched.status !== 404) return;
     const uid = nodeUid ?? String((await this.client.request<KubeObject>("GET", `/api/v1/nodes/${name}`)).body.metadata.uid ?? "");
     const lease = {
@@ -248,7 +302,13 @@ export class SimulatedKubelet {
     if (!node) return;
     let rec = this.pods.get(uid);
     if (!rec) {
-      rec = { busy: false, writtenRv: 0, deleting: false, node: node.name, restarts: pod.status?.containerStatuses?.[0]?.restartCount ?? 0 };
+      rec = {
+        busy: false,
+        writtenRv: 0,
+        deleting: false,
+        node: node.name,
+        restarts: pod.status?.containerStatuses?.[0]?.restartCount ?? 0,
+      };
       if (pod.status?.podIP && !pod.spec.hostNetwork) {
         rec.ip = pod.status.podIP;
         node.used.add(rec.ip);
@@ -299,7 +359,11 @@ export class SimulatedKubelet {
     try {
       await step();
     } catch (error) {
-      if (!this.stopped) this.log.warn({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, err: (error as Error).message }, "simulated kubelet could not update a pod");
+      if (!this.stopped)
+        this.log.warn(
+          { pod: `${pod.metadata.namespace}/${pod.metadata.name}`, err: (error as Error).message },
+          "simulated kubelet could not update a pod",
+        );
     }
   }
 
@@ -312,13 +376,28 @@ export class SimulatedKubelet {
     const now = timestamp();
     const startTime = pod.status?.startTime ?? now;
     const ip = pod.spec.hostNetwork ? node.hostIP : (rec.ip ??= this.allocateIp(node));
-    if (fate === "fail") return this.writeStatus(pod, rec, this.status(pod, { phase: "Failed", ready: false, startTime, ip, state: () => ({ terminated: { exitCode: 1, reason: "Error", startedAt: startTime, finishedAt: now } }) }));
+    if (fate === "fail")
+      return this.writeStatus(
+        pod,
+        rec,
+        this.status(pod, {
+          phase: "Failed",
+          ready: false,
+          startTime,
+          ip,
+          state: () => ({ terminated: { exitCode: 1, reason: "Error", startedAt: startTime, finishedAt: now } }),
+        }),
+      );
     if (fate === "crashloop") {
       rec.restarts = Math.max(rec.restarts, 1);
       await this.writeStatus(pod, rec, this.crashStatus(pod, rec, startTime, ip));
       return this.later(rec, pod, this.backoff(rec), () => this.crash(pod, rec));
     }
-    await this.writeStatus(pod, rec, this.status(pod, { phase: "Running", ready: true, startTime, ip, state: () => ({ running: { startedAt: startTime } }) }));
+    await this.writeStatus(
+      pod,
+      rec,
+      this.status(pod, { phase: "Running", ready: true, startTime, ip, state: () => ({ running: { startedAt: startTime } }) }),
+    );
     if (fate === "complete") this.later(rec, pod, this.opts.runToCompletionMs, () => this.finish(pod, rec, fate));
   }
 
@@ -356,7 +435,14 @@ export class SimulatedKubelet {
     const statuses = pod.spec.containers.map((c) => {
       const crashing = this.crashLoop.test(c.image ?? "");
       return {
-        ...this.containerStatus(pod, c, crashing ? { waiting: { reason: "CrashLoopBackOff", message: `back-off restarting failed container ${c.name} (simulated)` } } : { running: { startedAt: startTime } }, !crashing),
+        ...this.containerStatus(
+          pod,
+          c,
+          crashing
+            ? { waiting: { reason: "CrashLoopBackOff", message: `back-off restarting failed container ${c.name} (simulated)` } }
+            : { running: { startedAt: startTime } },
+          !crashing,
+        ),
         restartCount: crashing ? rec.restarts : 0,
         ...(crashing ? { lastState: { terminated: { exitCode: 1, reason: "Error", startedAt: now, finishedAt: now } } } : {}),
       };
@@ -364,24 +450,52 @@ export class SimulatedKubelet {
     return { ...base, containerStatuses: statuses };
   }
 
-  private status(pod: Pod, s: { phase: string; ready: boolean; reason?: string; startTime: string; ip: string; state: () => Record<string, unknown> }): Record<string, unknown> {
+  private status(
+    pod: Pod,
+    s: { phase: string; ready: boolean; reason?: string; startTime: string; ip: string; state: () => Record<string, unknown> },
+  ): Record<string, unknown> {
     const now = timestamp();
-    const condition = (type: string, ok: boolean) => ({ type, status: ok ? "True" : "False", lastProbeTime: null, lastTransitionTime: now, ...(ok || !s.reason ? {} : { reason: s.reason }) });
+    const condition = (type: string, ok: boolean) => ({
+      type,
+      status: ok ? "True" : "False",
+      lastProbeTime: null,
+      lastTransitionTime: now,
+      ...(ok || !s.reason ? {} : { reason: s.reason }),
+    });
     return {
       phase: s.phase,
-      conditions: [condition("Initialized", true), condition("Ready", s.ready), condition("ContainersReady", s.ready), condition("PodScheduled", true)],
+      conditions: [
+        condition("Initialized", true),
+        condition("Ready", s.ready),
+        condition("ContainersReady", s.ready),
+        condition("PodScheduled", true),
+      ],
       hostIP: this.nodes.get(pod.spec.nodeName!)!.hostIP,
       podIP: s.ip,
       podIPs: [{ ip: s.ip }],
       startTime: s.startTime,
       ...(pod.spec.initContainers?.length
-        ? { initContainerStatuses: pod.spec.initContainers.map((c) => this.containerStatus(pod, c, { terminated: { exitCode: 0, reason: "Completed", startedAt: s.startTime, finishedAt: s.startTime } }, false)) }
+        ? {
+            initContainerStatuses: pod.spec.initContainers.map((c) =>
+              this.containerStatus(
+                pod,
+                c,
+                { terminated: { exitCode: 0, reason: "Completed", startedAt: s.startTime, finishedAt: s.startTime } },
+                false,
+              ),
+            ),
+          }
         : {}),
       containerStatuses: pod.spec.containers.map((c) => this.containerStatus(pod, c, s.state(), s.ready)),
     };
   }
 
-  private containerStatus(pod: Pod, c: { name: string; image?: string }, state: Record<string, unknown>, ready: boolean): Record<string, unknown> {
+  private containerStatus(
+    pod: Pod,
+    c: { name: string; image?: string },
+    state: Record<string, unknown>,
+    ready: boolean,
+  ): Record<string, unknown> {
     const image = c.image ?? "";
     return {
       name: c.name,
@@ -400,13 +514,23 @@ export class SimulatedKubelet {
     if (this.stopped || rec.deleting) return;
     const path = `/api/v1/namespaces/${encodeURIComponent(pod.metadata.namespace)}/pods/${encodeURIComponent(pod.metadata.name)}/status`;
     // The uid precondition keeps a status meant for one Pod off its same-named successor.
-    const res = await this.client.request<KubeObject>("PATCH", path, { metadata: { uid: pod.metadata.uid }, status }, { contentType: "application/merge-patch+json", allow: [404, 409, 422] });
+    const res = await this.client.request<KubeObject>(
+      "PATCH",
+      path,
+      { metadata: { uid: pod.metadata.uid }, status },
+      { contentType: "application/merge-patch+json", allow: [404, 409, 422] },
+    );
     if (res.status === 200) rec.writtenRv = Math.max(rec.writtenRv, Number(res.body.metadata.resourceVersion));
   }
 
   private async deletePod(pod: Pod): Promise<void> {
     const path = `/api/v1/namespaces/${encodeURIComponent(pod.metadata.namespace)}/pods/${encodeURIComponent(pod.metadata.name)}`;
-    await this.client.request("DELETE", path, { apiVersion: "v1", kind: "DeleteOptions", gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } }, { allow: [404, 409] });
+    await this.client.request(
+      "DELETE",
+      path,
+      { apiVersion: "v1", kind: "DeleteOptions", gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } },
+      { allow: [404, 409] },
+    );
   }
 
   private allocateIp(node: SimulatedNode): string {
@@ -433,7 +557,13 @@ export class SimulatedKubelet {
       void this.client.request("DELETE", `/api/v1/persistentvolumes/${pvName}`, undefined, { allow: [404] }).catch(() => undefined);
       return;
     }
-    const spec = (claim.spec ?? {}) as { volumeName?: string; storageClassName?: string; accessModes?: string[]; resources?: { requests?: { storage?: string } }; volumeMode?: string };
+    const spec = (claim.spec ?? {}) as {
+      volumeName?: string;
+      storageClassName?: string;
+      accessModes?: string[];
+      resources?: { requests?: { storage?: string } };
+      volumeMode?: string;
+    };
     if (spec.volumeName || claim.metadata.deletionTimestamp || this.boundClaims.has(uid)) return;
     this.boundClaims.add(uid);
     const ns = String(claim.metadata.namespace);
@@ -442,7 +572,11 @@ export class SimulatedKubelet {
       const pv = {
         apiVersion: "v1",
         kind: "PersistentVolume",
-        metadata: { name: pvName, labels: { [SIMULATED_LABEL]: "true" }, annotations: { "pv.kubernetes.io/provisioned-by": "simulated-kubelet.flotilla.dev" } },
+        metadata: {
+          name: pvName,
+          labels: { [SIMULATED_LABEL]: "true" },
+          annotations: { "pv.kubernetes.io/provisioned-by": "simulated-kubelet.flotilla.dev" },
+        },
         spec: {
           capacity: { storage: spec.resources?.requests?.storage ?? "1Gi" },
           accessModes: spec.accessModes?.length ? spec.accessModes : ["ReadWriteOnce"],
@@ -454,14 +588,33 @@ export class SimulatedKubelet {
         },
       };
       await this.client.request("POST", "/api/v1/persistentvolumes", pv, { allow: [409] });
-      await this.client.request("PATCH", `/api/v1/persistentvolumes/${pvName}/status`, { status: { phase: "Bound" } }, { contentType: "application/merge-patch+json" });
+      await this.client.request(
+        "PATCH",
+        `/api/v1/persistentvolumes/${pvName}/status`,
+        { status: { phase: "Bound" } },
+        { contentType: "application/merge-patch+json" },
+      );
       const claimPath = `/api/v1/namespaces/${encodeURIComponent(ns)}/persistentvolumeclaims/${encodeURIComponent(name)}`;
-      await this.client.request("PATCH", claimPath, { metadata: { uid, annotations: { "pv.kubernetes.io/bind-completed": "yes", "pv.kubernetes.io/bound-by-controller": "yes" } }, spec: { volumeName: pvName } }, { contentType: "application/merge-patch+json" });
+      await this.client.request(
+        "PATCH",
+        claimPath,
+        {
+          metadata: { uid, annotations: { "pv.kubernetes.io/bind-completed": "yes", "pv.kubernetes.io/bound-by-controller": "yes" } },
+          spec: { volumeName: pvName },
+        },
+        { contentType: "application/merge-patch+json" },
+      );
       const capacity = { storage: spec.resources?.requests?.storage ?? "1Gi" };
-      await this.client.request("PATCH", `${claimPath}/status`, { status: { phase: "Bound", accessModes: pv.spec.accessModes, capacity } }, { contentType: "application/merge-patch+json" });
+      await this.client.request(
+        "PATCH",
+        `${claimPath}/status`,
+        { status: { phase: "Bound", accessModes: pv.spec.accessModes, capacity } },
+        { contentType: "application/merge-patch+json" },
+      );
     })().catch((error: unknown) => {
       this.boundClaims.delete(uid);
-      if (!this.stopped) this.log.warn({ claim: `${ns}/${name}`, err: (error as Error).message }, "simulated kubelet could not bind a claim");
+      if (!this.stopped)
+        this.log.warn({ claim: `${ns}/${name}`, err: (error as Error).message }, "simulated kubelet could not bind a claim");
     });
   }
 

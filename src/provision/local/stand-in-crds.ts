@@ -23,7 +23,16 @@ export function standInCrds(objects: readonly KubeObject[], served: (apiVersion:
     if (!CAPI_GROUP.test(group) || served(o.apiVersion, o.kind)) continue;
     const key = `${group}/${o.kind}`;
     let entry = kinds.get(key);
-    if (!entry) kinds.set(key, (entry = { group, kind: o.kind, versions: new Set(ALL_VERSIONS), namespaced: !o.kind.startsWith("Cluster") || !!o.metadata.namespace }));
+    if (!entry)
+      kinds.set(
+        key,
+        (entry = {
+          group,
+          kind: o.kind,
+          versions: new Set(ALL_VERSIONS),
+          namespaced: !o.kind.startsWith("Cluster") || !!o.metadata.namespace,
+        }),
+      );
     entry.versions.add(versionOf(o.apiVersion));
   }
   return [...kinds.values()].map(({ group, kind, versions, namespaced }) => {

@@ -52,7 +52,8 @@ function applyOne(root: Json, op: string, path: string, raw: Json): void {
     case "test": {
       if (!("value" in raw)) throw new OperationError("a test needs a 'value'");
       const actual = get(root, path);
-      if (actual === undefined ? raw.value !== null : !deepEqual(actual, raw.value)) throw new OperationError("test failed: the value differs");
+      if (actual === undefined ? raw.value !== null : !deepEqual(actual, raw.value))
+        throw new OperationError("test failed: the value differs");
       return;
     }
     default:
@@ -77,7 +78,8 @@ function locate(root: Json, pointer: string): { container: Container; key: strin
   for (let i = 1; i < parts.length - 1; i++) {
     const token = unescape(parts[i]!);
     const next = Array.isArray(node) ? node[existingIndex(node, token)] : isPlainObject(node) ? node[token] : undefined;
-    if (!isPlainObject(next) && !Array.isArray(next)) throw new OperationError(`the object has no map or list at '${parts.slice(0, i + 1).join("/")}'`);
+    if (!isPlainObject(next) && !Array.isArray(next))
+      throw new OperationError(`the object has no map or list at '${parts.slice(0, i + 1).join("/")}'`);
     node = next;
   }
   return { container: node as Container, key: unescape(parts[parts.length - 1]!) };
@@ -113,7 +115,8 @@ function add(root: Json, pointer: string, value: unknown): void {
   }
   let index = parseIndex(key);
   if (index < 0) index += container.length + 1;
-  if (index < 0 || index > container.length) throw new OperationError(`index ${key} is out of range (the list has ${container.length} elements)`);
+  if (index < 0 || index > container.length)
+    throw new OperationError(`index ${key} is out of range (the list has ${container.length} elements)`);
   container.splice(index, 0, value);
 }
 

@@ -45,7 +45,8 @@ export function elementKeyValues(list: readonly unknown[], keys: readonly string
 function matchField(element: unknown, name: string, text: string, where: ErrorLocation): unknown {
   if (isMissingOrNull(element)) return undefined;
   if (name === "") {
-    if (isPlainObject(element) || Array.isArray(element)) throw new InvalidInputError("a list merged as a set of scalars holds a map or list", where);
+    if (isPlainObject(element) || Array.isArray(element))
+      throw new InvalidInputError("a list merged as a set of scalars holds a map or list", where);
     return scalarText(element) === text ? element : undefined;
   }
   if (!isPlainObject(element)) throw new InvalidInputError(`a list merged by '${name}' holds an element that is not a map`, where);
@@ -72,7 +73,13 @@ export function findElement(list: readonly unknown[], keys: readonly string[], t
  * match `keys`/`texts` with `element` (or removes them when `element` is undefined), and appends
  * `element` when nothing matched.
  */
-export function setElement(list: unknown[], keys: readonly string[], texts: readonly string[], element: unknown, where: ErrorLocation): void {
+export function setElement(
+  list: unknown[],
+  keys: readonly string[],
+  texts: readonly string[],
+  element: unknown,
+  where: ErrorLocation,
+): void {
   const matchKeys = keys.length === 0 ? [""] : keys;
   const mappingSetter = matchKeys[0] !== "" && texts.length > 0 && texts[0] !== "";
   let write = 0;
@@ -118,7 +125,11 @@ export function keysInUse(valuesList: readonly (readonly string[])[], keys: read
  * The keys and texts used to find an element: kustomize's validateKeys, which drops a secondary key
  * (protocol) that no element sets and keeps the others even when empty.
  */
-export function usableKeys(present: ReadonlySet<string>, values: readonly string[], keys: readonly string[]): { keys: string[]; texts: string[] } {
+export function usableKeys(
+  present: ReadonlySet<string>,
+  values: readonly string[],
+  keys: readonly string[],
+): { keys: string[]; texts: string[] } {
   if (present.size === 0) return { keys: [...keys], texts: [...values] };
   return {
     keys: keys.filter((key) => present.has(key)),

@@ -54,7 +54,8 @@ export function compileOpenApi(doc: unknown, file?: string): CompiledSchema {
     for (let hops = 0; isPlainObject(current) && typeof current.$ref === "string"; hops++) {
       if (hops > 64) throw new InvalidInputError(`$ref chain too long at ${field}`, { ...where, field });
       const ref = current.$ref;
-      if (!ref.startsWith(REF_PREFIX)) throw new InvalidInputError(`only local '#/definitions/' references are supported, not '${ref}'`, { ...where, field });
+      if (!ref.startsWith(REF_PREFIX))
+        throw new InvalidInputError(`only local '#/definitions/' references are supported, not '${ref}'`, { ...where, field });
       current = source[ref.slice(REF_PREFIX.length)];
       if (current === undefined) throw new InvalidInputError(`'${ref}' names no definition`, { ...where, field });
     }
@@ -96,7 +97,12 @@ export function compileOpenApi(doc: unknown, file?: string): CompiledSchema {
         const mergeKey = prop["x-kubernetes-patch-merge-key"];
         rule.keys = Array.isArray(mapKeys) ? mapKeys.map(String) : typeof mergeKey === "string" ? [mergeKey] : [];
       }
-      const valueSchema = prop.type === "array" || prop.items !== undefined ? prop.items : prop.properties !== undefined || prop.additionalProperties !== undefined ? raw : undefined;
+      const valueSchema =
+        prop.type === "array" || prop.items !== undefined
+          ? prop.items
+          : prop.properties !== undefined || prop.additionalProperties !== undefined
+            ? raw
+            : undefined;
       const builtinItems = isPlainObject(valueSchema) ? builtinDefinition(valueSchema.$ref, source) : undefined;
       if (builtinItems !== undefined) {
         rules[field] = { ...rule, type: builtinItems };

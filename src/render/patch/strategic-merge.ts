@@ -52,7 +52,12 @@ interface Scope {
  * patch deletes the whole object. Inputs are not changed. Errors (a map where the object has a
  * scalar, an unknown `$patch`) name the field, and the file and object of `context` when given.
  */
-export function strategicMerge(target: KubeObject, patch: Record<string, unknown>, schema: MergeSchema, context: { file?: string; object?: string } = {}): KubeObject | null {
+export function strategicMerge(
+  target: KubeObject,
+  patch: Record<string, unknown>,
+  schema: MergeSchema,
+  context: { file?: string; object?: string } = {},
+): KubeObject | null {
   const merged = walk(deepClone(target), deepClone(patch), { schema, stack: [], context }, { gvk: undefined, depth: 0 });
   if (!isPlainObject(merged) || isEmptyMap(merged)) return null;
   return merged as KubeObject;
@@ -171,7 +176,8 @@ function fieldNames(a: Json, b: Json | undefined): string[] {
 }
 
 function walkList(dest: unknown, origin: unknown, w: Walk, scope: Scope): unknown {
-  const merge = scope.gvk === undefined ? undefined : w.schema.listMergeKey(scope.gvk, scope.depth === 0 ? w.stack : w.stack.slice(scope.depth));
+  const merge =
+    scope.gvk === undefined ? undefined : w.schema.listMergeKey(scope.gvk, scope.depth === 0 ? w.stack : w.stack.slice(scope.depth));
   if (merge?.strategy !== "merge") return origin !== undefined ? origin : dest;
 
   let list: unknown[];
@@ -203,7 +209,13 @@ function keyValuesInOrder(list: unknown[], patchList: unknown[] | undefined, key
   return out;
 }
 
-function mergeByKeys(list: unknown[], patchList: unknown[] | undefined, keys: readonly string[], w: Walk, scope: Scope): unknown[] | undefined {
+function mergeByKeys(
+  list: unknown[],
+  patchList: unknown[] | undefined,
+  keys: readonly string[],
+  w: Walk,
+  scope: Scope,
+): unknown[] | undefined {
   if (keys.length === 1 && allKeyed(list, keys[0]!) && (patchList === undefined || allKeyed(patchList, keys[0]!))) {
     return mergeBySingleKey(list, patchList, keys[0]!, w, scope);
   }
@@ -259,7 +271,10 @@ function mergeBySingleKey(list: unknown[], patchList: unknown[] | undefined, key
   };
   const destIndex = firstByText(list);
   const patchIndex = patchList === undefined ? undefined : patchList === list ? destIndex : firstByText(patchList);
-  const order = patchIndex === undefined || patchIndex === destIndex ? [...destIndex.keys()] : [...patchIndex.keys(), ...[...destIndex.keys()].filter((t) => !patchIndex.has(t))];
+  const order =
+    patchIndex === undefined || patchIndex === destIndex
+      ? [...destIndex.keys()]
+      : [...patchIndex.keys(), ...[...destIndex.keys()].filter((t) => !patchIndex.has(t))];
   const merged: unknown[] = [];
   const position = new Map<string, number>();
   const deleted = new Set<string>();

@@ -18,8 +18,27 @@ function unit(cluster: string, name: string, revision: string): Kustomization {
     apiVersion: "kustomize.toolkit.fluxcd.io/v1",
     kind: "Kustomization",
     metadata: { name, namespace: cluster, generation: 1 },
-    spec: { interval: "10m", path: "./x", prune: true, sourceRef: { kind: "GitRepository", name: "release", namespace: "flux-system" }, kubeConfig: { secretRef: { name: `${cluster}-kubeconfig` } } },
-    status: { observedGeneration: 1, lastAppliedRevision: revision, lastAttemptedRevision: revision, conditions: [{ type: "Ready", status: "True", reason: "ReconciliationSucceeded", message: `Applied revision: ${revision}`, lastTransitionTime: "2026-01-01T00:00:00Z" }] },
+    spec: {
+      interval: "10m",
+      path: "./x",
+      prune: true,
+      sourceRef: { kind: "GitRepository", name: "release", namespace: "flux-system" },
+      kubeConfig: { secretRef: { name: `${cluster}-kubeconfig` } },
+    },
+    status: {
+      observedGeneration: 1,
+      lastAppliedRevision: revision,
+      lastAttemptedRevision: revision,
+      conditions: [
+        {
+          type: "Ready",
+          status: "True",
+          reason: "ReconciliationSucceeded",
+          message: `Applied revision: ${revision}`,
+          lastTransitionTime: "2026-01-01T00:00:00Z",
+        },
+      ],
+    },
   } as Kustomization;
 }
 
@@ -28,7 +47,15 @@ const report = (k: Kustomization, revision: string, ok: boolean, message = "") =
     ...k.status,
     lastAttemptedRevision: revision,
     ...(ok ? { lastAppliedRevision: revision } : {}),
-    conditions: [{ type: "Ready", status: ok ? "True" : "False", reason: ok ? "ReconciliationSucceeded" : "HealthCheckFailed", message: ok ? `Applied revision: ${revision}` : message, lastTransitionTime: "2026-01-01T00:00:00Z" }],
+    conditions: [
+      {
+        type: "Ready",
+        status: ok ? "True" : "False",
+        reason: ok ? "ReconciliationSucceeded" : "HealthCheckFailed",
+        message: ok ? `Applied revision: ${revision}` : message,
+        lastTransitionTime: "2026-01-01T00:00:00Z",
+      },
+    ],
   };
 };
 
@@ -50,12 +77,24 @@ function setup() {
     clock,
     logger: silentLogger,
   });
-  for (const c of clusters) rollouts.onCluster("ADDED", { apiVersion: "cluster.x-k8s.io/v1beta1", kind: "Cluster", metadata: { name: c, namespace: c, labels: c === "prod-canary" ? { ring: "canary" } : {} } } as KubeObject);
+  for (const c of clusters)
+    rollouts.onCluster("ADDED", {
+      apiVersion: "cluster.x-k8s.io/v1beta1",
+      kind: "Cluster",
+      metadata: { name: c, namespace: c, labels: c === "prod-canary" ? { ring: "canary" } : {} },
+    } as KubeObject);
   const rollout: RolloutObject = {
     apiVersion: "flotilla.dev/v1alpha1",
     kind: "Rollout",
     metadata: { name: "prod", namespace: "flux-system", generation: 1 },
-    spec: { sourceRef: { name: "release" }, onFailure: "halt", waves: [{ name: "canary", clusters: { matchLabels: { ring: "canary" } }, soak: "10m" }, { name: "rest", maxConcurrent: 1 }] },
+    spec: {
+      sourceRef: { name: "release" },
+      onFailure: "halt",
+      waves: [
+        { name: "canary", clusters: { matchLabels: { ring: "canary" } }, soak: "10m" },
+        { name: "rest", maxConcurrent: 1 },
+      ],
+    },
   };
   const release = (revision: string) => {
     const a = artifact(revision);
@@ -65,12 +104,28 @@ function setup() {
   };
   release(S);
   rollouts.onRollout("ADDED", rollout);
-  const gate = (cluster: string): RevisionGateResult | undefined => rollouts.gate(units.find((u) => u.metadata.namespace === cluster)!, newest.get("flux-system/release")!);
+  const gate = (cluster: string): RevisionGateResult | undefined =>
+    rollouts.gate(
+      units.find((u) => u.metadata.namespace === cluster)!,
+      newest.get("flux-system/release")!,
+    );
   const revisionOf = (cluster: string) => {
     const g = gate(cluster);
     return g && "artifact" in g ? g.artifact.revision : g;
   };
-  return { clock, units, statuses, events, requeued, rollouts, rollout, release, gate, revisionOf, unitOf: (c: string) => units.find((u) => u.metadata.namespace === c)! };
+  return {
+    clock,
+    units,
+    statuses,
+    events,
+    requeued,
+    rollouts,
+    rollout,
+    release,
+    gate,
+    revisionOf,
+    unitOf: (c: string) => units.find((u) => u.metadata.namespace === c)!,
+  };
 }
 
 describe("the rollout controller (in memory, on the ManualClock)", () => {
@@ -100,7 +155,10 @@ describe("the rollout controller (in memory, on the ManualClock)", () => {
     report(f.unitOf("prod-canary"), A, false, "health check failed after 5m0s: Deployment/web/web: CrashLoopBackOff");
     f.rollouts.onUnit(f.unitOf("prod-canary"));
     await flush();
-    expect(f.statuses.at(-1)).toMatchObject({ phase: "Halted", halted: "cluster prod-canary, unit prod-canary/apps: health check failed after 5m0s: Deployment/web/web: CrashLoopBackOff" });
+    expect(f.statuses.at(-1)).toMatchObject({
+      phase: "Halted",
+      halted: "cluster prod-canary, unit prod-canary/apps: health check failed after 5m0s: Deployment/web/web: CrashLoopBackOff",
+    });
     expect(f.statuses.at(-1)!.conditions![0]).toMatchObject({ type: "Ready", status: "False", reason: "RolloutHalted" });
     f.clock.advance(60 * 60_000);
     expect(["prod-a", "prod-b", "prod-c"].map(f.revisionOf)).toEqual([S, S, S]);
@@ -110,24 +168,40 @@ describe("the rollout controller (in memory, on the ManualClock)", () => {
     const f = setup();
     await flush();
     const until = new Date(f.clock.now() + 3_600_000).toISOString();
-    const cluster = { apiVersion: "cluster.x-k8s.io/v1beta1", kind: "Cluster", metadata: { name: "prod-a", namespace: "prod-a", annotations: { "flotilla.dev/break-glass-until": until } } } as KubeObject;
+    const cluster = {
+      apiVersion: "cluster.x-k8s.io/v1beta1",
+      kind: "Cluster",
+      metadata: { name: "prod-a", namespace: "prod-a", annotations: { "flotilla.dev/break-glass-until": until } },
+    } as KubeObject;
     f.rollouts.onCluster("MODIFIED", cluster);
     await flush();
     f.rollouts.onCluster("MODIFIED", cluster);
     await flush();
-    expect(f.events.filter((e) => e.reason === "BreakGlass").map((e) => e.message)).toEqual([`break-glass on cluster prod-a: its maintenance windows are open until ${until.replace("Z", "").replace(/\.\d{3}$/, "")}.000Z`]);
+    expect(f.events.filter((e) => e.reason === "BreakGlass").map((e) => e.message)).toEqual([
+      `break-glass on cluster prod-a: its maintenance windows are open until ${until.replace("Z", "").replace(/\.\d{3}$/, "")}.000Z`,
+    ]);
   });
 
   it("holds the units of an invalid Rollout with the error, naming the field", async () => {
     const f = setup();
-    f.rollouts.onRollout("MODIFIED", { ...f.rollout, spec: { ...f.rollout.spec, windows: [{ schedule: "0 22 * * *", duration: "4h", timeZone: "Europe/Berlinn" }] } });
+    f.rollouts.onRollout("MODIFIED", {
+      ...f.rollout,
+      spec: { ...f.rollout.spec, windows: [{ schedule: "0 22 * * *", duration: "4h", timeZone: "Europe/Berlinn" }] },
+    });
     await flush();
-    expect(f.gate("prod-a")).toMatchObject({ hold: expect.stringMatching(/^Rollout flux-system\/prod is invalid: Rollout\/flux-system\/prod: spec\.windows\[0\]\.timeZone: 'Europe\/Berlinn' is not an IANA time zone/) });
+    expect(f.gate("prod-a")).toMatchObject({
+      hold: expect.stringMatching(
+        /^Rollout flux-system\/prod is invalid: Rollout\/flux-system\/prod: spec\.windows\[0\]\.timeZone: 'Europe\/Berlinn' is not an IANA time zone/,
+      ),
+    });
   });
 
   it("leaves units of other sources to their newest revision", () => {
     const f = setup();
-    const other = { ...unit("dev-1", "apps", S), spec: { ...unit("dev-1", "apps", S).spec, sourceRef: { kind: "GitRepository", name: "main", namespace: "flux-system" } } } as Kustomization;
+    const other = {
+      ...unit("dev-1", "apps", S),
+      spec: { ...unit("dev-1", "apps", S).spec, sourceRef: { kind: "GitRepository", name: "main", namespace: "flux-system" } },
+    } as Kustomization;
     expect(f.rollouts.gate(other, artifact(A))).toBeUndefined();
   });
 });
@@ -148,18 +222,27 @@ describe("a restarted rollout controller", () => {
       clock,
       logger: silentLogger,
     });
-    rollouts.onCluster("ADDED", { apiVersion: "cluster.x-k8s.io/v1beta1", kind: "Cluster", metadata: { name: "prod-canary", namespace: "prod-canary", labels: { ring: "canary" } } } as KubeObject);
+    rollouts.onCluster("ADDED", {
+      apiVersion: "cluster.x-k8s.io/v1beta1",
+      kind: "Cluster",
+      metadata: { name: "prod-canary", namespace: "prod-canary", labels: { ring: "canary" } },
+    } as KubeObject);
     // The status the previous process wrote: A is being rolled out, the canary wave is soaking.
     rollouts.onRollout("ADDED", {
       apiVersion: "flotilla.dev/v1alpha1",
       kind: "Rollout",
       metadata: { name: "prod", namespace: "flux-system" },
-      spec: { sourceRef: { name: "release" }, waves: [{ name: "canary", clusters: { matchLabels: { ring: "canary" } }, soak: "1h" }, { name: "rest" }] },
+      spec: {
+        sourceRef: { name: "release" },
+        waves: [{ name: "canary", clusters: { matchLabels: { ring: "canary" } }, soak: "1h" }, { name: "rest" }],
+      },
       status: { targetRevision: A, stableRevision: S, waveIndex: 0, waveStarted: true, soakStartedAt: "2026-04-07T08:30:00Z" },
     });
     await flush();
     const prodA = units[1]!;
-    expect(rollouts.gate(prodA, artifact(A))).toMatchObject({ hold: expect.stringContaining(`revision ${S} (pinned by Rollout flux-system/prod) is being read from the git cache`) });
+    expect(rollouts.gate(prodA, artifact(A))).toMatchObject({
+      hold: expect.stringContaining(`revision ${S} (pinned by Rollout flux-system/prod) is being read from the git cache`),
+    });
     await flush();
     expect(read).toEqual([S]);
     expect(requeued).toContain("prod-a");

@@ -25,7 +25,12 @@ import { main } from "../../../src/cli/dispatch.js";
  * the GitRepository `release`. Kubernetes 1.20 shows every behaviour used here.
  */
 const CLUSTERS = ["prod-canary", "prod-a", "prod-b", "prod-c"];
-const LABELS: Record<string, Record<string, string>> = { "prod-canary": { ring: "canary" }, "prod-a": { ring: "early" }, "prod-b": { maint: "night" }, "prod-c": {} };
+const LABELS: Record<string, Record<string, string>> = {
+  "prod-canary": { ring: "canary" },
+  "prod-a": { ring: "early" },
+  "prod-b": { maint: "night" },
+  "prod-c": {},
+};
 const ROOT = join(import.meta.dirname, "..", "..", "..");
 const ROLLOUTS = "/apis/flotilla.dev/v1alpha1/namespaces/flux-system/rollouts";
 
@@ -50,7 +55,8 @@ describe("rollouts across a fleet of four real clusters", () => {
   let controller: Controller;
   const revisions: string[] = [];
 
-  const units = async () => (await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items;
+  const units = async () =>
+    (await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items;
   const unitOf = async (cluster: string) => (await units()).find((u) => u.metadata.namespace === cluster)!;
   const ready = (u: Kustomization) => u.status?.conditions?.find((c) => c.type === "Ready");
   const applied = async (cluster: string) => {
@@ -61,7 +67,12 @@ describe("rollouts across a fleet of four real clusters", () => {
   const imageIn = async (cluster: string) => {
     const c = ClusterClient.fromKubeconfig(harness.get(cluster)!.kubeconfig);
     try {
-      return (await c.request<{ spec: { template: { spec: { containers: Array<{ image: string }> } } } }>("GET", "/apis/apps/v1/namespaces/default/deployments/web")).body.spec.template.spec.containers[0]!.image;
+      return (
+        await c.request<{ spec: { template: { spec: { containers: Array<{ image: string }> } } } }>(
+          "GET",
+          "/apis/apps/v1/namespaces/default/deployments/web",
+        )
+      ).body.spec.template.spec.containers[0]!.image;
     } finally {
       c.close();
     }
@@ -82,17 +93,21 @@ describe("rollouts across a fleet of four real clusters", () => {
   const orderOf = async (revision: string, ms = 120_000) => {
     const order: string[] = [];
     const violations: string[] = [];
-    await until(`every cluster at ${revision} (so far: ${order.join(", ")})`, async () => {
-      const list = await units();
-      const at = (c: string) => list.find((u) => u.metadata.namespace === c)!;
-      const tried = (c: string) => at(c).status?.lastAttemptedRevision === revision;
-      const done = (c: string) => ready(at(c))?.status === "True" && at(c).status?.lastAppliedRevision === revision;
-      if (tried("prod-a") && !done("prod-canary")) violations.push("prod-a before the canary was Ready");
-      if ((tried("prod-b") || tried("prod-c")) && !done("prod-a")) violations.push("the rest before the early wave was Ready");
-      if (tried("prod-b") && !done("prod-b") && tried("prod-c") && !done("prod-c")) violations.push("two clusters of the rest at once");
-      for (const c of CLUSTERS) if (!order.includes(c) && done(c)) order.push(c);
-      return order.length === CLUSTERS.length;
-    }, ms);
+    await until(
+      `every cluster at ${revision} (so far: ${order.join(", ")})`,
+      async () => {
+        const list = await units();
+        const at = (c: string) => list.find((u) => u.metadata.namespace === c)!;
+        const tried = (c: string) => at(c).status?.lastAttemptedRevision === revision;
+        const done = (c: string) => ready(at(c))?.status === "True" && at(c).status?.lastAppliedRevision === revision;
+        if (tried("prod-a") && !done("prod-canary")) violations.push("prod-a before the canary was Ready");
+        if ((tried("prod-b") || tried("prod-c")) && !done("prod-a")) violations.push("the rest before the early wave was Ready");
+        if (tried("prod-b") && !done("prod-b") && tried("prod-c") && !done("prod-c")) violations.push("two clusters of the rest at once");
+        for (const c of CLUSTERS) if (!order.includes(c) && done(c)) order.push(c);
+        return order.length === CLUSTERS.length;
+      },
+      ms,
+    );
     return { order, violations };
   };
   let kubeconfigDir: string;
@@ -105,7 +120,13 @@ describe("rollouts across a fleet of four real clusters", () => {
     mgmt = ClusterClient.fromKubeconfig(harness.get("mgmt")!.kubeconfig);
     kubeconfigDir = mkdtempSync(join(tmpdir(), "flotilla-rollout-"));
     writeFileSync(join(kubeconfigDir, "mgmt.yaml"), harness.get("mgmt")!.kubeconfig);
-    await applyUnit(mgmt, { unit: { name: "crds", namespace: "flux-system" }, objects: render(new DiskTree(join(ROOT, "deploy")), "crds"), prune: false, wait: true, timeoutMs: 60_000 });
+    await applyUnit(mgmt, {
+      unit: { name: "crds", namespace: "flux-system" },
+      objects: render(new DiskTree(join(ROOT, "deploy")), "crds"),
+      prune: false,
+      wait: true,
+      timeoutMs: 60_000,
+    });
     repo = TestRepo.create();
     repo.commit("release web:1", app("example.com/web:1"));
     repo.publish();
@@ -113,7 +134,12 @@ describe("rollouts across a fleet of four real clusters", () => {
     revisions.push(`main@sha1:${repo.git("rev-parse", "HEAD")}`);
     const objects: Array<Record<string, unknown>> = [
       { apiVersion: "v1", kind: "Namespace", metadata: { name: "flux-system" } },
-      { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: "release", namespace: "flux-system" }, spec: { url: `${server.url}/repo.git`, ref: { branch: "main" }, interval: "10m" } },
+      {
+        apiVersion: "source.toolkit.fluxcd.io/v1",
+        kind: "GitRepository",
+        metadata: { name: "release", namespace: "flux-system" },
+        spec: { url: `${server.url}/repo.git`, ref: { branch: "main" }, interval: "10m" },
+      },
       {
         apiVersion: "flotilla.dev/v1alpha1",
         kind: "Rollout",
@@ -132,20 +158,45 @@ describe("rollouts across a fleet of four real clusters", () => {
     for (const c of CLUSTERS) {
       objects.push(
         { apiVersion: "v1", kind: "Namespace", metadata: { name: c } },
-        { apiVersion: "v1", kind: "Secret", metadata: { name: `${c}-kubeconfig`, namespace: c }, type: "cluster.x-k8s.io/secret", stringData: { value: harness.get(c)!.kubeconfig } },
+        {
+          apiVersion: "v1",
+          kind: "Secret",
+          metadata: { name: `${c}-kubeconfig`, namespace: c },
+          type: "cluster.x-k8s.io/secret",
+          stringData: { value: harness.get(c)!.kubeconfig },
+        },
         { apiVersion: "cluster.x-k8s.io/v1beta1", kind: "Cluster", metadata: { name: c, namespace: c, labels: LABELS[c] }, spec: {} },
         {
           apiVersion: "kustomize.toolkit.fluxcd.io/v1",
           kind: "Kustomization",
           metadata: { name: "apps", namespace: c },
-          spec: { interval: "10m", retryInterval: "2s", timeout: "15s", wait: true, prune: true, path: "./apps", sourceRef: { kind: "GitRepository", name: "release", namespace: "flux-system" }, kubeConfig: { secretRef: { name: `${c}-kubeconfig` } } },
+          spec: {
+            interval: "10m",
+            retryInterval: "2s",
+            timeout: "15s",
+            wait: true,
+            prune: true,
+            path: "./apps",
+            sourceRef: { kind: "GitRepository", name: "release", namespace: "flux-system" },
+            kubeConfig: { secretRef: { name: `${c}-kubeconfig` } },
+          },
         },
       );
     }
-    await applyUnit(mgmt, { unit: { name: "setup", namespace: "default" }, objects: objects as unknown as KubeObject[], prune: false, wait: false, timeoutMs: 30_000 });
+    await applyUnit(mgmt, {
+      unit: { name: "setup", namespace: "default" },
+      objects: objects as unknown as KubeObject[],
+      prune: false,
+      wait: false,
+      timeoutMs: 30_000,
+    });
     controller = new Controller({ kubeconfig: harness.get("mgmt")!.kubeconfig, allowInsecureHttp: true, concurrency: 4 });
     await controller.start();
-    await until("the first release on every cluster", async () => (await Promise.all(CLUSTERS.map(applied))).every((r) => r === revisions[0]), 180_000);
+    await until(
+      "the first release on every cluster",
+      async () => (await Promise.all(CLUSTERS.map(applied))).every((r) => r === revisions[0]),
+      180_000,
+    );
   }, 300_000);
 
   afterAll(async () => {
@@ -173,10 +224,14 @@ describe("rollouts across a fleet of four real clusters", () => {
   it("halts a crash-looping release at the canary; the other three keep the previous revision and stay Ready", async () => {
     const r2 = revisions.at(-1)!;
     const r3 = release("example.com/crashloop:3");
-    const halted = await until("the rollout to halt", async () => {
-      const r = await rollout();
-      return r.status?.phase === "Halted" && r;
-    }, 120_000);
+    const halted = await until(
+      "the rollout to halt",
+      async () => {
+        const r = await rollout();
+        return r.status?.phase === "Halted" && r;
+      },
+      120_000,
+    );
     expect(halted.status!.halted).toMatch(/^cluster prod-canary, unit prod-canary\/apps: .*Deployment\/default\/web/);
     expect(halted.status!.conditions![0]).toMatchObject({ type: "Ready", status: "False", reason: "RolloutHalted" });
     for (const c of ["prod-a", "prod-b", "prod-c"]) {
@@ -199,10 +254,14 @@ describe("rollouts across a fleet of four real clusters", () => {
     const r3 = revisions.at(-1)!;
     await patchRollout({ spec: { onFailure: "rollback" } });
     expect((await cli("retry")).code).toBe(0);
-    const rolledBack = await until("the rollback", async () => {
-      const r = await rollout();
-      return r.status?.phase === "RolledBack" && r;
-    }, 120_000);
+    const rolledBack = await until(
+      "the rollback",
+      async () => {
+        const r = await rollout();
+        return r.status?.phase === "RolledBack" && r;
+      },
+      120_000,
+    );
     expect(rolledBack.status!.rejectedRevisions).toEqual([r3]);
     await until("the canary back on its last good revision", async () => (await applied("prod-canary")) === r2, 90_000);
     expect(await imageIn("prod-canary")).toBe("example.com/web:2");
@@ -216,10 +275,14 @@ describe("rollouts across a fleet of four real clusters", () => {
       return r.status?.observedGeneration === r.metadata.generation;
     });
     const r4 = release("example.com/web:4");
-    await until("the rollout to adopt the release while paused", async () => {
-      const r = await rollout();
-      return r.status?.targetRevision === r4 && r.status.phase === "Paused";
-    }, 60_000);
+    await until(
+      "the rollout to adopt the release while paused",
+      async () => {
+        const r = await rollout();
+        return r.status?.targetRevision === r4 && r.status.phase === "Paused";
+      },
+      60_000,
+    );
     await controller.whenIdle(); // every reconcile the new revision queued has run
     for (const c of CLUSTERS) expect((await unitOf(c)).status?.lastAttemptedRevision).not.toBe(r4);
     expect((await cli("resume")).code).toBe(0);
@@ -228,9 +291,15 @@ describe("rollouts across a fleet of four real clusters", () => {
 
   it("holds a cluster outside its window while its wave-mates proceed; a break-glass opens it and is recorded", async () => {
     // A deny window that is always on, for prod-b only (maint=night).
-    await patchRollout({ spec: { windows: [{ kind: "deny", schedule: "* * * * *", duration: "2m", clusters: { matchLabels: { maint: "night" } } }] } });
+    await patchRollout({
+      spec: { windows: [{ kind: "deny", schedule: "* * * * *", duration: "2m", clusters: { matchLabels: { maint: "night" } } }] },
+    });
     const r5 = release("example.com/web:5");
-    await until("the others at the new revision", async () => (await applied("prod-canary")) === r5 && (await applied("prod-a")) === r5 && (await applied("prod-c")) === r5, 120_000);
+    await until(
+      "the others at the new revision",
+      async () => (await applied("prod-canary")) === r5 && (await applied("prod-a")) === r5 && (await applied("prod-c")) === r5,
+      120_000,
+    );
     const held = await unitOf("prod-b");
     expect(held.status?.lastAttemptedRevision).not.toBe(r5);
     expect(ready(held)?.status).toBe("True");
@@ -238,15 +307,31 @@ describe("rollouts across a fleet of four real clusters", () => {
     expect(rest).toMatchObject({ total: 2, updated: 1, waitingForWindow: 1 });
 
     const until_ = new Date(Date.now() + 10 * 60_000).toISOString();
-    await mgmt.request("PATCH", "/apis/cluster.x-k8s.io/v1beta1/namespaces/prod-b/clusters/prod-b", { metadata: { annotations: { "flotilla.dev/break-glass-until": until_ } } }, { contentType: "application/merge-patch+json" });
+    await mgmt.request(
+      "PATCH",
+      "/apis/cluster.x-k8s.io/v1beta1/namespaces/prod-b/clusters/prod-b",
+      { metadata: { annotations: { "flotilla.dev/break-glass-until": until_ } } },
+      { contentType: "application/merge-patch+json" },
+    );
     await until("prod-b at the new revision after the break-glass", async () => (await applied("prod-b")) === r5, 90_000);
-    const events = (await mgmt.request<{ items: Array<{ reason: string; message: string }> }>("GET", "/api/v1/namespaces/flux-system/events")).body.items;
+    const events = (
+      await mgmt.request<{ items: Array<{ reason: string; message: string }> }>("GET", "/api/v1/namespaces/flux-system/events")
+    ).body.items;
     expect(events.some((e) => e.reason === "BreakGlass" && e.message.includes("prod-b"))).toBe(true);
   }, 240_000);
 
   it("restarts from the first wave when a newer release arrives mid-rollout; the others go straight to the newest", async () => {
     const r5 = revisions.at(-1)!;
-    await patchRollout({ spec: { windows: null, waves: [{ name: "canary", clusters: { matchLabels: { ring: "canary" } }, soak: "1h" }, { name: "early", clusters: { matchLabels: { ring: "early" } } }, { name: "rest", maxConcurrent: 1 }] } });
+    await patchRollout({
+      spec: {
+        windows: null,
+        waves: [
+          { name: "canary", clusters: { matchLabels: { ring: "canary" } }, soak: "1h" },
+          { name: "early", clusters: { matchLabels: { ring: "early" } } },
+          { name: "rest", maxConcurrent: 1 },
+        ],
+      },
+    });
     const r6 = release("example.com/web:6");
     await until("the canary at r6", async () => (await applied("prod-canary")) === r6, 90_000);
     const r7 = release("example.com/web:7");
@@ -263,7 +348,15 @@ describe("rollouts across a fleet of four real clusters", () => {
 
   it("waits at a manual wave until `flotilla rollout approve`, for the revision being rolled out", async () => {
     const r7 = revisions.at(-1)!;
-    await patchRollout({ spec: { waves: [{ name: "canary", clusters: { matchLabels: { ring: "canary" } } }, { name: "early", clusters: { matchLabels: { ring: "early" } }, approval: "manual" }, { name: "rest", maxConcurrent: 1 }] } });
+    await patchRollout({
+      spec: {
+        waves: [
+          { name: "canary", clusters: { matchLabels: { ring: "canary" } } },
+          { name: "early", clusters: { matchLabels: { ring: "early" } }, approval: "manual" },
+          { name: "rest", maxConcurrent: 1 },
+        ],
+      },
+    });
     await until("the early wave to wait for approval", async () => (await rollout()).status?.phase === "WaitingApproval", 60_000);
     await controller.whenIdle();
     expect((await unitOf("prod-a")).status?.lastAttemptedRevision).not.toBe(r7);

@@ -43,8 +43,22 @@ describe("credentials from a kubeconfig, on a real kube-apiserver with --token-a
     return toYaml({
       apiVersion: "v1",
       kind: "Config",
-      clusters: [{ name: "creds", cluster: { server: cp.server, "certificate-authority-data": Buffer.from(cp.caCert).toString("base64") } }],
-      users: [{ name: "exec-user", user: { exec: { apiVersion: "client.authentication.k8s.io/v1", command: script, interactiveMode: "Never", env: [{ name: "PLUGIN_DIR", value: join(script, "..") }] } } }],
+      clusters: [
+        { name: "creds", cluster: { server: cp.server, "certificate-authority-data": Buffer.from(cp.caCert).toString("base64") } },
+      ],
+      users: [
+        {
+          name: "exec-user",
+          user: {
+            exec: {
+              apiVersion: "client.authentication.k8s.io/v1",
+              command: script,
+              interactiveMode: "Never",
+              env: [{ name: "PLUGIN_DIR", value: join(script, "..") }],
+            },
+          },
+        },
+      ],
       contexts: [{ name: "creds", context: { cluster: "creds", user: "exec-user" } }],
       "current-context": "creds",
     });
@@ -55,7 +69,11 @@ describe("credentials from a kubeconfig, on a real kube-apiserver with --token-a
    * recorded in `runs`, so the test counts its invocations), expiring at the time in its `expires`
    * file (one hour from now unless the test, which holds the client's clock, writes another).
    */
-  function plugin(name: string, tokens: string[], opts: { fail?: string } = {}): { script: string; runs: () => number; expireAt: (ms: number) => void } {
+  function plugin(
+    name: string,
+    tokens: string[],
+    opts: { fail?: string } = {},
+  ): { script: string; runs: () => number; expireAt: (ms: number) => void } {
     const dir = join(tmp, name);
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "tokens"), `${tokens.join("\n")}\n`);
@@ -82,7 +100,10 @@ printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
   it("an exec plugin's token is cached between requests and the plugin runs again once it expires", async () => {
     const { script, runs, expireAt } = plugin("expiry", EXEC_TOKENS);
     let now = Date.now();
-    const client = ClusterClient.fromKubeconfig(kubeconfigFromText(execKubeconfig(script), { kind: "file", file: join(tmp, "expiry.yaml") }), { now: () => now });
+    const client = ClusterClient.fromKubeconfig(
+      kubeconfigFromText(execKubeconfig(script), { kind: "file", file: join(tmp, "expiry.yaml") }),
+      { now: () => now },
+    );
     try {
       for (let i = 0; i < 5; i++) expect((await namespaces(client)).status).toBe(200);
       expect(runs()).toBe(1);
@@ -101,7 +122,9 @@ printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
 
   it("a token the server refuses (401) runs the plugin once more and the request succeeds with the new token", async () => {
     const { script, runs } = plugin("refused", ["unknown-token", ...EXEC_TOKENS]);
-    const client = ClusterClient.fromKubeconfig(kubeconfigFromText(execKubeconfig(script), { kind: "file", file: join(tmp, "refused.yaml") }));
+    const client = ClusterClient.fromKubeconfig(
+      kubeconfigFromText(execKubeconfig(script), { kind: "file", file: join(tmp, "refused.yaml") }),
+    );
     try {
       expect((await namespaces(client)).status).toBe(200);
       expect(runs()).toBe(2);
@@ -115,7 +138,9 @@ printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
 
   it("a plugin whose tokens are all refused is run once after the 401, not in a loop, and the error names the kubeconfig user", async () => {
     const { script, runs } = plugin("all-refused", ["bad-1", "bad-2", "bad-3", "bad-4"]);
-    const client = ClusterClient.fromKubeconfig(kubeconfigFromText(execKubeconfig(script), { kind: "file", file: join(tmp, "all-refused.yaml") }));
+    const client = ClusterClient.fromKubeconfig(
+      kubeconfigFromText(execKubeconfig(script), { kind: "file", file: join(tmp, "all-refused.yaml") }),
+    );
     try {
       const message = describeError(await namespaces(client).catch((e: unknown) => e));
       expect(message).toMatch(/user 'exec-user'.*Unauthorized/);
@@ -128,7 +153,9 @@ printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
 
   it("a failing plugin gives an error naming the user, the command and its stderr, never the token it printed", async () => {
     const { script } = plugin("failing", ["leaked-token-value"], { fail: "token service unavailable: try again later" });
-    const client = ClusterClient.fromKubeconfig(kubeconfigFromText(execKubeconfig(script), { kind: "file", file: join(tmp, "failing.yaml") }));
+    const client = ClusterClient.fromKubeconfig(
+      kubeconfigFromText(execKubeconfig(script), { kind: "file", file: join(tmp, "failing.yaml") }),
+    );
     try {
       const message = describeError(await namespaces(client).catch((e: unknown) => e));
       expect(message).toContain("user 'exec-user'");
@@ -147,8 +174,15 @@ printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
     writeFileSync(join(dir, "token"), "sa-token-old");
     const port = new URL(cp.server).port;
     let now = Date.now();
-    const client = ClusterClient.connect(kubeconfigInCluster({ serviceAccountDir: dir, env: { KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: port } }), { now: () => now });
-    const secrets = () => client.request("GET", "/api/v1/namespaces/default/secrets").then(() => "allowed", (e: unknown) => describeError(e));
+    const client = ClusterClient.connect(
+      kubeconfigInCluster({ serviceAccountDir: dir, env: { KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: port } }),
+      { now: () => now },
+    );
+    const secrets = () =>
+      client.request("GET", "/api/v1/namespaces/default/secrets").then(
+        () => "allowed",
+        (e: unknown) => describeError(e),
+      );
     try {
       expect(await secrets()).toBe("allowed");
       // The kubelet rotates the projected token: the file now holds another user's token.
@@ -167,10 +201,14 @@ printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
     writeFileSync(join(dir, "ca.crt"), cp.caCert);
     writeFileSync(join(dir, "token"), "expired-token");
     const port = new URL(cp.server).port;
-    const client = ClusterClient.connect(kubeconfigInCluster({ serviceAccountDir: dir, env: { KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: port } }));
+    const client = ClusterClient.connect(
+      kubeconfigInCluster({ serviceAccountDir: dir, env: { KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: port } }),
+    );
     try {
       // Same file, same refused token: no second try.
-      expect(describeError(await namespaces(client).catch((e: unknown) => e))).toMatch(/in-cluster service account \(user 'service-account'\).*Unauthorized/);
+      expect(describeError(await namespaces(client).catch((e: unknown) => e))).toMatch(
+        /in-cluster service account \(user 'service-account'\).*Unauthorized/,
+      );
       expect(client.reauthentications).toBe(0);
       writeFileSync(join(dir, "token"), "sa-token-old");
       expect((await namespaces(client)).status).toBe(200);
@@ -185,22 +223,70 @@ printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
     const dir = join(tmp, "files");
     mkdirSync(dir, { recursive: true });
     // A client certificate signed by the cluster's CA (user cert-user in system:masters).
-    execFileSync("openssl", ["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "client.key"), "-out", join(dir, "client.csr"), "-subj", "/O=system:masters/CN=cert-user"], { stdio: "ignore" });
-    execFileSync("openssl", ["x509", "-req", "-in", join(dir, "client.csr"), "-CA", join(pki, "ca.crt"), "-CAkey", join(pki, "ca.key"), "-CAcreateserial", "-out", join(dir, "client.crt"), "-days", "1"], { stdio: "ignore" });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-new",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        join(dir, "client.key"),
+        "-out",
+        join(dir, "client.csr"),
+        "-subj",
+        "/O=system:masters/CN=cert-user",
+      ],
+      { stdio: "ignore" },
+    );
+    execFileSync(
+      "openssl",
+      [
+        "x509",
+        "-req",
+        "-in",
+        join(dir, "client.csr"),
+        "-CA",
+        join(pki, "ca.crt"),
+        "-CAkey",
+        join(pki, "ca.key"),
+        "-CAcreateserial",
+        "-out",
+        join(dir, "client.crt"),
+        "-days",
+        "1",
+      ],
+      { stdio: "ignore" },
+    );
     writeFileSync(join(dir, "ca.crt"), cp.caCert);
     writeFileSync(join(dir, "token"), "file-token");
     const write = (name: string, user: Record<string, unknown>) => {
       const path = join(dir, name);
-      writeFileSync(path, toYaml({ apiVersion: "v1", kind: "Config", clusters: [{ name: "c", cluster: { server: cp.server, "certificate-authority": "ca.crt" } }], users: [{ name: "u", user }], contexts: [{ name: "c", context: { cluster: "c", user: "u" } }], "current-context": "c" }));
+      writeFileSync(
+        path,
+        toYaml({
+          apiVersion: "v1",
+          kind: "Config",
+          clusters: [{ name: "c", cluster: { server: cp.server, "certificate-authority": "ca.crt" } }],
+          users: [{ name: "u", user }],
+          contexts: [{ name: "c", context: { cluster: "c", user: "u" } }],
+          "current-context": "c",
+        }),
+      );
       return path;
     };
-    const certs = ClusterClient.connect(kubeconfigFromFile(write("certs.yaml", { "client-certificate": "client.crt", "client-key": "client.key" })));
+    const certs = ClusterClient.connect(
+      kubeconfigFromFile(write("certs.yaml", { "client-certificate": "client.crt", "client-key": "client.key" })),
+    );
     const token = ClusterClient.connect(kubeconfigFromFile(write("token.yaml", { tokenFile: "token" })));
     try {
       expect((await namespaces(certs)).status).toBe(200);
       expect((await namespaces(token)).status).toBe(200);
       // The same kubeconfig as a Secret's: refused before any request.
-      expect(() => ClusterClient.fromSecret(readFileSync(join(dir, "certs.yaml"), "utf8"), "w/w-kubeconfig")).toThrow(/certificate-authority/);
+      expect(() => ClusterClient.fromSecret(readFileSync(join(dir, "certs.yaml"), "utf8"), "w/w-kubeconfig")).toThrow(
+        /certificate-authority/,
+      );
     } finally {
       certs.close();
       token.close();

@@ -37,24 +37,38 @@ function file(name: string, text: string): string {
 describe("KUBECONFIG with several files merges as kubectl merges it", () => {
   it("current-context comes from the first file that sets it, and the first definition of a name wins", () => {
     const a = file("a", kubeconfig([{ context: "shared", server: "https://from-a:6443" }]));
-    const b = file("b", kubeconfig([{ context: "shared", server: "https://from-b:6443" }, { context: "b-ctx", server: "https://b:6443" }], "b-ctx"));
+    const b = file(
+      "b",
+      kubeconfig(
+        [
+          { context: "shared", server: "https://from-b:6443" },
+          { context: "b-ctx", server: "https://b:6443" },
+        ],
+        "b-ctx",
+      ),
+    );
     const c = file("c", kubeconfig([{ context: "c-ctx", server: "https://c:6443" }], "c-ctx"));
     const loaded = defaultKubeconfig({ env: { KUBECONFIG: [a, join(tmp, "missing"), b, c].join(":") }, home: tmp });
     expect(loaded.context.name).toBe("b-ctx");
     expect(loaded.cluster.server).toBe("https://b:6443");
     // 'shared' is defined by a and by b: a's wins (client-node's own merge would throw on the duplicate).
-    expect(defaultKubeconfig({ env: { KUBECONFIG: [a, b, c].join(":") }, home: tmp, context: "shared" }).cluster.server).toBe("https://from-a:6443");
+    expect(defaultKubeconfig({ env: { KUBECONFIG: [a, b, c].join(":") }, home: tmp, context: "shared" }).cluster.server).toBe(
+      "https://from-a:6443",
+    );
     // The order decides: c first gives c's context.
     expect(defaultKubeconfig({ env: { KUBECONFIG: [c, b].join(":") }, home: tmp }).context.name).toBe("c-ctx");
   });
 
   it("a list of files none of which exists is an error naming them", () => {
-    expect(() => defaultKubeconfig({ env: { KUBECONFIG: join(tmp, "nope") }, home: tmp })).toThrow(/no kubeconfig: none of '.*nope' exists/);
+    expect(() => defaultKubeconfig({ env: { KUBECONFIG: join(tmp, "nope") }, home: tmp })).toThrow(
+      /no kubeconfig: none of '.*nope' exists/,
+    );
   });
 });
 
 describe("a kubeconfig Secret may not read files or run programs", () => {
-  const secret = (user: Record<string, unknown>, cluster: Record<string, unknown> = {}) => kubeconfig([{ context: "w1", server: "https://w1:6443", user, cluster }], "w1");
+  const secret = (user: Record<string, unknown>, cluster: Record<string, unknown> = {}) =>
+    kubeconfig([{ context: "w1", server: "https://w1:6443", user, cluster }], "w1");
   const refusal = (text: string, allowExec = false) => {
     try {
       kubeconfigFromText(text, { kind: "secret", secret: "w1/w1-kubeconfig" }, { allowExec });
@@ -77,8 +91,12 @@ describe("a kubeconfig Secret may not read files or run programs", () => {
   });
 
   it("an exec plugin is refused unless --allow-exec-kubeconfigs, and then accepted", () => {
-    const text = secret({ exec: { apiVersion: "client.authentication.k8s.io/v1", command: "aws", args: ["eks", "get-token"], interactiveMode: "Never" } });
-    expect(refusal(text)).toMatch(/user 'w1-user' runs a credential plugin \('aws'\); running a program named by a Secret is refused unless the controller is started with --allow-exec-kubeconfigs/);
+    const text = secret({
+      exec: { apiVersion: "client.authentication.k8s.io/v1", command: "aws", args: ["eks", "get-token"], interactiveMode: "Never" },
+    });
+    expect(refusal(text)).toMatch(
+      /user 'w1-user' runs a credential plugin \('aws'\); running a program named by a Secret is refused unless the controller is started with --allow-exec-kubeconfigs/,
+    );
     expect(refusal(text, true)).toBe("accepted");
   });
 
@@ -94,7 +112,20 @@ describe("a kubeconfig Secret may not read files or run programs", () => {
 
 describe("a kubeconfig file may name files, relative to its own folder", () => {
   it("certificate-authority, client-certificate, client-key and tokenFile resolve against the file's folder", () => {
-    const path = file("relative", kubeconfig([{ context: "r", server: "https://r:6443", user: { "client-certificate": "pki/c.crt", "client-key": "pki/c.key", tokenFile: "tok" }, cluster: { "certificate-authority": "pki/ca.crt" } }], "r"));
+    const path = file(
+      "relative",
+      kubeconfig(
+        [
+          {
+            context: "r",
+            server: "https://r:6443",
+            user: { "client-certificate": "pki/c.crt", "client-key": "pki/c.key", tokenFile: "tok" },
+            cluster: { "certificate-authority": "pki/ca.crt" },
+          },
+        ],
+        "r",
+      ),
+    );
     const loaded = kubeconfigFromFile(path);
     expect(loaded.cluster.caFile).toBe(join(tmp, "pki/ca.crt"));
     expect(loaded.user.certFile).toBe(join(tmp, "pki/c.crt"));

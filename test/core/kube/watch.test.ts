@@ -29,12 +29,24 @@ describe("the one list-and-watch, on a real kube-apiserver", () => {
     await harness?.stop();
   });
 
-  const configMap = (name: string, value: string) => client.request("POST", CONFIGMAPS, { apiVersion: "v1", kind: "ConfigMap", metadata: { name, labels: { test: "watch" } }, data: { value } });
+  const configMap = (name: string, value: string) =>
+    client.request("POST", CONFIGMAPS, {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name, labels: { test: "watch" } },
+      data: { value },
+    });
 
   it("lists in pages, then resumes from the last resourceVersion when the server ends each watch: no re-list, no event lost or repeated", async () => {
     for (let i = 0; i < 5; i++) await configMap(`paged-${i}`, "0");
     const events: Array<[WatchEventType, string]> = [];
-    const w = new ResourceWatch<KubeObject>(client, `${CONFIGMAPS}?labelSelector=test%3Dwatch`, { onEvent: (t, o) => events.push([t, o.metadata.name!]) }, undefined, { timeoutSeconds: 1, pageSize: 2 });
+    const w = new ResourceWatch<KubeObject>(
+      client,
+      `${CONFIGMAPS}?labelSelector=test%3Dwatch`,
+      { onEvent: (t, o) => events.push([t, o.metadata.name!]) },
+      undefined,
+      { timeoutSeconds: 1, pageSize: 2 },
+    );
     const listsBefore = client.counts.list;
     await w.start();
     expect(client.counts.list - listsBefore).toBe(3); // 5 items in pages of 2
@@ -42,7 +54,12 @@ describe("the one list-and-watch, on a real kube-apiserver", () => {
     try {
       // Changes spread over several 1-second watch requests.
       for (let i = 0; i < 3; i++) {
-        await client.request("PATCH", `${CONFIGMAPS}/paged-${i}`, { data: { value: String(i + 1) } }, { contentType: "application/merge-patch+json" });
+        await client.request(
+          "PATCH",
+          `${CONFIGMAPS}/paged-${i}`,
+          { data: { value: String(i + 1) } },
+          { contentType: "application/merge-patch+json" },
+        );
         await new Promise((r) => setTimeout(r, 1200));
       }
       await client.request("DELETE", `${CONFIGMAPS}/paged-4`);
@@ -69,25 +86,44 @@ describe("the one list-and-watch, on a real kube-apiserver", () => {
 function simulatedApiserverAnswering410(): Promise<{ server: http.Server; url: string; lists: () => number }> {
   let lists = 0;
   let watches = 0;
-  const cm = (name: string, rv: string, uid = name) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "default", uid, resourceVersion: rv } });
+  const cm = (name: string, rv: string, uid = name) => ({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name, namespace: "default", uid, resourceVersion: rv },
+  });
   const server = http.createServer((req, res) => {
     res.setHeader("Content-Type", "application/json");
     if (!req.url!.includes("watch=1")) {
       lists++;
       // First list: a, b, c. After the 410: a gone, b changed, c deleted and created again (new uid), d new.
       const items = lists === 1 ? [cm("a", "10"), cm("b", "11"), cm("c", "12")] : [cm("b", "21"), cm("c", "22", "c-2"), cm("d", "23")];
-      res.end(JSON.stringify({ kind: "ConfigMapList", apiVersion: "v1", metadata: { resourceVersion: lists === 1 ? "12" : "23" }, items: items.map(({ apiVersion: _, kind: __, ...rest }) => rest) }));
+      res.end(
+        JSON.stringify({
+          kind: "ConfigMapList",
+          apiVersion: "v1",
+          metadata: { resourceVersion: lists === 1 ? "12" : "23" },
+          items: items.map(({ apiVersion: _, kind: __, ...rest }) => rest),
+        }),
+      );
       return;
     }
     watches++;
     if (watches === 1) {
-      res.write(`${JSON.stringify({ type: "BOOKMARK", object: { kind: "ConfigMap", apiVersion: "v1", metadata: { resourceVersion: "15" } } })}\n`);
-      res.end(`${JSON.stringify({ type: "ERROR", object: { kind: "Status", apiVersion: "v1", status: "Failure", code: 410, reason: "Expired", message: "too old resource version: 15 (20)" } })}\n`);
+      res.write(
+        `${JSON.stringify({ type: "BOOKMARK", object: { kind: "ConfigMap", apiVersion: "v1", metadata: { resourceVersion: "15" } } })}\n`,
+      );
+      res.end(
+        `${JSON.stringify({ type: "ERROR", object: { kind: "Status", apiVersion: "v1", status: "Failure", code: 410, reason: "Expired", message: "too old resource version: 15 (20)" } })}\n`,
+      );
       return;
     }
     setTimeout(() => res.end(), 200);
   });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, lists: () => lists })));
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () =>
+      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, lists: () => lists }),
+    ),
+  );
 }
 
 describe("410 Gone, against a simulated apiserver", () => {
@@ -95,7 +131,9 @@ describe("410 Gone, against a simulated apiserver", () => {
     const sim = await simulatedApiserverAnswering410();
     const client = new ClusterClient({ server: sim.url });
     const events: Array<[WatchEventType, string, string]> = [];
-    const w = new ResourceWatch<KubeObject>(client, "/api/v1/namespaces/default/configmaps", { onEvent: (t, o) => events.push([t, o.metadata.name!, String(o.metadata.uid)]) });
+    const w = new ResourceWatch<KubeObject>(client, "/api/v1/namespaces/default/configmaps", {
+      onEvent: (t, o) => events.push([t, o.metadata.name!, String(o.metadata.uid)]),
+    });
     try {
       await w.start();
       await until(() => w.relists === 2, "a re-list after 410 Gone");
@@ -109,7 +147,12 @@ describe("410 Gone, against a simulated apiserver", () => {
         ["ADDED", "d", "d"],
         ["DELETED", "a", "a"],
       ]);
-      expect(w.objects().map((o) => o.metadata.name).sort()).toEqual(["b", "c", "d"]);
+      expect(
+        w
+          .objects()
+          .map((o) => o.metadata.name)
+          .sort(),
+      ).toEqual(["b", "c", "d"]);
     } finally {
       await w.stop();
       client.close();

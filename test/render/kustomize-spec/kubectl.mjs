@@ -15,14 +15,24 @@ import { resolve } from "node:path";
 export function kubectlKustomize(caseDir, build, flags = []) {
   const inDir = resolve(caseDir, "in");
   return new Promise((done, fail) => {
-    execFile("kubectl", ["kustomize", ...flags, build || "."], { cwd: inDir, encoding: "utf8", maxBuffer: 64 << 20, timeout: 60_000 }, (error, stdout, stderr) => {
-      if (error && error.code === "ENOENT") return fail(new Error("kubectl is not on PATH"));
-      if (!error) return done({ ok: true, output: stdout });
-      if (!stderr) return fail(new Error(`kubectl kustomize ${build || "."} in ${inDir} gave no error text: ${error.message}`));
-      // Go prints pointers in some errors (&{0xc0001c9a40 <nil>}): not the same twice.
-      const text = errorText(String(stderr)).split(`${inDir}/`).join("").split(inDir).join(".").replace(/0x[0-9a-f]{6,}/g, "0x…");
-      done({ ok: false, error: text });
-    });
+    execFile(
+      "kubectl",
+      ["kustomize", ...flags, build || "."],
+      { cwd: inDir, encoding: "utf8", maxBuffer: 64 << 20, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        if (error && error.code === "ENOENT") return fail(new Error("kubectl is not on PATH"));
+        if (!error) return done({ ok: true, output: stdout });
+        if (!stderr) return fail(new Error(`kubectl kustomize ${build || "."} in ${inDir} gave no error text: ${error.message}`));
+        // Go prints pointers in some errors (&{0xc0001c9a40 <nil>}): not the same twice.
+        const text = errorText(String(stderr))
+          .split(`${inDir}/`)
+          .join("")
+          .split(inDir)
+          .join(".")
+          .replace(/0x[0-9a-f]{6,}/g, "0x…");
+        done({ ok: false, error: text });
+      },
+    );
   });
 }
 
@@ -37,6 +47,11 @@ function errorText(stderr) {
   const quoted = /"command failed" err="((?:[^"\\]|\\.)*)"/.exec(text);
   if (quoted) return JSON.parse(`"${quoted[1]}"`).trim();
   const block = /"command failed" err=<\n([\s\S]*?)\n\s*>/.exec(text);
-  if (block) return block[1].split("\n").map((l) => l.replace(/^\t/, "")).join("\n").trim();
+  if (block)
+    return block[1]
+      .split("\n")
+      .map((l) => l.replace(/^\t/, ""))
+      .join("\n")
+      .trim();
   return text.replace(/^error: /, "").trim();
 }

@@ -38,10 +38,18 @@ const cases: SpecCase[] = readdirSync(CASES)
     const read = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), "utf8") : undefined);
     const expected = read("expected.yaml");
     const kubectlError = read("kubectl-error.txt");
-    return { name, dir, build: meta.build, kubectlFlags: meta.kubectlFlags ?? [], ...(expected !== undefined ? { expected } : {}), ...(kubectlError !== undefined ? { kubectlError } : {}) };
+    return {
+      name,
+      dir,
+      build: meta.build,
+      kubectlFlags: meta.kubectlFlags ?? [],
+      ...(expected !== undefined ? { expected } : {}),
+      ...(kubectlError !== undefined ? { kubectlError } : {}),
+    };
   });
 
-const known = (JSON.parse(readFileSync(join(HERE, "known-differences.json"), "utf8")) as { differences: Record<string, string> }).differences;
+const known = (JSON.parse(readFileSync(join(HERE, "known-differences.json"), "utf8")) as { differences: Record<string, string> })
+  .differences;
 
 /** How Flotilla's render of a case compares with kubectl's: undefined when it matches, else why not. */
 function mismatch(c: SpecCase): string | undefined {
@@ -91,7 +99,10 @@ describe("render matches kustomize's own test suite (kubectl kustomize v5.5.0)",
       const why = mismatch(c);
       results.set(c.name, why);
       if (known[c.name] !== undefined) {
-        expect(why, `${c.name} is listed in known-differences.json (${known[c.name]}) but now matches kubectl: take it off the list`).toBeDefined();
+        expect(
+          why,
+          `${c.name} is listed in known-differences.json (${known[c.name]}) but now matches kubectl: take it off the list`,
+        ).toBeDefined();
       } else {
         expect(why, `${c.name}: Flotilla differs from kubectl`).toBeUndefined();
       }

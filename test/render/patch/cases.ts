@@ -47,7 +47,9 @@ export function loadCase(name: string): PatchCase {
     openapi?: { path: string };
   };
   const openapiPath = kustomization.openapi?.path;
-  const schema = openapiPath ? withOpenApi(builtinSchema, JSON.parse(readFileSync(join(dir, openapiPath), "utf8")), openapiPath) : builtinSchema;
+  const schema = openapiPath
+    ? withOpenApi(builtinSchema, JSON.parse(readFileSync(join(dir, openapiPath), "utf8")), openapiPath)
+    : builtinSchema;
   const errorFile = join(dir, "expected-error.txt");
   return {
     name,
@@ -55,7 +57,9 @@ export function loadCase(name: string): PatchCase {
     resources: kustomization.resources.flatMap((f) => readDocs(dir, f)) as KubeObject[],
     patches: kustomization.patches.map((p) => ({ file: p.path, docs: readDocs(dir, p.path), ...(p.target ? { target: p.target } : {}) })),
     schema,
-    ...(existsSync(errorFile) ? { expectedError: readFileSync(errorFile, "utf8") } : { expected: readDocs(dir, "expected.yaml") as KubeObject[] }),
+    ...(existsSync(errorFile)
+      ? { expectedError: readFileSync(errorFile, "utf8") }
+      : { expected: readDocs(dir, "expected.yaml") as KubeObject[] }),
   };
 }
 
@@ -69,7 +73,11 @@ export function applyCase(c: PatchCase): KubeObject[] {
   for (const patch of c.patches) {
     const [first] = patch.docs;
     if (patch.docs.length === 1 && Array.isArray(first)) {
-      objects = objects.map((o) => (matches(o, patch.target?.kind, patch.target?.name) ? applyJson6902(o, first, { file: patch.file, object: `${o.kind}/${o.metadata.name}` }) : o));
+      objects = objects.map((o) =>
+        matches(o, patch.target?.kind, patch.target?.name)
+          ? applyJson6902(o, first, { file: patch.file, object: `${o.kind}/${o.metadata.name}` })
+          : o,
+      );
       continue;
     }
     for (const doc of patch.docs) {

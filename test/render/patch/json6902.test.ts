@@ -40,17 +40,29 @@ describe("applyJson6902 operations", () => {
   });
 
   it("add without a value adds null, and adding an existing key replaces it", () => {
-    expect(apply([{ op: "add", path: "/data/q" }, { op: "add", path: "/data/a", value: "9" }]).data).toStrictEqual({ a: "9", b: "2", q: null });
+    expect(
+      apply([
+        { op: "add", path: "/data/q" },
+        { op: "add", path: "/data/a", value: "9" },
+      ]).data,
+    ).toStrictEqual({ a: "9", b: "2", q: null });
   });
 
   it("remove deletes a key or an element, a negative index counting from the end", () => {
-    const out = apply([{ op: "remove", path: "/data/a" }, { op: "remove", path: "/list/-1" }, { op: "remove", path: "/list/0" }]);
+    const out = apply([
+      { op: "remove", path: "/data/a" },
+      { op: "remove", path: "/list/-1" },
+      { op: "remove", path: "/list/0" },
+    ]);
     expect(out.data).toStrictEqual({ b: "2" });
     expect(out.list).toStrictEqual(["y"]);
   });
 
   it("replace changes a value and, as kustomize does, sets a missing map key", () => {
-    const out = apply([{ op: "replace", path: "/list/1", value: "Y" }, { op: "replace", path: "/data/zz", value: "new" }]);
+    const out = apply([
+      { op: "replace", path: "/list/1", value: "Y" },
+      { op: "replace", path: "/data/zz", value: "new" },
+    ]);
     expect(out.list).toStrictEqual(["x", "Y", "z"]);
     expect(out.data).toStrictEqual({ a: "1", b: "2", zz: "new" });
   });
@@ -107,7 +119,14 @@ describe("applyJson6902 operations", () => {
 describe("applyJson6902 errors name the operation, its path, the file and the object", () => {
   const cases: Array<[string, unknown[], RegExp]> = [
     ["remove of a missing key", [{ op: "remove", path: "/data/zz" }], /operation 0 \(remove \/data\/zz\): there is no 'zz'/],
-    ["add under a missing parent", [{ op: "add", path: "/data/a", value: "1" }, { op: "add", path: "/missing/x", value: 1 }], /operation 1 \(add \/missing\/x\): the object has no map or list at '\/missing'/],
+    [
+      "add under a missing parent",
+      [
+        { op: "add", path: "/data/a", value: "1" },
+        { op: "add", path: "/missing/x", value: 1 },
+      ],
+      /operation 1 \(add \/missing\/x\): the object has no map or list at '\/missing'/,
+    ],
     ["add under a scalar", [{ op: "add", path: "/nested/m/k/deeper", value: 1 }], /operation 0 .* no map or list at '\/nested\/m\/k'/],
     ["an index past the end", [{ op: "add", path: "/list/4", value: "w" }], /operation 0 \(add \/list\/4\): index 4 is out of range/],
     ["remove past the end", [{ op: "remove", path: "/list/3" }], /index 3 is out of range/],

@@ -82,27 +82,62 @@ describe("withOpenApi reads a kustomization's OpenAPI document", () => {
       "com.example.v1.WidgetSpec": {
         type: "object",
         properties: {
-          items: { type: "array", items: { $ref: "#/definitions/com.example.v1.Item" }, "x-kubernetes-patch-merge-key": "name", "x-kubernetes-patch-strategy": "merge" },
-          ports: { type: "array", items: { type: "object" }, "x-kubernetes-patch-merge-key": "port", "x-kubernetes-list-map-keys": ["port", "protocol"], "x-kubernetes-patch-strategy": "merge" },
+          items: {
+            type: "array",
+            items: { $ref: "#/definitions/com.example.v1.Item" },
+            "x-kubernetes-patch-merge-key": "name",
+            "x-kubernetes-patch-strategy": "merge",
+          },
+          ports: {
+            type: "array",
+            items: { type: "object" },
+            "x-kubernetes-patch-merge-key": "port",
+            "x-kubernetes-list-map-keys": ["port", "protocol"],
+            "x-kubernetes-patch-strategy": "merge",
+          },
           tags: { type: "array", items: { type: "string" }, "x-kubernetes-patch-strategy": "merge" },
           plain: { type: "array", items: { type: "object" } },
-          replaced: { type: "array", items: { type: "object" }, "x-kubernetes-patch-merge-key": "id", "x-kubernetes-patch-strategy": "replace" },
+          replaced: {
+            type: "array",
+            items: { type: "object" },
+            "x-kubernetes-patch-merge-key": "id",
+            "x-kubernetes-patch-strategy": "replace",
+          },
           inline: {
             type: "object",
-            properties: { rows: { type: "array", items: { type: "object" }, "x-kubernetes-patch-merge-key": "row", "x-kubernetes-patch-strategy": "merge" } },
+            properties: {
+              rows: {
+                type: "array",
+                items: { type: "object" },
+                "x-kubernetes-patch-merge-key": "row",
+                "x-kubernetes-patch-strategy": "merge",
+              },
+            },
           },
           byName: {
             type: "object",
-            additionalProperties: { type: "object", properties: { hosts: { type: "array", "x-kubernetes-patch-merge-key": "host", "x-kubernetes-patch-strategy": "merge,retainKeys" } } },
+            additionalProperties: {
+              type: "object",
+              properties: {
+                hosts: { type: "array", "x-kubernetes-patch-merge-key": "host", "x-kubernetes-patch-strategy": "merge,retainKeys" },
+              },
+            },
           },
           alias: { $ref: "#/definitions/com.example.v1.ItemList" },
         },
       },
       "com.example.v1.Item": {
         type: "object",
-        properties: { subs: { type: "array", items: { type: "object" }, "x-kubernetes-patch-merge-key": "id", "x-kubernetes-patch-strategy": "merge" } },
+        properties: {
+          subs: { type: "array", items: { type: "object" }, "x-kubernetes-patch-merge-key": "id", "x-kubernetes-patch-strategy": "merge" },
+        },
       },
-      "com.example.v1.ItemList": { type: "array", items: { type: "object" }, "x-kubernetes-patch-merge-key": "uid", "x-kubernetes-patch-strategy": "merge" },
+      "com.example.v1.ItemList": {
+        type: "array",
+        items: { type: "object" },
+        "x-kubernetes-patch-merge-key": "uid",
+        "x-kubernetes-patch-strategy": "merge",
+      },
     },
   };
   const widget = gvk("example.com/v1", "Widget");
@@ -147,7 +182,10 @@ describe("withOpenApi reads a kustomization's OpenAPI document", () => {
   it("refuses a $ref to a definition that does not exist, naming where it is", () => {
     const broken = {
       definitions: {
-        "x.W": { "x-kubernetes-group-version-kind": [{ group: "x", version: "v1", kind: "W" }], properties: { spec: { $ref: "#/definitions/x.Missing" } } },
+        "x.W": {
+          "x-kubernetes-group-version-kind": [{ group: "x", version: "v1", kind: "W" }],
+          properties: { spec: { $ref: "#/definitions/x.Missing" } },
+        },
       },
     };
     expect(() => withOpenApi(builtinSchema, broken, "schema.json")).toThrow(/'#\/definitions\/x.Missing' names no definition/);

@@ -30,13 +30,22 @@ describe("strategicMerge", () => {
 
   it("returns the patch itself (without the directive) for a top-level $patch: replace", () => {
     const patch = { $patch: "replace", apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" }, spec: { replicas: 5 } };
-    expect(strategicMerge(deployment(), patch, builtinSchema)).toStrictEqual({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" }, spec: { replicas: 5 } });
+    expect(strategicMerge(deployment(), patch, builtinSchema)).toStrictEqual({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web" },
+      spec: { replicas: 5 },
+    });
   });
 
   it("never changes the target or the patch, and shares no value with either", () => {
     const target = deployment();
     const addedEnv = { name: "B", value: "2" };
-    const patch = { spec: { template: { spec: { containers: [{ name: "app", env: [addedEnv, { name: "A", $patch: "delete" }] }, { $patch: "replace" }] } } } };
+    const patch = {
+      spec: {
+        template: { spec: { containers: [{ name: "app", env: [addedEnv, { name: "A", $patch: "delete" }] }, { $patch: "replace" }] } },
+      },
+    };
     const before = structuredClone(patch);
     const merged = strategicMerge(target, patch, builtinSchema)!;
     expect(target).toStrictEqual(deployment());
@@ -56,7 +65,11 @@ describe("strategicMerge", () => {
   it("names the list that holds a scalar where merging needs maps", () => {
     const target = deployment();
     (target.spec as { template: { spec: { containers: unknown[] } } }).template.spec.containers.unshift("just-a-string");
-    const error = thrown(() => strategicMerge(target, { spec: { template: { spec: { containers: [{ name: "app", image: "b" }] } } } }, builtinSchema, { object: "Deployment/web" }));
+    const error = thrown(() =>
+      strategicMerge(target, { spec: { template: { spec: { containers: [{ name: "app", image: "b" }] } } } }, builtinSchema, {
+        object: "Deployment/web",
+      }),
+    );
     expect(error.location).toStrictEqual({ object: "Deployment/web", field: "spec.template.spec.containers" });
   });
 
@@ -74,7 +87,12 @@ describe("strategicMerge", () => {
         return path[path.length - 1] === "items" ? { strategy: "merge", key: "id" } : undefined;
       },
     };
-    const target = { apiVersion: "example.com/v1", kind: "Thing", metadata: { name: "t" }, spec: { items: [{ id: "a", tags: ["x"] }, { id: "b" }] } };
+    const target = {
+      apiVersion: "example.com/v1",
+      kind: "Thing",
+      metadata: { name: "t" },
+      spec: { items: [{ id: "a", tags: ["x"] }, { id: "b" }] },
+    };
     const merged = strategicMerge(target, { spec: { items: [{ id: "a", tags: ["y"] }, { id: "c" }] } }, schema);
     expect(merged?.spec).toStrictEqual({ items: [{ id: "a", tags: ["y"] }, { id: "c" }, { id: "b" }] });
     expect(asked).toContain("example.com/v1/Thing spec.items");
@@ -86,10 +104,26 @@ describe("strategicMerge", () => {
       apiVersion: "example.com/v1",
       kind: "Wrapper",
       metadata: { name: "w" },
-      spec: { template: { apiVersion: "v1", kind: "Pod", spec: { containers: [{ name: "a", image: "a:1" }, { name: "b", image: "b:1" }] } } },
+      spec: {
+        template: {
+          apiVersion: "v1",
+          kind: "Pod",
+          spec: {
+            containers: [
+              { name: "a", image: "a:1" },
+              { name: "b", image: "b:1" },
+            ],
+          },
+        },
+      },
     };
     const merged = strategicMerge(target, { spec: { template: { spec: { containers: [{ name: "b", image: "b:2" }] } } } }, builtinSchema);
-    expect((merged?.spec as { template: { spec: unknown } }).template.spec).toStrictEqual({ containers: [{ name: "b", image: "b:2" }, { name: "a", image: "a:1" }] });
+    expect((merged?.spec as { template: { spec: unknown } }).template.spec).toStrictEqual({
+      containers: [
+        { name: "b", image: "b:2" },
+        { name: "a", image: "a:1" },
+      ],
+    });
   });
 
   it("merges env lists in time linear in their length: 4× the list costs well under 16× (quadratic)", () => {
@@ -97,7 +131,9 @@ describe("strategicMerge", () => {
       const env = Array.from({ length }, (_, i) => ({ name: `V${i}`, value: String(i) }));
       const target = deployment();
       (target.spec as { template: { spec: { containers: Array<{ env: unknown[] }> } } }).template.spec.containers[0]!.env = env;
-      const patch = { spec: { template: { spec: { containers: [{ name: "app", env: env.slice(0, length / 2).map((e) => ({ ...e, value: "x" })) }] } } } };
+      const patch = {
+        spec: { template: { spec: { containers: [{ name: "app", env: env.slice(0, length / 2).map((e) => ({ ...e, value: "x" })) }] } } },
+      };
       return () => strategicMerge(target, patch, builtinSchema)!;
     };
     // The fastest of several runs after a warm-up, so that a busy machine slows no size more than another.
@@ -113,7 +149,8 @@ describe("strategicMerge", () => {
       return best;
     };
     const merged = merge(200)();
-    const mergedEnv = (merged.spec as { template: { spec: { containers: Array<{ env: Array<{ value: string }> }> } } }).template.spec.containers[0]!.env;
+    const mergedEnv = (merged.spec as { template: { spec: { containers: Array<{ env: Array<{ value: string }> }> } } }).template.spec
+      .containers[0]!.env;
     expect(mergedEnv).toHaveLength(200);
     expect(mergedEnv.filter((e) => e.value === "x")).toHaveLength(100);
     const [small, , large] = [2_000, 4_000, 8_000].map(cost);
@@ -149,11 +186,14 @@ describe("the indexed merge of single-key lists", () => {
       if (directives && next() < 0.15) e.$patch = pick(["delete", "replace", "merge"]);
       return e;
     };
-    const list = (directives: boolean): Array<Record<string, unknown>> => Array.from({ length: Math.floor(next() * 6) }, () => element(directives));
+    const list = (directives: boolean): Array<Record<string, unknown>> =>
+      Array.from({ length: Math.floor(next() * 6) }, () => element(directives));
     for (let i = 0; i < 500; i++) {
       const target = { apiVersion: "example.com/v1", kind: "T", metadata: { name: "t" }, spec: { items: list(false) } };
       const patch = next() < 0.2 ? { other: 1 } : { spec: { items: list(true) } };
-      expect(strategicMerge(target, patch, indexed), JSON.stringify({ target, patch })).toStrictEqual(strategicMerge(target, patch, scanning));
+      expect(strategicMerge(target, patch, indexed), JSON.stringify({ target, patch })).toStrictEqual(
+        strategicMerge(target, patch, scanning),
+      );
     }
   });
 });
