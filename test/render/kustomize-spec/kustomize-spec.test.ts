@@ -32,9 +32,10 @@ const cases: SpecCase[] = readdirSync(CASES)
   .sort()
   .map((name) => {
     const dir = join(CASES, name);
-    // git keeps no empty folder: a case whose file system is empty (TestEmptyFileSystem) gets its `in` back.
-    mkdirSync(join(dir, "in"), { recursive: true });
     const meta = JSON.parse(readFileSync(join(dir, "case.json"), "utf8")) as { build: string; kubectlFlags?: string[] };
+    // The converter always creates the build folder (convert/main.go, writeOut); git keeps no empty
+    // folder, so a case whose build folder holds nothing (TestEmptyFileSystem) gets it back here.
+    mkdirSync(join(dir, "in", meta.build), { recursive: true });
     const read = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), "utf8") : undefined);
     const expected = read("expected.yaml");
     const kubectlError = read("kubectl-error.txt");
