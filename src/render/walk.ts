@@ -4,7 +4,7 @@ import { isPlainObject } from "../core/object.js";
  * Visits the values at a field-spec path inside an object. Lists met on the way are walked element
  * by element (kustomize's implicit traversal); a `[]` suffix says so explicitly and `[k=v]` picks the
  * elements whose field `k` equals `v`. With `create`, missing maps on the way (and the last field,
- * as an empty map) are created. `visit` receives the holder and key of each value and returns the
+ * as an empty map) are created; a null met at a `[]` segment becomes an empty list. `visit` receives the holder and key of each value and returns the
  * new value, or undefined to leave it as it is.
  */
 export function visitPath(
@@ -49,6 +49,9 @@ function walk(
   const last = index === path.length - 1;
   let value = node[seg.name];
   if (value === undefined || value === null) {
+    // A `[]` segment says the field is a list: kustomize's field-spec filter turns a present null into
+    // an empty list (with or without create), and never creates a missing one.
+    if (value === null && seg.list) node[seg.name] = [];
     if (!create || seg.list) return;
     if (last) {
       const created = visit(node, seg.name, undefined);
