@@ -19,7 +19,12 @@ export class TargetClusters {
   constructor(
     private readonly mgmt: ClusterClient,
     private readonly logger: Logger,
-    private readonly options: { requestTimeoutMs?: number; createNamespaces?: boolean; allowExecKubeconfigs?: boolean } = {},
+    private readonly options: {
+      requestTimeoutMs?: number;
+      createNamespaces?: boolean;
+      allowExecKubeconfigs?: boolean;
+      userAgent?: string;
+    } = {},
   ) {}
 
   client(kubeconfig: string | undefined, identity?: string): ClusterClient {
@@ -44,6 +49,7 @@ export class TargetClusters {
         timeoutMs: this.options.requestTimeoutMs ?? 15_000,
         retries: 2,
         allowExec: this.options.allowExecKubeconfigs ?? false,
+        ...(this.options.userAgent ? { userAgent: this.options.userAgent } : {}),
       });
       this.clients.set(key, client);
     }

@@ -47,6 +47,8 @@ export interface ClientOptions {
   retryForMs?: number;
   /** Clock for credential expiry (default Date.now). */
   now?: () => number;
+  /** The User-Agent of every request (default `flotilla`): a replica names itself here, so the apiserver's audit log tells replicas apart. */
+  userAgent?: string;
 }
 
 /** An open stream of lines (a watch); `done` settles when the server ends it. */
@@ -201,7 +203,7 @@ export class ClusterClient {
   }
 
   private headersOf(grant: Grant, accept = "application/json"): Record<string, string | string[]> {
-    return { Accept: accept, ...grant.headers, ...this.extraHeaders };
+    return { Accept: accept, "User-Agent": this.options.userAgent ?? "flotilla", ...grant.headers, ...this.extraHeaders };
   }
 
   private once(

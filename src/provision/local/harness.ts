@@ -54,6 +54,8 @@ export interface HarnessOptions {
   simulatedKubelet?: SimulatedKubeletOptions;
   /** More bearer tokens each apiserver accepts (its `--token-auth-file`), beside the admin's: tests of credential sources. */
   tokens?: StaticToken[];
+  /** More kube-apiserver flags for a cluster (e.g. `--audit-log-path`, `--audit-policy-file`), after Flotilla's own. */
+  apiserverFlags?: (cluster: string) => string[];
 }
 
 /** A line of kube-apiserver's `--token-auth-file`. */
@@ -99,6 +101,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         log,
         options.simulatedKubelet,
         options.tokens,
+        options.apiserverFlags?.(name) ?? [],
       );
       clusters.set(name, cp);
       return cp;
@@ -206,6 +209,7 @@ async function startControlPlane(
   log: Logger,
   kubeletOptions?: SimulatedKubeletOptions,
   tokens: StaticToken[] = [],
+  extraFlags: string[] = [],
 ): Promise<LocalControlPlane> {
   mkdirSync(dir, { recursive: true });
   const saved = join(dir, "state.json");
@@ -214,7 +218,7 @@ async function startControlPlane(
     state && existsSync(join(dir, "pki", "ca.crt")) ? savedPki(join(dir, "pki"), state.token) : generatePki(join(dir, "pki"), name);
   writeTokenFile(pki, tokens);
   const endpoint = apiEndpoint(name, dir, pki, state?.port ?? (await freePorts(1))[0]!);
-  const apiserver = await startApiserver(name, profile, binaries, etcd, dir, pki, endpoint, log);
+  const apiserver = await startApiserver(name, profile, binaries, etcd, dir, pki, endpoint, log, extraFlags);
   const others = profile === "full" ? startControllers(binaries, dir, pki, endpoint.kubeconfigPath) : [];
   let kubelet: SimulatedKubelet | undefined;
   if (profile === "full") {
@@ -292,7 +296,15 @@ function apiEndpoint(name: string, dir: string, pki: ControlPlanePki, port: numb
   return endpoint;
 }
 
-function apiserverArgs(name: string, profile: Profile, etcd: string, dir: string, pki: ControlPlanePki, port: number): string[] {
+function apiserverArgs(
+  name: string,
+  profile: Profile,
+  etcd: string,
+  dir: string,
+  pki: ControlPlanePki,
+  port: number,
+  extraFlags: readonly string[],
+): string[] {
   return [
     `--etcd-servers=${etcd}`,
     `--etcd-prefix=/clusters/${name}`,
@@ -317,6 +329,7 @@ function apiserverArgs(name: string, profile: Profile, etcd: string, dir: string
     "--max-requests-inflight=1000",
     "--max-mutating-requests-inflight=500",
     ...(profile === "apiserver" ? ["--disable-admission-plugins=ServiceAccount"] : []),
+    ...extraFlags,
   ];
 }
 
@@ -334,12 +347,13 @@ async function startApiserver(
   pki: ControlPlanePki,
   endpoint: ApiEndpoint,
   log: Logger,
+  extraFlags: readonly string[] = [],
 ): Promise<Apiserver> {
   const logFile = join(dir, "apiserver.log");
   const apiserver: Apiserver = {
-    process: spawnOwned(binaries.apiserver, apiserverArgs(name, profile, etcd, dir, pki, endpoint.port), logFile),
+    process: spawnOwned(binaries.apiserver, apiserverArgs(name, profile, etcd, dir, pki, endpoint.port, extraFlags), logFile),
     spawn() {
-      apiserver.process = spawnOwned(binaries.apiserver, apiserverArgs(name, profile, etcd, dir, pki, endpoint.port), logFile);
+      apiserver.process = spawnOwned(binaries.apiserver, apiserverArgs(name, profile, etcd, dir, pki, endpoint.port, extraFlags), logFile);
     },
     // /readyz can pass before the apiserver's bootstrap controller has created the `default`
     // namespace, and a first write there would get 404: ready means both.
