@@ -1,10 +1,11 @@
 import type { ClusterClient } from "../apply/index.js";
 import { NotFoundError } from "../core/errors.js";
 import { KUSTOMIZATION_API_VERSION, type Kustomization } from "../core/flux.js";
+import { LEASE_ROLE_LABEL } from "../core/leases.js";
 import type { KubeObject } from "../core/object.js";
 import { ROLLOUT_API_VERSION, type RolloutObject } from "../rollout/index.js";
 import { waveRows, type WaveRow } from "./rollouts.js";
-import { clusterRows, formatTable, unitRows, type ClusterStatusRow, type UnitStatusRow } from "./table.js";
+import { clusterOwners, clusterRows, formatTable, unitRows, type ClusterStatusRow, type UnitStatusRow } from "./table.js";
 
 /** The Cluster API version `flotilla status` lists clusters from. */
 export const CLUSTER_API_VERSION = "cluster.x-k8s.io/v1beta1";
@@ -26,6 +27,8 @@ export interface FleetObjects {
   units: Kustomization[];
   clusters?: KubeObject[];
   rollouts?: RolloutObject[];
+  /** The cluster Leases of the controller's replicas (none with one controller). */
+  leases?: KubeObject[];
 }
 
 /** The collections `flotilla status` reads, by the FleetObjects field they fill. */
@@ -33,6 +36,7 @@ export const FLEET_COLLECTIONS = {
   units: `/apis/${KUSTOMIZATION_API_VERSION}/kustomizations`,
   clusters: `/apis/${CLUSTER_API_VERSION}/clusters`,
   rollouts: `/apis/${ROLLOUT_API_VERSION}/rollouts`,
+  leases: `/apis/coordination.k8s.io/v1/leases?labelSelector=${encodeURIComponent(`${LEASE_ROLE_LABEL}=cluster`)}`,
 } as const;
 
 /** Every object of a cluster-wide list, page by page; undefined when the API is not served (404). */
@@ -40,7 +44,7 @@ async function listAll<T extends KubeObject>(client: ClusterClient, path: string
   const items: T[] = [];
   let cont: string | undefined;
   do {
-    const query = `?limit=${PAGE}${cont ? `&continue=${encodeURIComponent(cont)}` : ""}`;
+    const query = `${path.includes("?") ? "&" : "?"}limit=${PAGE}${cont ? `&continue=${encodeURIComponent(cont)}` : ""}`;
     const res = await client.request<{ items?: T[]; metadata?: { continue?: string } }>("GET", `${path}${query}`, undefined, {
       allow: [404],
       count: "list",
@@ -54,10 +58,12 @@ async function listAll<T extends KubeObject>(client: ClusterClient, path: string
 
 /** Lists the units (Flux v1 Kustomizations, all namespaces), the Cluster API clusters and the Rollouts. */
 export async function listFleetObjects(client: ClusterClient): Promise<FleetObjects> {
-  const [units, clusters, rollouts] = await Promise.all([
+  const [units, clusters, rollouts, leases] = await Promise.all([
     listAll<Kustomization>(client, FLEET_COLLECTIONS.units),
     listAll<KubeObject>(client, FLEET_COLLECTIONS.clusters),
     listAll<RolloutObject>(client, FLEET_COLLECTIONS.rollouts),
+    // A user who may not list Leases sees no OWNER column rather than no status.
+    listAll<KubeObject>(client, FLEET_COLLECTIONS.leases).catch(() => undefined),
   ]);
   if (!units) {
     throw new NotFoundError(
@@ -67,7 +73,7 @@ export async function listFleetObjects(client: ClusterClient): Promise<FleetObje
       },
     );
   }
-  return { units, ...(clusters ? { clusters } : {}), ...(rollouts ? { rollouts } : {}) };
+  return { units, ...(clusters ? { clusters } : {}), ...(rollouts ? { rollouts } : {}), ...(leases ? { leases } : {}) };
 }
 
 /** Reads the fleet's status from the management cluster. */
@@ -77,7 +83,8 @@ export async function readFleetStatus(client: ClusterClient, now: Date): Promise
 
 /** The status tables of the fleet's objects, and whether every unit and cluster is Ready. */
 export function fleetStatusOf(objects: FleetObjects, now: Date): FleetStatus {
-  const unitTable = unitRows(objects.units, now).map((r) => ({ ...r, status: oneLine(r.status) }));
+  const owners = objects.leases?.length ? clusterOwners(objects.leases, now) : undefined;
+  const unitTable = unitRows(objects.units, now, owners).map((r) => ({ ...r, status: oneLine(r.status) }));
   const clusterTable = clusterRows(objects.clusters ?? [], now);
   return {
     units: unitTable,
@@ -98,7 +105,15 @@ export function formatStatus(status: FleetStatus): string {
   const parts: string[] = [];
   parts.push(
     status.units.length
-      ? formatTable(status.units, ["namespace", "name", "cluster", "ready", "status", "age"])
+      ? formatTable(status.units, [
+          "namespace",
+          "name",
+          "cluster",
+          ...(status.units.some((u) => u.owner !== undefined) ? (["owner"] as const) : []),
+          "ready",
+          "status",
+          "age",
+        ])
       : "no Kustomizations in any namespace\n",
   );
   if (status.clusters.length) parts.push(formatTable(status.clusters, ["namespace", "name", "phase", "ready", "age"]));

@@ -1,4 +1,5 @@
 import { clusterOfUnit, type Condition, type Kustomization } from "../core/flux.js";
+import { LEASE_CLUSTER_ANNOTATION, laneOfUnit } from "../core/leases.js";
 import type { KubeObject } from "../core/object.js";
 import { readyCondition } from "./conditions.js";
 
@@ -10,6 +11,8 @@ export interface UnitStatusRow {
   ready: "True" | "False" | "Unknown";
   status: string;
   age: string;
+  /** The replica holding the Lease of the unit's cluster (with replicas): `-` when none does. */
+  owner?: string;
 }
 
 export interface ClusterStatusRow {
@@ -38,8 +41,27 @@ export function age(timestamp: string | undefined, now: Date): string {
   return `${Math.floor(seconds / 86_400)}d`;
 }
 
-/** The rows of the unit table, sorted by namespace and name. */
-export function unitRows(units: readonly Kustomization[], now: Date): UnitStatusRow[] {
+/**
+ * Who holds each cluster's Lease (lane → holder), from the replicas' cluster Leases; a Lease not
+ * renewed within its duration (by its own renewTime) is marked `(expired)`. Several replica sets
+ * (shards) holding one cluster are listed together.
+ */
+export function clusterOwners(leases: readonly KubeObject[], now: Date): Map<string, string> {
+  const owners = new Map<string, string[]>();
+  for (const l of leases) {
+    const lane = l.metadata.annotations?.[LEASE_CLUSTER_ANNOTATION];
+    const spec = (l.spec ?? {}) as { holderIdentity?: unknown; renewTime?: unknown; leaseDurationSeconds?: unknown };
+    if (typeof lane !== "string" || typeof spec.holderIdentity !== "string" || !spec.holderIdentity) continue;
+    const renewed = typeof spec.renewTime === "string" ? Date.parse(spec.renewTime) : NaN;
+    const seconds = typeof spec.leaseDurationSeconds === "number" ? spec.leaseDurationSeconds : 15;
+    const expired = Number.isFinite(renewed) && renewed + seconds * 1000 < now.getTime();
+    owners.set(lane, [...(owners.get(lane) ?? []), `${spec.holderIdentity}${expired ? " (expired)" : ""}`]);
+  }
+  return new Map([...owners].map(([lane, holders]) => [lane, holders.sort().join(",")]));
+}
+
+/** The rows of the unit table, sorted by namespace and name; with `owners`, each unit's cluster's owner. */
+export function unitRows(units: readonly Kustomization[], now: Date, owners?: ReadonlyMap<string, string>): UnitStatusRow[] {
   return units
     .map((k) => {
       const ready = readyCondition(k.status?.conditions);
@@ -50,6 +72,7 @@ export function unitRows(units: readonly Kustomization[], now: Date): UnitStatus
         ready: ready?.status ?? "Unknown",
         status: k.spec.suspend ? "Suspended" : (ready?.message ?? "waiting to be reconciled"),
         age: age(k.metadata.creationTimestamp as string | undefined, now),
+        ...(owners ? { owner: owners.get(laneOfUnit(k)) ?? "-" } : {}),
       };
     })
     .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));

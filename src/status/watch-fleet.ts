@@ -59,7 +59,7 @@ export async function watchFleetStatus(client: ClusterClient, opts: WatchOptions
   };
   const watches: CollectionWatch[] = [];
   try {
-    for (const field of ["units", "clusters", "rollouts"] as const) {
+    for (const field of ["units", "clusters", "rollouts", "leases"] as const) {
       const objects = known[field];
       if (!objects) continue;
       const watch = opts.openWatch(FLEET_COLLECTIONS[field], (type, object) => {
@@ -123,6 +123,7 @@ interface Collections {
   units: Map<string, KubeObject>;
   clusters?: Map<string, KubeObject>;
   rollouts?: Map<string, KubeObject>;
+  leases?: Map<string, KubeObject>;
 }
 
 function collectionsOf(objects: FleetObjects): Collections {
@@ -131,6 +132,7 @@ function collectionsOf(objects: FleetObjects): Collections {
     units: byKey(objects.units),
     ...(objects.clusters ? { clusters: byKey(objects.clusters) } : {}),
     ...(objects.rollouts ? { rollouts: byKey(objects.rollouts) } : {}),
+    ...(objects.leases ? { leases: byKey(objects.leases) } : {}),
   };
 }
 
@@ -139,6 +141,7 @@ function objectsOf(known: Collections): FleetObjects {
     units: [...known.units.values()] as Kustomization[],
     ...(known.clusters ? { clusters: [...known.clusters.values()] } : {}),
     ...(known.rollouts ? { rollouts: [...known.rollouts.values()] as RolloutObject[] } : {}),
+    ...(known.leases ? { leases: [...known.leases.values()] } : {}),
   };
 }
 
