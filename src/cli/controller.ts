@@ -4,10 +4,12 @@ import { InvalidInputError } from "../core/errors.js";
 import { defaultKubeconfig } from "../core/kube/index.js";
 import { createLogger } from "../core/log.js";
 import { LIMIT_FLAGS, parseLimitFlags } from "./limit-flags.js";
+import { parseReplicaFlags, REPLICA_FLAGS } from "./replica-flags.js";
 
 /**
  * `flotilla controller [--kubeconfig FILE] [--repo URL] [--concurrent N] [--cache-dir DIR] [--listen :8080]
- * [--create-namespaces] [--default-service-account NAME] [--no-cross-namespace-refs] [--allow-insecure-http] [--allow-exec-kubeconfigs]`: the controller on the management cluster. It reconciles the GitRepository and Kustomization objects
+ * [--create-namespaces] [--default-service-account NAME] [--no-cross-namespace-refs] [--allow-insecure-http] [--allow-exec-kubeconfigs]
+ * [--lease-namespace NS [--replica-id ID] [--lease-duration 15s] [--renew-deadline 10s] [--retry-period 2s]] [--watch-label-selector SEL]`: the controller on the management cluster. It reconciles the GitRepository and Kustomization objects
  * it finds; with `--repo` it first puts the repository's fleet there (see FleetPlanner). Runs until
  * SIGINT or SIGTERM.
  */
@@ -27,6 +29,7 @@ export async function run(args: string[]): Promise<number> {
       "allow-insecure-http": { type: "boolean", default: false },
       // Let a target cluster's kubeconfig Secret run an exec credential plugin (Flux: --insecure-kubeconfig-exec).
       "allow-exec-kubeconfigs": { type: "boolean", default: false },
+      ...REPLICA_FLAGS,
     },
   });
   const listen = parseListenAddress(values.listen);
@@ -34,6 +37,7 @@ export async function run(args: string[]): Promise<number> {
   const concurrency = Number.parseInt(values.concurrent, 10);
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new InvalidInputError(`--concurrent must be a positive integer, not '${values.concurrent}'`, { field: "--concurrent" });
+  const replicas = parseReplicaFlags(values);
   const logger = createLogger({ level: process.env.FLOTILLA_LOG_LEVEL ?? "info" });
   const defaultServiceAccount = values["default-service-account"];
   if (defaultServiceAccount !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(defaultServiceAccount)) {
@@ -64,6 +68,7 @@ export async function run(args: string[]): Promise<number> {
       ...(defaultServiceAccount ? { defaultServiceAccount } : {}),
       noCrossNamespaceRefs: values["no-cross-namespace-refs"],
       allowInsecureHttp: values["allow-insecure-http"],
+      ...replicas,
     },
     listen,
     // Push webhooks: POST /hook/<FLOTILLA_WEBHOOK_TOKEN>, signed with FLOTILLA_WEBHOOK_SECRET; without a

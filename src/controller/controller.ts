@@ -17,7 +17,8 @@ import { identityOf, normalizePath, reconcileKustomization, sourceKeyOf, type Ku
 import { ApiManagementCluster } from "./management-cluster.js";
 import type { RolloutObject } from "../rollout/index.js";
 import { patchRolloutStatus, RolloutController, watchRollouts, type RevisionGateResult, type RolloutWatches } from "./rollout/index.js";
-import type { SecretCredentials, SourceArtifact, TrackedSource } from "./ports.js";
+import type { RecordedRender, SecretCredentials, SourceArtifact, TrackedSource } from "./ports.js";
+import { FullReconciles } from "./inputs.js";
 import { FairQueue } from "./queue.js";
 import { RenderCache, digest } from "./render-cache.js";
 import { RenderWorkers, type RenderWorkerOptions } from "./render-worker.js";
@@ -94,7 +95,9 @@ export class Controller {
   private readonly mgmt: ApiManagementCluster;
   private readonly targets: TargetClusters;
   private readonly queue: FairQueue;
-  private readonly renderCache = new RenderCache<KubeObject[]>();
+  private readonly renderCache = new RenderCache<RecordedRender>();
+  /** Each unit's last full reconcile in this process: empty after a restart, so every unit's first reconcile is full. */
+  private readonly fullReconciles = new FullReconciles();
   private readonly renderWorkers: RenderWorkers;
   /** Renders for dependency inference by revision, path and spec; a failed one stays failed for its revision. */
   private readonly inferenceRenders = new Map<string, Promise<KubeObject[]>>();
@@ -218,6 +221,16 @@ export class Controller {
     return [...this.kustomizations.values()];
   }
 
+  /** Requests made so far to the workload cluster of a kubeconfig (a kubeconfig Secret's text), by verb; undefined: none. */
+  workloadRequests(kubeconfig: string): Readonly<Record<string, number>> | undefined {
+    return this.targets.requestCounts(kubeconfig);
+  }
+
+  /** Requests and writes made so far to every workload cluster. */
+  workloadTotals(): { requests: number; writes: number } {
+    return this.targets.totals();
+  }
+
   /** Resolves when no reconcile is queued or running (scheduled requeues do not count). */
   whenIdle(): Promise<void> {
     return this.queue.whenIdle();
@@ -244,6 +257,7 @@ export class Controller {
     const before = this.kustomizations.get(key);
     if (type === "DELETED") {
       this.kustomizations.delete(key);
+      this.fullReconciles.forget(key);
       this.metrics.forget("Kustomization", k.metadata.namespace, k.metadata.name);
       this.queue.forget(`Kustomization/${key}`);
       return;
@@ -457,8 +471,9 @@ export class Controller {
   private kustomizationContext(pinned?: Record<string, SourceArtifact>): KustomizationContext {
     return {
       mgmt: this.mgmt,
-      render: (tree, path, spec) => this.renderWorkers.render(tree, normalizePath(path), spec),
+      render: (tree, path, spec) => this.renderWorkers.renderRecorded(tree, normalizePath(path), spec),
       renderCache: this.renderCache,
+      fullReconciles: this.fullReconciles,
       artifact: (key) => pinned?.[key] ?? this.artifacts.get(key),
       sourceExists: (key) => this.gitRepositories.has(key),
       kustomization: (key) => this.kustomizations.get(key),

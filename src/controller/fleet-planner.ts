@@ -80,6 +80,9 @@ export class FleetPlanner {
       this.controller.onArtifact((key) => {
         if (sources.gitRepositories.some((g) => `${g.metadata.namespace}/${g.metadata.name}` === key)) this.replan();
       });
+      this.controller.onClusterAcquired((cluster) => {
+        if (cluster === "mgmt") this.replan();
+      });
       this.replan();
     }
     return sources.mode;
@@ -91,6 +94,8 @@ export class FleetPlanner {
   }
 
   private replan(): void {
+    // With replicas, only the holder of the management cluster's Lease applies the plan.
+    if (!this.controller.owns("mgmt")) return;
     this.planning = this.planning
       .then(() => this.applyPlan())
       .catch((error: unknown) => this.log.error({ err: describeError(error) }, "the fleet plan failed; keeping the last one"));

@@ -16,12 +16,14 @@ import { objectKey, type KubeObject } from "../core/object.js";
 import { Reason, isReady, readyCondition, setCondition } from "../status/conditions.js";
 import type { Metrics } from "../status/metrics.js";
 import { withJitter, type Clock } from "./clock.js";
+import { inputDigest, outputDigest, readSetDigest, type FullReconciles, type InputParts } from "./inputs.js";
 import {
   ApplyFailure,
   HealthCheckFailure,
   type ApplyOutcome,
   type FluxRenderSpec,
   type ManagementCluster,
+  type RecordedRender,
   type RenderPort,
   type SourceArtifact,
   type TargetCluster,
@@ -40,7 +42,9 @@ export interface TenancyOptions {
 export interface KustomizationContext {
   mgmt: ManagementCluster;
   render: RenderPort;
-  renderCache: RenderCache<KubeObject[]>;
+  renderCache: RenderCache<RecordedRender>;
+  /** Each unit's last full reconcile in this process (its read set, when drift correction is due). */
+  fullReconciles: FullReconciles;
   /** The stored artifact of a GitRepository (`namespace/name`), if any. */
   artifact(sourceKey: string): SourceArtifact | undefined;
   /** Whether a GitRepository (`namespace/name`) exists at all. */
@@ -139,9 +143,7 @@ export async function reconcileKustomization(k: Kustomization, ctx: Kustomizatio
   const log = ctx.logger.child({ unit: objectKey(k), cluster: k.spec.kubeConfig?.secretRef.name.replace(/-kubeconfig$/, "") ?? "mgmt" });
   const run: Run = { k, ctx, log, started, timing, secretValues: [] };
   const result = await reconcileSteps(run);
-  const outcome = isFailure(result)
-    ? await reportFailure(run, result)
-    : { requeueAfterMs: withJitter(timing.intervalMs), ready: "True" as const };
+  const outcome = isFailure(result) ? await reportFailure(run, result) : { requeueAfterMs: result.requeueAfterMs, ready: "True" as const };
   ctx.metrics?.reconcileDuration.observe(
     { kind: "Kustomization", name: k.metadata.name, namespace: k.metadata.namespace },
     (ctx.clock.now() - started) / 1000,
@@ -149,7 +151,12 @@ export async function reconcileKustomization(k: Kustomization, ctx: Kustomizatio
   return outcome;
 }
 
-async function reconcileSteps(run: Run): Promise<Step<void>> {
+/** A successful reconcile: when to run again (drift correction at the unit's interval). */
+interface Done {
+  requeueAfterMs: number;
+}
+
+async function reconcileSteps(run: Run): Promise<Step<Done>> {
   const { k, ctx } = run;
   const artifact = resolveSource(k, ctx);
   if (isFailure(artifact)) return artifact;
@@ -158,9 +165,71 @@ async function reconcileSteps(run: Run): Promise<Step<void>> {
   if (isFailure(dependencies)) return { ...dependencies, status: attempted };
   const target = await resolveTarget(k, ctx);
   if (isFailure(target)) return { ...target, status: attempted };
-  const objects = await build(k, ctx, artifact, run.secretValues);
-  if (isFailure(objects)) return { ...objects, status: attempted };
-  return applyAndReport(run, target, objects, artifact.revision);
+  const spec = await buildSpec(k, ctx, run.secretValues);
+  if (isFailure(spec)) return { ...spec, status: attempted };
+  const parts = (readSet: string): InputParts => ({
+    spec: k.spec,
+    identity: identityOf(k, ctx.tenancy),
+    kubeconfig: target.kubeconfig,
+    substitute: spec.substitute,
+    readSet,
+  });
+  const unchanged = await recordIfUnchanged(run, artifact, parts);
+  if (unchanged) return unchanged;
+  const rendered = await build(k, ctx, artifact, spec);
+  if (isFailure(rendered)) return { ...rendered, status: attempted };
+  const inputs = {
+    revision: artifact.revision,
+    digest: inputDigest(parts(readSetDigest(artifact.tree, rendered.reads))),
+    outputDigest: outputDigest(rendered.objects),
+  };
+  const applied = await applyAndReport(run, target.cluster, rendered.objects, artifact.revision, inputs);
+  if (isFailure(applied)) return applied;
+  const requeueAfterMs = withJitter(run.timing.intervalMs);
+  ctx.fullReconciles.set(objectKey(k), { reads: rendered.reads, dueAt: ctx.clock.now() + requeueAfterMs });
+  return { requeueAfterMs };
+}
+
+/**
+ * A unit whose inputs did not change since its last full reconcile in this process, which
+ * succeeded, and whose drift correction is not yet due: records the new revision (status only)
+ * without rendering or contacting its cluster. Undefined when a full reconcile is needed.
+ */
+async function recordIfUnchanged(run: Run, artifact: SourceArtifact, parts: (readSet: string) => InputParts): Promise<Done | undefined> {
+  const { k, ctx } = run;
+  const last = ctx.fullReconciles.get(objectKey(k));
+  const inputs = k.status?.inputs;
+  const now = ctx.clock.now();
+  if (!last || !inputs || now >= last.dueAt || !lastApplySucceeded(k)) return undefined;
+  if (inputDigest(parts(readSetDigest(artifact.tree, last.reads))) !== inputs.digest) return undefined;
+  const revision = artifact.revision;
+  if (revision !== inputs.revision || k.status?.lastAppliedRevision !== revision) {
+    await setStatus(k, ctx, {
+      ready: "True",
+      reason: Reason.ReconciliationSucceeded,
+      message: `Applied revision: ${revision}`,
+      lastAppliedRevision: revision,
+      lastAttemptedRevision: revision,
+      inputs: { ...inputs, revision },
+    });
+    run.log.child({ revision }).info({ ms: now - run.started }, "inputs unchanged: revision recorded, cluster not contacted");
+  }
+  ctx.metrics?.unitReconciles.add({ outcome: "unchanged" }, 1);
+  return { requeueAfterMs: last.dueAt - now };
+}
+
+/** Ready after a successful apply of its current spec, and nothing attempted since. */
+function lastApplySucceeded(k: Kustomization): boolean {
+  const ready = readyCondition(k.status?.conditions);
+  const generation = typeof k.metadata.generation === "number" ? k.metadata.generation : undefined;
+  return (
+    ready?.status === "True" &&
+    ready.reason === Reason.ReconciliationSucceeded &&
+    (generation === undefined || k.status?.observedGeneration === generation) &&
+    k.status?.lastAppliedRevision !== undefined &&
+    k.status.lastAppliedRevision === k.status.lastAttemptedRevision &&
+    k.status.lastAppliedRevision === k.status.inputs?.revision
+  );
 }
 
 function parseTiming(k: Kustomization): Step<Timing> {
@@ -225,7 +294,10 @@ function checkDependencies(k: Kustomization, ctx: KustomizationContext, timing: 
 }
 
 /** The cluster to apply to (its kubeconfig Secret, in the unit's namespace) and the identity to act as there. */
-async function resolveTarget(k: Kustomization, ctx: KustomizationContext): Promise<Step<TargetCluster>> {
+async function resolveTarget(
+  k: Kustomization,
+  ctx: KustomizationContext,
+): Promise<Step<{ cluster: TargetCluster; kubeconfig: string | undefined }>> {
   const serviceAccount = k.spec.serviceAccountName;
   if (serviceAccount !== undefined && !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(serviceAccount)) {
     return failure(
@@ -233,7 +305,7 @@ async function resolveTarget(k: Kustomization, ctx: KustomizationContext): Promi
       `spec.serviceAccountName '${serviceAccount}' is not a valid ServiceAccount name (lowercase letters, digits, '-' and '.')`,
     );
   }
-  if (!k.spec.kubeConfig) return ctx.target(undefined, identityOf(k, ctx.tenancy));
+  if (!k.spec.kubeConfig) return { cluster: ctx.target(undefined, identityOf(k, ctx.tenancy)), kubeconfig: undefined };
   const ref = k.spec.kubeConfig.secretRef;
   const secret = await ctx.mgmt.getSecret(k.metadata.namespace, ref.name);
   if (!secret)
@@ -248,24 +320,36 @@ async function resolveTarget(k: Kustomization, ctx: KustomizationContext): Promi
       `kubeconfig Secret '${k.metadata.namespace}/${ref.name}' has no key ${keys} (spec.kubeConfig.secretRef)`,
     );
   }
-  return ctx.target(kubeconfig, identityOf(k, ctx.tenancy));
+  return { cluster: ctx.target(kubeconfig, identityOf(k, ctx.tenancy)), kubeconfig };
 }
 
-/** The unit's objects: the render (shared through the render cache) with substitutions; SOPS-encrypted Secrets refused. */
+/** The render options of the unit's spec, with the substitutions of `postBuild` (reading its `substituteFrom` sources). */
+async function buildSpec(k: Kustomization, ctx: KustomizationContext, secretValues: string[]): Promise<Step<FluxRenderSpec>> {
+  try {
+    return await renderSpec(k, ctx, secretValues);
+  } catch (error) {
+    return failure(Reason.BuildFailed, describeError(error));
+  }
+}
+
+/** The unit's render (shared through the render cache) with its read set; SOPS-encrypted Secrets refused. */
 async function build(
   k: Kustomization,
   ctx: KustomizationContext,
   artifact: SourceArtifact,
-  secretValues: string[],
-): Promise<Step<KubeObject[]>> {
-  let objects: KubeObject[];
+  spec: FluxRenderSpec,
+): Promise<Step<RecordedRender>> {
+  let rendered: RecordedRender;
+  const started = ctx.clock.now();
   try {
-    const spec = await renderSpec(k, ctx, secretValues);
     const key = RenderCache.key(artifact.revision, k.spec.path ?? "", spec);
-    objects = await ctx.renderCache.get(key, artifact.revision, () => ctx.render(artifact.tree, normalizePath(k.spec.path), spec));
+    rendered = await ctx.renderCache.get(key, artifact.revision, () => ctx.render(artifact.tree, normalizePath(k.spec.path), spec));
   } catch (error) {
     return failure(Reason.BuildFailed, describeError(error));
+  } finally {
+    ctx.metrics?.stepSeconds.add({ step: "render" }, (ctx.clock.now() - started) / 1000);
   }
+  const { objects } = rendered;
   const encrypted = k.spec.decryption ? objects.find((o) => o.kind === "Secret" && typeof o.sops === "object") : undefined;
   if (encrypted) {
     return failure(
@@ -273,14 +357,21 @@ async function build(
       `Secret/${encrypted.metadata.namespace ?? ""}/${encrypted.metadata.name ?? ""} is SOPS-encrypted and Flotilla cannot decrypt it (spec.decryption)`,
     );
   }
-  return objects;
+  return rendered;
 }
 
 /** Applies, prunes and waits; on success writes Ready=True with the new inventory and an event naming the changes. */
-async function applyAndReport(run: Run, target: TargetCluster, objects: KubeObject[], revision: string): Promise<Step<void>> {
+async function applyAndReport(
+  run: Run,
+  target: TargetCluster,
+  objects: KubeObject[],
+  revision: string,
+  inputs: NonNullable<StatusFields["inputs"]>,
+): Promise<Step<void>> {
   const { k, ctx, timing } = run;
   const previousInventory = k.status?.inventory?.entries ?? [];
   let outcome: ApplyOutcome;
+  const started = ctx.clock.now();
   try {
     outcome = await target.apply({
       unit: { namespace: k.metadata.namespace, name: k.metadata.name },
@@ -295,7 +386,9 @@ async function applyAndReport(run: Run, target: TargetCluster, objects: KubeObje
       // status write below would otherwise forget them, and never prune them once they leave git.
       recordIntent: async (entries) => {
         const status = { ...k.status, inventory: { entries } };
+        const writing = ctx.clock.now();
         await ctx.mgmt.patchKustomizationStatus(k, status);
+        ctx.metrics?.stepSeconds.add({ step: "status" }, (ctx.clock.now() - writing) / 1000);
         k.status = status;
       },
       // Not Ready while health checks wait, and the message says for what (an object that never appears included).
@@ -318,7 +411,10 @@ async function applyAndReport(run: Run, target: TargetCluster, objects: KubeObje
       waiting: false,
       status: { lastAttemptedRevision: revision, inventory: { entries: inventory } },
     });
+  } finally {
+    ctx.metrics?.stepSeconds.add({ step: "apply" }, (ctx.clock.now() - started) / 1000);
   }
+  ctx.metrics?.unitReconciles.add({ outcome: "applied" }, 1);
   const message = `Applied revision: ${revision}`;
   await setStatus(k, ctx, {
     ready: "True",
@@ -327,6 +423,7 @@ async function applyAndReport(run: Run, target: TargetCluster, objects: KubeObje
     lastAppliedRevision: revision,
     lastAttemptedRevision: revision,
     inventory: { entries: outcome.inventory },
+    inputs,
   });
   if (outcome.summary)
     await ctx.mgmt.event(k, "Normal", Reason.ReconciliationSucceeded, `${outcome.summary}\n${message}`).catch(() => undefined);
@@ -427,7 +524,9 @@ async function setStatus(
   };
   ctx.metrics?.recordReady("Kustomization", k.metadata.namespace, k.metadata.name, ready);
   if (JSON.stringify(status) === JSON.stringify(k.status)) return;
+  const writing = ctx.clock.now();
   await ctx.mgmt.patchKustomizationStatus(k, status);
+  ctx.metrics?.stepSeconds.add({ step: "status" }, (ctx.clock.now() - writing) / 1000);
   k.status = status;
 }
 

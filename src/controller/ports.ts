@@ -64,8 +64,14 @@ export interface TargetCluster {
 /** Failures the apply port reports; anything else is a ReconciliationFailed. */
 export { ApplyFailure, HealthCheckFailure } from "../apply/errors.js";
 
-/** Renders a path of a tree (in a render worker, in the controller). */
-export type RenderPort = (tree: FileTree, path: string, spec: FluxRenderSpec) => KubeObject[] | Promise<KubeObject[]>;
+/** A render's objects and its read set: what it asked of the tree (`read:<path>`, see RecordingTree), sorted. */
+export interface RecordedRender {
+  objects: KubeObject[];
+  reads: string[];
+}
+
+/** Renders a path of a tree (in a render worker, in the controller), recording what it read. */
+export type RenderPort = (tree: FileTree, path: string, spec: FluxRenderSpec) => RecordedRender | Promise<RecordedRender>;
 
 /** The parts of a Kustomization's spec that shape its render. */
 export interface FluxRenderSpec {

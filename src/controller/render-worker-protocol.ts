@@ -32,7 +32,8 @@ export interface RenderRequest {
   limits: RenderLimits;
 }
 
-export type RenderReply = { id: number; json: string } | { id: number; error: SerializedError };
+/** A render as JSON with its read set (what it asked of the tree, see RecordingTree), or its error. */
+export type RenderReply = { id: number; json: string; reads: string[] } | { id: number; error: SerializedError };
 
 let nextTreeId = 1;
 

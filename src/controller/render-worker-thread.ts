@@ -1,9 +1,9 @@
 /**
  * The render worker's thread: renders one path of a tree per message and answers with the render
- * as JSON (bounded by the render limits) or the error. Loaded by RenderWorkers only.
+ * as JSON (bounded by the render limits) with its read set, or the error. Loaded by RenderWorkers only.
  */
 import { parentPort } from "node:worker_threads";
-import { MemoryTree } from "../core/file-tree.js";
+import { MemoryTree, RecordingTree } from "../core/file-tree.js";
 import { renderFlux } from "../render/index.js";
 import { boundedRenderJson } from "../render/limits.js";
 import { serializeError, unpackTree, type RenderRequest, type RenderReply } from "./render-worker-protocol.js";
@@ -13,8 +13,9 @@ const trees = new Map<number, MemoryTree>();
 parentPort!.on("message", (request: RenderRequest) => {
   let reply: RenderReply;
   try {
-    const tree = treeOf(request);
-    reply = { id: request.id, json: boundedRenderJson(renderFlux(tree, request.path, request.spec), request.limits, request.path) };
+    const tree = new RecordingTree(treeOf(request));
+    const json = boundedRenderJson(renderFlux(tree, request.path, request.spec), request.limits, request.path);
+    reply = { id: request.id, json, reads: tree.reads() };
   } catch (error) {
     reply = { id: request.id, error: serializeError(error instanceof Error ? error : new Error(String(error))) };
   }

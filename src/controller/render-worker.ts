@@ -3,12 +3,12 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Logger } from "pino";
 import { TimeoutError, TooLargeError } from "../core/errors.js";
-import { MemoryTree, type FileTree } from "../core/file-tree.js";
+import { MemoryTree, RecordingTree, type FileTree } from "../core/file-tree.js";
 import { silentLogger } from "../core/log.js";
 import type { KubeObject } from "../core/object.js";
 import { renderFlux } from "../render/index.js";
 import { boundedRenderJson, DEFAULT_RENDER_LIMITS, type RenderLimits } from "../render/limits.js";
-import type { FluxRenderSpec } from "./ports.js";
+import type { FluxRenderSpec, RecordedRender } from "./ports.js";
 import { deserializeError, packTree, type PackedTree, type RenderReply, type RenderRequest } from "./render-worker-protocol.js";
 
 export interface RenderWorkerOptions {
@@ -29,7 +29,7 @@ export const DEFAULT_RENDER_MEMORY_MB = 256;
 
 interface Job {
   request: Omit<RenderRequest, "id">;
-  resolve: (objects: KubeObject[]) => void;
+  resolve: (render: RecordedRender) => void;
   reject: (error: Error) => void;
 }
 
@@ -68,14 +68,23 @@ export class RenderWorkers {
   }
 
   /** Renders `path` of `tree` with `spec` in a worker; trees that are not in memory render here. */
-  render(tree: FileTree, path: string, spec: FluxRenderSpec): Promise<KubeObject[]> {
+  async render(tree: FileTree, path: string, spec: FluxRenderSpec): Promise<KubeObject[]> {
+    return (await this.renderRecorded(tree, path, spec)).objects;
+  }
+
+  /** `render`, with the render's read set. */
+  renderRecorded(tree: FileTree, path: string, spec: FluxRenderSpec): Promise<RecordedRender> {
     if (this.closed) return Promise.reject(new Error("the render workers are stopped"));
     if (!(tree instanceof MemoryTree) || !this.script) {
-      return Promise.resolve().then(() => JSON.parse(boundedRenderJson(renderFlux(tree, path, spec), this.limits, path)) as KubeObject[]);
+      return Promise.resolve().then(() => {
+        const recording = new RecordingTree(tree);
+        const objects = JSON.parse(boundedRenderJson(renderFlux(recording, path, spec), this.limits, path)) as KubeObject[];
+        return { objects, reads: recording.reads() };
+      });
     }
     let packedTree = this.packed.get(tree);
     if (!packedTree) this.packed.set(tree, (packedTree = packTree(tree)));
-    return new Promise<KubeObject[]>((resolve, reject) => {
+    return new Promise<RecordedRender>((resolve, reject) => {
       this.queue.push({ request: { tree: packedTree, path, spec, limits: this.limits }, resolve, reject });
       this.dispatch();
     });
@@ -128,7 +137,7 @@ export class RenderWorkers {
     if (!current || current.id !== reply.id) return;
     clearTimeout(current.timer);
     slot.job = undefined;
-    if ("json" in reply) current.job.resolve(JSON.parse(reply.json) as KubeObject[]);
+    if ("json" in reply) current.job.resolve({ objects: JSON.parse(reply.json) as KubeObject[], reads: reply.reads });
     else current.job.reject(deserializeError(reply.error));
     this.dispatch();
   }

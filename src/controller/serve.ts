@@ -50,6 +50,8 @@ export async function serveController(opts: ServeOptions): Promise<ServingContro
     controller,
     url: server.url,
     async stop() {
+      // With replicas: finish the applies in flight and release the Leases before going away.
+      await controller.drain();
       controller.stop();
       await server.close();
     },

@@ -68,6 +68,22 @@ export class TargetClusters {
     };
   }
 
+  /** Requests made so far to the workload cluster of `kubeconfig`, by verb (undefined: none yet); impersonated requests included. */
+  requestCounts(kubeconfig: string): Readonly<ClusterClient["counts"]> | undefined {
+    return this.clients.get(kubeconfigDigest(kubeconfig))?.counts;
+  }
+
+  /** Requests and writes (creates, applies, patches, deletes) made so far to every workload cluster. */
+  totals(): { requests: number; writes: number } {
+    let requests = 0;
+    let writes = 0;
+    for (const c of this.clients.values()) {
+      requests += Object.values(c.counts).reduce((a, b) => a + b, 0);
+      writes += c.writes();
+    }
+    return { requests, writes };
+  }
+
   close(): void {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();

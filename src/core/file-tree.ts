@@ -261,3 +261,51 @@ export class MemoryTree implements FileTree {
     return [[...this.files], [...this.symlinks], [...this.unread]];
   }
 }
+
+/**
+ * A tree that remembers what was asked of it: every `kind`, `list`, `read` and `realPath` by path
+ * (`kind:apps`, `read:apps/kustomization.yaml`). Wrapped around a render's tree, it gives the
+ * render's read set: the only parts of the revision its output can depend on. Render stays pure;
+ * the wrapper only looks on.
+ */
+export class RecordingTree implements FileTree {
+  readonly label: string;
+  readonly realPath?: (path: string) => string;
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly tree: FileTree) {
+    this.label = tree.label;
+    if (tree.realPath) {
+      const real = tree.realPath.bind(tree);
+      this.realPath = (path) => {
+        this.seen.add(`real:${path}`);
+        return real(path);
+      };
+    }
+  }
+
+  kind(path: string): "file" | "dir" | undefined {
+    this.seen.add(`kind:${path}`);
+    return this.tree.kind(path);
+  }
+
+  list(dir: string): string[] {
+    this.seen.add(`list:${dir}`);
+    return this.tree.list(dir);
+  }
+
+  read(path: string): Uint8Array {
+    this.seen.add(`read:${path}`);
+    return this.tree.read(path);
+  }
+
+  readText(path: string): string {
+    this.seen.add(`read:${path}`);
+    return this.tree.readText(path);
+  }
+
+  /** What was asked so far, sorted: `<kind|list|read|real>:<path>`. */
+  reads(): string[] {
+    return [...this.seen].sort();
+  }
+}

@@ -149,7 +149,21 @@ export interface Kustomization extends KubeObject {
     lastAttemptedRevision?: string;
     observedGeneration?: number;
     inventory?: { entries: InventoryEntry[] };
+    /** What the last full reconcile read and rendered (Flotilla's addition; see UnitInputs). */
+    inputs?: UnitInputs;
   };
+}
+
+/**
+ * `status.inputs` of a Kustomization: the revision these digests were taken at, a digest of the
+ * unit's inputs (spec, identity, target kubeconfig, substitutions with their `substituteFrom` data,
+ * and the content of every file and folder its render read) and a digest of the render's output.
+ * Both are HMAC-SHA256 keyed per controller process, so they reveal nothing about Secret data.
+ */
+export interface UnitInputs {
+  revision: string;
+  digest: string;
+  outputDigest: string;
 }
 
 /**

@@ -122,7 +122,14 @@ export class Gauge {
   constructor(
     readonly name: string,
     readonly help: string,
+    /** `counter` for a series that only grows through `add` (named `*_total`). */
+    private readonly type: "gauge" | "counter" = "gauge",
   ) {}
+
+  /** Adds `delta` to the series with these labels (from 0). */
+  add(labels: Labels, delta: number): void {
+    this.set(labels, (this.get(labels) ?? 0) + delta);
+  }
 
   set(labels: Labels, value: number): void {
     const key = labelText(labels);
@@ -142,7 +149,7 @@ export class Gauge {
   }
 
   render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
     for (const [labels, s] of this.series.byKey) lines.push(`${this.name}${labels} ${valueText(s.value)}`);
     return lines.join("\n");
   }
@@ -161,6 +168,16 @@ export class Metrics {
   readonly info = new Gauge("gotk_resource_info", "The current state of a Flux resource: Ready status, suspension and revision as labels.");
   readonly ready = new Gauge("flotilla_ready", "1 when the object is Ready, 0 otherwise.");
   readonly renders = new Gauge("flotilla_render_cache", "Render cache entries, hits and misses.");
+  readonly unitReconciles = new Gauge(
+    "flotilla_unit_reconciles_total",
+    "Kustomization reconciles that succeeded, by outcome: applied (a full apply) or unchanged (inputs unchanged: revision recorded, cluster not contacted).",
+    "counter",
+  );
+  readonly stepSeconds = new Gauge(
+    "flotilla_reconcile_step_seconds_total",
+    "Seconds Kustomization reconciles spent waiting on each step (render, apply, status writes on the management cluster), summed over concurrent reconciles.",
+    "counter",
+  );
 
   /**
    * Records one object's Ready status as Flux does: one `gotk_reconcile_condition` series per status
@@ -181,6 +198,7 @@ export class Metrics {
   }
 
   render(): string {
-    return `${[this.reconcileDuration, this.condition, this.info, this.ready, this.renders].map((m) => m.render()).join("\n")}\n`;
+    const all = [this.reconcileDuration, this.condition, this.info, this.ready, this.renders, this.unitReconciles, this.stepSeconds];
+    return `${all.map((m) => m.render()).join("\n")}\n`;
   }
 }

@@ -53,9 +53,12 @@ describe("deploy/: what installs Flotilla on a management cluster", () => {
     await harness?.stop();
   });
 
-  it("renders the Namespace, ServiceAccount, RBAC, CRDs, Deployment and Service", () => {
+  it("renders the Namespace, ServiceAccount, RBAC, CRDs, Deployment, PodDisruptionBudget and Service", () => {
     expect(objects.map((o) => o.kind).sort()).toEqual(
       [
+        "PodDisruptionBudget",
+        "Role",
+        "RoleBinding",
         "ClusterRole",
         "ClusterRole",
         "ClusterRole",
@@ -93,9 +96,12 @@ describe("deploy/: what installs Flotilla on a management cluster", () => {
       timeoutMs: 60_000,
     });
     const refused: string[] = [];
+    // This apiserver (1.20) serves PodDisruptionBudget only as policy/v1beta1; policy/v1 (1.21+, the only one from 1.25) has the same fields.
+    const served = async (o: KubeObject) =>
+      o.apiVersion === "policy/v1" && !(await client.resourceOf(o)) ? { ...deepClone(o), apiVersion: "policy/v1beta1" } : o;
     for (const o of rest) {
       try {
-        const dry = await apply(client, o);
+        const dry = await apply(client, await served(o));
         expect(dry.metadata.uid ?? dry.metadata.name).toBeTruthy();
       } catch (error) {
         refused.push(`${objectRef(o)}: ${(error as Error).message}`);
@@ -142,7 +148,14 @@ describe("deploy/: what installs Flotilla on a management cluster", () => {
   });
 
   it("lets the controller's ServiceAccount do what the controller does, and not more (SubjectAccessReview with the RBAC applied)", async () => {
-    for (const o of [...byKind("ServiceAccount"), ...byKind("ClusterRole"), ...byKind("ClusterRoleBinding")]) await apply(client, o, true);
+    for (const o of [
+      ...byKind("ServiceAccount"),
+      ...byKind("ClusterRole"),
+      ...byKind("ClusterRoleBinding"),
+      ...byKind("Role"),
+      ...byKind("RoleBinding"),
+    ])
+      await apply(client, o, true);
     const can = async (verb: string, group: string, resource: string, namespace?: string, subresource?: string) => {
       const review = {
         apiVersion: "authorization.k8s.io/v1",
@@ -175,6 +188,13 @@ describe("deploy/: what installs Flotilla on a management cluster", () => {
       ["patch", "flotilla.dev", "rollouts", "flux-system", "status"],
       // To act as a unit's service account (spec.serviceAccountName, --default-service-account).
       ["impersonate", "", "serviceaccounts", "tenant-a"],
+      // The replicas' Leases, in the controller's namespace.
+      ...(["get", "list", "watch", "create", "update", "delete"] as const).map((verb): [string, string, string, string] => [
+        verb,
+        "coordination.k8s.io",
+        "leases",
+        "flux-system",
+      ]),
     ];
     for (const [verb, group, resource, ns, sub] of allowed)
       expect(await can(verb, group, resource, ns, sub), `${verb} ${group}/${resource}${sub ? `/${sub}` : ""}`).toBe(true);
@@ -187,6 +207,9 @@ describe("deploy/: what installs Flotilla on a management cluster", () => {
       ["impersonate", "", "groups"],
       ["create", "", "pods", "flux-system", "exec"],
       ["delete", "apiextensions.k8s.io", "customresourcedefinitions"],
+      // Leases elsewhere (kube-system's leader elections, node heartbeats) are not the controller's.
+      ["update", "coordination.k8s.io", "leases", "kube-system"],
+      ["create", "coordination.k8s.io", "leases", "kube-node-lease"],
     ];
     for (const [verb, group, resource, ns, sub] of denied)
       expect(await can(verb, group, resource, ns, sub), `${verb} ${group}/${resource}`).toBe(false);
@@ -218,9 +241,29 @@ describe("deploy/: what installs Flotilla on a management cluster", () => {
     ]);
   });
 
+  it("runs 2 replicas with a RollingUpdate, a PodDisruptionBudget, and each replica named by its pod (downward API)", () => {
+    const deployment = byKind("Deployment")[0] as KubeObject & {
+      spec: { replicas: number; strategy: { type: string; rollingUpdate?: { maxUnavailable?: number } }; selector: unknown };
+    };
+    expect(deployment.spec.replicas).toBe(2);
+    expect(deployment.spec.strategy.type).toBe("RollingUpdate");
+    expect(deployment.spec.strategy.rollingUpdate?.maxUnavailable).toBe(0);
+    const pdb = byKind("PodDisruptionBudget")[0] as KubeObject & { spec: { minAvailable: number; selector: unknown } };
+    expect(pdb.spec.minAvailable).toBe(1);
+    expect(pdb.spec.selector).toEqual(deployment.spec.selector);
+    const { c } = controllerContainer();
+    const env = (c as Container & { env: Array<{ name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }> }).env;
+    expect(env.find((e) => e.name === "POD_NAME")?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.name");
+    expect(env.find((e) => e.name === "POD_NAMESPACE")?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.namespace");
+    expect(c.args).toContain("--lease-namespace=$(POD_NAMESPACE)");
+  });
+
   it("passes only flags that `flotilla controller` accepts (it gets as far as reading the missing kubeconfig)", async () => {
     const { c } = controllerContainer();
-    await expect(runController([...c.args!.slice(1), "--kubeconfig", "/nonexistent/flotilla-deploy-test"])).rejects.toThrow(
+    // As the kubelet expands $(VAR) from the container's env (downward API values of a pod).
+    const pod: Record<string, string> = { POD_NAMESPACE: "flux-system", POD_NAME: "flotilla-controller-7d9f8-abcde" };
+    const args = c.args!.slice(1).map((a) => a.replace(/\$\((\w+)\)/g, (_, v: string) => pod[v] ?? `$(${v})`));
+    await expect(runController([...args, "--kubeconfig", "/nonexistent/flotilla-deploy-test"])).rejects.toThrow(
       /kubeconfig '\/nonexistent\/flotilla-deploy-test' does not exist/,
     );
   });
