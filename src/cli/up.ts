@@ -15,6 +15,53 @@ import { isRemoteRepository, PROJECT_ROOT, startLocalFleet, writeFleetKubeconfig
  * With `--once`, `--timeout` (a duration: 90s, 6m, 1h) bounds the whole run, provisioning included.
  */
 export async function run(args: string[]): Promise<number> {
+  const options = parseUpArgs(args);
+  const logger = createLogger({ level: process.env.FLOTILLA_LOG_LEVEL ?? "warn" });
+  const started = Date.now();
+  const deadline = started + options.timeoutMs;
+  const teardown = new Teardown();
+  try {
+    if (options.createNamespaces)
+      process.stderr.write(
+        "namespaces that objects live in and nothing in git creates are created, as an operator would (--no-create-namespaces fails those units as Flux does)\n",
+      );
+    const fleet = await startLocalFleet({
+      repo: options.repo,
+      standIn: options.standIn,
+      createNamespaces: options.createNamespaces,
+      logger,
+      step,
+      notice: (text) => process.stderr.write(`${text}\n`),
+    });
+    teardown.add(() => fleet.stop());
+    process.stderr.write(
+      `repository layout: ${fleet.mode === "flux" ? "Flux objects under mgmt (Flux-compatible mode)" : "convention mode (units planned from the layout)"}\n`,
+    );
+    await provisionWorkloadClusters(fleet, options.once ? Math.max(0, deadline - Date.now()) : undefined);
+    writeFleetKubeconfig(options.kubeconfigOut, fleet.harness);
+    process.stderr.write(
+      `kubeconfig with contexts ${fleet.harness.clusters.map((c) => c.name).join(", ")}: ${options.kubeconfigOut}\n  kubectl --kubeconfig ${options.kubeconfigOut} --context mgmt get kustomizations -A\n`,
+    );
+    const settled = await followUnits(fleet.controller, options.once ? { started, deadline, timeout: options.timeout } : undefined);
+    await teardown.run();
+    return settled ? 0 : 1;
+  } catch (error) {
+    await teardown.run();
+    throw error;
+  }
+}
+
+interface UpOptions {
+  repo: string;
+  kubeconfigOut: string;
+  once: boolean;
+  timeout: string;
+  timeoutMs: number;
+  standIn: boolean;
+  createNamespaces: boolean;
+}
+
+function parseUpArgs(args: string[]): UpOptions {
   const { values } = parseArgs({
     args,
     options: {
@@ -31,108 +78,107 @@ export async function run(args: string[]): Promise<number> {
   const repo = remote ? repoArg : resolve(repoArg);
   if (!remote && !existsSync(join(repo, ".git")))
     throw new InvalidInputError(`'${repo}' is not a git repository; flotilla up follows its commits`, { field: "--repo" });
-  const kubeconfigOut = resolve(values["kubeconfig-out"] ?? join(process.cwd(), ".flotilla", "kubeconfig"));
-  const timeoutMs = values.timeout ? parseDuration(values.timeout, { field: "--timeout" }) : 10 * 60_000;
-  const tty = process.stderr.isTTY;
-  const logger = createLogger({ level: process.env.FLOTILLA_LOG_LEVEL ?? "warn" });
-  const started = Date.now();
-  const deadline = started + timeoutMs;
-  const step = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    const t = Date.now();
-    process.stderr.write(`${tty ? "▸ " : ""}${what}…`);
-    const v = await fn();
-    process.stderr.write(`${v === false ? " gave up" : " done"} (${((Date.now() - t) / 1000).toFixed(1)} s)\n`);
-    return v;
+  const timeout = values.timeout ?? "10m";
+  return {
+    repo,
+    kubeconfigOut: resolve(values["kubeconfig-out"] ?? join(process.cwd(), ".flotilla", "kubeconfig")),
+    once: values.once ?? false,
+    timeout,
+    timeoutMs: parseDuration(timeout, { field: "--timeout" }),
+    standIn: !values["no-stand-in"],
+    createNamespaces: !values["no-create-namespaces"],
   };
+}
 
-  const cleanup: Array<() => Promise<void>> = [];
-  let stopping = false;
-  const shutdown = async (): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write("\nstopping: reconcile loop, provider, control planes…\n");
-    for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
-  };
-  const onSignal = () => void shutdown().then(() => process.exit(0));
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  cleanup.push(async () => {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  });
+/** Prints `what…`, runs it, and then how long it took. */
+async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  const t = Date.now();
+  process.stderr.write(`${process.stderr.isTTY ? "▸ " : ""}${what}…`);
+  const v = await fn();
+  process.stderr.write(`${v === false ? " gave up" : " done"} (${((Date.now() - t) / 1000).toFixed(1)} s)\n`);
+  return v;
+}
 
-  try {
-    const createNamespaces = !values["no-create-namespaces"];
-    if (createNamespaces)
-      process.stderr.write(
-        "namespaces that objects live in and nothing in git creates are created, as an operator would (--no-create-namespaces fails those units as Flux does)\n",
-      );
-    const fleet = await startLocalFleet({
-      repo,
-      standIn: !values["no-stand-in"],
-      createNamespaces,
-      logger,
-      step,
-      notice: (text) => process.stderr.write(`${text}\n`),
+/** What to stop, in reverse order, once: at the end, on an error, or on SIGINT/SIGTERM (then exit 0). */
+class Teardown {
+  private readonly steps: Array<() => Promise<void>> = [];
+  private stopping = false;
+  private readonly onSignal = () => void this.run().then(() => process.exit(0));
+
+  constructor() {
+    process.once("SIGINT", this.onSignal);
+    process.once("SIGTERM", this.onSignal);
+    this.add(async () => {
+      process.off("SIGINT", this.onSignal);
+      process.off("SIGTERM", this.onSignal);
     });
-    cleanup.push(() => fleet.stop());
-    const { controller, harness } = fleet;
-    process.stderr.write(
-      `repository layout: ${fleet.mode === "flux" ? "Flux objects under mgmt (Flux-compatible mode)" : "convention mode (units planned from the layout)"}\n`,
-    );
-    const provisioned = await step(`provisioning ${fleet.clustersWanted} workload cluster(s)`, () =>
-      fleet.provisioned(values.once ? Math.max(0, deadline - Date.now()) : undefined),
-    );
-    if (!provisioned) {
-      // Say why instead of waiting on: the management cluster's units create the Clusters.
-      const reasons = fleet
-        .unreadyManagementUnits()
-        .map((u) => `\n  ${u.unit}: ${u.message}`)
-        .join("");
-      process.stderr.write(
-        `only ${fleet.clustersReady()} of ${fleet.clustersWanted} workload cluster(s) provisioned so far${reasons ? `; the management cluster's units that are not ready:${reasons}` : ""}\n`,
-      );
-    }
-    writeFleetKubeconfig(kubeconfigOut, harness);
-    process.stderr.write(
-      `kubeconfig with contexts ${harness.clusters.map((c) => c.name).join(", ")}: ${kubeconfigOut}\n  kubectl --kubeconfig ${kubeconfigOut} --context mgmt get kustomizations -A\n`,
-    );
-
-    let lastTable = "";
-    let readySince: number | undefined;
-    for (;;) {
-      const units = controller.kustomizationList();
-      const table =
-        formatTable(
-          unitRows(units, new Date()).map((r) => ({ ...r, status: r.status.length > 90 ? `${r.status.slice(0, 87)}...` : r.status })),
-          ["namespace", "name", "cluster", "ready", "status"],
-        ) + wavesTable(controller.rolloutList());
-      if (table !== lastTable) {
-        lastTable = table;
-        process.stdout.write(`\n${table}`);
-      }
-      // A rollout still between waves is not done either: its later clusters are not at the newest revision yet.
-      const allReady = units.length > 0 && units.every(unitSettled) && controller.rolloutList().every(rolloutSettled);
-      readySince = allReady ? (readySince ?? Date.now()) : undefined;
-      if (values.once && readySince !== undefined && Date.now() - readySince >= 3_000) {
-        const suspended = units.filter((u) => u.spec.suspend).length;
-        process.stderr.write(
-          `all ${units.length - suspended} units ready${suspended ? ` (${suspended} suspended, not reconciled)` : ""} after ${((readySince - started) / 1000).toFixed(1)} s\n`,
-        );
-        await shutdown();
-        return 0;
-      }
-      if (values.once && Date.now() > deadline) {
-        process.stderr.write(`not every unit became ready within ${values.timeout ?? "10m"}\n`);
-        await shutdown();
-        return 1;
-      }
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  } catch (error) {
-    await shutdown();
-    throw error;
   }
+
+  add(step: () => Promise<void>): void {
+    this.steps.push(step);
+  }
+
+  async run(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    process.stderr.write("\nstopping: reconcile loop, provider, control planes…\n");
+    for (const fn of this.steps.reverse()) await fn().catch(() => undefined);
+  }
+}
+
+type LocalFleet = Awaited<ReturnType<typeof startLocalFleet>>;
+
+/** Waits for the workload clusters; when they do not all come up, says which management units hold them back. */
+async function provisionWorkloadClusters(fleet: LocalFleet, timeoutMs: number | undefined): Promise<void> {
+  const provisioned = await step(`provisioning ${fleet.clustersWanted} workload cluster(s)`, () => fleet.provisioned(timeoutMs));
+  if (provisioned) return;
+  const reasons = fleet
+    .unreadyManagementUnits()
+    .map((u) => `\n  ${u.unit}: ${u.message}`)
+    .join("");
+  process.stderr.write(
+    `only ${fleet.clustersReady()} of ${fleet.clustersWanted} workload cluster(s) provisioned so far${reasons ? `; the management cluster's units that are not ready:${reasons}` : ""}\n`,
+  );
+}
+
+/**
+ * Prints the units (and waves) whenever they change. Without `once`, forever; with it, until every
+ * unit and rollout has settled for 3 s (true) or the deadline passed (false).
+ */
+async function followUnits(
+  controller: LocalFleet["controller"],
+  once: { started: number; deadline: number; timeout: string } | undefined,
+): Promise<boolean> {
+  let lastTable = "";
+  let readySince: number | undefined;
+  for (;;) {
+    const units = controller.kustomizationList();
+    const table = unitsTable(units) + wavesTable(controller.rolloutList());
+    if (table !== lastTable) {
+      lastTable = table;
+      process.stdout.write(`\n${table}`);
+    }
+    // A rollout still between waves is not done either: its later clusters are not at the newest revision yet.
+    const allReady = units.length > 0 && units.every(unitSettled) && controller.rolloutList().every(rolloutSettled);
+    readySince = allReady ? (readySince ?? Date.now()) : undefined;
+    if (once && readySince !== undefined && Date.now() - readySince >= 3_000) {
+      const suspended = units.filter((u) => u.spec.suspend).length;
+      process.stderr.write(
+        `all ${units.length - suspended} units ready${suspended ? ` (${suspended} suspended, not reconciled)` : ""} after ${((readySince - once.started) / 1000).toFixed(1)} s\n`,
+      );
+      return true;
+    }
+    if (once && Date.now() > once.deadline) {
+      process.stderr.write(`not every unit became ready within ${once.timeout}\n`);
+      return false;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+function unitsTable(units: Parameters<typeof unitRows>[0]): string {
+  const rows = unitRows(units, new Date()).map((r) => ({ ...r, status: r.status.length > 90 ? `${r.status.slice(0, 87)}...` : r.status }));
+  return formatTable(rows, ["namespace", "name", "cluster", "ready", "status"]);
 }
 
 /** The waves of each Rollout under the units, when the repository declares rollouts. */
