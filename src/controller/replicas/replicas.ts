@@ -175,7 +175,7 @@ export class Replicas {
   async tick(): Promise<void> {
     const leases = await this.api.list({ [LEASE_SHARD_LABEL]: this.options.shard });
     const now = this.clock.now();
-    this.observe(leases, now);
+    this.observe(leases, now, true);
     await this.renewMembership(leases.find((l) => l.metadata.name === this.memberLeaseName()));
     this.members = this.liveMembers(leases, now);
     const byCluster = new Map<string, Lease>();
@@ -192,14 +192,15 @@ export class Replicas {
     this.hooks.onRound?.(this.status());
   }
 
-  private observe(leases: Lease[], now: number): void {
+  /** Records when each Lease was seen to change; `complete`: the whole list, so Leases not in it are gone. */
+  private observe(leases: Lease[], now: number, complete = false): void {
     const names = new Set<string>();
     for (const l of leases) {
       names.add(l.metadata.name);
       const version = l.metadata.resourceVersion ?? "";
       if (this.observed.get(l.metadata.name)?.version !== version) this.observed.set(l.metadata.name, { version, at: now });
     }
-    for (const name of [...this.observed.keys()]) if (!names.has(name)) this.observed.delete(name);
+    if (complete) for (const name of [...this.observed.keys()]) if (!names.has(name)) this.observed.delete(name);
   }
 
   /** Free: no holder, or not renewed for its lease duration as this replica observed it. */
