@@ -651,14 +651,12 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
       for (const ns of ["team-a", "default"]) {
         const data = { made: "by hand" };
         const path = `/api/v1/namespaces/${ns}/configmaps/hand-made`;
-        const res = await clients
-          .get(c)!
-          .request<KubeObject>("POST", `/api/v1/namespaces/${ns}/configmaps?fieldManager=person`, {
-            apiVersion: "v1",
-            kind: "ConfigMap",
-            metadata: { name: "hand-made", namespace: ns },
-            data,
-          });
+        const res = await clients.get(c)!.request<KubeObject>("POST", `/api/v1/namespaces/${ns}/configmaps?fieldManager=person`, {
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { name: "hand-made", namespace: ns },
+          data,
+        });
         handMade.push({ cluster: c, path, resourceVersion: res.body.metadata.resourceVersion as string, data });
       }
     }
