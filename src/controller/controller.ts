@@ -20,6 +20,7 @@ import { patchRolloutStatus, RolloutController, watchRollouts, type RevisionGate
 import type { RecordedRender, SecretCredentials, SourceArtifact, TrackedSource } from "./ports.js";
 import { FullReconciles } from "./inputs.js";
 import { FairQueue } from "./queue.js";
+import { UnitIndex } from "./unit-index.js";
 import { RenderCache, digest } from "./render-cache.js";
 import { RenderWorkers, type RenderWorkerOptions } from "./render-worker.js";
 import type { SourceLimits } from "../source/limits.js";
@@ -98,6 +99,8 @@ export class Controller {
   private readonly renderCache = new RenderCache<RecordedRender>();
   /** Each unit's last full reconcile in this process: empty after a restart, so every unit's first reconcile is full. */
   private readonly fullReconciles = new FullReconciles();
+  /** The units by lane, namespace and dependency, so that no event scans the fleet. */
+  private readonly index = new UnitIndex();
   private readonly renderWorkers: RenderWorkers;
   /** Renders for dependency inference by revision, path and spec; a failed one stays failed for its revision. */
   private readonly inferenceRenders = new Map<string, Promise<KubeObject[]>>();
@@ -120,8 +123,8 @@ export class Controller {
     this.metrics = options.metrics ?? new Metrics();
     this.mgmtClient =
       typeof options.kubeconfig === "string"
-        ? ClusterClient.fromKubeconfig(options.kubeconfig, { timeoutMs: 30_000 })
-        : ClusterClient.connect(options.kubeconfig, { timeoutMs: 30_000 });
+        ? ClusterClient.fromKubeconfig(options.kubeconfig, { timeoutMs: 30_000, sockets: managementSockets(options.concurrency) })
+        : ClusterClient.connect(options.kubeconfig, { timeoutMs: 30_000, sockets: managementSockets(options.concurrency) });
     this.mgmt = new ApiManagementCluster(this.mgmtClient);
     this.targets = new TargetClusters(this.mgmtClient, this.log, {
       createNamespaces: options.createNamespaces ?? false,
@@ -258,11 +261,18 @@ export class Controller {
     if (type === "DELETED") {
       this.kustomizations.delete(key);
       this.fullReconciles.forget(key);
+      this.index.delete(key);
       this.metrics.forget("Kustomization", k.metadata.namespace, k.metadata.name);
       this.queue.forget(`Kustomization/${key}`);
       return;
     }
     this.kustomizations.set(key, k);
+    this.index.set(
+      key,
+      laneOf(k),
+      k.metadata.namespace,
+      (k.spec.dependsOn ?? []).map((d) => dependencyKey(k, d)),
+    );
     this.rollouts.onUnit(k);
     if (!before || specChanged(before, k)) this.enqueue(k);
   }
@@ -274,8 +284,9 @@ export class Controller {
    */
   private onReferenced(kind: "Secret" | "ConfigMap", type: WatchEventType, o: KubeObject): void {
     if (type !== "ADDED" && type !== "MODIFIED") return;
-    for (const k of this.kustomizations.values()) {
-      if (k.metadata.namespace !== o.metadata.namespace) continue;
+    for (const key of this.index.inNamespace(o.metadata.namespace ?? "")) {
+      const k = this.kustomizations.get(key);
+      if (!k) continue;
       const substitutes = (k.spec.postBuild?.substituteFrom ?? []).some((r) => r.kind === kind && r.name === o.metadata.name);
       const kubeconfig = kind === "Secret" && k.spec.kubeConfig?.secretRef.name === o.metadata.name;
       if (substitutes) this.enqueue(k, `${kind} substituteFrom`);
@@ -352,9 +363,9 @@ export class Controller {
     if (gatedUnit !== effective && gatedUnit.status) effective.status = gatedUnit.status;
     if (effective !== k && effective.status) k.status = effective.status;
     if (outcome.ready === "True") {
-      for (const other of this.kustomizations.values()) {
-        if ((other.spec.dependsOn ?? []).some((d) => dependencyKey(other, d) === key) && !upToDate(other, this.artifacts))
-          this.enqueue(other);
+      for (const dependent of this.index.dependentsOf(key)) {
+        const other = this.kustomizations.get(dependent);
+        if (other && !upToDate(other, this.artifacts)) this.enqueue(other);
       }
     }
     if (outcome.requeueAfterMs !== undefined) this.queue.addAfter(`Kustomization/${key}`, laneOf(k), outcome.requeueAfterMs);
@@ -369,8 +380,9 @@ export class Controller {
     const lane = laneOf(k);
     const members: Kustomization[] = [];
     const renders = new Map<string, KubeObject[]>();
-    for (const m of this.kustomizations.values()) {
-      if (laneOf(m) !== lane || m.metadata.deletionTimestamp) continue;
+    for (const member of this.index.inLane(lane)) {
+      const m = this.kustomizations.get(member);
+      if (!m || m.metadata.deletionTimestamp) continue;
       const artifact = this.artifacts.get(sourceKeyOf(m));
       if (!artifact) continue;
       const spec = fluxBuildSpecOf({ ...m.spec, postBuild: undefined } as KustomizationSpec);
@@ -543,6 +555,15 @@ export class Controller {
     }
     return entry.source;
   }
+}
+
+/**
+ * Sockets to the management cluster: one per worker (each reconcile reads Secrets and writes
+ * status and events there) and a few for sources, rollouts and Leases; watches have their own.
+ * The client's default of 8 made workers queue for a socket at `--concurrent` above 8.
+ */
+function managementSockets(concurrency: number | undefined): number {
+  return Math.max(8, (concurrency ?? 10) + 4);
 }
 
 /** Lanes are target clusters, so one slow cluster holds at most its lane's share of workers. */

@@ -176,6 +176,8 @@ async function reconcileSteps(run: Run): Promise<Step<Done>> {
   });
   const unchanged = await recordIfUnchanged(run, artifact, parts);
   if (unchanged) return unchanged;
+  // Remembered again only once this full reconcile succeeds: a failed render or apply is never skipped past.
+  ctx.fullReconciles.forget(objectKey(k));
   const rendered = await build(k, ctx, artifact, spec);
   if (isFailure(rendered)) return { ...rendered, status: attempted };
   const inputs = {
@@ -191,8 +193,9 @@ async function reconcileSteps(run: Run): Promise<Step<Done>> {
 }
 
 /**
- * A unit whose inputs did not change since its last full reconcile in this process, which
- * succeeded, and whose drift correction is not yet due: records the new revision (status only)
+ * A unit whose inputs did not change since its last full reconcile in this process (remembered
+ * only when it succeeded; a wait for a dependency or a cluster since does not count, as it touched
+ * nothing), and whose drift correction is not yet due: records the new revision (status only)
  * without rendering or contacting its cluster. Undefined when a full reconcile is needed.
  */
 async function recordIfUnchanged(run: Run, artifact: SourceArtifact, parts: (readSet: string) => InputParts): Promise<Done | undefined> {
@@ -200,7 +203,7 @@ async function recordIfUnchanged(run: Run, artifact: SourceArtifact, parts: (rea
   const last = ctx.fullReconciles.get(objectKey(k));
   const inputs = k.status?.inputs;
   const now = ctx.clock.now();
-  if (!last || !inputs || now >= last.dueAt || !lastApplySucceeded(k)) return undefined;
+  if (!last || !inputs || now >= last.dueAt || !sameSpecApplied(k)) return undefined;
   if (inputDigest(parts(readSetDigest(artifact.tree, last.reads))) !== inputs.digest) return undefined;
   const revision = artifact.revision;
   if (revision !== inputs.revision || k.status?.lastAppliedRevision !== revision) {
@@ -218,16 +221,12 @@ async function recordIfUnchanged(run: Run, artifact: SourceArtifact, parts: (rea
   return { requeueAfterMs: last.dueAt - now };
 }
 
-/** Ready after a successful apply of its current spec, and nothing attempted since. */
-function lastApplySucceeded(k: Kustomization): boolean {
-  const ready = readyCondition(k.status?.conditions);
+/** Status says the inputs' revision was applied (not, say, a status another writer left), and the spec is the one reconciled. */
+function sameSpecApplied(k: Kustomization): boolean {
   const generation = typeof k.metadata.generation === "number" ? k.metadata.generation : undefined;
   return (
-    ready?.status === "True" &&
-    ready.reason === Reason.ReconciliationSucceeded &&
     (generation === undefined || k.status?.observedGeneration === generation) &&
     k.status?.lastAppliedRevision !== undefined &&
-    k.status.lastAppliedRevision === k.status.lastAttemptedRevision &&
     k.status.lastAppliedRevision === k.status.inputs?.revision
   );
 }
