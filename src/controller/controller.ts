@@ -26,6 +26,7 @@ import { RenderWorkers, type RenderWorkerOptions } from "./render-worker.js";
 import type { SourceLimits } from "../source/limits.js";
 import { reconcileGitRepository, type SourceContext } from "./source-reconciler.js";
 import { TargetClusters } from "./targets.js";
+import { ClusterOwnership, MANAGEMENT_LANE, type ReplicasConfig } from "./replicas/index.js";
 import { ResourceWatch, type WatchEventType } from "./watch.js";
 
 export const FINALIZER = "finalizers.fluxcd.io";
@@ -68,6 +69,16 @@ export interface ControllerOptions {
   noCrossNamespaceRefs?: boolean;
   /** Accept `http://` GitRepository URLs (`--allow-insecure-http`); https, ssh and scp-like are always accepted, local paths never. */
   allowInsecureHttp?: boolean;
+  /**
+   * Run as one of N active replicas (`--lease-namespace`): clusters are placed on the live replicas
+   * and each is written only under its Lease (src/controller/replicas). Unset: one process owns every cluster, no Leases.
+   */
+  replicas?: ReplicasConfig;
+  /**
+   * Flux's sharding (`--watch-label-selector`): only Kustomizations matching the selector are
+   * watched, e.g. `sharding.fluxcd.io/key in (shard1)` for a shard, `!sharding.fluxcd.io/key` for the main controller.
+   */
+  watchLabelSelector?: string;
 }
 
 type Listener = (sourceKey: string, artifact: SourceArtifact) => void;
@@ -116,21 +127,42 @@ export class Controller {
   private started = false;
   /** Requeues by cause and unit (`<cause> <namespace>/<name>`), so tests can assert why a unit ran. */
   private readonly triggers = new Map<string, number>();
+  /** Which clusters this process may write to: all of them, or with replicas those whose Lease it holds. */
+  private readonly ownership: ClusterOwnership;
 
   constructor(private readonly options: ControllerOptions) {
     this.log = (options.logger ?? silentLogger).child({ component: "controller" });
     this.clock = options.clock ?? systemClock;
     this.metrics = options.metrics ?? new Metrics();
+    const userAgent = options.replicas ? `flotilla-controller/${options.replicas.identity}` : "flotilla";
     this.mgmtClient =
       typeof options.kubeconfig === "string"
-        ? ClusterClient.fromKubeconfig(options.kubeconfig, { timeoutMs: 30_000, sockets: managementSockets(options.concurrency) })
-        : ClusterClient.connect(options.kubeconfig, { timeoutMs: 30_000, sockets: managementSockets(options.concurrency) });
+        ? ClusterClient.fromKubeconfig(options.kubeconfig, {
+            timeoutMs: 30_000,
+            sockets: managementSockets(options.concurrency),
+            userAgent,
+          })
+        : ClusterClient.connect(options.kubeconfig, { timeoutMs: 30_000, sockets: managementSockets(options.concurrency), userAgent });
     this.mgmt = new ApiManagementCluster(this.mgmtClient);
     this.targets = new TargetClusters(this.mgmtClient, this.log, {
       createNamespaces: options.createNamespaces ?? false,
       allowExecKubeconfigs: options.allowExecKubeconfigs ?? false,
+      userAgent,
     });
     this.queue = new FairQueue({ concurrency: options.concurrency ?? 10, clock: this.clock });
+    this.ownership = new ClusterOwnership(this.mgmtClient, options.replicas, {
+      watchLabelSelector: options.watchLabelSelector,
+      clusters: () => this.clusterWeights(),
+      queueDepth: () => this.queue.stats().queued,
+      metrics: this.metrics,
+      clock: this.clock,
+      logger: this.log,
+    });
+    // A cluster taken over (from a replica that died, left, or gave it away) gets every unit reconciled, nothing assumed.
+    this.ownership.onAcquired((cluster) => {
+      for (const k of this.kustomizations.values()) if (laneOf(k) === cluster) this.enqueue(k);
+      if (cluster === MANAGEMENT_LANE) for (const key of this.gitRepositories.keys()) this.queue.add(`GitRepository/${key}`, "sources");
+    });
     this.rollouts = new RolloutController({
       kustomizations: () => this.kustomizations.values(),
       newest: (key) => this.artifacts.get(key),
@@ -159,12 +191,15 @@ export class Controller {
     };
     await Promise.all([
       watch<GitRepository>(`/apis/${GIT_REPOSITORY_API_VERSION}/gitrepositories`, (t, o) => this.onGitRepository(t, o)),
-      watch<Kustomization>(`/apis/${KUSTOMIZATION_API_VERSION}/kustomizations`, (t, o) => this.onKustomization(t, o)),
+      watch<Kustomization>(`/apis/${KUSTOMIZATION_API_VERSION}/kustomizations${selectorQuery(this.options.watchLabelSelector)}`, (t, o) =>
+        this.onKustomization(t, o),
+      ),
       watch<KubeObject>("/api/v1/secrets", (t, o) => this.onReferenced("Secret", t, o), true),
       watch<KubeObject>("/api/v1/configmaps", (t, o) => this.onReferenced("ConfigMap", t, o), true),
     ]);
     this.rolloutWatches = watchRollouts(creds, this.rollouts, this.log);
     this.queue.start((key) => this.handle(key));
+    await this.ownership.start();
     this.started = true;
     this.log.info({ gitRepositories: this.gitRepositories.size, kustomizations: this.kustomizations.size }, "controller started");
   }
@@ -174,6 +209,34 @@ export class Controller {
     return this.started && this.watches.every((w) => w.hasSynced());
   }
 
+  /**
+   * Before `stop` on SIGTERM: with replicas, lets the applies in flight finish and releases this
+   * replica's Leases, so the survivors take its clusters at once. Nothing without replicas.
+   */
+  drain(): Promise<void> {
+    return this.ownership.stop();
+  }
+
+  /** Whether this process may write to a cluster (a lane: `<namespace>/<kubeconfig Secret>`, or `mgmt`) now. */
+  owns(cluster: string): boolean {
+    return this.ownership.owns(cluster);
+  }
+
+  /** Whether the cluster is this process's (with replicas: its Lease held), even while the fence waits for a renewal. */
+  holds(cluster: string): boolean {
+    return this.ownership.holds(cluster);
+  }
+
+  /** Called with each cluster this replica takes over (the management cluster is `mgmt`). */
+  onClusterAcquired(listener: (cluster: string) => void): void {
+    this.ownership.onAcquired(listener);
+  }
+
+  /** This replica's view of the replica set (undefined without replicas). */
+  replicaStatus(): ReturnType<ClusterOwnership["status"]> {
+    return this.ownership.status();
+  }
+
   stop(): void {
     this.queue.stop();
     for (const w of this.watches) void w.stop();
@@ -181,6 +244,14 @@ export class Controller {
     this.targets.close();
     this.mgmtClient.close();
     void this.renderWorkers.close();
+  }
+
+  /** The clusters (lanes) replicas place, weighted by their units; the management cluster counts while it has units or sources. */
+  private clusterWeights(): Array<{ id: string; weight: number }> {
+    const units = new Map<string, number>();
+    for (const k of this.kustomizations.values()) units.set(laneOf(k), (units.get(laneOf(k)) ?? 0) + 1);
+    if (this.gitRepositories.size > 0 && !units.has(MANAGEMENT_LANE)) units.set(MANAGEMENT_LANE, 1);
+    return [...units].map(([id, weight]) => ({ id, weight }));
   }
 
   /** Polls a GitRepository now (push webhook, `flotilla up` seeing a new commit). */
@@ -295,6 +366,8 @@ export class Controller {
   }
 
   private enqueue(k: Kustomization, cause?: TriggerCause): void {
+    // Every replica watches every unit; each queues only those of the clusters it owns.
+    if (!this.ownership.holds(laneOf(k))) return;
     if (cause) this.countTrigger(cause, objectKey(k));
     this.queue.add(`Kustomization/${objectKey(k)}`, laneOf(k));
   }
@@ -313,8 +386,11 @@ export class Controller {
     const kind = item.slice(0, slash);
     const key = item.slice(slash + 1);
     try {
+      const k = kind === "GitRepository" ? undefined : this.kustomizations.get(key);
       if (kind === "GitRepository") await this.handleGitRepository(key);
-      else await this.handleKustomization(key);
+      else if (k && (await this.ownership.run(laneOf(k), () => this.handleKustomization(key))) === "later")
+        // Held, but its fence is closed until the next renewal (a slow round): not dropped, tried again.
+        this.queue.addAfter(item, laneOf(k), this.ownership.retryMs);
     } catch (error) {
       // A reconciler reports its own failures in status; this is the management cluster failing.
       this.log.error({ object: item, err: describeError(error) }, "reconcile failed; retrying");
@@ -358,7 +434,7 @@ export class Controller {
     const gatedUnit = gated && !gated.prune ? { ...effective, spec: { ...effective.spec, prune: false } } : effective;
     const outcome = await reconcileKustomization(
       gatedUnit,
-      this.kustomizationContext(gated ? { [sourceKeyOf(k)]: gated.artifact } : undefined),
+      this.kustomizationContext(gated ? { [sourceKeyOf(k)]: gated.artifact } : undefined, laneOf(k)),
     );
     if (gatedUnit !== effective && gatedUnit.status) effective.status = gatedUnit.status;
     if (effective !== k && effective.status) k.status = effective.status;
@@ -480,16 +556,18 @@ export class Controller {
   }
 
   /** `pinned`: a unit's own revision of its source (a rollout's pin) instead of the newest. */
-  private kustomizationContext(pinned?: Record<string, SourceArtifact>): KustomizationContext {
+  private kustomizationContext(pinned?: Record<string, SourceArtifact>, lane?: string): KustomizationContext {
     return {
-      mgmt: this.mgmt,
+      // With replicas, a unit's status and applies go out only while its cluster's Lease is held.
+      mgmt: lane ? this.ownership.fenceUnitStatus(lane, this.mgmt) : this.mgmt,
       render: (tree, path, spec) => this.renderWorkers.renderRecorded(tree, normalizePath(path), spec),
       renderCache: this.renderCache,
       fullReconciles: this.fullReconciles,
       artifact: (key) => pinned?.[key] ?? this.artifacts.get(key),
       sourceExists: (key) => this.gitRepositories.has(key),
       kustomization: (key) => this.kustomizations.get(key),
-      target: (kubeconfig, identity) => this.targets.target(kubeconfig, identity),
+      target: (kubeconfig, identity) =>
+        lane ? this.ownership.fenceTarget(lane, this.targets.target(kubeconfig, identity)) : this.targets.target(kubeconfig, identity),
       tenancy: {
         ...(this.options.defaultServiceAccount ? { defaultServiceAccount: this.options.defaultServiceAccount } : {}),
         noCrossNamespaceRefs: this.options.noCrossNamespaceRefs ?? false,
@@ -502,7 +580,7 @@ export class Controller {
 
   private sourceContext(): SourceContext {
     return {
-      mgmt: this.mgmt,
+      mgmt: this.ownership.fenceSourceStatus(this.mgmt),
       tracker: (g, credentials) => this.tracker(g, credentials),
       // flotilla up's own mirror (sourceUrlOverride) is the controller's choice, not the object's: only user-written URLs are checked.
       urlRefusal: (g) =>
@@ -555,6 +633,11 @@ export class Controller {
     }
     return entry.source;
   }
+}
+
+/** `?labelSelector=…` for a `--watch-label-selector`, or nothing. */
+function selectorQuery(selector: string | undefined): string {
+  return selector ? `?labelSelector=${encodeURIComponent(selector)}` : "";
 }
 
 /**

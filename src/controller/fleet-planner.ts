@@ -95,7 +95,7 @@ export class FleetPlanner {
 
   private replan(): void {
     // With replicas, only the holder of the management cluster's Lease applies the plan.
-    if (!this.controller.owns("mgmt")) return;
+    if (!this.controller.holds("mgmt")) return;
     this.planning = this.planning
       .then(() => this.applyPlan())
       .catch((error: unknown) => this.log.error({ err: describeError(error) }, "the fleet plan failed; keeping the last one"));

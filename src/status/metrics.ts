@@ -168,6 +168,14 @@ export class Metrics {
   readonly info = new Gauge("gotk_resource_info", "The current state of a Flux resource: Ready status, suspension and revision as labels.");
   readonly ready = new Gauge("flotilla_ready", "1 when the object is Ready, 0 otherwise.");
   readonly renders = new Gauge("flotilla_render_cache", "Render cache entries, hits and misses.");
+  /** Per replica (`--lease-namespace`): the workload clusters whose Lease it holds, the live members it sees, its queue, and Leases moved since start. */
+  readonly replicaClusters = new Gauge("flotilla_replica_clusters", "Clusters whose Lease this replica holds.");
+  readonly replicaMembers = new Gauge("flotilla_replica_members", "Live replicas this replica sees (membership Leases).");
+  readonly replicaQueueDepth = new Gauge("flotilla_replica_queue_depth", "Reconciles waiting in this replica's queue.");
+  readonly replicaMoves = new Gauge(
+    "flotilla_replica_moves",
+    "Cluster Leases this replica acquired, released and lost since it started, by direction.",
+  );
   readonly unitReconciles = new Gauge(
     "flotilla_unit_reconciles_total",
     "Kustomization reconciles that succeeded, by outcome: applied (a full apply) or unchanged (inputs unchanged: revision recorded, cluster not contacted).",
@@ -197,8 +205,23 @@ export class Metrics {
     for (const m of [this.condition, this.info, this.ready, this.reconcileDuration]) m.remove({ kind, name, namespace });
   }
 
+  /** The replica gauges, once this process runs as a replica. */
+  private replicaGauges(): Gauge[] {
+    const gauges = [this.replicaClusters, this.replicaMembers, this.replicaQueueDepth, this.replicaMoves];
+    return this.replicaClusters.render().split("\n").length > 2 ? gauges : [];
+  }
+
   render(): string {
-    const all = [this.reconcileDuration, this.condition, this.info, this.ready, this.renders, this.unitReconciles, this.stepSeconds];
+    const all = [
+      this.reconcileDuration,
+      this.condition,
+      this.info,
+      this.ready,
+      this.renders,
+      this.unitReconciles,
+      this.stepSeconds,
+      ...this.replicaGauges(),
+    ];
     return `${all.map((m) => m.render()).join("\n")}\n`;
   }
 }

@@ -71,8 +71,19 @@ export class ClusterOwnership {
     return this.replicas?.stop() ?? Promise.resolve();
   }
 
+  /** Whether this process may write to the cluster right now (its fence is open). */
   owns(cluster: string): boolean {
     return this.replicas ? this.replicas.owns(cluster) : true;
+  }
+
+  /** Whether the cluster is this replica's (its Lease held and kept), even while its fence waits for a renewal: its units are queued. */
+  holds(cluster: string): boolean {
+    return this.replicas ? this.replicas.holds(cluster) : true;
+  }
+
+  /** How long to wait before trying again a unit whose cluster is held but not writable yet. */
+  get retryMs(): number {
+    return this.replicas?.retryMs ?? 1_000;
   }
 
   /** Called with each cluster this replica takes over (its units are then all queued). */
@@ -84,15 +95,19 @@ export class ClusterOwnership {
     return this.replicas?.status();
   }
 
-  /** Runs a reconcile of `cluster`'s unit if this replica owns the cluster, counted as in flight; false: not run. */
-  async run(cluster: string, work: () => Promise<void>): Promise<boolean> {
+  /**
+   * Runs a reconcile of `cluster`'s unit if this replica may write to the cluster, counted as in
+   * flight: `ran`; `later` when the cluster is held but its fence is closed until the next renewal;
+   * `not-mine` when another replica's (the owner queues it when it takes the cluster).
+   */
+  async run(cluster: string, work: () => Promise<void>): Promise<"ran" | "later" | "not-mine"> {
     if (!this.replicas) {
       await work();
-      return true;
+      return "ran";
     }
-    if (!this.replicas.owns(cluster)) return false;
+    if (!this.replicas.owns(cluster)) return this.replicas.holds(cluster) ? "later" : "not-mine";
     await this.replicas.track(cluster, work);
-    return true;
+    return "ran";
   }
 
   private check(cluster: string, what: string): void {

@@ -66,7 +66,7 @@ export class Replicas {
   private readonly api: LeaseApi;
   private readonly leaseMs: number;
   private readonly renewDeadlineMs: number;
-  private readonly retryMs: number;
+  readonly retryMs: number;
   private readonly settleMs: number;
   private readonly moveIntervalMs: number;
   private readonly held = new Map<string, Held>();
@@ -117,6 +117,12 @@ export class Replicas {
   owns(cluster: string): boolean {
     const h = this.held.get(cluster);
     return !!h && !h.releasing && !this.stopping && this.clock.now() < h.renewedAt + this.leaseMs - this.retryMs;
+  }
+
+  /** Whether this replica holds the cluster's Lease and keeps it (not giving it away, not stopping), whatever its fence says now. */
+  holds(cluster: string): boolean {
+    const h = this.held.get(cluster);
+    return !!h && !h.releasing && !this.stopping;
   }
 
   /** Runs `work` on `cluster` counted as in flight: a cluster is released only when none is. */
