@@ -206,8 +206,8 @@ describe("flotilla status against a real management apiserver", () => {
       stop.abort();
     }
     const last = await watching;
-    // One list of each collection (units, clusters, rollouts) found what the cluster serves; every change after it came from the watch.
-    expect(client.counts.list).toBe(3);
+    // One list of each collection (units, clusters, rollouts, the replicas' cluster Leases) found what the cluster serves; every change after it came from the watch.
+    expect(client.counts.list).toBe(4);
     client.close();
     watchClient.close();
     expect(last?.ready).toBe(true);
