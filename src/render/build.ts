@@ -45,8 +45,6 @@ export function newBuildState(tree: FileTree): BuildState {
 
 const REMOTE = /^(https?:\/\/|git@|ssh:\/\/|git::|file:\/\/|github\.com\/|gitlab\.com\/|bitbucket\.org\/)|\?ref=|\/\/.*\?/;
 
-let levelCount = 0;
-
 /** The kustomization file of a folder, if it has one; two of them is an error, as kustomize cannot tell which one counts. */
 export function findKustomizationFile(tree: FileTree, dir: string): string | undefined {
   const found = KUSTOMIZATION_FILE_NAMES.map((name) => (dir ? `${dir}/${name}` : name)).filter((path) => tree.kind(path) === "file");
@@ -115,9 +113,6 @@ export function buildTarget(dir: string, k: KustomizationFile, file: string, sta
         resources,
       ),
     );
-    // One id per build of a folder: a base built twice (a diamond) is two levels.
-    const level = `${dir}#${++levelCount}`;
-    for (const res of resources) (res.levels ??= []).push(level);
     return resources;
   } finally {
     state.stack.pop();

@@ -70,7 +70,7 @@ export function applyPatches(
       for (const res of current) {
         if (!select(res)) continue;
         res.obj = applyJson6902WithAnnotations(res.obj, ops, { file: source, object: describeResource(res) });
-        recordName(res);
+        recordName(res, true);
       }
       return;
     }
@@ -142,7 +142,7 @@ function applyStrategic(
         merged.apiVersion = res.obj.apiVersion;
       }
       res.obj = merged;
-      recordName(res);
+      recordName(res, allowName || allowKind);
     }
   }
   return deleted.size ? resources.filter((r) => !deleted.has(r)) : resources;

@@ -21,8 +21,6 @@ export interface Resource {
   generatorConfigName?: string;
   /** Prefixes and suffixes added, innermost first: kustomize rewrites a reference only between objects that got the same ones. */
   affixes: string[];
-  /** The kustomization folders the object was built in, innermost first (name references bind within the nearest one). */
-  levels?: string[];
   /** The transformers each kustomization level configured while the object was in it (for `buildMetadata: [transformerAnnotations]`). */
   transformations?: TransformationStep[][];
 }
@@ -40,14 +38,24 @@ export function newResource(obj: KubeObject, file: string): Resource {
   return { obj, file, names: [{ name: obj.metadata?.name ?? "", namespace: obj.metadata?.namespace, kind: obj.kind }], affixes: [] };
 }
 
-/** Records the object's current name and namespace after a transformer changed them. */
-export function recordName(res: Resource): void {
+/**
+ * Records the object's current name and namespace after a transformer changed them. With `stored`,
+ * the transformer is one that kustomize has store the object's id whether it changed it or not (the
+ * namespace transformer, JSON 6902 patches, patches allowed to rename): the id is then a previous id
+ * even when unchanged, so name references may bind to the object by that name.
+ */
+export function recordName(res: Resource, stored = false): void {
   const last = res.names[res.names.length - 1];
   const name = res.obj.metadata.name ?? "";
   const namespace = res.obj.metadata.namespace;
   const kind = res.obj.kind;
-  if (!last || last.name !== name || last.namespace !== namespace || (last.kind ?? kind) !== kind)
+  if (stored || !last || last.name !== name || last.namespace !== namespace || (last.kind ?? kind) !== kind)
     res.names.push({ name, namespace, kind });
+}
+
+/** Whether the object had `name` before its current id (kustomize's previous ids). */
+export function hadName(res: Resource, name: string): boolean {
+  return res.names.slice(0, -1).some((n) => n.name === name);
 }
 
 /** The name the object had when it was first loaded. */

@@ -68,26 +68,35 @@ export function applyNamespace(
   options: NamespaceOptions = {},
 ): void {
   for (const res of resources) {
-    const obj = res.obj;
-    if ((obj.kind === "RoleBinding" || obj.kind === "ClusterRoleBinding") && Array.isArray(obj.subjects))
-      setSubjectNamespaces(obj.subjects, namespace, options);
-    if (options.unsetOnly && typeof obj.metadata.namespace === "string" && obj.metadata.namespace !== "") continue;
-    if (obj.kind === "Namespace" && (obj.apiVersion === "v1" || obj.apiVersion === undefined)) {
-      if (options.renameNamespaces === false) continue;
-      obj.metadata.name = namespace;
-      recordName(res);
-      continue;
-    }
-    if (isClusterScoped(obj, clusterScoped)) {
-      // APIService and CRD conversion service namespaces are default field specs (config.namespace);
-      // a webhook's service namespace follows its Service through name references, not from here.
-      setNamespaceFields(obj, namespace, config, options);
-      continue;
-    }
-    obj.metadata.namespace = namespace;
-    setNamespaceFields(obj, namespace, config, options);
-    recordName(res);
+    moveToNamespace(res, namespace, config, clusterScoped, options);
+    // kustomize stores every object's id here, moved or not, so name references can bind to it.
+    recordName(res, true);
   }
+}
+
+function moveToNamespace(
+  res: Resource,
+  namespace: string,
+  config: TransformerConfig,
+  clusterScoped: ReadonlySet<string>,
+  options: NamespaceOptions,
+): void {
+  const obj = res.obj;
+  if ((obj.kind === "RoleBinding" || obj.kind === "ClusterRoleBinding") && Array.isArray(obj.subjects))
+    setSubjectNamespaces(obj.subjects, namespace, options);
+  if (options.unsetOnly && typeof obj.metadata.namespace === "string" && obj.metadata.namespace !== "") return;
+  if (obj.kind === "Namespace" && (obj.apiVersion === "v1" || obj.apiVersion === undefined)) {
+    if (options.renameNamespaces !== false) obj.metadata.name = namespace;
+    return;
+  }
+  if (isClusterScoped(obj, clusterScoped)) {
+    // APIService and CRD conversion service namespaces are default field specs (config.namespace);
+    // a webhook's service namespace follows its Service through name references, not from here.
+    setNamespaceFields(obj, namespace, config, options);
+    return;
+  }
+  obj.metadata.namespace = namespace;
+  setNamespaceFields(obj, namespace, config, options);
 }
 
 /** The namespace at the configured field specs (beyond metadata.namespace): scalar fields only, as kustomize requires. */
