@@ -81,6 +81,8 @@ interface Failure {
   waiting?: boolean;
   /** Also a Warning event. */
   event?: boolean;
+  /** Only a wait on a healthy unit: nothing is written (status says Ready at its revision), it is logged at debug. */
+  quiet?: boolean;
   status?: StatusFields;
 }
 
@@ -287,7 +289,13 @@ function checkDependencies(k: Kustomization, ctx: KustomizationContext, timing: 
     if (!d) return failure(Reason.DependencyNotReady, `dependency '${key}' not found (spec.dependsOn)`);
     const upToDate = sourceKeyOf(d) !== sourceKey || d.status?.lastAppliedRevision === ctx.artifact(sourceKeyOf(d))?.revision;
     if (!isReady(d) || !upToDate)
-      return failure(Reason.DependencyNotReady, `dependency '${key}' is not ready`, { requeue: Math.min(timing.retryIntervalMs, 5_000) });
+      return failure(Reason.DependencyNotReady, `dependency '${key}' is not ready`, {
+        requeue: Math.min(timing.retryIntervalMs, 5_000),
+        // Both Ready, the dependency not yet at the new revision: the unit stays Ready at its own
+        // revision while it waits (it is requeued when the dependency gets there), instead of a
+        // status write and a flip to Ready=False for every dependent on every commit.
+        quiet: isReady(k) && isReady(d),
+      });
   }
   return undefined;
 }
@@ -433,6 +441,11 @@ async function applyAndReport(
 /** Writes a failed step's Ready=False (and event), logs it, and says when to try again. */
 async function reportFailure(run: Run, f: Failure): Promise<ReconcileOutcome> {
   const { k, ctx } = run;
+  if (f.quiet) {
+    run.log.debug({ reason: f.reason }, f.message);
+    // Not "True": this reconcile did not finish, so it does not requeue the unit's dependents.
+    return { requeueAfterMs: withJitter(typeof f.requeue === "number" ? f.requeue : run.timing.retryIntervalMs), ready: "Unknown" };
+  }
   (f.waiting ? run.log.info.bind(run.log) : run.log.warn.bind(run.log))({ reason: f.reason }, f.message);
   if (f.event) await ctx.mgmt.event(k, "Warning", f.reason, f.message).catch(() => undefined);
   await setStatus(k, ctx, { ready: "False", reason: f.reason, message: f.message, ...f.status });

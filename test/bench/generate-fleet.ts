@@ -55,3 +55,42 @@ export function generateFleet(clusters: number, variant = 0): MemoryTree {
   ]);
   return new MemoryTree("generated", files);
 }
+
+/**
+ * The unit names of a cluster in the `fleet` bench: 7, as in propagation (3 features, common, the
+ * cluster's own folder, 2 tenant layers), with the path each renders and the unit it depends on.
+ */
+export const SEPARATED_UNITS: ReadonlyArray<{ name: string; path: (cluster: string) => string; dependsOn?: string }> = [
+  { name: "feature-alpha", path: () => "features/alpha" },
+  { name: "feature-beta", path: () => "features/beta" },
+  { name: "feature-gamma", path: () => "features/gamma" },
+  { name: "common", path: () => "providers/local/v1/clusters/non-prod/common" },
+  { name: "cluster", path: (c) => `providers/local/v1/clusters/non-prod/${c}`, dependsOn: "common" },
+  { name: "tenants-common", path: () => "tenants/local/common/team" },
+  { name: "tenants-non-prod", path: () => "tenants/local/non-prod/team", dependsOn: "tenants-common" },
+];
+
+/**
+ * The repository of the `fleet` bench (simulated-separation: many clusters share one apiserver):
+ * propagation's fleet, with every namespace prefixed by the cluster's name through Flux
+ * substitution (`${cluster_name}-alpha`), so that two clusters served by one apiserver never share
+ * a namespace or an object. `colour` is the shared feature `alpha`'s value, changed by a commit.
+ */
+export function separatedFleetFiles(clusters: readonly string[], colour: string): Record<string, string> {
+  const ns = (suffix: string) => `\${cluster_name}-${suffix}`;
+  const files: Record<string, string> = {};
+  for (const f of ["alpha", "beta", "gamma"]) {
+    files[`features/${f}/config.yaml`] =
+      `apiVersion: v1\nkind: Namespace\nmetadata: {name: "${ns(f)}"}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${f}, namespace: "${ns(f)}"}\ndata: {colour: ${f === "alpha" ? colour : "blue"}}\n`;
+  }
+  files["providers/local/v1/clusters/non-prod/common/settings.yaml"] =
+    `apiVersion: v1\nkind: Namespace\nmetadata: {name: "${ns("system")}"}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: common, namespace: "${ns("system")}"}\ndata: {tier: non-prod}\n`;
+  files["tenants/local/common/team/namespace.yaml"] = `apiVersion: v1\nkind: Namespace\nmetadata: {name: "${ns("team")}"}\n`;
+  files["tenants/local/non-prod/team/quota.yaml"] =
+    `apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: team, namespace: "${ns("team")}"}\nspec: {hard: {pods: '20'}}\n`;
+  for (const c of clusters) {
+    files[`providers/local/v1/clusters/non-prod/${c}/info.yaml`] =
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cluster-info, namespace: "${ns("system")}"}\ndata: {cluster: "\${cluster_name}"}\n`;
+  }
+  return files;
+}

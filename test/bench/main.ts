@@ -13,6 +13,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   apply: () => import("./apply.js"),
   provision: () => import("./provision.js"),
   propagation: () => import("./propagation.js"),
+  fleet: () => import("./fleet.js"),
   source: () => import("./source.js"),
   rollout: () => import("./rollout.js"),
   webhook: () => import("./webhook.js"),

@@ -1,0 +1,415 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { applyUnit } from "../../src/apply/apply.js";
+import { ClusterClient } from "../../src/apply/client.js";
+import { inParallel } from "../../src/apply/parallel.js";
+import { Controller } from "../../src/controller/controller.js";
+import { DiskTree } from "../../src/core/file-tree.js";
+import type { Kustomization } from "../../src/core/flux.js";
+import type { KubeObject } from "../../src/core/object.js";
+import { kubeconfigFor } from "../../src/provision/local/certificates.js";
+import { startHarness, type Harness } from "../../src/provision/local/harness.js";
+import { render } from "../../src/render/index.js";
+import { startGitHttpServer } from "../support/git-http-server.js";
+import { TestRepo } from "../support/git-repo.js";
+import { Checks } from "./checks.js";
+import { SEPARATED_UNITS, separatedFleetFiles } from "./generate-fleet.js";
+import { printJson, printTable, type Row } from "./report.js";
+
+/**
+ * `npm run bench -- fleet`: the real controller against 100, 300 and 1,000 workload clusters, 7
+ * units each (as in propagation).
+ *
+ * SIMULATED SEPARATION ("simulated-separation", named so in every output): a real apiserver per
+ * cluster does not fit on one machine, so a few real apiservers (FLEET_APISERVERS, default 6) each
+ * serve many clusters. Only that separation is simulated: every cluster has its own kubeconfig
+ * Secret (its own name, its own client and connections in the controller), its own namespaces
+ * (`<cluster>-alpha`, … through Flux substitution) and objects, no two clusters share an object,
+ * and every request is real HTTP to a real kube-apiserver.
+ *
+ * Environment: FLEET_CLUSTERS (default "100,300,1000"), FLEET_APISERVERS (6), FLEET_CONCURRENCY
+ * (the controller's --concurrent; default 32), FLEET_STEADY_SECONDS (the no-change
+ * window; default 60 s, where the issue asks 5 minutes at the default interval: set 300 for that),
+ * FLEET_BENCH_REPLICAS (controller replicas, default 1: N controllers in this process, each a
+ * replica with its own Leases in flux-system as `flotilla controller --lease-namespace` runs them;
+ * CPU and RSS are then those of all replicas together).
+ */
+export const SIMULATED_SEPARATION = "simulated-separation";
+
+const ROOT = (() => {
+  let dir = import.meta.dirname;
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+})();
+const SIZES = (process.env.FLEET_CLUSTERS ?? "100,300,1000").split(",").map((s) => Number(s.trim()));
+const APISERVERS = Number(process.env.FLEET_APISERVERS ?? 6);
+/** The controller's --concurrent: 32 for 7,000 units (its default, 10, is sized for tens of clusters). */
+const CONCURRENCY = Number(process.env.FLEET_CONCURRENCY ?? 32);
+const STEADY_SECONDS = Number(process.env.FLEET_STEADY_SECONDS ?? 60);
+const REPLICAS = Number(process.env.FLEET_BENCH_REPLICAS ?? 1);
+const UNITS_PER_CLUSTER = SEPARATED_UNITS.length;
+
+/** Goals of issue 18 at 1,000 clusters. */
+const GOALS = { firstRolloutSeconds: 300, commitSeconds: 60, steadyCpuCores: 0.25, peakRssMiB: 1024, perClusterRatio: 1.5 };
+
+interface Figures {
+  clusters: number;
+  units: number;
+  apiservers: number;
+  firstRolloutSeconds: number;
+  commitSeconds: number;
+  commitWrites: number;
+  objectsChanged: number;
+  commitApplied: number;
+  commitUnchanged: number;
+  steadySeconds: number;
+  steadyCpuCores: number;
+  steadyWrites: number;
+  peakRssMiB: number;
+  /** Seconds summed over concurrent reconciles, by step, during the first rollout and during the commit. */
+  firstRolloutSteps: Record<string, number>;
+  commitSteps: Record<string, number>;
+}
+
+export async function run(): Promise<void> {
+  if (!Number.isInteger(REPLICAS) || REPLICAS < 1)
+    throw new Error(`FLEET_BENCH_REPLICAS must be a positive whole number, not '${REPLICAS}'`);
+  const checks = new Checks("fleet");
+  const results: Figures[] = [];
+  for (const clusters of SIZES) {
+    const figures = await runSize(clusters, checks);
+    results.push(figures);
+    printJson("fleet", { simulation: SIMULATED_SEPARATION, replicas: REPLICAS, concurrency: CONCURRENCY, ...figures });
+  }
+  printTable(
+    `fleet (${SIMULATED_SEPARATION}: ${APISERVERS} real apiservers serve every cluster, each cluster its own kubeconfig Secret, namespaces and objects; ${UNITS_PER_CLUSTER} units per cluster, ${REPLICAS} controller replica${REPLICAS > 1 ? "s in one process" : ""}, --concurrent ${CONCURRENCY})`,
+    results.map((f) => figureRow(f, checks, f.clusters === Math.max(...SIZES))),
+  );
+  const steps = results.find((f) => f.clusters === Math.max(...SIZES));
+  if (steps) {
+    printTable(
+      `where the time goes at ${steps.clusters} clusters (seconds summed over concurrent reconciles; requests counted by the controller's clients)`,
+      [
+        { phase: "first rollout", ...steps.firstRolloutSteps },
+        { phase: "commit to one shared feature", ...steps.commitSteps },
+      ],
+    );
+  }
+  const small = results.find((f) => f.clusters === Math.min(...SIZES));
+  const large = results.find((f) => f.clusters === Math.max(...SIZES));
+  if (small && large && small !== large) {
+    const ratio = (key: "firstRolloutSeconds" | "commitSeconds") => large[key] / large.clusters / (small[key] / small.clusters);
+    printTable(`time per cluster, ${large.clusters} vs ${small.clusters} clusters (goal ≤ ${GOALS.perClusterRatio}×)`, [
+      {
+        figure: "first rollout",
+        ratio: ratio("firstRolloutSeconds"),
+        goal: checks.goal(ratio("firstRolloutSeconds") <= GOALS.perClusterRatio, "first rollout time per cluster"),
+      },
+      {
+        figure: "commit",
+        ratio: ratio("commitSeconds"),
+        goal: checks.goal(ratio("commitSeconds") <= GOALS.perClusterRatio, "commit time per cluster"),
+      },
+    ]);
+    printJson("fleet-linearity", {
+      simulation: SIMULATED_SEPARATION,
+      from: small.clusters,
+      to: large.clusters,
+      firstRolloutPerClusterRatio: ratio("firstRolloutSeconds"),
+      commitPerClusterRatio: ratio("commitSeconds"),
+    });
+  }
+  if (STEADY_SECONDS < 300)
+    process.stdout.write(`\nsteady state measured over ${STEADY_SECONDS} s (FLEET_STEADY_SECONDS), not the issue's 5 minutes\n`);
+  checks.done();
+}
+
+/** The table row of one size; the goals are checked at the largest size (the issue's goals are for 1,000 clusters). */
+function figureRow(f: Figures, checks: Checks, atGoalSize: boolean): Row {
+  const goal = (ok: boolean, what: string) => (atGoalSize ? checks.goal(ok, `${what} at ${f.clusters} clusters`) : ok ? "met" : "over");
+  return {
+    clusters: f.clusters,
+    units: f.units,
+    "first rollout s": f.firstRolloutSeconds,
+    "≤ 300 s": goal(f.firstRolloutSeconds <= GOALS.firstRolloutSeconds, "first rollout ≤ 5 min"),
+    "commit s": f.commitSeconds,
+    "≤ 60 s": goal(f.commitSeconds <= GOALS.commitSeconds, "commit ≤ 60 s"),
+    "commit writes": f.commitWrites,
+    "objects changed": f.objectsChanged,
+    "units applied / unchanged": `${f.commitApplied} / ${f.commitUnchanged}`,
+    [`steady CPU cores (${f.steadySeconds} s)`]: f.steadyCpuCores,
+    "≤ 0.25": goal(f.steadyCpuCores <= GOALS.steadyCpuCores, "steady-state CPU ≤ 0.25 core"),
+    "steady writes": f.steadyWrites,
+    "peak RSS MiB": f.peakRssMiB,
+    "≤ 1 GiB": goal(f.peakRssMiB <= GOALS.peakRssMiB, "peak RSS ≤ 1 GiB"),
+  };
+}
+
+/** The cluster names of a size, and which of the apiservers serves each (round-robin). */
+function clusterNames(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `c${String(i + 1).padStart(4, "0")}`);
+}
+
+async function runSize(n: number, checks: Checks): Promise<Figures> {
+  const names = clusterNames(n);
+  const servers = Array.from({ length: APISERVERS }, (_, i) => `apiserver-${i + 1}`);
+  // The management cluster has its own etcd, as a real one does; the workload apiservers share one (part of the simulation).
+  const [management, harness] = await Promise.all([
+    startHarness({ profile: "apiserver", clusters: ["mgmt"] }),
+    startHarness({ profile: "apiserver", clusters: servers }),
+  ]);
+  const repo = TestRepo.create();
+  const mgmt = ClusterClient.fromKubeconfig(management.get("mgmt")!.kubeconfig);
+  const controllers: Controller[] = [];
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  const server = await (async () => {
+    repo.commit("feat: fleet", separatedFleetFiles(names, "blue"));
+    repo.publish();
+    return startGitHttpServer(repo.root);
+  })();
+  try {
+    const servedBy = (c: string) => harness.get(servers[names.indexOf(c) % servers.length]!)!;
+    await setUpManagementCluster(mgmt, `${server.url}/repo.git`, names, servedBy);
+    const first = repo.git("rev-parse", "HEAD");
+
+    const t0 = Date.now();
+    for (let r = 1; r <= REPLICAS; r++) {
+      const controller = new Controller({
+        kubeconfig: management.get("mgmt")!.kubeconfig,
+        allowInsecureHttp: true,
+        concurrency: CONCURRENCY,
+        ...(REPLICAS > 1 ? { replicas: { identity: `fleet-bench-${r}`, namespace: "flux-system" } } : {}),
+      });
+      controllers.push(controller);
+      await controller.start();
+    }
+    const controller = new Fleet(controllers);
+    await allAt(controller, first, n);
+    const firstRolloutSeconds = (Date.now() - t0) / 1000;
+    const firstRolloutSteps = steps(controller);
+    await verify(mgmt, harness, servers, names, first, "blue", checks);
+
+    // One commit changes the shared feature alpha: n ConfigMaps change, nothing else.
+    await controller.whenIdle();
+    const before = snapshot(controller);
+    const sha = repo.commit("feat: alpha is green", separatedFleetFiles(names, "green"));
+    repo.push();
+    const t1 = Date.now();
+    controller.requestPollOfUrl(() => true);
+    await allAt(controller, sha, n);
+    const commitSeconds = (Date.now() - t1) / 1000;
+    await controller.whenIdle();
+    const after = snapshot(controller);
+    const commitSteps = Object.fromEntries(Object.entries(steps(controller)).map(([k, v]) => [k, v - (firstRolloutSteps[k] ?? 0)]));
+    await verify(mgmt, harness, servers, names, sha, "green", checks);
+    const commitWrites = after.writes - before.writes;
+    checks.check(commitWrites === n, `the commit wrote ${commitWrites} objects to workload clusters; ${n} changed`);
+    // A status write per unit and an event per unit applied: no unit flips to DependencyNotReady while its dependency catches up
+    // (with replicas, Lease renewals are management writes too).
+    const mgmtWrites = after.mgmtWrites - before.mgmtWrites;
+    const expectedMgmtWrites = n * UNITS_PER_CLUSTER + n;
+    if (REPLICAS === 1)
+      checks.check(mgmtWrites === expectedMgmtWrites, `${mgmtWrites} management writes for the commit; expected ${expectedMgmtWrites}`);
+    checks.check(
+      after.applied - before.applied === n,
+      `${after.applied - before.applied} units applied for the commit; ${n} read the changed file`,
+    );
+
+    // Steady state: nothing changes; the controller runs alone (this process sleeps).
+    const steady = snapshot(controller);
+    const cpu = process.cpuUsage();
+    const ts = Date.now();
+    await new Promise((r) => setTimeout(r, STEADY_SECONDS * 1000));
+    const used = process.cpuUsage(cpu);
+    const steadySeconds = (Date.now() - ts) / 1000;
+    const steadyCpuCores = (used.user + used.system) / 1e6 / steadySeconds;
+    const steadyWrites = snapshot(controller).writes - steady.writes;
+    checks.check(steadyWrites === 0, `${steadyWrites} writes to workload clusters in the steady state`);
+
+    const figures: Figures = {
+      clusters: n,
+      units: n * UNITS_PER_CLUSTER,
+      apiservers: APISERVERS,
+      firstRolloutSeconds,
+      commitSeconds,
+      commitWrites,
+      objectsChanged: n,
+      commitApplied: after.applied - before.applied,
+      commitUnchanged: after.unchanged - before.unchanged,
+      steadySeconds,
+      steadyCpuCores,
+      steadyWrites,
+      peakRssMiB: Math.round(peakRss / 2 ** 20),
+      firstRolloutSteps,
+      commitSteps,
+    };
+    return figures;
+  } finally {
+    clearInterval(sampler);
+    for (const c of controllers) c.stop();
+    mgmt.close();
+    await server.stop();
+    await Promise.all([harness.stop(), management.stop()]);
+    repo.remove();
+  }
+}
+
+/** CRDs, the GitRepository, and per cluster: its namespace, kubeconfig Secret and 7 Kustomizations. */
+async function setUpManagementCluster(
+  mgmt: ClusterClient,
+  repoUrl: string,
+  names: string[],
+  servedBy: (c: string) => { name: string; server: string; caCert: string; token: string },
+): Promise<void> {
+  await applyUnit(mgmt, {
+    unit: { name: "crds", namespace: "flux-system" },
+    objects: render(new DiskTree(join(ROOT, "deploy")), "crds"),
+    prune: false,
+    wait: true,
+    timeoutMs: 60_000,
+  });
+  const create = (path: string, o: KubeObject) => mgmt.request("POST", path, o, { allow: [409] });
+  await create("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "flux-system" } });
+  await create("/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories", {
+    apiVersion: "source.toolkit.fluxcd.io/v1",
+    kind: "GitRepository",
+    metadata: { name: "fleet", namespace: "flux-system" },
+    spec: { url: repoUrl, ref: { branch: "main" }, interval: "10m" },
+  });
+  await inParallel(names, 16, async (c) => {
+    const plane = servedBy(c);
+    await create("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: c } });
+    await create(`/api/v1/namespaces/${c}/secrets`, {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: {
+        name: `${c}-kubeconfig`,
+        namespace: c,
+        labels: { "cluster.x-k8s.io/cluster-name": c },
+        // Named so on the object too: this cluster's apiserver is shared with other clusters.
+        annotations: { [`flotilla.dev/${SIMULATED_SEPARATION}`]: `served by ${plane.name}, shared with other clusters` },
+      },
+      type: "cluster.x-k8s.io/secret",
+      stringData: { value: kubeconfigFor(c, plane.server, plane.caCert, plane.token) },
+    });
+    for (const u of SEPARATED_UNITS) {
+      await create(`/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${c}/kustomizations`, {
+        apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+        kind: "Kustomization",
+        metadata: { name: u.name, namespace: c },
+        spec: {
+          interval: "10m",
+          path: `./${u.path(c)}`,
+          prune: true,
+          sourceRef: { kind: "GitRepository", name: "fleet", namespace: "flux-system" },
+          kubeConfig: { secretRef: { name: `${c}-kubeconfig` } },
+          postBuild: { substitute: { cluster_name: c } },
+          ...(u.dependsOn ? { dependsOn: [{ name: u.dependsOn }] } : {}),
+        },
+      });
+    }
+  });
+}
+
+/** The controller replicas as one: their figures summed, the first one's view of the units (each watches them all). */
+class Fleet {
+  constructor(readonly replicas: Controller[]) {}
+
+  kustomizationList(): Kustomization[] {
+    return this.replicas[0]!.kustomizationList();
+  }
+
+  requestPollOfUrl(matches: (url: string) => boolean): void {
+    for (const r of this.replicas) r.requestPollOfUrl(matches);
+  }
+
+  async whenIdle(): Promise<void> {
+    for (const r of this.replicas) await r.whenIdle();
+  }
+
+  sum(figure: (c: Controller) => number): number {
+    return this.replicas.reduce((total, c) => total + figure(c), 0);
+  }
+}
+
+/** Waits until the controller has every unit Ready at `sha` (its view, which it writes to the management cluster). */
+async function allAt(controller: Fleet, sha: string, n: number): Promise<void> {
+  const revision = `main@sha1:${sha}`;
+  for (;;) {
+    const units = controller.kustomizationList();
+    if (units.length === n * UNITS_PER_CLUSTER && units.every((u) => atRevision(u, revision))) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function atRevision(u: Kustomization, revision: string): boolean {
+  return u.status?.lastAppliedRevision === revision && u.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
+}
+
+/**
+ * Checks what the management cluster says (every unit Ready at `sha`) and what the workload
+ * clusters hold: each cluster's own 5 ConfigMaps, alpha's colour, and its ResourceQuota, in its
+ * own namespaces on the apiserver that serves it.
+ */
+async function verify(
+  mgmt: ClusterClient,
+  harness: Harness,
+  servers: string[],
+  names: string[],
+  sha: string,
+  colour: string,
+  checks: Checks,
+) {
+  const units = (await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items;
+  const notAt = units.filter((u) => !atRevision(u, `main@sha1:${sha}`));
+  checks.check(units.length === names.length * UNITS_PER_CLUSTER, `${units.length} Kustomizations on the management cluster`);
+  checks.check(notAt.length === 0, `${notAt.length} units not Ready at ${sha} on the management cluster`);
+  const configMaps = new Map<string, Record<string, string>>();
+  let quotas = 0;
+  for (const s of servers) {
+    const client = ClusterClient.fromKubeconfig(harness.get(s)!.kubeconfig);
+    try {
+      const cms = (await client.request<{ items: Array<KubeObject & { data?: Record<string, string> }> }>("GET", "/api/v1/configmaps")).body
+        .items;
+      for (const cm of cms)
+        if (cm.metadata.name !== "kube-root-ca.crt") configMaps.set(`${cm.metadata.namespace}/${cm.metadata.name}`, cm.data ?? {});
+      quotas += (await client.request<{ items: KubeObject[] }>("GET", "/api/v1/resourcequotas")).body.items.length;
+    } finally {
+      client.close();
+    }
+  }
+  const missing = names.filter(
+    (c) =>
+      configMaps.get(`${c}-alpha/alpha`)?.colour !== colour ||
+      !configMaps.has(`${c}-beta/beta`) ||
+      !configMaps.has(`${c}-gamma/gamma`) ||
+      configMaps.get(`${c}-system/common`)?.tier !== "non-prod" ||
+      configMaps.get(`${c}-system/cluster-info`)?.cluster !== c,
+  );
+  checks.check(missing.length === 0, `${missing.length} clusters without their own objects (${missing.slice(0, 3).join(", ")})`);
+  checks.check(quotas === names.length, `${quotas} ResourceQuotas for ${names.length} clusters`);
+}
+
+function snapshot(fleet: Fleet): { writes: number; requests: number; mgmtWrites: number; applied: number; unchanged: number } {
+  return {
+    writes: fleet.sum((c) => c.workloadTotals().writes),
+    requests: fleet.sum((c) => c.workloadTotals().requests),
+    mgmtWrites: fleet.sum((c) => c.managementClient.writes()),
+    applied: fleet.sum((c) => c.metrics.unitReconciles.get({ outcome: "applied" }) ?? 0),
+    unchanged: fleet.sum((c) => c.metrics.unitReconciles.get({ outcome: "unchanged" }) ?? 0),
+  };
+}
+
+/** Seconds by step (summed over concurrent reconciles) and requests made, so far. */
+function steps(fleet: Fleet): Record<string, number> {
+  const now = snapshot(fleet);
+  return {
+    ...Object.fromEntries(
+      ["render", "apply", "status"].map((s) => [`${s} s`, fleet.sum((c) => c.metrics.stepSeconds.get({ step: s }) ?? 0)]),
+    ),
+    "management writes": now.mgmtWrites,
+    "workload requests": now.requests,
+    "workload writes": now.writes,
+  };
+}
