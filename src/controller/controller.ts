@@ -238,6 +238,7 @@ export class Controller {
   }
 
   stop(): void {
+    this.ownership.halt();
     this.queue.stop();
     for (const w of this.watches) void w.stop();
     this.rolloutWatches?.stop();

@@ -72,6 +72,11 @@ export class ClusterOwnership {
   }
 
   /** Whether this process may write to the cluster right now (its fence is open). */
+  /** Stops the Lease rounds without releasing (Controller.stop without drain): the Leases expire. */
+  halt(): void {
+    this.replicas?.halt();
+  }
+
   owns(cluster: string): boolean {
     return this.replicas ? this.replicas.owns(cluster) : true;
   }

@@ -165,6 +165,13 @@ export class Replicas {
     this.log.info({ released: releases.length }, "left the replica set and released the cluster Leases");
   }
 
+  /** Stops the rounds at once, releasing nothing (the process is going away without `stop`): the Leases expire. */
+  halt(): void {
+    this.stopping = true;
+    this.stopped = true;
+    this.clock.clearTimeout(this.timer);
+  }
+
   private schedule(): void {
     if (this.stopped) return;
     this.timer = this.clock.setTimeout(() => {

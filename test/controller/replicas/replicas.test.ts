@@ -133,6 +133,16 @@ describe("active-active replicas on Leases: SIGKILL one mid-rollout, prove no ov
     return out;
   };
 
+  /** The holder of a lane's cluster Lease. */
+  const leaseHolder = async (lane: string) => {
+    const res = await mgmt.request<{ items: KubeObject[] }>(
+      "GET",
+      `/apis/coordination.k8s.io/v1/namespaces/${LEASE_NS}/leases?labelSelector=${encodeURIComponent(`${LEASE_ROLE_LABEL}=cluster`)}`,
+    );
+    const l = res.body.items.find((x) => x.metadata.annotations?.[LEASE_CLUSTER_ANNOTATION] === lane);
+    return (l?.spec as { holderIdentity?: string } | undefined)?.holderIdentity;
+  };
+
   const countsOf = (h: Map<string, string>, replicas: string[]) =>
     replicas.map((r) => [...h.values()].filter((x) => x === r).length).sort((a, b) => a - b);
 
@@ -307,6 +317,34 @@ describe("active-active replicas on Leases: SIGKILL one mid-rollout, prove no ov
     });
     const rebalanceMs = Date.now() - restartedAt;
     expect((await holders()).size).toBe(6);
+    // /metrics of each replica: the clusters it holds, the members it sees, its queue, its moves.
+    const metricsOf = async (id: string) => {
+      const url = String(
+        (await procs.get(id)!.waitForLog((l) => typeof l.url === "string" && String(l.msg).startsWith("serving"), 30_000)).url,
+      );
+      return (await fetch(`${url}/metrics`)).text();
+    };
+    const gauge = (text: string, name: string, labels: string) =>
+      Number(new RegExp(`^${name}\\{${labels.replace(/[{}]/g, "")}\\} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
+    const mgmtHolder = await leaseHolder("mgmt");
+    await waitFor("every replica's /metrics to show its 2 clusters and 3 members", 20_000, async () => {
+      for (const id of REPLICAS) {
+        const text = await metricsOf(id);
+        const seen = text.split("\n").filter((l) => l.startsWith("flotilla_replica_"));
+        // Its 2 workload clusters, and the management cluster's lane (its units, GitRepository statuses) for one of them.
+        if (gauge(text, "flotilla_replica_clusters", `replica="${id}"`) !== 2 + (mgmtHolder === id ? 1 : 0))
+          throw new Error(`${id}: ${seen.join("; ")}`);
+        if (gauge(text, "flotilla_replica_members", `replica="${id}"`) !== 3) throw new Error(`${id}: ${seen.join("; ")}`);
+        if (!Number.isFinite(gauge(text, "flotilla_replica_queue_depth", `replica="${id}"`))) throw new Error(`${id}: ${seen.join("; ")}`);
+      }
+      return true;
+    });
+    // The restarted replica acquired its 2; the survivors gave 2 away between them.
+    expect(gauge(await metricsOf(victim), "flotilla_replica_moves", `replica="${victim}",direction="acquired"`)).toBeGreaterThanOrEqual(2);
+    const given = await Promise.all(
+      survivors.map(async (id) => gauge(await metricsOf(id), "flotilla_replica_moves", `replica="${id}",direction="released"`)),
+    );
+    expect(given.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2);
 
     // And works: a third revision reaches every cluster.
     sha = repo.commit("feat: rev 3", files(3));
