@@ -12,7 +12,15 @@ import { applyStages } from "./order.js";
 import { ApplyFailure, HealthCheckFailure } from "./errors.js";
 import { inParallel } from "./parallel.js";
 import { pruneCandidates, pruneOne } from "./prune.js";
-import { desiredObjects, ownerLabels, reconcileDisabled, resourceOrFail, scopeNamespace, serverSideApply, getLive } from "./ssa.js";
+import {
+  desiredObjects,
+  ownerLabels,
+  reconcileDisabled,
+  resourceOrFail,
+  scopeNamespace,
+  serverSideApply,
+  getLive,
+} from "./ssa.js";
 import { healthCheckTargets, waitHealthy, type HealthCheckRef, type OnPending } from "./wait.js";
 
 export { waitHealthy } from "./wait.js";
@@ -56,7 +64,11 @@ export interface ApplyResult {
  * before any of it is written (Flux's ApplyAll); earlier stages stay applied. A failure leaves
  * applied objects in place and never shrinks the inventory.
  */
-export async function applyUnit(client: ClusterClient, req: ApplyRequest, opts: { logger?: Logger } = {}): Promise<ApplyResult> {
+export async function applyUnit(
+  client: ClusterClient,
+  req: ApplyRequest,
+  opts: { logger?: Logger } = {},
+): Promise<ApplyResult> {
   const log = (opts.logger ?? silentLogger).child({ unit: `${req.unit.namespace}/${req.unit.name}` });
   const desired = desiredObjects(req.unit, req.objects);
   const progress = new ApplyProgress(req.previousInventory ?? []);
@@ -100,12 +112,14 @@ async function applyAllStaged(
   log: Logger,
 ): Promise<void> {
   let intended = new Map(progress.previous.map((e) => [e.id, e]));
-  const ownNamespaces = new Set(desired.filter((o) => o.kind === "Namespace" && o.apiVersion === "v1").map((o) => o.metadata.name!));
+  const ownNamespaces = new Set(
+    desired.filter((o) => o.kind === "Namespace" && o.apiVersion === "v1").map((o) => o.metadata.name!),
+  );
   const namespacesChecked = new Set<string>();
   for (const stage of applyStages(desired)) {
     if (req.createNamespaces) {
-      const created = await createMissingNamespaces(client, req.unit, stage, ownNamespaces, namespacesChecked).catch((error: unknown) =>
-        progress.fail(`creating a missing namespace failed: ${(error as Error).message}`),
+      const created = await createMissingNamespaces(client, req.unit, stage, ownNamespaces, namespacesChecked).catch(
+        (error: unknown) => progress.fail(`creating a missing namespace failed: ${(error as Error).message}`),
       );
       progress.changeSet.push(...created);
       if (created.length > 0) log.info({ namespaces: created.map((c) => c.ref) }, "created missing namespaces");
@@ -117,7 +131,9 @@ async function applyAllStaged(
       await waitHealthy(client, crds, Math.min(req.timeoutMs, 60_000)).catch((error: unknown) =>
         progress.fail(`CRDs not established: ${(error as Error).message}`),
       );
-      await client.discovery(true).catch((error: unknown) => progress.fail(`discovery after new CRDs failed: ${(error as Error).message}`));
+      await client
+        .discovery(true)
+        .catch((error: unknown) => progress.fail(`discovery after new CRDs failed: ${(error as Error).message}`));
     }
   }
 }
@@ -150,7 +166,12 @@ async function recordIntent(
  * rejection stops new work, so the earliest rejected object is the one reported. Writes already in
  * flight when one fails finish and count as applied.
  */
-async function applyAll(client: ClusterClient, stage: readonly KubeObject[], req: ApplyRequest, progress: ApplyProgress): Promise<void> {
+async function applyAll(
+  client: ClusterClient,
+  stage: readonly KubeObject[],
+  req: ApplyRequest,
+  progress: ApplyProgress,
+): Promise<void> {
   const rejected: Array<{ index: number; object: string; message: string }> = [];
   const writes: Array<{ obj: KubeObject; write: Write }> = [];
   const concurrency = req.concurrency ?? 8;
@@ -202,7 +223,9 @@ async function pruneStale(
 }
 
 function describePrune(error: unknown): string {
-  return error instanceof ApiError && error.status === 403 ? `${error.reason}: ${error.message}` : (error as Error).message;
+  return error instanceof ApiError && error.status === 403
+    ? `${error.reason}: ${error.message}`
+    : (error as Error).message;
 }
 
 /** WaitForSet: every applied object with `wait`, else the objects `healthChecks` names, in the unit or not. */
@@ -219,7 +242,9 @@ async function waitForHealth(
     if (checks.length > 0) await waitHealthy(client, checks, req.timeoutMs, progress.states, req.onHealthPending);
   } catch (error) {
     throw new HealthCheckFailure(
-      error instanceof ApiError && error.status === 403 ? `health check: ${error.reason}: ${error.message}` : (error as Error).message,
+      error instanceof ApiError && error.status === 403
+        ? `health check: ${error.reason}: ${error.message}`
+        : (error as Error).message,
       inventory,
     );
   }
@@ -227,7 +252,8 @@ async function waitForHealth(
 
 function describe(obj: KubeObject, error: unknown): string {
   // A denial names itself: `Forbidden: configmaps "x" is forbidden: User "system:serviceaccount:…" cannot …`.
-  if (error instanceof ApiError) return `${objectRef(obj)}: ${error.status === 403 ? `${error.reason}: ` : ""}${error.message}`;
+  if (error instanceof ApiError)
+    return `${objectRef(obj)}: ${error.status === 403 ? `${error.reason}: ` : ""}${error.message}`;
   if (error instanceof InvalidInputError) return error.describe();
   return `${objectRef(obj)}: ${(error as Error).message}`;
 }
@@ -281,13 +307,18 @@ async function prepareOne(
   } catch (error) {
     // Apiservers word it "field is immutable" or "may not change once set".
     const immutable =
-      error instanceof ApiError && error.status === 422 && /immutable|may not change once set|cannot be changed/i.test(error.message);
+      error instanceof ApiError &&
+      error.status === 422 &&
+      /immutable|may not change once set|cannot be changed/i.test(error.message);
     if (!immutable) throw error;
     if (!forceAll && obj.metadata.annotations?.[ANNOTATION_FORCE] !== "enabled") {
-      throw new InvalidInputError(`${error.message} (set spec.force or annotate ${ANNOTATION_FORCE}: enabled to recreate it)`, {
-        object: ref,
-        field: immutableField(error.message),
-      });
+      throw new InvalidInputError(
+        `${error.message} (set spec.force or annotate ${ANNOTATION_FORCE}: enabled to recreate it)`,
+        {
+          object: ref,
+          field: immutableField(error.message),
+        },
+      );
     }
     return { write: { path, id, ref, recreate: true } };
   }
@@ -296,7 +327,11 @@ async function prepareOne(
 }
 
 /** Writes one object that `prepareOne` found different; returns what was done and the state the apiserver returned. */
-async function writeOne(client: ClusterClient, obj: KubeObject, w: Write): Promise<{ entry: ChangeSetEntry; state: KubeObject }> {
+async function writeOne(
+  client: ClusterClient,
+  obj: KubeObject,
+  w: Write,
+): Promise<{ entry: ChangeSetEntry; state: KubeObject }> {
   const { path, id, ref } = w;
   if (w.recreate) {
     await client.request("DELETE", path, { propagationPolicy: "Background" }, { allow: [404], count: "delete" });
@@ -305,17 +340,25 @@ async function writeOne(client: ClusterClient, obj: KubeObject, w: Write): Promi
       if (Date.now() > deadline) throw new Error("timed out waiting for the old object to be deleted");
       await new Promise((r) => setTimeout(r, 200));
     }
-    return { entry: { id, ref, action: "configured", note: "recreated" }, state: await serverSideApply(client, path, obj, false) };
+    return {
+      entry: { id, ref, action: "configured", note: "recreated" },
+      state: await serverSideApply(client, path, obj, false),
+    };
   }
   const state = await serverSideApply(client, path, obj, false);
   if (w.create)
-    return { entry: { id, ref, action: !w.create.fromCache || onlyManagedByFlotilla(state) ? "created" : "configured" }, state };
+    return {
+      entry: { id, ref, action: !w.create.fromCache || onlyManagedByFlotilla(state) ? "created" : "configured" },
+      state,
+    };
   return { entry: { id, ref, action: "configured" }, state };
 }
 
 /** Whether every managedFields entry of an object is Flotilla's: it was created by this apply. */
 function onlyManagedByFlotilla(o: KubeObject): boolean {
-  const entries = Array.isArray(o.metadata.managedFields) ? (o.metadata.managedFields as Array<{ manager?: string }>) : [];
+  const entries = Array.isArray(o.metadata.managedFields)
+    ? (o.metadata.managedFields as Array<{ manager?: string }>)
+    : [];
   return entries.length > 0 && entries.every((e) => e.manager === FIELD_MANAGER);
 }
 

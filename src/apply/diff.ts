@@ -59,7 +59,9 @@ export interface UnitDiff {
  */
 export async function diffUnit(client: ClusterClient, req: DiffRequest): Promise<UnitDiff> {
   const desired = desiredObjects(req.unit, req.objects);
-  const newNamespaces = new Set(desired.filter((o) => o.kind === "Namespace" && o.apiVersion === "v1").map((o) => o.metadata.name));
+  const newNamespaces = new Set(
+    desired.filter((o) => o.kind === "Namespace" && o.apiVersion === "v1").map((o) => o.metadata.name),
+  );
   const unitCrds = new Set(desired.filter((o) => o.kind === "CustomResourceDefinition").map(crdKindKey));
   const result: UnitDiff = { changes: [], unchanged: [], skipped: [] };
 
@@ -84,7 +86,10 @@ export async function diffUnit(client: ClusterClient, req: DiffRequest): Promise
       dry = await serverSideApply(client, path, obj, true);
     } catch (error) {
       const namespaceComesWithUnit =
-        live.status === 404 && error instanceof ApiError && error.status === 404 && newNamespaces.has(obj.metadata.namespace);
+        live.status === 404 &&
+        error instanceof ApiError &&
+        error.status === 404 &&
+        newNamespaces.has(obj.metadata.namespace);
       if (!namespaceComesWithUnit) throw rejected(obj, error);
       dry = obj;
     }
@@ -102,7 +107,8 @@ export async function diffUnit(client: ClusterClient, req: DiffRequest): Promise
     for (const entry of pruneCandidates(req.previousInventory, inventoryOf(desired))) {
       const outcome = await pruneOne(client, entry, owner, true);
       if (outcome?.action === "deleted") result.changes.push({ id: entry.id, ref: outcome.ref, change: "removed" });
-      else if (outcome?.action === "skipped") result.skipped.push({ ref: outcome.ref, note: outcome.note ?? "skipped" });
+      else if (outcome?.action === "skipped")
+        result.skipped.push({ ref: outcome.ref, note: outcome.note ?? "skipped" });
     }
   }
   result.changes.sort((a, b) => a.ref.localeCompare(b.ref));
@@ -122,5 +128,9 @@ function rejected(obj: KubeObject, error: unknown): Error {
   if (error instanceof ApiError && error.status >= 400 && error.status < 500)
     return new InvalidInputError(error.message, { object: objectRef(obj) }, { cause: error });
   if (error instanceof RemoteError || error instanceof InvalidInputError) return error;
-  return new RemoteError(`${objectRef(obj)}: ${(error as Error).message}`, { object: objectRef(obj) }, { cause: error });
+  return new RemoteError(
+    `${objectRef(obj)}: ${(error as Error).message}`,
+    { object: objectRef(obj) },
+    { cause: error },
+  );
 }

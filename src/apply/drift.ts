@@ -28,12 +28,16 @@ interface ManagedFieldsEntry {
 
 /** Whether Flotilla's last apply of `live` set exactly the fields that `desired` sets. */
 export function sameFieldSet(desired: KubeObject, live: KubeObject): boolean {
-  const entries = (Array.isArray(live.metadata.managedFields) ? live.metadata.managedFields : []) as ManagedFieldsEntry[];
+  const entries = (
+    Array.isArray(live.metadata.managedFields) ? live.metadata.managedFields : []
+  ) as ManagedFieldsEntry[];
   const mine = entries.filter((e) => e.manager === FIELD_MANAGER && e.operation === "Apply" && !e.subresource);
-  if (mine.length !== 1 || mine[0]!.apiVersion !== desired.apiVersion || !isPlainObject(mine[0]!.fieldsV1)) return false;
+  if (mine.length !== 1 || mine[0]!.apiVersion !== desired.apiVersion || !isPlainObject(mine[0]!.fieldsV1))
+    return false;
   // The apiserver does not track these in field sets.
   const tracked: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(desired)) if (k !== "apiVersion" && k !== "kind" && k !== "metadata") tracked[k] = v;
+  for (const [k, v] of Object.entries(desired))
+    if (k !== "apiVersion" && k !== "kind" && k !== "metadata") tracked[k] = v;
   const metadata: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(desired.metadata)) if (k !== "name" && k !== "namespace") metadata[k] = v;
   if (Object.keys(metadata).length > 0) tracked.metadata = metadata;
@@ -71,7 +75,8 @@ function fieldsMatch(value: unknown, node: Record<string, unknown>, live: unknow
       if (c.startsWith("k:")) {
         const key = parseJson(c.slice(2));
         if (!isPlainObject(key)) return false;
-        const hasKey = (item: unknown) => isPlainObject(item) && Object.entries(key).every(([k, v]) => deepEqual(item[k], v));
+        const hasKey = (item: unknown) =>
+          isPlainObject(item) && Object.entries(key).every(([k, v]) => deepEqual(item[k], v));
         index = value.findIndex((item, i) => !used.has(i) && hasKey(item));
         liveItem = liveList.find(hasKey);
       } else if (c.startsWith("v:")) {

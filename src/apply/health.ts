@@ -20,18 +20,26 @@ const num = (v: unknown) => (typeof v === "number" ? v : 0);
 export function healthOf(o: KubeObject): Health {
   const status = (o.status ?? {}) as Record<string, unknown>;
   const generation = typeof o.metadata.generation === "number" ? o.metadata.generation : undefined;
-  if (generation !== undefined && typeof status.observedGeneration === "number" && status.observedGeneration < generation) {
+  if (
+    generation !== undefined &&
+    typeof status.observedGeneration === "number" &&
+    status.observedGeneration < generation
+  ) {
     return { status: "InProgress", message: `generation ${generation} not observed yet` };
   }
   const spec = (o.spec ?? {}) as Record<string, unknown>;
   switch (o.kind) {
     case "Deployment": {
       const want = typeof spec.replicas === "number" ? spec.replicas : 1;
-      if (cond(o, "Progressing")?.reason === "ProgressDeadlineExceeded") return { status: "Failed", message: "progress deadline exceeded" };
+      if (cond(o, "Progressing")?.reason === "ProgressDeadlineExceeded")
+        return { status: "Failed", message: "progress deadline exceeded" };
       if (num(status.updatedReplicas) < want)
         return { status: "InProgress", message: `${num(status.updatedReplicas)} of ${want} replicas updated` };
       if (num(status.replicas) > num(status.updatedReplicas))
-        return { status: "InProgress", message: `${num(status.replicas) - num(status.updatedReplicas)} old replicas pending termination` };
+        return {
+          status: "InProgress",
+          message: `${num(status.replicas) - num(status.updatedReplicas)} old replicas pending termination`,
+        };
       if (num(status.availableReplicas) < want)
         return { status: "InProgress", message: `${num(status.availableReplicas)} of ${want} replicas available` };
       return { status: "Current", message: `${want} replicas available` };
@@ -57,7 +65,8 @@ export function healthOf(o: KubeObject): Health {
         : { status: "Current", message: "available" };
     }
     case "Job": {
-      if (cond(o, "Failed")?.status === "True") return { status: "Failed", message: cond(o, "Failed")?.message ?? "job failed" };
+      if (cond(o, "Failed")?.status === "True")
+        return { status: "Failed", message: cond(o, "Failed")?.message ?? "job failed" };
       if (cond(o, "Complete")?.status === "True") return { status: "Current", message: "job complete" };
       return { status: "InProgress", message: `${num(status.succeeded)} succeeded, ${num(status.active)} active` };
     }
@@ -68,7 +77,9 @@ export function healthOf(o: KubeObject): Health {
         ? { status: "Current", message: "established" }
         : { status: "InProgress", message: "not established yet" };
     case "Namespace":
-      return status.phase === "Terminating" ? { status: "InProgress", message: "terminating" } : { status: "Current", message: "active" };
+      return status.phase === "Terminating"
+        ? { status: "InProgress", message: "terminating" }
+        : { status: "Current", message: "active" };
     case "PersistentVolumeClaim":
       return status.phase === "Bound"
         ? { status: "Current", message: "bound" }

@@ -4,7 +4,10 @@ import { objectId, type KubeObject } from "../core/object.js";
 /** A unit's inventory in Flux's format, sorted by id. */
 export function inventoryOf(objects: readonly KubeObject[]): InventoryEntry[] {
   return objects
-    .map((o) => ({ id: objectId(o), v: o.apiVersion.includes("/") ? o.apiVersion.slice(o.apiVersion.indexOf("/") + 1) : o.apiVersion }))
+    .map((o) => ({
+      id: objectId(o),
+      v: o.apiVersion.includes("/") ? o.apiVersion.slice(o.apiVersion.indexOf("/") + 1) : o.apiVersion,
+    }))
     .sort((a, b) => a.id.localeCompare(b.id));
 }
 
@@ -18,7 +21,10 @@ export function parseInventoryId(id: string): { namespace: string; name: string;
 }
 
 /** Entries of `previous` that `current` no longer holds: what prune may delete. */
-export function staleEntries(previous: readonly InventoryEntry[], current: readonly InventoryEntry[]): InventoryEntry[] {
+export function staleEntries(
+  previous: readonly InventoryEntry[],
+  current: readonly InventoryEntry[],
+): InventoryEntry[] {
   const keep = new Set(current.map((e) => e.id));
   return previous.filter((e) => !keep.has(e.id));
 }

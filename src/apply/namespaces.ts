@@ -34,7 +34,10 @@ export async function createMissingNamespaces(
     const path = `/api/v1/namespaces/${encodeURIComponent(name)}`;
     // 403: the unit's identity (a tenant's service account) may not read Namespaces, so cannot tell
     // whether it exists; the stage's own dry run then says what is missing or forbidden.
-    const live = await client.request("GET", `${path}?resourceVersion=0`, undefined, { allow: [403, 404], count: "get" });
+    const live = await client.request("GET", `${path}?resourceVersion=0`, undefined, {
+      allow: [403, 404],
+      count: "get",
+    });
     if (live.status !== 404) continue;
     const namespace: KubeObject = {
       apiVersion: "v1",

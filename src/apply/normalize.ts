@@ -79,7 +79,8 @@ function setQuantities(obj: KubeObject): void {
   if (core && obj.kind === "ResourceQuota") quantityMap(spec.hard);
   if (core && obj.kind === "LimitRange" && Array.isArray(spec.limits)) {
     for (const l of spec.limits)
-      if (isPlainObject(l)) for (const k of ["max", "min", "default", "defaultRequest", "maxLimitRequestRatio"]) quantityMap(l[k]);
+      if (isPlainObject(l))
+        for (const k of ["max", "min", "default", "defaultRequest", "maxLimitRequestRatio"]) quantityMap(l[k]);
   }
   if (core && obj.kind === "PersistentVolumeClaim") resourceRequirements(spec.resources);
   if (core && obj.kind === "PersistentVolume") quantityMap(spec.capacity);

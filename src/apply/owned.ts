@@ -25,7 +25,10 @@ export async function ownedInventories(client: ClusterClient): Promise<Map<strin
   const found: Array<{ r: ApiResource; items: KubeObject[] }> = [];
   await inParallel(resources, 8, async (r) => {
     const path = `${ClusterClient.pathOf({ ...r, namespaced: false }, undefined)}?labelSelector=${encodeURIComponent(LABEL_OWNER_NAME)}`;
-    const res = await client.request<{ items?: KubeObject[] }>("GET", path, undefined, { allow: [403, 404, 405, 503], count: "list" });
+    const res = await client.request<{ items?: KubeObject[] }>("GET", path, undefined, {
+      allow: [403, 404, 405, 503],
+      count: "list",
+    });
     if (res.status === 200 && res.body.items?.length) found.push({ r, items: res.body.items });
   });
   found.sort((a, b) => resources.indexOf(a.r) - resources.indexOf(b.r));
@@ -40,7 +43,10 @@ export async function ownedInventories(client: ClusterClient): Promise<Map<strin
       const unit = `${labels[LABEL_OWNER_NAMESPACE] ?? ""}/${labels[LABEL_OWNER_NAME]}`;
       let entries = byUnit.get(unit);
       if (!entries) byUnit.set(unit, (entries = []));
-      entries.push({ id: `${r.namespaced ? (o.metadata.namespace ?? "") : ""}_${o.metadata.name}_${r.group}_${r.kind}`, v: r.version });
+      entries.push({
+        id: `${r.namespaced ? (o.metadata.namespace ?? "") : ""}_${o.metadata.name}_${r.group}_${r.kind}`,
+        v: r.version,
+      });
     }
   }
   for (const entries of byUnit.values()) entries.sort((a, b) => a.id.localeCompare(b.id));

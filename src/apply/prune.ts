@@ -6,7 +6,10 @@ import { apiVersionOf, parseInventoryId, staleEntries } from "./inventory.js";
 import { isDisabled } from "./ssa.js";
 
 /** What prune may delete: entries of `previous` that `current` no longer holds, Namespaces last. */
-export function pruneCandidates(previous: readonly InventoryEntry[], current: readonly InventoryEntry[]): InventoryEntry[] {
+export function pruneCandidates(
+  previous: readonly InventoryEntry[],
+  current: readonly InventoryEntry[],
+): InventoryEntry[] {
   const isNamespace = (e: InventoryEntry) => Number(parseInventoryId(e.id).kind === "Namespace");
   return staleEntries(previous, current).sort((a, b) => isNamespace(a) - isNamespace(b));
 }
@@ -23,7 +26,11 @@ export async function pruneOne(
   dryRun = false,
 ): Promise<ChangeSetEntry | undefined> {
   const { namespace, name, kind } = parseInventoryId(entry.id);
-  const probe: KubeObject = { apiVersion: apiVersionOf(entry), kind, metadata: { name, ...(namespace ? { namespace } : {}) } };
+  const probe: KubeObject = {
+    apiVersion: apiVersionOf(entry),
+    kind,
+    metadata: { name, ...(namespace ? { namespace } : {}) },
+  };
   const resource = await client.resourceOf(probe);
   if (!resource) return undefined;
   const path = ClusterClient.pathOf(resource, namespace || undefined, name);
@@ -31,7 +38,8 @@ export async function pruneOne(
   for (let attempt = 1; ; attempt++) {
     const live = await client.request<KubeObject>("GET", path, undefined, { allow: [404], count: "get" });
     if (live.status === 404) return undefined;
-    if (isDisabled(live.body, ANNOTATION_PRUNE)) return { id: entry.id, ref, action: "skipped", note: "prune disabled" };
+    if (isDisabled(live.body, ANNOTATION_PRUNE))
+      return { id: entry.id, ref, action: "skipped", note: "prune disabled" };
     const labels = live.body.metadata.labels ?? {};
     if (Object.entries(owner).some(([k, v]) => labels[k] !== v))
       return { id: entry.id, ref, action: "skipped", note: "owned by another unit" };

@@ -38,7 +38,8 @@ export function reconcileDisabled(desired: KubeObject, live: KubeObject | undefi
 /** An object's kind as the cluster serves it; a kind it does not serve names the object and its apiVersion. */
 export async function resourceOrFail(client: ClusterClient, obj: KubeObject): Promise<ApiResource> {
   const resource = await client.resourceOf(obj);
-  if (!resource) throw new InvalidInputError(await notServed(client, obj), { object: objectRef(obj), field: "apiVersion" });
+  if (!resource)
+    throw new InvalidInputError(await notServed(client, obj), { object: objectRef(obj), field: "apiVersion" });
   return resource;
 }
 
@@ -71,7 +72,12 @@ export function scopeNamespace(obj: KubeObject, resource: ApiResource): void {
 }
 
 /** One server-side apply (field manager `flotilla`, forced ownership), or its dry run. */
-export async function serverSideApply(client: ClusterClient, path: string, obj: KubeObject, dryRun: boolean): Promise<KubeObject> {
+export async function serverSideApply(
+  client: ClusterClient,
+  path: string,
+  obj: KubeObject,
+  dryRun: boolean,
+): Promise<KubeObject> {
   const query = `?fieldManager=${FIELD_MANAGER}&force=true${dryRun ? "&dryRun=All" : ""}`;
   const res = await client.request<KubeObject>("PATCH", `${path}${query}`, obj, {
     contentType: "application/apply-patch+yaml",

@@ -42,7 +42,9 @@ export async function healthCheckTargets(
       continue;
     }
     const resource = await resourceOfRef(client, ref);
-    const apiVersion = ref.apiVersion ?? (resource ? (resource.group ? `${resource.group}/${resource.version}` : resource.version) : "v1");
+    const apiVersion =
+      ref.apiVersion ??
+      (resource ? (resource.group ? `${resource.group}/${resource.version}` : resource.version) : "v1");
     const namespaced = resource ? resource.namespaced : ref.namespace !== undefined;
     const namespace = namespaced ? (ref.namespace ?? defaultNamespace) : undefined;
     targets.push({ apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(namespace ? { namespace } : {}) } });
@@ -100,10 +102,15 @@ async function pollOnce(client: ClusterClient, objects: readonly KubeObject[]): 
       waiting.set(objectRef(o), `the cluster does not serve ${o.apiVersion} ${o.kind}`);
       return;
     }
-    const live = await client.request<KubeObject>("GET", ClusterClient.pathOf(resource, o.metadata.namespace, o.metadata.name), undefined, {
-      allow: [404],
-      count: "get",
-    });
+    const live = await client.request<KubeObject>(
+      "GET",
+      ClusterClient.pathOf(resource, o.metadata.namespace, o.metadata.name),
+      undefined,
+      {
+        allow: [404],
+        count: "get",
+      },
+    );
     const health = live.status === 404 ? { status: "InProgress" as const, message: "not found" } : healthOf(live.body);
     if (health.status === "Failed") throw new Error(`${objectRef(o)} failed: ${health.message}`);
     if (health.status !== "Current") waiting.set(objectRef(o), health.message);

@@ -36,14 +36,19 @@ export async function run(args: string[]): Promise<number> {
   const limits = parseLimitFlags(values);
   const concurrency = Number.parseInt(values.concurrent, 10);
   if (!Number.isInteger(concurrency) || concurrency < 1)
-    throw new InvalidInputError(`--concurrent must be a positive integer, not '${values.concurrent}'`, { field: "--concurrent" });
+    throw new InvalidInputError(`--concurrent must be a positive integer, not '${values.concurrent}'`, {
+      field: "--concurrent",
+    });
   const replicas = parseReplicaFlags(values);
   const logger = createLogger({ level: process.env.FLOTILLA_LOG_LEVEL ?? "info" });
   const defaultServiceAccount = values["default-service-account"];
   if (defaultServiceAccount !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(defaultServiceAccount)) {
-    throw new InvalidInputError(`--default-service-account must be a ServiceAccount name, not '${defaultServiceAccount}'`, {
-      field: "--default-service-account",
-    });
+    throw new InvalidInputError(
+      `--default-service-account must be a ServiceAccount name, not '${defaultServiceAccount}'`,
+      {
+        field: "--default-service-account",
+      },
+    );
   }
   logger.info(
     {
@@ -81,7 +86,9 @@ export async function run(args: string[]): Promise<number> {
           },
         }
       : {}),
-    ...(values.repo ? { repo: { url: values.repo, ...(values["cache-dir"] ? { cacheDir: values["cache-dir"] } : {}) } } : {}),
+    ...(values.repo
+      ? { repo: { url: values.repo, ...(values["cache-dir"] ? { cacheDir: values["cache-dir"] } : {}) } }
+      : {}),
   });
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);

@@ -30,11 +30,16 @@ export async function run(args: string[]): Promise<number> {
   let diff: FleetDiff;
   if (values.live) {
     if (!values.kubeconfig)
-      throw new InvalidInputError("--live needs --kubeconfig FILE (the cluster to compare with)", { field: "--kubeconfig" });
-    if (values.base)
-      throw new InvalidInputError("--live compares --head (default: the work tree) with the cluster; --base is not used", {
-        field: "--base",
+      throw new InvalidInputError("--live needs --kubeconfig FILE (the cluster to compare with)", {
+        field: "--kubeconfig",
       });
+    if (values.base)
+      throw new InvalidInputError(
+        "--live compares --head (default: the work tree) with the cluster; --base is not used",
+        {
+          field: "--base",
+        },
+      );
     if ((values.cluster?.length ?? 0) > 1)
       throw new InvalidInputError("--live compares one cluster; give --cluster once", { field: "--cluster" });
     const live = await diffLive(await openRepositoryInput(values.repo), {
@@ -45,13 +50,18 @@ export async function run(args: string[]): Promise<number> {
     for (const s of live.skipped) process.stderr.write(`note: ${s.unit}: ${s.ref} not applied: ${s.note}\n`);
     diff = live.diff;
   } else {
-    if (values.kubeconfig) throw new InvalidInputError("--kubeconfig is only used with --live", { field: "--kubeconfig" });
+    if (values.kubeconfig)
+      throw new InvalidInputError("--kubeconfig is only used with --live", { field: "--kubeconfig" });
     if (!values.base || !values.head)
       throw new InvalidInputError("--base and --head are required", { field: values.base ? "--head" : "--base" });
     diff = await diffRevisions(await openRepositoryInput(values.repo), values.base, values.head, values.cluster);
   }
   process.stdout.write(
-    format === "json" ? `${JSON.stringify(diff, null, 2)}\n` : format === "md" ? formatDiffMarkdown(diff) : formatDiffText(diff),
+    format === "json"
+      ? `${JSON.stringify(diff, null, 2)}\n`
+      : format === "md"
+        ? formatDiffMarkdown(diff)
+        : formatDiffText(diff),
   );
   return diff.clusters.length > 0 ? 1 : 0;
 }

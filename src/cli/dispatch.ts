@@ -35,13 +35,16 @@ const COMMANDS: Record<string, { summary: string; usage: string; load: () => Pro
     load: () => import("./promote.js"),
   },
   controller: {
-    summary: "reconcile GitRepository and Kustomization objects on the management cluster (--repo puts a repository's fleet there)",
-    usage: "controller [--kubeconfig FILE] [--repo URL] [--concurrent 10] [--cache-dir DIR] [--listen :8080] [--create-namespaces]",
+    summary:
+      "reconcile GitRepository and Kustomization objects on the management cluster (--repo puts a repository's fleet there)",
+    usage:
+      "controller [--kubeconfig FILE] [--repo URL] [--concurrent 10] [--cache-dir DIR] [--listen :8080] [--create-namespaces]",
     load: () => import("./controller.js"),
   },
   up: {
     summary: "the whole product on one machine: local management cluster, local provider, reconcile loop",
-    usage: "up [--repo DIR|URL] [--kubeconfig-out FILE] [--once] [--timeout 10m] [--no-stand-in] [--no-create-namespaces]",
+    usage:
+      "up [--repo DIR|URL] [--kubeconfig-out FILE] [--once] [--timeout 10m] [--no-stand-in] [--no-create-namespaces]",
     load: () => import("./up.js"),
   },
   plan: {
@@ -55,7 +58,8 @@ const COMMANDS: Record<string, { summary: string; usage: string; load: () => Pro
     load: () => import("./rollout.js"),
   },
   status: {
-    summary: "every unit (NAMESPACE NAME CLUSTER READY STATUS AGE) and cluster on the management cluster; exit 1 unless all Ready",
+    summary:
+      "every unit (NAMESPACE NAME CLUSTER READY STATUS AGE) and cluster on the management cluster; exit 1 unless all Ready",
     usage: "status [--kubeconfig FILE] [--json] [--watch]",
     load: () => import("./status.js"),
   },

@@ -29,13 +29,26 @@ export function parseLimitFlags(values: LimitValues): { sourceLimits: SourceLimi
       maxObjects: count(values["max-render-objects"], DEFAULT_RENDER_LIMITS.maxObjects, "--max-render-objects"),
       maxBytes: bytes(values["max-render-size"], DEFAULT_RENDER_LIMITS.maxBytes, "--max-render-size"),
     },
-    timeoutMs: values["render-timeout"] === undefined ? DEFAULT_RENDER_TIMEOUT_MS : duration(values["render-timeout"], "--render-timeout"),
-    memoryMb: Math.ceil(bytes(values["render-memory"], DEFAULT_RENDER_MEMORY_MB * 1024 * 1024, "--render-memory") / (1024 * 1024)),
+    timeoutMs:
+      values["render-timeout"] === undefined
+        ? DEFAULT_RENDER_TIMEOUT_MS
+        : duration(values["render-timeout"], "--render-timeout"),
+    memoryMb: Math.ceil(
+      bytes(values["render-memory"], DEFAULT_RENDER_MEMORY_MB * 1024 * 1024, "--render-memory") / (1024 * 1024),
+    ),
   };
   return { sourceLimits, render };
 }
 
-const UNITS: Record<string, number> = { "": 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, k: 1000, M: 1000 ** 2, G: 1000 ** 3 };
+const UNITS: Record<string, number> = {
+  "": 1,
+  Ki: 1024,
+  Mi: 1024 ** 2,
+  Gi: 1024 ** 3,
+  k: 1000,
+  M: 1000 ** 2,
+  G: 1000 ** 3,
+};
 
 /** A size as Kubernetes quantities write it: `100Mi`, `512Ki`, `1G`, or bytes. */
 function bytes(value: string | undefined, fallback: number, flag: string): number {
@@ -49,7 +62,8 @@ function bytes(value: string | undefined, fallback: number, flag: string): numbe
 function count(value: string | undefined, fallback: number, flag: string): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidInputError(`${flag} must be a positive integer, not '${value}'`, { field: flag });
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidInputError(`${flag} must be a positive integer, not '${value}'`, { field: flag });
   return n;
 }
 

@@ -12,7 +12,12 @@ import { openRepositoryInput } from "../source/index.js";
 export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { repo: { type: "string" }, ref: { type: "string" }, json: { type: "boolean" }, "no-infer": { type: "boolean" } },
+    options: {
+      repo: { type: "string" },
+      ref: { type: "string" },
+      json: { type: "boolean" },
+      "no-infer": { type: "boolean" },
+    },
   });
   const repo = await openRepositoryInput(values.repo);
   const { result, trees, layout } = await planRepository(repo, values.ref, !values["no-infer"]);
@@ -35,7 +40,8 @@ export async function run(args: string[]): Promise<number> {
       name: k.metadata.name,
       source: k.spec.sourceRef.name,
       path: `./${cleanPath(k.spec.path)}`,
-      "depends-on": (k.spec.dependsOn ?? []).map((d) => (d.namespace ? `${d.namespace}/${d.name}` : d.name)).join(",") || "-",
+      "depends-on":
+        (k.spec.dependsOn ?? []).map((d) => (d.namespace ? `${d.namespace}/${d.name}` : d.name)).join(",") || "-",
     }));
   process.stdout.write(formatTable(rows, ["namespace", "name", "source", "path", "depends-on"]));
   return reportErrors();

@@ -12,10 +12,18 @@ export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { repo: { type: "string" }, format: { type: "string" }, json: { type: "boolean" }, next: { type: "boolean" } },
+    options: {
+      repo: { type: "string" },
+      format: { type: "string" },
+      json: { type: "boolean" },
+      next: { type: "boolean" },
+    },
   });
   const repo = await openRepositoryInput(values.repo);
-  if (!repo.local) throw new InvalidInputError("release notes read the history of a local clone; pass --repo DIR", { field: "--repo" });
+  if (!repo.local)
+    throw new InvalidInputError("release notes read the history of a local clone; pass --repo DIR", {
+      field: "--repo",
+    });
   const format = values.json ? "json" : (values.format ?? "md");
   if (values.next) {
     const { reason, ...release } = await nextRelease(repo.local);
@@ -26,7 +34,8 @@ export async function run(args: string[]): Promise<number> {
     return release.next ? 0 : 1;
   }
   const match = positionals[0] ? /^(.+?)\.\.(.+)$/.exec(positionals[0]) : null;
-  if (!match) throw new InvalidInputError("give the range as FROM..TO (for example v0.0.2..v0.0.3)", { field: "FROM..TO" });
+  if (!match)
+    throw new InvalidInputError("give the range as FROM..TO (for example v0.0.2..v0.0.3)", { field: "FROM..TO" });
   const notes = await releaseNotesWithImpact(repo, match[1]!, match[2]!);
   process.stdout.write(
     format === "json"

@@ -20,7 +20,8 @@ export async function run(args: string[]): Promise<number> {
   const target = resolve(positionals[0] ?? ".");
   const root = resolve(values.root ?? gitTopLevel(target) ?? target);
   const rel = relative(root, target);
-  if (rel.startsWith("..")) throw new InvalidInputError(`PATH '${positionals[0]}' is outside --root '${root}'`, { field: "--root" });
+  if (rel.startsWith(".."))
+    throw new InvalidInputError(`PATH '${positionals[0]}' is outside --root '${root}'`, { field: "--root" });
   let substitute: Record<string, string> | undefined;
   for (const pair of values.substitute ?? []) {
     const eq = pair.indexOf("=");
@@ -35,8 +36,10 @@ export async function run(args: string[]): Promise<number> {
 function gitTopLevel(dir: string): string | undefined {
   try {
     return (
-      execFileSync("git", ["-C", dir, "rev-parse", "--show-toplevel"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() ||
-      undefined
+      execFileSync("git", ["-C", dir, "rev-parse", "--show-toplevel"], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      }).trim() || undefined
     );
   } catch {
     return undefined;

@@ -45,12 +45,17 @@ export function parseReplicaFlags(
     return selector ? { watchLabelSelector: selector } : {};
   }
   if (!DNS_LABEL.test(namespace))
-    throw new InvalidInputError(`--lease-namespace must be a namespace name, not '${namespace}'`, { field: "--lease-namespace" });
+    throw new InvalidInputError(`--lease-namespace must be a namespace name, not '${namespace}'`, {
+      field: "--lease-namespace",
+    });
   const identity = values["replica-id"] ?? env.POD_NAME ?? hostname().toLowerCase();
   if (!DNS_SUBDOMAIN.test(identity))
-    throw new InvalidInputError(`--replica-id must be a pod name (lowercase letters, digits, '-' and '.'), not '${identity}'`, {
-      field: "--replica-id",
-    });
+    throw new InvalidInputError(
+      `--replica-id must be a pod name (lowercase letters, digits, '-' and '.'), not '${identity}'`,
+      {
+        field: "--replica-id",
+      },
+    );
   const ms = (flag: "lease-duration" | "renew-deadline" | "retry-period", fallback: number) => {
     const text = values[flag];
     let value = fallback;
@@ -67,9 +72,12 @@ export function parseReplicaFlags(
   const renewDeadlineMs = ms("renew-deadline", 10_000);
   const retryPeriodMs = ms("retry-period", 2_000);
   if (!(retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs))
-    throw new InvalidInputError("--retry-period < --renew-deadline < --lease-duration must hold (client-go: 2s, 10s, 15s)", {
-      field: "--lease-duration",
-    });
+    throw new InvalidInputError(
+      "--retry-period < --renew-deadline < --lease-duration must hold (client-go: 2s, 10s, 15s)",
+      {
+        field: "--lease-duration",
+      },
+    );
   return {
     replicas: { identity, namespace, leaseDurationMs, renewDeadlineMs, retryPeriodMs },
     ...(selector ? { watchLabelSelector: selector } : {}),

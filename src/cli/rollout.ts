@@ -31,16 +31,25 @@ export async function run(args: string[]): Promise<number> {
   if (!verb || !VERBS.includes(verb as Verb))
     throw new InvalidInputError(`expected one of ${VERBS.join(", ")}, not '${verb ?? ""}'`, { field: "rollout" });
   if (!env || rest.length)
-    throw new InvalidInputError(`flotilla rollout ${verb} takes one environment (the Rollout's name), e.g. prod`, { field: "ENV" });
-  const client = ClusterClient.fromKubeconfig(readKubeconfig(values.kubeconfig), { timeoutMs: 15_000, retries: 3, retryForMs: 5_000 });
+    throw new InvalidInputError(`flotilla rollout ${verb} takes one environment (the Rollout's name), e.g. prod`, {
+      field: "ENV",
+    });
+  const client = ClusterClient.fromKubeconfig(readKubeconfig(values.kubeconfig), {
+    timeoutMs: 15_000,
+    retries: 3,
+    retryForMs: 5_000,
+  });
   try {
     const r = await findRollout(client, env, values.namespace);
     const path = `/apis/${ROLLOUT_API_VERSION}/namespaces/${r.metadata.namespace}/rollouts/${r.metadata.name}`;
-    const patch = (body: object) => client.request("PATCH", path, body, { contentType: "application/merge-patch+json" });
+    const patch = (body: object) =>
+      client.request("PATCH", path, body, { contentType: "application/merge-patch+json" });
     switch (verb as Verb) {
       case "status":
         process.stdout.write(
-          values.json ? `${JSON.stringify({ metadata: r.metadata, spec: r.spec, status: r.status ?? {} }, null, 2)}\n` : formatRollout(r),
+          values.json
+            ? `${JSON.stringify({ metadata: r.metadata, spec: r.spec, status: r.status ?? {} }, null, 2)}\n`
+            : formatRollout(r),
         );
         return rolloutSettled(r) ? 0 : 1;
       case "pause":
@@ -54,10 +63,13 @@ export async function run(args: string[]): Promise<number> {
         const wave = values.wave ?? r.status?.activeWave;
         const target = r.status?.targetRevision;
         if (!wave || !target)
-          throw new InvalidInputError(`Rollout ${r.metadata.namespace}/${r.metadata.name} has no revision waiting for approval yet`, {
-            object: `Rollout/${r.metadata.namespace}/${r.metadata.name}`,
-            field: "status.targetRevision",
-          });
+          throw new InvalidInputError(
+            `Rollout ${r.metadata.namespace}/${r.metadata.name} has no revision waiting for approval yet`,
+            {
+              object: `Rollout/${r.metadata.namespace}/${r.metadata.name}`,
+              field: "status.targetRevision",
+            },
+          );
         await patch({ metadata: { annotations: { [APPROVE_ANNOTATION]: `${wave}@${target}` } } });
         process.stdout.write(`approved wave ${wave} for ${target}\n`);
         return 0;
@@ -78,9 +90,16 @@ export async function run(args: string[]): Promise<number> {
 async function findRollout(client: ClusterClient, name: string, namespace: string | undefined): Promise<RolloutObject> {
   const base = `/apis/${ROLLOUT_API_VERSION}`;
   if (namespace) {
-    const res = await client.request<RolloutObject>("GET", `${base}/namespaces/${namespace}/rollouts/${name}`, undefined, { allow: [404] });
+    const res = await client.request<RolloutObject>(
+      "GET",
+      `${base}/namespaces/${namespace}/rollouts/${name}`,
+      undefined,
+      { allow: [404] },
+    );
     if (res.status === 404)
-      throw new NotFoundError(`no Rollout '${name}' in namespace '${namespace}'`, { object: `Rollout/${namespace}/${name}` });
+      throw new NotFoundError(`no Rollout '${name}' in namespace '${namespace}'`, {
+        object: `Rollout/${namespace}/${name}`,
+      });
     return res.body;
   }
   const res = await client.request<{ items: RolloutObject[] }>(
@@ -99,8 +118,11 @@ async function findRollout(client: ClusterClient, name: string, namespace: strin
       object: `Rollout/${name}`,
     });
   if (items.length > 1)
-    throw new InvalidInputError(`Rollouts named '${name}' in ${items.map((i) => i.metadata.namespace).join(", ")}: pass --namespace`, {
-      field: "--namespace",
-    });
+    throw new InvalidInputError(
+      `Rollouts named '${name}' in ${items.map((i) => i.metadata.namespace).join(", ")}: pass --namespace`,
+      {
+        field: "--namespace",
+      },
+    );
   return { ...items[0]!, apiVersion: ROLLOUT_API_VERSION, kind: "Rollout" };
 }

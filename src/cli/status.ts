@@ -22,7 +22,8 @@ export async function run(args: string[]): Promise<number> {
       watch: { type: "boolean", short: "w", default: false },
     },
   });
-  if (positionals.length) throw new InvalidInputError(`flotilla status takes no arguments, not '${positionals.join(" ")}'`);
+  if (positionals.length)
+    throw new InvalidInputError(`flotilla status takes no arguments, not '${positionals.join(" ")}'`);
   const kubeconfig = readKubeconfig(values.kubeconfig);
   const client = ClusterClient.connect(kubeconfig, { timeoutMs: 15_000, retries: 3, retryForMs: 5_000 });
   try {
@@ -58,7 +59,11 @@ export async function run(args: string[]): Promise<number> {
  * The kubeconfig: --kubeconfig, else $KUBECONFIG (a list merged as kubectl merges it), else the
  * pod's service account, else ~/.kube/config (core/kube's defaultKubeconfig).
  */
-export function readKubeconfig(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, home = homedir()): LoadedKubeconfig {
+export function readKubeconfig(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  home = homedir(),
+): LoadedKubeconfig {
   return defaultKubeconfig({ ...(flag ? { flag } : {}), env, home });
 }
 

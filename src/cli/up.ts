@@ -42,7 +42,10 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(
       `kubeconfig with contexts ${fleet.harness.clusters.map((c) => c.name).join(", ")}: ${options.kubeconfigOut}\n  kubectl --kubeconfig ${options.kubeconfigOut} --context mgmt get kustomizations -A\n`,
     );
-    const settled = await followUnits(fleet.controller, options.once ? { started, deadline, timeout: options.timeout } : undefined);
+    const settled = await followUnits(
+      fleet.controller,
+      options.once ? { started, deadline, timeout: options.timeout } : undefined,
+    );
     await teardown.run();
     return settled ? 0 : 1;
   } catch (error) {
@@ -77,7 +80,9 @@ function parseUpArgs(args: string[]): UpOptions {
   const remote = isRemoteRepository(repoArg);
   const repo = remote ? repoArg : resolve(repoArg);
   if (!remote && !existsSync(join(repo, ".git")))
-    throw new InvalidInputError(`'${repo}' is not a git repository; flotilla up follows its commits`, { field: "--repo" });
+    throw new InvalidInputError(`'${repo}' is not a git repository; flotilla up follows its commits`, {
+      field: "--repo",
+    });
   const timeout = values.timeout ?? "10m";
   return {
     repo,
@@ -130,7 +135,9 @@ type LocalFleet = Awaited<ReturnType<typeof startLocalFleet>>;
 
 /** Waits for the workload clusters; when they do not all come up, says which management units hold them back. */
 async function provisionWorkloadClusters(fleet: LocalFleet, timeoutMs: number | undefined): Promise<void> {
-  const provisioned = await step(`provisioning ${fleet.clustersWanted} workload cluster(s)`, () => fleet.provisioned(timeoutMs));
+  const provisioned = await step(`provisioning ${fleet.clustersWanted} workload cluster(s)`, () =>
+    fleet.provisioned(timeoutMs),
+  );
   if (provisioned) return;
   const reasons = fleet
     .unreadyManagementUnits()
@@ -177,12 +184,18 @@ async function followUnits(
 }
 
 function unitsTable(units: Parameters<typeof unitRows>[0]): string {
-  const rows = unitRows(units, new Date()).map((r) => ({ ...r, status: r.status.length > 90 ? `${r.status.slice(0, 87)}...` : r.status }));
+  const rows = unitRows(units, new Date()).map((r) => ({
+    ...r,
+    status: r.status.length > 90 ? `${r.status.slice(0, 87)}...` : r.status,
+  }));
   return formatTable(rows, ["namespace", "name", "cluster", "ready", "status"]);
 }
 
 /** The waves of each Rollout under the units, when the repository declares rollouts. */
 function wavesTable(rollouts: Parameters<typeof waveRows>[0]): string {
-  const rows = waveRows(rollouts).map((w) => ({ ...w, reason: w.reason.length > 70 ? `${w.reason.slice(0, 67)}...` : w.reason }));
+  const rows = waveRows(rollouts).map((w) => ({
+    ...w,
+    reason: w.reason.length > 70 ? `${w.reason.slice(0, 67)}...` : w.reason,
+  }));
   return rows.length ? `\n${formatTable(rows, ["rollout", "wave", "updated", "phase", "reason"])}` : "";
 }

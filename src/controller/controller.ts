@@ -2,7 +2,13 @@ import type { Logger } from "pino";
 import { ClusterClient } from "../apply/client.js";
 import type { LoadedKubeconfig } from "../core/kube/index.js";
 import { describeError } from "../core/errors.js";
-import { dependencyKey, kubeconfigOfSecret, type GitRepository, type Kustomization, type KustomizationSpec } from "../core/flux.js";
+import {
+  dependencyKey,
+  kubeconfigOfSecret,
+  type GitRepository,
+  type Kustomization,
+  type KustomizationSpec,
+} from "../core/flux.js";
 import { GIT_REPOSITORY_API_VERSION, KUSTOMIZATION_API_VERSION } from "../core/flux.js";
 import { silentLogger } from "../core/log.js";
 import { objectKey, type KubeObject } from "../core/object.js";
@@ -13,10 +19,22 @@ import { urlRefusal } from "../source/url-policy.js";
 import { readyCondition } from "../status/conditions.js";
 import { Metrics } from "../status/metrics.js";
 import { systemClock, type Clock } from "./clock.js";
-import { identityOf, normalizePath, reconcileKustomization, sourceKeyOf, type KustomizationContext } from "./kustomization-reconciler.js";
+import {
+  identityOf,
+  normalizePath,
+  reconcileKustomization,
+  sourceKeyOf,
+  type KustomizationContext,
+} from "./kustomization-reconciler.js";
 import { ApiManagementCluster } from "./management-cluster.js";
 import type { RolloutObject } from "../rollout/index.js";
-import { patchRolloutStatus, RolloutController, watchRollouts, type RevisionGateResult, type RolloutWatches } from "./rollout/index.js";
+import {
+  patchRolloutStatus,
+  RolloutController,
+  watchRollouts,
+  type RevisionGateResult,
+  type RolloutWatches,
+} from "./rollout/index.js";
 import type { RecordedRender, SecretCredentials, SourceArtifact, TrackedSource } from "./ports.js";
 import { FullReconciles } from "./inputs.js";
 import { FairQueue } from "./queue.js";
@@ -142,7 +160,11 @@ export class Controller {
             sockets: managementSockets(options.concurrency),
             userAgent,
           })
-        : ClusterClient.connect(options.kubeconfig, { timeoutMs: 30_000, sockets: managementSockets(options.concurrency), userAgent });
+        : ClusterClient.connect(options.kubeconfig, {
+            timeoutMs: 30_000,
+            sockets: managementSockets(options.concurrency),
+            userAgent,
+          });
     this.mgmt = new ApiManagementCluster(this.mgmtClient);
     this.targets = new TargetClusters(this.mgmtClient, this.log, {
       createNamespaces: options.createNamespaces ?? false,
@@ -161,7 +183,8 @@ export class Controller {
     // A cluster taken over (from a replica that died, left, or gave it away) gets every unit reconciled, nothing assumed.
     this.ownership.onAcquired((cluster) => {
       for (const k of this.kustomizations.values()) if (laneOf(k) === cluster) this.enqueue(k);
-      if (cluster === MANAGEMENT_LANE) for (const key of this.gitRepositories.keys()) this.queue.add(`GitRepository/${key}`, "sources");
+      if (cluster === MANAGEMENT_LANE)
+        for (const key of this.gitRepositories.keys()) this.queue.add(`GitRepository/${key}`, "sources");
     });
     this.rollouts = new RolloutController({
       kustomizations: () => this.kustomizations.values(),
@@ -184,15 +207,20 @@ export class Controller {
   /** Lists and watches the objects, then starts reconciling. */
   async start(): Promise<void> {
     const creds = this.mgmtClient;
-    const watch = <T extends KubeObject>(path: string, on: (type: WatchEventType, o: T) => void, metadataOnly = false) => {
+    const watch = <T extends KubeObject>(
+      path: string,
+      on: (type: WatchEventType, o: T) => void,
+      metadataOnly = false,
+    ) => {
       const w = new ResourceWatch<T>(creds, path, { onEvent: on }, this.log, { metadataOnly });
       this.watches.push(w as unknown as ResourceWatch<KubeObject>);
       return w.start();
     };
     await Promise.all([
       watch<GitRepository>(`/apis/${GIT_REPOSITORY_API_VERSION}/gitrepositories`, (t, o) => this.onGitRepository(t, o)),
-      watch<Kustomization>(`/apis/${KUSTOMIZATION_API_VERSION}/kustomizations${selectorQuery(this.options.watchLabelSelector)}`, (t, o) =>
-        this.onKustomization(t, o),
+      watch<Kustomization>(
+        `/apis/${KUSTOMIZATION_API_VERSION}/kustomizations${selectorQuery(this.options.watchLabelSelector)}`,
+        (t, o) => this.onKustomization(t, o),
       ),
       watch<KubeObject>("/api/v1/secrets", (t, o) => this.onReferenced("Secret", t, o), true),
       watch<KubeObject>("/api/v1/configmaps", (t, o) => this.onReferenced("ConfigMap", t, o), true),
@@ -201,7 +229,10 @@ export class Controller {
     this.queue.start((key) => this.handle(key));
     await this.ownership.start();
     this.started = true;
-    this.log.info({ gitRepositories: this.gitRepositories.size, kustomizations: this.kustomizations.size }, "controller started");
+    this.log.info(
+      { gitRepositories: this.gitRepositories.size, kustomizations: this.kustomizations.size },
+      "controller started",
+    );
   }
 
   /** Whether the caches are synced and the queue runs (`/readyz`). */
@@ -359,7 +390,9 @@ export class Controller {
     for (const key of this.index.inNamespace(o.metadata.namespace ?? "")) {
       const k = this.kustomizations.get(key);
       if (!k) continue;
-      const substitutes = (k.spec.postBuild?.substituteFrom ?? []).some((r) => r.kind === kind && r.name === o.metadata.name);
+      const substitutes = (k.spec.postBuild?.substituteFrom ?? []).some(
+        (r) => r.kind === kind && r.name === o.metadata.name,
+      );
       const kubeconfig = kind === "Secret" && k.spec.kubeConfig?.secretRef.name === o.metadata.name;
       if (substitutes) this.enqueue(k, `${kind} substituteFrom`);
       else if (kubeconfig && (type === "ADDED" || !isReadyNow(k))) this.enqueue(k, "kubeconfig Secret");
@@ -407,7 +440,8 @@ export class Controller {
     const effective: GitRepository = override ? { ...g, spec: { ...g.spec, url: override, secretRef: undefined } } : g;
     const outcome = await reconcileGitRepository(effective, this.sourceContext());
     if (effective !== g && effective.status) g.status = effective.status;
-    if (outcome.requeueAfterMs !== undefined) this.queue.addAfter(`GitRepository/${key}`, "sources", outcome.requeueAfterMs);
+    if (outcome.requeueAfterMs !== undefined)
+      this.queue.addAfter(`GitRepository/${key}`, "sources", outcome.requeueAfterMs);
   }
 
   private async handleKustomization(key: string): Promise<void> {
@@ -445,7 +479,8 @@ export class Controller {
         if (other && !upToDate(other, this.artifacts)) this.enqueue(other);
       }
     }
-    if (outcome.requeueAfterMs !== undefined) this.queue.addAfter(`Kustomization/${key}`, laneOf(k), outcome.requeueAfterMs);
+    if (outcome.requeueAfterMs !== undefined)
+      this.queue.addAfter(`Kustomization/${key}`, laneOf(k), outcome.requeueAfterMs);
   }
 
   /**
@@ -512,7 +547,9 @@ export class Controller {
             .target(
               kubeconfig,
               identityOf(k, {
-                ...(this.options.defaultServiceAccount ? { defaultServiceAccount: this.options.defaultServiceAccount } : {}),
+                ...(this.options.defaultServiceAccount
+                  ? { defaultServiceAccount: this.options.defaultServiceAccount }
+                  : {}),
               }),
             )
             .apply({
@@ -568,7 +605,9 @@ export class Controller {
       sourceExists: (key) => this.gitRepositories.has(key),
       kustomization: (key) => this.kustomizations.get(key),
       target: (kubeconfig, identity) =>
-        lane ? this.ownership.fenceTarget(lane, this.targets.target(kubeconfig, identity)) : this.targets.target(kubeconfig, identity),
+        lane
+          ? this.ownership.fenceTarget(lane, this.targets.target(kubeconfig, identity))
+          : this.targets.target(kubeconfig, identity),
       tenancy: {
         ...(this.options.defaultServiceAccount ? { defaultServiceAccount: this.options.defaultServiceAccount } : {}),
         noCrossNamespaceRefs: this.options.noCrossNamespaceRefs ?? false,

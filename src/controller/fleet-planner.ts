@@ -74,7 +74,11 @@ export class FleetPlanner {
         ? [...sources.gitRepositories, ...sources.kustomizations.filter((k) => mgmtPaths.has(cleanPath(k.spec.path)))]
         : [...sources.gitRepositories];
     await this.ensureNamespaces(objects);
-    await applyUnit(this.mgmt, { unit: BOOTSTRAP_UNIT, objects, prune: false, wait: false, timeoutMs: 60_000 }, { logger: this.log });
+    await applyUnit(
+      this.mgmt,
+      { unit: BOOTSTRAP_UNIT, objects, prune: false, wait: false, timeoutMs: 60_000 },
+      { logger: this.log },
+    );
     this.log.info({ mode: sources.mode, objects: objects.length }, "bootstrapped the fleet");
     if (sources.mode === "convention") {
       this.controller.onArtifact((key) => {
@@ -98,7 +102,9 @@ export class FleetPlanner {
     if (!this.controller.holds("mgmt")) return;
     this.planning = this.planning
       .then(() => this.applyPlan())
-      .catch((error: unknown) => this.log.error({ err: describeError(error) }, "the fleet plan failed; keeping the last one"));
+      .catch((error: unknown) =>
+        this.log.error({ err: describeError(error) }, "the fleet plan failed; keeping the last one"),
+      );
   }
 
   private async applyPlan(): Promise<void> {
@@ -114,12 +120,17 @@ export class FleetPlanner {
     if (!mainTree) return;
     // The newest main decides the layout and flotilla.yaml; sources stay as bootstrapped.
     const sources = {
-      ...discoverSources(mainTree, { repoUrl: this.options.repoUrl, defaultBranch: this.mainBranch, render: renderFlux }),
+      ...discoverSources(mainTree, {
+        repoUrl: this.options.repoUrl,
+        defaultBranch: this.mainBranch,
+        render: renderFlux,
+      }),
       gitRepositories: first.gitRepositories,
     };
     const plan = planFleet(sources, trees, { render: renderFlux });
     // A unit that does not render is applied all the same (its status carries the error); a cluster without its source waits; the others go on.
-    for (const e of plan.errors) this.log.warn({ unit: e.unit, path: e.path, err: e.message }, "part of the fleet plan has an error");
+    for (const e of plan.errors)
+      this.log.warn({ unit: e.unit, path: e.path, err: e.message }, "part of the fleet plan has an error");
     const warnings = plan.warnings.join("\n");
     if (warnings !== this.lastWarnings) for (const w of plan.warnings) this.log.warn(w);
     this.lastWarnings = warnings;
@@ -135,7 +146,8 @@ export class FleetPlanner {
       { logger: this.log },
     );
     await this.writeInventory(result.inventory);
-    if (result.summary) this.log.info({ changes: result.summary, units: plan.objects.length }, "applied the fleet plan");
+    if (result.summary)
+      this.log.info({ changes: result.summary, units: plan.objects.length }, "applied the fleet plan");
   }
 
   /** The namespaces the plan's objects live in, created when missing and never deleted by Flotilla. */

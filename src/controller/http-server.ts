@@ -54,8 +54,15 @@ export function parseListenAddress(value: string, field = "--listen"): { host: s
   let host = colon < 0 ? "" : text.slice(0, colon);
   if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
   const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port > 65_535 || /[[\]\s/]/.test(host) || (host.includes(":") && !text.startsWith("["))) {
-    throw new InvalidInputError(`'${value}' is not a listen address: expected :PORT, HOST:PORT or [IPv6]:PORT`, { field });
+  if (
+    !/^\d+$/.test(portText) ||
+    port > 65_535 ||
+    /[[\]\s/]/.test(host) ||
+    (host.includes(":") && !text.startsWith("["))
+  ) {
+    throw new InvalidInputError(`'${value}' is not a listen address: expected :PORT, HOST:PORT or [IPv6]:PORT`, {
+      field,
+    });
   }
   return { host: host === "" ? "0.0.0.0" : host, port };
 }
@@ -68,7 +75,11 @@ function findReceiver(receivers: readonly HookReceiver[], token: string): HookRe
 }
 
 function send(res: http.ServerResponse, status: number, body: string, contentType = "text/plain; charset=utf-8"): void {
-  res.writeHead(status, { "content-type": contentType, "content-length": Buffer.byteLength(body), "cache-control": "no-store" });
+  res.writeHead(status, {
+    "content-type": contentType,
+    "content-length": Buffer.byteLength(body),
+    "cache-control": "no-store",
+  });
   res.end(res.req.method === "HEAD" ? undefined : body);
 }
 
@@ -200,7 +211,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const server = http.createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       log.error(
-        { err: { message: (error as Error).message }, path: (req.url ?? "").startsWith("/hook/") ? "/hook/…" : req.url },
+        {
+          err: { message: (error as Error).message },
+          path: (req.url ?? "").startsWith("/hook/") ? "/hook/…" : req.url,
+        },
         "request failed",
       );
       if (!res.headersSent) send(res, 500, "internal error\n");

@@ -88,10 +88,17 @@ interface Failure {
 
 type Step<T> = T | Failure;
 
-const isFailure = <T>(step: Step<T>): step is Failure => typeof step === "object" && step !== null && (step as Failure).failed === true;
+const isFailure = <T>(step: Step<T>): step is Failure =>
+  typeof step === "object" && step !== null && (step as Failure).failed === true;
 
 function failure(reason: string, message: string, more: Omit<Failure, "failed" | "reason" | "message"> = {}): Failure {
-  return { failed: true, reason, message, waiting: reason === Reason.DependencyNotReady || reason === Reason.ClusterNotReady, ...more };
+  return {
+    failed: true,
+    reason,
+    message,
+    waiting: reason === Reason.DependencyNotReady || reason === Reason.ClusterNotReady,
+    ...more,
+  };
 }
 
 interface Timing {
@@ -142,10 +149,15 @@ export async function reconcileKustomization(k: Kustomization, ctx: Kustomizatio
     return { ready: "False" };
   }
   if (k.spec.suspend) return { ready: readyCondition(k.status?.conditions)?.status ?? "Unknown" };
-  const log = ctx.logger.child({ unit: objectKey(k), cluster: k.spec.kubeConfig?.secretRef.name.replace(/-kubeconfig$/, "") ?? "mgmt" });
+  const log = ctx.logger.child({
+    unit: objectKey(k),
+    cluster: k.spec.kubeConfig?.secretRef.name.replace(/-kubeconfig$/, "") ?? "mgmt",
+  });
   const run: Run = { k, ctx, log, started, timing, secretValues: [] };
   const result = await reconcileSteps(run);
-  const outcome = isFailure(result) ? await reportFailure(run, result) : { requeueAfterMs: result.requeueAfterMs, ready: "True" as const };
+  const outcome = isFailure(result)
+    ? await reportFailure(run, result)
+    : { requeueAfterMs: result.requeueAfterMs, ready: "True" as const };
   ctx.metrics?.reconcileDuration.observe(
     { kind: "Kustomization", name: k.metadata.name, namespace: k.metadata.namespace },
     (ctx.clock.now() - started) / 1000,
@@ -200,7 +212,11 @@ async function reconcileSteps(run: Run): Promise<Step<Done>> {
  * nothing), and whose drift correction is not yet due: records the new revision (status only)
  * without rendering or contacting its cluster. Undefined when a full reconcile is needed.
  */
-async function recordIfUnchanged(run: Run, artifact: SourceArtifact, parts: (readSet: string) => InputParts): Promise<Done | undefined> {
+async function recordIfUnchanged(
+  run: Run,
+  artifact: SourceArtifact,
+  parts: (readSet: string) => InputParts,
+): Promise<Done | undefined> {
   const { k, ctx } = run;
   const last = ctx.fullReconciles.get(objectKey(k));
   const inputs = k.status?.inputs;
@@ -217,7 +233,9 @@ async function recordIfUnchanged(run: Run, artifact: SourceArtifact, parts: (rea
       lastAttemptedRevision: revision,
       inputs: { ...inputs, revision },
     });
-    run.log.child({ revision }).info({ ms: now - run.started }, "inputs unchanged: revision recorded, cluster not contacted");
+    run.log
+      .child({ revision })
+      .info({ ms: now - run.started }, "inputs unchanged: revision recorded, cluster not contacted");
   }
   ctx.metrics?.unitReconciles.add({ outcome: "unchanged" }, 1);
   return { requeueAfterMs: last.dueAt - now };
@@ -240,7 +258,9 @@ function parseTiming(k: Kustomization): Step<Timing> {
     const retryIntervalMs = k.spec.retryInterval
       ? parseDuration(k.spec.retryInterval, { ...where, field: "spec.retryInterval" })
       : intervalMs;
-    const timeoutMs = k.spec.timeout ? parseDuration(k.spec.timeout, { ...where, field: "spec.timeout" }) : DEFAULT_TIMEOUT_MS;
+    const timeoutMs = k.spec.timeout
+      ? parseDuration(k.spec.timeout, { ...where, field: "spec.timeout" })
+      : DEFAULT_TIMEOUT_MS;
     return { intervalMs, retryIntervalMs, timeoutMs };
   } catch (error) {
     return failure(Reason.ReconciliationFailed, describeError(error));
@@ -251,11 +271,18 @@ function parseTiming(k: Kustomization): Step<Timing> {
 function resolveSource(k: Kustomization, ctx: KustomizationContext): Step<SourceArtifact> {
   const sourceKey = sourceKeyOf(k);
   const ref = `${k.spec.sourceRef.kind}/${sourceKey}`;
-  if (ctx.tenancy?.noCrossNamespaceRefs && (k.spec.sourceRef.namespace ?? k.metadata.namespace) !== k.metadata.namespace) {
-    return failure(Reason.AccessDenied, `can't access '${ref}', cross-namespace references have been blocked (spec.sourceRef.namespace)`, {
-      requeue: "never",
-      event: true,
-    });
+  if (
+    ctx.tenancy?.noCrossNamespaceRefs &&
+    (k.spec.sourceRef.namespace ?? k.metadata.namespace) !== k.metadata.namespace
+  ) {
+    return failure(
+      Reason.AccessDenied,
+      `can't access '${ref}', cross-namespace references have been blocked (spec.sourceRef.namespace)`,
+      {
+        requeue: "never",
+        event: true,
+      },
+    );
   }
   if (k.spec.sourceRef.kind !== "GitRepository") {
     return failure(
@@ -266,15 +293,24 @@ function resolveSource(k: Kustomization, ctx: KustomizationContext): Step<Source
   const artifact = ctx.artifact(sourceKey);
   if (artifact) return artifact;
   const exists = ctx.sourceExists(sourceKey);
-  return failure(Reason.ArtifactFailed, `Source '${ref}' ${exists ? "has no artifact yet" : "does not exist"} (spec.sourceRef)`, {
-    waiting: exists,
-  });
+  return failure(
+    Reason.ArtifactFailed,
+    `Source '${ref}' ${exists ? "has no artifact yet" : "does not exist"} (spec.sourceRef)`,
+    {
+      waiting: exists,
+    },
+  );
 }
 
 /** Every `dependsOn` unit Ready at its source's revision, with no cycle; refused across namespaces under `--no-cross-namespace-refs`. */
 function checkDependencies(k: Kustomization, ctx: KustomizationContext, timing: Timing): Step<void> {
-  const deps = (k.spec.dependsOn ?? []).map((d) => ({ key: dependencyKey(k, d), namespace: d.namespace ?? k.metadata.namespace }));
-  const crossing = ctx.tenancy?.noCrossNamespaceRefs ? deps.find((d) => d.namespace !== k.metadata.namespace) : undefined;
+  const deps = (k.spec.dependsOn ?? []).map((d) => ({
+    key: dependencyKey(k, d),
+    namespace: d.namespace ?? k.metadata.namespace,
+  }));
+  const crossing = ctx.tenancy?.noCrossNamespaceRefs
+    ? deps.find((d) => d.namespace !== k.metadata.namespace)
+    : undefined;
   if (crossing)
     return failure(
       Reason.AccessDenied,
@@ -287,7 +323,8 @@ function checkDependencies(k: Kustomization, ctx: KustomizationContext, timing: 
   for (const { key } of deps) {
     const d = ctx.kustomization(key);
     if (!d) return failure(Reason.DependencyNotReady, `dependency '${key}' not found (spec.dependsOn)`);
-    const upToDate = sourceKeyOf(d) !== sourceKey || d.status?.lastAppliedRevision === ctx.artifact(sourceKeyOf(d))?.revision;
+    const upToDate =
+      sourceKeyOf(d) !== sourceKey || d.status?.lastAppliedRevision === ctx.artifact(sourceKeyOf(d))?.revision;
     if (!isReady(d) || !upToDate)
       return failure(Reason.DependencyNotReady, `dependency '${key}' is not ready`, {
         requeue: Math.min(timing.retryIntervalMs, 5_000),
@@ -316,9 +353,13 @@ async function resolveTarget(
   const ref = k.spec.kubeConfig.secretRef;
   const secret = await ctx.mgmt.getSecret(k.metadata.namespace, ref.name);
   if (!secret)
-    return failure(Reason.ClusterNotReady, `kubeconfig Secret '${k.metadata.namespace}/${ref.name}' not found: waiting for the cluster`, {
-      requeue: 30_000,
-    });
+    return failure(
+      Reason.ClusterNotReady,
+      `kubeconfig Secret '${k.metadata.namespace}/${ref.name}' not found: waiting for the cluster`,
+      {
+        requeue: 30_000,
+      },
+    );
   const kubeconfig = kubeconfigOfSecret(ref, secret);
   if (!kubeconfig) {
     const keys = ref.key ? `'${ref.key}'` : "'value' or 'value.yaml'";
@@ -331,7 +372,11 @@ async function resolveTarget(
 }
 
 /** The render options of the unit's spec, with the substitutions of `postBuild` (reading its `substituteFrom` sources). */
-async function buildSpec(k: Kustomization, ctx: KustomizationContext, secretValues: string[]): Promise<Step<FluxRenderSpec>> {
+async function buildSpec(
+  k: Kustomization,
+  ctx: KustomizationContext,
+  secretValues: string[],
+): Promise<Step<FluxRenderSpec>> {
   try {
     return await renderSpec(k, ctx, secretValues);
   } catch (error) {
@@ -350,14 +395,18 @@ async function build(
   const started = ctx.clock.now();
   try {
     const key = RenderCache.key(artifact.revision, k.spec.path ?? "", spec);
-    rendered = await ctx.renderCache.get(key, artifact.revision, () => ctx.render(artifact.tree, normalizePath(k.spec.path), spec));
+    rendered = await ctx.renderCache.get(key, artifact.revision, () =>
+      ctx.render(artifact.tree, normalizePath(k.spec.path), spec),
+    );
   } catch (error) {
     return failure(Reason.BuildFailed, describeError(error));
   } finally {
     ctx.metrics?.stepSeconds.add({ step: "render" }, (ctx.clock.now() - started) / 1000);
   }
   const { objects } = rendered;
-  const encrypted = k.spec.decryption ? objects.find((o) => o.kind === "Secret" && typeof o.sops === "object") : undefined;
+  const encrypted = k.spec.decryption
+    ? objects.find((o) => o.kind === "Secret" && typeof o.sops === "object")
+    : undefined;
   if (encrypted) {
     return failure(
       Reason.BuildFailed,
@@ -433,8 +482,12 @@ async function applyAndReport(
     inputs,
   });
   if (outcome.summary)
-    await ctx.mgmt.event(k, "Normal", Reason.ReconciliationSucceeded, `${outcome.summary}\n${message}`).catch(() => undefined);
-  run.log.child({ revision }).info({ changes: outcome.summary || "none", ms: ctx.clock.now() - run.started }, "applied");
+    await ctx.mgmt
+      .event(k, "Normal", Reason.ReconciliationSucceeded, `${outcome.summary}\n${message}`)
+      .catch(() => undefined);
+  run.log
+    .child({ revision })
+    .info({ changes: outcome.summary || "none", ms: ctx.clock.now() - run.started }, "applied");
   return undefined;
 }
 
@@ -444,7 +497,10 @@ async function reportFailure(run: Run, f: Failure): Promise<ReconcileOutcome> {
   if (f.quiet) {
     run.log.debug({ reason: f.reason }, f.message);
     // Not "True": this reconcile did not finish, so it does not requeue the unit's dependents.
-    return { requeueAfterMs: withJitter(typeof f.requeue === "number" ? f.requeue : run.timing.retryIntervalMs), ready: "Unknown" };
+    return {
+      requeueAfterMs: withJitter(typeof f.requeue === "number" ? f.requeue : run.timing.retryIntervalMs),
+      ready: "Unknown",
+    };
   }
   (f.waiting ? run.log.info.bind(run.log) : run.log.warn.bind(run.log))({ reason: f.reason }, f.message);
   if (f.event) await ctx.mgmt.event(k, "Warning", f.reason, f.message).catch(() => undefined);
@@ -463,7 +519,10 @@ function formatDuration(ms: number): string {
 }
 
 /** The path `k → … → k` when following `dependsOn` from `k` leads back to it (breadth-first, so the shortest cycle is named). */
-export function dependencyCycle(k: Kustomization, lookup: (key: string) => Kustomization | undefined): string[] | undefined {
+export function dependencyCycle(
+  k: Kustomization,
+  lookup: (key: string) => Kustomization | undefined,
+): string[] | undefined {
   const start = objectKey(k);
   const depsOf = (u: Kustomization) => (u.spec.dependsOn ?? []).map((d) => dependencyKey(u, d));
   const seen = new Set<string>();
@@ -494,7 +553,11 @@ export function normalizePath(path: string | undefined): string {
     .replace(/\/+$/, "");
 }
 
-async function renderSpec(k: Kustomization, ctx: KustomizationContext, secretValues: string[]): Promise<FluxRenderSpec> {
+async function renderSpec(
+  k: Kustomization,
+  ctx: KustomizationContext,
+  secretValues: string[],
+): Promise<FluxRenderSpec> {
   const s = k.spec;
   const spec: FluxRenderSpec = fluxBuildSpecOf({ ...s, postBuild: undefined } as KustomizationSpec);
   if (s.postBuild) {
@@ -506,7 +569,9 @@ async function renderSpec(k: Kustomization, ctx: KustomizationContext, secretVal
           : await ctx.mgmt.getConfigMap(k.metadata.namespace, ref.name);
       if (!data) {
         if (ref.optional) continue;
-        throw new Error(`substitution source ${ref.kind} '${k.metadata.namespace}/${ref.name}' not found (spec.postBuild.substituteFrom)`);
+        throw new Error(
+          `substitution source ${ref.kind} '${k.metadata.namespace}/${ref.name}' not found (spec.postBuild.substituteFrom)`,
+        );
       }
       if (ref.kind === "Secret") secretValues.push(...Object.values(data));
       Object.assign(vars, data);
@@ -529,7 +594,13 @@ async function setStatus(
     ...rest,
     conditions: setCondition(
       k.status?.conditions,
-      { type: "Ready", status: ready, reason, message, ...(generation !== undefined ? { observedGeneration: generation } : {}) },
+      {
+        type: "Ready",
+        status: ready,
+        reason,
+        message,
+        ...(generation !== undefined ? { observedGeneration: generation } : {}),
+      },
       new Date(ctx.clock.now()),
     ),
     ...(generation !== undefined ? { observedGeneration: generation } : {}),

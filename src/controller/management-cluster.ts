@@ -22,20 +22,26 @@ export class ApiManagementCluster implements ManagementCluster {
       { allow: [404], count: "get" },
     );
     if (res.status === 404) return undefined;
-    return Object.fromEntries(Object.entries(res.body.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+    return Object.fromEntries(
+      Object.entries(res.body.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
+    );
   }
 
   /** A Secret's data with who it is: `namespace/name/uid` (never derived from its content) and its resourceVersion. */
   async getCredentials(namespace: string, name: string): Promise<SecretCredentials | undefined> {
-    const res = await this.client.request<{ metadata?: { uid?: string; resourceVersion?: string }; data?: Record<string, string> }>(
-      "GET",
-      `/api/v1/namespaces/${namespace}/secrets/${name}`,
-      undefined,
-      { allow: [404], count: "get" },
-    );
+    const res = await this.client.request<{
+      metadata?: { uid?: string; resourceVersion?: string };
+      data?: Record<string, string>;
+    }>("GET", `/api/v1/namespaces/${namespace}/secrets/${name}`, undefined, { allow: [404], count: "get" });
     if (res.status === 404) return undefined;
-    const data = Object.fromEntries(Object.entries(res.body.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
-    return { data, identity: `${namespace}/${name}/${res.body.metadata?.uid ?? ""}`, version: res.body.metadata?.resourceVersion ?? "" };
+    const data = Object.fromEntries(
+      Object.entries(res.body.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
+    );
+    return {
+      data,
+      identity: `${namespace}/${name}/${res.body.metadata?.uid ?? ""}`,
+      version: res.body.metadata?.resourceVersion ?? "",
+    };
   }
 
   async getConfigMap(namespace: string, name: string): Promise<Record<string, string> | undefined> {
@@ -59,7 +65,12 @@ export class ApiManagementCluster implements ManagementCluster {
   /** A merge patch of the status subresource; an object deleted meanwhile is not an error. */
   private async patchStatus(o: KubeObject, status: object): Promise<void> {
     const path = `${objectPath(o)}/status`;
-    await this.client.request("PATCH", path, { status }, { contentType: "application/merge-patch+json", allow: [404], count: "patch" });
+    await this.client.request(
+      "PATCH",
+      path,
+      { status },
+      { contentType: "application/merge-patch+json", allow: [404], count: "patch" },
+    );
   }
 
   /** A core/v1 Event on the object, as Flux's controllers record them. */

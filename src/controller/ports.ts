@@ -71,7 +71,11 @@ export interface RecordedRender {
 }
 
 /** Renders a path of a tree (in a render worker, in the controller), recording what it read. */
-export type RenderPort = (tree: FileTree, path: string, spec: FluxRenderSpec) => RecordedRender | Promise<RecordedRender>;
+export type RenderPort = (
+  tree: FileTree,
+  path: string,
+  spec: FluxRenderSpec,
+) => RecordedRender | Promise<RecordedRender>;
 
 /** The parts of a Kustomization's spec that shape its render. */
 export interface FluxRenderSpec {

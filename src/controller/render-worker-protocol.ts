@@ -61,7 +61,10 @@ export function packTree(tree: MemoryTree): PackedTree {
 }
 
 export function unpackTree(packed: PackedTree): MemoryTree {
-  const files = packed.files.map(([path, offset, length]): [string, Uint8Array] => [path, new Uint8Array(packed.bytes, offset, length)]);
+  const files = packed.files.map(([path, offset, length]): [string, Uint8Array] => [
+    path,
+    new Uint8Array(packed.bytes, offset, length),
+  ]);
   const unread = packed.unread.map(([path, e]): [string, () => Error] => [path, () => deserializeError(e)]);
   return new MemoryTree(packed.label, files, packed.symlinks, unread);
 }

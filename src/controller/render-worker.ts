@@ -9,7 +9,13 @@ import type { KubeObject } from "../core/object.js";
 import { renderFlux } from "../render/index.js";
 import { boundedRenderJson, DEFAULT_RENDER_LIMITS, type RenderLimits } from "../render/limits.js";
 import type { FluxRenderSpec, RecordedRender } from "./ports.js";
-import { deserializeError, packTree, type PackedTree, type RenderReply, type RenderRequest } from "./render-worker-protocol.js";
+import {
+  deserializeError,
+  packTree,
+  type PackedTree,
+  type RenderReply,
+  type RenderRequest,
+} from "./render-worker-protocol.js";
 
 export interface RenderWorkerOptions {
   /** Threads rendering at once. */
@@ -64,7 +70,10 @@ export class RenderWorkers {
     this.size = Math.max(1, options.workers ?? 2);
     this.script = options.script ?? defaultScript();
     this.log = options.logger ?? silentLogger;
-    if (!this.script) this.log.debug("no compiled render worker beside this module (running from sources); renders run on the event loop");
+    if (!this.script)
+      this.log.debug(
+        "no compiled render worker beside this module (running from sources); renders run on the event loop",
+      );
   }
 
   /** Renders `path` of `tree` with `spec` in a worker; trees that are not in memory render here. */
@@ -78,7 +87,9 @@ export class RenderWorkers {
     if (!(tree instanceof MemoryTree) || !this.script) {
       return Promise.resolve().then(() => {
         const recording = new RecordingTree(tree);
-        const objects = JSON.parse(boundedRenderJson(renderFlux(recording, path, spec), this.limits, path)) as KubeObject[];
+        const objects = JSON.parse(
+          boundedRenderJson(renderFlux(recording, path, spec), this.limits, path),
+        ) as KubeObject[];
         return { objects, reads: recording.reads() };
       });
     }
@@ -94,7 +105,9 @@ export class RenderWorkers {
   async close(): Promise<void> {
     this.closed = true;
     for (const job of this.queue.splice(0)) job.reject(new Error("the render workers are stopped"));
-    await Promise.all(this.slots.splice(0).map((slot) => this.retire(slot, new Error("the render workers are stopped"))));
+    await Promise.all(
+      this.slots.splice(0).map((slot) => this.retire(slot, new Error("the render workers are stopped"))),
+    );
   }
 
   private dispatch(): void {
@@ -146,7 +159,10 @@ export class RenderWorkers {
     const job = slot.job;
     if (!job || job.id !== id) return;
     const { path, tree } = job.job.request;
-    this.log.warn({ path, revision: tree.label, timeoutMs: this.timeoutMs }, "render timed out; its worker is terminated");
+    this.log.warn(
+      { path, revision: tree.label, timeoutMs: this.timeoutMs },
+      "render timed out; its worker is terminated",
+    );
     void this.retire(
       slot,
       new TimeoutError(

@@ -37,7 +37,10 @@ export async function serveController(opts: ServeOptions): Promise<ServingContro
     receivers: () => receivers,
     logger,
   });
-  logger.info({ url: server.url, webhook: receivers.length > 0 }, "serving /metrics, /healthz, /readyz and /hook/<token>");
+  logger.info(
+    { url: server.url, webhook: receivers.length > 0 },
+    "serving /metrics, /healthz, /readyz and /hook/<token>",
+  );
   if (opts.repo) {
     const planner = new FleetPlanner(controller, {
       repoUrl: opts.repo.url,

@@ -29,7 +29,10 @@ export interface SourceContext {
  * nothing changed), keep the artifact of the resolved revision, and write `Ready` with
  * `stored artifact for revision '<revision>'`. A failing remote keeps the last good artifact.
  */
-export async function reconcileGitRepository(g: GitRepository, ctx: SourceContext): Promise<{ requeueAfterMs?: number }> {
+export async function reconcileGitRepository(
+  g: GitRepository,
+  ctx: SourceContext,
+): Promise<{ requeueAfterMs?: number }> {
   const key = objectKey(g);
   const started = ctx.clock.now();
   const where = { object: `GitRepository/${key}` };
@@ -54,7 +57,8 @@ export async function reconcileGitRepository(g: GitRepository, ctx: SourceContex
     let credentials: SecretCredentials | undefined;
     if (g.spec.secretRef) {
       credentials = await ctx.mgmt.getCredentials(g.metadata.namespace, g.spec.secretRef.name);
-      if (!credentials) throw new Error(`Secret '${g.metadata.namespace}/${g.spec.secretRef.name}' not found (spec.secretRef)`);
+      if (!credentials)
+        throw new Error(`Secret '${g.metadata.namespace}/${g.spec.secretRef.name}' not found (spec.secretRef)`);
     }
     const { artifact, changed } = await ctx.tracker(g, credentials).poll();
     const previous = ctx.stored(key);
@@ -63,7 +67,10 @@ export async function reconcileGitRepository(g: GitRepository, ctx: SourceContex
     const artifactStatus =
       previous?.revision === artifact.revision && g.status?.artifact?.revision === artifact.revision
         ? g.status.artifact
-        : { revision: artifact.revision, lastUpdateTime: new Date(ctx.clock.now()).toISOString().replace(/\.\d{3}Z$/, "Z") };
+        : {
+            revision: artifact.revision,
+            lastUpdateTime: new Date(ctx.clock.now()).toISOString().replace(/\.\d{3}Z$/, "Z"),
+          };
     await setStatus(g, ctx, "True", Reason.Succeeded, message, artifactStatus);
     if (changed || previous?.revision !== artifact.revision) {
       log.info({ revision: artifact.revision }, "new revision");
@@ -97,14 +104,21 @@ async function setStatus(
     ...(artifact ? { artifact } : {}),
     conditions: setCondition(
       g.status?.conditions,
-      { type: "Ready", status: ready, reason, message, ...(generation !== undefined ? { observedGeneration: generation } : {}) },
+      {
+        type: "Ready",
+        status: ready,
+        reason,
+        message,
+        ...(generation !== undefined ? { observedGeneration: generation } : {}),
+      },
       new Date(ctx.clock.now()),
     ),
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
   };
   ctx.metrics?.recordReady("GitRepository", g.metadata.namespace, g.metadata.name, ready);
   const before = readyCondition(g.status?.conditions);
-  if (before?.message === message && before.status === ready && JSON.stringify(status) === JSON.stringify(g.status)) return;
+  if (before?.message === message && before.status === ready && JSON.stringify(status) === JSON.stringify(g.status))
+    return;
   await ctx.mgmt.patchGitRepositoryStatus(g, status);
   g.status = status;
 }

@@ -62,7 +62,11 @@ export class TargetClusters {
       apply: (request) =>
         applyUnit(
           client,
-          { ...request, objects: structuredClone(request.objects), createNamespaces: this.options.createNamespaces ?? false },
+          {
+            ...request,
+            objects: structuredClone(request.objects),
+            createNamespaces: this.options.createNamespaces ?? false,
+          },
           { logger: this.logger },
         ),
     };

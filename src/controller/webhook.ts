@@ -39,7 +39,12 @@ function senderOf(headers: Headers): PushEvent["sender"] {
 }
 
 /** Why the request's signature does not verify with `secret`, or undefined when it does. */
-function signatureProblem(sender: PushEvent["sender"], secret: string, headers: Headers, body: Buffer): string | undefined {
+function signatureProblem(
+  sender: PushEvent["sender"],
+  secret: string,
+  headers: Headers,
+  body: Buffer,
+): string | undefined {
   if (sender === "github") {
     const signature = header(headers, "x-hub-signature-256");
     return signature && sameSecret(signature, `sha256=${hmacHex(secret, body)}`)
@@ -89,7 +94,8 @@ export function readPush(secret: string | undefined, headers: Headers, body: Buf
   }
   const ignored = eventProblem(sender, headers);
   if (ignored) return { ok: false, status: 202, reason: ignored };
-  if (sender === "github" && header(headers, "x-github-event") === "ping") return { ok: true, event: { sender, urls: [] } };
+  if (sender === "github" && header(headers, "x-github-event") === "ping")
+    return { ok: true, event: { sender, urls: [] } };
   let payload: unknown = {};
   if (body.length > 0) {
     try {
@@ -100,7 +106,11 @@ export function readPush(secret: string | undefined, headers: Headers, body: Buf
   }
   const { urls, ref } = extract(sender, payload);
   if (urls.length === 0)
-    return { ok: false, status: 400, reason: `payload names no repository (${URL_FIELDS[sender]}), so nothing is polled` };
+    return {
+      ok: false,
+      status: 400,
+      reason: `payload names no repository (${URL_FIELDS[sender]}), so nothing is polled`,
+    };
   return { ok: true, event: ref ? { sender, urls, ref } : { sender, urls } };
 }
 

@@ -40,7 +40,10 @@ export function maskSecrets<T extends KubeObject>(from: T, to: T): [T, T] {
   return [a as T, b as T];
 }
 
-function maskValues(left: Record<string, unknown>, right: Record<string, unknown>): [Record<string, string>, Record<string, string>] {
+function maskValues(
+  left: Record<string, unknown>,
+  right: Record<string, unknown>,
+): [Record<string, string>, Record<string, string>] {
   const l: Record<string, string> = {};
   const r: Record<string, string> = {};
   for (const key of Object.keys(left)) {
@@ -55,7 +58,10 @@ function maskValues(left: Record<string, unknown>, right: Record<string, unknown
 function withoutLastApplied(metadata: KubeObject["metadata"]): KubeObject["metadata"] {
   const annotations = metadata?.annotations;
   if (!annotations?.["kubectl.kubernetes.io/last-applied-configuration"]) return metadata;
-  return { ...metadata, annotations: { ...annotations, "kubectl.kubernetes.io/last-applied-configuration": "(masked)" } };
+  return {
+    ...metadata,
+    annotations: { ...annotations, "kubectl.kubernetes.io/last-applied-configuration": "(masked)" },
+  };
 }
 
 /** Whether a value is one of the Secret masks (its changes are reported without values). */
@@ -95,7 +101,8 @@ function walk(a: unknown, b: unknown, path: string, out: FieldChange[]): void {
         if (!right.has(name)) out.push({ path: child, change: "removed", from: item });
         else walk(item, right.get(name), child, out);
       }
-      for (const [name, item] of right) if (!left.has(name)) out.push({ path: `${path}[name=${name}]`, change: "added", to: item });
+      for (const [name, item] of right)
+        if (!left.has(name)) out.push({ path: `${path}[name=${name}]`, change: "added", to: item });
       const order = (xs: unknown[]) => xs.map((x) => (x as { name: string }).name).join("\u0000");
       if (out.length === 0 && order(a) !== order(b)) out.push({ path, change: "changed", from: a, to: b });
       return;

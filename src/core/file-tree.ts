@@ -257,7 +257,11 @@ export class MemoryTree implements FileTree {
   }
 
   /** Everything the tree holds, to build the same tree elsewhere (a render worker): `new MemoryTree(label, ...snapshot)`. */
-  snapshot(): [files: Array<[string, Uint8Array]>, symlinks: Array<[string, string]>, unread: Array<[string, () => Error]>] {
+  snapshot(): [
+    files: Array<[string, Uint8Array]>,
+    symlinks: Array<[string, string]>,
+    unread: Array<[string, () => Error]>,
+  ] {
     return [[...this.files], [...this.symlinks], [...this.unread]];
   }
 }

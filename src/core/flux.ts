@@ -170,7 +170,10 @@ export interface UnitInputs {
  * The `namespace/name` that a reference held by an object names (`dependsOn`, `sourceRef`, a
  * Rollout's source); without a namespace, the holder's own, as in Flux.
  */
-export function referenceKey(holder: { metadata: { namespace?: string } }, ref: { name: string; namespace?: string }): string {
+export function referenceKey(
+  holder: { metadata: { namespace?: string } },
+  ref: { name: string; namespace?: string },
+): string {
   return `${ref.namespace ?? holder.metadata.namespace ?? ""}/${ref.name}`;
 }
 

@@ -11,6 +11,9 @@ export const LEASE_SHARD_LABEL = "flotilla.dev/shard";
 export const LEASE_CLUSTER_ANNOTATION = "flotilla.dev/cluster";
 
 /** The lane (the cluster a unit writes to, as replicas place it) of a Kustomization: `<namespace>/<kubeconfig Secret>`, or `mgmt`. */
-export function laneOfUnit(k: { metadata: { namespace: string }; spec: { kubeConfig?: { secretRef: { name: string } } } }): string {
+export function laneOfUnit(k: {
+  metadata: { namespace: string };
+  spec: { kubeConfig?: { secretRef: { name: string } } };
+}): string {
   return k.spec.kubeConfig ? `${k.metadata.namespace}/${k.spec.kubeConfig.secretRef.name}` : "mgmt";
 }

@@ -17,7 +17,8 @@ export interface ParsedDocument {
  * Integers as Go's YAML readers (yaml.v3 in kustomize, yaml.v2 in kubectl) take them: strconv
  * base-0 rules, so `0640` is octal (file modes!), `0b101`, `0o17`, `0x1F` and `1_000` are numbers.
  */
-const GO_INT = /^[-+]?(?:0[bB](?:_?[01])+|0[oO](?:_?[0-7])+|0[xX](?:_?[0-9a-fA-F])+|0(?:_?[0-7])+|[1-9](?:_?[0-9])*|0)$/;
+const GO_INT =
+  /^[-+]?(?:0[bB](?:_?[01])+|0[oO](?:_?[0-7])+|0[xX](?:_?[0-9a-fA-F])+|0(?:_?[0-7])+|[1-9](?:_?[0-9])*|0)$/;
 const goInt = new jsYaml.Type("tag:yaml.org,2002:int", {
   kind: "scalar",
   resolve: (data: unknown) => typeof data === "string" && GO_INT.test(data),
@@ -202,7 +203,8 @@ function firstContentLine(doc: { text: string; line: number }): number {
 /** Parses a YAML text that must hold exactly one document (a kustomization, a patch, flotilla.yaml). */
 export function parseYamlDocument(text: string, file: string, options: ParseOptions = {}): unknown {
   const docs = parseYamlDocuments(text, file, options);
-  if (docs.length > 1) throw new InvalidInputError(`expected one YAML document, found ${docs.length}`, { file, line: docs[1]!.line });
+  if (docs.length > 1)
+    throw new InvalidInputError(`expected one YAML document, found ${docs.length}`, { file, line: docs[1]!.line });
   return docs[0]?.value ?? null;
 }
 
@@ -211,7 +213,13 @@ export function parseYamlDocument(text: string, file: string, options: ParseOpti
  * folding; strings that any YAML 1.1 reader would take for another type (`yes`, `on`, `010`) quoted.
  */
 export function toYaml(value: unknown): string {
-  return jsYaml.dump(value, { schema: DUMP_SCHEMA, lineWidth: -1, noRefs: true, noArrayIndent: true, quotingType: '"' });
+  return jsYaml.dump(value, {
+    schema: DUMP_SCHEMA,
+    lineWidth: -1,
+    noRefs: true,
+    noArrayIndent: true,
+    quotingType: '"',
+  });
 }
 
 /** Many objects as one multi-document YAML stream separated by `---`. */

@@ -47,7 +47,11 @@ export function diffFleet(base: readonly UnitRender[], head: readonly UnitRender
   const byCluster = new Map<string, ClusterDiff>();
   const clusterOf = (u: UnitRender): ClusterDiff => {
     let c = byCluster.get(u.cluster);
-    if (!c) byCluster.set(u.cluster, (c = { cluster: u.cluster, ...(u.environment ? { environment: u.environment } : {}), units: [] }));
+    if (!c)
+      byCluster.set(
+        u.cluster,
+        (c = { cluster: u.cluster, ...(u.environment ? { environment: u.environment } : {}), units: [] }),
+      );
     return c;
   };
 

@@ -62,14 +62,18 @@ export function formatDiffMarkdown(diff: FleetDiff, limit = PR_COMMENT_LIMIT): s
     "| cluster | units changed | objects +/~/- |",
     "|---|---|---|",
     ...diff.clusters.map((c) => {
-      const count = (k: "added" | "changed" | "removed") => c.units.reduce((n, u) => n + u.objects.filter((o) => o.change === k).length, 0);
-      const units = c.units.map((u) => `\`${u.unit.split("/").pop()}\`${u.change === "changed" ? "" : ` (${u.change})`}`).join(", ");
+      const count = (k: "added" | "changed" | "removed") =>
+        c.units.reduce((n, u) => n + u.objects.filter((o) => o.change === k).length, 0);
+      const units = c.units
+        .map((u) => `\`${u.unit.split("/").pop()}\`${u.change === "changed" ? "" : ` (${u.change})`}`)
+        .join(", ");
       return `| ${c.environment ? `${c.cluster} (${c.environment})` : c.cluster} | ${units} | ${count("added")}/${count("changed")}/${count("removed")} |`;
     }),
     "",
   ].join("\n");
   const sections = diff.clusters.map(
-    (c) => `<details><summary>${c.cluster}</summary>\n\n\`\`\`diff\n${clusterText(c).slice(1).join("\n")}\n\`\`\`\n\n</details>\n`,
+    (c) =>
+      `<details><summary>${c.cluster}</summary>\n\n\`\`\`diff\n${clusterText(c).slice(1).join("\n")}\n\`\`\`\n\n</details>\n`,
   );
   let out = head;
   for (let i = 0; i < sections.length; i++) {

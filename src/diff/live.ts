@@ -55,12 +55,18 @@ export async function diffLive(repo: RepositoryInput, opts: LiveDiffOptions): Pr
   const { contexts, current } = kubeconfigContexts(text, origin);
   const cluster = opts.cluster ?? current;
   if (!cluster)
-    throw new InvalidInputError("the kubeconfig has no current context; name the cluster with --cluster", { file, field: "--cluster" });
+    throw new InvalidInputError("the kubeconfig has no current context; name the cluster with --cluster", {
+      file,
+      field: "--cluster",
+    });
   const plan = await planCluster(repo, opts.head, cluster, opts.cluster ? "--cluster" : "current-context");
 
-  const client = ClusterClient.connect(kubeconfigFromText(text, origin, contexts.includes(cluster) ? { context: cluster } : {}), {
-    timeoutMs: 30_000,
-  });
+  const client = ClusterClient.connect(
+    kubeconfigFromText(text, origin, contexts.includes(cluster) ? { context: cluster } : {}),
+    {
+      timeoutMs: 30_000,
+    },
+  );
   try {
     const owned = await ownedInventories(client);
     const { units, skipped } = await diffPlannedUnits(client, plan, owned);
@@ -77,20 +83,36 @@ function readKubeconfigFile(file: string): string {
   try {
     return readFileSync(file, "utf8");
   } catch (error) {
-    throw new NotFoundError(`cannot read the kubeconfig: ${(error as Error).message}`, { file, field: "--kubeconfig" }, { cause: error });
+    throw new NotFoundError(
+      `cannot read the kubeconfig: ${(error as Error).message}`,
+      { file, field: "--kubeconfig" },
+      { cause: error },
+    );
   }
 }
 
 /** Plans the head revision and renders the units that run on `cluster`; none is an error naming the clusters there are. */
-async function planCluster(repo: RepositoryInput, head: string | undefined, cluster: string, field: string): Promise<ClusterPlan> {
+async function planCluster(
+  repo: RepositoryInput,
+  head: string | undefined,
+  cluster: string,
+  field: string,
+): Promise<ClusterPlan> {
   const plan = await planRepository(repo, head, false);
   const kustomizations = new Map(
     plan.result.objects.filter((o): o is Kustomization => o.kind === "Kustomization").map((k) => [objectKey(k), k]),
   );
-  const units = renderUnits(plan.result.objects, plan.trees, new Map<FileTree, Map<string, KubeObject[]>>(), (c) => c === cluster);
+  const units = renderUnits(
+    plan.result.objects,
+    plan.trees,
+    new Map<FileTree, Map<string, KubeObject[]>>(),
+    (c) => c === cluster,
+  );
   if (units.length === 0) {
     const known = [...new Set([...kustomizations.values()].map(clusterOfUnit))].sort();
-    throw new NotFoundError(`no unit of the plan runs on cluster '${cluster}' (clusters: ${known.join(", ")})`, { field });
+    throw new NotFoundError(`no unit of the plan runs on cluster '${cluster}' (clusters: ${known.join(", ")})`, {
+      field,
+    });
   }
   return { cluster, units, kustomizations };
 }

@@ -6,7 +6,12 @@ import { diffFleet, type FleetDiff } from "./fleet-diff.js";
 import { renderUnits } from "./render-units.js";
 
 /** Plans and renders both revisions and compares them, sharing renders of identical inputs; `clusters` keeps only those. */
-export async function diffRevisions(repo: RepositoryInput, base: string, head: string, clusters?: string[]): Promise<FleetDiff> {
+export async function diffRevisions(
+  repo: RepositoryInput,
+  base: string,
+  head: string,
+  clusters?: string[],
+): Promise<FleetDiff> {
   const cache = new Map<FileTree, Map<string, KubeObject[]>>();
   const filter = clusters?.length ? (c: string) => clusters.includes(c) : undefined;
   const before = await planRepository(repo, base, false);

@@ -1,2 +1,8 @@
-export { startLocalFleet, isRemoteRepository, PROJECT_ROOT, type LocalFleet, type LocalFleetOptions } from "./local-fleet.js";
+export {
+  startLocalFleet,
+  isRemoteRepository,
+  PROJECT_ROOT,
+  type LocalFleet,
+  type LocalFleetOptions,
+} from "./local-fleet.js";
 export { writeFleetKubeconfig } from "./kubeconfig.js";

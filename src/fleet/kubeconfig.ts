@@ -5,7 +5,10 @@ import type { Harness } from "../provision/index.js";
 
 /** Writes one kubeconfig with a context per control plane of the harness, `mgmt` first and current (mode 0600). */
 export function writeFleetKubeconfig(path: string, harness: Pick<Harness, "clusters">): void {
-  const planes = [...harness.clusters.filter((c) => c.name === "mgmt"), ...harness.clusters.filter((c) => c.name !== "mgmt")];
+  const planes = [
+    ...harness.clusters.filter((c) => c.name === "mgmt"),
+    ...harness.clusters.filter((c) => c.name !== "mgmt"),
+  ];
   writeKubeconfig(path, planes);
 }
 
@@ -24,5 +27,9 @@ function writeKubeconfig(path: string, planes: Array<{ name: string; kubeconfig:
 }
 
 function parseKubeconfig(text: string): { clusters?: unknown[]; users?: unknown[]; contexts?: unknown[] } {
-  return (parseYamlDocument(text, "kubeconfig") ?? {}) as { clusters?: unknown[]; users?: unknown[]; contexts?: unknown[] };
+  return (parseYamlDocument(text, "kubeconfig") ?? {}) as {
+    clusters?: unknown[];
+    users?: unknown[];
+    contexts?: unknown[];
+  };
 }

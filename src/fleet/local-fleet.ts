@@ -87,8 +87,9 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
     assertFleetLayout(tree, layout);
     const harness = await startHarness({ profile: "full", logger });
     cleanup.push(() => harness.stop());
-    const mgmtPlane = await step("starting the local management cluster (etcd, kube-apiserver, controller-manager, scheduler)", () =>
-      harness.add("mgmt"),
+    const mgmtPlane = await step(
+      "starting the local management cluster (etcd, kube-apiserver, controller-manager, scheduler)",
+      () => harness.add("mgmt"),
     );
     const mgmt = ClusterClient.fromKubeconfig(mgmtPlane.kubeconfig);
     cleanup.push(async () => mgmt.close());
@@ -173,10 +174,14 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
         controller
           .kustomizationList()
           .filter((u) => clusterOfUnit(u) === "mgmt" && readyCondition(u.status?.conditions)?.status !== "True")
-          .map((u) => ({ unit: objectKey(u), message: readyCondition(u.status?.conditions)?.message ?? "not reconciled yet" })),
+          .map((u) => ({
+            unit: objectKey(u),
+            message: readyCondition(u.status?.conditions)?.message ?? "not reconciled yet",
+          })),
       async provisioned(timeoutMs = 5 * 60_000) {
         const deadline = Date.now() + timeoutMs;
-        while (workloads() < clustersWanted && Date.now() < deadline && !stopped) await new Promise((r) => setTimeout(r, 250));
+        while (workloads() < clustersWanted && Date.now() < deadline && !stopped)
+          await new Promise((r) => setTimeout(r, 250));
         return workloads() >= clustersWanted;
       },
       stop,
@@ -203,7 +208,8 @@ interface ServedRepository {
  * reads any remote; a commit on its branches reaches the mirror within a second. A URL is used as is.
  */
 async function serveRepository(repo: string): Promise<ServedRepository> {
-  if (isRemoteRepository(repo)) return { url: repo, local: false, follow: () => () => undefined, stop: async () => undefined };
+  if (isRemoteRepository(repo))
+    return { url: repo, local: false, follow: () => () => undefined, stop: async () => undefined };
   const root = mkdtempSync(join(tmpdir(), "flotilla-served-"));
   try {
     const mirror = await LocalMirror.create(repo, root);

@@ -8,7 +8,10 @@ import { groupOf, objectKey, type KubeObject } from "../core/object.js";
  * into a namespace that only another unit creates. Explicit dependencies are kept. Mutates and
  * returns the units; a cycle is an error that prints it.
  */
-export function inferDependencies(units: Kustomization[], renders: ReadonlyMap<string, readonly KubeObject[]>): Kustomization[] {
+export function inferDependencies(
+  units: Kustomization[],
+  renders: ReadonlyMap<string, readonly KubeObject[]>,
+): Kustomization[] {
   const byCluster = new Map<string, Kustomization[]>();
   for (const u of units) {
     const c = clusterOfUnit(u);
@@ -47,7 +50,10 @@ export function inferDependencies(units: Kustomization[], renders: ReadonlyMap<s
       for (const dep of [...needs].sort()) {
         if (explicit.has(dep)) continue;
         const [namespace, name] = dep.split("/") as [string, string];
-        u.spec.dependsOn = [...(u.spec.dependsOn ?? []), namespace === u.metadata.namespace ? { name } : { name, namespace }];
+        u.spec.dependsOn = [
+          ...(u.spec.dependsOn ?? []),
+          namespace === u.metadata.namespace ? { name } : { name, namespace },
+        ];
       }
     }
   }
@@ -69,7 +75,10 @@ export function assertAcyclic(units: readonly Kustomization[]): void {
   const visit = (n: string): void => {
     if (state.get(n) === "done") return;
     if (state.get(n) === "visiting") {
-      throw new CycleError("dependency", [...stack.slice(stack.indexOf(n)), n], { object: `Kustomization/${n}`, field: "spec.dependsOn" });
+      throw new CycleError("dependency", [...stack.slice(stack.indexOf(n)), n], {
+        object: `Kustomization/${n}`,
+        field: "spec.dependsOn",
+      });
     }
     state.set(n, "visiting");
     stack.push(n);

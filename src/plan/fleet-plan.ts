@@ -91,7 +91,9 @@ export function discoverSources(
       file: CONFIG_FILE,
       field: "sources.url",
     });
-  gitRepositories.push(gitRepository("main", url, { branch: config.sources.main.branch ?? opts.defaultBranch ?? "main" }));
+  gitRepositories.push(
+    gitRepository("main", url, { branch: config.sources.main.branch ?? opts.defaultBranch ?? "main" }),
+  );
   const release = config.sources.release ?? (opts.releaseTag ? { tag: opts.releaseTag } : undefined);
   if (release) gitRepositories.push(gitRepository("release", url, release));
   return { mode: "convention", config, layout, gitRepositories, kustomizations, warnings };
@@ -118,7 +120,10 @@ export function planFleet(
 ): PlanResult {
   const warnings = [...sources.warnings];
   const errors: PlanError[] = [];
-  const units = sources.mode === "flux" ? fluxUnits(sources, trees) : conventionUnits(sources, trees, opts.render, warnings, errors);
+  const units =
+    sources.mode === "flux"
+      ? fluxUnits(sources, trees)
+      : conventionUnits(sources, trees, opts.render, warnings, errors);
   if (opts.inferDependencies !== false) {
     const renders = new Map<string, KubeObject[]>();
     const cache = new Map<string, KubeObject[] | { error: string }>();
@@ -129,7 +134,8 @@ export function planFleet(
       const spec = fluxBuildSpecOf({ ...u.spec, postBuild: undefined } as KustomizationSpec);
       const cacheKey = `${u.spec.sourceRef.name}\u0000${u.spec.path ?? ""}\u0000${JSON.stringify(spec)}`;
       let rendered = cache.get(cacheKey);
-      if (!rendered) cache.set(cacheKey, (rendered = renderOrError(() => opts.render(tree, cleanPath(u.spec.path), spec))));
+      if (!rendered)
+        cache.set(cacheKey, (rendered = renderOrError(() => opts.render(tree, cleanPath(u.spec.path), spec))));
       if (Array.isArray(rendered)) renders.set(unit, rendered);
       else errors.push({ unit, path: `./${cleanPath(u.spec.path)}`, message: `does not render: ${rendered.error}` });
     }
@@ -156,9 +162,16 @@ function conventionRollouts(sources: Sources): RolloutObject[] {
   if (sources.mode !== "convention") return [];
   return Object.entries(sources.config.rollouts).map(([env, spec]) => {
     const source = sources.config.environments[env]?.source ?? (env === "prod" ? "release" : "main");
-    const r = rolloutManifest(env, FLUX_NAMESPACE, { name: source, namespace: FLUX_NAMESPACE }, spec, sources.config.windows, {
-      [LABEL_ENVIRONMENT]: env,
-    });
+    const r = rolloutManifest(
+      env,
+      FLUX_NAMESPACE,
+      { name: source, namespace: FLUX_NAMESPACE },
+      spec,
+      sources.config.windows,
+      {
+        [LABEL_ENVIRONMENT]: env,
+      },
+    );
     r.spec.selector = { matchLabels: { [LABEL_ENVIRONMENT]: env } };
     return r;
   });
@@ -192,7 +205,10 @@ function fluxUnits(sources: Sources, trees: Readonly<Record<string, FileTree>>):
     const tree = trees[ref.name];
     const path = cleanPath(k.spec.path);
     if (tree && path && tree.kind(path) !== "dir") {
-      throw new NotFoundError(`path '${k.spec.path}' does not exist in source '${ref.name}'`, { ...where, field: "spec.path" });
+      throw new NotFoundError(`path '${k.spec.path}' does not exist in source '${ref.name}'`, {
+        ...where,
+        field: "spec.path",
+      });
     }
     return k;
   });
@@ -244,14 +260,18 @@ function conventionUnits(
   checkFeatureReferences(sources.config, sources.layout);
   const unit = unitFactory(sources.config.defaults);
   const capi = clusterApiClusters(input);
-  return [...managementUnits(sources, unit), ...sources.layout.clusters.flatMap((c) => workloadUnits(input, c, capi, unit))];
+  return [
+    ...managementUnits(sources, unit),
+    ...sources.layout.clusters.flatMap((c) => workloadUnits(input, c, capi, unit)),
+  ];
 }
 
 /** Every feature that `flotilla.yaml` names (environments, clusters, management) exists under `features/`. */
 function checkFeatureReferences(config: FlotillaConfig, layout: Layout): void {
   const features = new Set(layout.features);
   const checkFeature = (name: string, field: string) => {
-    if (!features.has(name)) throw new NotFoundError(`feature '${name}' does not exist under features/`, { file: CONFIG_FILE, field });
+    if (!features.has(name))
+      throw new NotFoundError(`feature '${name}' does not exist under features/`, { file: CONFIG_FILE, field });
   };
   for (const [env, e] of Object.entries(config.environments)) {
     e.features?.include?.forEach((f, i) => checkFeature(f, `environments.${env}.features.include[${i}]`));
@@ -340,7 +360,10 @@ function managementUnits(sources: Sources, unit: UnitFactory): Kustomization[] {
   }
   for (const f of config.management.features) {
     if (f.source === "release" && !hasReleaseSource(sources))
-      throw new InvalidInputError("the release source does not exist", { file: CONFIG_FILE, field: "management.features" });
+      throw new InvalidInputError("the release source does not exist", {
+        file: CONFIG_FILE,
+        field: "management.features",
+      });
     units.push(unit(FLUX_NAMESPACE, `feature-${f.name}`, f.source, `features/${f.name}`, { [LABEL_CLUSTER]: "mgmt" }));
   }
   return units;
@@ -362,7 +385,11 @@ function workloadUnits(
     source = sourceOfEnvironment(sources, c.env, c.path);
   } catch (error) {
     if (!(error instanceof InvalidInputError)) throw error;
-    errors.push({ unit: `${capi.get(c.name) ?? c.name}/*`, path: `./${c.path}`, message: `not planned: ${describeError(error)}` });
+    errors.push({
+      unit: `${capi.get(c.name) ?? c.name}/*`,
+      path: `./${c.path}`,
+      message: `not planned: ${describeError(error)}`,
+    });
     return [];
   }
   const tree = trees[source];
@@ -377,7 +404,8 @@ function workloadUnits(
     const unitName = namespace === c.name || name === c.name ? name : `${c.name}-${name}`;
     if (exists(path)) units.push(unit(namespace, unitName, source, path, labels, kubeconfig));
   };
-  for (const f of enabledFeatures(sources.layout.features, sources.config, c.env, c.name)) add(`feature-${f}`, `features/${f}`);
+  for (const f of enabledFeatures(sources.layout.features, sources.config, c.env, c.name))
+    add(`feature-${f}`, `features/${f}`);
   const providerPath = `providers/${c.cloud}/${c.version}/clusters/${c.env}`;
   add("common", `${providerPath}/common`);
   add(c.name, c.path);

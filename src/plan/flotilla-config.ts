@@ -49,12 +49,15 @@ const fail = (message: string, field: Path): never => {
 };
 const checkKeys = (value: Record<string, unknown>, allowed: string[], field: Path): void => {
   for (const key of Object.keys(value))
-    if (!allowed.includes(key)) fail(`unknown key '${key}' (known: ${allowed.join(", ")})`, field ? `${field}.${key}` : key);
+    if (!allowed.includes(key))
+      fail(`unknown key '${key}' (known: ${allowed.join(", ")})`, field ? `${field}.${key}` : key);
 };
-const map = (value: unknown, field: Path): Record<string, unknown> => (isPlainObject(value) ? value : fail("must be a map", field));
+const map = (value: unknown, field: Path): Record<string, unknown> =>
+  isPlainObject(value) ? value : fail("must be a map", field);
 const str = (value: unknown, field: Path): string =>
   typeof value === "string" && value !== "" ? value : fail("must be a non-empty string", field);
-const bool = (value: unknown, field: Path): boolean => (typeof value === "boolean" ? value : fail("must be true or false", field));
+const bool = (value: unknown, field: Path): boolean =>
+  typeof value === "boolean" ? value : fail("must be true or false", field);
 const strings = (value: unknown, field: Path): string[] =>
   Array.isArray(value) ? value.map((v, i) => str(v, `${field}[${i}]`)) : fail("must be a list of strings", field);
 
@@ -74,7 +77,11 @@ export function parseFlotillaConfig(text: string | undefined): FlotillaConfig {
   const raw = parseYamlDocument(text, CONFIG_FILE);
   if (raw === null) return config;
   const root = map(raw, "");
-  checkKeys(root, ["sources", "environments", "clusters", "features", "management", "defaults", "rollouts", "windows"], "");
+  checkKeys(
+    root,
+    ["sources", "environments", "clusters", "features", "management", "defaults", "rollouts", "windows"],
+    "",
+  );
 
   if (root.sources !== undefined) {
     const s = map(root.sources, "sources");
@@ -91,7 +98,9 @@ export function parseFlotillaConfig(text: string | undefined): FlotillaConfig {
       if (r.tag === undefined && r.semver === undefined) fail("needs tag or semver", "sources.release");
       if (r.tag !== undefined && r.semver !== undefined) fail("give tag or semver, not both", "sources.release");
       config.sources.release =
-        r.tag !== undefined ? { tag: str(r.tag, "sources.release.tag") } : { semver: str(r.semver, "sources.release.semver") };
+        r.tag !== undefined
+          ? { tag: str(r.tag, "sources.release.tag") }
+          : { semver: str(r.semver, "sources.release.semver") };
     }
   }
   if (root.environments !== undefined) {
@@ -101,7 +110,8 @@ export function parseFlotillaConfig(text: string | undefined): FlotillaConfig {
       checkKeys(e, ["source", "features"], field);
       const entry: FlotillaConfig["environments"][string] = {};
       if (e.source !== undefined) {
-        if (e.source !== "main" && e.source !== "release") fail(`must be main or release, not '${String(e.source)}'`, `${field}.source`);
+        if (e.source !== "main" && e.source !== "release")
+          fail(`must be main or release, not '${String(e.source)}'`, `${field}.source`);
         entry.source = e.source as "main" | "release";
       }
       if (e.features !== undefined) entry.features = selection(e.features, `${field}.features`);
@@ -113,14 +123,16 @@ export function parseFlotillaConfig(text: string | undefined): FlotillaConfig {
       const field = `clusters.${cluster}`;
       const c = map(v ?? {}, field);
       checkKeys(c, ["features"], field);
-      config.clusters[cluster] = c.features !== undefined ? { features: selection(c.features, `${field}.features`) } : {};
+      config.clusters[cluster] =
+        c.features !== undefined ? { features: selection(c.features, `${field}.features`) } : {};
     }
   }
   if (root.features !== undefined) {
     const f = map(root.features, "features");
     checkKeys(f, ["default"], "features");
     if (f.default !== undefined) {
-      if (f.default !== "all" && f.default !== "none") fail(`must be all or none, not '${String(f.default)}'`, "features.default");
+      if (f.default !== "all" && f.default !== "none")
+        fail(`must be all or none, not '${String(f.default)}'`, "features.default");
       config.features.default = f.default as "all" | "none";
     }
   }
@@ -136,7 +148,8 @@ export function parseFlotillaConfig(text: string | undefined): FlotillaConfig {
         const e = map(f, field);
         checkKeys(e, ["name", "source"], field);
         const source = e.source ?? "main";
-        if (source !== "main" && source !== "release") fail(`must be main or release, not '${String(source)}'`, `${field}.source`);
+        if (source !== "main" && source !== "release")
+          fail(`must be main or release, not '${String(source)}'`, `${field}.source`);
         return { name: str(e.name, `${field}.name`), source: source as "main" | "release" };
       });
     }

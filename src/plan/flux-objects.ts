@@ -10,8 +10,16 @@ import {
 import { isPlainObject, type KubeObject } from "../core/object.js";
 import { legacyPatches } from "../render/index.js";
 
-const SOURCE_VERSIONS = ["source.toolkit.fluxcd.io/v1", "source.toolkit.fluxcd.io/v1beta2", "source.toolkit.fluxcd.io/v1beta1"];
-const KUSTOMIZE_VERSIONS = ["kustomize.toolkit.fluxcd.io/v1", "kustomize.toolkit.fluxcd.io/v1beta2", "kustomize.toolkit.fluxcd.io/v1beta1"];
+const SOURCE_VERSIONS = [
+  "source.toolkit.fluxcd.io/v1",
+  "source.toolkit.fluxcd.io/v1beta2",
+  "source.toolkit.fluxcd.io/v1beta1",
+];
+const KUSTOMIZE_VERSIONS = [
+  "kustomize.toolkit.fluxcd.io/v1",
+  "kustomize.toolkit.fluxcd.io/v1beta2",
+  "kustomize.toolkit.fluxcd.io/v1beta1",
+];
 
 export function isGitRepository(o: KubeObject): boolean {
   return o.kind === "GitRepository" && SOURCE_VERSIONS.includes(o.apiVersion);
@@ -25,7 +33,8 @@ export function isKustomization(o: KubeObject): boolean {
 export function normalizeGitRepository(o: KubeObject, file: string): GitRepository {
   const spec = (isPlainObject(o.spec) ? { ...o.spec } : {}) as Record<string, unknown>;
   const where = { file, object: `GitRepository/${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}` };
-  if (typeof spec.url !== "string") throw new InvalidInputError("spec.url is required", { ...where, field: "spec.url" });
+  if (typeof spec.url !== "string")
+    throw new InvalidInputError("spec.url is required", { ...where, field: "spec.url" });
   delete spec.gitImplementation;
   delete spec.accessFrom;
   return {
@@ -43,7 +52,8 @@ export function normalizeGitRepository(o: KubeObject, file: string): GitReposito
 export function normalizeKustomization(o: KubeObject, file: string): Kustomization {
   const where = { file, object: `Kustomization/${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}` };
   const spec = (isPlainObject(o.spec) ? { ...o.spec } : {}) as Record<string, unknown>;
-  if (!isPlainObject(spec.sourceRef)) throw new InvalidInputError("spec.sourceRef is required", { ...where, field: "spec.sourceRef" });
+  if (!isPlainObject(spec.sourceRef))
+    throw new InvalidInputError("spec.sourceRef is required", { ...where, field: "spec.sourceRef" });
   const patches: KustomizationPatch[] = [
     ...(Array.isArray(spec.patches) ? (spec.patches as KustomizationPatch[]) : []),
     ...legacyPatches(spec as Pick<KustomizationSpec, "patchesStrategicMerge" | "patchesJson6902">),
@@ -53,7 +63,8 @@ export function normalizeKustomization(o: KubeObject, file: string): Kustomizati
   delete spec.validation;
   if (patches.length) spec.patches = patches;
   spec.prune = spec.prune === true;
-  if (typeof spec.interval !== "string") throw new InvalidInputError("spec.interval is required", { ...where, field: "spec.interval" });
+  if (typeof spec.interval !== "string")
+    throw new InvalidInputError("spec.interval is required", { ...where, field: "spec.interval" });
   return {
     apiVersion: KUSTOMIZATION_API_VERSION,
     kind: "Kustomization",

@@ -27,7 +27,9 @@ export interface Layout {
 }
 
 const dirs = (tree: FileTree, path: string): string[] =>
-  tree.kind(path) === "dir" ? tree.list(path).filter((n) => tree.kind(`${path}/${n}`) === "dir" && !n.startsWith(".")) : [];
+  tree.kind(path) === "dir"
+    ? tree.list(path).filter((n) => tree.kind(`${path}/${n}`) === "dir" && !n.startsWith("."))
+    : [];
 
 /** Reads the layout of DESIGN.md's conventions; two clusters with one name are an error naming both folders. */
 export function readLayout(tree: FileTree): Layout {
@@ -49,7 +51,8 @@ export function readLayout(tree: FileTree): Layout {
   const seen = new Map<string, ClusterFolder>();
   for (const c of clusters) {
     const other = seen.get(c.name);
-    if (other) throw new ConflictError(`two clusters are named '${c.name}': ${other.path} and ${c.path}`, { file: c.path });
+    if (other)
+      throw new ConflictError(`two clusters are named '${c.name}': ${other.path} and ${c.path}`, { file: c.path });
     seen.set(c.name, c);
   }
   return { providers, clusters, features: dirs(tree, "features") };

@@ -3,7 +3,8 @@ import { FolderWalk, type FileTree } from "../core/file-tree.js";
 import type { Layout } from "./layout.js";
 
 const isFluxKustomization = (text: string) =>
-  /^apiVersion:\s*["']?kustomize\.toolkit\.fluxcd\.io\//m.test(text) && /^kind:\s*["']?Kustomization["']?\s*$/m.test(text);
+  /^apiVersion:\s*["']?kustomize\.toolkit\.fluxcd\.io\//m.test(text) &&
+  /^kind:\s*["']?Kustomization["']?\s*$/m.test(text);
 
 /**
  * Refuses a repository with nothing to plan — no `providers/<cloud>/<version>/mgmt` and no

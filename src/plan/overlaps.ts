@@ -6,7 +6,10 @@ import { groupOf, objectKey, type KubeObject } from "../core/object.js";
  * last one wins, at every reconcile) and pruning by one deletes what the other still declares, as
  * with Flux. One warning per object and set of units, naming the clusters it happens on.
  */
-export function overlappingObjects(units: readonly Kustomization[], renders: ReadonlyMap<string, readonly KubeObject[]>): string[] {
+export function overlappingObjects(
+  units: readonly Kustomization[],
+  renders: ReadonlyMap<string, readonly KubeObject[]>,
+): string[] {
   // object id and the units' keys → the clusters
   const overlaps = new Map<string, { object: string; units: Kustomization[]; clusters: string[] }>();
   const byCluster = new Map<string, Kustomization[]>();

@@ -17,7 +17,11 @@ export interface RepositoryPlan {
  * planning step that reads: it reads through the RepositoryInput it is given (the source stage);
  * discoverSources and planFleet stay pure.
  */
-export async function planRepository(repo: RepositoryInput, ref: string | undefined, infer = true): Promise<RepositoryPlan> {
+export async function planRepository(
+  repo: RepositoryInput,
+  ref: string | undefined,
+  infer = true,
+): Promise<RepositoryPlan> {
   const main = await repo.tree(ref);
   const releaseTag = await repo.releaseTag();
   const sources = discoverSources(main, {
@@ -33,7 +37,11 @@ export async function planRepository(repo: RepositoryInput, ref: string | undefi
     // A source that follows main's own ref (the release GitRepository before its first tag, say) is at the planned revision too.
     trees[g.metadata.name] = mainSource && followsSameRef(g, mainSource) ? main : await treeOfSource(repo, g, main);
   }
-  return { result: planFleet(sources, trees, { render: renderFlux, inferDependencies: infer }), trees, layout: sources.layout };
+  return {
+    result: planFleet(sources, trees, { render: renderFlux, inferDependencies: infer }),
+    trees,
+    layout: sources.layout,
+  };
 }
 
 /** Whether two GitRepositories track the same ref of the same repository, by Flux's precedence (commit > name > semver > tag > branch). */

@@ -40,7 +40,12 @@ const MERGE_COMMIT_PR = /^Merge pull request #(?<pr>\d+) from /;
 export function parseCommitTitle(title: string): CommitTitle | undefined {
   const match = TITLE.exec(title.trim());
   if (!match?.groups) return undefined;
-  const { type, scope, bang, subject } = match.groups as { type: string; scope?: string; bang?: string; subject: string };
+  const { type, scope, bang, subject } = match.groups as {
+    type: string;
+    scope?: string;
+    bang?: string;
+    subject: string;
+  };
   if (!KNOWN_TYPES.has(type)) return undefined;
   const pr = TRAILING_PR.exec(subject);
   return {

@@ -31,7 +31,8 @@ export function forgeLinks(remoteUrl: string): ForgeLinks | undefined {
       web,
       pullRequest: (n) => `${web}/pull/${n}`,
       compare: (from, to) => `${web}/compare/${encodeURIComponent(from)}...${encodeURIComponent(to)}`,
-      newPullRequest: (branch, base) => `${web}/compare/${encodeURIComponent(base)}...${encodeURIComponent(branch)}?expand=1`,
+      newPullRequest: (branch, base) =>
+        `${web}/compare/${encodeURIComponent(base)}...${encodeURIComponent(branch)}?expand=1`,
     };
   }
   return {

@@ -1,17 +1,29 @@
 import { InvalidInputError } from "../core/errors.js";
 import { diffRevisions } from "../diff/index.js";
-import { highestTag, patchIdentity, type CommitInfo, type LocalRepository, type RepositoryInput } from "../source/index.js";
+import {
+  highestTag,
+  patchIdentity,
+  type CommitInfo,
+  type LocalRepository,
+  type RepositoryInput,
+} from "../source/index.js";
 import { forgeLinks } from "./forge.js";
 import { bumpFor, nextVersion, type Bump } from "./next-version.js";
 import { buildReleaseNotes, type HistoryCommit, type ImpactRow, type ReleaseNotes } from "./release-notes.js";
 
 /** The release notes of FROM..TO from the local history, matching shipped work by PR number and patch. */
-export async function releaseNotes(local: LocalRepository, from: string, to: string, url?: string): Promise<ReleaseNotes> {
+export async function releaseNotes(
+  local: LocalRepository,
+  from: string,
+  to: string,
+  url?: string,
+): Promise<ReleaseNotes> {
   const [fromSha, toSha] = [await local.resolve(from), await local.resolve(to)];
   if (fromSha === toSha) throw new InvalidInputError(`${from} and ${to} are the same commit`, { field: "FROM..TO" });
   const candidates = await local.log(from, to);
   const fromOnly = await local.log(to, from);
-  if (candidates.length === 0) throw new InvalidInputError(`${from} is not older than ${to}: ${to} adds no commit`, { field: "FROM..TO" });
+  if (candidates.length === 0)
+    throw new InvalidInputError(`${from} is not older than ${to}: ${to} adds no commit`, { field: "FROM..TO" });
   const shipped = await local.log(undefined, from);
   const cache = {};
   const withPatch = async (c: CommitInfo): Promise<HistoryCommit> => ({
@@ -30,7 +42,9 @@ export async function releaseNotes(local: LocalRepository, from: string, to: str
     // Commits only FROM has (a tag left on a rewritten history) need their patches compared; shared ancestry does not.
     shipped: await Promise.all(
       shipped.map((c) =>
-        fromOnlyIds.has(c.sha) ? withPatch(c) : Promise.resolve<HistoryCommit>({ sha: c.sha, title: c.title, author: c.author }),
+        fromOnlyIds.has(c.sha)
+          ? withPatch(c)
+          : Promise.resolve<HistoryCommit>({ sha: c.sha, title: c.title, author: c.author }),
       ),
     ),
     ...(links ? { links } : {}),
@@ -39,7 +53,10 @@ export async function releaseNotes(local: LocalRepository, from: string, to: str
 
 /** `releaseNotes` of a local clone, with the impact on each environment, cluster and unit (the offline fleet diff of FROM..TO). */
 export async function releaseNotesWithImpact(repo: RepositoryInput, from: string, to: string): Promise<ReleaseNotes> {
-  if (!repo.local) throw new InvalidInputError("release notes read the history of a local clone; pass --repo DIR", { field: "--repo" });
+  if (!repo.local)
+    throw new InvalidInputError("release notes read the history of a local clone; pass --repo DIR", {
+      field: "--repo",
+    });
   const notes = await releaseNotes(repo.local, from, to, repo.url);
   return { ...notes, impact: await impactOf(repo, from, to) };
 }

@@ -9,7 +9,15 @@ export interface CommitLint {
 }
 
 /** Checks every commit title of BASE..HEAD against `type(scope): subject (#PR)`, newest first. */
-export async function lintCommits(local: LocalRepository, base: string | undefined, head: string): Promise<CommitLint[]> {
+export async function lintCommits(
+  local: LocalRepository,
+  base: string | undefined,
+  head: string,
+): Promise<CommitLint[]> {
   const commits = await local.log(base, head);
-  return commits.map((c) => ({ sha: c.sha, title: c.title, problems: c.parents.length > 1 ? [] : lintCommitTitle(c.title) }));
+  return commits.map((c) => ({
+    sha: c.sha,
+    title: c.title,
+    problems: c.parents.length > 1 ? [] : lintCommitTitle(c.title),
+  }));
 }

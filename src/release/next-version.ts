@@ -10,7 +10,14 @@ export function bumpFor(commits: ReadonlyArray<{ title: string; body?: string }>
     const title = parseCommitTitle(commit.title);
     if (title?.breaking || declaresBreakingChange(commit.body ?? "")) return "major";
     if (title?.type === "feat" || title?.type === "features") bump = "minor";
-    else if (bump === "none" && title && title.type !== "chore" && title.type !== "docs" && title.type !== "ci" && title.type !== "test") {
+    else if (
+      bump === "none" &&
+      title &&
+      title.type !== "chore" &&
+      title.type !== "docs" &&
+      title.type !== "ci" &&
+      title.type !== "test"
+    ) {
       bump = "patch";
     }
   }

@@ -5,7 +5,13 @@ import { parseAllDocuments } from "yaml";
 import { ConflictError, InvalidInputError, NotFoundError, RemoteError } from "../core/errors.js";
 import type { GitRepository, Kustomization } from "../core/flux.js";
 import { CONFIG_FILE, LABEL_ENVIRONMENT, planRepository, type PlanResult } from "../plan/index.js";
-import { makeHttpClient, sanitizeUrl, tagVersion, type LocalRepository, type RepositoryInput } from "../source/index.js";
+import {
+  makeHttpClient,
+  sanitizeUrl,
+  tagVersion,
+  type LocalRepository,
+  type RepositoryInput,
+} from "../source/index.js";
 import { forgeLinks } from "./forge.js";
 import { commitFileChange } from "./git-write.js";
 import { releaseNotes } from "./history.js";
@@ -59,10 +65,15 @@ export async function promote(repo: RepositoryInput, opts: PromoteOptions): Prom
   const { result } = await planRepository(repo, head, false);
   const { source, current, cloud } = releaseSourceOf(result, env, tag);
   const { path, content } =
-    result.mode === "convention" ? await editConfig(local.gitdir, head, tag) : await editGitRepository(local.gitdir, head, source, tag);
+    result.mode === "convention"
+      ? await editConfig(local.gitdir, head, tag)
+      : await editGitRepository(local.gitdir, head, source, tag);
   const title = `chore(release): promote ${tag} to ${cloud ? `${cloud} ` : ""}${env}`;
   const notes = current
-    ? formatReleaseNotesMarkdown(await releaseNotes(local, current, tag, repo.url), repo.url ? forgeLinks(repo.url) : undefined)
+    ? formatReleaseNotesMarkdown(
+        await releaseNotes(local, current, tag, repo.url),
+        repo.url ? forgeLinks(repo.url) : undefined,
+      )
     : "";
   const branch = `promote/${env}-${tag}`;
   const ref = `refs/heads/${branch}`;
@@ -116,14 +127,21 @@ function releaseSourceOf(result: PlanResult, env: string, tag: string): ReleaseS
   const units = result.objects.filter(
     (o): o is Kustomization =>
       o.kind === "Kustomization" &&
-      (o.metadata.labels?.[LABEL_ENVIRONMENT] === env || (result.mode === "flux" && o.metadata.namespace.startsWith(`${env}-`))),
+      (o.metadata.labels?.[LABEL_ENVIRONMENT] === env ||
+        (result.mode === "flux" && o.metadata.namespace.startsWith(`${env}-`))),
   );
-  const sourceName = units[0]?.spec.sourceRef.name ?? (result.mode === "flux" ? guessFluxSource(result.objects, env) : "release");
-  const source = result.objects.find((o): o is GitRepository => o.kind === "GitRepository" && o.metadata.name === sourceName);
+  const sourceName =
+    units[0]?.spec.sourceRef.name ?? (result.mode === "flux" ? guessFluxSource(result.objects, env) : "release");
+  const source = result.objects.find(
+    (o): o is GitRepository => o.kind === "GitRepository" && o.metadata.name === sourceName,
+  );
   if (!source || sourceName === "main")
-    throw new InvalidInputError(`environment '${env}' has no release source to move (it follows '${sourceName ?? "nothing"}')`, {
-      field: "--env",
-    });
+    throw new InvalidInputError(
+      `environment '${env}' has no release source to move (it follows '${sourceName ?? "nothing"}')`,
+      {
+        field: "--env",
+      },
+    );
   const current = source.spec.ref?.tag ?? source.spec.ref?.semver;
   if (source.spec.ref?.semver) {
     throw new InvalidInputError(
@@ -159,7 +177,9 @@ async function pushForReview(local: LocalRepository, ref: string, remoteBranch: 
 }
 
 function guessFluxSource(objects: ReadonlyArray<GitRepository | Kustomization>, env: string): string | undefined {
-  const unit = objects.find((o): o is Kustomization => o.kind === "Kustomization" && o.metadata.namespace.startsWith(`${env}-`));
+  const unit = objects.find(
+    (o): o is Kustomization => o.kind === "Kustomization" && o.metadata.namespace.startsWith(`${env}-`),
+  );
   return unit?.spec.sourceRef.name;
 }
 
@@ -205,9 +225,12 @@ async function editGitRepository(
     for (const k of ["branch", "semver", "commit", "name"]) target.deleteIn(["spec", "ref", k]);
     return { path, content: docs.map((d) => d.toString()).join("") };
   }
-  throw new NotFoundError(`no manifest under mgmt defines GitRepository ${source.metadata.namespace}/${source.metadata.name}`, {
-    field: "spec.ref",
-  });
+  throw new NotFoundError(
+    `no manifest under mgmt defines GitRepository ${source.metadata.namespace}/${source.metadata.name}`,
+    {
+      field: "spec.ref",
+    },
+  );
 }
 
 async function pushBranch(gitdir: string, ref: string, remoteBranch: string): Promise<void> {
@@ -216,8 +239,14 @@ async function pushBranch(gitdir: string, ref: string, remoteBranch: string): Pr
   if (!/^https?:\/\//.test(url))
     throw new InvalidInputError(`pushing to '${sanitizeUrl(url)}' needs an https:// remote`, { field: "--push" });
   const username =
-    process.env.FLOTILLA_GIT_USERNAME ?? process.env.GIT_USERNAME ?? (process.env.GITHUB_TOKEN ? "x-access-token" : undefined);
-  const password = process.env.FLOTILLA_GIT_PASSWORD ?? process.env.GIT_PASSWORD ?? process.env.GITHUB_TOKEN ?? process.env.GITLAB_TOKEN;
+    process.env.FLOTILLA_GIT_USERNAME ??
+    process.env.GIT_USERNAME ??
+    (process.env.GITHUB_TOKEN ? "x-access-token" : undefined);
+  const password =
+    process.env.FLOTILLA_GIT_PASSWORD ??
+    process.env.GIT_PASSWORD ??
+    process.env.GITHUB_TOKEN ??
+    process.env.GITLAB_TOKEN;
   try {
     const result = await git.push({
       fs,
@@ -227,7 +256,10 @@ async function pushBranch(gitdir: string, ref: string, remoteBranch: string): Pr
       ref,
       remoteRef: `refs/heads/${remoteBranch}`,
       ...(username || password
-        ? { onAuth: () => ({ username: username ?? "git", password: password ?? "" }), onAuthFailure: () => ({ cancel: true }) }
+        ? {
+            onAuth: () => ({ username: username ?? "git", password: password ?? "" }),
+            onAuthFailure: () => ({ cancel: true }),
+          }
         : {}),
     });
     if (!result.ok) throw new Error(result.error ?? "rejected");

@@ -127,7 +127,10 @@ export function buildReleaseNotes(input: ReleaseNotesInput): ReleaseNotes {
     contributors: [...contributors].sort((a, b) => a.localeCompare(b)),
     alreadyShipped,
     impact: [...(input.impact ?? [])].sort(
-      (a, b) => a.environment.localeCompare(b.environment) || a.cluster.localeCompare(b.cluster) || a.unit.localeCompare(b.unit),
+      (a, b) =>
+        a.environment.localeCompare(b.environment) ||
+        a.cluster.localeCompare(b.cluster) ||
+        a.unit.localeCompare(b.unit),
     ),
   };
 }
@@ -147,14 +150,25 @@ export function formatReleaseNotesMarkdown(notes: ReleaseNotes, links?: ForgeLin
   if (notes.other.length > 0) out.push("### Other", "", ...notes.other.map(line), "");
   if (notes.sections.length === 0 && notes.other.length === 0) out.push("No changes.", "");
   if (notes.impact.length > 0) {
-    out.push("### Impact", "", "| environment | cluster | unit | added | changed | removed |", "|---|---|---|---:|---:|---:|");
+    out.push(
+      "### Impact",
+      "",
+      "| environment | cluster | unit | added | changed | removed |",
+      "|---|---|---|---:|---:|---:|",
+    );
     for (const row of notes.impact) {
-      out.push(`| ${row.environment} | ${row.cluster} | ${row.unit} | ${row.added} | ${row.changed} | ${row.removed} |`);
+      out.push(
+        `| ${row.environment} | ${row.cluster} | ${row.unit} | ${row.added} | ${row.changed} | ${row.removed} |`,
+      );
     }
     out.push("");
   }
   if (notes.contributors.length > 0) out.push("### Contributors", "", ...notes.contributors.map((c) => `- ${c}`), "");
   const compare = links?.compare(notes.from, notes.to);
-  out.push(compare ? `**Full changelog**: [${notes.from}...${notes.to}](${compare})` : `**Full changelog**: ${notes.from}...${notes.to}`);
+  out.push(
+    compare
+      ? `**Full changelog**: [${notes.from}...${notes.to}](${compare})`
+      : `**Full changelog**: ${notes.from}...${notes.to}`,
+  );
   return `${out.join("\n")}\n`;
 }

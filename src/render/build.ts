@@ -15,7 +15,12 @@ import { plainFolderKustomization } from "./plain-folder.js";
 import { applyReplacements } from "./replacements.js";
 import { newResource, recordName, type Resource } from "./resource.js";
 import { legacySort } from "./sort.js";
-import { fieldTransformations, recordTransformations, TRANSFORMATIONS_ANNOTATION, transformationsText } from "./transformer-annotations.js";
+import {
+  fieldTransformations,
+  recordTransformations,
+  TRANSFORMATIONS_ANNOTATION,
+  transformationsText,
+} from "./transformer-annotations.js";
 import { builtinTransformerConfig, mergeConfiguration, type TransformerConfig } from "./transformer-config.js";
 import {
   applyAnnotations,
@@ -40,14 +45,24 @@ export interface BuildState {
 }
 
 export function newBuildState(tree: FileTree): BuildState {
-  return { tree, config: builtinTransformerConfig(), schema: builtinSchema, vars: [], clusterScoped: new Set(), stack: [] };
+  return {
+    tree,
+    config: builtinTransformerConfig(),
+    schema: builtinSchema,
+    vars: [],
+    clusterScoped: new Set(),
+    stack: [],
+  };
 }
 
-const REMOTE = /^(https?:\/\/|git@|ssh:\/\/|git::|file:\/\/|github\.com\/|gitlab\.com\/|bitbucket\.org\/)|\?ref=|\/\/.*\?/;
+const REMOTE =
+  /^(https?:\/\/|git@|ssh:\/\/|git::|file:\/\/|github\.com\/|gitlab\.com\/|bitbucket\.org\/)|\?ref=|\/\/.*\?/;
 
 /** The kustomization file of a folder, if it has one; two of them is an error, as kustomize cannot tell which one counts. */
 export function findKustomizationFile(tree: FileTree, dir: string): string | undefined {
-  const found = KUSTOMIZATION_FILE_NAMES.map((name) => (dir ? `${dir}/${name}` : name)).filter((path) => tree.kind(path) === "file");
+  const found = KUSTOMIZATION_FILE_NAMES.map((name) => (dir ? `${dir}/${name}` : name)).filter(
+    (path) => tree.kind(path) === "file",
+  );
   if (found.length > 1)
     throw new InvalidInputError(
       `folder '${dir || "."}' has several kustomization files (${found.map((f) => posix.basename(f)).join(", ")}); keep one`,
@@ -57,7 +72,12 @@ export function findKustomizationFile(tree: FileTree, dir: string): string | und
 }
 
 /** Loads a folder's kustomization (or, without one, the kustomization Flux would generate). */
-export function loadKustomization(tree: FileTree, dir: string, allowPlain: boolean, from?: string): { k: KustomizationFile; file: string } {
+export function loadKustomization(
+  tree: FileTree,
+  dir: string,
+  allowPlain: boolean,
+  from?: string,
+): { k: KustomizationFile; file: string } {
   const file = findKustomizationFile(tree, dir);
   if (file) return { k: parseKustomizationFile(tree.readText(file), file), file };
   if (!allowPlain) {
@@ -74,7 +94,13 @@ export function loadKustomization(tree: FileTree, dir: string, allowPlain: boole
  * generators and transformers, in kustomize's order. `initial` holds the parent's resources when
  * the kustomization is a component.
  */
-export function buildTarget(dir: string, k: KustomizationFile, file: string, state: BuildState, initial: Resource[] = []): Resource[] {
+export function buildTarget(
+  dir: string,
+  k: KustomizationFile,
+  file: string,
+  state: BuildState,
+  initial: Resource[] = [],
+): Resource[] {
   assertNoCycle(dir, file, state);
   state.stack.push(dir);
   try {
@@ -96,9 +122,13 @@ export function buildTarget(dir: string, k: KustomizationFile, file: string, sta
     resources = runGenerators(resources, k, ctx, state);
     for (const c of k.components) {
       if (REMOTE.test(c))
-        throw new RefusedError(`remote component '${c}' is refused: render reads only the repository`, { file, field: "components" });
+        throw new RefusedError(`remote component '${c}' is refused: render reads only the repository`, {
+          file,
+          field: "components",
+        });
       const cdir = joinInTree(dir, c, { file, field: "components" });
-      if (state.tree.kind(cdir) !== "dir") throw new NotFoundError(`component '${c}' does not exist`, { file, field: "components" });
+      if (state.tree.kind(cdir) !== "dir")
+        throw new NotFoundError(`component '${c}' does not exist`, { file, field: "components" });
       const loaded = loadKustomization(state.tree, cdir, false, `components (from ${file})`);
       assertNoCycle(cdir, loaded.file, state, "components");
       if (loaded.k.kind !== "Component")
@@ -129,19 +159,29 @@ const BUILTIN_OPENAPI_VERSION = "v1.21.2";
 function openApiSchema(openapi: Record<string, unknown>, dir: string, file: string, state: BuildState): MergeSchema {
   const { path: rel, version } = openapi;
   if (version !== undefined && rel !== undefined)
-    throw new InvalidInputError("give either a built-in openapi version or a custom schema path, not both", { file, field: "openapi" });
+    throw new InvalidInputError("give either a built-in openapi version or a custom schema path, not both", {
+      file,
+      field: "openapi",
+    });
   if (version !== undefined) {
     if (version !== BUILTIN_OPENAPI_VERSION)
-      throw new InvalidInputError(`OpenAPI version '${String(version)}' is not built in (kustomize has ${BUILTIN_OPENAPI_VERSION})`, {
-        file,
-        field: "openapi.version",
-      });
+      throw new InvalidInputError(
+        `OpenAPI version '${String(version)}' is not built in (kustomize has ${BUILTIN_OPENAPI_VERSION})`,
+        {
+          file,
+          field: "openapi.version",
+        },
+      );
     return builtinSchema;
   }
   if (typeof rel !== "string")
-    throw new InvalidInputError("openapi needs a path to a schema file or a built-in version", { file, field: "openapi.path" });
+    throw new InvalidInputError("openapi needs a path to a schema file or a built-in version", {
+      file,
+      field: "openapi.path",
+    });
   const path = joinInTree(dir, rel, { file, field: "openapi.path" });
-  if (state.tree.kind(path) !== "file") throw new NotFoundError(`openapi schema '${rel}' does not exist`, { file, field: "openapi.path" });
+  if (state.tree.kind(path) !== "file")
+    throw new NotFoundError(`openapi schema '${rel}' does not exist`, { file, field: "openapi.path" });
   return withOpenApi(state.schema, parseYamlDocument(state.tree.readText(path), path), path);
 }
 
@@ -155,17 +195,25 @@ function assertNoCycle(dir: string, file: string, state: BuildState, field?: str
   throw new CycleError("kustomization", cycle, { file, ...(field ? { field } : {}) });
 }
 
-function loadResources(entries: readonly string[], ctx: { tree: FileTree; dir: string; file: string }, state: BuildState): Resource[] {
+function loadResources(
+  entries: readonly string[],
+  ctx: { tree: FileTree; dir: string; file: string },
+  state: BuildState,
+): Resource[] {
   const out: Resource[] = [];
   for (const entry of entries) {
     if (REMOTE.test(entry))
-      throw new RefusedError(`remote resource '${entry}' is refused: render reads only the repository, never the network`, {
-        file: ctx.file,
-        field: "resources",
-      });
+      throw new RefusedError(
+        `remote resource '${entry}' is refused: render reads only the repository, never the network`,
+        {
+          file: ctx.file,
+          field: "resources",
+        },
+      );
     const path = joinInTree(ctx.dir, entry, { file: ctx.file, field: "resources" });
     const kind = ctx.tree.kind(path);
-    if (kind === undefined) throw new NotFoundError(`resource '${entry}' does not exist`, { file: ctx.file, field: "resources" });
+    if (kind === undefined)
+      throw new NotFoundError(`resource '${entry}' does not exist`, { file: ctx.file, field: "resources" });
     if (kind === "dir") {
       const sub = loadKustomization(ctx.tree, path, false, `resources (from ${ctx.file})`);
       assertNoCycle(path, sub.file, state, "resources");
@@ -187,20 +235,33 @@ export function loadManifestFile(tree: FileTree, path: string): Resource[] {
   const out: Resource[] = [];
   for (const { value, line } of parseYamlDocuments(tree.readText(path), path, { manifest: true })) {
     if (!isPlainObject(value)) throw new InvalidInputError("a manifest must be a YAML map", { file: path, line });
-    const items = typeof value.kind === "string" && value.kind.endsWith("List") && Array.isArray(value.items) ? value.items : [value];
+    const items =
+      typeof value.kind === "string" && value.kind.endsWith("List") && Array.isArray(value.items)
+        ? value.items
+        : [value];
     for (const item of items) {
       if (!isPlainObject(item)) throw new InvalidInputError("a list item must be a YAML map", { file: path, line });
       if (typeof item.kind !== "string" || item.kind === "")
         throw new InvalidInputError("missing kind", { file: path, line, field: "kind" });
       if (typeof item.apiVersion !== "string")
-        throw new InvalidInputError("missing apiVersion", { file: path, line, field: "apiVersion", object: String(item.kind) });
+        throw new InvalidInputError("missing apiVersion", {
+          file: path,
+          line,
+          field: "apiVersion",
+          object: String(item.kind),
+        });
       if (!isPlainObject(item.metadata)) item.metadata = {};
       const meta = item.metadata as Record<string, unknown>;
       stringifyScalars(meta, "labels");
       stringifyScalars(meta, "annotations");
       // kustomize 5.5 needs a name: `generateName` alone is refused, as kubectl kustomize refuses it.
       if (typeof meta.name !== "string" || meta.name === "")
-        throw new InvalidInputError("missing metadata.name", { file: path, line, field: "metadata.name", object: String(item.kind) });
+        throw new InvalidInputError("missing metadata.name", {
+          file: path,
+          line,
+          field: "metadata.name",
+          object: String(item.kind),
+        });
       out.push(newResource(item as KubeObject, path));
     }
   }
@@ -215,7 +276,8 @@ function stringifyScalars(meta: Record<string, unknown>, key: "labels" | "annota
 }
 
 function registerCrds(path: string, state: BuildState, file: string): void {
-  if (state.tree.kind(path) !== "file") throw new NotFoundError(`crd file '${path}' does not exist`, { file, field: "crds" });
+  if (state.tree.kind(path) !== "file")
+    throw new NotFoundError(`crd file '${path}' does not exist`, { file, field: "crds" });
   for (const { value } of parseYamlDocuments(state.tree.readText(path), path)) {
     if (!isPlainObject(value)) continue;
     if (mergeOpenApiDefinitions(state.config, value)) continue;
@@ -235,10 +297,14 @@ function runGenerators(
 ): Resource[] {
   const generated: Resource[] = [];
   k.configMapGenerator.forEach((args, i) =>
-    generated.push(generate("ConfigMap", args, i, { ...ctx, ...(k.generatorOptions ? { options: k.generatorOptions } : {}) })),
+    generated.push(
+      generate("ConfigMap", args, i, { ...ctx, ...(k.generatorOptions ? { options: k.generatorOptions } : {}) }),
+    ),
   );
   k.secretGenerator.forEach((args, i) =>
-    generated.push(generate("Secret", args, i, { ...ctx, ...(k.generatorOptions ? { options: k.generatorOptions } : {}) })),
+    generated.push(
+      generate("Secret", args, i, { ...ctx, ...(k.generatorOptions ? { options: k.generatorOptions } : {}) }),
+    ),
   );
   for (const entry of k.generators) {
     for (const { doc, source } of pluginDocs(entry, ctx, "generators", state)) {
@@ -312,7 +378,13 @@ function runTransformers(
   }
   // A configurations file's own metadata/name specs (for some kinds) take the place of kustomize's default one.
   const nameSpecs = state.config.namePrefix.filter((fs) => fs.path.join("/") === "metadata/name");
-  applyPrefixSuffix(out, k.namePrefix ?? "", k.nameSuffix ?? "", state.config, nameSpecs.length > 0 ? nameSpecs : undefined);
+  applyPrefixSuffix(
+    out,
+    k.namePrefix ?? "",
+    k.nameSuffix ?? "",
+    state.config,
+    nameSpecs.length > 0 ? nameSpecs : undefined,
+  );
   if (k.commonLabels) applyLabels(out, k.commonLabels, { selectors: true, templates: true }, state.config);
   for (const entry of k.labels) {
     const fields = (entry.fields ?? []).map((f) => ({
@@ -325,7 +397,12 @@ function runTransformers(
     applyLabels(
       out,
       entry.pairs ?? {},
-      { selectors: entry.includeSelectors ?? false, templates: entry.includeTemplates ?? false, fields, configured: true },
+      {
+        selectors: entry.includeSelectors ?? false,
+        templates: entry.includeTemplates ?? false,
+        fields,
+        configured: true,
+      },
       state.config,
     );
   }
@@ -337,10 +414,15 @@ function runTransformers(
     if (typeof r.path === "string") {
       const path = joinInTree(ctx.dir, r.path, { file: ctx.file, field: "replacements.path" });
       if (state.tree.kind(path) !== "file")
-        throw new NotFoundError(`replacements file '${r.path}' does not exist`, { file: ctx.file, field: "replacements.path" });
+        throw new NotFoundError(`replacements file '${r.path}' does not exist`, {
+          file: ctx.file,
+          field: "replacements.path",
+        });
       const docs = parseYamlDocuments(state.tree.readText(path), path).map((d) => d.value);
       const list =
-        docs.length === 1 && Array.isArray(docs[0]) ? (docs[0] as Record<string, unknown>[]) : (docs as Record<string, unknown>[]);
+        docs.length === 1 && Array.isArray(docs[0])
+          ? (docs[0] as Record<string, unknown>[])
+          : (docs as Record<string, unknown>[]);
       applyReplacements(out, list, path);
     } else applyReplacements(out, [r], ctx.file, i);
   }
@@ -376,7 +458,10 @@ function pluginDocs(
   state: BuildState,
 ): Array<{ doc: Record<string, unknown>; source: string }> {
   if (looksInline(entry)) {
-    return parseYamlDocuments(entry, `${ctx.file} (${field})`).map((d) => ({ doc: d.value as Record<string, unknown>, source: ctx.file }));
+    return parseYamlDocuments(entry, `${ctx.file} (${field})`).map((d) => ({
+      doc: d.value as Record<string, unknown>,
+      source: ctx.file,
+    }));
   }
   const path = joinInTree(ctx.dir, entry, { file: ctx.file, field });
   const kind = ctx.tree.kind(path);
@@ -388,14 +473,22 @@ function pluginDocs(
       source: r.file,
     }));
   }
-  return parseYamlDocuments(ctx.tree.readText(path), path).map((d) => ({ doc: d.value as Record<string, unknown>, source: path }));
+  return parseYamlDocuments(ctx.tree.readText(path), path).map((d) => ({
+    doc: d.value as Record<string, unknown>,
+    source: path,
+  }));
 }
 
 /**
  * The steps kustomize runs once, at the top: hash suffixes for generated ConfigMaps and Secrets,
  * name references, vars, local-config removal, build metadata and sorting.
  */
-export function finishBuild(resources: Resource[], k: KustomizationFile, state: BuildState, root: string): KubeObject[] {
+export function finishBuild(
+  resources: Resource[],
+  k: KustomizationFile,
+  state: BuildState,
+  root: string,
+): KubeObject[] {
   for (const res of resources) {
     if (!res.hashSuffix) continue;
     res.obj.metadata.name = `${res.obj.metadata.name ?? ""}-${contentHash(res.obj)}`;
@@ -426,7 +519,8 @@ export function finishBuild(resources: Resource[], k: KustomizationFile, state: 
     }
   }
   if (k.buildMetadata.includes("managedByLabel")) {
-    for (const r of out) r.obj.metadata.labels = { ...r.obj.metadata.labels, "app.kubernetes.io/managed-by": "kustomize-(devel)" };
+    for (const r of out)
+      r.obj.metadata.labels = { ...r.obj.metadata.labels, "app.kubernetes.io/managed-by": "kustomize-(devel)" };
   }
   if (k.sortOptions?.order !== "fifo") out = legacySort(out, k.sortOptions?.legacySortOptions ?? {});
   return out.map((r) => r.obj);

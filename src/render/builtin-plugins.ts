@@ -50,17 +50,19 @@ export function applyBuiltinPlugin(
   if (!isPlainObject(raw)) throw new InvalidInputError("a plugin configuration must be a YAML map", { file: source });
   const doc = withConfigKeys(raw);
   const kind = String(doc.kind ?? "");
-  const annotations = (isPlainObject(doc.metadata) && isPlainObject(doc.metadata.annotations) ? doc.metadata.annotations : {}) as Record<
-    string,
-    unknown
-  >;
+  const annotations = (
+    isPlainObject(doc.metadata) && isPlainObject(doc.metadata.annotations) ? doc.metadata.annotations : {}
+  ) as Record<string, unknown>;
   if (annotations["config.kubernetes.io/function"] !== undefined || doc.apiVersion !== "builtin") {
     throw new RefusedError(
       `plugin ${String(doc.apiVersion)}/${kind} is not one of kustomize's built-in plugins; plugins that run an executable or a container are not supported`,
       { file: source, field: "apiVersion" },
     );
   }
-  const where = { file: source, object: `${kind}/${String((doc.metadata as Record<string, unknown> | undefined)?.name ?? "")}` };
+  const where = {
+    file: source,
+    object: `${kind}/${String((doc.metadata as Record<string, unknown> | undefined)?.name ?? "")}`,
+  };
   const config = cloneConfig(ctx.state.config);
   const custom = specsOf(doc);
   const none = { resources, generated: [] as Resource[] };
@@ -100,7 +102,8 @@ export function applyBuiltinPlugin(
     }
     case "NamespaceTransformer": {
       const ns = (doc.metadata as Record<string, unknown> | undefined)?.namespace;
-      if (typeof ns !== "string") throw new InvalidInputError("needs metadata.namespace", { ...where, field: "metadata.namespace" });
+      if (typeof ns !== "string")
+        throw new InvalidInputError("needs metadata.namespace", { ...where, field: "metadata.namespace" });
       const subjects = doc.setRoleBindingSubjects;
       const options: NamespaceOptions = {
         unsetOnly: doc.unsetOnly === true,
@@ -128,7 +131,9 @@ export function applyBuiltinPlugin(
     }
     case "ImageTagTransformer": {
       if (custom) config.images = custom;
-      const tag = isPlainObject(doc.imageTag) ? (withConfigKeys(doc.imageTag, IMAGE_KEYS) as { name: string }) : undefined;
+      const tag = isPlainObject(doc.imageTag)
+        ? (withConfigKeys(doc.imageTag, IMAGE_KEYS) as { name: string })
+        : undefined;
       if (!tag?.name) throw new InvalidInputError("needs imageTag.name", { ...where, field: "imageTag" });
       applyImages(resources, [tag], config);
       return none;
@@ -136,7 +141,8 @@ export function applyBuiltinPlugin(
     case "ReplicaCountTransformer": {
       if (custom) config.replicas = custom;
       const replica = doc.replica as { name: string; count: number } | undefined;
-      if (!replica?.name) throw new InvalidInputError("needs replica.name and replica.count", { ...where, field: "replica" });
+      if (!replica?.name)
+        throw new InvalidInputError("needs replica.name and replica.count", { ...where, field: "replica" });
       applyReplicas(resources, [replica], config, source);
       return none;
     }
@@ -147,7 +153,12 @@ export function applyBuiltinPlugin(
         ...(isPlainObject(doc.target) ? { target: doc.target as PatchTarget } : {}),
       };
       return {
-        resources: applyPatches(resources, [entry], kind, { tree: ctx.tree, dir: ctx.dir, file: source, schema: ctx.state.schema }),
+        resources: applyPatches(resources, [entry], kind, {
+          tree: ctx.tree,
+          dir: ctx.dir,
+          file: source,
+          schema: ctx.state.schema,
+        }),
         generated: [],
       };
     }
@@ -156,9 +167,15 @@ export function applyBuiltinPlugin(
         ...(Array.isArray(doc.paths) ? doc.paths.map((p) => ({ path: String(p) })) : []),
         ...(typeof doc.patches === "string" && doc.patches.trim() !== "" ? [{ patch: doc.patches }] : []),
       ];
-      if (entries.length === 0) throw new InvalidInputError("needs paths or patches (both are empty)", { ...where, field: "paths" });
+      if (entries.length === 0)
+        throw new InvalidInputError("needs paths or patches (both are empty)", { ...where, field: "paths" });
       return {
-        resources: applyPatches(resources, entries, kind, { tree: ctx.tree, dir: ctx.dir, file: source, schema: ctx.state.schema }),
+        resources: applyPatches(resources, entries, kind, {
+          tree: ctx.tree,
+          dir: ctx.dir,
+          file: source,
+          schema: ctx.state.schema,
+        }),
         generated: [],
       };
     }
@@ -169,7 +186,13 @@ export function applyBuiltinPlugin(
         ...(isPlainObject(doc.target) ? { target: doc.target as PatchTarget } : {}),
       };
       return {
-        resources: applyPatches(resources, [entry], kind, { tree: ctx.tree, dir: ctx.dir, file: source, schema: ctx.state.schema }, true),
+        resources: applyPatches(
+          resources,
+          [entry],
+          kind,
+          { tree: ctx.tree, dir: ctx.dir, file: source, schema: ctx.state.schema },
+          true,
+        ),
         generated: [],
       };
     }
@@ -180,9 +203,16 @@ export function applyBuiltinPlugin(
         // An entry `path: FILE` holds replacements of its own, as in a kustomization's `replacements`.
         const path = joinInTree(ctx.dir, r.path, { file: source, field: `replacements[${i}].path` });
         if (ctx.tree.kind(path) !== "file")
-          throw new NotFoundError(`replacements file '${r.path}' does not exist`, { file: source, field: `replacements[${i}].path` });
+          throw new NotFoundError(`replacements file '${r.path}' does not exist`, {
+            file: source,
+            field: `replacements[${i}].path`,
+          });
         const docs = parseYamlDocuments(ctx.tree.readText(path), path).map((d) => d.value);
-        applyReplacements(resources, (docs.length === 1 && Array.isArray(docs[0]) ? docs[0] : docs) as Record<string, unknown>[], path);
+        applyReplacements(
+          resources,
+          (docs.length === 1 && Array.isArray(docs[0]) ? docs[0] : docs) as Record<string, unknown>[],
+          path,
+        );
       });
       return none;
     }
@@ -206,7 +236,8 @@ export function applyBuiltinPlugin(
       }
       return none;
     case "IAMPolicyGenerator":
-      if (!ctx.generator) throw new InvalidInputError("IAMPolicyGenerator is a generator: list it under generators", where);
+      if (!ctx.generator)
+        throw new InvalidInputError("IAMPolicyGenerator is a generator: list it under generators", where);
       return { resources, generated: [iamPolicyServiceAccount(doc, where)] };
     default:
       throw new RefusedError(`built-in plugin kind '${kind}' is not supported`, { ...where, field: "kind" });
@@ -275,7 +306,9 @@ function iamPolicyServiceAccount(doc: Record<string, unknown>, where: { file: st
     apiVersion: "v1",
     kind: "ServiceAccount",
     metadata: {
-      annotations: { "iam.gke.io/gcp-service-account": `${String(gsa.name ?? "")}@${String(gsa.projectId ?? "")}.iam.gserviceaccount.com` },
+      annotations: {
+        "iam.gke.io/gcp-service-account": `${String(gsa.name ?? "")}@${String(gsa.projectId ?? "")}.iam.gserviceaccount.com`,
+      },
       name: k8s.name,
       ...(typeof k8s.namespace === "string" && k8s.namespace !== "" ? { namespace: k8s.namespace } : {}),
     },
@@ -286,6 +319,7 @@ function iamPolicyServiceAccount(doc: Record<string, unknown>, where: { file: st
 /** A labels/annotations map of a plugin config, values as the strings kustomize holds them in. */
 function stringValues(map: unknown): Record<string, string> {
   const out: Record<string, string> = {};
-  if (isPlainObject(map)) for (const [k, v] of Object.entries(map)) out[k] = v === null || v === undefined ? "" : String(v);
+  if (isPlainObject(map))
+    for (const [k, v] of Object.entries(map)) out[k] = v === null || v === undefined ? "" : String(v);
   return out;
 }

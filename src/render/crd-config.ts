@@ -29,7 +29,10 @@ export function mergeOpenApiDefinitions(config: TransformerConfig, doc: unknown)
 function propertiesOf(schema: Record<string, unknown> | undefined): Record<string, Record<string, unknown>> {
   const props = schema?.properties;
   if (!isPlainObject(props)) return {};
-  return Object.fromEntries(Object.entries(props).filter(([, p]) => isPlainObject(p))) as Record<string, Record<string, unknown>>;
+  return Object.fromEntries(Object.entries(props).filter(([, p]) => isPlainObject(p))) as Record<
+    string,
+    Record<string, unknown>
+  >;
 }
 
 function walk(
@@ -44,14 +47,17 @@ function walk(
   visiting.add(typeName);
   for (const [prop, property] of Object.entries(propertiesOf(schemaOf(typeName)))) {
     const at = [...path, prop];
-    if (typeof property["x-kubernetes-annotation"] === "string") config.commonAnnotations.push(spec(at.join("/"), kind));
+    if (typeof property["x-kubernetes-annotation"] === "string")
+      config.commonAnnotations.push(spec(at.join("/"), kind));
     if (typeof property["x-kubernetes-label-selector"] === "string") config.commonLabels.push(spec(at.join("/"), kind));
     if (typeof property["x-kubernetes-identity"] === "string") config.namePrefix.push(spec(at.join("/"), kind));
     const refVersion = property["x-kubernetes-object-ref-api-version"];
     const refKind = property["x-kubernetes-object-ref-kind"];
     if (typeof refVersion === "string" && typeof refKind === "string") {
       const nameKey =
-        typeof property["x-kubernetes-object-ref-name-key"] === "string" ? property["x-kubernetes-object-ref-name-key"] : "name";
+        typeof property["x-kubernetes-object-ref-name-key"] === "string"
+          ? property["x-kubernetes-object-ref-name-key"]
+          : "name";
       const fieldSpec = spec([...at, nameKey].join("/"), kind);
       const existing = config.nameReference.find((n) => n.kind === refKind && n.group === undefined);
       if (existing) existing.fieldSpecs.push(fieldSpec);

@@ -63,7 +63,12 @@ export function getAtPath(root: unknown, segments: readonly string[]): unknown[]
  * Sets the value at a field path; `create` makes missing maps (and list elements selected by
  * `[k=v]`). Returns how many places were set.
  */
-export function setAtPath(root: unknown, segments: readonly string[], make: (old: unknown) => unknown, create: boolean): number {
+export function setAtPath(
+  root: unknown,
+  segments: readonly string[],
+  make: (old: unknown) => unknown,
+  create: boolean,
+): number {
   let count = 0;
   const walk = (node: unknown, i: number): void => {
     const raw = segments[i]!;

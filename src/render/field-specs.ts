@@ -31,7 +31,11 @@ export function parsePath(path: string): string[] {
   return out.filter((s) => s !== "");
 }
 
-export function spec(path: string, kind?: string, extra: { group?: string; version?: string; create?: boolean } = {}): FieldSpec {
+export function spec(
+  path: string,
+  kind?: string,
+  extra: { group?: string; version?: string; create?: boolean } = {},
+): FieldSpec {
   return { path: parsePath(path), ...(kind ? { kind } : {}), ...extra };
 }
 
@@ -78,7 +82,8 @@ const TEMPLATE_METADATA: Array<[kind: string, prefix: string]> = [
 function inPodSpecs(relative: string[], kinds = POD_SPECS, opts: { v1Pod?: boolean } = {}): FieldSpec[] {
   const out: FieldSpec[] = [];
   for (const [kind, prefix] of kinds) {
-    for (const rel of relative) out.push(spec(`${prefix}/${rel}`, kind, kind === "Pod" && opts.v1Pod ? { version: "v1" } : {}));
+    for (const rel of relative)
+      out.push(spec(`${prefix}/${rel}`, kind, kind === "Pod" && opts.v1Pod ? { version: "v1" } : {}));
   }
   return out;
 }
@@ -152,9 +157,14 @@ export function builtinNameReferences(): NameReference[] {
         spec("metadata/annotations/nginx.ingress.kubernetes.io\\/auth-secret", "Ingress"),
         spec("metadata/annotations/nginx.ingress.kubernetes.io\\/auth-tls-secret", "Ingress"),
         spec("imagePullSecrets/name", "ServiceAccount"),
-        ...["secretName", "adminSecretName", "userSecretName", "secretRef"].map((p) => spec(`parameters/${p}`, "StorageClass")),
+        ...["secretName", "adminSecretName", "userSecretName", "secretRef"].map((p) =>
+          spec(`parameters/${p}`, "StorageClass"),
+        ),
         ...ROLE_RESOURCE_NAMES,
-        spec("spec/template/spec/containers/env/valueFrom/secretKeyRef/name", "Service", { group: "serving.knative.dev", version: "v1" }),
+        spec("spec/template/spec/containers/env/valueFrom/secretKeyRef/name", "Service", {
+          group: "serving.knative.dev",
+          version: "v1",
+        }),
         spec("spec/azureFile/secretName", "PersistentVolume"),
       ],
     },
@@ -168,8 +178,12 @@ export function builtinNameReferences(): NameReference[] {
         spec("spec/rules/http/paths/backend/service/name", "Ingress"),
         spec("spec/defaultBackend/service/name", "Ingress"),
         spec("spec/service/name", "APIService", { group: "apiregistration.k8s.io" }),
-        spec("webhooks/clientConfig/service", "ValidatingWebhookConfiguration", { group: "admissionregistration.k8s.io" }),
-        spec("webhooks/clientConfig/service", "MutatingWebhookConfiguration", { group: "admissionregistration.k8s.io" }),
+        spec("webhooks/clientConfig/service", "ValidatingWebhookConfiguration", {
+          group: "admissionregistration.k8s.io",
+        }),
+        spec("webhooks/clientConfig/service", "MutatingWebhookConfiguration", {
+          group: "admissionregistration.k8s.io",
+        }),
         spec("spec/rules/backendRefs/name", "HTTPRoute"),
       ],
     },
@@ -198,7 +212,9 @@ export function builtinNameReferences(): NameReference[] {
     {
       kind: "PersistentVolumeClaim",
       version: "v1",
-      fieldSpecs: serviceAccountKinds.map(([kind, prefix]) => spec(`${prefix}/volumes/persistentVolumeClaim/claimName`, kind)),
+      fieldSpecs: serviceAccountKinds.map(([kind, prefix]) =>
+        spec(`${prefix}/volumes/persistentVolumeClaim/claimName`, kind),
+      ),
     },
     {
       kind: "PersistentVolume",
@@ -226,7 +242,9 @@ export function builtinNameReferences(): NameReference[] {
     {
       kind: "ValidatingAdmissionPolicy",
       group: "admissionregistration.k8s.io",
-      fieldSpecs: [spec("spec/policyName", "ValidatingAdmissionPolicyBinding", { group: "admissionregistration.k8s.io" })],
+      fieldSpecs: [
+        spec("spec/policyName", "ValidatingAdmissionPolicyBinding", { group: "admissionregistration.k8s.io" }),
+      ],
     },
   ];
 }

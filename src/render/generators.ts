@@ -20,7 +20,10 @@ export function generate(
   if (!args.name) throw new InvalidInputError("a generator needs a name", { ...where, field: `${field}.name` });
   const behavior = args.behavior ?? "create";
   if (!["create", "merge", "replace"].includes(behavior)) {
-    throw new InvalidInputError(`behavior must be create, merge or replace, not '${behavior}'`, { ...where, field: `${field}.behavior` });
+    throw new InvalidInputError(`behavior must be create, merge or replace, not '${behavior}'`, {
+      ...where,
+      field: `${field}.behavior`,
+    });
   }
   const data = new Map<string, string | Uint8Array>();
   const put = (key: string, value: string | Uint8Array, source: string) => {
@@ -109,7 +112,8 @@ export function parseLiteral(literal: string, where: { file?: string; field?: st
     );
   const key = literal.slice(0, eq);
   let value = literal.slice(eq + 1);
-  if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value[value.length - 1] === value[0]) value = value.slice(1, -1);
+  if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value[value.length - 1] === value[0])
+    value = value.slice(1, -1);
   return [key, value];
 }
 

@@ -24,7 +24,10 @@ export function contentHash(obj: KubeObject): string {
 function goJson(value: unknown): string {
   if (value === null || value === undefined) return "null";
   if (typeof value === "string") {
-    return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+    return JSON.stringify(value).replace(
+      /[<>&\u2028\u2029]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    );
   }
   if (typeof value !== "object") return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(goJson).join(",")}]`;

@@ -32,7 +32,12 @@ export interface FluxBuildSpec {
  * Never half-succeeds: any problem throws a FlotillaError naming the file and field.
  */
 export function render(tree: FileTree, path: string, options: RenderOptions = {}): KubeObject[] {
-  return renderFlux(tree, path, options.substitute ? { substitute: options.substitute } : {}, options.kustomizationRequired !== true);
+  return renderFlux(
+    tree,
+    path,
+    options.substitute ? { substitute: options.substitute } : {},
+    options.kustomizationRequired !== true,
+  );
 }
 
 /**
@@ -63,11 +68,16 @@ function withFluxSpec(k: KustomizationFile, spec: FluxBuildSpec): KustomizationF
   if (spec.namePrefix) out.namePrefix = spec.namePrefix;
   if (spec.nameSuffix) out.nameSuffix = spec.nameSuffix;
   if (spec.patches?.length)
-    out.patches = [...k.patches, ...spec.patches.map((p) => ({ patch: p.patch, ...(p.target ? { target: p.target } : {}) }))];
+    out.patches = [
+      ...k.patches,
+      ...spec.patches.map((p) => ({ patch: p.patch, ...(p.target ? { target: p.target } : {}) })),
+    ];
   if (spec.images?.length) out.images = [...k.images, ...spec.images];
   if (spec.components?.length) out.components = [...k.components, ...spec.components];
-  if (spec.commonMetadata?.labels) out.labels = [...k.labels, { pairs: spec.commonMetadata.labels, includeSelectors: false }];
-  if (spec.commonMetadata?.annotations) out.commonAnnotations = { ...k.commonAnnotations, ...spec.commonMetadata.annotations };
+  if (spec.commonMetadata?.labels)
+    out.labels = [...k.labels, { pairs: spec.commonMetadata.labels, includeSelectors: false }];
+  if (spec.commonMetadata?.annotations)
+    out.commonAnnotations = { ...k.commonAnnotations, ...spec.commonMetadata.annotations };
   return out;
 }
 
@@ -76,7 +86,9 @@ function withFluxSpec(k: KustomizationFile, spec: FluxBuildSpec): KustomizationF
  * in that order after `patches`. Objects applied in those versions keep the fields (the served
  * versions share one schema, nothing converts them), and Flux's controller of those versions applied them.
  */
-export function legacyPatches(s: Pick<KustomizationSpec, "patchesStrategicMerge" | "patchesJson6902">): KustomizationPatch[] {
+export function legacyPatches(
+  s: Pick<KustomizationSpec, "patchesStrategicMerge" | "patchesJson6902">,
+): KustomizationPatch[] {
   const out: KustomizationPatch[] = [];
   for (const p of Array.isArray(s.patchesStrategicMerge) ? s.patchesStrategicMerge : []) out.push({ patch: toYaml(p) });
   for (const p of Array.isArray(s.patchesJson6902) ? s.patchesJson6902 : [])

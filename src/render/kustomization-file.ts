@@ -177,7 +177,8 @@ function fieldReader(doc: Record<string, unknown>, file: string): FieldReader {
     strings(name) {
       const v = doc[name];
       if (!present(name)) return [];
-      if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw new InvalidInputError("must be a list of strings", where(name));
+      if (!Array.isArray(v) || v.some((x) => typeof x !== "string"))
+        throw new InvalidInputError("must be a list of strings", where(name));
       return v as string[];
     },
     stringMap(name) {
@@ -188,7 +189,10 @@ function fieldReader(doc: Record<string, unknown>, file: string): FieldReader {
       for (const [k, x] of Object.entries(v)) {
         // As kustomize's Go types: a number or boolean where a string belongs is an error (quote it).
         if (x !== null && typeof x !== "string")
-          throw new InvalidInputError(`must be a string, not the ${typeof x} ${String(x)}: quote it`, where(`${name}.${k}`));
+          throw new InvalidInputError(
+            `must be a string, not the ${typeof x} ${String(x)}: quote it`,
+            where(`${name}.${k}`),
+          );
         out[k] = x === null ? "" : x;
       }
       return out;
@@ -215,7 +219,10 @@ const COMPONENT_VERSION = "kustomize.config.k8s.io/v1alpha1";
 function kindOf(doc: Record<string, unknown>, file: string): KustomizationFile["kind"] {
   const kind = doc.kind === undefined || doc.kind === null || doc.kind === "" ? "Kustomization" : doc.kind;
   if (kind !== "Kustomization" && kind !== "Component") {
-    throw new InvalidInputError(`kind must be Kustomization or Component, not '${String(kind)}'`, { file, field: "kind" });
+    throw new InvalidInputError(`kind must be Kustomization or Component, not '${String(kind)}'`, {
+      file,
+      field: "kind",
+    });
   }
   const required = kind === "Component" ? COMPONENT_VERSION : KUSTOMIZATION_VERSION;
   if (doc.apiVersion !== undefined && doc.apiVersion !== null && doc.apiVersion !== "" && doc.apiVersion !== required) {
@@ -229,10 +236,13 @@ function kindOf(doc: Record<string, unknown>, file: string): KustomizationFile["
 
 function refuseHelm(doc: Record<string, unknown>, file: string): void {
   if (doc.helmCharts !== undefined || doc.helmChartInflationGenerator !== undefined) {
-    throw new InvalidInputError("helm charts need the helm executable, which Flotilla does not run; render the chart into YAML first", {
-      file,
-      field: "helmCharts",
-    });
+    throw new InvalidInputError(
+      "helm charts need the helm executable, which Flotilla does not run; render the chart into YAML first",
+      {
+        file,
+        field: "helmCharts",
+      },
+    );
   }
 }
 
@@ -256,21 +266,27 @@ function readPatchList(read: FieldReader, name: string): PatchEntry[] {
 }
 
 function readImages(read: FieldReader): KustomizationFile["images"] {
-  return [...read.list<Record<string, unknown>>("images"), ...read.list<Record<string, unknown>>("imageTags")].map((img, i) => {
-    if (!isPlainObject(img) || typeof img.name !== "string")
-      throw new InvalidInputError("each image needs a name", read.where(`images[${i}].name`));
-    for (const key of ["newName", "newTag", "digest", "tagSuffix"]) {
-      const x = img[key];
-      if (x !== undefined && x !== null && typeof x !== "string")
-        throw new InvalidInputError(`must be a string, not the ${typeof x} ${String(x)}: quote it`, read.where(`images[${i}].${key}`));
-    }
-    return img as KustomizationFile["images"][number];
-  });
+  return [...read.list<Record<string, unknown>>("images"), ...read.list<Record<string, unknown>>("imageTags")].map(
+    (img, i) => {
+      if (!isPlainObject(img) || typeof img.name !== "string")
+        throw new InvalidInputError("each image needs a name", read.where(`images[${i}].name`));
+      for (const key of ["newName", "newTag", "digest", "tagSuffix"]) {
+        const x = img[key];
+        if (x !== undefined && x !== null && typeof x !== "string")
+          throw new InvalidInputError(
+            `must be a string, not the ${typeof x} ${String(x)}: quote it`,
+            read.where(`images[${i}].${key}`),
+          );
+      }
+      return img as KustomizationFile["images"][number];
+    },
+  );
 }
 
 function readReplicas(read: FieldReader): KustomizationFile["replicas"] {
   return read.list<Record<string, unknown>>("replicas").map((r, i) => {
-    if (!isPlainObject(r) || typeof r.name !== "string") throw new InvalidInputError("needs a name", read.where(`replicas[${i}].name`));
+    if (!isPlainObject(r) || typeof r.name !== "string")
+      throw new InvalidInputError("needs a name", read.where(`replicas[${i}].name`));
     if (typeof r.count !== "number" || !Number.isInteger(r.count))
       throw new InvalidInputError("count must be a whole number", read.where(`replicas[${i}].count`));
     return { name: r.name, count: r.count };
@@ -291,7 +307,10 @@ function readSortOptions(read: FieldReader): KustomizationFile["sortOptions"] {
   if (!isPlainObject(sortOptions)) throw new InvalidInputError("must be a map", read.where("sortOptions"));
   const { order, legacySortOptions } = sortOptions;
   if (order !== "legacy" && order !== "fifo") {
-    throw new InvalidInputError(`order must be one of [fifo, legacy], not '${String(order ?? "")}'`, read.where("sortOptions.order"));
+    throw new InvalidInputError(
+      `order must be one of [fifo, legacy], not '${String(order ?? "")}'`,
+      read.where("sortOptions.order"),
+    );
   }
   if (legacySortOptions !== undefined && legacySortOptions !== null && order !== "legacy") {
     throw new InvalidInputError(
@@ -303,7 +322,11 @@ function readSortOptions(read: FieldReader): KustomizationFile["sortOptions"] {
 }
 
 /** The fields that stay absent unless the file sets them. */
-function withOptionalFields(out: KustomizationFile, doc: Record<string, unknown>, read: FieldReader): KustomizationFile {
+function withOptionalFields(
+  out: KustomizationFile,
+  doc: Record<string, unknown>,
+  read: FieldReader,
+): KustomizationFile {
   const namespace = read.str("namespace");
   if (namespace !== undefined) out.namespace = namespace;
   const namePrefix = read.str("namePrefix");

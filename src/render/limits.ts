@@ -26,7 +26,10 @@ export const DEFAULT_RENDER_LIMITS: Readonly<RenderLimits> = Object.freeze({ max
 export function boundedRenderJson(objects: readonly KubeObject[], limits: RenderLimits, path: string): string {
   const where = { file: path || "." };
   if (objects.length > limits.maxObjects) {
-    throw new TooLargeError(`the render has ${objects.length} objects, more than ${limits.maxObjects} (--max-render-objects)`, where);
+    throw new TooLargeError(
+      `the render has ${objects.length} objects, more than ${limits.maxObjects} (--max-render-objects)`,
+      where,
+    );
   }
   const parts: string[] = [];
   let bytes = 2;

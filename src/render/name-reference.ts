@@ -11,7 +11,11 @@ import { visitPath } from "./walk.js";
  * volumes, a RoleBinding's roleRef and ServiceAccount subjects, an Ingress's Services, … The
  * referred object must be in the referrer's namespace unless it is cluster-scoped.
  */
-export function fixNameReferences(resources: readonly Resource[], config: TransformerConfig, clusterScoped: ReadonlySet<string>): void {
+export function fixNameReferences(
+  resources: readonly Resource[],
+  config: TransformerConfig,
+  clusterScoped: ReadonlySet<string>,
+): void {
   for (const res of resources) assertSubjectNamespaces(res);
   // Index the possible referrals by kind and former name once, so the pass stays linear.
   const byKindAndName = new Map<string, Resource[]>();
@@ -28,11 +32,20 @@ export function fixNameReferences(resources: readonly Resource[], config: Transf
   }
 
   for (const ref of config.nameReference) {
-    const groupOk = (res: Resource) => ref.group === undefined || groupOf(res.obj.apiVersion) === ref.group.split("/")[0];
+    const groupOk = (res: Resource) =>
+      ref.group === undefined || groupOf(res.obj.apiVersion) === ref.group.split("/")[0];
     /** kustomize's selectReferral: the one object `oldName` now names, undefined for none, an error for several. */
-    const find = (oldName: string, referrer: Resource, field: string, map: boolean, namespace?: string): Resource | undefined => {
+    const find = (
+      oldName: string,
+      referrer: Resource,
+      field: string,
+      map: boolean,
+      namespace?: string,
+    ): Resource | undefined => {
       // kustomize's candidates: objects that had the name before (an object never renamed or moved is no referral).
-      const candidates = (byKindAndName.get(`${ref.kind}\u0000${oldName}`) ?? []).filter((c) => groupOk(c) && hadName(c, oldName));
+      const candidates = (byKindAndName.get(`${ref.kind}\u0000${oldName}`) ?? []).filter(
+        (c) => groupOk(c) && hadName(c, oldName),
+      );
       if (candidates.length === 0) return undefined;
       const referrerNs = referrer.obj.metadata.namespace ?? "";
       const scoped = candidates.filter((c) => {
@@ -49,7 +62,11 @@ export function fixNameReferences(resources: readonly Resource[], config: Transf
       if (sieved.length <= 1) return sieved[0];
       // Several that would write the same name (and namespace, for a map) are as good as one.
       const first = sieved[0]!.obj.metadata;
-      if (sieved.every((c) => c.obj.metadata.name === first.name && (!map || c.obj.metadata.namespace === first.namespace)))
+      if (
+        sieved.every(
+          (c) => c.obj.metadata.name === first.name && (!map || c.obj.metadata.namespace === first.namespace),
+        )
+      )
         return sieved[0];
       throw new InvalidInputError(
         `'${oldName}' may refer to any of ${sieved.map(describeResource).join(", ")}: found multiple possible referrals, as kustomize says`,
@@ -75,7 +92,9 @@ export function fixNameReferences(resources: readonly Resource[], config: Transf
             return target ? target.obj.metadata.name : undefined;
           }
           if (Array.isArray(value)) {
-            return value.map((v) => (typeof v === "string" ? (find(v, referrer, fieldName, false)?.obj.metadata.name ?? v) : v));
+            return value.map((v) =>
+              typeof v === "string" ? (find(v, referrer, fieldName, false)?.obj.metadata.name ?? v) : v,
+            );
           }
           if (isPlainObject(value)) {
             if (Array.isArray(holder) || typeof value.name !== "string") return undefined;
@@ -118,12 +137,16 @@ export function fixNameReferences(resources: readonly Resource[], config: Transf
 function assertSubjectNamespaces(res: Resource): void {
   if (res.obj.kind !== "RoleBinding" || !Array.isArray(res.obj.subjects)) return;
   res.obj.subjects.forEach((s: unknown, i: number) => {
-    if (!isPlainObject(s) || s.kind !== "ServiceAccount" || !("namespace" in s) || typeof s.namespace === "string") return;
-    throw new InvalidInputError("namespace is blank: a ServiceAccount subject's namespace must be a string or left out", {
-      file: res.file,
-      object: `RoleBinding/${res.obj.metadata.name ?? ""}`,
-      field: `subjects[${i}].namespace`,
-    });
+    if (!isPlainObject(s) || s.kind !== "ServiceAccount" || !("namespace" in s) || typeof s.namespace === "string")
+      return;
+    throw new InvalidInputError(
+      "namespace is blank: a ServiceAccount subject's namespace must be a string or left out",
+      {
+        file: res.file,
+        object: `RoleBinding/${res.obj.metadata.name ?? ""}`,
+        field: `subjects[${i}].namespace`,
+      },
+    );
   });
 }
 

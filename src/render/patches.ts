@@ -17,15 +17,23 @@ interface PatchContext {
 }
 
 /** A patch's text: from its file, or inline (exactly one of the two, as kustomize requires). */
-function patchText(entry: { path?: string; patch?: string }, field: string, ctx: PatchContext): { text: string; source: string } {
+function patchText(
+  entry: { path?: string; patch?: string },
+  field: string,
+  ctx: PatchContext,
+): { text: string; source: string } {
   const inline = typeof entry.patch === "string" && entry.patch.trim() !== "";
   const fromFile = typeof entry.path === "string" && entry.path !== "";
-  if (!inline && !fromFile) throw new InvalidInputError("a patch needs one of patch and path", { file: ctx.file, field });
+  if (!inline && !fromFile)
+    throw new InvalidInputError("a patch needs one of patch and path", { file: ctx.file, field });
   if (inline && fromFile) throw new InvalidInputError("patch and path cannot both be set", { file: ctx.file, field });
   if (inline) return { text: entry.patch!, source: `${ctx.file} (${field}.patch)` };
   const path = joinInTree(ctx.dir, entry.path!, { file: ctx.file, field: `${field}.path` });
   if (ctx.tree.kind(path) !== "file")
-    throw new InvalidInputError(`patch file '${entry.path}' does not exist`, { file: ctx.file, field: `${field}.path` });
+    throw new InvalidInputError(`patch file '${entry.path}' does not exist`, {
+      file: ctx.file,
+      field: `${field}.path`,
+    });
   return { text: ctx.tree.readText(path), source: path };
 }
 
@@ -63,7 +71,8 @@ export function applyPatches(
       });
     }
     if (isJson6902) {
-      if (!entry.target) throw new InvalidInputError("a JSON 6902 patch needs a target", { file: ctx.file, field: `${f}.target` });
+      if (!entry.target)
+        throw new InvalidInputError("a JSON 6902 patch needs a target", { file: ctx.file, field: `${f}.target` });
       const ops = (docs[0] ?? []) as unknown[];
       if (!Array.isArray(ops)) throw new InvalidInputError("a JSON 6902 patch must be a list of operations", where);
       const select = compileSelector(entry.target, { file: ctx.file, field: `${f}.target` });
@@ -75,7 +84,8 @@ export function applyPatches(
       return;
     }
     for (const doc of docs) {
-      if (!isPlainObject(doc)) throw new InvalidInputError("a strategic merge patch must be a YAML map", { file: source });
+      if (!isPlainObject(doc))
+        throw new InvalidInputError("a strategic merge patch must be a YAML map", { file: source });
       current = applyStrategic(current, doc, entry, { ...ctx, source, field: f });
     }
   });
@@ -153,11 +163,16 @@ function applyStrategic(
  * finds `/metadata/annotations`; an annotations map still empty afterwards is dropped, as kustomize
  * drops it when it clears its internal annotations.
  */
-function applyJson6902WithAnnotations(obj: KubeObject, ops: unknown[], context: Parameters<typeof applyJson6902>[2]): KubeObject {
+function applyJson6902WithAnnotations(
+  obj: KubeObject,
+  ops: unknown[],
+  context: Parameters<typeof applyJson6902>[2],
+): KubeObject {
   const metadata = obj.metadata;
   if (!isPlainObject(metadata) || metadata.annotations !== undefined) return applyJson6902(obj, ops, context);
   const patched = applyJson6902({ ...obj, metadata: { ...metadata, annotations: {} } }, ops, context);
   const annotations = isPlainObject(patched.metadata) ? patched.metadata.annotations : undefined;
-  if (isPlainObject(annotations) && Object.keys(annotations).length === 0) delete (patched.metadata as Record<string, unknown>).annotations;
+  if (isPlainObject(annotations) && Object.keys(annotations).length === 0)
+    delete (patched.metadata as Record<string, unknown>).annotations;
   return patched;
 }

@@ -142,7 +142,11 @@ function unanchored(pattern: string): RegExp {
  * missing maps and lists are made on the way, a list gets an element appended at index = length
  * or for a `[key=value]` nothing matches, and the last part is made.
  */
-export function matchTargets(root: Record<string, unknown>, parts: readonly string[], create: LeafKind | undefined): TargetSlot[] {
+export function matchTargets(
+  root: Record<string, unknown>,
+  parts: readonly string[],
+  create: LeafKind | undefined,
+): TargetSlot[] {
   const out: TargetSlot[] = [];
   const walk = (node: unknown, slot: TargetSlot | undefined, i: number): void => {
     if (i === parts.length) {
@@ -168,12 +172,16 @@ export function matchTargets(root: Record<string, unknown>, parts: readonly stri
       if (!Array.isArray(node)) throw new PathError(`wrong node kind: expected SequenceNode but got ${kindName(node)}`);
       const before = out.length;
       visitListMatches(node, key, pattern, (j) =>
-        key === "" ? out.push({ parent: node, key: j, created: false }) : walk(node[j], { parent: node, key: j, created: false }, i + 1),
+        key === ""
+          ? out.push({ parent: node, key: j, created: false })
+          : walk(node[j], { parent: node, key: j, created: false }, i + 1),
       );
       if (out.length > before || !create) return;
       node.push(key === "" ? plainScalar(pattern) : { [key]: plainScalar(pattern) });
       visitListMatches(node, key, pattern, (j) =>
-        key === "" ? out.push({ parent: node, key: j, created: true }) : walk(node[j], { parent: node, key: j, created: true }, i + 1),
+        key === ""
+          ? out.push({ parent: node, key: j, created: true })
+          : walk(node[j], { parent: node, key: j, created: true }, i + 1),
       );
       return;
     }

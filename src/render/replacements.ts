@@ -43,9 +43,12 @@ export function applyReplacements(
   replacements.forEach((r, i) => {
     const where = { file, field: `replacements[${first + i}]` };
     if (!isPlainObject(r.source)) throw new InvalidInputError("needs a source", where);
-    if (!Array.isArray(r.targets)) throw new InvalidInputError("needs at least one target", { ...where, field: `${where.field}.targets` });
+    if (!Array.isArray(r.targets))
+      throw new InvalidInputError("needs at least one target", { ...where, field: `${where.field}.targets` });
     const value = sourceValue(resources, r.source as SourceSpec, { ...where, field: `${where.field}.source` });
-    r.targets.forEach((t, ti) => applyTarget(resources, t, value, { ...where, field: `${where.field}.targets[${ti}]` }));
+    r.targets.forEach((t, ti) =>
+      applyTarget(resources, t, value, { ...where, field: `${where.field}.targets[${ti}]` }),
+    );
   });
 }
 
@@ -57,7 +60,10 @@ function sourceValue(resources: readonly Resource[], source: SourceSpec, where: 
   if (matches.length === 0)
     throw new InvalidInputError(`nothing matches the source selector ${JSON.stringify(stripUndefined(source))}`, where);
   if (matches.length > 1)
-    throw new InvalidInputError(`more than one object matches the source selector: ${matches.map(describeResource).join(", ")}`, where);
+    throw new InvalidInputError(
+      `more than one object matches the source selector: ${matches.map(describeResource).join(", ")}`,
+      where,
+    );
   const fieldPath = source.fieldPath || "metadata.name";
   const fieldWhere = { ...where, field: `${where.field}.fieldPath` };
   let found: unknown;
@@ -67,7 +73,10 @@ function sourceValue(resources: readonly Resource[], source: SourceSpec, where: 
     throw pathError(error, `source field '${fieldPath}' on ${describeResource(matches[0]!)}`, fieldWhere);
   }
   if (isNilOrEmpty(found))
-    throw new InvalidInputError(`source field '${fieldPath}' is not set on ${describeResource(matches[0]!)}`, fieldWhere);
+    throw new InvalidInputError(
+      `source field '${fieldPath}' is not set on ${describeResource(matches[0]!)}`,
+      fieldWhere,
+    );
   const delimiter = source.options?.delimiter;
   if (!delimiter) return { text: scalarText(found), value: deepClone(found) };
   if (isPlainObject(found) || Array.isArray(found))
@@ -88,9 +97,12 @@ function sourceValue(resources: readonly Resource[], source: SourceSpec, where: 
 }
 
 function applyTarget(resources: readonly Resource[], t: unknown, value: SourceValue, where: Where): void {
-  if (!isPlainObject(t) || !isPlainObject(t.select)) throw new InvalidInputError("a target must specify resources to select", where);
+  if (!isPlainObject(t) || !isPlainObject(t.select))
+    throw new InvalidInputError("a target must specify resources to select", where);
   const select = selectsTarget(t.select as PatchTarget, where);
-  const rejects = (Array.isArray(t.reject) ? t.reject : []).filter(isPlainObject).map((x) => rejectsTarget(x as PatchTarget, where));
+  const rejects = (Array.isArray(t.reject) ? t.reject : [])
+    .filter(isPlainObject)
+    .map((x) => rejectsTarget(x as PatchTarget, where));
   const options = (isPlainObject(t.options) ? t.options : {}) as ReplacementOptions;
   const paths = Array.isArray(t.fieldPaths) && t.fieldPaths.length > 0 ? t.fieldPaths.map(String) : ["metadata.name"];
   const create: LeafKind | undefined = options.create
@@ -119,7 +131,10 @@ function applyTarget(resources: readonly Resource[], t: unknown, value: SourceVa
           where,
         );
       for (const slot of slots)
-        setTarget(slot, value, options, { ...where, field: `${where.field}.fieldPaths: ${p} in ${describeResource(res)}` });
+        setTarget(slot, value, options, {
+          ...where,
+          field: `${where.field}.fieldPaths: ${p} in ${describeResource(res)}`,
+        });
     }
   }
 }
@@ -134,7 +149,8 @@ function setTarget(slot: TargetSlot, value: SourceValue, options: ReplacementOpt
   const isContainer = isPlainObject(current) || Array.isArray(current);
   let text = value.text;
   if (options.delimiter) {
-    if (isContainer) throw new InvalidInputError("the delimiter option can only be used with a scalar target field", where);
+    if (isContainer)
+      throw new InvalidInputError("the delimiter option can only be used with a scalar target field", where);
     const parts = scalarText(current).split(options.delimiter);
     const index = options.index ?? 0;
     if (index < 0) parts.unshift(text);
@@ -157,12 +173,23 @@ function retyped(current: unknown, text: string, where: Where): unknown {
   if (typeof current === "number" && typeof read === "number") return read;
   if (typeof current === "boolean" && typeof read === "boolean") return read;
   const type =
-    current === null ? "null" : typeof current === "number" ? "number" : typeof current === "boolean" ? "boolean" : typeof current;
+    current === null
+      ? "null"
+      : typeof current === "number"
+        ? "number"
+        : typeof current === "boolean"
+          ? "boolean"
+          : typeof current;
   throw new InvalidInputError(`the target field is a ${type} and the replacement value is not one`, where);
 }
 
 function isNilOrEmpty(v: unknown): boolean {
-  return v === undefined || v === null || (Array.isArray(v) && v.length === 0) || (isPlainObject(v) && Object.keys(v).length === 0);
+  return (
+    v === undefined ||
+    v === null ||
+    (Array.isArray(v) && v.length === 0) ||
+    (isPlainObject(v) && Object.keys(v).length === 0)
+  );
 }
 
 function pathError(error: unknown, what: string, where: Where): unknown {
@@ -202,7 +229,9 @@ function selectsId(sel: PatchTarget): (res: Resource) => boolean {
 function metadataSelector(sel: PatchTarget, where: Where): (res: Resource) => boolean {
   const labels = sel.labelSelector ? parseLabelSelector(sel.labelSelector, where) : undefined;
   const annotations = sel.annotationSelector ? parseLabelSelector(sel.annotationSelector, where) : undefined;
-  return (res) => (!labels || labels(res.obj.metadata.labels ?? {})) && (!annotations || annotations(res.obj.metadata.annotations ?? {}));
+  return (res) =>
+    (!labels || labels(res.obj.metadata.labels ?? {})) &&
+    (!annotations || annotations(res.obj.metadata.annotations ?? {}));
 }
 
 const hasId = (sel: PatchTarget): boolean => Boolean(sel.group || sel.version || sel.kind || sel.name || sel.namespace);

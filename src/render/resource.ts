@@ -35,7 +35,12 @@ export interface TransformationStep {
 }
 
 export function newResource(obj: KubeObject, file: string): Resource {
-  return { obj, file, names: [{ name: obj.metadata?.name ?? "", namespace: obj.metadata?.namespace, kind: obj.kind }], affixes: [] };
+  return {
+    obj,
+    file,
+    names: [{ name: obj.metadata?.name ?? "", namespace: obj.metadata?.namespace, kind: obj.kind }],
+    affixes: [],
+  };
 }
 
 /**

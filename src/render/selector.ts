@@ -71,7 +71,10 @@ function anchored(pattern: string): RegExp {
  * A predicate for kustomize's `target`/`select` selectors: group, version, kind, name and
  * namespace (each an anchored regular expression), labelSelector and annotationSelector.
  */
-export function compileSelector(target: PatchTarget, where: { file?: string; field?: string } = {}): (res: Resource) => boolean {
+export function compileSelector(
+  target: PatchTarget,
+  where: { file?: string; field?: string } = {},
+): (res: Resource) => boolean {
   const labels = target.labelSelector ? parseLabelSelector(target.labelSelector, where) : undefined;
   const annotations = target.annotationSelector ? parseLabelSelector(target.annotationSelector, where) : undefined;
   const name = target.name ? anchored(target.name) : undefined;
@@ -88,7 +91,12 @@ export function compileSelector(target: PatchTarget, where: { file?: string; fie
     // kustomize's Select: the original or the current name and namespace (namespaces as effective ones).
     const original = res.names[0] ?? { name: obj.metadata.name ?? "", namespace: obj.metadata.namespace };
     if (name && !name.test(obj.metadata.name ?? "") && !name.test(original.name)) return false;
-    if (namespace && !namespace.test(obj.metadata.namespace || "default") && !namespace.test(original.namespace || "default")) return false;
+    if (
+      namespace &&
+      !namespace.test(obj.metadata.namespace || "default") &&
+      !namespace.test(original.namespace || "default")
+    )
+      return false;
     if (labels && !labels(obj.metadata.labels ?? {})) return false;
     if (annotations && !annotations(obj.metadata.annotations ?? {})) return false;
     return true;
@@ -104,13 +112,17 @@ export function matchesPatchIdentity(res: Resource, patch: KubeObject): boolean 
   // kustomize matches a patch by its whole id: group and version (a v2 patch leaves the v1 object alone).
   if (
     patch.apiVersion &&
-    (groupOf(patch.apiVersion) !== groupOf(res.obj.apiVersion) || versionOf(patch.apiVersion) !== versionOf(res.obj.apiVersion))
+    (groupOf(patch.apiVersion) !== groupOf(res.obj.apiVersion) ||
+      versionOf(patch.apiVersion) !== versionOf(res.obj.apiVersion))
   )
     return false;
   const name = patch.metadata?.name;
   const ns = effectiveNamespace(patch.metadata?.namespace);
   return res.names.some(
-    (n) => (n.kind ?? res.obj.kind) === patch.kind && (name === undefined || n.name === name) && effectiveNamespace(n.namespace) === ns,
+    (n) =>
+      (n.kind ?? res.obj.kind) === patch.kind &&
+      (name === undefined || n.name === name) &&
+      effectiveNamespace(n.namespace) === ns,
   );
 }
 

@@ -43,7 +43,14 @@ export function legacySort<T extends { obj: KubeObject }>(
   const keyed = items.map((item, index) => {
     const o = item.obj;
     const gvk = `${groupOf(o.apiVersion) || "~G"}_${versionOf(o.apiVersion) || "~V"}_${o.kind || "~K"}`;
-    return { item, index, rank: rank.get(o.kind) ?? 0, gvk, ns: o.metadata.namespace || "~X", name: o.metadata.name ?? "" };
+    return {
+      item,
+      index,
+      rank: rank.get(o.kind) ?? 0,
+      gvk,
+      ns: o.metadata.namespace || "~X",
+      name: o.metadata.name ?? "",
+    };
   });
   keyed.sort((a, b) => {
     if (a.gvk !== b.gvk) {

@@ -12,8 +12,15 @@ const NAME = /^[_a-zA-Z][_a-zA-Z0-9]*$/;
  * disabled` are left alone. Substitution works on the object's YAML text, as Flux's does, so a
  * value may become a number or boolean.
  */
-export function substituteObject(obj: KubeObject, vars: Readonly<Record<string, string>>, file = "postBuild"): KubeObject {
-  if (obj.metadata.annotations?.[ANNOTATION_SUBSTITUTE] === "disabled" || obj.metadata.labels?.[ANNOTATION_SUBSTITUTE] === "disabled")
+export function substituteObject(
+  obj: KubeObject,
+  vars: Readonly<Record<string, string>>,
+  file = "postBuild",
+): KubeObject {
+  if (
+    obj.metadata.annotations?.[ANNOTATION_SUBSTITUTE] === "disabled" ||
+    obj.metadata.labels?.[ANNOTATION_SUBSTITUTE] === "disabled"
+  )
     return obj;
   const text = toYaml(obj);
   if (!text.includes("${")) return obj;
@@ -23,7 +30,12 @@ export function substituteObject(obj: KubeObject, vars: Readonly<Record<string, 
 }
 
 /** Substitutes variables in a text; errors name the object and the variable. */
-export function substituteText(text: string, vars: Readonly<Record<string, string>>, object = "", file = "postBuild"): string {
+export function substituteText(
+  text: string,
+  vars: Readonly<Record<string, string>>,
+  object = "",
+  file = "postBuild",
+): string {
   let out = "";
   let i = 0;
   while (i < text.length) {
@@ -57,11 +69,14 @@ export function substituteText(text: string, vars: Readonly<Record<string, strin
     const m = /^([^:}]*)(?::([=-])(.*))?$/s.exec(expr);
     const name = m?.[1] ?? expr;
     if (!NAME.test(name)) {
-      throw new InvalidInputError(`'\${${expr}}' is not a valid variable reference: names are letters, digits and underscores`, {
-        file,
-        object,
-        field: "postBuild.substitute",
-      });
+      throw new InvalidInputError(
+        `'\${${expr}}' is not a valid variable reference: names are letters, digits and underscores`,
+        {
+          file,
+          object,
+          field: "postBuild.substitute",
+        },
+      );
     }
     const value = vars[name];
     if (value !== undefined && value !== "") out += value;

@@ -47,7 +47,12 @@ export function builtinTransformerConfig(): TransformerConfig {
     namePrefix: [],
     // kustomize's default namespace field specs beyond metadata/namespace (the Namespace rename is built in).
     namespace: [
-      fieldSpecFromConfig({ path: "spec/service/namespace", group: "apiregistration.k8s.io", kind: "APIService", create: true }),
+      fieldSpecFromConfig({
+        path: "spec/service/namespace",
+        group: "apiregistration.k8s.io",
+        kind: "APIService",
+        create: true,
+      }),
       fieldSpecFromConfig({
         path: "spec/conversion/webhook/clientConfig/service/namespace",
         group: "apiextensions.k8s.io",
@@ -85,7 +90,8 @@ export function mergeConfiguration(config: TransformerConfig, doc: unknown, file
     "namespace",
     "templateLabels",
   ]);
-  for (const key of Object.keys(doc)) if (!known.has(key)) throw new InvalidInputError(`unknown field '${key}'`, { file, field: key });
+  for (const key of Object.keys(doc))
+    if (!known.has(key)) throw new InvalidInputError(`unknown field '${key}'`, { file, field: key });
   const refs = doc.nameReference;
   if (refs !== undefined && refs !== null) {
     if (!Array.isArray(refs)) throw new InvalidInputError("must be a list", { file, field: "nameReference" });
@@ -93,7 +99,9 @@ export function mergeConfiguration(config: TransformerConfig, doc: unknown, file
       if (!isPlainObject(r) || typeof r.kind !== "string")
         throw new InvalidInputError("needs a kind", { file, field: `nameReference[${i}].kind` });
       const fieldSpecs = Array.isArray(r.fieldSpecs) ? r.fieldSpecs.filter(isPlainObject).map(fieldSpecFromConfig) : [];
-      const existing = config.nameReference.find((n) => n.kind === r.kind && (n.group ?? "") === String(r.group ?? n.group ?? ""));
+      const existing = config.nameReference.find(
+        (n) => n.kind === r.kind && (n.group ?? "") === String(r.group ?? n.group ?? ""),
+      );
       if (existing) existing.fieldSpecs.push(...fieldSpecs);
       else {
         const ref: NameReference = { kind: r.kind, fieldSpecs };

@@ -44,13 +44,21 @@ export function applyLabels(
 }
 
 /** Labels or annotations exactly at the given field specs (a built-in transformer config's own `fieldSpecs`). */
-export function applyPairsAt(resources: readonly Resource[], pairs: Record<string, string>, specs: readonly FieldSpec[]): void {
+export function applyPairsAt(
+  resources: readonly Resource[],
+  pairs: Record<string, string>,
+  specs: readonly FieldSpec[],
+): void {
   if (Object.keys(pairs).length === 0) return;
   for (const res of resources) setPairs(res, specs, pairs);
 }
 
 /** commonAnnotations: metadata and pod/job template annotations. */
-export function applyAnnotations(resources: readonly Resource[], pairs: Record<string, string>, config: TransformerConfig): void {
+export function applyAnnotations(
+  resources: readonly Resource[],
+  pairs: Record<string, string>,
+  config: TransformerConfig,
+): void {
   if (Object.keys(pairs).length === 0) return;
   const specs = [METADATA_ANNOTATIONS, ...config.commonAnnotations];
   for (const res of resources) setPairs(res, specs, pairs);
@@ -100,7 +108,12 @@ function moveToNamespace(
 }
 
 /** The namespace at the configured field specs (beyond metadata.namespace): scalar fields only, as kustomize requires. */
-function setNamespaceFields(obj: Resource["obj"], namespace: string, config: TransformerConfig, options: NamespaceOptions): void {
+function setNamespaceFields(
+  obj: Resource["obj"],
+  namespace: string,
+  config: TransformerConfig,
+  options: NamespaceOptions,
+): void {
   for (const fs of config.namespace) {
     if (!specMatches(fs, obj)) continue;
     visitPath(
@@ -108,11 +121,14 @@ function setNamespaceFields(obj: Resource["obj"], namespace: string, config: Tra
       fs.path,
       (_h, _k, value) => {
         if (value !== undefined && value !== null && typeof value === "object") {
-          throw new InvalidInputError(`namespace field specs must name a scalar field, not a ${Array.isArray(value) ? "list" : "map"}`, {
-            ...(options.file ? { file: options.file } : {}),
-            object: `${obj.kind}/${obj.metadata.name ?? ""}`,
-            field: fs.path.join("."),
-          });
+          throw new InvalidInputError(
+            `namespace field specs must name a scalar field, not a ${Array.isArray(value) ? "list" : "map"}`,
+            {
+              ...(options.file ? { file: options.file } : {}),
+              object: `${obj.kind}/${obj.metadata.name ?? ""}`,
+              field: fs.path.join("."),
+            },
+          );
         }
         if (options.unsetOnly && typeof value === "string" && value !== "") return undefined;
         return namespace;
@@ -222,7 +238,8 @@ export function applyImages(
     return `${name}${tag !== undefined ? `:${tag}` : ""}${digest ? `@${digest}` : ""}`;
   };
   for (const res of resources) {
-    for (const fs of config.images) if (specMatches(fs, res.obj)) visitPath(res.obj, fs.path, (_h, _k, v) => update(v), false);
+    for (const fs of config.images)
+      if (specMatches(fs, res.obj)) visitPath(res.obj, fs.path, (_h, _k, v) => update(v), false);
   }
 }
 

@@ -28,17 +28,26 @@ interface ValueAddContext {
  * name) into a field of the selected objects, creating it, or inserts it into a file path held by
  * the field at `filePathPosition` (1 prefixes). `metadata/namespace` moves the object.
  */
-export function applyValueAdd(resources: readonly Resource[], doc: Record<string, unknown>, ctx: ValueAddContext): void {
+export function applyValueAdd(
+  resources: readonly Resource[],
+  doc: Record<string, unknown>,
+  ctx: ValueAddContext,
+): void {
   const value = String(doc.value ?? "").trim() || posix.basename(ctx.dir);
   // Without a value kustomize takes the kustomization folder's name; the render root's own name is not part of the tree.
   if (value === "")
-    throw new InvalidInputError("needs a value: the default, the kustomization folder's name, is unknown at the render root", {
-      ...ctx.where,
-      field: "value",
-    });
+    throw new InvalidInputError(
+      "needs a value: the default, the kustomization folder's name, is unknown at the render root",
+      {
+        ...ctx.where,
+        field: "value",
+      },
+    );
   const targets = targetsOf(doc, ctx);
   for (const [i, t] of targets.entries()) {
-    const select = t.selector ? compileSelector(t.selector, { ...ctx.where, field: `targets[${i}].selector` }) : () => true;
+    const select = t.selector
+      ? compileSelector(t.selector, { ...ctx.where, field: `targets[${i}].selector` })
+      : () => true;
     for (const res of resources) {
       if (!select(res)) continue;
       if (t.fieldPath === "metadata/namespace") {
@@ -55,11 +64,15 @@ function targetsOf(doc: Record<string, unknown>, ctx: ValueAddContext): ValueAdd
   if (typeof doc.targetFilePath === "string" && doc.targetFilePath !== "") {
     const path = joinInTree(ctx.dir, doc.targetFilePath, { file: ctx.source, field: "targetFilePath" });
     if (ctx.tree.kind(path) !== "file")
-      throw new NotFoundError(`targetFilePath '${doc.targetFilePath}' does not exist`, { ...ctx.where, field: "targetFilePath" });
+      throw new NotFoundError(`targetFilePath '${doc.targetFilePath}' does not exist`, {
+        ...ctx.where,
+        field: "targetFilePath",
+      });
     const file = parseYamlDocument(ctx.tree.readText(path), path);
     if (isPlainObject(file) && Array.isArray(file.targets)) raw.push(...file.targets);
   }
-  if (raw.length === 0) throw new InvalidInputError("must specify at least one target", { ...ctx.where, field: "targets" });
+  if (raw.length === 0)
+    throw new InvalidInputError("must specify at least one target", { ...ctx.where, field: "targets" });
   return raw.map((t, i) => {
     const where = { ...ctx.where, field: `targets[${i}]` };
     if (!isPlainObject(t)) throw new InvalidInputError("a target must be a map", where);
@@ -90,7 +103,12 @@ function splitSlashPath(path: string): string[] {
   return out;
 }
 
-function setValue(res: Resource, t: ValueAddTarget, value: string, where: { file: string; object: string; field: string }): void {
+function setValue(
+  res: Resource,
+  t: ValueAddTarget,
+  value: string,
+  where: { file: string; object: string; field: string },
+): void {
   const parts = splitSlashPath(t.fieldPath).filter((p) => p !== "");
   let node: unknown = res.obj;
   for (const [i, part] of parts.entries()) {
@@ -102,7 +120,10 @@ function setValue(res: Resource, t: ValueAddTarget, value: string, where: { file
       continue;
     }
     if (!isPlainObject(node))
-      throw new InvalidInputError(`'${t.fieldPath}' of ${res.obj.kind}/${res.obj.metadata.name ?? ""} does not lead through maps`, where);
+      throw new InvalidInputError(
+        `'${t.fieldPath}' of ${res.obj.kind}/${res.obj.metadata.name ?? ""} does not lead through maps`,
+        where,
+      );
     if (last) return writeScalar(node, part, t, value, where);
     if (node[part] === undefined || node[part] === null) node[part] = {};
     node = node[part];

@@ -30,7 +30,10 @@ function objrefMatches(resources: readonly Resource[], objref: Record<string, st
  * Binds a kustomization's vars to their objects among that kustomization's resources, as kustomize
  * does when it merges vars: two kustomizations may each name their own Service/elasticsearch.
  */
-export function bindVars(vars: readonly Omit<VarDefinition, "target">[], resources: readonly Resource[]): VarDefinition[] {
+export function bindVars(
+  vars: readonly Omit<VarDefinition, "target">[],
+  resources: readonly Resource[],
+): VarDefinition[] {
   return vars.map((v) => {
     const matched = objrefMatches(resources, v.objref);
     if (matched.length > 1) {
@@ -76,7 +79,11 @@ export function expandVars(input: string, values: ReadonlyMap<string, string>): 
  * Legacy `vars`: `$(NAME)` in the var-reference fields is replaced by a field of the object the
  * var names (by default its final name). References to unknown vars stay as they are.
  */
-export function resolveVars(resources: readonly Resource[], vars: readonly VarDefinition[], config: TransformerConfig): void {
+export function resolveVars(
+  resources: readonly Resource[],
+  vars: readonly VarDefinition[],
+  config: TransformerConfig,
+): void {
   if (vars.length === 0) return;
   const values = new Map<string, string>();
   // A field that is exactly one `$(NAME)` takes the var's value with its type (a port stays a number).
@@ -86,8 +93,12 @@ export function resolveVars(resources: readonly Resource[], vars: readonly VarDe
     if (values.has(v.name)) throw new InvalidInputError(`var '${v.name}' is defined twice`, where);
     const target = v.target && resources.includes(v.target) ? [v.target] : objrefMatches(resources, v.objref);
     if (target.length === 0)
-      throw new InvalidInputError(`var '${v.name}' refers to ${v.objref.kind}/${v.objref.name}, which is not among the resources`, where);
-    if (target.length > 1) throw new InvalidInputError(`var '${v.name}' matches more than one ${v.objref.kind}/${v.objref.name}`, where);
+      throw new InvalidInputError(
+        `var '${v.name}' refers to ${v.objref.kind}/${v.objref.name}, which is not among the resources`,
+        where,
+      );
+    if (target.length > 1)
+      throw new InvalidInputError(`var '${v.name}' matches more than one ${v.objref.kind}/${v.objref.name}`, where);
     const fieldPath = v.fieldref?.fieldpath ?? "metadata.name";
     const found = getAtPath(target[0]!.obj, splitFieldPath(fieldPath));
     if (found.length === 0 || found[0] === undefined || found[0] === null)

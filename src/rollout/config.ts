@@ -32,7 +32,8 @@ const map = (v: unknown, where: Where, field: string): Record<string, unknown> =
   isPlainObject(v) ? v : fail("must be a map", where, field);
 const str = (v: unknown, where: Where, field: string): string =>
   typeof v === "string" && v !== "" ? v : fail("must be a non-empty string", where, field);
-const list = (v: unknown, where: Where, field: string): unknown[] => (Array.isArray(v) ? v : fail("must be a list", where, field));
+const list = (v: unknown, where: Where, field: string): unknown[] =>
+  Array.isArray(v) ? v : fail("must be a list", where, field);
 const checkKeys = (v: Record<string, unknown>, allowed: string[], where: Where, field: string) => {
   for (const key of Object.keys(v))
     if (!allowed.includes(key)) fail(`unknown key '${key}' (known: ${allowed.join(", ")})`, where, `${field}.${key}`);
@@ -57,7 +58,9 @@ export function parseSelector(v: unknown, where: Where, field: string): ClusterS
       if (operator !== "In" && operator !== "NotIn" && operator !== "Exists" && operator !== "DoesNotExist")
         fail(`must be In, NotIn, Exists or DoesNotExist`, where, `${f}.operator`);
       const values =
-        x.values === undefined ? undefined : list(x.values, where, `${f}.values`).map((s, j) => str(s, where, `${f}.values[${j}]`));
+        x.values === undefined
+          ? undefined
+          : list(x.values, where, `${f}.values`).map((s, j) => str(s, where, `${f}.values[${j}]`));
       return { key: str(x.key, where, `${f}.key`), operator: operator as "In", ...(values ? { values } : {}) };
     });
   }
@@ -83,10 +86,12 @@ export function parseRolloutSpec(v: unknown, where: Where, field: string, extraK
     const x = map(w, where, f);
     checkKeys(x, ["name", "clusters", "maxConcurrent", "soak", "approval"], where, f);
     const approval = x.approval ?? "auto";
-    if (approval !== "auto" && approval !== "manual") fail(`must be auto or manual, not '${String(approval)}'`, where, `${f}.approval`);
+    if (approval !== "auto" && approval !== "manual")
+      fail(`must be auto or manual, not '${String(approval)}'`, where, `${f}.approval`);
     const wave: WaveSpec = {
       name: str(x.name, where, `${f}.name`),
-      soakMs: x.soak === undefined ? 0 : parseDuration(str(x.soak, where, `${f}.soak`), { ...where, field: `${f}.soak` }),
+      soakMs:
+        x.soak === undefined ? 0 : parseDuration(str(x.soak, where, `${f}.soak`), { ...where, field: `${f}.soak` }),
       approval: approval as "auto" | "manual",
     };
     if (x.clusters !== undefined) wave.clusters = parseSelector(x.clusters, where, `${f}.clusters`);
@@ -123,7 +128,9 @@ export function parseWindows(v: unknown, where: Where, field: string): WindowSpe
       x.gates === undefined
         ? ["revision", "prune"]
         : list(x.gates, where, `${f}.gates`).map((g, j) =>
-            GATES.includes(g as WindowGate) ? g : fail(`must be one of ${GATES.join(", ")}, not '${String(g)}'`, where, `${f}.gates[${j}]`),
+            GATES.includes(g as WindowGate)
+              ? g
+              : fail(`must be one of ${GATES.join(", ")}, not '${String(g)}'`, where, `${f}.gates[${j}]`),
           );
     const spec: WindowSpec = { kind: kind as "allow" | "deny", schedule, durationMs, gates: gates as WindowGate[] };
     if (x.clusters !== undefined) spec.clusters = parseSelector(x.clusters, where, `${f}.clusters`);

@@ -30,7 +30,9 @@ export function parseCron(
 ): CronSchedule {
   const check = validateDetailed(expression);
   if (!check.valid) {
-    const detail = check.errors.map((e) => (e.field === "expression" ? e.message : `${e.field}: ${e.message}`)).join("; ");
+    const detail = check.errors
+      .map((e) => (e.field === "expression" ? e.message : `${e.field}: ${e.message}`))
+      .join("; ");
     throw new InvalidInputError(`'${expression}' is not a cron expression: ${detail}`, where.expression);
   }
   const zone = zoneOf(timeZone, where.timeZone);
@@ -42,7 +44,8 @@ export function parseCron(
   const times = timesOfDay(fields);
 
   /** The occurrences on one local date, ascending, as instants. */
-  const onDate = (y: number, m: number, d: number): number[] => (matcher.matches(y, m, d) ? zone.instantsOn(y, m, d, times) : []);
+  const onDate = (y: number, m: number, d: number): number[] =>
+    matcher.matches(y, m, d) ? zone.instantsOn(y, m, d, times) : [];
 
   // Window evaluations ask for the same occurrences again and again (each chained opening, each
   // boundary search); the answers never change, so they are kept (bounded).
@@ -57,7 +60,8 @@ export function parseCron(
   const schedule: CronSchedule = {
     expression,
     timeZone,
-    next: (afterMs, horizonDays = 366 * 5) => remember(`n${afterMs}:${horizonDays}`, () => nextAfter(afterMs, horizonDays)),
+    next: (afterMs, horizonDays = 366 * 5) =>
+      remember(`n${afterMs}:${horizonDays}`, () => nextAfter(afterMs, horizonDays)),
     previous: (atMs, lookbackMs) => remember(`p${atMs}:${lookbackMs}`, () => previousAt(atMs, lookbackMs)),
   };
   return schedule;
@@ -154,11 +158,15 @@ function zoneOf(timeZone: string, where: ErrorLocation): Zone {
       second: "numeric",
     });
   } catch {
-    throw new InvalidInputError(`'${timeZone}' is not an IANA time zone (examples: UTC, Europe/Berlin, America/New_York)`, where);
+    throw new InvalidInputError(
+      `'${timeZone}' is not an IANA time zone (examples: UTC, Europe/Berlin, America/New_York)`,
+      where,
+    );
   }
   const partsOf = (ms: number) => {
     const p: Record<string, number> = {};
-    for (const part of format.formatToParts(new Date(ms))) if (part.type !== "literal") p[part.type] = Number(part.value);
+    for (const part of format.formatToParts(new Date(ms)))
+      if (part.type !== "literal") p[part.type] = Number(part.value);
     return { year: p.year!, month: p.month!, day: p.day!, hour: p.hour!, minute: p.minute!, second: p.second! };
   };
   /** Milliseconds the zone is ahead of UTC at instant `ms`. */
@@ -174,7 +182,8 @@ function zoneOf(timeZone: string, where: ErrorLocation): Zone {
       // days without one (nearly all), every wall time is one subtraction away.
       const before = offsetAt(midnight - DAY_MS);
       const after = offsetAt(midnight + 2 * DAY_MS);
-      if (before === after && offsetAt(midnight + DAY_MS / 2) === before) return secondsOfDay.map((s) => midnight + s * 1000 - before);
+      if (before === after && offsetAt(midnight + DAY_MS / 2) === before)
+        return secondsOfDay.map((s) => midnight + s * 1000 - before);
       return secondsOfDay.map((s) => toInstant(midnight + s * 1000, before, after));
     },
   };

@@ -20,14 +20,16 @@ export function unitGate(input: {
   nowMs: number;
 }): UnitGateDecision {
   const { pin, window, nowMs } = input;
-  if (pin === undefined) return { apply: false, reason: `waiting for ${input.waitingFor}: the cluster has no revision yet` };
+  if (pin === undefined)
+    return { apply: false, reason: `waiting for ${input.waitingFor}: the cluster has no revision yet` };
   const w = window ?? { open: true, gates: [] };
   if (pin !== input.lastAppliedRevision) {
     const start = mayStart(w, nowMs, input.timeoutMs);
     if (start.ok) return { apply: true, revision: pin, prune: true };
     const waiting = `revision ${pin} waits for the cluster's maintenance window: ${start.reason}`;
     const recheck = w.nextOpen !== undefined ? { recheckAtMs: w.nextOpen } : {};
-    if (input.lastAppliedRevision === undefined || w.gates.includes("drift")) return { apply: false, reason: waiting, ...recheck };
+    if (input.lastAppliedRevision === undefined || w.gates.includes("drift"))
+      return { apply: false, reason: waiting, ...recheck };
     return { apply: true, revision: input.lastAppliedRevision, prune: false, waiting, ...recheck };
   }
   if (!w.open && w.gates.includes("drift"))

@@ -32,7 +32,15 @@
 export { parseCron, type CronSchedule } from "./cron.js";
 export { parseRolloutSpec, parseWindows, parseSelector, type RolloutSpec, type WaveSpec } from "./config.js";
 export { matchesSelector, type ClusterSelector } from "./selector.js";
-export { windowsOf, windowState, mayStart, type WindowSpec, type WindowState, type WindowGate, type BreakGlass } from "./windows.js";
+export {
+  windowsOf,
+  windowState,
+  mayStart,
+  type WindowSpec,
+  type WindowState,
+  type WindowGate,
+  type BreakGlass,
+} from "./windows.js";
 export {
   stepRollout,
   assignWaves,

@@ -50,7 +50,14 @@ export interface RolloutStatus {
   /** One entry per wave, counts only. */
   waves?: WaveStatus[];
   /** One entry per window of the spec. */
-  windows?: Array<{ kind: "allow" | "deny"; schedule: string; timeZone: string; open: boolean; nextOpen?: string; nextClose?: string }>;
+  windows?: Array<{
+    kind: "allow" | "deny";
+    schedule: string;
+    timeZone: string;
+    open: boolean;
+    nextOpen?: string;
+    nextClose?: string;
+  }>;
 }
 
 /** A Rollout's spec, validated; errors name the object and the field. */
@@ -73,14 +80,23 @@ export function rolloutSpecOf(r: RolloutObject): {
   const spec = parseRolloutSpec(r.spec, where, "spec", ["sourceRef", "selector", "suspend", "windows"]);
   const windows = r.spec.windows === undefined ? [] : parseWindows(r.spec.windows, where, "spec.windows");
   const selector = r.spec.selector === undefined ? undefined : parseSelector(r.spec.selector, where, "spec.selector");
-  return { spec, windows, sourceKey: `${ref.namespace ?? r.metadata.namespace}/${ref.name}`, ...(selector ? { selector } : {}) };
+  return {
+    spec,
+    windows,
+    sourceKey: `${ref.namespace ?? r.metadata.namespace}/${ref.name}`,
+    ...(selector ? { selector } : {}),
+  };
 }
 
 /** The rollout's memory, read back from status. */
 export function stateOf(status: RolloutStatus | undefined): RolloutState {
   const s = status ?? {};
   const ms = (t: string | undefined) => (t ? Date.parse(t) : undefined);
-  const state: RolloutState = { rejected: s.rejectedRevisions ?? [], wave: s.waveIndex ?? 0, waveStarted: s.waveStarted ?? false };
+  const state: RolloutState = {
+    rejected: s.rejectedRevisions ?? [],
+    wave: s.waveIndex ?? 0,
+    waveStarted: s.waveStarted ?? false,
+  };
   if (s.targetRevision) state.target = s.targetRevision;
   if (s.stableRevision) state.stable = s.stableRevision;
   if (s.soakStartedAt) state.soakStartedAtMs = ms(s.soakStartedAt)!;
@@ -108,7 +124,8 @@ export function breakGlassOf(cluster: KubeObject): BreakGlass | undefined {
   return Number.isNaN(ms) ? undefined : { untilMs: ms };
 }
 
-const isoOf = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString().replace(/\.000Z$/, "Z"));
+const isoOf = (ms: number | undefined) =>
+  ms === undefined ? undefined : new Date(ms).toISOString().replace(/\.000Z$/, "Z");
 
 /** The status a pass writes: state, bounded waves[] and windows[] (counts, never cluster lists). */
 export function statusOf(
@@ -168,7 +185,9 @@ export function rolloutManifest(
       waves: spec.waves.map((w) => ({
         name: w.name,
         ...(w.clusters ? { clusters: w.clusters } : {}),
-        ...(w.maxConcurrent ? { maxConcurrent: "count" in w.maxConcurrent ? w.maxConcurrent.count : `${w.maxConcurrent.percent}%` } : {}),
+        ...(w.maxConcurrent
+          ? { maxConcurrent: "count" in w.maxConcurrent ? w.maxConcurrent.count : `${w.maxConcurrent.percent}%` }
+          : {}),
         ...(w.soakMs ? { soak: formatDuration(w.soakMs) } : {}),
         ...(w.approval === "manual" ? { approval: "manual" } : {}),
       })),

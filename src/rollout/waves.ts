@@ -67,7 +67,8 @@ export interface WaveStatus {
   reason?: string;
 }
 
-export type RolloutPhase = "Progressing" | "Soaking" | "WaitingApproval" | "Paused" | "Halted" | "RolledBack" | "Succeeded" | "Idle";
+export type RolloutPhase =
+  "Progressing" | "Soaking" | "WaitingApproval" | "Paused" | "Halted" | "RolledBack" | "Succeeded" | "Idle";
 
 export interface RolloutEvent {
   type: "Normal" | "Warning";
@@ -102,7 +103,8 @@ export function assignWaves(
     const slot = out.find((w) => w.wave.clusters === undefined || matchesSelector(w.wave.clusters, c.labels));
     (slot ? slot.clusters : unmatched).push(c);
   }
-  if (unmatched.length > 0) out.push({ wave: { name: UNMATCHED_WAVE, soakMs: 0, approval: "auto" }, clusters: unmatched });
+  if (unmatched.length > 0)
+    out.push({ wave: { name: UNMATCHED_WAVE, soakMs: 0, approval: "auto" }, clusters: unmatched });
   return out;
 }
 
@@ -244,10 +246,19 @@ export function stepRollout(input: {
     recheck.push(state.soakStartedAtMs + waves[state.wave]!.wave.soakMs);
   // After a retry, failures count again once each cluster's timeout has passed.
   if (state.retryAtMs !== undefined)
-    for (const c of input.clusters) if (nowMs < state.retryAtMs + maxTimeout(c)) recheck.push(state.retryAtMs + maxTimeout(c));
+    for (const c of input.clusters)
+      if (nowMs < state.retryAtMs + maxTimeout(c)) recheck.push(state.retryAtMs + maxTimeout(c));
 
   const { phase, message } = phaseOf(state, waves, control, target);
-  return { state, pins, waves: statuses, phase, message, events, ...(recheck.length > 0 ? { recheckAtMs: Math.min(...recheck) } : {}) };
+  return {
+    state,
+    pins,
+    waves: statuses,
+    phase,
+    message,
+    events,
+    ...(recheck.length > 0 ? { recheckAtMs: Math.min(...recheck) } : {}),
+  };
 }
 
 /** A newer revision supersedes the target: the rollout starts again from the first wave. */

@@ -80,7 +80,12 @@ function nextBoundary(windows: readonly WindowSpec[], atMs: number, breakGlass?:
 }
 
 /** The first instant after `atMs` at which the combined state differs from `open`. */
-function nextChange(windows: readonly WindowSpec[], atMs: number, open: boolean, breakGlass?: BreakGlass): number | undefined {
+function nextChange(
+  windows: readonly WindowSpec[],
+  atMs: number,
+  open: boolean,
+  breakGlass?: BreakGlass,
+): number | undefined {
   let t = atMs;
   for (let i = 0; i < SEARCH_STEPS; i++) {
     const b = nextBoundary(windows, t, breakGlass);

@@ -9,7 +9,10 @@ export async function pollDefaultBranch(
   spec: Omit<SourceSpec, "ref">,
   deps: { logger?: Logger } = {},
 ): Promise<{ branch: string; artifact: Artifact }> {
-  const poll = async (branch: string) => ({ branch, artifact: (await new GitSource({ ...spec, ref: { branch } }, deps).poll()).artifact });
+  const poll = async (branch: string) => ({
+    branch,
+    artifact: (await new GitSource({ ...spec, ref: { branch } }, deps).poll()).artifact,
+  });
   try {
     return await poll("main");
   } catch (error) {

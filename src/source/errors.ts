@@ -18,7 +18,12 @@ export function sanitizeUrl(url: string): string {
 /** Wraps a failure of `step` against `url` in a RemoteError that says both, with no credentials. */
 export function remoteFailure(url: string, step: string, error: unknown, secrets: readonly string[] = []): Error {
   if (isFlotillaError(error)) return error;
-  const e = error as { code?: string; data?: { statusCode?: number; statusMessage?: string }; message?: string; name?: string };
+  const e = error as {
+    code?: string;
+    data?: { statusCode?: number; statusMessage?: string };
+    message?: string;
+    name?: string;
+  };
   let message: string;
   if (e?.code === "HttpError" && e.data?.statusCode) {
     const status = e.data.statusCode;

@@ -80,7 +80,8 @@ export function cacheKey(spec: Pick<SourceSpec, "url" | "secret" | "credentialsI
   return createHash("sha256").update(`${spec.url}\u0000${who}`).digest("hex").slice(0, 16);
 }
 
-const isLocal = (url: string) => url.startsWith("file://") || url.startsWith("/") || url.startsWith("./") || url.startsWith("../");
+const isLocal = (url: string) =>
+  url.startsWith("file://") || url.startsWith("/") || url.startsWith("./") || url.startsWith("../");
 const isHttp = (url: string) => /^https?:\/\//.test(url);
 
 /**
@@ -223,7 +224,13 @@ export class GitSource {
     // isomorphic-git is handed an http URL for SSH remotes; the transport knows the real one.
     const gitUrl = this.ssh ? SSH_PROXY_URL : url;
     const serverRefs = await this.withTimeout("list refs", async (signal) => {
-      const refs = await git.listServerRefs({ ...this.auth(signal), url: gitUrl, protocolVersion: 2, peelTags: true, symrefs: false });
+      const refs = await git.listServerRefs({
+        ...this.auth(signal),
+        url: gitUrl,
+        protocolVersion: 2,
+        peelTags: true,
+        symrefs: false,
+      });
       return refs.map((r): RemoteRef => ({ ref: r.ref, oid: r.oid, ...(r.peeled ? { peeled: r.peeled } : {}) }));
     });
     const resolved = resolveRef(this.spec.ref, serverRefs, sanitizeUrl(url));
@@ -269,7 +276,9 @@ export class GitSource {
         }),
       );
     const packs = async () =>
-      (await fs.promises.readdir(join(this.gitdir, "objects", "pack")).catch(() => [] as string[])).filter((f) => f.endsWith(".pack"));
+      (await fs.promises.readdir(join(this.gitdir, "objects", "pack")).catch(() => [] as string[])).filter((f) =>
+        f.endsWith(".pack"),
+      );
     const before = new Set(await packs());
     await fetch(true);
     const packfile = (await packs()).filter((f) => !before.has(f)).map((f) => join("objects", "pack", f))[0];
@@ -277,7 +286,10 @@ export class GitSource {
     // and fetch a self-contained one.
     const resent = packfile ? await resentObjects(this.gitdir, packfile) : 0;
     if (packfile && resent > 0) {
-      this.log.warn({ revision: resolved.revision, resent }, "the server resent objects already held; fetching again without a thin pack");
+      this.log.warn(
+        { revision: resolved.revision, resent },
+        "the server resent objects already held; fetching again without a thin pack",
+      );
       await fs.promises.rm(join(this.gitdir, packfile), { force: true });
       await fs.promises.rm(join(this.gitdir, packfile.replace(/\.pack$/, ".idx")), { force: true });
       await fetch(false);

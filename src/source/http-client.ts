@@ -39,7 +39,9 @@ export interface HttpClientOptions {
  * a TooLargeError naming the source, what was being read and the limit's flag, once it passes its
  * limit: a server that advertises refs without end costs at most the limit, not the whole response.
  */
-export function makeHttpClient(options: HttpClientOptions = {}): { request(req: GitHttpRequest): Promise<GitHttpResponse> } {
+export function makeHttpClient(options: HttpClientOptions = {}): {
+  request(req: GitHttpRequest): Promise<GitHttpResponse>;
+} {
   const httpsAgent = new https.Agent({ keepAlive: true, ...(options.ca ? { ca: options.ca } : {}) });
   const httpAgent = new http.Agent({ keepAlive: true });
   const limits = options.limits ?? DEFAULT_SOURCE_LIMITS;
@@ -67,12 +69,16 @@ export function makeHttpClient(options: HttpClientOptions = {}): { request(req: 
           },
           (res) => {
             const headers: Record<string, string> = {};
-            for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : v;
+            for (const [k, v] of Object.entries(res.headers))
+              if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : v;
             const declared = Number(res.headers["content-length"] ?? NaN);
             const tooLarge = () =>
-              new TooLargeError(`${source}: the server's ${what} is larger than ${formatBytes(limit.bytes)} (${limit.flag})`, {
-                object: source,
-              });
+              new TooLargeError(
+                `${source}: the server's ${what} is larger than ${formatBytes(limit.bytes)} (${limit.flag})`,
+                {
+                  object: source,
+                },
+              );
             if (declared > limit.bytes) {
               res.destroy();
               return reject(tooLarge());
@@ -99,7 +105,10 @@ export function makeHttpClient(options: HttpClientOptions = {}): { request(req: 
 }
 
 /** What a smart-HTTP response carries: refs (`info/refs`, protocol v2's `ls-refs`) or a pack. */
-export function responseKind(method: string, body: readonly Uint8Array[]): "ref advertisement" | "ref listing" | "pack" {
+export function responseKind(
+  method: string,
+  body: readonly Uint8Array[],
+): "ref advertisement" | "ref listing" | "pack" {
   if (method === "GET") return "ref advertisement";
   // A protocol v2 request starts with a pkt-line `command=<name>`.
   const head = Buffer.from(body[0] ?? new Uint8Array())
@@ -122,7 +131,11 @@ async function* checkedPack(
 }
 
 /** The response's chunks as they arrive, failing with `error()` (and dropping the connection) past `limit` bytes. */
-async function* bounded(res: http.IncomingMessage, limit: number, error: () => Error): AsyncIterableIterator<Uint8Array> {
+async function* bounded(
+  res: http.IncomingMessage,
+  limit: number,
+  error: () => Error,
+): AsyncIterableIterator<Uint8Array> {
   let total = 0;
   for await (const chunk of res as AsyncIterable<Buffer>) {
     total += chunk.byteLength;

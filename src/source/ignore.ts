@@ -52,7 +52,8 @@ export class SourceIgnore {
     if (this.root.ignores(path)) return true;
     for (const { dir, rules } of this.nested) {
       // A folder's own rules apply below it, not to the folder itself (`dir/`).
-      if (path.startsWith(`${dir}/`) && path.length > dir.length + 1 && rules.ignores(path.slice(dir.length + 1))) return true;
+      if (path.startsWith(`${dir}/`) && path.length > dir.length + 1 && rules.ignores(path.slice(dir.length + 1)))
+        return true;
     }
     return false;
   }

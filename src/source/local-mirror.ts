@@ -28,7 +28,9 @@ export class LocalMirror {
     const mirror = new LocalMirror(work, bare, undefined);
     await mirror.sync();
     // The mirror's HEAD names the work repository's main branch, as a hosted remote's HEAD does.
-    const branches = (await mirror.git("for-each-ref", "--format=%(refname:lstrip=2)", "refs/heads")).split("\n").filter(Boolean);
+    const branches = (await mirror.git("for-each-ref", "--format=%(refname:lstrip=2)", "refs/heads"))
+      .split("\n")
+      .filter(Boolean);
     const main = defaultBranch(branches);
     if (main) await mirror.git("symbolic-ref", "HEAD", `refs/heads/${main}`);
     const tags = (await mirror.git("tag", "--list")).split("\n").filter(Boolean);

@@ -46,13 +46,15 @@ export class LocalRepository {
   static open(dir: string): LocalRepository {
     const abs = resolve(dir);
     const gitdir = fs.existsSync(join(abs, ".git")) ? join(abs, ".git") : abs;
-    if (!fs.existsSync(join(gitdir, "HEAD"))) throw new NotFoundError(`'${dir}' is not a git repository`, { file: dir });
+    if (!fs.existsSync(join(gitdir, "HEAD")))
+      throw new NotFoundError(`'${dir}' is not a git repository`, { file: dir });
     return new LocalRepository(abs, gitdir);
   }
 
   /** The commit a ref names: a branch, a tag, a full ref, HEAD, or a (possibly abbreviated) SHA. */
   async resolve(ref: string): Promise<string> {
-    const candidates = ref === "HEAD" ? ["HEAD"] : [ref, `refs/heads/${ref}`, `refs/tags/${ref}`, `refs/remotes/origin/${ref}`];
+    const candidates =
+      ref === "HEAD" ? ["HEAD"] : [ref, `refs/heads/${ref}`, `refs/tags/${ref}`, `refs/remotes/origin/${ref}`];
     for (const c of candidates) {
       try {
         const oid = await git.resolveRef({ fs, gitdir: this.gitdir, ref: c });
@@ -73,13 +75,20 @@ export class LocalRepository {
 
   private async peel(oid: string): Promise<string> {
     const { type } = await git.readObject({ fs, gitdir: this.gitdir, oid, format: "parsed", cache: this.cache });
-    if (type === "tag") return this.peel((await git.readTag({ fs, gitdir: this.gitdir, oid, cache: this.cache })).tag.object);
+    if (type === "tag")
+      return this.peel((await git.readTag({ fs, gitdir: this.gitdir, oid, cache: this.cache })).tag.object);
     return oid;
   }
 
   /** The files of a commit (Flux's exclusions applied). */
   tree(commit: string, label?: string): Promise<MemoryTree> {
-    return materializeCommit({ fs, gitdir: this.gitdir, commit, label: label ?? `${this.dir}@${commit.slice(0, 12)}`, cache: this.cache });
+    return materializeCommit({
+      fs,
+      gitdir: this.gitdir,
+      commit,
+      label: label ?? `${this.dir}@${commit.slice(0, 12)}`,
+      cache: this.cache,
+    });
   }
 
   async tags(): Promise<string[]> {

@@ -67,7 +67,8 @@ class PackIndex {
   constructor(path: string) {
     this.packPath = path.replace(/\.idx$/, ".pack");
     this.idx = readFileSync(path);
-    if (this.idx.readUInt32BE(0) !== 0xff744f63 || this.idx.readUInt32BE(4) !== 2) throw new Error(`${path}: not a version 2 pack index`);
+    if (this.idx.readUInt32BE(0) !== 0xff744f63 || this.idx.readUInt32BE(4) !== 2)
+      throw new Error(`${path}: not a version 2 pack index`);
     this.count = this.idx.readUInt32BE(8 + 255 * 4);
   }
 

@@ -47,7 +47,10 @@ export function oversizedObject(response: Buffer, limit: number): number | undef
     let inflated: { buffer: Buffer; engine: { bytesWritten: number } };
     try {
       // maxOutputLength: a header that lies about a small size cannot make this inflate much.
-      inflated = inflateSync(pack.subarray(pos), { info: true, maxOutputLength: limit + 1 }) as unknown as typeof inflated;
+      inflated = inflateSync(pack.subarray(pos), {
+        info: true,
+        maxOutputLength: limit + 1,
+      }) as unknown as typeof inflated;
     } catch (error) {
       if ((error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") return limit + 1;
       return undefined;

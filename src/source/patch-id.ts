@@ -10,7 +10,9 @@ import git from "isomorphic-git";
  */
 export async function patchIdentity(gitdir: string, commit: string, cache: object = {}): Promise<string> {
   const { commit: c } = await git.readCommit({ fs, gitdir, oid: commit, cache });
-  const parentTree = c.parent[0] ? (await git.readCommit({ fs, gitdir, oid: c.parent[0], cache })).commit.tree : undefined;
+  const parentTree = c.parent[0]
+    ? (await git.readCommit({ fs, gitdir, oid: c.parent[0], cache })).commit.tree
+    : undefined;
   const changes: string[] = [];
   const entries = async (oid: string | undefined) => (oid ? (await git.readTree({ fs, gitdir, oid, cache })).tree : []);
   const walk = async (a: string | undefined, b: string | undefined, prefix: string): Promise<void> => {

@@ -37,7 +37,8 @@ export async function openRepositoryInput(repo: string | undefined): Promise<Rep
     };
     // Without a ref, the default branch: main, else master (Flux's default).
     let branch = "main";
-    const treeAt = async (ref: string) => (await new GitSource({ url: target, ref: refSpec(ref) }).poll()).artifact.tree;
+    const treeAt = async (ref: string) =>
+      (await new GitSource({ url: target, ref: refSpec(ref) }).poll()).artifact.tree;
     return {
       label: target,
       url: target,
@@ -54,7 +55,8 @@ export async function openRepositoryInput(repo: string | undefined): Promise<Rep
   }
   const dir = resolve(target);
   if (!existsSync(dir)) throw new NotFoundError(`repository '${target}' does not exist`, { field: "--repo" });
-  const local = existsSync(resolve(dir, ".git")) || existsSync(resolve(dir, "HEAD")) ? LocalRepository.open(dir) : undefined;
+  const local =
+    existsSync(resolve(dir, ".git")) || existsSync(resolve(dir, "HEAD")) ? LocalRepository.open(dir) : undefined;
   const url = (await local?.remoteUrl()) ?? `file://${dir}`;
   // One tree per commit, so renders of the same revision are shared by identity.
   const byCommit = new Map<string, Promise<FileTree>>();
@@ -64,7 +66,10 @@ export async function openRepositoryInput(repo: string | undefined): Promise<Rep
     local,
     tree: async (ref) => {
       if (!ref) return new WorkTree(dir);
-      if (!local) throw new NotFoundError(`'${dir}' is not a git repository, so --ref '${ref}' cannot be read`, { field: "--ref" });
+      if (!local)
+        throw new NotFoundError(`'${dir}' is not a git repository, so --ref '${ref}' cannot be read`, {
+          field: "--ref",
+        });
       const commit = await local.resolve(ref);
       let tree = byCommit.get(commit);
       if (!tree) byCommit.set(commit, (tree = local.tree(commit, `${ref}@${commit.slice(0, 12)}`)));
@@ -74,7 +79,11 @@ export async function openRepositoryInput(repo: string | undefined): Promise<Rep
     releaseTag: async () => (local ? highestTag(await local.tags(), "*") : undefined),
     defaultBranch: async () =>
       (local
-        ? defaultBranch((await local.refs()).filter((r) => r.ref.startsWith("refs/heads/")).map((r) => r.ref.slice("refs/heads/".length)))
+        ? defaultBranch(
+            (await local.refs())
+              .filter((r) => r.ref.startsWith("refs/heads/"))
+              .map((r) => r.ref.slice("refs/heads/".length)),
+          )
         : undefined) ?? "main",
   };
 }

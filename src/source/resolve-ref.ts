@@ -69,15 +69,24 @@ export function resolveRef(ref: GitRepositoryRef | undefined, refs: readonly Rem
   const where = { object: url, field: "spec.ref" };
   if (ref?.commit) {
     if (!SHA.test(ref.commit))
-      throw new InvalidInputError(`commit '${ref.commit}' is not a 40-digit SHA-1`, { ...where, field: "spec.ref.commit" });
+      throw new InvalidInputError(`commit '${ref.commit}' is not a 40-digit SHA-1`, {
+        ...where,
+        field: "spec.ref.commit",
+      });
     if (ref.branch) {
-      return { fetchRef: `refs/heads/${ref.branch}`, commit: ref.commit, revision: `${ref.branch}@sha1:${ref.commit}`, name: ref.branch };
+      return {
+        fetchRef: `refs/heads/${ref.branch}`,
+        commit: ref.commit,
+        revision: `${ref.branch}@sha1:${ref.commit}`,
+        name: ref.branch,
+      };
     }
     return { commit: ref.commit, revision: `sha1:${ref.commit}`, name: ref.commit };
   }
   if (ref?.name) {
     const r = byName.get(ref.name);
-    if (!r) throw new NotFoundError(`ref '${ref.name}' does not exist on the remote`, { ...where, field: "spec.ref.name" });
+    if (!r)
+      throw new NotFoundError(`ref '${ref.name}' does not exist on the remote`, { ...where, field: "spec.ref.name" });
     return { fetchRef: ref.name, commit: commitOf(r), revision: `${ref.name}@sha1:${commitOf(r)}`, name: ref.name };
   }
   if (ref?.semver) {
@@ -85,17 +94,25 @@ export function resolveRef(ref: GitRepositoryRef | undefined, refs: readonly Rem
       throw new InvalidInputError(`'${ref.semver}' is not a semver range`, { ...where, field: "spec.ref.semver" });
     const tags = refs.filter((r) => r.ref.startsWith("refs/tags/")).map((r) => r.ref.slice("refs/tags/".length));
     const tag = highestTag(tags, ref.semver);
-    if (!tag) throw new NotFoundError(`no match found for semver: ${ref.semver}`, { ...where, field: "spec.ref.semver" });
+    if (!tag)
+      throw new NotFoundError(`no match found for semver: ${ref.semver}`, { ...where, field: "spec.ref.semver" });
     const r = byName.get(`refs/tags/${tag}`)!;
     return { fetchRef: `refs/tags/${tag}`, commit: commitOf(r), revision: `${tag}@sha1:${commitOf(r)}`, name: tag };
   }
   if (ref?.tag) {
     const r = byName.get(`refs/tags/${ref.tag}`);
-    if (!r) throw new NotFoundError(`tag '${ref.tag}' does not exist on the remote`, { ...where, field: "spec.ref.tag" });
-    return { fetchRef: `refs/tags/${ref.tag}`, commit: commitOf(r), revision: `${ref.tag}@sha1:${commitOf(r)}`, name: ref.tag };
+    if (!r)
+      throw new NotFoundError(`tag '${ref.tag}' does not exist on the remote`, { ...where, field: "spec.ref.tag" });
+    return {
+      fetchRef: `refs/tags/${ref.tag}`,
+      commit: commitOf(r),
+      revision: `${ref.tag}@sha1:${commitOf(r)}`,
+      name: ref.tag,
+    };
   }
   const branch = ref?.branch ?? "master";
   const r = byName.get(`refs/heads/${branch}`);
-  if (!r) throw new NotFoundError(`branch '${branch}' does not exist on the remote`, { ...where, field: "spec.ref.branch" });
+  if (!r)
+    throw new NotFoundError(`branch '${branch}' does not exist on the remote`, { ...where, field: "spec.ref.branch" });
   return { fetchRef: `refs/heads/${branch}`, commit: r.oid, revision: `${branch}@sha1:${r.oid}`, name: branch };
 }

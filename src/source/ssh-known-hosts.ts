@@ -35,7 +35,9 @@ export function parseKnownHosts(text: string): KnownHost[] {
     }
     const [hosts, keyType, b64] = fields;
     if (!hosts || !keyType || !b64)
-      throw new InvalidInputError(`known_hosts line ${i + 1}: expected 'hosts key-type base64-key'`, { field: "known_hosts" });
+      throw new InvalidInputError(`known_hosts line ${i + 1}: expected 'hosts key-type base64-key'`, {
+        field: "known_hosts",
+      });
     const key = Buffer.from(b64, "base64");
     // The blob starts with its own type as an SSH string; a mismatch means a damaged line.
     const len = key.length >= 4 ? key.readUInt32BE(0) : -1;
@@ -103,7 +105,11 @@ export function checkHostKey(entries: readonly KnownHost[], name: string, key: B
   const forHost = entries.filter((e) => hostMatches(e.hosts, name));
   const described = `${keyTypeOf(key)} ${fingerprint(key)}`;
   if (forHost.some((e) => e.revoked && e.key.equals(key))) {
-    return { ok: false, reason: "revoked", message: `the host key of ${name} (${described}) is marked @revoked in known_hosts` };
+    return {
+      ok: false,
+      reason: "revoked",
+      message: `the host key of ${name} (${described}) is marked @revoked in known_hosts`,
+    };
   }
   if (forHost.some((e) => !e.revoked && e.key.equals(key))) return { ok: true };
   const known = forHost.filter((e) => !e.revoked);

@@ -163,7 +163,9 @@ export class SshTransport {
 
   private async request(req: GitHttpRequest): Promise<GitHttpResponse> {
     const url = new URL(req.url);
-    const v2 = Object.entries(req.headers ?? {}).some(([k, v]) => k.toLowerCase() === "git-protocol" && /version=2/.test(v));
+    const v2 = Object.entries(req.headers ?? {}).some(
+      ([k, v]) => k.toLowerCase() === "git-protocol" && /version=2/.test(v),
+    );
     const method = req.method ?? "GET";
     const response = (body: Buffer, contentType: string): GitHttpResponse => ({
       url: req.url,
@@ -175,12 +177,19 @@ export class SshTransport {
         if (body.length) yield new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
       })(),
     });
-    if (method === "GET" && url.pathname.endsWith("/info/refs") && url.searchParams.get("service") === "git-upload-pack") {
+    if (
+      method === "GET" &&
+      url.pathname.endsWith("/info/refs") &&
+      url.searchParams.get("service") === "git-upload-pack"
+    ) {
       this.dropPending();
       const up = await this.startUploadPack(v2);
       this.pending = up;
       // Over HTTP a v0 advertisement starts with the service line isomorphic-git expects.
-      const body = up.version === 2 ? up.advertisement : Buffer.concat([pkt("# service=git-upload-pack\n"), pktFlush, up.advertisement]);
+      const body =
+        up.version === 2
+          ? up.advertisement
+          : Buffer.concat([pkt("# service=git-upload-pack\n"), pktFlush, up.advertisement]);
       return response(body, "application/x-git-upload-pack-advertisement");
     }
     if (method === "POST" && url.pathname.endsWith("/git-upload-pack")) {
@@ -234,14 +243,22 @@ export class SshTransport {
         return verdict.ok;
       },
       ...(algorithms
-        ? { algorithms: { serverHostKey: algorithms as NonNullable<NonNullable<ConnectConfig["algorithms"]>["serverHostKey"]> } }
+        ? {
+            algorithms: {
+              serverHostKey: algorithms as NonNullable<NonNullable<ConnectConfig["algorithms"]>["serverHostKey"]>,
+            },
+          }
         : {}),
     };
     const connection = new Promise<SshClient>((resolve, reject) => {
       client.once("ready", () => resolve(client));
       client.once("error", (error: Error & { level?: string }) => reject(this.connectError(error)));
       client.once("close", () => {
-        reject(new RemoteError(`${remote.display}: ssh connect failed: the connection closed during set-up`, { object: remote.display }));
+        reject(
+          new RemoteError(`${remote.display}: ssh connect failed: the connection closed during set-up`, {
+            object: remote.display,
+          }),
+        );
         if (this.client === client) {
           this.client = undefined;
           this.connection = undefined;
@@ -263,7 +280,10 @@ export class SshTransport {
     const { remote } = this;
     const where = { object: remote.display };
     if (this.hostKeyRefusal)
-      return new RefusedError(`${remote.display}: host key check failed: ${this.hostKeyRefusal}`, { ...where, field: "known_hosts" });
+      return new RefusedError(`${remote.display}: host key check failed: ${this.hostKeyRefusal}`, {
+        ...where,
+        field: "known_hosts",
+      });
     if (error.level === "client-authentication") {
       return new RemoteError(
         `${remote.display}: ssh authentication failed: the server refused the Secret's identity for user '${remote.user}' (is it a deploy key of this repository?)`,
@@ -290,7 +310,11 @@ export class SshTransport {
     const channel = await new Promise<ClientChannel>((resolve, reject) =>
       client.exec(command, v2 ? { env: { GIT_PROTOCOL: "version=2" } } : {}, (err, ch) =>
         err
-          ? reject(new RemoteError(`${remote.display}: ssh exec of git-upload-pack failed: ${err.message}`, { object: remote.display }))
+          ? reject(
+              new RemoteError(`${remote.display}: ssh exec of git-upload-pack failed: ${err.message}`, {
+                object: remote.display,
+              }),
+            )
           : resolve(ch),
       ),
     );
@@ -327,28 +351,44 @@ export class SshTransport {
         lines.push(d);
         try {
           for (let p = lines.take(); p !== undefined; p = lines.take()) {
-            if (advertised.length === 0 && p !== null && p.subarray(4).toString("latin1").startsWith("version 2")) version = 2;
+            if (advertised.length === 0 && p !== null && p.subarray(4).toString("latin1").startsWith("version 2"))
+              version = 2;
             // v0: the ref list; v2: the capabilities — both end with a flush.
             if (p === null) return done();
             advertised.push(p);
           }
         } catch (error) {
           done(
-            new RemoteError(`${remote.display}: git-upload-pack sent a malformed advertisement: ${(error as Error).message}`, {
-              object: remote.display,
-            }),
+            new RemoteError(
+              `${remote.display}: git-upload-pack sent a malformed advertisement: ${(error as Error).message}`,
+              {
+                object: remote.display,
+              },
+            ),
           );
         }
       };
-      const onClose = () => void exit.then(({ code, signal }) => done(this.uploadPackError("advertisement", code, stderr, signal)));
+      const onClose = () =>
+        void exit.then(({ code, signal }) => done(this.uploadPackError("advertisement", code, stderr, signal)));
       channel.on("data", onData);
       channel.on("close", onClose);
     });
-    return { channel, version, advertisement: Buffer.concat([...advertised, pktFlush]), leftover: lines.rest(), stderr, exit };
+    return {
+      channel,
+      version,
+      advertisement: Buffer.concat([...advertised, pktFlush]),
+      leftover: lines.rest(),
+      stderr,
+      exit,
+    };
   }
 
   /** Writes a request to an upload-pack that advertised, ends its input and returns all it sends back. */
-  private async exchange(up: UploadPack, request: Buffer, what: "ref advertisement" | "ref listing" | "pack"): Promise<Buffer> {
+  private async exchange(
+    up: UploadPack,
+    request: Buffer,
+    what: "ref advertisement" | "ref listing" | "pack",
+  ): Promise<Buffer> {
     const out: Buffer[] = up.leftover.length ? [up.leftover] : [];
     const limit =
       what === "pack"
@@ -377,16 +417,22 @@ export class SshTransport {
   }
 
   private tooLarge(what: string, bytes: number, flag: string): TooLargeError {
-    return new TooLargeError(`${this.remote.display}: the server's ${what} is larger than ${formatBytes(bytes)} (${flag})`, {
-      object: this.remote.display,
-    });
+    return new TooLargeError(
+      `${this.remote.display}: the server's ${what} is larger than ${formatBytes(bytes)} (${flag})`,
+      {
+        object: this.remote.display,
+      },
+    );
   }
 
   private uploadPackError(step: string, code: number | undefined, stderr: Buffer[], signal?: string): Error {
     const message = Buffer.concat(stderr).toString("utf8").trim().split("\n").slice(-3).join("; ");
     const status = code === undefined ? (signal ? `killed by ${signal}` : "the channel closed") : `exit ${code}`;
-    return new RemoteError(`${this.remote.display}: git-upload-pack ${step} failed (${status})${message ? `: ${message}` : ""}`, {
-      object: this.remote.display,
-    });
+    return new RemoteError(
+      `${this.remote.display}: git-upload-pack ${step} failed (${status})${message ? `: ${message}` : ""}`,
+      {
+        object: this.remote.display,
+      },
+    );
   }
 }

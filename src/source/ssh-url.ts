@@ -72,7 +72,13 @@ export function parseSshUrl(url: string): SshRemote {
   if (!host) throw bad("it has no host");
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw bad(`port ${port} is out of range`);
   user ??= "git";
-  return { user, host, port, path, display: port === 22 ? `${user}@${host}:${path}` : `${user}@[${host}:${port}]:${path}` };
+  return {
+    user,
+    host,
+    port,
+    path,
+    display: port === 22 ? `${user}@${host}:${path}` : `${user}@[${host}:${port}]:${path}`,
+  };
 }
 
 /** Quotes `s` for the remote shell as git does (`'…'`, with `'` and `!` escaped). */

@@ -92,7 +92,8 @@ export function withThinPack(http: HttpPlugin, enabled = true): HttpPlugin {
 /** The object ids a pack index (version 2) lists. */
 export async function packIndexOids(idxFile: string): Promise<string[]> {
   const idx = await readFile(idxFile);
-  if (idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) throw new Error(`${idxFile} is not a version-2 pack index`);
+  if (idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2)
+    throw new Error(`${idxFile} is not a version-2 pack index`);
   const count = idx.readUInt32BE(8 + 255 * 4);
   const start = 8 + 256 * 4;
   const oids: string[] = [];

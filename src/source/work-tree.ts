@@ -49,12 +49,14 @@ export class WorkTree implements FileTree {
   }
 
   list(dir: string): string[] {
-    if (this.kind(dir) !== "dir") throw new NotFoundError(`folder '${dir || "."}' does not exist in ${this.label}`, { file: dir });
+    if (this.kind(dir) !== "dir")
+      throw new NotFoundError(`folder '${dir || "."}' does not exist in ${this.label}`, { file: dir });
     return this.disk.list(dir).filter((name) => this.kind(dir ? `${dir}/${name}` : name) !== undefined);
   }
 
   read(path: string): Uint8Array {
-    if (this.kind(path) !== "file") throw new NotFoundError(`file '${path}' does not exist in ${this.label}`, { file: path });
+    if (this.kind(path) !== "file")
+      throw new NotFoundError(`file '${path}' does not exist in ${this.label}`, { file: path });
     return this.disk.read(path);
   }
 

@@ -32,10 +32,14 @@ export function setCondition(
 ): Condition[] {
   const current = conditions?.find((c) => c.type === next.type);
   const lastTransitionTime =
-    current && current.status === next.status ? current.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, "Z");
+    current && current.status === next.status
+      ? current.lastTransitionTime
+      : now.toISOString().replace(/\.\d{3}Z$/, "Z");
   const updated: Condition = { ...next, lastTransitionTime };
   const others = (conditions ?? []).filter((c) => c.type !== next.type);
-  return [updated, ...others].sort((a, b) => (a.type === "Ready" ? -1 : b.type === "Ready" ? 1 : a.type.localeCompare(b.type)));
+  return [updated, ...others].sort((a, b) =>
+    a.type === "Ready" ? -1 : b.type === "Ready" ? 1 : a.type.localeCompare(b.type),
+  );
 }
 
 /** The `Ready` condition, if any. */
@@ -49,5 +53,9 @@ export function isReady(obj: { metadata: object; status?: object }): boolean {
   const ready = readyCondition(status?.conditions);
   if (ready?.status !== "True") return false;
   const { generation } = obj.metadata as { generation?: unknown };
-  return typeof generation !== "number" || status?.observedGeneration === undefined || status.observedGeneration >= generation;
+  return (
+    typeof generation !== "number" ||
+    status?.observedGeneration === undefined ||
+    status.observedGeneration >= generation
+  );
 }

@@ -5,7 +5,14 @@ import { LEASE_ROLE_LABEL } from "../core/leases.js";
 import type { KubeObject } from "../core/object.js";
 import { ROLLOUT_API_VERSION, type RolloutObject } from "../rollout/index.js";
 import { waveRows, type WaveRow } from "./rollouts.js";
-import { clusterOwners, clusterRows, formatTable, unitRows, type ClusterStatusRow, type UnitStatusRow } from "./table.js";
+import {
+  clusterOwners,
+  clusterRows,
+  formatTable,
+  unitRows,
+  type ClusterStatusRow,
+  type UnitStatusRow,
+} from "./table.js";
 
 /** The Cluster API version `flotilla status` lists clusters from. */
 export const CLUSTER_API_VERSION = "cluster.x-k8s.io/v1beta1";
@@ -45,10 +52,15 @@ async function listAll<T extends KubeObject>(client: ClusterClient, path: string
   let cont: string | undefined;
   do {
     const query = `${path.includes("?") ? "&" : "?"}limit=${PAGE}${cont ? `&continue=${encodeURIComponent(cont)}` : ""}`;
-    const res = await client.request<{ items?: T[]; metadata?: { continue?: string } }>("GET", `${path}${query}`, undefined, {
-      allow: [404],
-      count: "list",
-    });
+    const res = await client.request<{ items?: T[]; metadata?: { continue?: string } }>(
+      "GET",
+      `${path}${query}`,
+      undefined,
+      {
+        allow: [404],
+        count: "list",
+      },
+    );
     if (res.status === 404) return undefined;
     items.push(...(res.body.items ?? []));
     cont = res.body.metadata?.continue || undefined;
@@ -117,10 +129,15 @@ export function formatStatus(status: FleetStatus): string {
       : "no Kustomizations in any namespace\n",
   );
   if (status.clusters.length) parts.push(formatTable(status.clusters, ["namespace", "name", "phase", "ready", "age"]));
-  else parts.push(status.clusterApi ? "no clusters\n" : `no clusters (the cluster does not serve ${CLUSTER_API_VERSION} Cluster)\n`);
+  else
+    parts.push(
+      status.clusterApi ? "no clusters\n" : `no clusters (the cluster does not serve ${CLUSTER_API_VERSION} Cluster)\n`,
+    );
   if (status.waves.length) parts.push(formatTable(status.waves, ["rollout", "wave", "updated", "phase", "reason"]));
   const readyUnits = status.units.filter((r) => r.ready === "True").length;
   const readyClusters = status.clusters.filter((r) => r.ready === "True").length;
-  parts.push(`${readyUnits}/${status.units.length} units Ready, ${readyClusters}/${status.clusters.length} clusters Ready\n`);
+  parts.push(
+    `${readyUnits}/${status.units.length} units Ready, ${readyClusters}/${status.clusters.length} clusters Ready\n`,
+  );
   return parts.join("\n");
 }

@@ -1,6 +1,14 @@
 export { Reason, setCondition, readyCondition, isReady, type ReasonName } from "./conditions.js";
 export { Metrics, Gauge, Histogram, CONTENT_TYPE, type Labels, type ResourceInfo } from "./metrics.js";
-export { formatTable, unitRows, clusterRows, unitSettled, age, type UnitStatusRow, type ClusterStatusRow } from "./table.js";
+export {
+  formatTable,
+  unitRows,
+  clusterRows,
+  unitSettled,
+  age,
+  type UnitStatusRow,
+  type ClusterStatusRow,
+} from "./table.js";
 export { waveRows, rolloutSettled, formatRollout, type WaveRow } from "./rollouts.js";
 export {
   readFleetStatus,

@@ -29,7 +29,9 @@ function matches(labels: Labels, match: Labels): boolean {
 /** The object a series is about, when its labels name one (`kind`, `namespace`, `name`). */
 function objectKey(labels: Labels): string | undefined {
   const { kind, namespace, name } = labels;
-  return kind !== undefined && namespace !== undefined && name !== undefined ? `${kind}\u0000${namespace}\u0000${name}` : undefined;
+  return kind !== undefined && namespace !== undefined && name !== undefined
+    ? `${kind}\u0000${namespace}\u0000${name}`
+    : undefined;
 }
 
 /**
@@ -163,14 +165,26 @@ export interface ResourceInfo {
 
 /** The controller's metrics. */
 export class Metrics {
-  readonly reconcileDuration = new Histogram("gotk_reconcile_duration_seconds", "The duration in seconds of a reconciliation.");
-  readonly condition = new Gauge("gotk_reconcile_condition", "The current condition status of a resource (1 for the matching status).");
-  readonly info = new Gauge("gotk_resource_info", "The current state of a Flux resource: Ready status, suspension and revision as labels.");
+  readonly reconcileDuration = new Histogram(
+    "gotk_reconcile_duration_seconds",
+    "The duration in seconds of a reconciliation.",
+  );
+  readonly condition = new Gauge(
+    "gotk_reconcile_condition",
+    "The current condition status of a resource (1 for the matching status).",
+  );
+  readonly info = new Gauge(
+    "gotk_resource_info",
+    "The current state of a Flux resource: Ready status, suspension and revision as labels.",
+  );
   readonly ready = new Gauge("flotilla_ready", "1 when the object is Ready, 0 otherwise.");
   readonly renders = new Gauge("flotilla_render_cache", "Render cache entries, hits and misses.");
   /** Per replica (`--lease-namespace`): the workload clusters whose Lease it holds, the live members it sees, its queue, and Leases moved since start. */
   readonly replicaClusters = new Gauge("flotilla_replica_clusters", "Clusters whose Lease this replica holds.");
-  readonly replicaMembers = new Gauge("flotilla_replica_members", "Live replicas this replica sees (membership Leases).");
+  readonly replicaMembers = new Gauge(
+    "flotilla_replica_members",
+    "Live replicas this replica sees (membership Leases).",
+  );
   readonly replicaQueueDepth = new Gauge("flotilla_replica_queue_depth", "Reconciles waiting in this replica's queue.");
   readonly replicaMoves = new Gauge(
     "flotilla_replica_moves",
@@ -191,18 +205,35 @@ export class Metrics {
    * Records one object's Ready status as Flux does: one `gotk_reconcile_condition` series per status
    * value (1 for the current one), one `gotk_resource_info` series, and `flotilla_ready`.
    */
-  recordReady(kind: string, namespace: string, name: string, status: "True" | "False" | "Unknown", info: ResourceInfo = {}): void {
+  recordReady(
+    kind: string,
+    namespace: string,
+    name: string,
+    status: "True" | "False" | "Unknown",
+    info: ResourceInfo = {},
+  ): void {
     for (const s of ["True", "False", "Unknown"] as const) {
       this.condition.set({ kind, name, namespace, type: "Ready", status: s }, s === status ? 1 : 0);
     }
     this.info.remove({ kind, name, namespace });
-    this.info.set({ kind, name, namespace, ready: status, suspended: String(info.suspended ?? false), revision: info.revision ?? "" }, 1);
+    this.info.set(
+      {
+        kind,
+        name,
+        namespace,
+        ready: status,
+        suspended: String(info.suspended ?? false),
+        revision: info.revision ?? "",
+      },
+      1,
+    );
     this.ready.set({ kind, name, namespace }, status === "True" ? 1 : 0);
   }
 
   /** Forgets a deleted object's series (its reconcile durations too). */
   forget(kind: string, namespace: string, name: string): void {
-    for (const m of [this.condition, this.info, this.ready, this.reconcileDuration]) m.remove({ kind, name, namespace });
+    for (const m of [this.condition, this.info, this.ready, this.reconcileDuration])
+      m.remove({ kind, name, namespace });
   }
 
   /** The replica gauges, once this process runs as a replica. */

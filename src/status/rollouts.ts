@@ -14,7 +14,10 @@ export interface WaveRow {
 /** The wave rows of Rollouts (updated/total, phase, reason), in wave order. */
 export function waveRows(rollouts: readonly RolloutObject[]): WaveRow[] {
   return [...rollouts]
-    .sort((a, b) => a.metadata.namespace.localeCompare(b.metadata.namespace) || a.metadata.name.localeCompare(b.metadata.name))
+    .sort(
+      (a, b) =>
+        a.metadata.namespace.localeCompare(b.metadata.namespace) || a.metadata.name.localeCompare(b.metadata.name),
+    )
     .flatMap((r) => {
       const name = `${r.metadata.namespace}/${r.metadata.name}`;
       const waves = r.status?.waves ?? [];

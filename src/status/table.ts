@@ -61,7 +61,11 @@ export function clusterOwners(leases: readonly KubeObject[], now: Date): Map<str
 }
 
 /** The rows of the unit table, sorted by namespace and name; with `owners`, each unit's cluster's owner. */
-export function unitRows(units: readonly Kustomization[], now: Date, owners?: ReadonlyMap<string, string>): UnitStatusRow[] {
+export function unitRows(
+  units: readonly Kustomization[],
+  now: Date,
+  owners?: ReadonlyMap<string, string>,
+): UnitStatusRow[] {
   return units
     .map((k) => {
       const ready = readyCondition(k.status?.conditions);
@@ -99,6 +103,7 @@ export function formatTable<T extends object>(rows: readonly T[], columns: Reado
   const header = columns.map((c) => c.toUpperCase());
   const cells = rows.map((r) => columns.map((c) => String(r[c] ?? "")));
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]!.length)));
-  const line = (values: string[]) => values.map((v, i) => (i === values.length - 1 ? v : v.padEnd(widths[i]! + 3))).join("");
+  const line = (values: string[]) =>
+    values.map((v, i) => (i === values.length - 1 ? v : v.padEnd(widths[i]! + 3))).join("");
   return `${[line(header), ...cells.map(line)].join("\n")}\n`;
 }

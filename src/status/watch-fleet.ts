@@ -3,7 +3,14 @@ import { describeError } from "../core/errors.js";
 import type { Kustomization } from "../core/flux.js";
 import { objectKey, type KubeObject } from "../core/object.js";
 import type { RolloutObject } from "../rollout/index.js";
-import { FLEET_COLLECTIONS, fleetStatusOf, formatStatus, listFleetObjects, type FleetObjects, type FleetStatus } from "./fleet-status.js";
+import {
+  FLEET_COLLECTIONS,
+  fleetStatusOf,
+  formatStatus,
+  listFleetObjects,
+  type FleetObjects,
+  type FleetStatus,
+} from "./fleet-status.js";
 
 /** One collection's list-and-watch as the status watch needs it: ADDED/MODIFIED/DELETED events, started and stopped. */
 export interface CollectionWatch {
@@ -16,7 +23,10 @@ export interface CollectionWatch {
  * Opens a list-and-watch of a cluster-wide collection path: the seam to the one list-and-watch
  * implementation (ResourceWatch), which status, a stage below the controller, does not import.
  */
-export type OpenWatch = (path: string, onEvent: (type: "ADDED" | "MODIFIED" | "DELETED", object: KubeObject) => void) => CollectionWatch;
+export type OpenWatch = (
+  path: string,
+  onEvent: (type: "ADDED" | "MODIFIED" | "DELETED", object: KubeObject) => void,
+) => CollectionWatch;
 
 export interface WatchOptions {
   signal: AbortSignal;
@@ -86,7 +96,8 @@ async function firstList(client: ClusterClient, opts: WatchOptions): Promise<Fle
       return await listFleetObjects(client);
     } catch (error) {
       const message = describeError(error);
-      if (message !== failing) opts.warn(`flotilla status: ${message} (retrying every ${(opts.retryMs ?? RETRY_MS) / 1000} s)\n`);
+      if (message !== failing)
+        opts.warn(`flotilla status: ${message} (retrying every ${(opts.retryMs ?? RETRY_MS) / 1000} s)\n`);
       failing = message;
     }
     await sleep(opts.retryMs ?? RETRY_MS, opts.signal);
@@ -95,7 +106,10 @@ async function firstList(client: ClusterClient, opts: WatchOptions): Promise<Fle
 }
 
 /** Prints a status when it differs from the last one printed in more than ages. */
-function statusPrinter(opts: WatchOptions, now: () => Date): { show(objects: FleetObjects): void; last(): FleetStatus | undefined } {
+function statusPrinter(
+  opts: WatchOptions,
+  now: () => Date,
+): { show(objects: FleetObjects): void; last(): FleetStatus | undefined } {
   let shown = "";
   let last: FleetStatus | undefined;
   let prints = 0;
@@ -146,7 +160,9 @@ function objectsOf(known: Collections): FleetObjects {
 }
 
 function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
+  return new Promise((resolve) =>
+    signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true }),
+  );
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

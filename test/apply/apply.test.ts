@@ -36,7 +36,12 @@ const crd: KubeObject = {
     ],
   },
 };
-const widget: KubeObject = { apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w", namespace: "team" }, spec: { size: 3 } };
+const widget: KubeObject = {
+  apiVersion: "example.com/v1",
+  kind: "Widget",
+  metadata: { name: "w", namespace: "team" },
+  spec: { size: 3 },
+};
 const service = (clusterIP?: string): KubeObject => ({
   apiVersion: "v1",
   kind: "Service",
@@ -109,7 +114,10 @@ describe("applyUnit on a real kube-apiserver", () => {
       data: { x: "edited by hand" },
     });
     // Drift is read from the apiserver's watch cache, milliseconds behind etcd: a reconcile sees the edit once the cache does.
-    await k.until(async () => (await k.get("/api/v1/namespaces/team/configmaps/a?resourceVersion=0")).body.data.x === "edited by hand");
+    await k.until(
+      async () =>
+        (await k.get("/api/v1/namespaces/team/configmaps/a?resourceVersion=0")).body.data.x === "edited by hand",
+    );
     result = await applyUnit(client, req([widget, cm("a", { x: "2" }), ns("team"), role, crd]));
     expect(result.changeSet.find((c) => c.ref === "ConfigMap/team/a")!.action).toBe("configured");
     expect((await kube(harness.clusters[0]!).get("/api/v1/namespaces/team/configmaps/a")).body.data.x).toBe("2");
@@ -121,7 +129,9 @@ describe("applyUnit on a real kube-apiserver", () => {
     const result = await applyUnit(client, req([widget, cm("a", { x: "2" }), ns("team"), role, crd]));
     expect(result.changeSet.find((c) => c.ref === "ConfigMap/team/a")!.action).toBe("configured");
     expect(client.writes() - before).toBe(1);
-    expect((await kube(harness.clusters[0]!).get("/api/v1/namespaces/team/configmaps/a")).body.data).toEqual({ x: "2" });
+    expect((await kube(harness.clusters[0]!).get("/api/v1/namespaces/team/configmaps/a")).body.data).toEqual({
+      x: "2",
+    });
   });
 
   it("prunes what left the unit, but not an object that opts out", async () => {
@@ -139,7 +149,9 @@ describe("applyUnit on a real kube-apiserver", () => {
     );
     inventory = result.inventory;
     result = await applyUnit(client, req([widget, cm("a", { x: "2" }), ns("team"), role, crd]));
-    expect(result.changeSet.filter((c) => c.action === "deleted" || c.action === "skipped").map((c) => [c.ref, c.action])).toEqual([
+    expect(
+      result.changeSet.filter((c) => c.action === "deleted" || c.action === "skipped").map((c) => [c.ref, c.action]),
+    ).toEqual([
       ["ConfigMap/team/b", "deleted"],
       ["ConfigMap/team/keep", "skipped"],
     ]);
@@ -157,7 +169,9 @@ describe("applyUnit on a real kube-apiserver", () => {
     });
     const result = await applyUnit(
       client,
-      req([widget, cm("a", { x: "2" }), ns("team"), role, crd], { previousInventory: [...inventory, ...other.inventory] }),
+      req([widget, cm("a", { x: "2" }), ns("team"), role, crd], {
+        previousInventory: [...inventory, ...other.inventory],
+      }),
     );
     expect(result.changeSet.find((c) => c.ref === "ConfigMap/team/theirs")).toMatchObject({
       action: "skipped",
@@ -175,7 +189,12 @@ describe("applyUnit on a real kube-apiserver", () => {
     const racing = ClusterClient.fromKubeconfig(harness.clusters[0]!.kubeconfig);
     const request = racing.request.bind(racing);
     let raced = false;
-    racing.request = (async (method: string, path: string, body?: unknown, opts?: Parameters<ClusterClient["request"]>[3]) => {
+    racing.request = (async (
+      method: string,
+      path: string,
+      body?: unknown,
+      opts?: Parameters<ClusterClient["request"]>[3],
+    ) => {
       if (method === "DELETE" && path.endsWith("/configmaps/moving") && !raced) {
         raced = true;
         await applyUnit(client, { ...req([moving]), unit: to, previousInventory: [] });
@@ -185,7 +204,9 @@ describe("applyUnit on a real kube-apiserver", () => {
     try {
       const result = await applyUnit(racing, { ...req([]), unit: from, previousInventory: before.inventory });
       expect(raced).toBe(true);
-      expect(result.changeSet).toMatchObject([{ ref: "ConfigMap/team/moving", action: "skipped", note: "owned by another unit" }]);
+      expect(result.changeSet).toMatchObject([
+        { ref: "ConfigMap/team/moving", action: "skipped", note: "owned by another unit" },
+      ]);
       const live = await kube(harness.clusters[0]!).get("/api/v1/namespaces/team/configmaps/moving");
       expect(live.status).toBe(200);
       expect(live.body.metadata.labels["kustomize.toolkit.fluxcd.io/name"]).toBe("to");
@@ -200,8 +221,13 @@ describe("applyUnit on a real kube-apiserver", () => {
       /Service\/team\/svc.*spec\.clusterIPs?\[0\].*may not change once set.*spec\.force/,
     );
     const result = await applyUnit(client, req([ns("team"), service("10.0.0.78")], { prune: false, force: true }));
-    expect(result.changeSet.find((c) => c.ref === "Service/team/svc")).toMatchObject({ action: "configured", note: "recreated" });
-    expect((await kube(harness.clusters[0]!).get("/api/v1/namespaces/team/services/svc")).body.spec.clusterIP).toBe("10.0.0.78");
+    expect(result.changeSet.find((c) => c.ref === "Service/team/svc")).toMatchObject({
+      action: "configured",
+      note: "recreated",
+    });
+    expect((await kube(harness.clusters[0]!).get("/api/v1/namespaces/team/services/svc")).body.spec.clusterIP).toBe(
+      "10.0.0.78",
+    );
   });
 
   it("fails a health check with a message that names the object and why", async () => {
@@ -215,9 +241,10 @@ describe("applyUnit on a real kube-apiserver", () => {
         template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx" }] } },
       },
     };
-    const error = await applyUnit(client, req([ns("team"), deployment], { prune: false, wait: true, timeoutMs: 2000 })).catch(
-      (e: unknown) => e,
-    );
+    const error = await applyUnit(
+      client,
+      req([ns("team"), deployment], { prune: false, wait: true, timeoutMs: 2000 }),
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HealthCheckFailure);
     expect((error as Error).message).toMatch(/timeout waiting for: Deployment\/team\/web \(0 of 1 replicas updated\)/);
   });
@@ -249,14 +276,19 @@ describe("applyUnit on a real kube-apiserver", () => {
       { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "first", namespace: "team" } },
     ];
     for (let round = 0; round < 3; round++) {
-      const error = await applyUnit(client, { ...req(objects), unit, previousInventory: [], concurrency: 4 }).catch((e: unknown) => e);
+      const error = await applyUnit(client, { ...req(objects), unit, previousInventory: [], concurrency: 4 }).catch(
+        (e: unknown) => e,
+      );
       expect((error as Error).message).toBe('ConfigMap/nowhere/a: namespaces "nowhere" not found');
       // The Namespace stage went through; nothing of the stage with the rejected object did.
       expect((error as { inventory: InventoryEntry[] }).inventory.map((e) => e.id)).toEqual(["_team__Namespace"]);
     }
     for (const name of ["ok-1", "ok-2", "ok-14", "first"]) {
       const kind = name === "first" ? "serviceaccounts" : "configmaps";
-      expect((await client.request("GET", `/api/v1/namespaces/team/${kind}/${name}`, undefined, { allow: [404] })).status, name).toBe(404);
+      expect(
+        (await client.request("GET", `/api/v1/namespaces/team/${kind}/${name}`, undefined, { allow: [404] })).status,
+        name,
+      ).toBe(404);
     }
   });
 
@@ -272,7 +304,11 @@ describe("applyUnit on a real kube-apiserver", () => {
       apiVersion: "v1",
       kind: "LimitRange",
       metadata: { name: "default", namespace: "team" },
-      spec: { limits: [{ type: "Container", default: { cpu: 1, memory: "100Mi" }, defaultRequest: { cpu: 0.5, memory: "50Mi" } }] },
+      spec: {
+        limits: [
+          { type: "Container", default: { cpu: 1, memory: "100Mi" }, defaultRequest: { cpu: 0.5, memory: "50Mi" } },
+        ],
+      },
     };
     const first = await applyUnit(client, { ...req([ns("team"), quota, limits]), unit, previousInventory: [] });
     expect(first.changeSet.filter((c) => c.action === "created").map((c) => c.ref)).toEqual([
@@ -282,7 +318,11 @@ describe("applyUnit on a real kube-apiserver", () => {
     expect((await kube(harness.clusters[0]!).get("/api/v1/namespaces/team/resourcequotas/objects")).body.spec).toEqual({
       hard: { pods: "20", services: "20", "services.loadbalancers": "0", "requests.storage": "0" },
     });
-    const again = await applyUnit(client, { ...req([ns("team"), quota, limits]), unit, previousInventory: first.inventory });
+    const again = await applyUnit(client, {
+      ...req([ns("team"), quota, limits]),
+      unit,
+      previousInventory: first.inventory,
+    });
     expect(again.changeSet.every((c) => c.action === "unchanged")).toBe(true);
   });
 
@@ -298,7 +338,12 @@ describe("applyUnit on a real kube-apiserver", () => {
       );
       recorded.push({ ids: entries.map((e) => e.id), existed });
     };
-    const unscoped: KubeObject = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "unscoped" }, data: { y: "2" } };
+    const unscoped: KubeObject = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "unscoped" },
+      data: { y: "2" },
+    };
     const result = await applyUnit(client, {
       ...req([cm("kept", { x: "1" }), cm("new", { x: "1" }), unscoped]),
       unit,

@@ -26,7 +26,10 @@ const deployment = (image: string, replicas = 0): KubeObject => ({
   spec: {
     replicas,
     selector: { matchLabels: { app: "web" } },
-    template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image, ports: [{ containerPort: 80 }] }] } },
+    template: {
+      metadata: { labels: { app: "web" } },
+      spec: { containers: [{ name: "web", image, ports: [{ containerPort: 80 }] }] },
+    },
   },
 });
 const crd: KubeObject = {
@@ -117,7 +120,10 @@ describe("diffUnit: a server-side dry run compared with the live objects", () =>
       deployment("nginx:1.27"),
     ];
     // `old` left the unit; an inventory entry whose object is already gone is no change.
-    const result = await diffUnit(client, { ...req(objects), previousInventory: [...inventory, { id: "shop_gone__ConfigMap", v: "v1" }] });
+    const result = await diffUnit(client, {
+      ...req(objects),
+      previousInventory: [...inventory, { id: "shop_gone__ConfigMap", v: "v1" }],
+    });
     expect(result.changes.map((c) => [c.ref, c.change])).toEqual([
       ["ConfigMap/shop/new", "added"],
       ["ConfigMap/shop/old", "removed"],
@@ -131,10 +137,17 @@ describe("diffUnit: a server-side dry run compared with the live objects", () =>
       { path: "data.size", change: "removed", from: "m" },
     ]);
     expect(fieldsOf("Deployment/shop/web")).toEqual([
-      { path: "spec.template.spec.containers[name=web].image", change: "changed", from: "nginx:1.25", to: "nginx:1.27" },
+      {
+        path: "spec.template.spec.containers[name=web].image",
+        change: "changed",
+        from: "nginx:1.25",
+        to: "nginx:1.27",
+      },
     ]);
     const secretFields = fieldsOf("Secret/shop/api")!;
-    expect(secretFields.map((f) => [f.path, f.change, isMasked(f.from), isMasked(f.to)])).toEqual([["data.token", "changed", true, true]]);
+    expect(secretFields.map((f) => [f.path, f.change, isMasked(f.from), isMasked(f.to)])).toEqual([
+      ["data.token", "changed", true, true],
+    ]);
     const text = JSON.stringify(result);
     for (const plain of [
       "s3cr3t-one",
@@ -171,7 +184,12 @@ describe("diffUnit: a server-side dry run compared with the live objects", () =>
   });
 
   it("lists a new namespace with its objects, and a custom resource whose CRD comes with the unit, as added", async () => {
-    const gizmo: KubeObject = { apiVersion: "example.com/v1", kind: "Gizmo", metadata: { name: "g", namespace: "lab" }, spec: { size: 1 } };
+    const gizmo: KubeObject = {
+      apiVersion: "example.com/v1",
+      kind: "Gizmo",
+      metadata: { name: "g", namespace: "lab" },
+      spec: { size: 1 },
+    };
     const result = await diffUnit(client, {
       unit: { name: "lab", namespace: "flux-system" },
       objects: [ns("lab"), { ...cm("c", {}), metadata: { name: "c", namespace: "lab" } }, crd, gizmo],
@@ -190,7 +208,10 @@ describe("diffUnit: a server-side dry run compared with the live objects", () =>
     const error = await diffUnit(client, req([...base(), bad])).catch((e: unknown) => e);
     expect((error as { location: { object: string } }).location.object).toBe("ConfigMap/shop/bad");
     await expect(
-      diffUnit(client, req([{ apiVersion: "nope.example.com/v1", kind: "Gadget", metadata: { name: "g", namespace: "shop" } }])),
+      diffUnit(
+        client,
+        req([{ apiVersion: "nope.example.com/v1", kind: "Gadget", metadata: { name: "g", namespace: "shop" } }]),
+      ),
     ).rejects.toThrow(/does not serve nope.example.com\/v1 Gadget/);
   });
 });

@@ -52,7 +52,11 @@ describe("apply under bad input and faults, on a real kube-apiserver", () => {
   let harness: Harness;
   let client: ClusterClient;
   const unit = { name: "faults", namespace: "flux-system" };
-  const req = (objects: KubeObject[], previousInventory: InventoryEntry[], extra: Partial<ApplyRequest> = {}): ApplyRequest => ({
+  const req = (
+    objects: KubeObject[],
+    previousInventory: InventoryEntry[],
+    extra: Partial<ApplyRequest> = {},
+  ): ApplyRequest => ({
     unit,
     objects,
     previousInventory,
@@ -75,7 +79,10 @@ describe("apply under bad input and faults, on a real kube-apiserver", () => {
   it("fails the unit on an object the apiserver rejects, naming it with the apiserver's message; nothing of its stage is written (Flux dry-runs the stage first); the inventory does not shrink, so nothing is pruned", async () => {
     const first = await applyUnit(client, req([ns("faults"), cm("a", { v: "1" }), cm("old")], []));
     const bad = deployment("web", "");
-    const error = await applyUnit(client, req([ns("faults"), cm("a", { v: "2" }), cm("b"), bad], first.inventory)).catch((e: unknown) => e);
+    const error = await applyUnit(
+      client,
+      req([ns("faults"), cm("a", { v: "2" }), cm("b"), bad], first.inventory),
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApplyFailure);
     const failure = error as ApplyFailure;
     expect(failure.message).toMatch(
@@ -83,15 +90,26 @@ describe("apply under bad input and faults, on a real kube-apiserver", () => {
     );
     expect(failure.object).toBe("Deployment/faults/web");
     // The ConfigMaps share the Deployment's stage: neither the change nor the new one is written.
-    expect((await kube(harness.clusters[0]!).get("/api/v1/namespaces/faults/configmaps/a")).body.data).toEqual({ v: "1" });
+    expect((await kube(harness.clusters[0]!).get("/api/v1/namespaces/faults/configmaps/a")).body.data).toEqual({
+      v: "1",
+    });
     expect(await exists("/api/v1/namespaces/faults/configmaps/b")).toBe(false);
-    expect(failure.inventory.map((e) => e.id)).toEqual(["_faults__Namespace", "faults_a__ConfigMap", "faults_old__ConfigMap"]);
+    expect(failure.inventory.map((e) => e.id)).toEqual([
+      "_faults__Namespace",
+      "faults_a__ConfigMap",
+      "faults_old__ConfigMap",
+    ]);
     expect(await exists("/api/v1/namespaces/faults/configmaps/old")).toBe(true);
     // The next good run, from the failed run's inventory, prunes what left the unit.
-    const fixed = await applyUnit(client, req([ns("faults"), cm("a", { v: "2" }), deployment("web", "nginx")], failure.inventory));
+    const fixed = await applyUnit(
+      client,
+      req([ns("faults"), cm("a", { v: "2" }), deployment("web", "nginx")], failure.inventory),
+    );
     expect(fixed.changeSet.filter((c) => c.action === "deleted").map((c) => c.ref)).toEqual(["ConfigMap/faults/old"]);
     expect(await exists("/api/v1/namespaces/faults/configmaps/old")).toBe(false);
-    expect((await kube(harness.clusters[0]!).get("/api/v1/namespaces/faults/configmaps/a")).body.data).toEqual({ v: "2" });
+    expect((await kube(harness.clusters[0]!).get("/api/v1/namespaces/faults/configmaps/a")).body.data).toEqual({
+      v: "2",
+    });
   });
 
   it("reports a kind with no CRD yet as such, keeps the inventory, and applies it once another unit installs the CRD", async () => {
@@ -100,7 +118,9 @@ describe("apply under bad input and faults, on a real kube-apiserver", () => {
       (e: unknown) => e,
     )) as ApplyFailure;
     expect(error).toBeInstanceOf(ApplyFailure);
-    expect(error.message).toBe("Sprocket/faults/s: apiVersion: the cluster does not serve example.com/v1 Sprocket (is its CRD installed?)");
+    expect(error.message).toBe(
+      "Sprocket/faults/s: apiVersion: the cluster does not serve example.com/v1 Sprocket (is its CRD installed?)",
+    );
     expect(error.inventory).toEqual(previous);
     // Discovery is cached per client; the unknown kind refreshes it, so the same client sees the new CRD.
     await applyUnit(client, { ...req([crd], []), unit: { name: "crds", namespace: "flux-system" } });
@@ -133,9 +153,9 @@ describe("apply under bad input and faults, on a real kube-apiserver", () => {
     // through it): the restart was in its middle. The apply may finish while restart() still waits for readiness.
     expect(requestsAtRestart).toBeGreaterThanOrEqual(20);
     expect(requests() - requestsBefore).toBeGreaterThan(requestsAtRestart);
-    expect(result.changeSet.filter((c) => c.action === "created" || c.action === "unchanged" || c.action === "configured")).toHaveLength(
-      303,
-    );
+    expect(
+      result.changeSet.filter((c) => c.action === "created" || c.action === "unchanged" || c.action === "configured"),
+    ).toHaveLength(303);
     expect(client.retries - retriesBefore).toBeGreaterThan(0);
     const list = await kube(harness.clusters[0]!).get(
       "/api/v1/namespaces/restart/configmaps?labelSelector=kustomize.toolkit.fluxcd.io/name%3Drestart",

@@ -49,7 +49,10 @@ describe("createNamespaces (Argo CD's CreateNamespace=true), on a real kube-apis
   });
 
   it("creates the missing namespaces, marked as created for the unit, and not those of cluster-scoped objects", async () => {
-    const result = await applyUnit(client, req([cm("quota", "team-a"), cm("limits", "team-b"), role], { createNamespaces: true }));
+    const result = await applyUnit(
+      client,
+      req([cm("quota", "team-a"), cm("limits", "team-b"), role], { createNamespaces: true }),
+    );
     expect(result.changeSet.filter((c) => c.ref.startsWith("Namespace/")).map((c) => [c.ref, c.action])).toEqual([
       ["Namespace/team-a", "created"],
       ["Namespace/team-b", "created"],
@@ -65,11 +68,18 @@ describe("createNamespaces (Argo CD's CreateNamespace=true), on a real kube-apis
   });
 
   it("leaves a namespace that exists, or that the unit itself declares, to the unit", async () => {
-    const own: KubeObject = { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-c", labels: { owner: "git" } } };
-    const result = await applyUnit(client, req([own, cm("quota", "team-c"), cm("quota", "team-a")], { createNamespaces: true }));
-    expect(result.changeSet.filter((c) => c.ref.startsWith("Namespace/")).map((c) => [c.ref, c.action, c.note])).toEqual([
-      ["Namespace/team-c", "created", undefined],
-    ]);
+    const own: KubeObject = {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: "team-c", labels: { owner: "git" } },
+    };
+    const result = await applyUnit(
+      client,
+      req([own, cm("quota", "team-c"), cm("quota", "team-a")], { createNamespaces: true }),
+    );
+    expect(
+      result.changeSet.filter((c) => c.ref.startsWith("Namespace/")).map((c) => [c.ref, c.action, c.note]),
+    ).toEqual([["Namespace/team-c", "created", undefined]]);
     expect((await namespace("team-c")).body.metadata.annotations?.[ANNOTATION_CREATED_FOR]).toBeUndefined();
   });
 

@@ -31,7 +31,9 @@ describe("setNativeDefaults", () => {
         replicas: 2,
         template: {
           spec: {
-            containers: [{ name: "c", ports: [{ containerPort: 80 }], resources: { limits: { cpu: 2 }, requests: { cpu: 0.25 } } }],
+            containers: [
+              { name: "c", ports: [{ containerPort: 80 }], resources: { limits: { cpu: 2 }, requests: { cpu: 0.25 } } },
+            ],
             volumes: [{ name: "v", emptyDir: { sizeLimit: 1 } }],
           },
         },
@@ -42,7 +44,11 @@ describe("setNativeDefaults", () => {
       template: {
         spec: {
           containers: [
-            { name: "c", ports: [{ containerPort: 80, protocol: "TCP" }], resources: { limits: { cpu: "2" }, requests: { cpu: "0.25" } } },
+            {
+              name: "c",
+              ports: [{ containerPort: 80, protocol: "TCP" }],
+              resources: { limits: { cpu: "2" }, requests: { cpu: "0.25" } },
+            },
           ],
           volumes: [{ name: "v", emptyDir: { sizeLimit: "1" } }],
         },
@@ -59,7 +65,10 @@ describe("setNativeDefaults", () => {
       apiVersion: "autoscaling/v2",
       kind: "HorizontalPodAutoscaler",
       metadata: { name: "h", namespace: "t" },
-      spec: { minReplicas: 1, metrics: [{ type: "Pods", pods: { target: { type: "AverageValue", averageValue: 100 } } }] },
+      spec: {
+        minReplicas: 1,
+        metrics: [{ type: "Pods", pods: { target: { type: "AverageValue", averageValue: 100 } } }],
+      },
     });
     expect(hpa.spec).toEqual({
       minReplicas: 1,

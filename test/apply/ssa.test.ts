@@ -43,7 +43,11 @@ describe("a kind the cluster does not serve is named with what it serves instead
   });
 
   it("a kind no version of which is served: its CRD is missing", async () => {
-    const widget: KubeObject = { apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w", namespace: "default" } };
+    const widget: KubeObject = {
+      apiVersion: "example.com/v1",
+      kind: "Widget",
+      metadata: { name: "w", namespace: "default" },
+    };
     expect(await failure(widget)).toBe(
       "Widget/default/w: apiVersion: the cluster does not serve example.com/v1 Widget (is its CRD installed?)",
     );

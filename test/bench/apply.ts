@@ -62,7 +62,9 @@ export async function run(): Promise<void> {
   const concurrency = Number(process.env.APPLY_BENCH_CONCURRENCY ?? 8);
   const harness = await startHarness({ profile: "apiserver", clusters: ["bench"] });
   try {
-    const client = ClusterClient.fromKubeconfig(harness.clusters[0]!.kubeconfig, { sockets: Number(process.env.APPLY_BENCH_SOCKETS ?? 8) });
+    const client = ClusterClient.fromKubeconfig(harness.clusters[0]!.kubeconfig, {
+      sockets: Number(process.env.APPLY_BENCH_SOCKETS ?? 8),
+    });
     const namespaces = Array.from({ length: 10 }, (_, i): KubeObject => ({
       apiVersion: "v1",
       kind: "Namespace",
@@ -101,7 +103,9 @@ export async function run(): Promise<void> {
         }),
       );
       const seconds = Number(process.hrtime.bigint() - t) / 1e9;
-      const delta = Object.fromEntries(Object.entries(client.counts).map(([k, v]) => [k, v - before[k as keyof typeof before]]));
+      const delta = Object.fromEntries(
+        Object.entries(client.counts).map(([k, v]) => [k, v - before[k as keyof typeof before]]),
+      );
       const writes = delta.create! + delta.apply! + delta.patch! + delta.delete!;
       const requests = Object.values(delta).reduce((a, b) => a + b, 0);
       return {
@@ -125,7 +129,10 @@ export async function run(): Promise<void> {
       inventories.length === units && inventories.every((inv) => inv.length === 4),
       `every unit's inventory holds its 4 objects (${inventories.filter((inv) => inv?.length === 4).length} of ${units} do)`,
     );
-    checks.check(first.writes >= units * 4, `the first pass wrote every object (${first.writes} writes for ${units * 4} objects)`);
+    checks.check(
+      first.writes >= units * 4,
+      `the first pass wrote every object (${first.writes} writes for ${units * 4} objects)`,
+    );
     Object.assign(first, {
       goal: checks.goal(
         first.seconds <= 20 && first["peak MiB"] < 150,

@@ -31,7 +31,18 @@ export async function run(): Promise<void> {
     write(1);
     git("-c", "user.name=bench", "-c", "user.email=b@x", "commit", "-q", "-am", "feat(monitoring): two replicas");
     const head = git("rev-parse", "HEAD");
-    const m = await measureProcess(process.execPath, [CLI, "diff", "--repo", dir, "--base", base, "--head", head, "--format", "json"]);
+    const m = await measureProcess(process.execPath, [
+      CLI,
+      "diff",
+      "--repo",
+      dir,
+      "--base",
+      base,
+      "--head",
+      head,
+      "--format",
+      "json",
+    ]);
     if (m.exitCode !== 1) throw new Error(`flotilla diff exited ${m.exitCode}: ${m.stderr}`);
     const diff = JSON.parse(m.stdout) as DiffJson;
     const checks = new Checks("diff");
@@ -85,7 +96,10 @@ function checkDiff(checks: Checks, diff: DiffJson, clusters: number): void {
     "no prod cluster changed",
   );
   checks.check(
-    diff.summary.units === nonProd && diff.summary.changed === nonProd && diff.summary.added === 0 && diff.summary.removed === 0,
+    diff.summary.units === nonProd &&
+      diff.summary.changed === nonProd &&
+      diff.summary.added === 0 &&
+      diff.summary.removed === 0,
     `summary ${JSON.stringify(diff.summary)}: one changed object per non-prod cluster`,
   );
   const wrong = diff.clusters.flatMap((c) =>
@@ -97,7 +111,8 @@ function checkDiff(checks: Checks, diff: DiffJson, clusters: number): void {
               u.unit.endsWith("/feature-monitoring") &&
               o.ref === "Deployment/monitoring/monitoring" &&
               o.change === "changed" &&
-              JSON.stringify(o.fields) === JSON.stringify([{ path: "spec.replicas", change: "changed", from: 1, to: 2 }])
+              JSON.stringify(o.fields) ===
+                JSON.stringify([{ path: "spec.replicas", change: "changed", from: 1, to: 2 }])
             ),
         )
         .map((o) => `${c.cluster} ${u.unit} ${o.ref}`),

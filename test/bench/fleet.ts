@@ -50,7 +50,13 @@ const REPLICAS = Number(process.env.FLEET_BENCH_REPLICAS ?? 1);
 const UNITS_PER_CLUSTER = SEPARATED_UNITS.length;
 
 /** Goals of issue 18 at 1,000 clusters. */
-const GOALS = { firstRolloutSeconds: 300, commitSeconds: 60, steadyCpuCores: 0.25, peakRssMiB: 1024, perClusterRatio: 1.5 };
+const GOALS = {
+  firstRolloutSeconds: 300,
+  commitSeconds: 60,
+  steadyCpuCores: 0.25,
+  peakRssMiB: 1024,
+  perClusterRatio: 1.5,
+};
 
 interface Figures {
   clusters: number;
@@ -98,7 +104,8 @@ export async function run(): Promise<void> {
   const small = results.find((f) => f.clusters === Math.min(...SIZES));
   const large = results.find((f) => f.clusters === Math.max(...SIZES));
   if (small && large && small !== large) {
-    const ratio = (key: "firstRolloutSeconds" | "commitSeconds") => large[key] / large.clusters / (small[key] / small.clusters);
+    const ratio = (key: "firstRolloutSeconds" | "commitSeconds") =>
+      large[key] / large.clusters / (small[key] / small.clusters);
     printTable(`time per cluster, ${large.clusters} vs ${small.clusters} clusters (goal ≤ ${GOALS.perClusterRatio}×)`, [
       {
         figure: "first rollout",
@@ -120,13 +127,16 @@ export async function run(): Promise<void> {
     });
   }
   if (STEADY_SECONDS < 300)
-    process.stdout.write(`\nsteady state measured over ${STEADY_SECONDS} s (FLEET_STEADY_SECONDS), not the issue's 5 minutes\n`);
+    process.stdout.write(
+      `\nsteady state measured over ${STEADY_SECONDS} s (FLEET_STEADY_SECONDS), not the issue's 5 minutes\n`,
+    );
   checks.done();
 }
 
 /** The table row of one size; the goals are checked at the largest size (the issue's goals are for 1,000 clusters). */
 function figureRow(f: Figures, checks: Checks, atGoalSize: boolean): Row {
-  const goal = (ok: boolean, what: string) => (atGoalSize ? checks.goal(ok, `${what} at ${f.clusters} clusters`) : ok ? "met" : "over");
+  const goal = (ok: boolean, what: string) =>
+    atGoalSize ? checks.goal(ok, `${what} at ${f.clusters} clusters`) : ok ? "met" : "over";
   return {
     clusters: f.clusters,
     units: f.units,
@@ -202,7 +212,9 @@ async function runSize(n: number, checks: Checks): Promise<Figures> {
     const commitSeconds = (Date.now() - t1) / 1000;
     await controller.whenIdle();
     const after = snapshot(controller);
-    const commitSteps = Object.fromEntries(Object.entries(steps(controller)).map(([k, v]) => [k, v - (firstRolloutSteps[k] ?? 0)]));
+    const commitSteps = Object.fromEntries(
+      Object.entries(steps(controller)).map(([k, v]) => [k, v - (firstRolloutSteps[k] ?? 0)]),
+    );
     await verify(mgmt, harness, servers, names, sha, "green", checks);
     const commitWrites = after.writes - before.writes;
     checks.check(commitWrites === n, `the commit wrote ${commitWrites} objects to workload clusters; ${n} changed`);
@@ -211,7 +223,10 @@ async function runSize(n: number, checks: Checks): Promise<Figures> {
     const mgmtWrites = after.mgmtWrites - before.mgmtWrites;
     const expectedMgmtWrites = n * UNITS_PER_CLUSTER + n + 1; // + the GitRepository's status (its new artifact)
     if (REPLICAS === 1)
-      checks.check(mgmtWrites === expectedMgmtWrites, `${mgmtWrites} management writes for the commit; expected ${expectedMgmtWrites}`);
+      checks.check(
+        mgmtWrites === expectedMgmtWrites,
+        `${mgmtWrites} management writes for the commit; expected ${expectedMgmtWrites}`,
+      );
     checks.check(
       after.applied - before.applied === n,
       `${after.applied - before.applied} units applied for the commit; ${n} read the changed file`,
@@ -289,7 +304,9 @@ async function setUpManagementCluster(
         namespace: c,
         labels: { "cluster.x-k8s.io/cluster-name": c },
         // Named so on the object too: this cluster's apiserver is shared with other clusters.
-        annotations: { [`flotilla.dev/${SIMULATED_SEPARATION}`]: `served by ${plane.name}, shared with other clusters` },
+        annotations: {
+          [`flotilla.dev/${SIMULATED_SEPARATION}`]: `served by ${plane.name}, shared with other clusters`,
+        },
       },
       type: "cluster.x-k8s.io/secret",
       stringData: { value: kubeconfigFor(c, plane.server, plane.caCert, plane.token) },
@@ -345,7 +362,10 @@ async function allAt(controller: Fleet, sha: string, n: number): Promise<void> {
 }
 
 function atRevision(u: Kustomization, revision: string): boolean {
-  return u.status?.lastAppliedRevision === revision && u.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
+  return (
+    u.status?.lastAppliedRevision === revision &&
+    u.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true
+  );
 }
 
 /**
@@ -376,7 +396,8 @@ async function verify(
     const client = ClusterClient.fromKubeconfig(harness.get(s)!.kubeconfig);
     try {
       await paged<KubeObject & { data?: Record<string, string> }>(client, "/api/v1/configmaps", (cm) => {
-        if (cm.metadata.name !== "kube-root-ca.crt") configMaps.set(`${cm.metadata.namespace}/${cm.metadata.name}`, cm.data ?? {});
+        if (cm.metadata.name !== "kube-root-ca.crt")
+          configMaps.set(`${cm.metadata.namespace}/${cm.metadata.name}`, cm.data ?? {});
       });
       await paged(client, "/api/v1/resourcequotas", () => quotas++);
     } finally {
@@ -391,7 +412,10 @@ async function verify(
       configMaps.get(`${c}-system/common`)?.tier !== "non-prod" ||
       configMaps.get(`${c}-system/cluster-info`)?.cluster !== c,
   );
-  checks.check(missing.length === 0, `${missing.length} clusters without their own objects (${missing.slice(0, 3).join(", ")})`);
+  checks.check(
+    missing.length === 0,
+    `${missing.length} clusters without their own objects (${missing.slice(0, 3).join(", ")})`,
+  );
   checks.check(quotas === names.length, `${quotas} ResourceQuotas for ${names.length} clusters`);
 }
 
@@ -400,13 +424,20 @@ async function paged<T extends KubeObject>(client: ClusterClient, path: string, 
   let token: string | undefined;
   do {
     const query = `?limit=500${token ? `&continue=${encodeURIComponent(token)}` : ""}`;
-    const body = (await client.request<{ items: T[]; metadata?: { continue?: string } }>("GET", `${path}${query}`)).body;
+    const body = (await client.request<{ items: T[]; metadata?: { continue?: string } }>("GET", `${path}${query}`))
+      .body;
     for (const o of body.items) each(o);
     token = body.metadata?.continue || undefined;
   } while (token);
 }
 
-function snapshot(fleet: Fleet): { writes: number; requests: number; mgmtWrites: number; applied: number; unchanged: number } {
+function snapshot(fleet: Fleet): {
+  writes: number;
+  requests: number;
+  mgmtWrites: number;
+  applied: number;
+  unchanged: number;
+} {
   return {
     writes: fleet.sum((c) => c.workloadTotals().writes),
     requests: fleet.sum((c) => c.workloadTotals().requests),
@@ -421,7 +452,10 @@ function steps(fleet: Fleet): Record<string, number> {
   const now = snapshot(fleet);
   return {
     ...Object.fromEntries(
-      ["render", "apply", "status"].map((s) => [`${s} s`, fleet.sum((c) => c.metrics.stepSeconds.get({ step: s }) ?? 0)]),
+      ["render", "apply", "status"].map((s) => [
+        `${s} s`,
+        fleet.sum((c) => c.metrics.stepSeconds.get({ step: s }) ?? 0),
+      ]),
     ),
     "management writes": now.mgmtWrites,
     "workload requests": now.requests,

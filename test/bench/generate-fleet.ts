@@ -8,9 +8,21 @@ import { MemoryTree } from "../../src/core/file-tree.js";
  */
 export function generateFleet(clusters: number, variant = 0): MemoryTree {
   const files: Array<[string, string]> = [];
-  const features = ["access-control", "ingress-nginx", "cert-manager", "monitoring", "logging", "policy", "backup", "hello-operator"];
+  const features = [
+    "access-control",
+    "ingress-nginx",
+    "cert-manager",
+    "monitoring",
+    "logging",
+    "policy",
+    "backup",
+    "hello-operator",
+  ];
   for (const f of features) {
-    files.push([`features/${f}/non-namespaced/namespace.yaml`, `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${f}\n`]);
+    files.push([
+      `features/${f}/non-namespaced/namespace.yaml`,
+      `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${f}\n`,
+    ]);
     files.push([
       `features/${f}/namespaced/deployment.yaml`,
       `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${f}\n  namespace: ${f}\nspec:\n  replicas: ${f === "monitoring" ? 1 + variant : 1}\n  selector:\n    matchLabels:\n      app: ${f}\n  template:\n    metadata:\n      labels:\n        app: ${f}\n    spec:\n      containers:\n      - name: main\n        image: example.com/${f}:1.0.0\n`,
@@ -29,7 +41,10 @@ export function generateFleet(clusters: number, variant = 0): MemoryTree {
         `apiVersion: example.com/v1\nkind: Hello\nmetadata:\n  name: hello\n  namespace: hello-operator\nspec:\n  env: ${env}\n`,
       ]);
     }
-    files.push([`tenants/${p.split("/")[0]}/common/team/ns.yaml`, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team\n"]);
+    files.push([
+      `tenants/${p.split("/")[0]}/common/team/ns.yaml`,
+      "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team\n",
+    ]);
     for (const env of envs)
       files.push([
         `tenants/${p.split("/")[0]}/${env}/team/quota.yaml`,
@@ -45,10 +60,15 @@ export function generateFleet(clusters: number, variant = 0): MemoryTree {
       `providers/${p}/clusters/${env}/${name}/info.yaml`,
       `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-info\n  namespace: kube-system\ndata:\n  name: ${name}\n`,
     ]);
-    mgmt.push(`apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata:\n  name: ${name}\n  namespace: ${name}\nspec: {}\n`);
+    mgmt.push(
+      `apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata:\n  name: ${name}\n  namespace: ${name}\nspec: {}\n`,
+    );
   }
   for (const p of providers)
-    files.push([`providers/${p}/mgmt/clusters.yaml`, mgmt.filter((_, i) => providers[i % providers.length] === p).join("---\n")]);
+    files.push([
+      `providers/${p}/mgmt/clusters.yaml`,
+      mgmt.filter((_, i) => providers[i % providers.length] === p).join("---\n"),
+    ]);
   files.push([
     "flotilla.yaml",
     "sources:\n  url: https://example.com/platform.git\n  release:\n    tag: v1.0.0\nmanagement:\n  provider: aws/v1\n",
@@ -85,7 +105,8 @@ export function separatedFleetFiles(clusters: readonly string[], colour: string)
   }
   files["providers/local/v1/clusters/non-prod/common/settings.yaml"] =
     `apiVersion: v1\nkind: Namespace\nmetadata: {name: "${ns("system")}"}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: common, namespace: "${ns("system")}"}\ndata: {tier: non-prod}\n`;
-  files["tenants/local/common/team/namespace.yaml"] = `apiVersion: v1\nkind: Namespace\nmetadata: {name: "${ns("team")}"}\n`;
+  files["tenants/local/common/team/namespace.yaml"] =
+    `apiVersion: v1\nkind: Namespace\nmetadata: {name: "${ns("team")}"}\n`;
   files["tenants/local/non-prod/team/quota.yaml"] =
     `apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: team, namespace: "${ns("team")}"}\nspec: {hard: {pods: '20'}}\n`;
   for (const c of clusters) {

@@ -23,7 +23,8 @@ async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
   const names = wanted.length > 0 ? wanted : Object.keys(BENCHES);
   const unknown = names.filter((name) => !BENCHES[name]);
-  if (unknown.length > 0) throw new Error(`unknown benchmark '${unknown.join("', '")}'; known: ${Object.keys(BENCHES).join(", ")}`);
+  if (unknown.length > 0)
+    throw new Error(`unknown benchmark '${unknown.join("', '")}'; known: ${Object.keys(BENCHES).join(", ")}`);
   const failed: string[] = [];
   for (const name of names) {
     process.stdout.write(`\n== ${name} ==\n`);

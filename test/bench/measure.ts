@@ -13,7 +13,11 @@ export interface ProcessMeasure {
  * Runs a command and measures its wall time and peak resident memory (the kernel's VmHWM, read
  * from /proc while it runs), with its output captured.
  */
-export function measureProcess(command: string, args: string[], options: { cwd?: string } = {}): Promise<ProcessMeasure> {
+export function measureProcess(
+  command: string,
+  args: string[],
+  options: { cwd?: string } = {},
+): Promise<ProcessMeasure> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(command, args, { cwd: options.cwd, stdio: ["ignore", "pipe", "pipe"] });

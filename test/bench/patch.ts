@@ -79,7 +79,10 @@ export async function run(): Promise<void> {
   const jsonSeconds = time(() => {
     for (const obj of objects) patched.push(applyJson6902(obj, OPS, {}));
   });
-  checks.check(merged.every(isMerged), `strategic merge: ${merged.filter(isMerged).length} of ${count} Deployments patched as expected`);
+  checks.check(
+    merged.every(isMerged),
+    `strategic merge: ${merged.filter(isMerged).length} of ${count} Deployments patched as expected`,
+  );
   checks.check(
     patched.every(isJsonPatched),
     `JSON 6902: ${patched.filter(isJsonPatched).length} of ${count} Deployments patched as expected`,
@@ -121,7 +124,10 @@ export async function run(): Promise<void> {
       ...s,
       goal:
         s.envVariables === 3000
-          ? checks.goal(ratio > 1.5 && ratio < 6, `3,000 env variables cost ${ratio.toFixed(1)}× 1,000 (1.5–6, linear is 3)`)
+          ? checks.goal(
+              ratio > 1.5 && ratio < 6,
+              `3,000 env variables cost ${ratio.toFixed(1)}× 1,000 (1.5–6, linear is 3)`,
+            )
           : "-",
     })),
   );
@@ -133,7 +139,8 @@ export async function run(): Promise<void> {
 }
 
 type Container = { name: string; image: string; env?: Array<{ name: string; value: string }> };
-const containersOf = (obj: KubeObject) => (obj.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers;
+const containersOf = (obj: KubeObject) =>
+  (obj.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers;
 
 function isMerged(obj: KubeObject | null): boolean {
   if (!obj) return false;

@@ -23,7 +23,9 @@ export async function run(): Promise<void> {
   );
   const layoutRenders = renders;
   renders = 0;
-  const [inferred, inferSeconds] = time(() => planFleet(discoverSources(tree, { render }), { main: tree, release: tree }, { render }));
+  const [inferred, inferSeconds] = time(() =>
+    planFleet(discoverSources(tree, { render }), { main: tree, release: tree }, { render }),
+  );
   const units = layout.objects.filter((o) => o.kind === "Kustomization").length;
   const withDeps = inferred.objects.filter(
     (o) => o.kind === "Kustomization" && (o.spec as { dependsOn?: unknown[] }).dependsOn?.length,
@@ -39,7 +41,9 @@ export async function run(): Promise<void> {
   // Every environment's common uses the hello-operator's custom resource, so every common unit depends on that feature.
   const commons = inferred.objects.filter((o) => o.kind === "Kustomization" && o.metadata.name === "common");
   const commonDeps = commons.filter((o) =>
-    ((o.spec as { dependsOn?: Array<{ name: string }> }).dependsOn ?? []).some((d) => d.name === "feature-hello-operator"),
+    ((o.spec as { dependsOn?: Array<{ name: string }> }).dependsOn ?? []).some(
+      (d) => d.name === "feature-hello-operator",
+    ),
   ).length;
   checks.check(
     commons.length === clusters && commonDeps === clusters,

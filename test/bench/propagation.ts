@@ -70,11 +70,12 @@ export async function run(): Promise<void> {
       timeoutMs: 60_000,
     });
     const units = async () =>
-      (await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items.filter(
-        (u) => u.metadata.namespace !== "flux-system",
-      );
+      (
+        await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")
+      ).body.items.filter((u) => u.metadata.namespace !== "flux-system");
     const atRevision = (u: Kustomization, sha: string) =>
-      u.status?.lastAppliedRevision === `main@sha1:${sha}` && u.status.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+      u.status?.lastAppliedRevision === `main@sha1:${sha}` &&
+      u.status.conditions?.some((c) => c.type === "Ready" && c.status === "True");
     /**
      * Waits until the units of every cluster but `except` are at `sha` and, when `all`, every unit;
      * returns the ms after `from` at which each happened.
@@ -84,20 +85,34 @@ export async function run(): Promise<void> {
       for (;;) {
         const list = await units();
         const others = list.filter((u) => u.metadata.namespace !== except);
-        if (othersMs === undefined && others.length === 7 * (except ? CLUSTERS - 1 : CLUSTERS) && others.every((u) => atRevision(u, sha)))
+        if (
+          othersMs === undefined &&
+          others.length === 7 * (except ? CLUSTERS - 1 : CLUSTERS) &&
+          others.every((u) => atRevision(u, sha))
+        )
           othersMs = Date.now() - from;
-        const allMs = list.length === 7 * CLUSTERS && list.every((u) => atRevision(u, sha)) ? Date.now() - from : undefined;
+        const allMs =
+          list.length === 7 * CLUSTERS && list.every((u) => atRevision(u, sha)) ? Date.now() - from : undefined;
         if (othersMs !== undefined && (!all || allMs !== undefined)) return { othersMs, allMs };
         await new Promise((r) => setTimeout(r, 50));
       }
     };
 
     const t0 = Date.now();
-    controller = new Controller({ kubeconfig: harness.get("mgmt")!.kubeconfig, concurrency: 10, allowInsecureHttp: true });
+    controller = new Controller({
+      kubeconfig: harness.get("mgmt")!.kubeconfig,
+      concurrency: 10,
+      allowInsecureHttp: true,
+    });
     await controller.start();
     await new FleetPlanner(controller, { repoUrl: `${server.url}/repo.git` }).bootstrap();
     for (const c of names) {
-      await mgmt.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: c } }, { allow: [409] });
+      await mgmt.request(
+        "POST",
+        "/api/v1/namespaces",
+        { apiVersion: "v1", kind: "Namespace", metadata: { name: c } },
+        { allow: [409] },
+      );
       await mgmt.request(
         "POST",
         `/api/v1/namespaces/${c}/secrets`,
@@ -149,7 +164,8 @@ export async function run(): Promise<void> {
     }
 
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const seconds = (scenario: string, key: string) => rows.filter((r) => r.scenario === scenario).map((r) => r[key] as number);
+    const seconds = (scenario: string, key: string) =>
+      rows.filter((r) => r.scenario === scenario).map((r) => r[key] as number);
     const othersKey = `seconds, clusters other than ${faulty}`;
     const propagation = median(seconds("healthy", "seconds, all units"));
     const healthyOthers = median(seconds("healthy", othersKey));
@@ -157,12 +173,23 @@ export async function run(): Promise<void> {
     const frozenOthers = median(seconds(`${faulty} apiserver frozen`, othersKey));
     printTable(
       `propagation: ${CLUSTERS} clusters × 7 units, commit on main → every unit at the new revision (goal ≤ 10 s; with one apiserver down, the others within 20% of healthy)`,
-      [...rows, { scenario: "first rollout (from empty)", commit: "—", "seconds, all units": firstRollout, [othersKey]: "—" }],
+      [
+        ...rows,
+        { scenario: "first rollout (from empty)", commit: "—", "seconds, all units": firstRollout, [othersKey]: "—" },
+      ],
     );
     printTable("one workload apiserver down: median time for the other clusters' units", [
       { scenario: "healthy", seconds: healthyOthers, "vs healthy": "—" },
-      { scenario: "apiserver killed", seconds: killedOthers, "vs healthy": `${((killedOthers / healthyOthers - 1) * 100).toFixed(0)}%` },
-      { scenario: "apiserver frozen", seconds: frozenOthers, "vs healthy": `${((frozenOthers / healthyOthers - 1) * 100).toFixed(0)}%` },
+      {
+        scenario: "apiserver killed",
+        seconds: killedOthers,
+        "vs healthy": `${((killedOthers / healthyOthers - 1) * 100).toFixed(0)}%`,
+      },
+      {
+        scenario: "apiserver frozen",
+        seconds: frozenOthers,
+        "vs healthy": `${((frozenOthers / healthyOthers - 1) * 100).toFixed(0)}%`,
+      },
     ]);
     printTable("controller process memory", [{ "peak RSS MiB": Math.round(peakRss / 2 ** 20) }]);
     printJson("propagation", {

@@ -57,7 +57,12 @@ function etcdPid(): number | undefined {
 }
 
 /** RSS (KiB) of one cluster's own processes: apiserver, controller-manager, scheduler. */
-function clusterRss(cp: LocalControlPlane): { apiserver: number; controllerManager: number; scheduler: number; total: number } {
+function clusterRss(cp: LocalControlPlane): {
+  apiserver: number;
+  controllerManager: number;
+  scheduler: number;
+  total: number;
+} {
   const pids = cp.pids();
   const apiserver = procStatus(pids.apiserver, "VmRSS");
   const controllerManager = procStatus(pids.controllerManager, "VmRSS");
@@ -95,17 +100,23 @@ async function timeToAvailable(cp: LocalControlPlane): Promise<number> {
       spec: {
         replicas: 2,
         selector: { matchLabels: { app: "probe" } },
-        template: { metadata: { labels: { app: "probe" } }, spec: { containers: [{ name: "main", image: "nginx:1.25" }] } },
+        template: {
+          metadata: { labels: { app: "probe" } },
+          spec: { containers: [{ name: "main", image: "nginx:1.25" }] },
+        },
       },
     });
     for (;;) {
-      const d = await client.request<{ status?: { conditions?: Array<{ type: string; status: string }>; availableReplicas?: number } }>(
-        "GET",
-        "/apis/apps/v1/namespaces/default/deployments/probe",
-      );
-      if (d.body.status?.availableReplicas === 2 && d.body.status.conditions?.some((c) => c.type === "Available" && c.status === "True"))
+      const d = await client.request<{
+        status?: { conditions?: Array<{ type: string; status: string }>; availableReplicas?: number };
+      }>("GET", "/apis/apps/v1/namespaces/default/deployments/probe");
+      if (
+        d.body.status?.availableReplicas === 2 &&
+        d.body.status.conditions?.some((c) => c.type === "Available" && c.status === "True")
+      )
         return (Date.now() - started) / 1000;
-      if (Date.now() - started > 60_000) throw new Error(`Deployment default/probe on '${cp.name}' not Available after 60 s`);
+      if (Date.now() - started > 60_000)
+        throw new Error(`Deployment default/probe on '${cp.name}' not Available after 60 s`);
       await sleep(100);
     }
   } finally {
@@ -213,7 +224,10 @@ export async function run(): Promise<void> {
       { what: "idle CPU, 1 cluster (cores)", value: Number(cpu1.toFixed(3)) },
       { what: `idle CPU, ${many} clusters (cores)`, value: Number(cpuMany.toFixed(3)) },
       { what: "idle CPU per extra cluster (cores)", value: Number(cpuPerCluster.toFixed(3)) },
-      { what: `full clusters whose idle load fits ${cores} cores`, value: cpuPerCluster > 0 ? Math.floor(cores / cpuPerCluster) : null },
+      {
+        what: `full clusters whose idle load fits ${cores} cores`,
+        value: cpuPerCluster > 0 ? Math.floor(cores / cpuPerCluster) : null,
+      },
     ];
     printTable("local control planes: idle CPU over 10 s", cpu);
     printJson("provision", {

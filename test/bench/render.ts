@@ -58,7 +58,11 @@ async function recordChecksums(sizes: number[]): Promise<void> {
       const theirs = await measureProcess("kubectl", ["kustomize", generateOverlay(root, size)]);
       if (theirs.exitCode !== 0) throw new Error(`kubectl kustomize failed at ${size} objects: ${theirs.stderr}`);
       const objects = parse(theirs.stdout);
-      outputs[String(size)] = { objects: objects.length, sha256: checksum(objects), kubectlSeconds: Number(theirs.seconds.toFixed(1)) };
+      outputs[String(size)] = {
+        objects: objects.length,
+        sha256: checksum(objects),
+        kubectlSeconds: Number(theirs.seconds.toFixed(1)),
+      };
       process.stdout.write(`recorded ${size}: ${objects.length} objects in ${theirs.seconds.toFixed(1)} s\n`);
     } finally {
       rmSync(root, { recursive: true, force: true });
@@ -89,7 +93,10 @@ function goalFor(
 ): { goal: string; met: boolean | null } {
   const lessMemory = theirs ? ours.peakMiB < theirs.peakMiB : null;
   if (objects <= 20) {
-    return { goal: "<= kubectl time, < its memory", met: theirs ? ours.seconds <= theirs.seconds && lessMemory === true : null };
+    return {
+      goal: "<= kubectl time, < its memory",
+      met: theirs ? ours.seconds <= theirs.seconds && lessMemory === true : null,
+    };
   }
   if (objects === 5000) return { goal: "<= 1 s", met: ours.seconds <= 1 };
   if (objects === 20000) return { goal: "<= 4 s", met: ours.seconds <= 4 };
@@ -136,7 +143,10 @@ export async function run(): Promise<void> {
       }
       checks.check(identical !== false, `output at ${size} objects differs from kubectl kustomize's`);
       if (size > KUBECTL_MAX)
-        checks.check(identical !== null, `no recorded kubectl checksum for ${size} objects (RENDER_BENCH_RECORD=1 records it)`);
+        checks.check(
+          identical !== null,
+          `no recorded kubectl checksum for ${size} objects (RENDER_BENCH_RECORD=1 records it)`,
+        );
       seconds.set(size, ours.seconds);
       const { goal, met } = goalFor(size, ours, theirs);
       if (size >= 5000) checks.goal(met !== false, `${size} objects: ${ours.seconds.toFixed(3)} s (${goal})`);
@@ -179,7 +189,10 @@ export async function run(): Promise<void> {
         goalMet: factor <= LINEAR_FACTOR,
       },
     });
-    checks.goal(factor <= LINEAR_FACTOR, `20,000 objects take ${factor.toFixed(2)}x the time of 5,000 (<= ${LINEAR_FACTOR}x: linear)`);
+    checks.goal(
+      factor <= LINEAR_FACTOR,
+      `20,000 objects take ${factor.toFixed(2)}x the time of 5,000 (<= ${LINEAR_FACTOR}x: linear)`,
+    );
   }
   // A wrong output, or a missed goal at 5,000/20,000 objects, fails `npm run bench` (exit non-zero).
   checks.done();

@@ -121,7 +121,13 @@ async function pass(
         { name: "rest", maxConcurrent: "10%" },
       ],
       windows: [
-        { kind: "allow", schedule: "0 0 * * *", duration: "25h", timeZone: "Europe/Berlin", clusters: { matchLabels: { env: "prod" } } },
+        {
+          kind: "allow",
+          schedule: "0 0 * * *",
+          duration: "25h",
+          timeZone: "Europe/Berlin",
+          clusters: { matchLabels: { env: "prod" } },
+        },
         { kind: "deny", schedule: "0 0 29 2 *", duration: "24h" },
       ],
     },

@@ -50,7 +50,9 @@ function fastImportStream(files: number, commits: number): Buffer {
     }
     if (c % tagEvery === 0 && tag < TAGS) {
       tag++;
-      parts.push(`tag v0.${tag}.0\nfrom :${c}\ntagger Dev <dev@example.com> ${1_700_000_000 + c} +0000\n${data(`release v0.${tag}.0`)}`);
+      parts.push(
+        `tag v0.${tag}.0\nfrom :${c}\ntagger Dev <dev@example.com> ${1_700_000_000 + c} +0000\n${data(`release v0.${tag}.0`)}`,
+      );
     }
   }
   return Buffer.from(parts.join(""));
@@ -113,7 +115,8 @@ async function child(config: ChildConfig): Promise<ChildResult> {
     t = process.hrtime.bigint();
     const { artifact, changed } = await source.poll();
     newCommitMs.push(ms(t));
-    if (!changed || artifact.commit !== sha) throw new Error(`the poll after commit ${sha} returned ${artifact.revision}`);
+    if (!changed || artifact.commit !== sha)
+      throw new Error(`the poll after commit ${sha} returned ${artifact.revision}`);
   }
   const semver = new GitSource({ ...spec, ref: { semver: ">=0.1.0" } });
   const picked = await semver.poll();
@@ -179,7 +182,10 @@ export async function run(): Promise<void> {
   let sshd: Sshd | undefined;
   const t = process.hrtime.bigint();
   execFileSync("git", ["init", "-q", "--bare", bare]);
-  execFileSync("git", ["-C", bare, "fast-import", "--quiet"], { input: fastImportStream(files, commits), maxBuffer: 1 << 30 });
+  execFileSync("git", ["-C", bare, "fast-import", "--quiet"], {
+    input: fastImportStream(files, commits),
+    maxBuffer: 1 << 30,
+  });
   execFileSync("git", ["-C", bare, "symbolic-ref", "HEAD", "refs/heads/main"]);
   process.stdout.write(
     `repository: ${commits} commits, ${files} files, ${TAGS} tags, built by git fast-import in ${round(ms(t) / 1000)} s\n`,
@@ -218,7 +224,11 @@ export async function run(): Promise<void> {
           commitBase,
         };
         commitBase += 100;
-        const m = await measureProcess(process.execPath, [fileURLToPath(import.meta.url), "--child", JSON.stringify(config)]);
+        const m = await measureProcess(process.execPath, [
+          fileURLToPath(import.meta.url),
+          "--child",
+          JSON.stringify(config),
+        ]);
         if (m.exitCode !== 0) throw new Error(`the Flotilla source process failed over ${transport.name}: ${m.stderr}`);
         const ours = JSON.parse(m.stdout.trim().split("\n").pop()!) as ChildResult;
         const git = await gitCli(transport.url, bare, files, commitBase, transport.env);

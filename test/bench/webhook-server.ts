@@ -15,7 +15,11 @@ async function main(): Promise<void> {
     metrics: new Metrics(),
     ready: () => true,
     receivers: () => [
-      { token: "bench-token", secret: "bench-secret", onPush: () => process.stdout.write(`${JSON.stringify({ pushes: ++pushes })}\n`) },
+      {
+        token: "bench-token",
+        secret: "bench-secret",
+        onPush: () => process.stdout.write(`${JSON.stringify({ pushes: ++pushes })}\n`),
+      },
     ],
     logger: pino({ level: "silent" }),
   });

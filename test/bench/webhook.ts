@@ -95,7 +95,8 @@ export async function run(): Promise<void> {
       }
       const healthz = await healthzMillis(url);
       const statuses = new Map<string, number>();
-      for (const h of held) statuses.set(String(h.status ?? "held"), (statuses.get(String(h.status ?? "held")) ?? 0) + 1);
+      for (const h of held)
+        statuses.set(String(h.status ?? "held"), (statuses.get(String(h.status ?? "held")) ?? 0) + 1);
       const answered = held.filter((h) => c.expect.includes(h.status)).length;
       const growth = peak - before;
       rows.push({
@@ -125,7 +126,10 @@ export async function run(): Promise<void> {
       child.kill("SIGTERM");
     }
   }
-  printTable(`webhook: ${uploads} held uploads against the controller's HTTP server (goals: RSS growth < 32 MiB, /healthz < 1 s)`, rows);
+  printTable(
+    `webhook: ${uploads} held uploads against the controller's HTTP server (goals: RSS growth < 32 MiB, /healthz < 1 s)`,
+    rows,
+  );
   for (const row of rows) printJson("webhook", row);
   checks.done();
 }

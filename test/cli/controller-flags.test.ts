@@ -5,9 +5,10 @@ describe("flotilla controller: tenancy flags", () => {
   it("refuses a --default-service-account that is not a ServiceAccount name, before reading any kubeconfig", async () => {
     // A name with ':' would impersonate another user than system:serviceaccount:<namespace>:<name>.
     for (const bad of ["Deployer", "a:b", "system:serviceaccount:kube-system:admin", ".x", "x-"]) {
-      await expect(run(["--default-service-account", bad, "--kubeconfig", "/nonexistent/flotilla-flags-test"]), bad).rejects.toThrow(
-        `--default-service-account must be a ServiceAccount name, not '${bad}'`,
-      );
+      await expect(
+        run(["--default-service-account", bad, "--kubeconfig", "/nonexistent/flotilla-flags-test"]),
+        bad,
+      ).rejects.toThrow(`--default-service-account must be a ServiceAccount name, not '${bad}'`);
     }
   });
 

@@ -36,10 +36,10 @@ describe("flotilla diff between revisions of a platform repository", () => {
     });
     repo.git("tag", "v0.0.2");
     sha.tenant = repo.commit("tenants(dummy): more cpu in non-prod (#3)", {
-      "tenants/aws/non-prod/dummy/quota.yaml": readFileSync(join(repo.work, "tenants/aws/non-prod/dummy/quota.yaml"), "utf8").replace(
-        '"2"',
-        '"3"',
-      ),
+      "tenants/aws/non-prod/dummy/quota.yaml": readFileSync(
+        join(repo.work, "tenants/aws/non-prod/dummy/quota.yaml"),
+        "utf8",
+      ).replace('"2"', '"3"'),
     });
     sha.cluster = repo.commit("providers(aws): label the cluster (#4)", {
       "providers/aws/v1/clusters/non-prod/non-prod-eu-west-1/namespaced/non-prod-eu-west-1/extra.yaml":
@@ -59,7 +59,9 @@ describe("flotilla diff between revisions of a platform repository", () => {
       "providers/aws/v1/clusters/non-prod/non-prod-eu-west-1/namespaced/non-prod-eu-west-1/secret.yaml":
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: api\n  namespace: kube-system\ndata:\n  token: bmV3LXRva2Vu\n",
     });
-    sha.removed = repo.commit("tenants(dummy): drop non-prod settings (#8)", { "tenants/aws/non-prod/dummy/quota.yaml": null });
+    sha.removed = repo.commit("tenants(dummy): drop non-prod settings (#8)", {
+      "tenants/aws/non-prod/dummy/quota.yaml": null,
+    });
   });
   afterAll(() => repo.remove());
 
@@ -76,7 +78,10 @@ describe("flotilla diff between revisions of a platform repository", () => {
         "non-prod-eu-west-1",
         ["non-prod-eu-west-1/feature-ingress-nginx:changed:changed Deployment/ingress-nginx/ingress-nginx-controller"],
       ],
-      ["prod-eu-west-1", ["prod-eu-west-1/feature-ingress-nginx:changed:changed Deployment/ingress-nginx/ingress-nginx-controller"]],
+      [
+        "prod-eu-west-1",
+        ["prod-eu-west-1/feature-ingress-nginx:changed:changed Deployment/ingress-nginx/ingress-nginx-controller"],
+      ],
     ]);
   });
 
@@ -95,7 +100,10 @@ describe("flotilla diff between revisions of a platform repository", () => {
   it("a new cluster shows all its units as added, and its Cluster object on the management cluster", async () => {
     const d = await diff(sha.cluster!, sha.newCluster!);
     expect(d.clusters.map((c) => c.cluster)).toEqual(["mgmt", "non-prod-eu-west-2"]);
-    expect(summary(d)[0]).toEqual(["mgmt", ["flux-system/mgmt:changed:added Cluster/non-prod-eu-west-2/non-prod-eu-west-2"]]);
+    expect(summary(d)[0]).toEqual([
+      "mgmt",
+      ["flux-system/mgmt:changed:added Cluster/non-prod-eu-west-2/non-prod-eu-west-2"],
+    ]);
     expect(d.clusters[1]!.units.every((u) => u.change === "added")).toBe(true);
     expect(d.clusters[1]!.units.map((u) => u.unit)).toContain("non-prod-eu-west-2/feature-ingress-nginx");
   });
@@ -118,7 +126,9 @@ describe("flotilla diff between revisions of a platform repository", () => {
 
   it("exits 1 with differences and 0 without, as flux diff; md is a PR comment", async () => {
     let out = "";
-    const spy = vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
+    const spy = vi
+      .spyOn(process.stdout, "write")
+      .mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
     try {
       expect(await run(["--repo", repo.work, "--base", sha.tenant!, "--head", sha.cluster!, "--format", "md"])).toBe(1);
       expect(out).toContain("| non-prod-eu-west-1 (non-prod) | `non-prod-eu-west-1` | 1/0/0 |");
@@ -153,7 +163,8 @@ describe("flotilla diff when the release GitRepository follows main's branch at 
       `spec: { interval: 5m, path: ./apps, prune: true, sourceRef: { kind: GitRepository, name: ${source}, namespace: flux-system }, kubeConfig: { secretRef: { name: ${cluster}-kubeconfig } } }`,
       "",
     ].join("\n");
-  const app = (size: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: default\ndata:\n  size: "${size}"\n`;
+  const app = (size: string) =>
+    `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: default\ndata:\n  size: "${size}"\n`;
   const mgmt = "providers/cloud/v1/mgmt/namespaced";
 
   let repo: TestRepo;
@@ -168,14 +179,19 @@ describe("flotilla diff when the release GitRepository follows main's branch at 
     repo.git("tag", "v0.1.0");
     repo.commit("fix(apps): bigger", { "apps/app.yaml": app("large") });
     repo.git("tag", "v0.2.0");
-    repo.commit("chore(release): live follows v0.2.0", { [`${mgmt}/flux-system/sources.yaml`]: sources("tag: v0.2.0") });
+    repo.commit("chore(release): live follows v0.2.0", {
+      [`${mgmt}/flux-system/sources.yaml`]: sources("tag: v0.2.0"),
+    });
   });
   afterAll(() => repo.remove());
 
   it("renders that source at the base revision, not at today's tip of the branch, so the promoted cluster shows its change", async () => {
     const d = await diffRevisions(await openRepositoryInput(repo.work), "v0.1.0", "main");
     expect(
-      d.clusters.map((c) => [c.cluster, c.units.map((u) => `${u.unit}:${u.objects.map((o) => `${o.change} ${o.ref}`).join(",")}`)]),
+      d.clusters.map((c) => [
+        c.cluster,
+        c.units.map((u) => `${u.unit}:${u.objects.map((o) => `${o.change} ${o.ref}`).join(",")}`),
+      ]),
     ).toEqual([
       ["dev", ["dev/apps:changed ConfigMap/default/app"]],
       ["live", ["live/apps:changed ConfigMap/default/app"]],

@@ -11,7 +11,17 @@ describe("flotilla COMMAND --help", () => {
   });
 
   it("answers -h for every command without running it", async () => {
-    for (const command of ["render", "diff", "release-notes", "lint-commits", "promote", "controller", "up", "plan", "status"]) {
+    for (const command of [
+      "render",
+      "diff",
+      "release-notes",
+      "lint-commits",
+      "promote",
+      "controller",
+      "up",
+      "plan",
+      "status",
+    ]) {
       const { code, out } = await capture(() => main([command, "-h"]));
       expect(code, command).toBe(0);
       expect(out, command).toContain(`usage: flotilla ${command}`);

@@ -7,7 +7,8 @@ import { capture } from "../support/capture-output.js";
 import { TestRepo } from "../support/git-repo.js";
 
 // Small repositories unlike the reference one, built with the git CLI.
-const cluster = (name: string) => `apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata: {name: ${name}, namespace: ${name}}\n`;
+const cluster = (name: string) =>
+  `apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata: {name: ${name}, namespace: ${name}}\n`;
 const info = (name: string) =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cluster-info, namespace: kube-public}\ndata: {cluster: ${name}}\n`;
 const FLEET: Record<string, string> = {
@@ -29,9 +30,9 @@ describe("flotilla plan on repositories it has not seen", () => {
     repo.git("tag", "v1.0.0");
     const { code, out } = await capture(() => run(["--repo", repo!.work, "--json"]));
     expect(code).toBe(0);
-    const sources = (JSON.parse(out) as Array<{ kind: string; metadata: { name: string }; spec: { ref?: unknown } }>).filter(
-      (o) => o.kind === "GitRepository",
-    );
+    const sources = (
+      JSON.parse(out) as Array<{ kind: string; metadata: { name: string }; spec: { ref?: unknown } }>
+    ).filter((o) => o.kind === "GitRepository");
     expect(sources.map((g) => [g.metadata.name, g.spec.ref])).toEqual([
       ["main", { branch: "master" }],
       ["release", { tag: "v1.0.0" }],

@@ -11,7 +11,9 @@ const GITREPOS = "providers/aws/v1/mgmt/namespaced/flux-system/gitrepositories.y
 
 async function capture(fn: () => Promise<number>): Promise<string> {
   let out = "";
-  const spy = vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
+  const spy = vi
+    .spyOn(process.stdout, "write")
+    .mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
   try {
     await fn();
     return out;
@@ -27,7 +29,10 @@ describe("flotilla promote in a Flux-compatible repository", () => {
   beforeAll(async () => {
     repo = TestRepo.create();
     cpSync(REFERENCE, repo.work, { recursive: true });
-    const manifest = readFileSync(join(repo.work, GITREPOS), "utf8").replace("tag: v0.0.3", "tag: v0.0.2 # prod runs this");
+    const manifest = readFileSync(join(repo.work, GITREPOS), "utf8").replace(
+      "tag: v0.0.3",
+      "tag: v0.0.2 # prod runs this",
+    );
     repo.commit("feat: platform (#1)", { [GITREPOS]: manifest });
     repo.git("tag", "v0.0.2");
     repo.commit("feat(access-control): add admin role (#2)", {
@@ -51,9 +56,13 @@ describe("flotilla promote in a Flux-compatible repository", () => {
     const file = repo.git("show", `promote/prod-v0.0.3:${GITREPOS}`);
     expect(file).toContain("tag: v0.0.3");
     expect(file).toContain("branch: main");
-    expect(repo.git("log", "-1", "--format=%s", "promote/prod-v0.0.3")).toBe("chore(release): promote v0.0.3 to aws prod");
+    expect(repo.git("log", "-1", "--format=%s", "promote/prod-v0.0.3")).toBe(
+      "chore(release): promote v0.0.3 to aws prod",
+    );
     expect(repo.git("log", "-1", "--format=%b", "promote/prod-v0.0.3")).toContain("add admin role");
-    expect(repo.git("diff", "--stat", "main", "promote/prod-v0.0.3")).toMatch(/1 file changed, 1 insertion\(\+\), 1 deletion\(-\)/);
+    expect(repo.git("diff", "--stat", "main", "promote/prod-v0.0.3")).toMatch(
+      /1 file changed, 1 insertion\(\+\), 1 deletion\(-\)/,
+    );
     expect(repo.git("status", "--porcelain")).toBe("");
   });
 
@@ -89,11 +98,13 @@ describe("flotilla promote in a Flux-compatible repository", () => {
     process.env.FLOTILLA_GIT_USERNAME = "ci";
     process.env.FLOTILLA_GIT_PASSWORD = "push-secret";
     try {
-      const out = await capture(() => run(["v0.0.3", "--repo", repo.work, "--push", "--remote-branch", "promote-with-auth"]));
-      expect(out).not.toContain("push-secret");
-      expect(execFileSync("git", ["-C", repo.bare, "branch", "--list", "promote-with-auth"], { encoding: "utf8" }).trim()).toBe(
-        "promote-with-auth",
+      const out = await capture(() =>
+        run(["v0.0.3", "--repo", repo.work, "--push", "--remote-branch", "promote-with-auth"]),
       );
+      expect(out).not.toContain("push-secret");
+      expect(
+        execFileSync("git", ["-C", repo.bare, "branch", "--list", "promote-with-auth"], { encoding: "utf8" }).trim(),
+      ).toBe("promote-with-auth");
     } finally {
       delete process.env.FLOTILLA_GIT_USERNAME;
       delete process.env.FLOTILLA_GIT_PASSWORD;
@@ -114,7 +125,9 @@ describe("flotilla promote in convention mode", () => {
         ],
         { cwd: repo.work },
       );
-      repo.commit("feat: platform (#1)", { "flotilla.yaml": "# release promoted by PR\nsources:\n  release:\n    tag: v0.0.1\n" });
+      repo.commit("feat: platform (#1)", {
+        "flotilla.yaml": "# release promoted by PR\nsources:\n  release:\n    tag: v0.0.1\n",
+      });
       repo.git("tag", "v0.0.1");
       repo.commit("fix(ingress-nginx): x (#2)", {
         "features/ingress-nginx/namespaced/extra.yaml":
@@ -122,7 +135,9 @@ describe("flotilla promote in convention mode", () => {
       });
       repo.git("tag", "v0.0.2");
       await capture(() => run(["v0.0.2", "--repo", repo.work]));
-      expect(repo.git("show", "promote/prod-v0.0.2:flotilla.yaml")).toBe("# release promoted by PR\nsources:\n  release:\n    tag: v0.0.2");
+      expect(repo.git("show", "promote/prod-v0.0.2:flotilla.yaml")).toBe(
+        "# release promoted by PR\nsources:\n  release:\n    tag: v0.0.2",
+      );
     } finally {
       repo.remove();
     }

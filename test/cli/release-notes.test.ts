@@ -10,7 +10,9 @@ const cm = (n: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: $
 
 async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string }> {
   let out = "";
-  const spy = vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
+  const spy = vi
+    .spyOn(process.stdout, "write")
+    .mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
   try {
     return { code: await fn(), out };
   } finally {
@@ -63,7 +65,12 @@ describe("release notes over a rewritten history", () => {
   afterAll(() => repo.remove());
 
   it("lists only what v0.0.3 adds: PRs #9–#14 and the unconventional title under Other", async () => {
-    const notes = await releaseNotes(LocalRepository.open(repo.work), "v0.0.2", "v0.0.3", "git@github.com:example/platform.git");
+    const notes = await releaseNotes(
+      LocalRepository.open(repo.work),
+      "v0.0.2",
+      "v0.0.3",
+      "git@github.com:example/platform.git",
+    );
     const prs = notes.sections.flatMap((s) => s.entries.map((e) => e.pr)).sort((a, b) => a! - b!);
     expect(prs).toEqual([9, 10, 11, 12, 13, 14]);
     expect(notes.other.map((e) => e.title)).toEqual(["Update README"]);
@@ -82,7 +89,9 @@ describe("release notes over a rewritten history", () => {
     const { out } = await capture(() => run(["v0.0.2..v0.0.3", "--repo", repo.work]));
     expect(out).toContain("### Features");
     expect(out).toContain("### Tenants");
-    expect(out).toContain("- **access-control:** add platform-admin role ([#9](https://github.com/example/platform/pull/9)) — Ana");
+    expect(out).toContain(
+      "- **access-control:** add platform-admin role ([#9](https://github.com/example/platform/pull/9)) — Ana",
+    );
     expect(out).toContain("**BREAKING** **helloworld-operator:** rename custom resource");
     expect(out).toContain("### Other");
   });
@@ -95,7 +104,9 @@ describe("release notes over a rewritten history", () => {
   it("--next with nothing to release since the last tag prints no version and exits 1", async () => {
     const { code, out, err } = await captureAll(() => run(["--next", "--repo", repo.work]));
     expect({ code, out }).toEqual({ code: 1, out: "" });
-    expect(err).toMatch(/^nothing to release: (HEAD is v0\.0\.3|the \d+ commit\(s\) since v0\.0\.3 are chore, docs, ci or test only)/);
+    expect(err).toMatch(
+      /^nothing to release: (HEAD is v0\.0\.3|the \d+ commit\(s\) since v0\.0\.3 are chore, docs, ci or test only)/,
+    );
   });
 
   it("suggests the next version from commit types since the last tag", async () => {

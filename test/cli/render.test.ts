@@ -30,7 +30,9 @@ describe("flotilla render", () => {
   it("prints the build as multi-document YAML", async () => {
     const { code, out } = await capture([join(dir, "app"), "--root", dir]);
     expect(code).toBe(0);
-    expect(out).toBe("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x-c\ndata:\n  greeting: ${greeting:=hello}\n");
+    expect(out).toBe(
+      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x-c\ndata:\n  greeting: ${greeting:=hello}\n",
+    );
   });
 
   it("substitutes variables given with --substitute", async () => {

@@ -10,7 +10,9 @@ describe("flotilla controller: replica and sharding flags", () => {
   });
 
   it("takes client-go's durations by default and the pod's name as identity", () => {
-    expect(parseReplicaFlags({ "lease-namespace": "flux-system" }, { POD_NAME: "flotilla-controller-7d9f8-abcde" })).toEqual({
+    expect(
+      parseReplicaFlags({ "lease-namespace": "flux-system" }, { POD_NAME: "flotilla-controller-7d9f8-abcde" }),
+    ).toEqual({
       replicas: {
         identity: "flotilla-controller-7d9f8-abcde",
         namespace: "flux-system",
@@ -39,7 +41,10 @@ describe("flotilla controller: replica and sharding flags", () => {
   it.each([
     [{ "lease-namespace": "Flux_System" }, /--lease-namespace must be a namespace name/],
     [{ "lease-namespace": "ns", "replica-id": "Bad/Name" }, /--replica-id must be a pod name/],
-    [{ "lease-namespace": "ns", "replica-id": "r", "lease-duration": "10s", "renew-deadline": "10s" }, /--retry-period < --renew-deadline/],
+    [
+      { "lease-namespace": "ns", "replica-id": "r", "lease-duration": "10s", "renew-deadline": "10s" },
+      /--retry-period < --renew-deadline/,
+    ],
     [{ "lease-namespace": "ns", "replica-id": "r", "retry-period": "1ms" }, /--retry-period must be between/],
     [{ "lease-namespace": "ns", "replica-id": "r", "lease-duration": "soon" }, /--lease-duration/],
     [{ "replica-id": "r" }, /--replica-id needs --lease-namespace/],

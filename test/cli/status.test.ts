@@ -21,7 +21,9 @@ const ready = (
   status: Condition["status"],
   message: string,
   reason = status === "True" ? "ReconciliationSucceeded" : "BuildFailed",
-): Condition[] => [{ type: "Ready", status, reason, message, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z") }];
+): Condition[] => [
+  { type: "Ready", status, reason, message, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z") },
+];
 
 describe("flotilla status against a real management apiserver", () => {
   let harness: Harness;
@@ -31,7 +33,11 @@ describe("flotilla status against a real management apiserver", () => {
   let bareKubeconfig: string;
 
   /** Creates a Kustomization, then writes its status through the status subresource. */
-  async function unit(namespace: string, name: string, opts: { cluster?: string; conditions?: Condition[]; suspend?: boolean }) {
+  async function unit(
+    namespace: string,
+    name: string,
+    opts: { cluster?: string; conditions?: Condition[]; suspend?: boolean },
+  ) {
     const spec = {
       interval: "10m",
       path: `./${name}`,
@@ -40,12 +46,16 @@ describe("flotilla status against a real management apiserver", () => {
       ...(opts.cluster ? { kubeConfig: { secretRef: { name: `${opts.cluster}-kubeconfig` } } } : {}),
       ...(opts.suspend ? { suspend: true } : {}),
     };
-    const created = await mgmt.request<{ metadata: { resourceVersion: string } }>("POST", `${KS}/namespaces/${namespace}/kustomizations`, {
-      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
-      kind: "Kustomization",
-      metadata: { name, namespace },
-      spec,
-    });
+    const created = await mgmt.request<{ metadata: { resourceVersion: string } }>(
+      "POST",
+      `${KS}/namespaces/${namespace}/kustomizations`,
+      {
+        apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+        kind: "Kustomization",
+        metadata: { name, namespace },
+        spec,
+      },
+    );
     if (opts.conditions) await setUnitStatus(namespace, name, opts.conditions);
     return created.body;
   }
@@ -57,7 +67,12 @@ describe("flotilla status against a real management apiserver", () => {
       { contentType: "application/merge-patch+json" },
     );
   }
-  async function cluster(namespace: string, name: string, phase: string | undefined, readyStatus?: Condition["status"]) {
+  async function cluster(
+    namespace: string,
+    name: string,
+    phase: string | undefined,
+    readyStatus?: Condition["status"],
+  ) {
     await mgmt.request("POST", `${CAPI}/namespaces/${namespace}/clusters`, {
       apiVersion: "cluster.x-k8s.io/v1beta1",
       kind: "Cluster",
@@ -201,7 +216,8 @@ describe("flotilla status against a real management apiserver", () => {
         ready("True", "Applied revision: v0.0.3@sha1:4444444444444444444444444444444444444444"),
       );
       await setClusterStatus("prod-eu-west-1", "prod-eu-west-1", "Provisioned", "True");
-      for (let i = 0; i < 100 && !(JSON.parse(outputs.at(-1)!) as FleetStatus).ready; i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 100 && !(JSON.parse(outputs.at(-1)!) as FleetStatus).ready; i++)
+        await new Promise((r) => setTimeout(r, 50));
     } finally {
       stop.abort();
     }
@@ -241,7 +257,9 @@ describe("flotilla status against a real management apiserver", () => {
     } finally {
       vi.unstubAllEnvs();
     }
-    expect(() => readKubeconfig(undefined, {}, join(tmp, "no-home"))).toThrow(/no kubeconfig: none of '.*no-home\/\.kube\/config' exists/);
+    expect(() => readKubeconfig(undefined, {}, join(tmp, "no-home"))).toThrow(
+      /no kubeconfig: none of '.*no-home\/\.kube\/config' exists/,
+    );
     expect(() => readKubeconfig(join(tmp, "nope"))).toThrow(/kubeconfig '.*nope' does not exist/);
     const error = (() => {
       try {
@@ -250,7 +268,9 @@ describe("flotilla status against a real management apiserver", () => {
         return e;
       }
     })();
-    expect(describeError(error)).toBe(`${join(tmp, "nope")}: --kubeconfig: kubeconfig '${join(tmp, "nope")}' does not exist`);
+    expect(describeError(error)).toBe(
+      `${join(tmp, "nope")}: --kubeconfig: kubeconfig '${join(tmp, "nope")}' does not exist`,
+    );
   });
 
   it("on a cluster without Flotilla's CRDs, fails with an error that says so", async () => {

@@ -45,7 +45,9 @@ describe("flotilla up on the reference repository of the article (Flux objects, 
       "tenants-common",
       "tenants-prod",
     ]) {
-      expect(finalTable).toMatch(new RegExp(`prod-eu-west-1\\s+${unit}\\s+prod-eu-west-1\\s+True\\s+Applied revision: v0.0.3@sha1:${sha}`));
+      expect(finalTable).toMatch(
+        new RegExp(`prod-eu-west-1\\s+${unit}\\s+prod-eu-west-1\\s+True\\s+Applied revision: v0.0.3@sha1:${sha}`),
+      );
     }
     expect(finalTable).toMatch(new RegExp(`flux-system\\s+mgmt\\s+mgmt\\s+True\\s+Applied revision: main@sha1:${sha}`));
     // The custom resource waited for its CRD's unit instead of failing first.

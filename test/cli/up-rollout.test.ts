@@ -24,7 +24,8 @@ describe("flotilla up on the example fleet with rollouts", () => {
   afterAll(() => repo.remove());
 
   it("shows the waves of prod's Rollout under the units, through to Succeeded", async () => {
-    for (const dir of ["features", "providers", "tenants"]) cpSync(join(ROOT, dir), join(repo.work, dir), { recursive: true });
+    for (const dir of ["features", "providers", "tenants"])
+      cpSync(join(ROOT, dir), join(repo.work, dir), { recursive: true });
     repo.commit("feat: example fleet with waves (#1)", { "flotilla.yaml": FLOTILLA_YAML });
     repo.git("tag", "v0.1.0");
     const { code, out, err } = await capture(() =>

@@ -12,7 +12,8 @@ describe("flotilla up, the main job, on the example fleet", () => {
   afterAll(() => repo.remove());
 
   it("provisions both workload clusters and brings all 15 units to Ready, prod from the release tag", async () => {
-    for (const dir of ["features", "providers", "tenants"]) cpSync(join(ROOT, dir), join(repo.work, dir), { recursive: true });
+    for (const dir of ["features", "providers", "tenants"])
+      cpSync(join(ROOT, dir), join(repo.work, dir), { recursive: true });
     const sha = repo.commit("feat: example fleet (#1)", {});
     repo.git("tag", "v0.1.0");
     const { code, out, err } = await capture(() =>
@@ -21,11 +22,16 @@ describe("flotilla up, the main job, on the example fleet", () => {
     expect(code, err).toBe(0);
     expect(err).toMatch(/all 15 units ready after/);
     expect(out).toMatch(
-      new RegExp(`non-prod-local-1\\s+tenants-non-prod\\s+non-prod-local-1\\s+True\\s+Applied revision: main@sha1:${sha}`),
+      new RegExp(
+        `non-prod-local-1\\s+tenants-non-prod\\s+non-prod-local-1\\s+True\\s+Applied revision: main@sha1:${sha}`,
+      ),
     );
-    expect(out).toMatch(new RegExp(`prod-local-1\\s+common\\s+prod-local-1\\s+True\\s+Applied revision: v0.1.0@sha1:${sha}`));
+    expect(out).toMatch(
+      new RegExp(`prod-local-1\\s+common\\s+prod-local-1\\s+True\\s+Applied revision: v0.1.0@sha1:${sha}`),
+    );
     const kubeconfig = readFileSync(join(repo.root, "kubeconfig"), "utf8");
-    for (const context of ["mgmt", "non-prod-local-1", "prod-local-1"]) expect(kubeconfig).toContain(`name: ${context}\n`);
+    for (const context of ["mgmt", "non-prod-local-1", "prod-local-1"])
+      expect(kubeconfig).toContain(`name: ${context}\n`);
   }, 300_000);
 });
 
@@ -53,7 +59,16 @@ describe("flotilla up when the management cluster's unit cannot create the Clust
     });
     const started = Date.now();
     const { code, err } = await capture(() =>
-      run(["--repo", repo.work, "--once", "--timeout", "40s", "--no-create-namespaces", "--kubeconfig-out", join(repo.root, "kubeconfig")]),
+      run([
+        "--repo",
+        repo.work,
+        "--once",
+        "--timeout",
+        "40s",
+        "--no-create-namespaces",
+        "--kubeconfig-out",
+        join(repo.root, "kubeconfig"),
+      ]),
     );
     expect(code, err).toBe(1);
     expect(Date.now() - started).toBeLessThan(70_000);

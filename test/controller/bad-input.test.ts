@@ -8,7 +8,8 @@ import { startControllerTestbed, type ControllerTestbed } from "../support/contr
 import { until } from "../support/until.js";
 
 const files: Record<string, string> = {
-  "apps/good/settings.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: default}\ndata: {colour: blue}\n",
+  "apps/good/settings.yaml":
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: default}\ndata: {colour: blue}\n",
   "apps/encrypted/creds.yaml": `apiVersion: v1
 kind: Secret
 metadata: {name: creds, namespace: default}
@@ -39,11 +40,18 @@ const unit = (name: string, spec: Record<string, unknown>): KubeObject => ({
   apiVersion: "kustomize.toolkit.fluxcd.io/v1",
   kind: "Kustomization",
   metadata: { name, namespace: "flux-system" },
-  spec: { interval: "10m", prune: true, path: "./apps/good", sourceRef: { kind: "GitRepository", name: "platform" }, ...spec },
+  spec: {
+    interval: "10m",
+    prune: true,
+    path: "./apps/good",
+    sourceRef: { kind: "GitRepository", name: "platform" },
+    ...spec,
+  },
 });
 
-const ready = (o: { status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> } }) =>
-  o.status?.conditions?.find((c) => c.type === "Ready");
+const ready = (o: {
+  status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> };
+}) => o.status?.conditions?.find((c) => c.type === "Ready");
 
 describe("bad input gets a clear Ready=False on its own unit, and nothing else is disturbed", () => {
   let bed: ControllerTestbed;
@@ -51,7 +59,12 @@ describe("bad input gets a clear Ready=False on its own unit, and nothing else i
   let controller: Controller;
 
   const get = async (name: string) =>
-    (await mgmt.request<Kustomization>("GET", `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/${name}`)).body;
+    (
+      await mgmt.request<Kustomization>(
+        "GET",
+        `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/${name}`,
+      )
+    ).body;
   const failedWith = (name: string, reason: string) =>
     until(`${name}: Ready=False ${reason}`, async () => {
       const k = await get(name);
@@ -74,7 +87,10 @@ describe("bad input gets a clear Ready=False on its own unit, and nothing else i
       unit("cycle-a", { dependsOn: [{ name: "cycle-b" }] }),
       unit("cycle-b", { dependsOn: [{ name: "cycle-a" }] }),
       unit("no-value-key", { kubeConfig: { secretRef: { name: "w9-kubeconfig" } } }),
-      unit("encrypted", { path: "./apps/encrypted", decryption: { provider: "sops", secretRef: { name: "sops-age" } } }),
+      unit("encrypted", {
+        path: "./apps/encrypted",
+        decryption: { provider: "sops", secretRef: { name: "sops-age" } },
+      }),
       unit("nothing-encrypted", { decryption: { provider: "sops" } }),
       unit("unhealthy", { path: "./apps/unhealthy", wait: true, timeout: "3s" }),
       unit("bad-interval", { interval: "ten minutes" }),
@@ -96,7 +112,9 @@ describe("bad input gets a clear Ready=False on its own unit, and nothing else i
     expect(await failedWith("cycle-a", "DependencyNotReady")).toBe(
       "dependency cycle: flux-system/cycle-a → flux-system/cycle-b → flux-system/cycle-a (spec.dependsOn)",
     );
-    expect(await failedWith("cycle-b", "DependencyNotReady")).toContain("dependency cycle: flux-system/cycle-b → flux-system/cycle-a");
+    expect(await failedWith("cycle-b", "DependencyNotReady")).toContain(
+      "dependency cycle: flux-system/cycle-b → flux-system/cycle-a",
+    );
   });
 
   it("names a kubeconfig Secret without the value key", async () => {
@@ -110,7 +128,9 @@ describe("bad input gets a clear Ready=False on its own unit, and nothing else i
     expect(message).toContain("Secret/default/creds is SOPS-encrypted");
     expect(message).toContain("spec.decryption");
     expect(message).not.toContain("ENC[");
-    expect((await mgmt.request("GET", "/api/v1/namespaces/default/secrets/creds", undefined, { allow: [404] })).status).toBe(404);
+    expect(
+      (await mgmt.request("GET", "/api/v1/namespaces/default/secrets/creds", undefined, { allow: [404] })).status,
+    ).toBe(404);
     await until("nothing-encrypted Ready", async () => ready(await get("nothing-encrypted"))?.status === "True");
   });
 
@@ -133,7 +153,10 @@ describe("bad input gets a clear Ready=False on its own unit, and nothing else i
       controller.requestPoll("flux-system/platform");
       const broken = await until("the source to fail", async () => {
         const g = (
-          await mgmt.request<GitRepository>("GET", "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/platform")
+          await mgmt.request<GitRepository>(
+            "GET",
+            "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/platform",
+          )
         ).body;
         return ready(g)?.status === "False" && g;
       });
@@ -149,7 +172,10 @@ describe("bad input gets a clear Ready=False on its own unit, and nothing else i
     controller.requestPoll("flux-system/platform");
     await until("the source to recover", async () => {
       const g = (
-        await mgmt.request<GitRepository>("GET", "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/platform")
+        await mgmt.request<GitRepository>(
+          "GET",
+          "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/platform",
+        )
       ).body;
       return ready(g)?.status === "True";
     });

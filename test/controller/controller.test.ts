@@ -60,10 +60,16 @@ describe("the controller reconciles a convention-mode repository from git", () =
 
   const units = async () =>
     (await mgmt.request<{ items: Unit[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items;
-  const unit = async (ns: string, name: string) => (await units()).find((u) => u.metadata.namespace === ns && u.metadata.name === name);
+  const unit = async (ns: string, name: string) =>
+    (await units()).find((u) => u.metadata.namespace === ns && u.metadata.name === name);
   const startController = async () => {
     const logger = createLogger({ level: process.env.FLOTILLA_LOG_LEVEL ?? "silent" });
-    controller = new Controller({ kubeconfig: bed.harness.get("mgmt")!.kubeconfig, concurrency: 4, logger, allowInsecureHttp: true });
+    controller = new Controller({
+      kubeconfig: bed.harness.get("mgmt")!.kubeconfig,
+      concurrency: 4,
+      logger,
+      allowInsecureHttp: true,
+    });
     await controller.start();
     planner = new FleetPlanner(controller, { repoUrl: bed.repoUrl, logger });
     await planner.bootstrap();
@@ -72,7 +78,9 @@ describe("the controller reconciles a convention-mode repository from git", () =
     until(`all units at ${sha.slice(0, 7)}`, async () => {
       const list = await units();
       return (
-        list.length >= 6 && list.every((u) => ready(u)?.status === "True" && u.status?.lastAppliedRevision === `main@sha1:${sha}`) && list
+        list.length >= 6 &&
+        list.every((u) => ready(u)?.status === "True" && u.status?.lastAppliedRevision === `main@sha1:${sha}`) &&
+        list
       );
     });
 
@@ -106,7 +114,8 @@ describe("the controller reconciles a convention-mode repository from git", () =
     await until(
       "w1's first unit applied",
       async () =>
-        (await w1.request("GET", "/api/v1/namespaces/kube-public/configmaps/cluster-info", undefined, { allow: [404] })).status === 200,
+        (await w1.request("GET", "/api/v1/namespaces/kube-public/configmaps/cluster-info", undefined, { allow: [404] }))
+          .status === 200,
       30_000,
     );
     // The cause: the Secret's watch event requeued the waiting unit (its interval is minutes away).
@@ -122,7 +131,10 @@ describe("the controller reconciles a convention-mode repository from git", () =
       ["flux-system/mgmt", "w1/common", "w1/feature-widgets", "w1/tenants-common", "w1/tenants-dev", "w1/w1"].sort(),
     );
     const common = list.find((u) => u.metadata.name === "common")!;
-    expect(ready(common)).toMatchObject({ reason: "ReconciliationSucceeded", message: `Applied revision: main@sha1:${sha}` });
+    expect(ready(common)).toMatchObject({
+      reason: "ReconciliationSucceeded",
+      message: `Applied revision: main@sha1:${sha}`,
+    });
     expect(common.spec.dependsOn).toEqual([{ name: "feature-widgets" }]);
     expect(common.status?.inventory?.entries).toEqual([{ id: "default_shiny_example.com_Widget", v: "v1" }]);
     expect((await w1.request("GET", "/apis/example.com/v1/namespaces/default/widgets/shiny")).status).toBe(200);
@@ -147,14 +159,17 @@ describe("the controller reconciles a convention-mode repository from git", () =
     bed.repo.push();
     controller!.requestPollOfUrl((url) => url.endsWith("/repo.git"));
     await allReadyAt(sha);
-    expect((await w1.request("GET", "/api/v1/namespaces/team/configmaps/settings", undefined, { allow: [404] })).status).toBe(404);
+    expect(
+      (await w1.request("GET", "/api/v1/namespaces/team/configmaps/settings", undefined, { allow: [404] })).status,
+    ).toBe(404);
     expect((await w1.request("GET", "/api/v1/namespaces/team/configmaps/colour")).status).toBe(200);
   });
 
   it("keeps the last applied state when a render fails, and says which file", async () => {
     const good = bed.repo.git("rev-parse", "HEAD");
     const bad = bed.repo.commit("fix(widgets): broken yaml", {
-      "providers/local/v1/clusters/dev/common/widget.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: shiny\n",
+      "providers/local/v1/clusters/dev/common/widget.yaml":
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: shiny\n",
     });
     bed.repo.push();
     controller!.requestPollOfUrl(() => true);
@@ -167,7 +182,8 @@ describe("the controller reconciles a convention-mode repository from git", () =
     expect(failed.status?.lastAttemptedRevision).toBe(`main@sha1:${bad}`);
     expect((await w1.request("GET", "/apis/example.com/v1/namespaces/default/widgets/shiny")).status).toBe(200);
     bed.repo.commit("fix(widgets): repaired", {
-      "providers/local/v1/clusters/dev/common/widget.yaml": files["providers/local/v1/clusters/dev/common/widget.yaml"]!,
+      "providers/local/v1/clusters/dev/common/widget.yaml":
+        files["providers/local/v1/clusters/dev/common/widget.yaml"]!,
     });
     bed.repo.push();
     controller!.requestPollOfUrl(() => true);
@@ -176,7 +192,10 @@ describe("the controller reconciles a convention-mode repository from git", () =
 
   it("resumes after a restart from the objects' status, rewriting nothing on the cluster", async () => {
     const before = (
-      await w1.request<{ metadata: { resourceVersion: string } }>("GET", "/apis/example.com/v1/namespaces/default/widgets/shiny")
+      await w1.request<{ metadata: { resourceVersion: string } }>(
+        "GET",
+        "/apis/example.com/v1/namespaces/default/widgets/shiny",
+      )
     ).body.metadata.resourceVersion;
     controller!.stop();
     await startController();
@@ -185,7 +204,10 @@ describe("the controller reconciles a convention-mode repository from git", () =
     await controller!.whenIdle();
     await allReadyAt(bed.repo.git("rev-parse", "HEAD"));
     const after = (
-      await w1.request<{ metadata: { resourceVersion: string } }>("GET", "/apis/example.com/v1/namespaces/default/widgets/shiny")
+      await w1.request<{ metadata: { resourceVersion: string } }>(
+        "GET",
+        "/apis/example.com/v1/namespaces/default/widgets/shiny",
+      )
     ).body.metadata.resourceVersion;
     expect(after).toBe(before);
   });
@@ -197,7 +219,9 @@ describe("the controller reconciles a convention-mode repository from git", () =
     await until("tenants-dev deleted", async () => !(await unit("w1", "tenants-dev")));
     await until(
       "its ConfigMap pruned",
-      async () => (await w1.request("GET", "/api/v1/namespaces/team/configmaps/colour", undefined, { allow: [404] })).status === 404,
+      async () =>
+        (await w1.request("GET", "/api/v1/namespaces/team/configmaps/colour", undefined, { allow: [404] })).status ===
+        404,
     );
 
     bed.repo.commit("providers(local): remove w1", {
@@ -207,15 +231,26 @@ describe("the controller reconciles a convention-mode repository from git", () =
     bed.repo.push();
     controller!.requestPollOfUrl(() => true);
     await until("w1's units deleted", async () => !(await units()).some((u) => u.metadata.namespace === "w1"));
-    expect((await w1.request("GET", "/api/v1/namespaces/kube-public/configmaps/cluster-info", undefined, { allow: [404] })).status).toBe(
-      404,
-    );
     expect(
-      (await w1.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com", undefined, { allow: [404] }))
+      (await w1.request("GET", "/api/v1/namespaces/kube-public/configmaps/cluster-info", undefined, { allow: [404] }))
         .status,
     ).toBe(404);
     expect(
-      (await mgmt.request("GET", "/apis/cluster.x-k8s.io/v1beta1/namespaces/w1/clusters/w1", undefined, { allow: [404] })).status,
+      (
+        await w1.request(
+          "GET",
+          "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com",
+          undefined,
+          { allow: [404] },
+        )
+      ).status,
+    ).toBe(404);
+    expect(
+      (
+        await mgmt.request("GET", "/apis/cluster.x-k8s.io/v1beta1/namespaces/w1/clusters/w1", undefined, {
+          allow: [404],
+        })
+      ).status,
     ).toBe(404);
   });
 });

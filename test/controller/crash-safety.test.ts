@@ -165,12 +165,20 @@ class Fleet {
   }
 
   private transientFeatures(): string[] {
-    return [...new Set([...this.files.keys()].map((p) => /^features\/(extra-\d+)\//.exec(p)?.[1]).filter((f): f is string => !!f))];
+    return [
+      ...new Set(
+        [...this.files.keys()].map((p) => /^features\/(extra-\d+)\//.exec(p)?.[1]).filter((f): f is string => !!f),
+      ),
+    ];
   }
 
   private transientTenants(): string[] {
     return [
-      ...new Set([...this.files.keys()].map((p) => /^tenants\/local\/common\/(t-\d+)\//.exec(p)?.[1]).filter((t): t is string => !!t)),
+      ...new Set(
+        [...this.files.keys()]
+          .map((p) => /^tenants\/local\/common\/(t-\d+)\//.exec(p)?.[1])
+          .filter((t): t is string => !!t),
+      ),
     ];
   }
 
@@ -315,7 +323,12 @@ interface KindInfo {
 const KINDS: Record<string, KindInfo> = {
   ConfigMap: { group: "", version: "v1", plural: "configmaps", namespaced: true },
   Namespace: { group: "", version: "v1", plural: "namespaces", namespaced: false },
-  CustomResourceDefinition: { group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", namespaced: false },
+  CustomResourceDefinition: {
+    group: "apiextensions.k8s.io",
+    version: "v1",
+    plural: "customresourcedefinitions",
+    namespaced: false,
+  },
   Widget: { group: "example.com", version: "v1", plural: "widgets", namespaced: true },
   Cluster: { group: "cluster.x-k8s.io", version: "v1beta1", plural: "clusters", namespaced: true },
 };
@@ -378,7 +391,8 @@ function subsetMismatch(want: unknown, got: unknown, path: string): string | und
 }
 
 const readyOf = (k: Kustomization) => k.status?.conditions?.find((c) => c.type === "Ready");
-const unitKey = (k: { metadata: { namespace?: string; name?: string } }) => `${k.metadata.namespace}/${k.metadata.name}`;
+const unitKey = (k: { metadata: { namespace?: string; name?: string } }) =>
+  `${k.metadata.namespace}/${k.metadata.name}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("the controller survives SIGKILL at random moments of a rollout", () => {
@@ -437,7 +451,8 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
   };
 
   const kustomizations = async () =>
-    (await mgmt().request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items;
+    (await mgmt().request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations"))
+      .body.items;
 
   /**
    * Waits until the management cluster holds exactly the planned units, every one Ready at HEAD
@@ -462,7 +477,9 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
         if (!want) off.push(`${key}: not in the plan of HEAD${k.metadata.deletionTimestamp ? " (Terminating)" : ""}`);
         else if (k.metadata.deletionTimestamp) off.push(`${key}: Terminating`);
         else if (k.spec.path !== want.spec.path || !deepEqual(k.spec.dependsOn ?? [], want.spec.dependsOn ?? []))
-          off.push(`${key}: spec is not the plan's (path ${k.spec.path}, dependsOn ${JSON.stringify(k.spec.dependsOn)})`);
+          off.push(
+            `${key}: spec is not the plan's (path ${k.spec.path}, dependsOn ${JSON.stringify(k.spec.dependsOn)})`,
+          );
         else if (readyOf(k)?.status !== "True" || k.status?.lastAppliedRevision !== revision)
           off.push(
             `${key}: ${readyOf(k)?.status ?? "no Ready"} ${readyOf(k)?.reason ?? ""} ${readyOf(k)?.message ?? ""} (last applied ${k.status?.lastAppliedRevision})`,
@@ -510,7 +527,9 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
       const want = e.objects.map((o) => `${objectId(o)}@${versionOf(o.apiVersion)}`).sort();
       const got = inventory.map((x) => `${x.id}@${x.v}`).sort();
       if (!deepEqual(want, got)) {
-        problems.push(`${e.cluster} ${unitKey(e.unit)}: status.inventory ${JSON.stringify(got)} is not its render ${JSON.stringify(want)}`);
+        problems.push(
+          `${e.cluster} ${unitKey(e.unit)}: status.inventory ${JSON.stringify(got)} is not its render ${JSON.stringify(want)}`,
+        );
       }
     }
     await Promise.all(
@@ -527,18 +546,25 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
             );
             if (res.status === 404) return problems.push(`${name}: ${objectRef(object)} of ${unit} is missing`);
             const o = res.body;
-            if (o.metadata.deletionTimestamp) return problems.push(`${name}: ${objectRef(object)} of ${unit} is being deleted`);
+            if (o.metadata.deletionTimestamp)
+              return problems.push(`${name}: ${objectRef(object)} of ${unit} is being deleted`);
             const labels = o.metadata.labels ?? {};
             const owner = `${labels[LABEL_OWNER_NAMESPACE]}/${labels[LABEL_OWNER_NAME]}`;
             if (owner !== unit) problems.push(`${name}: ${objectRef(object)} is labelled for ${owner}, not ${unit}`);
             if (object.kind === "ConfigMap") {
               if (!deepEqual(o.data ?? {}, object.data ?? {}))
-                problems.push(`${name}: ${id} data ${JSON.stringify(o.data)} is not the render's ${JSON.stringify(object.data)}`);
+                problems.push(
+                  `${name}: ${id} data ${JSON.stringify(o.data)} is not the render's ${JSON.stringify(object.data)}`,
+                );
             } else {
               const { metadata, ...rest } = object;
               const m =
                 subsetMismatch(rest, o, objectRef(object)) ??
-                subsetMismatch({ labels: metadata.labels, annotations: metadata.annotations }, o.metadata, `${objectRef(object)}.metadata`);
+                subsetMismatch(
+                  { labels: metadata.labels, annotations: metadata.annotations },
+                  o.metadata,
+                  `${objectRef(object)}.metadata`,
+                );
               if (m) problems.push(`${name}: ${m}`);
             }
             return undefined;
@@ -576,7 +602,11 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
             if (o.metadata.deletionTimestamp) continue;
             const labels = o.metadata.labels ?? {};
             const unit = `${labels[LABEL_OWNER_NAMESPACE]}/${labels[LABEL_OWNER_NAME]}`;
-            const id = objectId({ apiVersion: k.group ? `${k.group}/${k.version}` : k.version, kind, metadata: o.metadata });
+            const id = objectId({
+              apiVersion: k.group ? `${k.group}/${k.version}` : k.version,
+              kind,
+              metadata: o.metadata,
+            });
             if (ids.get(id)?.unit !== unit)
               problems.push(
                 `${name}: ${kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name} labelled for ${unit} is not in its render`,
@@ -600,7 +630,8 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
   beforeAll(async () => {
     ensureBuiltCli();
     harness = await startHarness({ profile: "apiserver", clusters: ["mgmt", "w1", "w2"] });
-    for (const name of ["mgmt", "w1", "w2"]) clients.set(name, ClusterClient.fromKubeconfig(harness.get(name)!.kubeconfig));
+    for (const name of ["mgmt", "w1", "w2"])
+      clients.set(name, ClusterClient.fromKubeconfig(harness.get(name)!.kubeconfig));
     await applyUnit(mgmt(), {
       unit: { name: "crds", namespace: "flux-system" },
       objects: render(new DiskTree(join(ROOT, "deploy")), "crds"),
@@ -609,7 +640,12 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
       timeoutMs: 60_000,
     });
     for (const w of ["w1", "w2"]) {
-      await mgmt().request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: w } }, { allow: [409] });
+      await mgmt().request(
+        "POST",
+        "/api/v1/namespaces",
+        { apiVersion: "v1", kind: "Namespace", metadata: { name: w } },
+        { allow: [409] },
+      );
       await mgmt().request("POST", `/api/v1/namespaces/${w}/secrets`, {
         apiVersion: "v1",
         kind: "Secret",
@@ -651,12 +687,14 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
       for (const ns of ["team-a", "default"]) {
         const data = { made: "by hand" };
         const path = `/api/v1/namespaces/${ns}/configmaps/hand-made`;
-        const res = await clients.get(c)!.request<KubeObject>("POST", `/api/v1/namespaces/${ns}/configmaps?fieldManager=person`, {
-          apiVersion: "v1",
-          kind: "ConfigMap",
-          metadata: { name: "hand-made", namespace: ns },
-          data,
-        });
+        const res = await clients
+          .get(c)!
+          .request<KubeObject>("POST", `/api/v1/namespaces/${ns}/configmaps?fieldManager=person`, {
+            apiVersion: "v1",
+            kind: "ConfigMap",
+            metadata: { name: "hand-made", namespace: ns },
+            data,
+          });
         handMade.push({ cluster: c, path, resourceVersion: res.body.metadata.resourceVersion as string, data });
       }
     }
@@ -684,7 +722,9 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
       if (rnd() < 0.4) await sleep(Math.floor(rnd() * MAX_RUN_MS));
       else {
         const wait = Math.floor(rnd() * 500);
-        await killed.waitForLog((l) => l.msg === "new revision" && l.revision === revisionA, MAX_RUN_MS).catch(() => undefined);
+        await killed
+          .waitForLog((l) => l.msg === "new revision" && l.revision === revisionA, MAX_RUN_MS)
+          .catch(() => undefined);
         await sleep(wait);
       }
       const runMs = Date.now() - pushed;
@@ -693,11 +733,19 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
       // "applied" (no revision) when it changed something. A unit with the second and not the first
       // was killed between changing its cluster and recording it.
       const lines = killed.logLines().slice(linesBefore);
-      const recorded = new Set(lines.filter((l) => l.msg === "applied" && l.revision === revisionA).map((l) => String(l.unit)));
+      const recorded = new Set(
+        lines.filter((l) => l.msg === "applied" && l.revision === revisionA).map((l) => String(l.unit)),
+      );
       const unitsOfA = new Set(unitsA.map((e) => unitKey(e.unit)));
       const unrecorded = new Map(
         lines
-          .filter((l) => l.msg === "applied" && l.revision === undefined && unitsOfA.has(String(l.unit)) && !recorded.has(String(l.unit)))
+          .filter(
+            (l) =>
+              l.msg === "applied" &&
+              l.revision === undefined &&
+              unitsOfA.has(String(l.unit)) &&
+              !recorded.has(String(l.unit)),
+          )
           .map((l) => [String(l.unit), String(l.changes)]),
       );
       const appliedBeforeKill = recorded.size;
@@ -710,7 +758,10 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
         const added = Object.entries(changes).filter(([, c]) => c !== null);
         for (const [p] of added) fleet.remove(p, undo);
         const more = fleet.mutate(undo);
-        repo.commit(`round ${round}: while down, remove the ${added.length} files the last commit wrote, ${more}`, undo);
+        repo.commit(
+          `round ${round}: while down, remove the ${added.length} files the last commit wrote, ${more}`,
+          undo,
+        );
         repo.push();
         note = " +commit while down";
       }
@@ -743,7 +794,9 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
     const final = await kustomizations();
     expect(final.filter((k) => k.metadata.deletionTimestamp).map(unitKey)).toEqual([]);
     expect(final.map((k) => [unitKey(k), readyOf(k)?.status, k.status?.lastAppliedRevision])).toEqual(
-      expected.map((e) => [unitKey(e.unit), "True", `main@sha1:${sha}`]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+      expected
+        .map((e) => [unitKey(e.unit), "True", `main@sha1:${sha}`])
+        .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
     );
     const sorted = [...converged].sort((a, b) => a - b);
     process.stdout.write(

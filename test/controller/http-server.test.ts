@@ -3,7 +3,12 @@ import net from "node:net";
 import { Writable } from "node:stream";
 import pino from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { parseListenAddress, startHttpServer, type HookReceiver, type HttpServer } from "../../src/controller/http-server.js";
+import {
+  parseListenAddress,
+  startHttpServer,
+  type HookReceiver,
+  type HttpServer,
+} from "../../src/controller/http-server.js";
 import type { PushEvent } from "../../src/controller/webhook.js";
 import { Metrics } from "../../src/status/metrics.js";
 
@@ -31,7 +36,11 @@ describe("the controller's HTTP server: metrics, probes and push webhooks over r
     { token: BARE_TOKEN, secret: undefined, onPush: (event) => pushes.push({ receiver: "bare", event }) },
   ];
   const hook = (token: string, body: string, headers: Record<string, string>) =>
-    fetch(`${server.url}/hook/${token}`, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
+    fetch(`${server.url}/hook/${token}`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", ...headers },
+    });
 
   beforeAll(async () => {
     const sink = new Writable({
@@ -41,7 +50,14 @@ describe("the controller's HTTP server: metrics, probes and push webhooks over r
       },
     });
     const logger = pino({ level: "debug" }, sink);
-    server = await startHttpServer({ port: 0, host: "127.0.0.1", metrics, ready: () => ready, receivers: () => receivers, logger });
+    server = await startHttpServer({
+      port: 0,
+      host: "127.0.0.1",
+      metrics,
+      ready: () => ready,
+      receivers: () => receivers,
+      logger,
+    });
   });
   afterAll(async () => {
     await server?.close();
@@ -62,7 +78,10 @@ describe("the controller's HTTP server: metrics, probes and push webhooks over r
   });
 
   it("serves gotk-like metrics in the Prometheus text format", async () => {
-    metrics.reconcileDuration.observe({ kind: "Kustomization", name: "tenants-prod", namespace: "prod-eu-west-1" }, 0.3);
+    metrics.reconcileDuration.observe(
+      { kind: "Kustomization", name: "tenants-prod", namespace: "prod-eu-west-1" },
+      0.3,
+    );
     metrics.reconcileDuration.observe({ kind: "Kustomization", name: "tenants-prod", namespace: "prod-eu-west-1" }, 7);
     metrics.recordReady("Kustomization", "prod-eu-west-1", "tenants-prod", "False", { revision: "v0.0.3@sha1:abc" });
     metrics.recordReady("Kustomization", "prod-eu-west-1", "tenants-prod", "True", { revision: "v0.0.3@sha1:abc" });
@@ -104,7 +123,10 @@ describe("the controller's HTTP server: metrics, probes and push webhooks over r
       ref: "refs/heads/main",
       repository: { clone_url: "https://github.com/org/platform.git", ssh_url: "git@github.com:org/platform.git" },
     });
-    const res = await hook(GITHUB_TOKEN, body, { "x-github-event": "push", "x-hub-signature-256": `sha256=${hmac(GITHUB_SECRET, body)}` });
+    const res = await hook(GITHUB_TOKEN, body, {
+      "x-github-event": "push",
+      "x-hub-signature-256": `sha256=${hmac(GITHUB_SECRET, body)}`,
+    });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
       sender: "github",
@@ -124,7 +146,10 @@ describe("the controller's HTTP server: metrics, probes and push webhooks over r
   });
 
   it("refuses a GitHub push signed with the path token instead of the secret, or with a tampered body (401)", async () => {
-    const body = JSON.stringify({ ref: "refs/heads/main", repository: { clone_url: "https://github.com/org/platform.git" } });
+    const body = JSON.stringify({
+      ref: "refs/heads/main",
+      repository: { clone_url: "https://github.com/org/platform.git" },
+    });
     const withToken = await hook(GITHUB_TOKEN, body, {
       "x-github-event": "push",
       "x-hub-signature-256": `sha256=${hmac(GITHUB_TOKEN, body)}`,
@@ -148,20 +173,31 @@ describe("the controller's HTTP server: metrics, probes and push webhooks over r
       "x-hub-signature-256": `sha256=${hmac(GITHUB_SECRET, body)}`,
     });
     expect([issue.status, await issue.text()]).toEqual([202, "ignored GitHub event 'issues'\n"]);
-    const ping = await hook(GITHUB_TOKEN, "{}", { "x-github-event": "ping", "x-hub-signature-256": `sha256=${hmac(GITHUB_SECRET, "{}")}` });
+    const ping = await hook(GITHUB_TOKEN, "{}", {
+      "x-github-event": "ping",
+      "x-hub-signature-256": `sha256=${hmac(GITHUB_SECRET, "{}")}`,
+    });
     expect(ping.status).toBe(200);
     expect(pushes.map((p) => p.event)).toEqual([{ sender: "github", urls: [] }]);
   });
 
   it("accepts a GitLab push whose X-Gitlab-Token is the secret and refuses the URL token or another", async () => {
-    const body = JSON.stringify({ ref: "refs/tags/v0.0.4", project: { git_http_url: "https://gitlab.com/g/platform.git" } });
+    const body = JSON.stringify({
+      ref: "refs/tags/v0.0.4",
+      project: { git_http_url: "https://gitlab.com/g/platform.git" },
+    });
     const ok = await hook(GITLAB_TOKEN, body, { "x-gitlab-event": "Tag Push Hook", "x-gitlab-token": GITLAB_SECRET });
     expect(ok.status).toBe(200);
     const bad = await hook(GITLAB_TOKEN, body, { "x-gitlab-event": "Push Hook", "x-gitlab-token": GENERIC_TOKEN });
     expect(bad.status).toBe(401);
-    expect((await hook(GITLAB_TOKEN, body, { "x-gitlab-event": "Push Hook", "x-gitlab-token": GITLAB_TOKEN })).status).toBe(401);
+    expect(
+      (await hook(GITLAB_TOKEN, body, { "x-gitlab-event": "Push Hook", "x-gitlab-token": GITLAB_TOKEN })).status,
+    ).toBe(401);
     expect(pushes).toEqual([
-      { receiver: "gitlab", event: { sender: "gitlab", ref: "refs/tags/v0.0.4", urls: ["https://gitlab.com/g/platform.git"] } },
+      {
+        receiver: "gitlab",
+        event: { sender: "gitlab", ref: "refs/tags/v0.0.4", urls: ["https://gitlab.com/g/platform.git"] },
+      },
     ]);
   });
 
@@ -178,7 +214,9 @@ describe("the controller's HTTP server: metrics, probes and push webhooks over r
       400,
       'payload names no repository ({"url": "<repository URL>"} or repository.url), so nothing is polled\n',
     ]);
-    expect(pushes).toEqual([{ receiver: "generic", event: { sender: "generic", urls: ["https://git.example.com/platform"] } }]);
+    expect(pushes).toEqual([
+      { receiver: "generic", event: { sender: "generic", urls: ["https://git.example.com/platform"] } },
+    ]);
   });
 
   it("without a secret, refuses a request signed with the URL token and accepts an unsigned one that names a repository", async () => {
@@ -186,17 +224,24 @@ describe("the controller's HTTP server: metrics, probes and push webhooks over r
     const signed = await hook(BARE_TOKEN, body, { "x-signature": `sha256=${hmac(BARE_TOKEN, body)}` });
     expect(signed.status).toBe(401);
     expect(await signed.text()).toContain("FLOTILLA_WEBHOOK_SECRET");
-    const github = await hook(BARE_TOKEN, body, { "x-github-event": "push", "x-hub-signature-256": `sha256=${hmac(BARE_TOKEN, body)}` });
+    const github = await hook(BARE_TOKEN, body, {
+      "x-github-event": "push",
+      "x-hub-signature-256": `sha256=${hmac(BARE_TOKEN, body)}`,
+    });
     expect(github.status).toBe(401);
     expect((await hook(BARE_TOKEN, body, {})).status).toBe(200);
     expect((await hook(BARE_TOKEN, "", {})).status).toBe(400);
-    expect(pushes).toEqual([{ receiver: "bare", event: { sender: "generic", urls: ["https://git.example.com/platform"] } }]);
+    expect(pushes).toEqual([
+      { receiver: "bare", event: { sender: "generic", urls: ["https://git.example.com/platform"] } },
+    ]);
   });
 
   it("answers 404 to an unknown token (even one signed correctly with it), 405 to a GET, 413 to a huge payload", async () => {
     const body = "{}";
     expect((await hook("no-such-token", body, { "x-signature": hmac("no-such-token", body) })).status).toBe(404);
-    expect((await hook(GITHUB_TOKEN.slice(0, -1), body, { "x-signature": hmac(GITHUB_SECRET, body) })).status).toBe(404);
+    expect((await hook(GITHUB_TOKEN.slice(0, -1), body, { "x-signature": hmac(GITHUB_SECRET, body) })).status).toBe(
+      404,
+    );
     expect((await fetch(`${server.url}/hook/`, { method: "POST", body })).status).toBe(404);
     expect((await fetch(`${server.url}/hook/${GENERIC_TOKEN}`)).status).toBe(405);
     const huge = JSON.stringify({ url: "x", pad: "a".repeat(1024 * 1024) });
@@ -284,13 +329,20 @@ describe("hook requests are refused before their payload is read", () => {
 
   it("answers 503 to a hook beyond the ones being read, and 408 to a payload that arrives too slowly", async () => {
     // Two uploads hold both reading slots (each is answered 408 after 300 ms); the third finds none.
-    const holding = [heldUpload(server.url, "/hook/t0k", 100, 10, 5_000), heldUpload(server.url, "/hook/t0k", 100, 10, 5_000)];
+    const holding = [
+      heldUpload(server.url, "/hook/t0k", 100, 10, 5_000),
+      heldUpload(server.url, "/hook/t0k", 100, 10, 5_000),
+    ];
     await new Promise((r) => setTimeout(r, 100));
     expect(await heldUpload(server.url, "/hook/t0k", 100, 10, 5_000)).toBe("HTTP/1.1 503");
     expect(await Promise.all(holding)).toEqual(["HTTP/1.1 408", "HTTP/1.1 408"]);
     // The slots are free again: a complete signed push goes through.
     const body = JSON.stringify({ url: "https://git.example.com/platform" });
-    const res = await fetch(`${server.url}/hook/t0k`, { method: "POST", body, headers: { "x-signature": hmac("s3c", body) } });
+    const res = await fetch(`${server.url}/hook/t0k`, {
+      method: "POST",
+      body,
+      headers: { "x-signature": hmac("s3c", body) },
+    });
     expect(res.status).toBe(200);
     expect(pushes).toEqual([{ sender: "generic", urls: ["https://git.example.com/platform"] }]);
   });
@@ -310,7 +362,14 @@ describe("startHttpServer", () => {
     try {
       const port = Number(new URL(first.url).port);
       await expect(
-        startHttpServer({ port, host: "127.0.0.1", metrics: new Metrics(), ready: () => true, receivers: () => [], logger }),
+        startHttpServer({
+          port,
+          host: "127.0.0.1",
+          metrics: new Metrics(),
+          ready: () => true,
+          receivers: () => [],
+          logger,
+        }),
       ).rejects.toThrow(/EADDRINUSE/);
     } finally {
       await first.close();
@@ -330,6 +389,8 @@ describe("parseListenAddress", () => {
     for (const bad of ["", ":", "host:", ":http", ":70000", "::1:8080", "a b:80", "http://x:80"]) {
       expect(() => parseListenAddress(bad), bad).toThrow(/is not a listen address/);
     }
-    expect(() => parseListenAddress("x", "--metrics-addr")).toThrow(expect.objectContaining({ location: { field: "--metrics-addr" } }));
+    expect(() => parseListenAddress("x", "--metrics-addr")).toThrow(
+      expect.objectContaining({ location: { field: "--metrics-addr" } }),
+    );
   });
 });

@@ -41,7 +41,9 @@ describe("a render's read set", () => {
     const before = readSetDigest(tree(), reads);
     expect(readSetDigest(tree({ "other/cm.yaml": "changed" }), reads)).toBe(before);
     expect(readSetDigest(tree({ "docs/new.md": "hello" }), reads)).toBe(before);
-    expect(readSetDigest(tree({ "base/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: based}\n" }), reads)).not.toBe(before);
+    expect(
+      readSetDigest(tree({ "base/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: based}\n" }), reads),
+    ).not.toBe(before);
     // A file appearing where the render looked (another kustomization file name) changes what it would read.
     expect(readSetDigest(tree({ "apps/Kustomization": "resources: []\n" }), reads)).not.toBe(before);
   });
@@ -59,9 +61,15 @@ describe("units whose inputs did not change record a new revision without contac
   let controller: Controller;
   const clock = new ManualClock(Date.now());
   const kubeconfig = (c: string) => bed.harness.get(c)!.kubeconfig;
-  const requests = (ctl: Controller, c: string) => Object.values(ctl.workloadRequests(kubeconfig(c)) ?? {}).reduce((a, b) => a + b, 0);
+  const requests = (ctl: Controller, c: string) =>
+    Object.values(ctl.workloadRequests(kubeconfig(c)) ?? {}).reduce((a, b) => a + b, 0);
   const unit = async (name: string) =>
-    (await mgmt.request<Kustomization>("GET", `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/${name}`)).body;
+    (
+      await mgmt.request<Kustomization>(
+        "GET",
+        `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/${name}`,
+      )
+    ).body;
   const atRevision = async (sha: string) => {
     for (const name of ["a", "b"]) {
       const u = await unit(name);
@@ -73,7 +81,9 @@ describe("units whose inputs did not change record a new revision without contac
   const configMap = async (c: string, name: string) => {
     const client = ClusterClient.fromKubeconfig(kubeconfig(c));
     try {
-      return (await client.request<{ data: Record<string, string> }>("GET", `/api/v1/namespaces/default/configmaps/${name}`)).body.data;
+      return (
+        await client.request<{ data: Record<string, string> }>("GET", `/api/v1/namespaces/default/configmaps/${name}`)
+      ).body.data;
     } finally {
       client.close();
     }
@@ -97,8 +107,10 @@ describe("units whose inputs did not change record a new revision without contac
       message: "feat: apps",
       workloads: ["w1", "w2"],
       files: {
-        "apps/a/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: default}\ndata: {colour: blue}\n",
-        "apps/b/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: default}\ndata: {size: '${size}'}\n",
+        "apps/a/cm.yaml":
+          "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: default}\ndata: {colour: blue}\n",
+        "apps/b/cm.yaml":
+          "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: default}\ndata: {size: '${size}'}\n",
         "docs/notes.md": "nobody renders this\n",
       },
     });
@@ -124,7 +136,12 @@ describe("units whose inputs did not change record a new revision without contac
         metadata: { name: `${c}-kubeconfig`, namespace: "flux-system" },
         stringData: { value: kubeconfig(c) },
       })),
-      { apiVersion: "v1", kind: "Secret", metadata: { name: "b-vars", namespace: "flux-system" }, stringData: { size: "small" } },
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "b-vars", namespace: "flux-system" },
+        stringData: { size: "small" },
+      },
       unitOf("a", "w1"),
       unitOf("b", "w2", { postBuild: { substituteFrom: [{ kind: "Secret", name: "b-vars" }] } }),
     ]);
@@ -151,7 +168,10 @@ describe("units whose inputs did not change record a new revision without contac
   it("a commit touching a file no unit reads: no request to either cluster, both record the new revision", async () => {
     const before = { w1: requests(controller, "w1"), w2: requests(controller, "w2"), ...outcomes(controller) };
     const sha = await commit(controller, "docs: notes", { "docs/notes.md": "still nobody renders this\n" });
-    expect({ w1: requests(controller, "w1"), w2: requests(controller, "w2") }).toEqual({ w1: before.w1, w2: before.w2 });
+    expect({ w1: requests(controller, "w1"), w2: requests(controller, "w2") }).toEqual({
+      w1: before.w1,
+      w2: before.w2,
+    });
     expect(outcomes(controller)).toEqual({ applied: before.applied, unchanged: before.unchanged + 2 });
     const a = await unit("a");
     expect(a.status?.conditions?.find((c) => c.type === "Ready")?.message).toBe(`Applied revision: main@sha1:${sha}`);
@@ -162,7 +182,8 @@ describe("units whose inputs did not change record a new revision without contac
     const before = { w1: requests(controller, "w1"), w2: requests(controller, "w2"), ...outcomes(controller) };
     const digest = (await unit("a")).status?.inputs?.digest;
     await commit(controller, "feat: green a", {
-      "apps/a/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: default}\ndata: {colour: green}\n",
+      "apps/a/cm.yaml":
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: default}\ndata: {colour: green}\n",
     });
     expect(requests(controller, "w1")).toBeGreaterThan(before.w1);
     expect(requests(controller, "w2")).toBe(before.w2);

@@ -30,7 +30,12 @@ describe("a v1beta2 Kustomization's patchesStrategicMerge and patchesJson6902 ar
           prune: true,
           sourceRef: { kind: "GitRepository", name: "apps" },
           patchesStrategicMerge: [
-            { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "web-settings", namespace: "default" }, data: { replicas: "3" } },
+            {
+              apiVersion: "v1",
+              kind: "ConfigMap",
+              metadata: { name: "web-settings", namespace: "default" },
+              data: { replicas: "3" },
+            },
           ],
           patchesJson6902: [
             {
@@ -51,15 +56,22 @@ describe("a v1beta2 Kustomization's patchesStrategicMerge and patchesJson6902 ar
   it("patches the ConfigMap (strategic merge) and the ServiceAccount (JSON 6902)", async () => {
     const get = async (path: string) =>
       (
-        await mgmt.request<{ data?: Record<string, string>; metadata: { labels?: Record<string, string> } }>("GET", path, undefined, {
-          allow: [404],
-        })
+        await mgmt.request<{ data?: Record<string, string>; metadata: { labels?: Record<string, string> } }>(
+          "GET",
+          path,
+          undefined,
+          {
+            allow: [404],
+          },
+        )
       ).body;
     const settings = await until(
       "web-settings applied",
       async () => (await get("/api/v1/namespaces/default/configmaps/web-settings")).data,
     );
     expect(settings).toEqual({ replicas: "3" });
-    expect((await get("/api/v1/namespaces/default/serviceaccounts/web")).metadata.labels).toMatchObject({ patched: "yes" });
+    expect((await get("/api/v1/namespaces/default/serviceaccounts/web")).metadata.labels).toMatchObject({
+      patched: "yes",
+    });
   });
 });

@@ -10,9 +10,14 @@ describe("postBuild.substituteFrom: a changed ConfigMap or Secret rolls out at o
   let controller: Controller;
   const painted = async () =>
     (
-      await mgmt.request<{ data: Record<string, string> }>("GET", "/api/v1/namespaces/default/configmaps/painted", undefined, {
-        allow: [404],
-      })
+      await mgmt.request<{ data: Record<string, string> }>(
+        "GET",
+        "/api/v1/namespaces/default/configmaps/painted",
+        undefined,
+        {
+          allow: [404],
+        },
+      )
     ).body.data;
 
   beforeAll(async () => {
@@ -26,8 +31,18 @@ describe("postBuild.substituteFrom: a changed ConfigMap or Secret rolls out at o
     mgmt = bed.mgmt;
     const objects = [
       ...bed.fluxSource("apps"),
-      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "vars", namespace: "flux-system" }, data: { colour: "blue" } },
-      { apiVersion: "v1", kind: "Secret", metadata: { name: "sized", namespace: "flux-system" }, stringData: { size: "small" } },
+      {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "vars", namespace: "flux-system" },
+        data: { colour: "blue" },
+      },
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "sized", namespace: "flux-system" },
+        stringData: { size: "small" },
+      },
       {
         apiVersion: "kustomize.toolkit.fluxcd.io/v1",
         kind: "Kustomization",
@@ -87,18 +102,26 @@ describe("postBuild.substituteFrom: a changed ConfigMap or Secret rolls out at o
     await until("the new size", async () => (await painted())?.size === "large");
     expect(controller.triggeredBy("Secret substituteFrom", "flux-system/apps")).toBeGreaterThan(triggered);
     expect(Date.now() - started).toBeLessThan(60_000);
-    const unit = (await mgmt.request("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/apps")).body;
+    const unit = (
+      await mgmt.request("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/apps")
+    ).body;
     expect(JSON.stringify(unit)).not.toContain("large");
   });
 
   it("hides a substituted Secret value that the apiserver echoes when it refuses the object, in Ready and in events", async () => {
     const VALUE = "Hunter2 Not A Label!";
     bed.repo.commit("feat: leaky", {
-      "leaky/leaky.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: leaky, namespace: default, labels: {pw: '${pw}'}}\n",
+      "leaky/leaky.yaml":
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: leaky, namespace: default, labels: {pw: '${pw}'}}\n",
     });
     bed.repo.push();
     await bed.apply([
-      { apiVersion: "v1", kind: "Secret", metadata: { name: "leaky-vars", namespace: "flux-system" }, stringData: { pw: VALUE } },
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "leaky-vars", namespace: "flux-system" },
+        stringData: { pw: VALUE },
+      },
       {
         apiVersion: "kustomize.toolkit.fluxcd.io/v1",
         kind: "Kustomization",
@@ -116,9 +139,14 @@ describe("postBuild.substituteFrom: a changed ConfigMap or Secret rolls out at o
     type Unit = { status?: { conditions?: Array<{ type: string; status: string; message: string }> } };
     const failed = await until("the leaky unit refused by the apiserver", async () => {
       const unit = (
-        await mgmt.request<Unit>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/leaky", undefined, {
-          allow: [404],
-        })
+        await mgmt.request<Unit>(
+          "GET",
+          "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/leaky",
+          undefined,
+          {
+            allow: [404],
+          },
+        )
       ).body;
       const ready = unit.status?.conditions?.find((c) => c.type === "Ready");
       return ready?.status === "False" && /Invalid value/.test(ready.message) && { unit, ready };

@@ -36,10 +36,11 @@ describe("an unreachable workload cluster delays only its own units", () => {
   let frozenPid: number | undefined;
 
   const units = async () =>
-    (await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items.filter(
-      (u) => u.metadata.namespace !== "flux-system",
-    );
-  const atRevision = (u: Kustomization, sha: string) => ready(u)?.status === "True" && u.status?.lastAppliedRevision === `main@sha1:${sha}`;
+    (
+      await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")
+    ).body.items.filter((u) => u.metadata.namespace !== "flux-system");
+  const atRevision = (u: Kustomization, sha: string) =>
+    ready(u)?.status === "True" && u.status?.lastAppliedRevision === `main@sha1:${sha}`;
   const commit = (colour: string) => {
     const sha = bed.repo.commit(`feat: ${colour}`, fleet(colour));
     bed.repo.push();
@@ -53,7 +54,12 @@ describe("an unreachable workload cluster delays only its own units", () => {
     controller = await bed.startController({ concurrency: 4 });
     await new FleetPlanner(controller, { repoUrl: bed.repoUrl }).bootstrap();
     for (const c of CLUSTERS) {
-      await mgmt.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: c } }, { allow: [409] });
+      await mgmt.request(
+        "POST",
+        "/api/v1/namespaces",
+        { apiVersion: "v1", kind: "Namespace", metadata: { name: c } },
+        { allow: [409] },
+      );
       await mgmt.request("POST", `/api/v1/namespaces/${c}/secrets`, {
         apiVersion: "v1",
         kind: "Secret",
@@ -85,15 +91,16 @@ describe("an unreachable workload cluster delays only its own units", () => {
     });
     // The cause, not a stopwatch: when the others are done, no unit of the frozen cluster has seen its
     // request time out yet (15 s), so the others did not wait for it.
-    const timedOut = snapshot.filter((u) => u.metadata.namespace === FROZEN && /timed out|timeout/i.test(ready(u)?.message ?? ""));
+    const timedOut = snapshot.filter(
+      (u) => u.metadata.namespace === FROZEN && /timed out|timeout/i.test(ready(u)?.message ?? ""),
+    );
     expect(timedOut.map((u) => u.metadata.name)).toEqual([]);
     const frozenUnits = (await units()).filter((u) => u.metadata.namespace === FROZEN);
     expect(frozenUnits.some((u) => atRevision(u, sha))).toBe(false);
     for (const c of CLUSTERS.filter((c) => c !== FROZEN)) {
-      const paint = await ClusterClient.fromKubeconfig(bed.harness.get(c)!.kubeconfig).request<{ data: { colour: string } }>(
-        "GET",
-        "/api/v1/namespaces/default/configmaps/paint",
-      );
+      const paint = await ClusterClient.fromKubeconfig(bed.harness.get(c)!.kubeconfig).request<{
+        data: { colour: string };
+      }>("GET", "/api/v1/namespaces/default/configmaps/paint");
       expect(paint.body.data.colour).toBe("green");
     }
 
@@ -102,7 +109,10 @@ describe("an unreachable workload cluster delays only its own units", () => {
       "a frozen cluster's unit to report its timeout",
       async () =>
         (await units()).find(
-          (u) => u.metadata.namespace === FROZEN && ready(u)?.status === "False" && /timed out|timeout/i.test(ready(u)?.message ?? ""),
+          (u) =>
+            u.metadata.namespace === FROZEN &&
+            ready(u)?.status === "False" &&
+            /timed out|timeout/i.test(ready(u)?.message ?? ""),
         ),
       90_000,
     );

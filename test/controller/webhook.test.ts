@@ -15,14 +15,20 @@ describe("readPush with a receiver secret", () => {
     const verdict = readPush(secret, { "x-github-event": "push", "x-hub-signature-256": `sha256=${sign(body)}` }, body);
     expect(verdict).toEqual({
       ok: true,
-      event: { sender: "github", ref: "refs/heads/main", urls: ["https://github.com/o/r.git", "git@github.com:o/r.git"] },
+      event: {
+        sender: "github",
+        ref: "refs/heads/main",
+        urls: ["https://github.com/o/r.git", "git@github.com:o/r.git"],
+      },
     });
   });
 
   it("refuses a GitHub push that is unsigned, signed with another key, or tampered with", () => {
     const body = json({ repository: { clone_url: "https://github.com/o/r.git" } });
     expect(readPush(secret, { "x-github-event": "push" }, body)).toMatchObject({ ok: false, status: 401 });
-    expect(readPush(secret, { "x-github-event": "push", "x-hub-signature-256": `sha256=${sign(body, "url-token")}` }, body)).toMatchObject({
+    expect(
+      readPush(secret, { "x-github-event": "push", "x-hub-signature-256": `sha256=${sign(body, "url-token")}` }, body),
+    ).toMatchObject({
       ok: false,
       status: 401,
     });
@@ -41,7 +47,10 @@ describe("readPush with a receiver secret", () => {
       ok: true,
       event: { urls: ["https://gitlab.com/g/r.git"] },
     });
-    expect(readPush(secret, { "x-gitlab-event": "Push Hook", "x-gitlab-token": "nope" }, body)).toMatchObject({ ok: false, status: 401 });
+    expect(readPush(secret, { "x-gitlab-event": "Push Hook", "x-gitlab-token": "nope" }, body)).toMatchObject({
+      ok: false,
+      status: 401,
+    });
   });
 
   it("refuses a signed push that names no repository instead of polling every source", () => {

@@ -11,7 +11,9 @@ describe("parseDuration", () => {
   });
 
   it("names the field of a malformed duration", () => {
-    expect(() => parseDuration("ten minutes", { object: "Kustomization/flux-system/mgmt", field: "spec.interval" })).toThrow(
+    expect(() =>
+      parseDuration("ten minutes", { object: "Kustomization/flux-system/mgmt", field: "spec.interval" }),
+    ).toThrow(
       expect.objectContaining({ location: { object: "Kustomization/flux-system/mgmt", field: "spec.interval" } }),
     );
     expect(() => parseDuration("5")).toThrow(/not a duration/);

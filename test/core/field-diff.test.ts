@@ -26,11 +26,15 @@ describe("fieldChanges", () => {
         { name: "a", image: "a:1" },
       ],
     };
-    expect(fieldChanges(from, to)).toEqual([{ path: "containers[name=b].image", change: "changed", from: "b:1", to: "b:2" }]);
+    expect(fieldChanges(from, to)).toEqual([
+      { path: "containers[name=b].image", change: "changed", from: "b:1", to: "b:2" },
+    ]);
   });
 
   it("treats a list of another length as one change", () => {
-    expect(fieldChanges({ args: ["a"] }, { args: ["a", "b"] })).toEqual([{ path: "args", change: "changed", from: ["a"], to: ["a", "b"] }]);
+    expect(fieldChanges({ args: ["a"] }, { args: ["a", "b"] })).toEqual([
+      { path: "args", change: "changed", from: ["a"], to: ["a", "b"] },
+    ]);
   });
 
   it("finds nothing between equal objects whatever their key order", () => {
@@ -42,13 +46,20 @@ describe("maskSecrets", () => {
   const secret: KubeObject = {
     apiVersion: "v1",
     kind: "Secret",
-    metadata: { name: "s", annotations: { "kubectl.kubernetes.io/last-applied-configuration": '{"data":{"password":"aHVudGVyMg=="}}' } },
+    metadata: {
+      name: "s",
+      annotations: { "kubectl.kubernetes.io/last-applied-configuration": '{"data":{"password":"aHVudGVyMg=="}}' },
+    },
     data: { password: "aHVudGVyMg==", user: "YWRtaW4=" },
     stringData: { token: "t0ken", pin: "1234" },
   };
 
   it("shows a changed value as *** (before) → *** (after), in data and stringData, and no value or digest of one", () => {
-    const after = { ...secret, data: { password: "c2VjcmV0", user: "YWRtaW4=" }, stringData: { token: "t0ken-2", pin: "1234" } };
+    const after = {
+      ...secret,
+      data: { password: "c2VjcmV0", user: "YWRtaW4=" },
+      stringData: { token: "t0ken-2", pin: "1234" },
+    };
     const changes = fieldChanges(...maskSecrets(secret, after));
     expect(changes).toEqual([
       { path: "data.password", change: "changed", from: "*** (before)", to: "*** (after)" },

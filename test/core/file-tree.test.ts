@@ -13,11 +13,15 @@ describe("joinInTree", () => {
   });
 
   it("refuses a path that leaves the root, naming the file and field", () => {
-    expect(() => joinInTree("a", "../../etc/passwd", { file: "a/kustomization.yaml", field: "resources" })).toThrow(RefusedError);
+    expect(() => joinInTree("a", "../../etc/passwd", { file: "a/kustomization.yaml", field: "resources" })).toThrow(
+      RefusedError,
+    );
     try {
       joinInTree("a", "../../x", { file: "a/kustomization.yaml", field: "resources" });
     } catch (error) {
-      expect((error as RefusedError).describe()).toBe("a/kustomization.yaml: resources: path '../../x' leaves the repository root");
+      expect((error as RefusedError).describe()).toBe(
+        "a/kustomization.yaml: resources: path '../../x' leaves the repository root",
+      );
     }
   });
 

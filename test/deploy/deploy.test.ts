@@ -32,7 +32,9 @@ async function apply(client: ClusterClient, object: KubeObject, real = false): P
   scopeNamespace(obj, resource);
   const path = ClusterClient.pathOf(resource, obj.metadata.namespace, obj.metadata.name);
   const query = `?fieldManager=flotilla-deploy-test&force=true&fieldValidation=Strict${real ? "" : "&dryRun=All"}`;
-  return (await client.request<KubeObject>("PATCH", `${path}${query}`, obj, { contentType: "application/apply-patch+yaml" })).body;
+  return (
+    await client.request<KubeObject>("PATCH", `${path}${query}`, obj, { contentType: "application/apply-patch+yaml" })
+  ).body;
 }
 
 describe("deploy/: what installs Flotilla on a management cluster", () => {
@@ -98,7 +100,9 @@ describe("deploy/: what installs Flotilla on a management cluster", () => {
     const refused: string[] = [];
     // This apiserver (1.20) serves PodDisruptionBudget only as policy/v1beta1; policy/v1 (1.21+, the only one from 1.25) has the same fields.
     const served = async (o: KubeObject) =>
-      o.apiVersion === "policy/v1" && !(await client.resourceOf(o)) ? { ...deepClone(o), apiVersion: "policy/v1beta1" } : o;
+      o.apiVersion === "policy/v1" && !(await client.resourceOf(o))
+        ? { ...deepClone(o), apiVersion: "policy/v1beta1" }
+        : o;
     for (const o of rest) {
       try {
         const dry = await apply(client, await served(o));
@@ -110,8 +114,11 @@ describe("deploy/: what installs Flotilla on a management cluster", () => {
     expect(refused).toEqual([]);
     // A dry run wrote nothing.
     expect(
-      (await client.request("GET", "/apis/apps/v1/namespaces/flux-system/deployments/flotilla-controller", undefined, { allow: [404] }))
-        .status,
+      (
+        await client.request("GET", "/apis/apps/v1/namespaces/flux-system/deployments/flotilla-controller", undefined, {
+          allow: [404],
+        })
+      ).status,
     ).toBe(404);
     // And the check is strict: a misspelled field is refused, naming it.
     const typo = deepClone(byKind("Deployment")[0]!) as KubeObject & {
@@ -140,11 +147,14 @@ describe("deploy/: what installs Flotilla on a management cluster", () => {
           rule.verbs.filter((v) => !["get", "list", "watch"].includes(v)),
           `${rule.role} writes Secrets`,
         ).toEqual([]);
-      if ((rule.resources ?? []).some((r) => ["clusterroles", "clusterrolebindings", "roles", "rolebindings"].includes(r)))
+      if (
+        (rule.resources ?? []).some((r) => ["clusterroles", "clusterrolebindings", "roles", "rolebindings"].includes(r))
+      )
         expect(rule.verbs).not.toContain("escalate");
     }
     // Only the controller's ServiceAccount is bound.
-    for (const b of byKind("ClusterRoleBinding")) expect((b as unknown as { subjects: unknown[] }).subjects).toEqual([SUBJECT]);
+    for (const b of byKind("ClusterRoleBinding"))
+      expect((b as unknown as { subjects: unknown[] }).subjects).toEqual([SUBJECT]);
   });
 
   it("lets the controller's ServiceAccount do what the controller does, and not more (SubjectAccessReview with the RBAC applied)", async () => {
@@ -163,7 +173,13 @@ describe("deploy/: what installs Flotilla on a management cluster", () => {
         spec: {
           user: SA_USER,
           groups: ["system:serviceaccounts", `system:serviceaccounts:${SUBJECT.namespace}`, "system:authenticated"],
-          resourceAttributes: { verb, group, resource, ...(namespace ? { namespace } : {}), ...(subresource ? { subresource } : {}) },
+          resourceAttributes: {
+            verb,
+            group,
+            resource,
+            ...(namespace ? { namespace } : {}),
+            ...(subresource ? { subresource } : {}),
+          },
         },
       };
       const res = await client.request<{ status: { allowed: boolean } }>(
@@ -189,15 +205,14 @@ describe("deploy/: what installs Flotilla on a management cluster", () => {
       // To act as a unit's service account (spec.serviceAccountName, --default-service-account).
       ["impersonate", "", "serviceaccounts", "tenant-a"],
       // The replicas' Leases, in the controller's namespace.
-      ...(["get", "list", "watch", "create", "update", "delete"] as const).map((verb): [string, string, string, string] => [
-        verb,
-        "coordination.k8s.io",
-        "leases",
-        "flux-system",
-      ]),
+      ...(["get", "list", "watch", "create", "update", "delete"] as const).map(
+        (verb): [string, string, string, string] => [verb, "coordination.k8s.io", "leases", "flux-system"],
+      ),
     ];
     for (const [verb, group, resource, ns, sub] of allowed)
-      expect(await can(verb, group, resource, ns, sub), `${verb} ${group}/${resource}${sub ? `/${sub}` : ""}`).toBe(true);
+      expect(await can(verb, group, resource, ns, sub), `${verb} ${group}/${resource}${sub ? `/${sub}` : ""}`).toBe(
+        true,
+      );
     const denied: Array<[string, string, string, string?, string?]> = [
       ["create", "", "secrets", "flux-system"],
       ["delete", "", "pods", "kube-system"],
@@ -234,7 +249,9 @@ describe("deploy/: what installs Flotilla on a management cluster", () => {
     // The probes hit the HTTP server's paths on the port `--listen` names.
     const http = c.ports?.find((p) => p.name === "http");
     const listen = c.args!.find((a) => a.startsWith("--listen="));
-    expect(listen && http && parseListenAddress(listen.slice("--listen=".length)).port === http.containerPort).toBe(true);
+    expect(listen && http && parseListenAddress(listen.slice("--listen=".length)).port === http.containerPort).toBe(
+      true,
+    );
     expect([c.readinessProbe?.httpGet, c.livenessProbe?.httpGet]).toEqual([
       { path: "/readyz", port: "http" },
       { path: "/healthz", port: "http" },
@@ -243,7 +260,11 @@ describe("deploy/: what installs Flotilla on a management cluster", () => {
 
   it("runs 2 replicas with a RollingUpdate, a PodDisruptionBudget, and each replica named by its pod (downward API)", () => {
     const deployment = byKind("Deployment")[0] as KubeObject & {
-      spec: { replicas: number; strategy: { type: string; rollingUpdate?: { maxUnavailable?: number } }; selector: unknown };
+      spec: {
+        replicas: number;
+        strategy: { type: string; rollingUpdate?: { maxUnavailable?: number } };
+        selector: unknown;
+      };
     };
     expect(deployment.spec.replicas).toBe(2);
     expect(deployment.spec.strategy.type).toBe("RollingUpdate");
@@ -252,7 +273,8 @@ describe("deploy/: what installs Flotilla on a management cluster", () => {
     expect(pdb.spec.minAvailable).toBe(1);
     expect(pdb.spec.selector).toEqual(deployment.spec.selector);
     const { c } = controllerContainer();
-    const env = (c as Container & { env: Array<{ name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }> }).env;
+    const env = (c as Container & { env: Array<{ name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }> })
+      .env;
     expect(env.find((e) => e.name === "POD_NAME")?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.name");
     expect(env.find((e) => e.name === "POD_NAMESPACE")?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.namespace");
     expect(c.args).toContain("--lease-namespace=$(POD_NAMESPACE)");

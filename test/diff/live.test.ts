@@ -59,7 +59,8 @@ describe("flotilla diff --live: the head render against a live cluster, through 
     try {
       for (const u of units) {
         const k = plan.result.objects.find(
-          (o): o is Kustomization => o.kind === "Kustomization" && `${o.metadata.namespace}/${o.metadata.name}` === u.unit,
+          (o): o is Kustomization =>
+            o.kind === "Kustomization" && `${o.metadata.namespace}/${o.metadata.name}` === u.unit,
         )!;
         await applyUnit(client, {
           unit: { name: k.metadata.name!, namespace: k.metadata.namespace! },
@@ -86,11 +87,14 @@ describe("flotilla diff --live: the head render against a live cluster, through 
 
   it("shows changed fields, new and pruned objects, masked Secrets and removed units — and writes nothing (exit 1)", async () => {
     const k = kube(harness.clusters[0]!);
-    const before = (await k.get("/apis/apps/v1/namespaces/ingress-nginx/deployments/ingress-nginx-controller")).body.metadata
-      .resourceVersion;
+    const before = (await k.get("/apis/apps/v1/namespaces/ingress-nginx/deployments/ingress-nginx-controller")).body
+      .metadata.resourceVersion;
     writeFileSync(
       file("features/ingress-nginx/namespaced/controller.yaml"),
-      readFileSync(file("features/ingress-nginx/namespaced/controller.yaml"), "utf8").replace("replicas: 1", "replicas: 2"),
+      readFileSync(file("features/ingress-nginx/namespaced/controller.yaml"), "utf8").replace(
+        "replicas: 1",
+        "replicas: 2",
+      ),
     );
     writeFileSync(
       file(`${clusterDir}/extra.yaml`),
@@ -106,7 +110,9 @@ describe("flotilla diff --live: the head render against a live cluster, through 
     );
     unlinkSync(file(`${clusterDir}/cluster-info.yaml`));
 
-    const json = await capture(() => run(["--live", "--kubeconfig", kubeconfigFile, "--repo", repo.work, "--format", "json"]));
+    const json = await capture(() =>
+      run(["--live", "--kubeconfig", kubeconfigFile, "--repo", repo.work, "--format", "json"]),
+    );
     expect(json.code).toBe(1);
     const diff = JSON.parse(json.out) as FleetDiff;
     expect(diff.clusters.map((c) => [c.cluster, c.environment])).toEqual([[CLUSTER, "non-prod"]]);
@@ -116,17 +122,25 @@ describe("flotilla diff --live: the head render against a live cluster, through 
       [
         `${CLUSTER}/${CLUSTER}`,
         "changed",
-        ["removed ConfigMap/kube-system/cluster-info", "added ConfigMap/kube-system/extra", "changed Secret/kube-system/api"],
+        [
+          "removed ConfigMap/kube-system/cluster-info",
+          "added ConfigMap/kube-system/extra",
+          "changed Secret/kube-system/api",
+        ],
       ],
       [`${CLUSTER}/tenants-non-prod`, "changed", ["removed LimitRange/dummy/dummy-limits"]],
     ]);
     expect(units[0]!.objects[0]!.fields).toEqual([{ path: "spec.replicas", change: "changed", from: 1, to: 2 }]);
-    expect(units[1]!.objects.find((o) => o.ref === "Secret/kube-system/api")!.fields!.map((f) => f.path)).toEqual(["data.token"]);
+    expect(units[1]!.objects.find((o) => o.ref === "Secret/kube-system/api")!.fields!.map((f) => f.path)).toEqual([
+      "data.token",
+    ]);
     expect(json.out).not.toContain("token-value");
     expect(json.out).not.toContain(Buffer.from("first-token-value").toString("base64"));
     expect(diff.summary).toEqual({ clusters: 1, units: 3, added: 1, changed: 2, removed: 2 });
 
-    const text = await capture(() => run(["--live", "--kubeconfig", kubeconfigFile, "--repo", repo.work, "--cluster", CLUSTER]));
+    const text = await capture(() =>
+      run(["--live", "--kubeconfig", kubeconfigFile, "--repo", repo.work, "--cluster", CLUSTER]),
+    );
     expect(text.code).toBe(1);
     expect(text.out).toContain(`cluster ${CLUSTER} (non-prod)\n  unit ${CLUSTER}/feature-ingress-nginx\n`);
     expect(text.out).toContain(
@@ -135,12 +149,17 @@ describe("flotilla diff --live: the head render against a live cluster, through 
     expect(text.out).toContain(
       "    ~ Deployment/ingress-nginx/ingress-nginx-controller\n      ~ spec.replicas\n          - 1\n          + 2\n",
     );
-    const md = await capture(() => run(["--live", "--kubeconfig", kubeconfigFile, "--repo", repo.work, "--format", "md"]));
-    expect(md.out).toContain(`| ${CLUSTER} (non-prod) | \`feature-ingress-nginx\`, \`${CLUSTER}\`, \`tenants-non-prod\` | 1/2/2 |`);
-
-    expect((await k.get("/apis/apps/v1/namespaces/ingress-nginx/deployments/ingress-nginx-controller")).body.metadata.resourceVersion).toBe(
-      before,
+    const md = await capture(() =>
+      run(["--live", "--kubeconfig", kubeconfigFile, "--repo", repo.work, "--format", "md"]),
     );
+    expect(md.out).toContain(
+      `| ${CLUSTER} (non-prod) | \`feature-ingress-nginx\`, \`${CLUSTER}\`, \`tenants-non-prod\` | 1/2/2 |`,
+    );
+
+    expect(
+      (await k.get("/apis/apps/v1/namespaces/ingress-nginx/deployments/ingress-nginx-controller")).body.metadata
+        .resourceVersion,
+    ).toBe(before);
     expect((await k.get("/api/v1/namespaces/kube-system/configmaps/extra")).status).toBe(404);
     expect((await k.get("/api/v1/namespaces/kube-system/configmaps/cluster-info")).status).toBe(200);
   });
@@ -166,12 +185,16 @@ describe("flotilla diff --live: the head render against a live cluster, through 
 
   it("refuses bad input with errors that name the option or file (exit 2 from the CLI)", async () => {
     await expect(run(["--live", "--repo", repo.work])).rejects.toThrow(/--live needs --kubeconfig FILE/);
-    await expect(run(["--live", "--kubeconfig", join(tmp, "missing"), "--repo", repo.work])).rejects.toThrow(/cannot read the kubeconfig/);
-    await expect(run(["--live", "--kubeconfig", kubeconfigFile, "--repo", repo.work, "--cluster", "nowhere"])).rejects.toThrow(
+    await expect(run(["--live", "--kubeconfig", join(tmp, "missing"), "--repo", repo.work])).rejects.toThrow(
+      /cannot read the kubeconfig/,
+    );
+    await expect(
+      run(["--live", "--kubeconfig", kubeconfigFile, "--repo", repo.work, "--cluster", "nowhere"]),
+    ).rejects.toThrow(
       /no unit of the plan runs on cluster 'nowhere' \(clusters: mgmt, non-prod-eu-west-1, prod-eu-west-1\)/,
     );
-    await expect(run(["--live", "--kubeconfig", kubeconfigFile, "--repo", repo.work, "--base", "v0.0.1"])).rejects.toThrow(
-      /--base is not used/,
-    );
+    await expect(
+      run(["--live", "--kubeconfig", kubeconfigFile, "--repo", repo.work, "--base", "v0.0.1"]),
+    ).rejects.toThrow(/--base is not used/);
   });
 });

@@ -43,7 +43,11 @@ describe("renderUnits", () => {
 
   it("prefers the plan's environment label", () => {
     const units = renderUnits(
-      [unit("edge-1", "common", "./providers/cloud/v1/clusters/staging/common", { "flotilla.dev/environment": "canary" })],
+      [
+        unit("edge-1", "common", "./providers/cloud/v1/clusters/staging/common", {
+          "flotilla.dev/environment": "canary",
+        }),
+      ],
       { main: tree },
       new Map(),
     );

@@ -37,7 +37,8 @@ const clusterOf = (k: Kustomization) => k.spec.kubeConfig?.secretRef?.name.repla
 
 /** Whether every field `want` sets has the same value in `have` (the apiserver adds defaults and metadata). */
 function contains(have: unknown, want: unknown): boolean {
-  if (Array.isArray(want)) return Array.isArray(have) && have.length === want.length && want.every((w, i) => contains(have[i], w));
+  if (Array.isArray(want))
+    return Array.isArray(have) && have.length === want.length && want.every((w, i) => contains(have[i], w));
   if (want && typeof want === "object") {
     if (!have || typeof have !== "object") return false;
     return Object.entries(want).every(([k, v]) => contains((have as Record<string, unknown>)[k], v));
@@ -52,11 +53,13 @@ describe("flotilla up keeps reconciling the reference repository: main rolls out
   let mgmt: ClusterClient;
   const clients = new Map<string, ClusterClient>();
   const client = (cluster: string) => {
-    if (!clients.has(cluster)) clients.set(cluster, ClusterClient.fromKubeconfig(fleet.harness.get(cluster)!.kubeconfig));
+    if (!clients.has(cluster))
+      clients.set(cluster, ClusterClient.fromKubeconfig(fleet.harness.get(cluster)!.kubeconfig));
     return clients.get(cluster)!;
   };
   const units = async () =>
-    (await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items;
+    (await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body
+      .items;
   const revisionOf = (cluster: string, list: Kustomization[]) =>
     new Set(list.filter((u) => clusterOf(u) === cluster).map((u) => u.status?.lastAppliedRevision));
   /** Waits until all 16 units are Ready, those of the `release` source (prod's, and mgmt's access control) at `release`, the rest at `main`. */
@@ -76,7 +79,9 @@ describe("flotilla up keeps reconciling the reference repository: main rolls out
         const list = await units();
         seen = list;
         if (list.length !== 16 || !list.every((u) => ready(u)?.status === "True")) return false;
-        const ok = list.every((u) => u.status?.lastAppliedRevision === (u.spec.sourceRef.name === "release" ? release : main));
+        const ok = list.every(
+          (u) => u.status?.lastAppliedRevision === (u.spec.sourceRef.name === "release" ? release : main),
+        );
         return ok && list;
       },
       ms,
@@ -125,7 +130,10 @@ describe("flotilla up keeps reconciling the reference repository: main rolls out
   };
   const egressPolicies = async (cluster: string) =>
     (
-      await client(cluster).request<{ items: KubeObject[] }>("GET", "/apis/networking.k8s.io/v1/namespaces/dummy/networkpolicies")
+      await client(cluster).request<{ items: KubeObject[] }>(
+        "GET",
+        "/apis/networking.k8s.io/v1/namespaces/dummy/networkpolicies",
+      )
     ).body.items
       .map((o) => o.metadata.name)
       .filter((name) => name?.includes("egress"))
@@ -153,7 +161,9 @@ describe("flotilla up keeps reconciling the reference repository: main rolls out
     await expectClustersHoldTheRender(list);
     for (const cluster of ["non-prod-eu-west-1", "prod-eu-west-1"]) {
       const c = client(cluster);
-      expect((await c.request("GET", "/api/v1/namespaces/dummy")).status, `${cluster}: the tenant's namespace`).toBe(200);
+      expect((await c.request("GET", "/api/v1/namespaces/dummy")).status, `${cluster}: the tenant's namespace`).toBe(
+        200,
+      );
       expect(
         (await c.request<{ items: unknown[] }>("GET", "/api/v1/namespaces/dummy/resourcequotas")).body.items,
         `${cluster}: the tenant's quota`,
@@ -161,19 +171,22 @@ describe("flotilla up keeps reconciling the reference repository: main rolls out
       const policies = (
         await c.request<{ items: KubeObject[] }>("GET", "/apis/networking.k8s.io/v1/namespaces/dummy/networkpolicies")
       ).body.items.map((o) => o.metadata.name);
-      expect(policies.sort(), `${cluster}: the tenant's network policies`).toEqual(["allow-ingress-nginx", "default-deny"]);
+      expect(policies.sort(), `${cluster}: the tenant's network policies`).toEqual([
+        "allow-ingress-nginx",
+        "default-deny",
+      ]);
     }
     // The helloworld custom resource of each environment's common unit came after its CRD, without a failed attempt.
     const events = (
-      await mgmt.request<{ items: Array<{ reason: string; message: string; involvedObject: { name: string; namespace: string } }> }>(
-        "GET",
-        "/api/v1/events",
-      )
+      await mgmt.request<{
+        items: Array<{ reason: string; message: string; involvedObject: { name: string; namespace: string } }>;
+      }>("GET", "/api/v1/events")
     ).body.items;
     expect(
       events.filter(
         (e) =>
-          e.involvedObject.name === "common" && /no matches for kind|could not find the requested resource|does not serve/.test(e.message),
+          e.involvedObject.name === "common" &&
+          /no matches for kind|could not find the requested resource|does not serve/.test(e.message),
       ),
     ).toEqual([]);
   }, 180_000);
@@ -182,7 +195,9 @@ describe("flotilla up keeps reconciling the reference repository: main rolls out
     const before = repo.git("rev-parse", "HEAD");
     const polls = fleet.controller.triggeredBy("poll request", "flux-system/main");
     const started = Date.now();
-    const sha = repo.commit("tenants(dummy): egress policies (#2)", { "tenants/aws/common/dummy/egress-policies.yaml": EGRESS_POLICIES });
+    const sha = repo.commit("tenants(dummy): egress policies (#2)", {
+      "tenants/aws/common/dummy/egress-policies.yaml": EGRESS_POLICIES,
+    });
     const list = await converged(`main@sha1:${sha}`, `v0.0.3@sha1:${before}`);
     // The cause: following the repository, up asked the controller to poll main (its interval is 1m).
     // The time bound is loose on purpose; a busy 2-core machine says nothing about seconds.
@@ -201,7 +216,9 @@ describe("flotilla up keeps reconciling the reference repository: main rolls out
     const gitrepositories = readFileSync(join(repo.work, GITREPOSITORIES), "utf8");
     expect(gitrepositories).toContain("tag: v0.0.3");
     const polls = fleet.controller.triggeredBy("poll request", "flux-system/release");
-    const sha = repo.commit("chore(release): v0.0.4 (#3)", { [GITREPOSITORIES]: gitrepositories.replace("tag: v0.0.3", "tag: v0.0.4") });
+    const sha = repo.commit("chore(release): v0.0.4 (#3)", {
+      [GITREPOSITORIES]: gitrepositories.replace("tag: v0.0.3", "tag: v0.0.4"),
+    });
     const list = await converged(`main@sha1:${sha}`, `v0.0.4@sha1:${tagged}`);
     expect(fleet.controller.triggeredBy("poll request", "flux-system/release")).toBeGreaterThan(polls);
     expect((Date.now() - started) / 1000).toBeLessThan(90);

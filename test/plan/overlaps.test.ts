@@ -9,7 +9,10 @@ const cm = (name: string, value: string) =>
 describe("an object two units apply to one cluster is a plan warning", () => {
   it("names the object, both units with their paths, and the clusters; an object in one unit per cluster is not one", () => {
     const tree = new MemoryTree("fleet", [
-      ["providers/aws/v1/mgmt/clusters.yaml", "apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata: {name: a, namespace: a}\n"],
+      [
+        "providers/aws/v1/mgmt/clusters.yaml",
+        "apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata: {name: a, namespace: a}\n",
+      ],
       ["providers/aws/v1/clusters/dev/common/info.yaml", cm("cluster-info", "dev")],
       ["providers/aws/v1/clusters/dev/a/info.yaml", `${cm("cluster-info", "a")}---\n${cm("only-a", "a")}`],
     ]);

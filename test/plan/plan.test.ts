@@ -53,8 +53,13 @@ describe("plan of the reference repository", () => {
   it("yields exactly DESIGN.md's 16 units in Flux-compatible mode", () => {
     const result = planOf(treeFrom(REFERENCE));
     expect(result.mode).toBe("flux");
-    expect(units(result.objects).map((k) => [k.metadata.namespace, k.metadata.name, k.spec.sourceRef.name])).toEqual(DESIGN_UNITS);
-    expect(result.objects.filter((o) => o.kind === "GitRepository").map((o) => o.metadata.name)).toEqual(["main", "release"]);
+    expect(units(result.objects).map((k) => [k.metadata.namespace, k.metadata.name, k.spec.sourceRef.name])).toEqual(
+      DESIGN_UNITS,
+    );
+    expect(result.objects.filter((o) => o.kind === "GitRepository").map((o) => o.metadata.name)).toEqual([
+      "main",
+      "release",
+    ]);
   });
 
   it("normalizes v1beta1 Flux objects to v1", () => {
@@ -70,8 +75,12 @@ describe("plan of the reference repository", () => {
     const tree = treeFrom(REFERENCE, { drop: isFluxObjectFile, extra: { "flotilla.yaml": CONVENTION_CONFIG } });
     const result = planOf(tree);
     expect(result.mode).toBe("convention");
-    expect(units(result.objects).map((k) => [k.metadata.namespace, k.metadata.name, k.spec.sourceRef.name])).toEqual(DESIGN_UNITS);
-    const np = units(result.objects).find((k) => k.metadata.namespace === "non-prod-eu-west-1" && k.metadata.name === "common")!;
+    expect(units(result.objects).map((k) => [k.metadata.namespace, k.metadata.name, k.spec.sourceRef.name])).toEqual(
+      DESIGN_UNITS,
+    );
+    const np = units(result.objects).find(
+      (k) => k.metadata.namespace === "non-prod-eu-west-1" && k.metadata.name === "common",
+    )!;
     expect(np.spec).toMatchObject({
       path: "./providers/aws/v1/clusters/non-prod/common",
       kubeConfig: { secretRef: { name: "non-prod-eu-west-1-kubeconfig" } },
@@ -88,9 +97,9 @@ describe("plan of the reference repository", () => {
       const byName = new Map(units(planOf(tree).objects).map((k) => [`${k.metadata.namespace}/${k.metadata.name}`, k]));
       for (const cluster of ["non-prod-eu-west-1", "prod-eu-west-1"]) {
         expect(byName.get(`${cluster}/common`)!.spec.dependsOn).toContainEqual({ name: "feature-helloworld-operator" });
-        expect(byName.get(`${cluster}/tenants-${cluster.startsWith("prod") ? "prod" : "non-prod"}`)!.spec.dependsOn).toEqual([
-          { name: "tenants-common" },
-        ]);
+        expect(
+          byName.get(`${cluster}/tenants-${cluster.startsWith("prod") ? "prod" : "non-prod"}`)!.spec.dependsOn,
+        ).toEqual([{ name: "tenants-common" }]);
         expect(byName.get(`${cluster}/feature-helloworld-operator`)!.spec.dependsOn).toBeUndefined();
       }
     }
@@ -142,7 +151,9 @@ describe("plan refuses bad input, naming the file and field", () => {
         ),
       },
     ]);
-    expect(new Set(units(result.objects).map((k) => k.metadata.namespace))).toEqual(new Set(["flux-system", "non-prod-eu-west-1"]));
+    expect(new Set(units(result.objects).map((k) => k.metadata.namespace))).toEqual(
+      new Set(["flux-system", "non-prod-eu-west-1"]),
+    );
   });
 
   it("a feature that flotilla.yaml names but that does not exist", () => {
@@ -152,14 +163,17 @@ describe("plan refuses bad input, naming the file and field", () => {
           "flotilla.yaml": `${CONVENTION_CONFIG}clusters:\n  prod-eu-west-1:\n    features:\n      include: [monitoring]\n`,
         }),
       ),
-    ).toBe("flotilla.yaml: clusters.prod-eu-west-1.features.include[0]: feature 'monitoring' does not exist under features/");
+    ).toBe(
+      "flotilla.yaml: clusters.prod-eu-west-1.features.include[0]: feature 'monitoring' does not exist under features/",
+    );
   });
 
   it("two clusters with the same name", () => {
     expect(
       fail(
         conventionTree({
-          "providers/gcp/v1/clusters/prod/prod-eu-west-1/x.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+          "providers/gcp/v1/clusters/prod/prod-eu-west-1/x.yaml":
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
         }),
       ),
     ).toContain("two clusters are named 'prod-eu-west-1'");

@@ -8,7 +8,10 @@ import { renderFlux } from "../../src/render/index.js";
 export const REFERENCE = join(import.meta.dirname, "fixtures", "reference");
 
 /** A folder read into memory, minus files `drop` rejects, plus `extra` files. */
-export function treeFrom(dir: string, opts: { drop?: (path: string) => boolean; extra?: Record<string, string> } = {}): MemoryTree {
+export function treeFrom(
+  dir: string,
+  opts: { drop?: (path: string) => boolean; extra?: Record<string, string> } = {},
+): MemoryTree {
   const files: Array<[string, string]> = [];
   const walk = (d: string) => {
     for (const name of readdirSync(d)) {

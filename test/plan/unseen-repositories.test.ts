@@ -9,7 +9,8 @@ const FLEET: Record<string, string> = {
   "providers/aws/v1/mgmt/clusters.yaml": ["a", "b"]
     .map((c) => `apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata: {name: ${c}, namespace: ${c}}\n`)
     .join("---\n"),
-  "providers/aws/v1/clusters/dev/common/widget.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: default}\n",
+  "providers/aws/v1/clusters/dev/common/widget.yaml":
+    "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: default}\n",
   "providers/aws/v1/clusters/dev/a/info.yaml":
     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: info, namespace: default}\ndata: {cluster: a}\n",
   "providers/aws/v1/clusters/dev/b/info.yaml":
@@ -24,28 +25,27 @@ function plan(files: Record<string, string>, opts: { defaultBranch?: string } = 
   return planFleet(sources, { main: tree }, { render: renderFlux });
 }
 const unit = (objects: Array<GitRepository | Kustomization>, ns: string, name: string) =>
-  objects.find((o): o is Kustomization => o.kind === "Kustomization" && o.metadata.namespace === ns && o.metadata.name === name);
+  objects.find(
+    (o): o is Kustomization => o.kind === "Kustomization" && o.metadata.namespace === ns && o.metadata.name === name,
+  );
 
 describe("a unit whose path does not render stays in the plan, its error named", () => {
   it("malformed YAML in one cluster's folder: every unit planned, the error names the unit, file and line, the other clusters' dependencies inferred", () => {
     const result = plan({
       ...FLEET,
-      "providers/aws/v1/clusters/dev/a/policy.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n   namespace: y\n",
+      "providers/aws/v1/clusters/dev/a/policy.yaml":
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n   namespace: y\n",
     });
-    expect(result.objects.filter((o) => o.kind === "Kustomization").map((o) => `${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
-      "a/a",
-      "a/common",
-      "a/feature-widgets",
-      "b/b",
-      "b/common",
-      "b/feature-widgets",
-      "flux-system/mgmt",
-    ]);
+    expect(
+      result.objects.filter((o) => o.kind === "Kustomization").map((o) => `${o.metadata.namespace}/${o.metadata.name}`),
+    ).toEqual(["a/a", "a/common", "a/feature-widgets", "b/b", "b/common", "b/feature-widgets", "flux-system/mgmt"]);
     expect(result.errors).toEqual([
       {
         unit: "a/a",
         path: "./providers/aws/v1/clusters/dev/a",
-        message: expect.stringMatching(/^does not render: providers\/aws\/v1\/clusters\/dev\/a\/policy\.yaml:5: malformed YAML/),
+        message: expect.stringMatching(
+          /^does not render: providers\/aws\/v1\/clusters\/dev\/a\/policy\.yaml:5: malformed YAML/,
+        ),
       },
     ]);
     expect(unit(result.objects, "b", "common")!.spec.dependsOn).toEqual([{ name: "feature-widgets" }]);
@@ -66,9 +66,9 @@ describe("a unit whose path does not render stays in the plan, its error named",
   });
 
   it("a mgmt folder that does not render fails the plan (it decides the mode), naming the file and field", () => {
-    expect(() => plan({ ...FLEET, "providers/aws/v1/mgmt/kustomization.yaml": "resources:\n- clusters.yaml\n- missing.yaml\n" })).toThrow(
-      "resource 'missing.yaml' does not exist",
-    );
+    expect(() =>
+      plan({ ...FLEET, "providers/aws/v1/mgmt/kustomization.yaml": "resources:\n- clusters.yaml\n- missing.yaml\n" }),
+    ).toThrow("resource 'missing.yaml' does not exist");
   });
 });
 
@@ -80,7 +80,9 @@ describe("the main source follows the repository's default branch", () => {
     expect(mainRef(plan(FLEET).objects)).toEqual({ branch: "main" });
     expect(mainRef(plan(FLEET, { defaultBranch: "master" }).objects)).toEqual({ branch: "master" });
     expect(
-      mainRef(plan({ ...FLEET, "flotilla.yaml": "sources:\n  main: {branch: trunk}\n" }, { defaultBranch: "master" }).objects),
+      mainRef(
+        plan({ ...FLEET, "flotilla.yaml": "sources:\n  main: {branch: trunk}\n" }, { defaultBranch: "master" }).objects,
+      ),
     ).toEqual({ branch: "trunk" });
   });
 });
@@ -95,7 +97,9 @@ describe("Clusters that share a namespace (Cluster API quick-start style)", () =
     };
     const result = plan(shared);
     const units = result.objects.filter((o): o is Kustomization => o.kind === "Kustomization");
-    expect(units.map((u) => `${u.metadata.namespace}/${u.metadata.name} ${u.spec.kubeConfig?.secretRef.name ?? "-"}`)).toEqual([
+    expect(
+      units.map((u) => `${u.metadata.namespace}/${u.metadata.name} ${u.spec.kubeConfig?.secretRef.name ?? "-"}`),
+    ).toEqual([
       "fleet/a a-kubeconfig",
       "fleet/a-common a-kubeconfig",
       "fleet/a-feature-widgets a-kubeconfig",

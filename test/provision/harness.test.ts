@@ -60,7 +60,11 @@ describe("local control planes: the full profile runs the real controllers", () 
   it("finalizes a deleted namespace", async () => {
     const k = kube(harness.clusters[0]!);
     await k.post("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "doomed" } });
-    await k.post("/api/v1/namespaces/doomed/configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x" } });
+    await k.post("/api/v1/namespaces/doomed/configmaps", {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "x" },
+    });
     await k.del("/api/v1/namespaces/doomed");
     await k.until(async () => (await k.get("/api/v1/namespaces/doomed")).status === 404);
   });
@@ -79,9 +83,14 @@ describe("local control planes: the full profile runs the real controllers", () 
     };
     expect((await k.post("/apis/apps/v1/namespaces/default/deployments", deployment)).status).toBe(201);
     await k.until(
-      async () => ((await k.get("/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dweb")).body.items?.length ?? 0) === 1,
+      async () =>
+        ((await k.get("/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dweb")).body.items?.length ??
+          0) === 1,
     );
-    await k.until(async () => ((await k.get("/api/v1/namespaces/default/pods?labelSelector=app%3Dweb")).body.items?.length ?? 0) === 2);
+    await k.until(
+      async () =>
+        ((await k.get("/api/v1/namespaces/default/pods?labelSelector=app%3Dweb")).body.items?.length ?? 0) === 2,
+    );
   });
 });
 
@@ -91,7 +100,9 @@ describe("no process outlives its harness", () => {
     const pid = h.clusters[0]!.apiserverPid();
     await h.stop();
     expect(running(pid)).toBe(false);
-    const children = execFileSync("ps", ["-o", "args=", "--ppid", String(process.pid)], { encoding: "utf8" }).split("\n");
+    const children = execFileSync("ps", ["-o", "args=", "--ppid", String(process.pid)], { encoding: "utf8" }).split(
+      "\n",
+    );
     expect(children.filter((c) => /etcd|kube-|setpriv/.test(c))).toEqual([]);
   });
 });

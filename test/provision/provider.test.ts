@@ -92,13 +92,20 @@ describe("the local Cluster API provider", () => {
       }>("GET", `/apis/cluster.x-k8s.io/v1beta1/namespaces/${name}/clusters/${name}`);
       await until(
         async () =>
-          (await mgmt.request<{ status?: { phase?: string } }>("GET", `/apis/cluster.x-k8s.io/v1beta1/namespaces/${name}/clusters/${name}`))
-            .body.status?.phase === "Provisioned",
+          (
+            await mgmt.request<{ status?: { phase?: string } }>(
+              "GET",
+              `/apis/cluster.x-k8s.io/v1beta1/namespaces/${name}/clusters/${name}`,
+            )
+          ).body.status?.phase === "Provisioned",
       );
       void c;
     }
     const one = (
-      await mgmt.request<{ status: Record<string, unknown> }>("GET", "/apis/cluster.x-k8s.io/v1beta1/namespaces/one/clusters/one")
+      await mgmt.request<{ status: Record<string, unknown> }>(
+        "GET",
+        "/apis/cluster.x-k8s.io/v1beta1/namespaces/one/clusters/one",
+      )
     ).body.status;
     expect(one).toMatchObject({
       phase: "Provisioned",
@@ -115,7 +122,11 @@ describe("the local Cluster API provider", () => {
     await until(async () => (await secretOf(mgmt, "two")) === undefined && !harness!.get("two"));
     expect(() => process.kill(pid!, 0)).toThrow();
     expect(
-      (await mgmt.request("GET", "/apis/cluster.x-k8s.io/v1beta1/namespaces/two/clusters/two", undefined, { allow: [404] })).status,
+      (
+        await mgmt.request("GET", "/apis/cluster.x-k8s.io/v1beta1/namespaces/two/clusters/two", undefined, {
+          allow: [404],
+        })
+      ).status,
     ).toBe(404);
   });
 
@@ -137,7 +148,11 @@ describe("the local Cluster API provider", () => {
 
   it("re-adopts its clusters after a restart, with their data", async () => {
     const one = harness!.get("one")!;
-    await kube(one).post("/api/v1/namespaces/default/configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "survives" } });
+    await kube(one).post("/api/v1/namespaces/default/configmaps", {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "survives" },
+    });
     const server = one.server;
     await provider!.stop();
     await harness!.stop();

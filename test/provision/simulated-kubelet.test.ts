@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHarness, type Harness } from "../../src/provision/local/harness.js";
 import { kube } from "../support/kubectl-free-client.js";
 
-const condition = (obj: any, type: string): string | undefined => obj?.status?.conditions?.find((c: any) => c.type === type)?.status;
+const condition = (obj: any, type: string): string | undefined =>
+  obj?.status?.conditions?.find((c: any) => c.type === type)?.status;
 
 function deployment(name: string, image: string, replicas = 2): unknown {
   return {
@@ -22,14 +23,22 @@ describe("the simulated kubelet under the real controllers of the full profile",
   let harness: Harness;
   let k: ReturnType<typeof kube>;
   beforeAll(async () => {
-    harness = await startHarness({ profile: "full", clusters: ["sim"], simulatedKubelet: { leaseRenewMs: 1000, crashLoopBackoffMs: 500 } });
+    harness = await startHarness({
+      profile: "full",
+      clusters: ["sim"],
+      simulatedKubelet: { leaseRenewMs: 1000, crashLoopBackoffMs: 500 },
+    });
     k = kube(harness.clusters[0]!);
   });
   afterAll(() => harness?.stop());
 
   it("registers Ready simulated nodes with capacity and renews their leases", async () => {
     const nodes = (await k.get("/api/v1/nodes")).body.items as any[];
-    expect(nodes.map((n) => n.metadata.name).sort()).toEqual(["simulated-node-0", "simulated-node-1", "simulated-node-2"]);
+    expect(nodes.map((n) => n.metadata.name).sort()).toEqual([
+      "simulated-node-0",
+      "simulated-node-1",
+      "simulated-node-2",
+    ]);
     for (const n of nodes) {
       expect(condition(n, "Ready")).toBe("True");
       expect(n.metadata.labels["flotilla.dev/simulated"]).toBe("true");
@@ -42,10 +51,14 @@ describe("the simulated kubelet under the real controllers of the full profile",
   });
 
   it("rolls a Deployment out to Available through ReplicaSet, scheduler and Pods", async () => {
-    expect((await k.post("/apis/apps/v1/namespaces/default/deployments", deployment("web", "nginx:1.25", 3))).status).toBe(201);
+    expect(
+      (await k.post("/apis/apps/v1/namespaces/default/deployments", deployment("web", "nginx:1.25", 3))).status,
+    ).toBe(201);
     const d = await k.until(async () => {
       const got = (await k.get("/apis/apps/v1/namespaces/default/deployments/web")).body;
-      return condition(got, "Available") === "True" && got.status.availableReplicas === 3 && got.status.updatedReplicas === 3
+      return condition(got, "Available") === "True" &&
+        got.status.availableReplicas === 3 &&
+        got.status.updatedReplicas === 3
         ? got
         : undefined;
     }, 30_000);
@@ -70,7 +83,9 @@ describe("the simulated kubelet under the real controllers of the full profile",
       spec: {
         completions: 2,
         parallelism: 1,
-        template: { spec: { restartPolicy: "Never", containers: [{ name: "main", image: "busybox", command: ["true"] }] } },
+        template: {
+          spec: { restartPolicy: "Never", containers: [{ name: "main", image: "busybox", command: ["true"] }] },
+        },
       },
     };
     expect((await k.post("/apis/batch/v1/namespaces/default/jobs", job)).status).toBe(201);
@@ -95,10 +110,15 @@ describe("the simulated kubelet under the real controllers of the full profile",
         selector: { matchLabels: { app: "db" } },
         template: {
           metadata: { labels: { app: "db" } },
-          spec: { containers: [{ name: "db", image: "postgres:16", volumeMounts: [{ name: "data", mountPath: "/data" }] }] },
+          spec: {
+            containers: [{ name: "db", image: "postgres:16", volumeMounts: [{ name: "data", mountPath: "/data" }] }],
+          },
         },
         volumeClaimTemplates: [
-          { metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } },
+          {
+            metadata: { name: "data" },
+            spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+          },
         ],
       },
     };
@@ -127,17 +147,24 @@ describe("the simulated kubelet under the real controllers of the full profile",
     ]);
     const got = await k.until(async () => {
       const d = (await k.get("/apis/apps/v1/namespaces/default/daemonsets/agent")).body;
-      return d.status?.desiredNumberScheduled === 3 && d.status.numberReady === 3 && d.status.numberAvailable === 3 ? d : undefined;
+      return d.status?.desiredNumberScheduled === 3 && d.status.numberReady === 3 && d.status.numberAvailable === 3
+        ? d
+        : undefined;
     }, 30_000);
     expect(got.status.updatedNumberScheduled).toBe(3);
     const pods = (await k.get("/api/v1/namespaces/default/pods?labelSelector=app%3Dagent")).body.items as any[];
-    expect(pods.map((p) => p.spec.nodeName).sort()).toEqual(["simulated-node-0", "simulated-node-1", "simulated-node-2"]);
+    expect(pods.map((p) => p.spec.nodeName).sort()).toEqual([
+      "simulated-node-0",
+      "simulated-node-1",
+      "simulated-node-2",
+    ]);
   });
 
   it("never makes a crash-looping image Ready, so its Deployment is not Available", async () => {
-    expect((await k.post("/apis/apps/v1/namespaces/default/deployments", deployment("broken", "example.com/crashloop:1", 1))).status).toBe(
-      201,
-    );
+    expect(
+      (await k.post("/apis/apps/v1/namespaces/default/deployments", deployment("broken", "example.com/crashloop:1", 1)))
+        .status,
+    ).toBe(201);
     const pod = await k.until(async () => {
       const p = ((await k.get("/api/v1/namespaces/default/pods?labelSelector=app%3Dbroken")).body.items as any[])[0];
       return p?.status?.containerStatuses?.[0]?.restartCount >= 3 ? p : undefined;
@@ -155,7 +182,10 @@ describe("the simulated kubelet under the real controllers of the full profile",
     const victim = pods[0];
     const started = Date.now();
     expect((await k.del(`/api/v1/namespaces/default/pods/${victim.metadata.name}`)).status).toBe(200);
-    await k.until(async () => (await k.get(`/api/v1/namespaces/default/pods/${victim.metadata.name}`)).status === 404, 10_000);
+    await k.until(
+      async () => (await k.get(`/api/v1/namespaces/default/pods/${victim.metadata.name}`)).status === 404,
+      10_000,
+    );
     // A kubelet that ignored deletion would leave the Pod for its 30 s grace period.
     expect(Date.now() - started).toBeLessThan(10_000);
     await k.until(async () => {
@@ -167,9 +197,12 @@ describe("the simulated kubelet under the real controllers of the full profile",
   it("picks up where it was after its apiserver restarts", async () => {
     const cp = harness.clusters[0]!;
     await cp.restart();
-    expect((await k.post("/apis/apps/v1/namespaces/default/deployments", deployment("after", "nginx:1.25", 1))).status).toBe(201);
+    expect(
+      (await k.post("/apis/apps/v1/namespaces/default/deployments", deployment("after", "nginx:1.25", 1))).status,
+    ).toBe(201);
     await k.until(
-      async () => condition((await k.get("/apis/apps/v1/namespaces/default/deployments/after")).body, "Available") === "True",
+      async () =>
+        condition((await k.get("/apis/apps/v1/namespaces/default/deployments/after")).body, "Available") === "True",
       30_000,
     );
     const web = (await k.get("/apis/apps/v1/namespaces/default/deployments/web")).body;
@@ -200,7 +233,9 @@ describe("what the simulated kubelet does with a Pod", () => {
     expect(kubelet.fateOf(pod("registry/crashloop:1", "OnFailure"))).toBe("crashloop");
     expect(kubelet.fateOf(pod("registry/crashloop:1", "Never"))).toBe("fail");
     expect(
-      kubelet.fateOf({ spec: { initContainers: [{ name: "i", image: "crashloop" }], containers: [{ name: "c", image: "nginx" }] } }),
+      kubelet.fateOf({
+        spec: { initContainers: [{ name: "i", image: "crashloop" }], containers: [{ name: "c", image: "nginx" }] },
+      }),
     ).toBe("crashloop");
     const custom = new SimulatedKubelet(kubeconfig, { crashLoopImage: /:broken$/ });
     expect(custom.fateOf(pod("app:broken"))).toBe("crashloop");

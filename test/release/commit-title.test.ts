@@ -18,8 +18,15 @@ describe("parseCommitTitle", () => {
   });
 
   it("marks `!` as breaking and allows no scope", () => {
-    expect(parseCommitTitle("feat!: drop v1alpha3 clusters")).toMatchObject({ breaking: true, subject: "drop v1alpha3 clusters" });
-    expect(parseCommitTitle("chore(release): v0.0.3")).toMatchObject({ type: "chore", scope: "release", subject: "v0.0.3" });
+    expect(parseCommitTitle("feat!: drop v1alpha3 clusters")).toMatchObject({
+      breaking: true,
+      subject: "drop v1alpha3 clusters",
+    });
+    expect(parseCommitTitle("chore(release): v0.0.3")).toMatchObject({
+      type: "chore",
+      scope: "release",
+      subject: "v0.0.3",
+    });
   });
 
   it("rejects titles outside the convention and unknown types", () => {

@@ -3,7 +3,12 @@ import { forgeLinks } from "../../src/release/forge.js";
 import { bumpFor, nextVersion } from "../../src/release/next-version.js";
 import { buildReleaseNotes, formatReleaseNotesMarkdown, type HistoryCommit } from "../../src/release/release-notes.js";
 
-const commit = (sha: string, title: string, extra: Partial<HistoryCommit> = {}): HistoryCommit => ({ sha, title, author: "Ada", ...extra });
+const commit = (sha: string, title: string, extra: Partial<HistoryCommit> = {}): HistoryCommit => ({
+  sha,
+  title,
+  author: "Ada",
+  ...extra,
+});
 
 describe("buildReleaseNotes", () => {
   it("groups conventional titles by type and lists the rest under Other", () => {
@@ -53,10 +58,21 @@ describe("buildReleaseNotes", () => {
       candidates: [commit("a1", "feat(access-control): add view role (#12)")],
       shipped: [],
       links,
-      impact: [{ environment: "prod", cluster: "prod-eu-west-1", unit: "feature-access-control", added: 1, changed: 0, removed: 0 }],
+      impact: [
+        {
+          environment: "prod",
+          cluster: "prod-eu-west-1",
+          unit: "feature-access-control",
+          added: 1,
+          changed: 0,
+          removed: 0,
+        },
+      ],
     });
     const md = formatReleaseNotesMarkdown(notes, links);
-    expect(md).toContain("- **access-control:** add view role ([#12](https://github.com/example/platform/pull/12)) — Ada");
+    expect(md).toContain(
+      "- **access-control:** add view role ([#12](https://github.com/example/platform/pull/12)) — Ada",
+    );
     expect(md).toContain("| prod | prod-eu-west-1 | feature-access-control | 1 | 0 | 0 |");
     expect(md).toContain("https://github.com/example/platform/compare/v0.0.2...v0.0.3");
   });
@@ -64,7 +80,9 @@ describe("buildReleaseNotes", () => {
 
 describe("forgeLinks", () => {
   it("recognizes GitHub and GitLab in https, ssh and scp-like forms without credentials", () => {
-    expect(forgeLinks("https://user:secret@github.com/org/repo.git")?.pullRequest(3)).toBe("https://github.com/org/repo/pull/3");
+    expect(forgeLinks("https://user:secret@github.com/org/repo.git")?.pullRequest(3)).toBe(
+      "https://github.com/org/repo/pull/3",
+    );
     expect(forgeLinks("ssh://git@gitlab.com/group/sub/repo.git")?.pullRequest(3)).toBe(
       "https://gitlab.com/group/sub/repo/-/merge_requests/3",
     );

@@ -15,9 +15,9 @@ const fail = (files: Record<string, string>, path = "", symlinks: Record<string,
 
 describe("render refuses bad input with the file, line and field", () => {
   it("malformed YAML names the file and line", () => {
-    expect(fail({ "kustomization.yaml": "resources:\n- a.yaml\n", "a.yaml": "kind: ConfigMap\nmetadata:\n  name: [\n" })).toMatch(
-      /^a\.yaml:\d+: malformed YAML/,
-    );
+    expect(
+      fail({ "kustomization.yaml": "resources:\n- a.yaml\n", "a.yaml": "kind: ConfigMap\nmetadata:\n  name: [\n" }),
+    ).toMatch(/^a\.yaml:\d+: malformed YAML/);
   });
 
   it("a malformed kustomization names the kustomization file", () => {
@@ -65,9 +65,9 @@ describe("render refuses bad input with the file, line and field", () => {
   });
 
   it("a symlink that leaves the repository root is refused", () => {
-    expect(fail({ "kustomization.yaml": "resources:\n- link.yaml\n" }, "", { "link.yaml": "../../etc/passwd" })).toContain(
-      "symlink that leaves the repository root",
-    );
+    expect(
+      fail({ "kustomization.yaml": "resources:\n- link.yaml\n" }, "", { "link.yaml": "../../etc/passwd" }),
+    ).toContain("symlink that leaves the repository root");
   });
 
   it("a remote URL is refused: no network at render time", () => {
@@ -77,24 +77,32 @@ describe("render refuses bad input with the file, line and field", () => {
   });
 
   it("an unknown kustomization field is named", () => {
-    expect(fail({ "kustomization.yaml": "resourcez:\n- a.yaml\n" })).toBe("kustomization.yaml: resourcez: unknown field 'resourcez'");
-  });
-
-  it("a wrong type is named", () => {
-    expect(fail({ "kustomization.yaml": "namePrefix: [a]\n" })).toBe("kustomization.yaml: namePrefix: must be a string");
-  });
-
-  it("a helm chart is refused with the reason", () => {
-    expect(fail({ "kustomization.yaml": "helmCharts:\n- name: x\n" })).toContain("helm charts need the helm executable");
-  });
-
-  it("a manifest without kind names the file, line and field", () => {
-    expect(fail({ "kustomization.yaml": "resources:\n- a.yaml\n", "a.yaml": "---\napiVersion: v1\nmetadata:\n  name: x\n" })).toBe(
-      "a.yaml:2: kind: missing kind",
+    expect(fail({ "kustomization.yaml": "resourcez:\n- a.yaml\n" })).toBe(
+      "kustomization.yaml: resourcez: unknown field 'resourcez'",
     );
   });
 
+  it("a wrong type is named", () => {
+    expect(fail({ "kustomization.yaml": "namePrefix: [a]\n" })).toBe(
+      "kustomization.yaml: namePrefix: must be a string",
+    );
+  });
+
+  it("a helm chart is refused with the reason", () => {
+    expect(fail({ "kustomization.yaml": "helmCharts:\n- name: x\n" })).toContain(
+      "helm charts need the helm executable",
+    );
+  });
+
+  it("a manifest without kind names the file, line and field", () => {
+    expect(
+      fail({ "kustomization.yaml": "resources:\n- a.yaml\n", "a.yaml": "---\napiVersion: v1\nmetadata:\n  name: x\n" }),
+    ).toBe("a.yaml:2: kind: missing kind");
+  });
+
   it("never returns part of a render: a later failure fails the whole render", () => {
-    expect(fail({ "kustomization.yaml": "resources:\n- a.yaml\n- missing.yaml\n", "a.yaml": CM })).toContain("missing.yaml");
+    expect(fail({ "kustomization.yaml": "resources:\n- a.yaml\n- missing.yaml\n", "a.yaml": CM })).toContain(
+      "missing.yaml",
+    );
   });
 });

@@ -48,7 +48,9 @@ describe.skipIf(!hasKubectl())("extra golden files are current with kubectl kust
       }
       const output = kubectlRenderFixture(fx);
       const expected = readFileSync(join(fx.dir, "expected.yaml"), "utf8");
-      expect(firstDifference(parseStream(output, "kubectl output"), parseStream(expected, "expected.yaml"))).toBeUndefined();
+      expect(
+        firstDifference(parseStream(output, "kubectl output"), parseStream(expected, "expected.yaml")),
+      ).toBeUndefined();
     });
   }
 });

@@ -52,7 +52,9 @@ describe("renderFlux folds a Kustomization's spec into the build as kustomize-co
       interval: "5m",
       prune: true,
       patches: [{ patch: "- op: add\n  path: /spec/replicas\n  value: 2\n", target: { kind: "Deployment" } }],
-      patchesStrategicMerge: [{ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" }, spec: { replicas: 3 } }],
+      patchesStrategicMerge: [
+        { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" }, spec: { replicas: 3 } },
+      ],
       patchesJson6902: [
         {
           target: { group: "apps", version: "v1", kind: "Deployment", name: "web" },
@@ -66,6 +68,9 @@ describe("renderFlux folds a Kustomization's spec into the build as kustomize-co
   });
 
   it("renders a folder without a kustomization as Flux does: every YAML file below it", () => {
-    expect(renderFlux(tree, "plain", {}).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(["ServiceAccount/b", "ConfigMap/a"]);
+    expect(renderFlux(tree, "plain", {}).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      "ServiceAccount/b",
+      "ConfigMap/a",
+    ]);
   });
 });

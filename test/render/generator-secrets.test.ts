@@ -15,21 +15,29 @@ const fail = (files: Record<string, string>): string => {
 
 describe("secretGenerator errors name the file, field or line and key, never the value", () => {
   it("a literal without '=' names the generator's literal by index, not its text", () => {
-    const message = fail({ "kustomization.yaml": `secretGenerator:\n- name: db\n  literals:\n  - user=admin\n  - ${VALUE}\n` });
-    expect(message).toBe("kustomization.yaml: secretGenerator[0].literals[1]: the literal has no '=': expected KEY=value");
+    const message = fail({
+      "kustomization.yaml": `secretGenerator:\n- name: db\n  literals:\n  - user=admin\n  - ${VALUE}\n`,
+    });
+    expect(message).toBe(
+      "kustomization.yaml: secretGenerator[0].literals[1]: the literal has no '=': expected KEY=value",
+    );
     expect(message).not.toContain(VALUE);
   });
 
   it("a literal without a key says so without the value", () => {
     const message = fail({ "kustomization.yaml": `secretGenerator:\n- name: db\n  literals:\n  - =${VALUE}\n` });
-    expect(message).toBe("kustomization.yaml: secretGenerator[0].literals[0]: the literal has no key before '=': expected KEY=value");
+    expect(message).toBe(
+      "kustomization.yaml: secretGenerator[0].literals[0]: the literal has no key before '=': expected KEY=value",
+    );
   });
 
   it("a key set twice names the key and where it came from, not either value", () => {
     const message = fail({
       "kustomization.yaml": `secretGenerator:\n- name: db\n  literals:\n  - password=first-${VALUE}\n  - password=${VALUE}\n`,
     });
-    expect(message).toBe("kustomization.yaml: secretGenerator[0]: key 'password' is set twice (from secretGenerator[0].literals[1])");
+    expect(message).toBe(
+      "kustomization.yaml: secretGenerator[0]: key 'password' is set twice (from secretGenerator[0].literals[1])",
+    );
     expect(message).not.toContain(VALUE);
   });
 });

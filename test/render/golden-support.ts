@@ -94,8 +94,10 @@ function differenceIn(actual: unknown, expected: unknown, path: string): string 
 export function firstDifference(actual: readonly unknown[], expected: readonly unknown[]): string | undefined {
   for (let i = 0; i < Math.max(actual.length, expected.length); i++) {
     if (i >= actual.length) return `#${i} ${label(expected[i])}: missing (the render yields ${actual.length} objects)`;
-    if (i >= expected.length) return `#${i} ${label(actual[i])}: not expected (kustomize yields ${expected.length} objects)`;
-    if (label(actual[i]) !== label(expected[i])) return `#${i}: expected ${label(expected[i])}, got ${label(actual[i])}`;
+    if (i >= expected.length)
+      return `#${i} ${label(actual[i])}: not expected (kustomize yields ${expected.length} objects)`;
+    if (label(actual[i]) !== label(expected[i]))
+      return `#${i}: expected ${label(expected[i])}, got ${label(actual[i])}`;
     const d = differenceIn(actual[i], expected[i], "");
     if (d) return `#${i} ${label(expected[i])}: ${d}`;
   }
@@ -135,7 +137,9 @@ export function hasKubectl(): boolean {
     return true;
   } catch {
     if (process.env.CI)
-      throw new Error("CI is set but kubectl is not on PATH: the kubectl kustomize oracle checks cannot run (see test/setup.sh)");
+      throw new Error(
+        "CI is set but kubectl is not on PATH: the kubectl kustomize oracle checks cannot run (see test/setup.sh)",
+      );
     return false;
   }
 }

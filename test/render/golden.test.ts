@@ -90,7 +90,9 @@ describe("render matches kubectl kustomize (golden files)", () => {
   });
 
   it.each(COVERAGE)("covers %s in at least two fixtures", (_feature, scope, pattern) => {
-    const users = fixtures.filter((fx) => !fx.expectedError && pattern.test(fixtureText(fx, scope))).map((fx) => fx.name);
+    const users = fixtures
+      .filter((fx) => !fx.expectedError && pattern.test(fixtureText(fx, scope)))
+      .map((fx) => fx.name);
     expect(users.length, users.join(", ")).toBeGreaterThanOrEqual(2);
   });
 

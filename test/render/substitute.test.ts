@@ -34,7 +34,12 @@ describe("Flux postBuild substitution", () => {
   });
 
   it("lets a substituted value change type, as Flux's text substitution does", () => {
-    const obj: KubeObject = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" }, spec: { replicas: "${replicas}" } };
+    const obj: KubeObject = {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web" },
+      spec: { replicas: "${replicas}" },
+    };
     expect(substituteObject(obj, { replicas: "3" }).spec).toEqual({ replicas: 3 });
   });
 

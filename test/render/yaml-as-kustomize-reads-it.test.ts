@@ -4,7 +4,10 @@ import { parseYamlDocument, parseYamlDocuments, toYaml } from "../../src/core/ya
 /** Scalars as kustomize's Go YAML readers take them (verified with kubectl kustomize v5.5). */
 describe("YAML read as kustomize reads it", () => {
   it("reads Go integers: leading-zero octal file modes, 0o, 0b, 0x and digit separators", () => {
-    const doc = parseYamlDocument("a: 0644\nb: 0o640\nc: 0b101\nd: 0x1F\ne: 1_000_000\nf: -0_7\ng: 08\nh: 0\ni: '0644'", "f.yaml");
+    const doc = parseYamlDocument(
+      "a: 0644\nb: 0o640\nc: 0b101\nd: 0x1F\ne: 1_000_000\nf: -0_7\ng: 08\nh: 0\ni: '0644'",
+      "f.yaml",
+    );
     expect(doc).toEqual({ a: 420, b: 416, c: 5, d: 31, e: 1000000, f: -7, g: 8, h: 0, i: "0644" });
   });
 
@@ -13,7 +16,8 @@ describe("YAML read as kustomize reads it", () => {
   });
 
   it("turns unquoted timestamps in resource files into RFC 3339 text, and leaves them alone elsewhere", () => {
-    const text = "a: 2024-06-01\nb: 2001-12-14t21:59:43.10-05:00\nc: 2001-12-14 21:59:43\nd: 2024-06-01T10:00:00+00:00\ne: '2024-06-01'";
+    const text =
+      "a: 2024-06-01\nb: 2001-12-14t21:59:43.10-05:00\nc: 2001-12-14 21:59:43\nd: 2024-06-01T10:00:00+00:00\ne: '2024-06-01'";
     expect(parseYamlDocuments(text, "r.yaml", { manifest: true })[0]!.value).toEqual({
       a: "2024-06-01T00:00:00Z",
       b: "2001-12-14T21:59:43.1-05:00",
@@ -36,7 +40,11 @@ describe("YAML read as kustomize reads it", () => {
   });
 
   it("writes strings that Go would read as numbers or timestamps quoted, so they read back as strings", () => {
-    const value = { a: ["1_000", "0_10", "0640", "08", "0o17", "0x1F", "+12", "2024-01-01", "yes", "<<"], "<<": 1, n: [12, -5, 1.5] };
+    const value = {
+      a: ["1_000", "0_10", "0640", "08", "0o17", "0x1F", "+12", "2024-01-01", "yes", "<<"],
+      "<<": 1,
+      n: [12, -5, 1.5],
+    };
     expect(parseYamlDocument(toYaml(value), "out.yaml")).toEqual(value);
   });
 });

@@ -55,8 +55,12 @@ windows:
     expect(locationOf(`windows: [{schedule: "0 22 * * 1", duration: 4h, timeZone: Mars/Olympus}]`)).toMatch(
       /^flotilla\.yaml: windows\[0\]\.timeZone: 'Mars\/Olympus' is not an IANA time zone/,
     );
-    expect(locationOf(`windows: [{schedule: "0 22 * * 1", duration: four}]`)).toMatch(/^flotilla\.yaml: windows\[0\]\.duration: /);
-    expect(locationOf(`rollouts: {prod: {waves: [{name: a, soak: soon}]}}`)).toMatch(/^flotilla\.yaml: rollouts\.prod\.waves\[0\]\.soak: /);
+    expect(locationOf(`windows: [{schedule: "0 22 * * 1", duration: four}]`)).toMatch(
+      /^flotilla\.yaml: windows\[0\]\.duration: /,
+    );
+    expect(locationOf(`rollouts: {prod: {waves: [{name: a, soak: soon}]}}`)).toMatch(
+      /^flotilla\.yaml: rollouts\.prod\.waves\[0\]\.soak: /,
+    );
     expect(locationOf(`rollouts: {prod: {waves: [{name: a, maxConcurrent: 0}]}}`)).toMatch(
       /^flotilla\.yaml: rollouts\.prod\.waves\[0\]\.maxConcurrent: /,
     );
@@ -69,7 +73,9 @@ windows:
     expect(locationOf(`rollouts: {prod: {waves: [{name: a}], onFailure: panic}}`)).toBe(
       "flotilla.yaml: rollouts.prod.onFailure: must be halt or rollback, not 'panic'",
     );
-    expect(locationOf(`rollouts: {prod: {waves: []}}`)).toBe("flotilla.yaml: rollouts.prod.waves: needs at least one wave");
+    expect(locationOf(`rollouts: {prod: {waves: []}}`)).toBe(
+      "flotilla.yaml: rollouts.prod.waves: needs at least one wave",
+    );
     expect(locationOf(`rollouts: {prod: {waves: [{name: a, cluster: {}}]}}`)).toMatch(
       /^flotilla\.yaml: rollouts\.prod\.waves\[0\]\.cluster: unknown key 'cluster'/,
     );

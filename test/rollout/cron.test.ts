@@ -48,7 +48,9 @@ describe("cron occurrences in a time zone, from a given instant", () => {
 
   it("understands node-cron's L and # tokens (last day of month, nth weekday)", () => {
     expect(iso(parseCron("0 3 L * *", "UTC", where).next(at("2026-02-01T00:00:00Z")))).toBe("2026-02-28T03:00:00.000Z");
-    expect(iso(parseCron("0 3 * * 2#2", "UTC", where).next(at("2026-02-01T00:00:00Z")))).toBe("2026-02-10T03:00:00.000Z");
+    expect(iso(parseCron("0 3 * * 2#2", "UTC", where).next(at("2026-02-01T00:00:00Z")))).toBe(
+      "2026-02-10T03:00:00.000Z",
+    );
   });
 
   it("rejects a bad expression naming the schedule field, and a bad zone naming the timeZone field", () => {
@@ -66,6 +68,8 @@ describe("cron occurrences in a time zone, from a given instant", () => {
       "flotilla.yaml: windows[0].schedule: '0 25 * * *' is not a cron expression: hour: 25 is a invalid expression for hour",
     );
     const e2 = bad(() => parseCron("0 22 * * *", "Europe/Berlinn", where));
-    expect(e2.describe()).toMatch(/^flotilla\.yaml: windows\[0\]\.timeZone: 'Europe\/Berlinn' is not an IANA time zone/);
+    expect(e2.describe()).toMatch(
+      /^flotilla\.yaml: windows\[0\]\.timeZone: 'Europe\/Berlinn' is not an IANA time zone/,
+    );
   });
 });

@@ -23,7 +23,12 @@ describe("the gate of one unit", () => {
         nowMs: clock.now(),
       });
     const closed = gate(); // keeps v1, correcting drift without prune
-    expect(closed).toMatchObject({ apply: true, revision: "v1", prune: false, recheckAtMs: Date.parse("2026-04-07T20:00:00Z") });
+    expect(closed).toMatchObject({
+      apply: true,
+      revision: "v1",
+      prune: false,
+      recheckAtMs: Date.parse("2026-04-07T20:00:00Z"),
+    });
     expect(closed.apply && closed.waiting).toMatch(
       /^revision v2 waits for the cluster's maintenance window: outside allow window '0 22 \* \* \*' \(Europe\/Berlin\)/,
     );
@@ -36,7 +41,14 @@ describe("the gate of one unit", () => {
   it("corrects drift at the applied revision outside the window, without pruning", () => {
     const now = Date.parse("2026-04-07T12:00:00Z");
     expect(
-      unitGate({ pin: "v1", waitingFor: "w", lastAppliedRevision: "v1", window: windowState(night(), now), timeoutMs: M, nowMs: now }),
+      unitGate({
+        pin: "v1",
+        waitingFor: "w",
+        lastAppliedRevision: "v1",
+        window: windowState(night(), now),
+        timeoutMs: M,
+        nowMs: now,
+      }),
     ).toEqual({ apply: true, revision: "v1", prune: false });
   });
 
@@ -66,7 +78,14 @@ describe("the gate of one unit", () => {
 
   it("holds a cluster with no revision at all until its wave", () => {
     expect(
-      unitGate({ pin: undefined, waitingFor: "wave rest", lastAppliedRevision: undefined, window: undefined, timeoutMs: M, nowMs: 0 }),
+      unitGate({
+        pin: undefined,
+        waitingFor: "wave rest",
+        lastAppliedRevision: undefined,
+        window: undefined,
+        timeoutMs: M,
+        nowMs: 0,
+      }),
     ).toEqual({ apply: false, reason: "waiting for wave rest: the cluster has no revision yet" });
   });
 });

@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { InvalidInputError } from "../../src/core/errors.js";
 import { parseFlotillaConfig } from "../../src/plan/index.js";
-import { controlOf, rolloutManifest, rolloutSpecOf, stateOf, statusOf, stepRollout, type RolloutObject } from "../../src/rollout/index.js";
+import {
+  controlOf,
+  rolloutManifest,
+  rolloutSpecOf,
+  stateOf,
+  statusOf,
+  stepRollout,
+  type RolloutObject,
+} from "../../src/rollout/index.js";
 
 const config = parseFlotillaConfig(`
 rollouts:
@@ -35,7 +43,14 @@ describe("the Rollout object", () => {
   });
 
   it("names the object and field of a bad spec", () => {
-    const r = rolloutManifest("prod", "flux-system", { name: "release", namespace: "flux-system" }, config.rollouts.prod!, [], {});
+    const r = rolloutManifest(
+      "prod",
+      "flux-system",
+      { name: "release", namespace: "flux-system" },
+      config.rollouts.prod!,
+      [],
+      {},
+    );
     r.spec.windows = [{ schedule: "61 * * * *", duration: "1h" }];
     try {
       rolloutSpecOf(r);
@@ -70,7 +85,15 @@ describe("the Rollout object", () => {
         {
           name: "c",
           labels: { ring: "canary" },
-          units: [{ name: "u", timeoutMs: 1, ready: true, lastAppliedRevision: "v1@sha1:1", lastAttemptedRevision: "v1@sha1:1" }],
+          units: [
+            {
+              name: "u",
+              timeoutMs: 1,
+              ready: true,
+              lastAppliedRevision: "v1@sha1:1",
+              lastAttemptedRevision: "v1@sha1:1",
+            },
+          ],
         },
       ],
       control: controlOf(r),
@@ -102,13 +125,26 @@ describe("the Rollout object", () => {
       { name: "rest", total: 0, updated: 0, progressing: 0, waitingForWindow: 0, failed: 0, phase: "Pending" },
     ]);
     expect(status.windows).toEqual([
-      { kind: "allow", schedule: "0 22 * * 1-4", timeZone: "Europe/Berlin", open: false, nextOpen: "2026-03-23T21:00:00Z" },
+      {
+        kind: "allow",
+        schedule: "0 22 * * 1-4",
+        timeZone: "Europe/Berlin",
+        open: false,
+        nextOpen: "2026-03-23T21:00:00Z",
+      },
     ]);
     expect(stateOf(JSON.parse(JSON.stringify(status)))).toEqual(d.state);
   });
 
   it("reads pause from spec.suspend and approve/retry from annotations, so kubectl can do what the CLI does", () => {
-    const r = rolloutManifest("prod", "flux-system", { name: "release", namespace: "flux-system" }, config.rollouts.prod!, [], {});
+    const r = rolloutManifest(
+      "prod",
+      "flux-system",
+      { name: "release", namespace: "flux-system" },
+      config.rollouts.prod!,
+      [],
+      {},
+    );
     expect(controlOf(r)).toEqual({ paused: false });
     r.spec.suspend = true;
     r.metadata.annotations = { "flotilla.dev/approve": "rest@v1@sha1:1", "flotilla.dev/retry": "2026-03-23T12:00:00Z" };

@@ -35,22 +35,35 @@ describe("plan: flotilla.yaml rollouts become Rollout objects", () => {
     expect(parsed.spec.onFailure).toBe("rollback");
     expect(parsed.windows.map((w) => w.schedule.expression)).toEqual(["0 22 * * 1-4"]);
     // The prod units carry the label the selector matches.
-    const prodUnits = plan.objects.filter((o) => o.kind === "Kustomization" && o.metadata.labels?.["flotilla.dev/environment"] === "prod");
+    const prodUnits = plan.objects.filter(
+      (o) => o.kind === "Kustomization" && o.metadata.labels?.["flotilla.dev/environment"] === "prod",
+    );
     expect(prodUnits.length).toBeGreaterThan(0);
-    expect(prodUnits.every((k) => (k as { spec: { sourceRef: { name: string } } }).spec.sourceRef.name === "release")).toBe(true);
+    expect(
+      prodUnits.every((k) => (k as { spec: { sourceRef: { name: string } } }).spec.sourceRef.name === "release"),
+    ).toBe(true);
   });
 
   it("plans none without rollouts, and none in Flux mode (the repository writes its own)", () => {
     const { render } = countingRender();
-    const plain = treeFrom(REFERENCE, { drop: isFluxObjectFile, extra: { "flotilla.yaml": "sources: { release: { tag: v0.0.3 } }\n" } });
+    const plain = treeFrom(REFERENCE, {
+      drop: isFluxObjectFile,
+      extra: { "flotilla.yaml": "sources: { release: { tag: v0.0.3 } }\n" },
+    });
     expect(
-      planFleet(discoverSources(plain, { render, repoUrl: "https://example.com/platform" }), { main: plain, release: plain }, { render })
-        .rollouts,
+      planFleet(
+        discoverSources(plain, { render, repoUrl: "https://example.com/platform" }),
+        { main: plain, release: plain },
+        { render },
+      ).rollouts,
     ).toEqual([]);
     const flux = treeFrom(REFERENCE, { extra: { "flotilla.yaml": CONFIG } });
     expect(
-      planFleet(discoverSources(flux, { render, repoUrl: "https://example.com/platform" }), { main: flux, release: flux }, { render })
-        .rollouts,
+      planFleet(
+        discoverSources(flux, { render, repoUrl: "https://example.com/platform" }),
+        { main: flux, release: flux },
+        { render },
+      ).rollouts,
     ).toEqual([]);
   });
 });

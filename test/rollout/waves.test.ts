@@ -63,7 +63,10 @@ class Fleet {
   }
 
   observe(): ClusterObservation[] {
-    return [...this.clusters.values()].map((c) => ({ ...c, window: windowState(windowsOf(this.windows, c.labels), this.clock.now()) }));
+    return [...this.clusters.values()].map((c) => ({
+      ...c,
+      window: windowState(windowsOf(this.windows, c.labels), this.clock.now()),
+    }));
   }
 
   step(): RolloutDecision {
@@ -150,7 +153,12 @@ describe("waves", () => {
     d = fleet.settle();
     expect(d.phase).toBe("Succeeded");
     expect(fleet.state.stable).toBe(A);
-    expect(fleet.applied.filter(([, r]) => r === A).map(([c]) => c)).toEqual(["prod-canary", "prod-a", "prod-b", "prod-c"]);
+    expect(fleet.applied.filter(([, r]) => r === A).map(([c]) => c)).toEqual([
+      "prod-canary",
+      "prod-a",
+      "prod-b",
+      "prod-c",
+    ]);
     expect(d.waves.map((w) => [w.name, w.updated, w.total, w.phase])).toEqual([
       ["canary", 1, 1, "Succeeded"],
       ["early", 1, 1, "Succeeded"],
@@ -187,7 +195,10 @@ describe("waves", () => {
 
   it("with onFailure: rollback, puts the canary back on its last good revision and rejects the revision until a newer one", () => {
     const fleet = fourClusters(
-      spec({ ...{ waves: [{ name: "canary", clusters: { matchLabels: { ring: "canary" } } }, { name: "rest" }] }, onFailure: "rollback" }),
+      spec({
+        ...{ waves: [{ name: "canary", clusters: { matchLabels: { ring: "canary" } } }, { name: "rest" }] },
+        onFailure: "rollback",
+      }),
     );
     fleet.bad.add(A);
     fleet.newest = A;
@@ -195,7 +206,9 @@ describe("waves", () => {
     expect(d.phase).toBe("RolledBack");
     expect(d.pins.get("prod-canary")).toBe(S);
     expect(
-      fleet.clusters.get("prod-canary")!.units.every((u) => u.ready && u.lastAppliedRevision === S && u.lastAttemptedRevision === S),
+      fleet.clusters
+        .get("prod-canary")!
+        .units.every((u) => u.ready && u.lastAppliedRevision === S && u.lastAttemptedRevision === S),
     ).toBe(true);
     expect(fleet.state.rejected).toEqual([A]);
     fleet.clock.advance(60 * M);
@@ -223,7 +236,9 @@ describe("waves", () => {
     fleet.settle(); // rest: prod-a takes A, then soak is not reached until all three are on A
     expect(fleet.revisions()).toMatchObject({ "prod-canary": A, "prod-a": A });
     expect(fleet.revisions()["prod-c"]).toBe(A); // one at a time, all three done within the pass
-    fleet.clusters.get("prod-c")!.units.forEach((u) => Object.assign(u, { lastAppliedRevision: S, lastAttemptedRevision: S })); // as if prod-c had not started yet
+    fleet.clusters
+      .get("prod-c")!
+      .units.forEach((u) => Object.assign(u, { lastAppliedRevision: S, lastAttemptedRevision: S })); // as if prod-c had not started yet
     fleet.newest = B;
     const mark = fleet.applied.length;
     fleet.settle();
@@ -299,7 +314,14 @@ describe("waves", () => {
     );
     fleet.clusters.get("prod-a")!.labels.window = "night";
     fleet.windows = parseWindows(
-      [{ schedule: "0 22 * * *", duration: "4h", timeZone: "Europe/Berlin", clusters: { matchLabels: { window: "night" } } }],
+      [
+        {
+          schedule: "0 22 * * *",
+          duration: "4h",
+          timeZone: "Europe/Berlin",
+          clusters: { matchLabels: { window: "night" } },
+        },
+      ],
       { file: "flotilla.yaml" },
       "windows",
     );
@@ -372,7 +394,10 @@ describe("waves", () => {
     const sizeAt = (n: number) => {
       const fleet = new Fleet(threeWaves, new ManualClock(0));
       for (let i = 0; i < n; i++)
-        fleet.add(`prod-${String(i).padStart(4, "0")}`, i === 0 ? { ring: "canary" } : i < n / 10 ? { ring: "early" } : {});
+        fleet.add(
+          `prod-${String(i).padStart(4, "0")}`,
+          i === 0 ? { ring: "canary" } : i < n / 10 ? { ring: "early" } : {},
+        );
       fleet.newest = A;
       return JSON.stringify(fleet.settle().waves).length;
     };

@@ -18,7 +18,13 @@ const fieldOf = (f: () => unknown): string | undefined => {
 
 describe("maintenance windows on the controller's clock", () => {
   const berlin = windows([
-    { kind: "allow", schedule: "0 22 * * 1-4", duration: "4h", timeZone: "Europe/Berlin", clusters: { matchLabels: { env: "prod" } } },
+    {
+      kind: "allow",
+      schedule: "0 22 * * 1-4",
+      duration: "4h",
+      timeZone: "Europe/Berlin",
+      clusters: { matchLabels: { env: "prod" } },
+    },
   ]);
 
   it("is open from 22:00 Berlin for 4 hours on Monday to Thursday, and says when it next opens and closes", () => {
@@ -103,7 +109,9 @@ describe("maintenance windows on the controller's clock", () => {
       "drift",
     ]);
     expect(windowState(berlin, 0).gates).toEqual(["revision", "prune"]);
-    expect(fieldOf(() => windows([{ schedule: "0 0 * * *", duration: "1h", gates: ["everything"] }]))).toBe("windows[0].gates[0]");
+    expect(fieldOf(() => windows([{ schedule: "0 0 * * *", duration: "1h", gates: ["everything"] }]))).toBe(
+      "windows[0].gates[0]",
+    );
     expect(fieldOf(() => windows([{ kind: "maybe", schedule: "0 0 * * *", duration: "1h" }]))).toBe("windows[0].kind");
     expect(fieldOf(() => windows([{ schedule: "0 0 * * *", duration: "0" }]))).toBe("windows[0].duration");
   });

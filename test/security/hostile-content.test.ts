@@ -25,7 +25,8 @@ const indent = (text: string) =>
     .map((l) => `  ${l}`)
     .join("\n");
 const files: Record<string, string> = {
-  "apps/good/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: good, namespace: default}\ndata: {colour: blue}\n",
+  "apps/good/cm.yaml":
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: good, namespace: default}\ndata: {colour: blue}\n",
   "apps/bomb/bomb.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lol, namespace: default}\ndata:\n${indent(billionLaughs("a"))}\n`,
   "apps/bomb-kustomization/kustomization.yaml": `resources: []\n${billionLaughs("x-lol")}\n`,
   // Over the file limit this controller runs with (1 MiB), under the artifact's: fetched, never read.
@@ -38,7 +39,9 @@ const unit = (name: string, path: string, source = "platform"): KubeObject => ({
   metadata: { name, namespace: "flux-system" },
   spec: { interval: "10m", prune: true, path, sourceRef: { kind: "GitRepository", name: source } },
 });
-type Conditioned = { status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> } };
+type Conditioned = {
+  status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> };
+};
 const ready = (o: Conditioned) => o.status?.conditions?.find((c) => c.type === "Ready");
 
 describe("hostile content fails its own unit; the controller keeps serving", () => {
@@ -138,7 +141,9 @@ describe("hostile content fails its own unit; the controller keeps serving", () 
 
     const blobs = await until("GitRepository blobs Ready=False", async () => {
       const c = ready(
-        await get<GitRepository & Conditioned>("/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/blobs"),
+        await get<GitRepository & Conditioned>(
+          "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/blobs",
+        ),
       );
       return c?.status === "False" && c.message;
     });
@@ -150,7 +155,9 @@ describe("hostile content fails its own unit; the controller keeps serving", () 
     const zerosMs = Date.now() - start;
 
     await until("good Ready", async () => ready(await unitState("good"))?.status === "True");
-    expect((await bed.mgmt.request<KubeObject>("GET", "/api/v1/namespaces/default/configmaps/good")).body.data).toEqual({ colour: "blue" });
+    expect((await bed.mgmt.request<KubeObject>("GET", "/api/v1/namespaces/default/configmaps/good")).body.data).toEqual(
+      { colour: "blue" },
+    );
 
     process.stdout.write(
       `${JSON.stringify({ bombsMs, zerosMs, healthzWorstMs: Math.round(health.worstMs), healthzAnswers: health.answers, rssGrowthMiB: Math.round((rssPeak - rssBaseline) / MiB) })}\n`,

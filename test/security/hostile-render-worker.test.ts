@@ -18,9 +18,12 @@ beforeAll(() => {
   script = builtWorkerScript(ROOT);
 }, 300_000);
 
-const cm = (name: string, data = "v") => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  k: ${data}\n---\n`;
+const cm = (name: string, data = "v") =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  k: ${data}\n---\n`;
 function folder(count: number, data = "v"): MemoryTree {
-  return new MemoryTree("platform@main", [["apps/all.yaml", Array.from({ length: count }, (_, i) => cm(`c${i}`, data)).join("")]]);
+  return new MemoryTree("platform@main", [
+    ["apps/all.yaml", Array.from({ length: count }, (_, i) => cm(`c${i}`, data)).join("")],
+  ]);
 }
 
 async function failure(p: Promise<unknown>): Promise<FlotillaError> {
@@ -50,7 +53,9 @@ describe("renders in worker threads", () => {
       ["apps/cm.yaml", cm("c")],
       ["bad/kustomization.yaml", "resources:\n- missing.yaml\n"],
     ]);
-    expect(await workers.render(tree, "apps", { targetNamespace: "team" })).toEqual(renderFlux(tree, "apps", { targetNamespace: "team" }));
+    expect(await workers.render(tree, "apps", { targetNamespace: "team" })).toEqual(
+      renderFlux(tree, "apps", { targetNamespace: "team" }),
+    );
     const error = await failure(workers.render(tree, "bad", {}));
     expect(error.describe()).toBe("bad/kustomization.yaml: resources: resource 'missing.yaml' does not exist");
   });
@@ -83,7 +88,9 @@ describe("renders in worker threads", () => {
     const workers = pool({ timeoutMs: 1 });
     const error = await failure(workers.render(folder(2000), "apps", {}));
     expect(error).toBeInstanceOf(TimeoutError);
-    expect(error.message).toBe("rendering 'apps' of platform@main took longer than 0.001 s (--render-timeout); the render was stopped");
+    expect(error.message).toBe(
+      "rendering 'apps' of platform@main took longer than 0.001 s (--render-timeout); the render was stopped",
+    );
     const patient = pool({ timeoutMs: 30_000 });
     expect(await patient.render(folder(2), "apps", {})).toHaveLength(2);
   });
@@ -99,7 +106,9 @@ describe("renders in worker threads", () => {
     ]);
     const error = await failure(workers.render(new MemoryTree("platform@main", files), "apps", {}));
     expect(error).toBeInstanceOf(TooLargeError);
-    expect(error.message).toBe("rendering 'apps' of platform@main needed more than 64 MiB (--render-memory); the render was stopped");
+    expect(error.message).toBe(
+      "rendering 'apps' of platform@main needed more than 64 MiB (--render-memory); the render was stopped",
+    );
     expect(await workers.render(folder(2), "apps", {})).toHaveLength(2);
   });
 

@@ -28,7 +28,9 @@ describe("a server that advertises refs without end", () => {
     const more = (): void => {
       let ok = true;
       while (ok && !res.destroyed) {
-        const chunk = Array.from({ length: 512 }, () => pkt(`${(i++).toString(16).padStart(40, "0")} refs/heads/b${i}\n`)).join("");
+        const chunk = Array.from({ length: 512 }, () =>
+          pkt(`${(i++).toString(16).padStart(40, "0")} refs/heads/b${i}\n`),
+        ).join("");
         served += chunk.length;
         ok = res.write(chunk);
       }
@@ -37,7 +39,9 @@ describe("a server that advertises refs without end", () => {
     res.on("close", () => undefined);
     more();
   });
-  const listening = new Promise<number>((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)));
+  const listening = new Promise<number>((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)),
+  );
   afterAll(() => {
     server.closeAllConnections();
     server.close();
@@ -46,7 +50,10 @@ describe("a server that advertises refs without end", () => {
   it("is cut off at the ref limit with an error naming the source, without buffering what it sends", async () => {
     const port = await listening;
     const url = `http://127.0.0.1:${port}/team/platform.git`;
-    const source = new GitSource({ url, cacheDir: fs.mkdtempSync(join(process.env.TMPDIR ?? "/tmp", "flotilla-hostile-")) });
+    const source = new GitSource({
+      url,
+      cacheDir: fs.mkdtempSync(join(process.env.TMPDIR ?? "/tmp", "flotilla-hostile-")),
+    });
     const rssBefore = process.memoryUsage().rss;
     const error = (await source.poll().then(
       () => undefined,
@@ -166,7 +173,9 @@ describe("a repository holding a 400 MB file of zeros", () => {
       } catch (e) {
         error = e as FlotillaError;
       }
-      expect(error?.message).toBe(`file 'big/zeros.yaml' of ${url}@${artifact.revision} is 5 MiB, larger than 1 MiB (--max-file-size)`);
+      expect(error?.message).toBe(
+        `file 'big/zeros.yaml' of ${url}@${artifact.revision} is 5 MiB, larger than 1 MiB (--max-file-size)`,
+      );
     } finally {
       await server.stop();
     }
@@ -241,6 +250,8 @@ describe("the same bounds over SSH (a real OpenSSH sshd, git-upload-pack on the 
   it("cuts off a ref advertisement over the refs limit", async () => {
     const error = await pollError(source({ ...DEFAULT_SOURCE_LIMITS, maxRefsBytes: 64 }));
     expect(error).toBeInstanceOf(TooLargeError);
-    expect(error.message).toMatch(/: the server's ref (advertisement|listing) is larger than 64 bytes \(--max-refs-size\)$/);
+    expect(error.message).toMatch(
+      /: the server's ref (advertisement|listing) is larger than 64 bytes \(--max-refs-size\)$/,
+    );
   });
 });

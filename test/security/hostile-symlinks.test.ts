@@ -46,12 +46,16 @@ describe("symlink loops", () => {
 
   it("two loops in one folder (a walk that doubles at each level) fail as fast", () => {
     const tree = disk("plain-two", { "apps/cm.yaml": CM }, { "apps/a": ".", "apps/b": "..", "apps/c": "../apps" });
-    expect(failure(() => render(tree, "apps")).message).toMatch(/^apps\/a: 'apps\/a' is a symlink loop: it leads back to 'apps'/);
+    expect(failure(() => render(tree, "apps")).message).toMatch(
+      /^apps\/a: 'apps\/a' is a symlink loop: it leads back to 'apps'/,
+    );
   });
 
   it("a loop through the parent, from a tree read from git, fails naming the link", () => {
     const tree = new MemoryTree("repo@main", [["apps/x/cm.yaml", CM]], [["apps/x/up", ".."]]);
-    expect(failure(() => render(tree, "apps")).message).toBe("apps/x/up: 'apps/x/up' is a symlink loop: it leads back to 'apps'");
+    expect(failure(() => render(tree, "apps")).message).toBe(
+      "apps/x/up: 'apps/x/up' is a symlink loop: it leads back to 'apps'",
+    );
   });
 
   it("a folder reached twice through links is refused instead of read twice", () => {
@@ -62,7 +66,11 @@ describe("symlink loops", () => {
   });
 
   it("a kustomization listing a link to its own folder is a kustomization cycle, as kustomize's loader sees it", () => {
-    const tree = disk("kust", { "apps/kustomization.yaml": "resources:\n- cm.yaml\n- self\n", "apps/cm.yaml": CM }, { "apps/self": "." });
+    const tree = disk(
+      "kust",
+      { "apps/kustomization.yaml": "resources:\n- cm.yaml\n- self\n", "apps/cm.yaml": CM },
+      { "apps/self": "." },
+    );
     expect(failure(() => render(tree, "apps")).message).toBe(
       "apps/self/kustomization.yaml: resources: kustomization cycle: apps -> apps/self",
     );
@@ -76,7 +84,9 @@ describe("symlink loops", () => {
   it("flotilla plan on a work tree whose root holds 'self -> .' says there is no fleet, at once", async () => {
     disk("plan", { "apps/cm.yaml": CM }, { self: "." });
     let err = "";
-    const spy = vi.spyOn(process.stderr, "write").mockImplementation((c: string | Uint8Array) => ((err += String(c)), true));
+    const spy = vi
+      .spyOn(process.stderr, "write")
+      .mockImplementation((c: string | Uint8Array) => ((err += String(c)), true));
     const start = Date.now();
     let code: number;
     try {

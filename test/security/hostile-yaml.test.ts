@@ -33,9 +33,13 @@ describe("YAML alias bombs (go-yaml v3's excessive-aliasing rule)", () => {
   });
 
   it("refuses the same bomb in kustomization.yaml through render, naming the kustomization file", () => {
-    const tree = new MemoryTree("repo@main", [["apps/kustomization.yaml", `resources: []\n${billionLaughs("x-bomb")}\n`]]);
+    const tree = new MemoryTree("repo@main", [
+      ["apps/kustomization.yaml", `resources: []\n${billionLaughs("x-bomb")}\n`],
+    ]);
     const error = thrown(() => render(tree, "apps"));
-    expect(error.describe()).toMatch(/^apps\/kustomization\.yaml:\d+: malformed YAML: document contains excessive aliasing/);
+    expect(error.describe()).toMatch(
+      /^apps\/kustomization\.yaml:\d+: malformed YAML: document contains excessive aliasing/,
+    );
   });
 
   it("refuses a bomb in a plain folder's manifest through render, naming the file", () => {

@@ -44,7 +44,11 @@ describe("tenancy: the git cache is keyed by URL and credentials identity", () =
     const b = cacheKey({ url, secret: bSecret, credentialsIdentity: bIdentity });
     expect(cacheKey({ url })).not.toBe(b);
     expect(
-      cacheKey({ url, secret: { username: "tenant-a", password: "a" }, credentialsIdentity: "tenant-a/git-credentials/uid-a" }),
+      cacheKey({
+        url,
+        secret: { username: "tenant-a", password: "a" },
+        credentialsIdentity: "tenant-a/git-credentials/uid-a",
+      }),
     ).not.toBe(b);
     // Same Secret object, rotated password: same folder (its identity, not its content, is the key).
     expect(cacheKey({ url, secret: { ...bSecret, password: "rotated" }, credentialsIdentity: bIdentity })).toBe(b);
@@ -67,7 +71,9 @@ describe("tenancy: the git cache is keyed by URL and credentials identity", () =
     repo.push();
     execFileSync("git", ["-C", repo.bare, "reflog", "expire", "--expire=now", "--all"]);
     execFileSync("git", ["-C", repo.bare, "gc", "-q", "--prune=now"]);
-    expect(() => execFileSync("git", ["-C", repo.bare, "cat-file", "-e", privateCommit], { stdio: "ignore" })).toThrow();
+    expect(() =>
+      execFileSync("git", ["-C", repo.bare, "cat-file", "-e", privateCommit], { stdio: "ignore" }),
+    ).toThrow();
 
     const a = new GitSource({ url, ref: { commit: privateCommit }, cacheDir, timeoutMs: 20_000 });
     await expect(a.poll()).rejects.toThrow(new RegExp(`fetch|${privateCommit}`));
@@ -83,6 +89,8 @@ describe("tenancy: the git cache is keyed by URL and credentials identity", () =
     expect((await again.poll()).artifact.tree.kind("private/cm.yaml")).toBe("file");
     // Two folders: B's with the commit, A's without it.
     const folders = readdirSync(join(cacheDir, "git"));
-    expect(folders.sort()).toEqual([cacheKey({ url }), cacheKey({ url, secret: bSecret, credentialsIdentity: bIdentity })].sort());
+    expect(folders.sort()).toEqual(
+      [cacheKey({ url }), cacheKey({ url, secret: bSecret, credentialsIdentity: bIdentity })].sort(),
+    );
   });
 });

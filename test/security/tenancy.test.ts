@@ -29,7 +29,8 @@ const files: Record<string, string> = {
   "tenant-a/prune/cm.yaml": cm("tenant-a", "prune-cm"),
   "tenant-a/health/cm.yaml": cm("tenant-a", "health-cm"),
   "tenant-a/health-later/cm.yaml": cm("tenant-a", "health-later-cm"),
-  "tenant-b/app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b-app, namespace: tenant-b}\ndata: {owner: tenant-b}\n",
+  "tenant-b/app/cm.yaml":
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b-app, namespace: tenant-b}\ndata: {owner: tenant-b}\n",
   // A Kustomization for namespace B that deploys to B's cluster with B's kubeconfig Secret.
   "attacks/kustomization-into-b/ks.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
@@ -111,7 +112,13 @@ const unit = (namespace: string, name: string, spec: Record<string, unknown>): K
   apiVersion: "kustomize.toolkit.fluxcd.io/v1",
   kind: "Kustomization",
   metadata: { name, namespace },
-  spec: { interval: "10m", retryInterval: "10m", prune: true, sourceRef: { kind: "GitRepository", name: "platform" }, ...spec },
+  spec: {
+    interval: "10m",
+    retryInterval: "10m",
+    prune: true,
+    sourceRef: { kind: "GitRepository", name: "platform" },
+    ...spec,
+  },
 });
 
 describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", () => {
@@ -127,9 +134,19 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
   let privateUrl: string;
 
   const getK = async (ns: string, name: string) =>
-    (await mgmt.request<Kustomization>("GET", `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${ns}/kustomizations/${name}`)).body;
+    (
+      await mgmt.request<Kustomization>(
+        "GET",
+        `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${ns}/kustomizations/${name}`,
+      )
+    ).body;
   const getG = async (ns: string, name: string) =>
-    (await mgmt.request<GitRepository>("GET", `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/gitrepositories/${name}`)).body;
+    (
+      await mgmt.request<GitRepository>(
+        "GET",
+        `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/gitrepositories/${name}`,
+      )
+    ).body;
   const condition = (
     what: string,
     read: () => Promise<{ status?: { conditions?: Condition[] } }>,
@@ -208,8 +225,14 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
       gitRepository("tenant-a", "cache-poc", `file://${bCacheFolder}`, { commit: bed.firstCommit }),
       unit("tenant-b", "b-app", { path: "./tenant-b/app" }),
       unit("tenant-a", "app", { path: "./tenant-a/app" }),
-      unit("tenant-a", "remote", { path: "./tenant-a/app", kubeConfig: { secretRef: { name: "cluster-a-kubeconfig" } } }),
-      unit("tenant-a", "remote-outside", { path: "./attacks/outside", kubeConfig: { secretRef: { name: "cluster-a-kubeconfig" } } }),
+      unit("tenant-a", "remote", {
+        path: "./tenant-a/app",
+        kubeConfig: { secretRef: { name: "cluster-a-kubeconfig" } },
+      }),
+      unit("tenant-a", "remote-outside", {
+        path: "./attacks/outside",
+        kubeConfig: { secretRef: { name: "cluster-a-kubeconfig" } },
+      }),
       unit("tenant-a", "hijack", { path: "./attacks/kustomization-into-b" }),
       unit("tenant-a-infra", "takeover", { path: "./attacks/namespace-b" }),
       unit("tenant-a", "outside", { path: "./attacks/outside" }),
@@ -219,7 +242,10 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
         path: "./tenant-a/app",
         sourceRef: { kind: "GitRepository", name: "platform", namespace: "tenant-b" },
       }),
-      unit("tenant-a", "cross-dependency", { path: "./tenant-a/app", dependsOn: [{ name: "b-app", namespace: "tenant-b" }] }),
+      unit("tenant-a", "cross-dependency", {
+        path: "./tenant-a/app",
+        dependsOn: [{ name: "b-app", namespace: "tenant-b" }],
+      }),
       unit("tenant-a", "from-disk", { path: "./tenant-a/app", sourceRef: { kind: "GitRepository", name: "file-url" } }),
       unit("tenant-a", "prune-b", { path: "./tenant-a/prune" }),
       unit("tenant-a", "health-never", {
@@ -235,8 +261,16 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
     ]);
     // Tenant A's service account on its own cluster: the same namespaced rights there (Flux
     // impersonates it on the remote cluster too); cluster A also has a namespace tenant-b.
-    await clusterA.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "tenant-a" } });
-    await clusterA.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "tenant-b" } });
+    await clusterA.request("POST", "/api/v1/namespaces", {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: "tenant-a" },
+    });
+    await clusterA.request("POST", "/api/v1/namespaces", {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: "tenant-b" },
+    });
     for (const o of namespacedRights("tenant-a")) {
       const plural = o.kind === "Role" ? "roles" : "rolebindings";
       await clusterA.request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/tenant-a/${plural}`, o);
@@ -310,9 +344,14 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
     expect(c.message).toMatch(/Kustomization\/tenant-b\/hijack: Forbidden: .*system:serviceaccount:tenant-a:deployer/);
     expect(
       (
-        await mgmt.request("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/tenant-b/kustomizations/hijack", undefined, {
-          allow: [404],
-        })
+        await mgmt.request(
+          "GET",
+          "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/tenant-b/kustomizations/hijack",
+          undefined,
+          {
+            allow: [404],
+          },
+        )
       ).status,
     ).toBe(404);
     expect(await configMaps(clusterB, "default")).not.toContain("pwned");
@@ -322,13 +361,17 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
     const takeover = await failedWith("takeover", "ReconciliationFailed", "tenant-a-infra");
     expect(takeover.message).toMatch(/Namespace\/tenant-b: Forbidden: .*system:serviceaccount:tenant-a-infra:deployer/);
     const prune = await failedWith("prune-b", "ReconciliationFailed");
-    expect(prune.message).toMatch(/prune of _tenant-b__Namespace failed: Forbidden: .*system:serviceaccount:tenant-a:deployer/);
+    expect(prune.message).toMatch(
+      /prune of _tenant-b__Namespace failed: Forbidden: .*system:serviceaccount:tenant-a:deployer/,
+    );
     const ns = (await mgmt.request<KubeObject>("GET", "/api/v1/namespaces/tenant-b")).body;
     expect(ns.metadata.deletionTimestamp).toBeUndefined();
     expect(ns.metadata.uid).toBe(namespaceBBefore.metadata.uid);
     expect(ns.metadata.resourceVersion).toBe(namespaceBBefore.metadata.resourceVersion);
     // The inventory is kept: the unit still knows it has not pruned it.
-    expect((await getK("tenant-a", "prune-b")).status?.inventory?.entries.map((e) => e.id)).toContain("_tenant-b__Namespace");
+    expect((await getK("tenant-a", "prune-b")).status?.inventory?.entries.map((e) => e.id)).toContain(
+      "_tenant-b__Namespace",
+    );
   });
 
   it("with --default-service-account, a unit writing outside its namespace fails with the apiserver's Forbidden, named — on the management cluster and on its own cluster", async () => {
@@ -337,7 +380,9 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
       /^ConfigMap\/tenant-b\/planted: Forbidden: configmaps "planted" is forbidden: User "system:serviceaccount:tenant-a:deployer" cannot/,
     );
     const remote = await failedWith("remote-outside", "ReconciliationFailed");
-    expect(remote.message).toMatch(/^ConfigMap\/tenant-b\/planted: Forbidden: .*User "system:serviceaccount:tenant-a:deployer" cannot/);
+    expect(remote.message).toMatch(
+      /^ConfigMap\/tenant-b\/planted: Forbidden: .*User "system:serviceaccount:tenant-a:deployer" cannot/,
+    );
     expect(await configMaps(mgmt, "tenant-b")).not.toContain("planted");
     expect(await configMaps(clusterA, "tenant-b")).not.toContain("planted");
   });
@@ -347,8 +392,12 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
     // left to the stage's dry run, which names the real refusal (the other tests' messages); here the
     // namespace a unit needs is missing and deployer may not create it.
     const c = await failedWith("create-namespace", "ReconciliationFailed");
-    expect(c.message).toMatch(/^ConfigMap\/tenant-a-new\/settings: Forbidden: .*User "system:serviceaccount:tenant-a:deployer" cannot/);
-    expect((await mgmt.request("GET", "/api/v1/namespaces/tenant-a-new", undefined, { allow: [404] })).status).toBe(404);
+    expect(c.message).toMatch(
+      /^ConfigMap\/tenant-a-new\/settings: Forbidden: .*User "system:serviceaccount:tenant-a:deployer" cannot/,
+    );
+    expect((await mgmt.request("GET", "/api/v1/namespaces/tenant-a-new", undefined, { allow: [404] })).status).toBe(
+      404,
+    );
   });
 
   it("acts as spec.serviceAccountName where a unit names one, ahead of the default", async () => {
@@ -393,9 +442,17 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
     );
     expect(steal.message).not.toContain(B_PASSWORD);
     expect((await getG("tenant-a", "steal")).status?.artifact).toBeUndefined();
-    const uid = (await mgmt.request<KubeObject>("GET", "/api/v1/namespaces/tenant-b/secrets/git-credentials")).body.metadata.uid;
+    const uid = (await mgmt.request<KubeObject>("GET", "/api/v1/namespaces/tenant-b/secrets/git-credentials")).body
+      .metadata.uid;
     expect(
-      existsSync(join(cacheDir, "git", cacheKey({ url: privateUrl, credentialsIdentity: `tenant-b/git-credentials/${uid}` }), "objects")),
+      existsSync(
+        join(
+          cacheDir,
+          "git",
+          cacheKey({ url: privateUrl, credentialsIdentity: `tenant-b/git-credentials/${uid}` }),
+          "objects",
+        ),
+      ),
     ).toBe(true);
     expect(existsSync(join(cacheDir, "git", cacheKey({ url: privateUrl })))).toBe(false);
   });
@@ -433,7 +490,10 @@ describe("tenancy: Flux's multi-tenancy lockdown on real apiservers with RBAC", 
   it("changes nothing of tenant B's: its namespace, objects, units and cluster are as B's own unit left them", async () => {
     expect(await configMaps(mgmt, "tenant-b")).toEqual(["b-app"]);
     const kustomizations = (
-      await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/tenant-b/kustomizations")
+      await mgmt.request<{ items: Kustomization[] }>(
+        "GET",
+        "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/tenant-b/kustomizations",
+      )
     ).body.items.map((k) => k.metadata.name);
     expect(kustomizations).toEqual(["b-app"]);
     expect(ready(await getK("tenant-b", "b-app"))?.status).toBe("True");

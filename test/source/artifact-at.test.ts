@@ -32,7 +32,9 @@ describe("GitSource.artifactAt: an earlier revision from the git cache (what a r
     await new GitSource({ url, ref: { branch: "main" }, cacheDir }).poll();
     const second = repo.commit("green", { "app/cm.yaml": CM("green") });
     repo.push();
-    expect((await new GitSource({ url, ref: { branch: "main" }, cacheDir }).poll()).artifact.revision).toBe(`main@sha1:${second}`);
+    expect((await new GitSource({ url, ref: { branch: "main" }, cacheDir }).poll()).artifact.revision).toBe(
+      `main@sha1:${second}`,
+    );
     await server.stop(); // nothing below may reach the remote
     const restarted = new GitSource({ url, ref: { branch: "main" }, cacheDir });
     const old = await restarted.artifactAt(`main@sha1:${first}`);

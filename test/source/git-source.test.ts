@@ -35,7 +35,8 @@ describe("GitSource over real smart HTTP (git http-backend)", () => {
     rmSync(cacheDir, { recursive: true, force: true });
   });
 
-  const source = (ref: object, extra: object = {}) => new GitSource({ url: `${server.url}/repo.git`, ref, cacheDir, ...extra });
+  const source = (ref: object, extra: object = {}) =>
+    new GitSource({ url: `${server.url}/repo.git`, ref, cacheDir, ...extra });
 
   it("tracks a branch: the artifact holds the files at the branch's commit, without excluded ones", async () => {
     const { artifact, changed } = await source({ branch: "main" }).poll();
@@ -135,7 +136,9 @@ describe("GitSource authentication", () => {
   });
 
   it("gets 401 without credentials, with a message that says so", async () => {
-    const error = await new GitSource({ url: `${basic.url}/repo.git`, ref: { branch: "main" }, cacheDir }).poll().catch((e: unknown) => e);
+    const error = await new GitSource({ url: `${basic.url}/repo.git`, ref: { branch: "main" }, cacheDir })
+      .poll()
+      .catch((e: unknown) => e);
     expect(describeError(error)).toMatch(/list refs failed: HTTP 401.*authentication failed/);
   });
 
@@ -245,7 +248,9 @@ describe("GitSources of one URL sharing a cache", () => {
       // As `flotilla controller --repo` starts: the planner's main and semver sources and the
       // controller's GitRepository, all at once.
       const polls = await Promise.all(
-        [{ branch: "main" }, { semver: "*" }, { branch: "main" }].map((ref) => new GitSource({ url, ref, cacheDir }).poll()),
+        [{ branch: "main" }, { semver: "*" }, { branch: "main" }].map((ref) =>
+          new GitSource({ url, ref, cacheDir }).poll(),
+        ),
       );
       expect(polls.map((p) => p.artifact.commit)).toEqual([second, second, second]);
       // Three ls-refs, one fetch.
@@ -271,9 +276,9 @@ describe("GitSource on a local path", () => {
   });
 
   it("refuses an SSH remote without the Secret's identity before connecting (SSH itself: test/source/ssh.test.ts)", async () => {
-    await expect(new GitSource({ url: "git@github.com:org/repo.git", cacheDir: join(tmpdir(), "flotilla-unused") }).poll()).rejects.toThrow(
-      /needs the Secret key 'identity'/,
-    );
+    await expect(
+      new GitSource({ url: "git@github.com:org/repo.git", cacheDir: join(tmpdir(), "flotilla-unused") }).poll(),
+    ).rejects.toThrow(/needs the Secret key 'identity'/);
   });
 });
 
@@ -287,7 +292,11 @@ describe("GitSource on a 5,000-file repository", () => {
     const server = await startGitHttpServer(repo.root);
     const cacheDir = mkdtempSync(join(tmpdir(), "flotilla-cache-"));
     try {
-      const { artifact } = await new GitSource({ url: `${server.url}/repo.git`, ref: { branch: "main" }, cacheDir }).poll();
+      const { artifact } = await new GitSource({
+        url: `${server.url}/repo.git`,
+        ref: { branch: "main" },
+        cacheDir,
+      }).poll();
       expect(artifact.tree.list("apps")).toHaveLength(50);
       expect(artifact.tree.readText("apps/app-49/cm-4999.yaml")).toContain("cm-4999");
     } finally {

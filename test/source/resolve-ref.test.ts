@@ -15,7 +15,10 @@ const refs: RemoteRef[] = [
 
 describe("resolveRef follows Flux's precedence and revision format", () => {
   it("branch", () => {
-    expect(resolveRef({ branch: "main" }, refs, "u")).toMatchObject({ revision: `main@sha1:${sha("a")}`, fetchRef: "refs/heads/main" });
+    expect(resolveRef({ branch: "main" }, refs, "u")).toMatchObject({
+      revision: `main@sha1:${sha("a")}`,
+      fetchRef: "refs/heads/main",
+    });
   });
 
   it("no ref means master", () => {
@@ -33,7 +36,16 @@ describe("resolveRef follows Flux's precedence and revision format", () => {
   });
 
   it("a range with a pre-release takes pre-releases of any version, as Flux's Masterminds semver does; one without takes none", () => {
-    const tags = ["v1.2.0", "v1.10.0-rc.1", "1.3.0", "v1.9.0", "release-2024", "stable", "v2.0.0-beta.1", "v1.0.0-alpha"];
+    const tags = [
+      "v1.2.0",
+      "v1.10.0-rc.1",
+      "1.3.0",
+      "v1.9.0",
+      "release-2024",
+      "stable",
+      "v2.0.0-beta.1",
+      "v1.0.0-alpha",
+    ];
     expect(highestTag(tags, "*")).toBe("v1.9.0");
     expect(highestTag(tags, ">=1.0.0")).toBe("v1.9.0");
     expect(highestTag(tags, ">=1.0.0-0")).toBe("v2.0.0-beta.1");

@@ -28,7 +28,8 @@ describe("SSH URLs as git reads them", () => {
   });
 
   it("leaves other URLs alone and names what is wrong", () => {
-    for (const url of ["https://host/repo", "/srv/repo", "./repo", "file:///srv/repo"]) expect(isSshUrl(url)).toBe(false);
+    for (const url of ["https://host/repo", "/srv/repo", "./repo", "file:///srv/repo"])
+      expect(isSshUrl(url)).toBe(false);
     expect(() => parseSshUrl("ssh://host")).toThrow(/has no repository path/);
     expect(() => parseSshUrl("ssh://u:secret@host/repo")).toThrow(/a password in an SSH URL is not supported/);
     expect(() => parseSshUrl("ssh://u:secret@host/repo")).not.toThrow(/secret/);
@@ -73,7 +74,9 @@ describe("known_hosts", () => {
   });
 
   it("a revoked key is refused even when listed, unknown hosts are never trusted, damaged lines name their line", () => {
-    const entries = parseKnownHosts(`# comment\n\n${line("h", a)}\n@revoked ${line("h", b)}\n@cert-authority ${line("*.ca", a)}`);
+    const entries = parseKnownHosts(
+      `# comment\n\n${line("h", a)}\n@revoked ${line("h", b)}\n@cert-authority ${line("*.ca", a)}`,
+    );
     expect(entries).toHaveLength(2);
     expect(checkHostKey(entries, "h", blob(b))).toMatchObject({ ok: false, reason: "revoked" });
     expect(checkHostKey(entries, "other", blob(a))).toMatchObject({ ok: false, reason: "unknown" });

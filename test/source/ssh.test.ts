@@ -14,7 +14,8 @@ const CM = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name
 /** Everything a message must never show: the private key's lines and the public key's base64. */
 function expectNoKeyMaterial(message: string, ...keys: KeyPair[]): void {
   for (const key of keys) {
-    for (const line of key.private.split("\n").filter((l) => l.length > 20 && !l.startsWith("-----"))) expect(message).not.toContain(line);
+    for (const line of key.private.split("\n").filter((l) => l.length > 20 && !l.startsWith("-----")))
+      expect(message).not.toContain(line);
     expect(message).not.toContain(key.public.split(/\s+/)[1]!);
   }
 }
@@ -44,7 +45,10 @@ describe("GitSource over SSH (a real OpenSSH sshd, git-upload-pack on the remote
 
   beforeAll(async () => {
     repo = TestRepo.create();
-    first = repo.commit("feat(app): first (#1)", { "app/cm.yaml": CM("one"), ".github/workflows/ci.yaml": "on: push\n" });
+    first = repo.commit("feat(app): first (#1)", {
+      "app/cm.yaml": CM("one"),
+      ".github/workflows/ci.yaml": "on: push\n",
+    });
     repo.git("tag", "v0.0.1");
     second = repo.commit("feat(app): second (#2)", { "app/cm.yaml": CM("two") });
     repo.publish();
@@ -149,7 +153,8 @@ describe("GitSource over SSH (a real OpenSSH sshd, git-upload-pack on the remote
     execFileSync("git", ["init", "-q", "--bare", bare]);
     const data = (x: string) => `data ${Buffer.byteLength(x)}\n${x}\n`;
     let stream = `commit refs/heads/main\ncommitter Dev <dev@example.com> 1700000000 +0000\n${data("first")}`;
-    for (let i = 0; i < 500; i++) stream += `M 100644 inline apps/a-${Math.floor(i / 100)}/f-${i}.yaml\n${data(`a: ${i}\n`)}`;
+    for (let i = 0; i < 500; i++)
+      stream += `M 100644 inline apps/a-${Math.floor(i / 100)}/f-${i}.yaml\n${data(`a: ${i}\n`)}`;
     for (let k = 1; k < 3000; k++) {
       stream += `commit refs/heads/main\ncommitter Dev <dev@example.com> ${1_700_000_000 + k} +0000\n${data(`change ${k}`)}M 100644 inline apps/a-0/f-${k % 500}.yaml\n${data(`b: ${k}\n`)}`;
       if (k % 150 === 0)
@@ -182,14 +187,24 @@ describe("GitSource over SSH (a real OpenSSH sshd, git-upload-pack on the remote
     await s.poll();
     // The store gets, by another way, the blob the next commit adds: the server cannot know.
     const content = CM("seeded");
-    const blob = execFileSync("git", ["hash-object", "-w", "--stdin"], { cwd: repo.work, input: content, encoding: "utf8" }).trim();
+    const blob = execFileSync("git", ["hash-object", "-w", "--stdin"], {
+      cwd: repo.work,
+      input: content,
+      encoding: "utf8",
+    }).trim();
     const gitdir = (s as unknown as { gitdir: string }).gitdir;
-    execFileSync("git", ["pack-objects", "-q", join(gitdir, "objects", "pack", "pack")], { cwd: repo.work, input: `${blob}\n` });
+    execFileSync("git", ["pack-objects", "-q", join(gitdir, "objects", "pack", "pack")], {
+      cwd: repo.work,
+      input: `${blob}\n`,
+    });
     const next = repo.commit("feat(app): seeded (#4)", { "app/seeded.yaml": content });
     repo.push();
     const lines: string[] = [];
     const logger = pino({ level: "warn" }, { write: (line: string) => void lines.push(line) });
-    const fresh = new GitSource({ url: url(), ref: { branch: "main" }, cacheDir: join(gitdir, "..", ".."), secret: secret() }, { logger });
+    const fresh = new GitSource(
+      { url: url(), ref: { branch: "main" }, cacheDir: join(gitdir, "..", ".."), secret: secret() },
+      { logger },
+    );
     const { artifact } = await fresh.poll();
     expect(artifact.revision).toBe(`main@sha1:${next}`);
     expect(artifact.tree.readText("app/seeded.yaml")).toBe(content);
@@ -223,7 +238,9 @@ describe("GitSource over SSH (a real OpenSSH sshd, git-upload-pack on the remote
     const error = await pollError(source({ secret: { identity: stranger.private, known_hosts: sshd.knownHosts } }));
     expect(error.code).toBe("Remote");
     expect(error.location.field).toBe("identity");
-    expect(describeError(error)).toContain(`ssh authentication failed: the server refused the Secret's identity for user '${user}'`);
+    expect(describeError(error)).toContain(
+      `ssh authentication failed: the server refused the Secret's identity for user '${user}'`,
+    );
     expectNoKeyMaterial(describeError(error), stranger, deploy);
     // identity.pub that is not the identity's public half is caught before connecting.
     const mixed = await pollError(source({ secret: secret({ "identity.pub": stranger.public }) }));

@@ -24,7 +24,14 @@ describe("metrics", () => {
     );
     m.recordReady("GitRepository", "ns", 'we"ird\\name\n', "Unknown", { suspended: true });
     expect(
-      m.info.get({ kind: "GitRepository", name: 'we"ird\\name\n', namespace: "ns", ready: "Unknown", suspended: "true", revision: "" }),
+      m.info.get({
+        kind: "GitRepository",
+        name: 'we"ird\\name\n',
+        namespace: "ns",
+        ready: "Unknown",
+        suspended: "true",
+        revision: "",
+      }),
     ).toBe(1);
     m.forget("GitRepository", "ns", 'we"ird\\name\n');
     expect(m.render()).not.toContain("ird");
@@ -34,7 +41,9 @@ describe("metrics", () => {
     const m = new Metrics();
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < 300; i++)
-        m.recordReady("Kustomization", `c${i % 30}`, `u${i}`, round === 1 ? "False" : "True", { revision: `main@sha1:${round}` });
+        m.recordReady("Kustomization", `c${i % 30}`, `u${i}`, round === 1 ? "False" : "True", {
+          revision: `main@sha1:${round}`,
+        });
     }
     const info = () =>
       m

@@ -20,13 +20,22 @@ const unit = (namespace: string, name: string, cluster?: string): Kustomization 
 const lease = (lane: unknown, holder: unknown, renewTime = "2026-01-01T00:59:55.000000Z"): KubeObject => ({
   apiVersion: "coordination.k8s.io/v1",
   kind: "Lease",
-  metadata: { name: `l-${String(lane)}`, namespace: "flux-system", annotations: { "flotilla.dev/cluster": lane as string } },
+  metadata: {
+    name: `l-${String(lane)}`,
+    namespace: "flux-system",
+    annotations: { "flotilla.dev/cluster": lane as string },
+  },
   spec: { holderIdentity: holder, renewTime, leaseDurationSeconds: 15 },
 });
 
 describe("flotilla status: the OWNER of each unit's cluster (replicas)", () => {
   it("names the replica holding the Lease of the unit's cluster, '-' where none does, and marks an expired Lease", () => {
-    const units = [unit("w1", "app", "w1"), unit("w2", "app", "w2"), unit("w3", "app", "w3"), unit("flux-system", "mgmt")];
+    const units = [
+      unit("w1", "app", "w1"),
+      unit("w2", "app", "w2"),
+      unit("w3", "app", "w3"),
+      unit("flux-system", "mgmt"),
+    ];
     const leases = [
       lease("w1/w1-kubeconfig", "flotilla-abc-1"),
       lease("w2/w2-kubeconfig", "flotilla-abc-2", "2026-01-01T00:58:00.000000Z"),
@@ -54,8 +63,10 @@ describe("flotilla status: the OWNER of each unit's cluster (replicas)", () => {
   });
 
   it("lists the holders of every replica set (shard) of a cluster", () => {
-    expect(clusterOwners([lease("w1/w1-kubeconfig", "shard2-0"), lease("w1/w1-kubeconfig", "main-1")], now).get("w1/w1-kubeconfig")).toBe(
-      "main-1,shard2-0",
-    );
+    expect(
+      clusterOwners([lease("w1/w1-kubeconfig", "shard2-0"), lease("w1/w1-kubeconfig", "main-1")], now).get(
+        "w1/w1-kubeconfig",
+      ),
+    ).toBe("main-1,shard2-0");
   });
 });

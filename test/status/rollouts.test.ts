@@ -33,7 +33,15 @@ const rollout: RolloutObject = {
       },
       { name: "rest", total: 3, updated: 0, progressing: 0, waitingForWindow: 1, failed: 0, phase: "Pending" },
     ],
-    windows: [{ kind: "allow", schedule: "0 22 * * 1-4", timeZone: "Europe/Berlin", open: false, nextOpen: "2026-03-23T21:00:00Z" }],
+    windows: [
+      {
+        kind: "allow",
+        schedule: "0 22 * * 1-4",
+        timeZone: "Europe/Berlin",
+        open: false,
+        nextOpen: "2026-03-23T21:00:00Z",
+      },
+    ],
   },
 };
 

@@ -14,7 +14,9 @@ const unit = (namespace: string, name: string, ready?: "True" | "False", message
     prune: true,
     ...(namespace !== "flux-system" ? { kubeConfig: { secretRef: { name: `${namespace}-kubeconfig` } } } : {}),
   },
-  ...(ready ? { status: { conditions: [{ type: "Ready", status: ready, reason: "R", message, lastTransitionTime: "" }] } } : {}),
+  ...(ready
+    ? { status: { conditions: [{ type: "Ready", status: ready, reason: "R", message, lastTransitionTime: "" }] } }
+    : {}),
 });
 
 describe("status table", () => {

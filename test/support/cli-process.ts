@@ -75,7 +75,11 @@ export function ensureBuiltCli(): string {
   const stale = () => !existsSync(MAIN) || statSync(MAIN).mtimeMs < newestMtime(join(ROOT, "src"));
   if (stale()) {
     const tsc = join(ROOT, "node_modules", "typescript", "bin", "tsc");
-    const result = spawnSync(process.execPath, [tsc, "-p", join(ROOT, "tsconfig.json")], { cwd: ROOT, encoding: "utf8", timeout: 300_000 });
+    const result = spawnSync(process.execPath, [tsc, "-p", join(ROOT, "tsconfig.json")], {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 300_000,
+    });
     const output = `${result.stdout ?? ""}${result.stderr ?? ""}`.trim();
     if (result.error || stale()) {
       throw new Error(
@@ -83,7 +87,9 @@ export function ensureBuiltCli(): string {
       );
     }
     if (result.status !== 0)
-      process.stderr.write(`warning: tsc reported errors but emitted ${MAIN}:\n${output.split("\n").slice(0, 20).join("\n")}\n`);
+      process.stderr.write(
+        `warning: tsc reported errors but emitted ${MAIN}:\n${output.split("\n").slice(0, 20).join("\n")}\n`,
+      );
   }
   built = MAIN;
   return built;
@@ -175,7 +181,10 @@ export function startCli(args: string[], opts: { env?: Record<string, string>; c
         };
         const seen = logLines.find(match);
         if (seen) return resolve(seen);
-        const timer = setTimeout(() => done(() => reject(new Error(`no matching log line within ${timeoutMs} ms\n${tail()}`))), timeoutMs);
+        const timer = setTimeout(
+          () => done(() => reject(new Error(`no matching log line within ${timeoutMs} ms\n${tail()}`))),
+          timeoutMs,
+        );
         lineWaiters.add(waiter);
         void exited.then(({ code, signal }) =>
           done(() => reject(new Error(`exited (${signal ?? code}) before a matching log line\n${tail()}`))),

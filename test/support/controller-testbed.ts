@@ -65,11 +65,21 @@ export async function startControllerTestbed(options: ControllerTestbedOptions):
       },
     ],
     apply: async (objects) => {
-      await applyUnit(mgmt, { unit: { name: "setup", namespace: "default" }, objects, prune: false, wait: false, timeoutMs: 30_000 });
+      await applyUnit(mgmt, {
+        unit: { name: "setup", namespace: "default" },
+        objects,
+        prune: false,
+        wait: false,
+        timeoutMs: 30_000,
+      });
     },
     startController: async (controllerOptions = {}) => {
       // The testbed's repository is served over plain http on loopback, which the controller reads only when allowed.
-      const controller = new Controller({ allowInsecureHttp: true, ...controllerOptions, kubeconfig: harness.get("mgmt")!.kubeconfig });
+      const controller = new Controller({
+        allowInsecureHttp: true,
+        ...controllerOptions,
+        kubeconfig: harness.get("mgmt")!.kubeconfig,
+      });
       controllers.push(controller);
       await controller.start();
       return controller;

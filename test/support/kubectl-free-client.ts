@@ -41,7 +41,8 @@ export function kube(cp: Pick<LocalControlPlane, "server" | "token" | "caCert">)
     get: (path: string) => request("GET", path),
     post: (path: string, body: unknown) => request("POST", path, body),
     del: (path: string) => request("DELETE", path),
-    apply: (path: string, body: unknown) => request("PATCH", `${path}?fieldManager=test&force=true`, body, "application/apply-patch+yaml"),
+    apply: (path: string, body: unknown) =>
+      request("PATCH", `${path}?fieldManager=test&force=true`, body, "application/apply-patch+yaml"),
     /** Polls `check` until it returns a value, failing after `ms`. */
     async until<T>(check: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
       const deadline = Date.now() + ms;

@@ -8,7 +8,9 @@ import { render } from "../../src/render/index.js";
 const ROOT = join(import.meta.dirname, "..", "..");
 
 /** Real control planes (apiserver profile): `mgmt` with the Flux and Cluster API CRDs of `deploy/crds`, and the named workload clusters. */
-export async function startManagementCluster(workloads: string[] = []): Promise<{ harness: Harness; mgmt: ClusterClient }> {
+export async function startManagementCluster(
+  workloads: string[] = [],
+): Promise<{ harness: Harness; mgmt: ClusterClient }> {
   const harness = await startHarness({ profile: "apiserver", clusters: ["mgmt", ...workloads] });
   const mgmt = ClusterClient.fromKubeconfig(harness.get("mgmt")!.kubeconfig);
   try {

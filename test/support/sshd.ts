@@ -65,7 +65,13 @@ async function freePort(): Promise<number> {
 }
 
 /** Resolves once something on host:port greets with an SSH banner. */
-async function waitForBanner(host: string, port: number, child: ChildProcess, log: () => string, timeoutMs = 10_000): Promise<void> {
+async function waitForBanner(
+  host: string,
+  port: number,
+  child: ChildProcess,
+  log: () => string,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`sshd exited with ${child.exitCode}: ${log()}`);

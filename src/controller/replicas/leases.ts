@@ -78,10 +78,15 @@ export class LeaseApi {
 
   /** Replaces the Lease if nobody wrote it since `lease.metadata.resourceVersion`; undefined on a conflict or when it is gone. */
   async update(lease: Lease): Promise<Lease | undefined> {
-    const res = await this.client.request<Lease>("PUT", `${this.collection()}/${encodeURIComponent(lease.metadata.name)}`, lease, {
-      allow: [404, 409],
-      count: "patch",
-    });
+    const res = await this.client.request<Lease>(
+      "PUT",
+      `${this.collection()}/${encodeURIComponent(lease.metadata.name)}`,
+      lease,
+      {
+        allow: [404, 409],
+        count: "patch",
+      },
+    );
     return res.status === 200 ? res.body : undefined;
   }
 
@@ -100,5 +105,11 @@ export class LeaseApi {
 /** What the apiserver answers is still checked: a list item that is not a Lease is ignored. */
 function isLease(o: unknown): o is Lease {
   const l = o as Lease;
-  return typeof l === "object" && l !== null && typeof l.metadata?.name === "string" && typeof l.spec === "object" && l.spec !== null;
+  return (
+    typeof l === "object" &&
+    l !== null &&
+    typeof l.metadata?.name === "string" &&
+    typeof l.spec === "object" &&
+    l.spec !== null
+  );
 }

@@ -117,7 +117,9 @@ export class ClusterOwnership {
 
   private check(cluster: string, what: string): void {
     if (!this.owns(cluster))
-      throw new NotOwnerError(`replica ${this.replicas?.identity ?? ""} no longer holds the Lease of cluster ${cluster}: ${what} not sent`);
+      throw new NotOwnerError(
+        `replica ${this.replicas?.identity ?? ""} no longer holds the Lease of cluster ${cluster}: ${what} not sent`,
+      );
   }
 
   /** The apply port of `cluster`, refusing to apply unless its Lease is held at that moment. */
@@ -168,5 +170,6 @@ function recordReplicaMetrics(metrics: Metrics, s: ReplicaStatus, queueDepth: nu
   metrics.replicaClusters.set(replica, s.owned.length);
   metrics.replicaMembers.set(replica, s.members.length);
   metrics.replicaQueueDepth.set(replica, queueDepth);
-  for (const direction of ["acquired", "released", "lost"] as const) metrics.replicaMoves.set({ ...replica, direction }, s[direction]);
+  for (const direction of ["acquired", "released", "lost"] as const)
+    metrics.replicaMoves.set({ ...replica, direction }, s[direction]);
 }

@@ -39,7 +39,8 @@ interface Point {
 
 function ring(replicas: readonly string[], virtualNodes: number): Point[] {
   const points: Point[] = [];
-  for (const replica of replicas) for (let i = 0; i < virtualNodes; i++) points.push({ at: ringHash(`${replica}#${i}`), replica });
+  for (const replica of replicas)
+    for (let i = 0; i < virtualNodes; i++) points.push({ at: ringHash(`${replica}#${i}`), replica });
   return points.sort((a, b) => a.at - b.at || a.replica.localeCompare(b.replica));
 }
 
@@ -68,7 +69,9 @@ export function place(
   const capacity = (options.loadFactor ?? 1.25) * (total / members.length);
   const points = ring(members, Math.max(1, options.virtualNodes ?? 64));
   const load = new Map(members.map((m) => [m, 0]));
-  const ordered = clusters.map((c) => ({ c, at: ringHash(c.id) })).sort((a, b) => a.at - b.at || a.c.id.localeCompare(b.c.id));
+  const ordered = clusters
+    .map((c) => ({ c, at: ringHash(c.id) }))
+    .sort((a, b) => a.at - b.at || a.c.id.localeCompare(b.c.id));
   for (const { c, at } of ordered) {
     const w = weightOf(c);
     const start = firstAtOrAfter(points, at);
@@ -86,7 +89,10 @@ export function place(
 }
 
 /** Each replica's load (sum of the weights of its clusters) under a placement. */
-export function loads(clusters: readonly WeightedCluster[], placement: ReadonlyMap<string, string>): Map<string, number> {
+export function loads(
+  clusters: readonly WeightedCluster[],
+  placement: ReadonlyMap<string, string>,
+): Map<string, number> {
   const out = new Map<string, number>();
   for (const c of clusters) {
     const r = placement.get(c.id);

@@ -161,7 +161,9 @@ export class Replicas {
     });
     await Promise.all(releases);
     if (this.memberLease)
-      await this.api.delete(this.memberLease.metadata.name, this.memberLease.metadata.resourceVersion ?? "").catch(() => false);
+      await this.api
+        .delete(this.memberLease.metadata.name, this.memberLease.metadata.resourceVersion ?? "")
+        .catch(() => false);
     this.log.info({ released: releases.length }, "left the replica set and released the cluster Leases");
   }
 
@@ -211,7 +213,8 @@ export class Replicas {
     for (const l of leases) {
       names.add(l.metadata.name);
       const version = l.metadata.resourceVersion ?? "";
-      if (this.observed.get(l.metadata.name)?.version !== version) this.observed.set(l.metadata.name, { version, at: now });
+      if (this.observed.get(l.metadata.name)?.version !== version)
+        this.observed.set(l.metadata.name, { version, at: now });
     }
     if (complete) for (const name of [...this.observed.keys()]) if (!names.has(name)) this.observed.delete(name);
   }
@@ -236,7 +239,10 @@ export class Replicas {
   }
 
   private memberLeaseName(): string {
-    return leaseName("flotilla-member", `${this.options.shard === "default" ? "" : `${this.options.shard}-`}${this.identity}`);
+    return leaseName(
+      "flotilla-member",
+      `${this.options.shard === "default" ? "" : `${this.options.shard}-`}${this.identity}`,
+    );
   }
 
   private newLease(name: string, role: "member" | "cluster", now: number, cluster?: string): Lease {
@@ -254,7 +260,12 @@ export class Replicas {
   }
 
   private holding(spec: Lease["spec"], now: number): Lease["spec"] {
-    return { ...spec, holderIdentity: this.identity, leaseDurationSeconds: Math.ceil(this.leaseMs / 1000), renewTime: microTime(now) };
+    return {
+      ...spec,
+      holderIdentity: this.identity,
+      leaseDurationSeconds: Math.ceil(this.leaseMs / 1000),
+      renewTime: microTime(now),
+    };
   }
 
   private async renewMembership(current: Lease | undefined): Promise<void> {
@@ -276,7 +287,11 @@ export class Replicas {
     await Promise.all(
       [...this.held].map(async ([cluster, h]) => {
         const live = byCluster.get(cluster);
-        if (!live || live.spec.holderIdentity !== this.identity || live.metadata.resourceVersion !== h.lease.metadata.resourceVersion) {
+        if (
+          !live ||
+          live.spec.holderIdentity !== this.identity ||
+          live.metadata.resourceVersion !== h.lease.metadata.resourceVersion
+        ) {
           this.lose(cluster, live ? `held by ${live.spec.holderIdentity || "nobody"}` : "the Lease is gone");
           return;
         }
@@ -312,7 +327,9 @@ export class Replicas {
         continue;
       }
       if (!h.releasing) {
-        const settled = to === undefined || (now - (this.firstSeen.get(to) ?? now) >= this.settleMs && now - h.acquiredAt >= this.settleMs);
+        const settled =
+          to === undefined ||
+          (now - (this.firstSeen.get(to) ?? now) >= this.settleMs && now - h.acquiredAt >= this.settleMs);
         if (!settled || (to !== undefined && this.moveWindow.moves >= budget)) continue;
         if (to !== undefined) this.moveWindow.moves++;
         h.releasing = true;
@@ -329,7 +346,9 @@ export class Replicas {
 
   /** Takes the clusters placed here whose Lease is absent, released or expired. */
   private async take(desired: Map<string, string>, byCluster: Map<string, Lease>): Promise<void> {
-    const wanted = [...desired].filter(([cluster, r]) => r === this.identity && !this.held.has(cluster)).map(([c]) => c);
+    const wanted = [...desired]
+      .filter(([cluster, r]) => r === this.identity && !this.held.has(cluster))
+      .map(([c]) => c);
     await Promise.all(
       wanted.map(async (cluster) => {
         const sent = this.clock.now();

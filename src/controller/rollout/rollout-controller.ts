@@ -32,10 +32,16 @@ import type { SourceArtifact } from "../ports.js";
 
 const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 /** Ready=False reasons that mean the unit failed at its revision (not: waits for something). */
-const FAILURES = new Set<string>([Reason.HealthCheckFailed, Reason.ReconciliationFailed, Reason.BuildFailed, Reason.PruneFailed]);
+const FAILURES = new Set<string>([
+  Reason.HealthCheckFailed,
+  Reason.ReconciliationFailed,
+  Reason.BuildFailed,
+  Reason.PruneFailed,
+]);
 
 /** What the reconciler asks: which artifact a unit applies now, and whether it may prune; or why it waits. */
-export type RevisionGateResult = { artifact: SourceArtifact; prune: boolean; note?: string } | { hold: string; requeueAfterMs: number };
+export type RevisionGateResult =
+  { artifact: SourceArtifact; prune: boolean; note?: string } | { hold: string; requeueAfterMs: number };
 
 const sourceKeyOfUnit = (k: Kustomization) => referenceKey(k, k.spec.sourceRef);
 
@@ -90,7 +96,10 @@ export class RolloutController {
   private writing = Promise.resolve();
   private readonly pending = new Set<string>();
   /** Window states by a rollout's windows (replaced with its spec), then by set of windows and break-glass. */
-  private readonly windowStates = new WeakMap<WindowSpec[], Map<string, { state: WindowState; fromMs: number; untilMs: number }>>();
+  private readonly windowStates = new WeakMap<
+    WindowSpec[],
+    Map<string, { state: WindowState; fromMs: number; untilMs: number }>
+  >();
   /** Pinned revisions being read back from the git cache (`source\0revision`). */
   private readonly reading = new Set<string>();
 
@@ -231,7 +240,8 @@ export class RolloutController {
   private step(key: string): void {
     const t = this.rollouts.get(key);
     if (!t || !t.spec || !t.sourceKey || t.error) {
-      if (t?.error) this.write(t, { ...(t.object.status ?? {}) }, { status: "False", reason: "InvalidSpec", message: t.error });
+      if (t?.error)
+        this.write(t, { ...(t.object.status ?? {}) }, { status: "False", reason: "InvalidSpec", message: t.error });
       return;
     }
     const now = this.host.clock.now();
@@ -247,10 +257,16 @@ export class RolloutController {
     const previous = t.decision;
     t.state = decision.state;
     t.decision = decision;
-    t.waveOf = new Map(assignWaves(t.spec, clusters).flatMap(({ wave, clusters: cs }) => cs.map((c) => [c.name, wave.name] as const)));
+    t.waveOf = new Map(
+      assignWaves(t.spec, clusters).flatMap(({ wave, clusters: cs }) => cs.map((c) => [c.name, wave.name] as const)),
+    );
     this.retainArtifacts();
-    const moved = new Set([...decision.pins].filter(([cluster, pin]) => previous?.pins.get(cluster) !== pin).map(([cluster]) => cluster));
-    if (moved.size > 0) for (const k of this.host.kustomizations()) if (isMember(t, k) && moved.has(clusterOfUnit(k))) this.host.requeue(k);
+    const moved = new Set(
+      [...decision.pins].filter(([cluster, pin]) => previous?.pins.get(cluster) !== pin).map(([cluster]) => cluster),
+    );
+    if (moved.size > 0)
+      for (const k of this.host.kustomizations())
+        if (isMember(t, k) && moved.has(clusterOfUnit(k))) this.host.requeue(k);
     // A retry reconciles the failed units at once rather than at their next retry interval.
     if (decision.events.some((e) => e.reason === "RolloutRetried"))
       for (const k of this.host.kustomizations())
@@ -303,7 +319,9 @@ export class RolloutController {
         timeoutMs: timeoutOf(k),
         ...(k.status?.lastAppliedRevision ? { lastAppliedRevision: k.status.lastAppliedRevision } : {}),
         ...(k.status?.lastAttemptedRevision ? { lastAttemptedRevision: k.status.lastAttemptedRevision } : {}),
-        ...(ready?.status === "False" && FAILURES.has(ready.reason ?? "") ? { failure: ready.message ?? ready.reason ?? "failed" } : {}),
+        ...(ready?.status === "False" && FAILURES.has(ready.reason ?? "")
+          ? { failure: ready.message ?? ready.reason ?? "failed" }
+          : {}),
       };
       const cluster = clusterOfUnit(k);
       byCluster.set(cluster, [...(byCluster.get(cluster) ?? []), unit]);
@@ -352,7 +370,8 @@ export class RolloutController {
   private retainArtifacts(): void {
     const keep = new Set<string>();
     for (const t of this.rollouts.values()) {
-      for (const r of [...(t.decision?.pins.values() ?? []), t.state.target, t.state.stable]) if (r) keep.add(`${t.sourceKey}\u0000${r}`);
+      for (const r of [...(t.decision?.pins.values() ?? []), t.state.target, t.state.stable])
+        if (r) keep.add(`${t.sourceKey}\u0000${r}`);
     }
     for (const key of this.artifacts.keys()) if (!keep.has(key) && !this.isNewest(key)) this.artifacts.delete(key);
   }

@@ -23,7 +23,11 @@ export function watchRollouts(creds: Credentials, rollouts: RolloutController, l
   const watches: Array<ResourceWatch<KubeObject>> = [];
   const timers: NodeJS.Timeout[] = [];
   let stopped = false;
-  const start = (paths: string[], on: (type: "ADDED" | "MODIFIED" | "DELETED", o: KubeObject) => void, attempt = 0): void => {
+  const start = (
+    paths: string[],
+    on: (type: "ADDED" | "MODIFIED" | "DELETED", o: KubeObject) => void,
+    attempt = 0,
+  ): void => {
     if (stopped) return;
     const path = paths[attempt % paths.length]!;
     const w = new ResourceWatch<KubeObject>(creds, path, { onEvent: (type, o) => on(type as "ADDED", o) }, logger);
@@ -54,12 +58,21 @@ export function watchRollouts(creds: Credentials, rollouts: RolloutController, l
 }
 
 /** A merge patch of a Rollout's status; fields the new status dropped are removed (null), so a cleared halt does not linger. */
-export async function patchRolloutStatus(client: ClusterClient, r: RolloutObject, status: RolloutStatus): Promise<void> {
+export async function patchRolloutStatus(
+  client: ClusterClient,
+  r: RolloutObject,
+  status: RolloutStatus,
+): Promise<void> {
   const removed = Object.fromEntries(
     Object.keys(r.status ?? {})
       .filter((k) => !(k in status))
       .map((k) => [k, null]),
   );
   const path = `/apis/${ROLLOUT_API_VERSION}/namespaces/${r.metadata.namespace}/rollouts/${r.metadata.name}/status`;
-  await client.request("PATCH", path, { status: { ...removed, ...status } }, { contentType: "application/merge-patch+json", allow: [404] });
+  await client.request(
+    "PATCH",
+    path,
+    { status: { ...removed, ...status } },
+    { contentType: "application/merge-patch+json", allow: [404] },
+  );
 }

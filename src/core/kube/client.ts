@@ -2,7 +2,14 @@ import http from "node:http";
 import https from "node:https";
 import { RemoteError, TimeoutError } from "../errors.js";
 import type { KubeObject } from "../object.js";
-import { Connection, impersonationHeaders, type ConnectionOptions, type Credentials, type Grant, type Identity } from "./connection.js";
+import {
+  Connection,
+  impersonationHeaders,
+  type ConnectionOptions,
+  type Credentials,
+  type Grant,
+  type Identity,
+} from "./connection.js";
 import { kubeconfigFromText, type KubeconfigOrigin, type LoadedKubeconfig, type LoadOptions } from "./kubeconfig.js";
 
 /** A request's outcome: status code and parsed JSON body. */
@@ -96,9 +103,21 @@ export class ClusterClient {
     private readonly options: ClientOptions = {},
     shared?: { counts: Counts; headers: Record<string, string | string[]> },
   ) {
-    this.connection = credentials instanceof Connection ? credentials : Connection.fromCredentials(credentials, connectionOptions(options));
+    this.connection =
+      credentials instanceof Connection
+        ? credentials
+        : Connection.fromCredentials(credentials, connectionOptions(options));
     this.server = this.connection.server;
-    this.counts = shared?.counts ?? { get: 0, list: 0, watch: 0, create: 0, apply: 0, dryRunApply: 0, patch: 0, delete: 0 };
+    this.counts = shared?.counts ?? {
+      get: 0,
+      list: 0,
+      watch: 0,
+      create: 0,
+      apply: 0,
+      dryRunApply: 0,
+      patch: 0,
+      delete: 0,
+    };
     this.extraHeaders = shared?.headers ?? {};
     this.owner = shared === undefined;
   }
@@ -109,14 +128,19 @@ export class ClusterClient {
    */
   static fromKubeconfig(kubeconfig: string | LoadedKubeconfig, options?: ClientOptions): ClusterClient {
     return ClusterClient.connect(
-      typeof kubeconfig === "string" ? kubeconfigFromText(kubeconfig, { kind: "generated", name: "a local cluster" }) : kubeconfig,
+      typeof kubeconfig === "string"
+        ? kubeconfigFromText(kubeconfig, { kind: "generated", name: "a local cluster" })
+        : kubeconfig,
       options,
     );
   }
 
   /** A client for a kubeconfig Secret's text: no file paths, no exec plugin unless `allowExec`. */
   static fromSecret(text: string, secret: string, options: ClientOptions & LoadOptions = {}): ClusterClient {
-    return ClusterClient.connect(kubeconfigFromText(text, { kind: "secret", secret } satisfies KubeconfigOrigin, options), options);
+    return ClusterClient.connect(
+      kubeconfigFromText(text, { kind: "secret", secret } satisfies KubeconfigOrigin, options),
+      options,
+    );
   }
 
   /** A client for a loaded kubeconfig (see kubeconfig.ts: files, KUBECONFIG lists, in-cluster). */
@@ -179,7 +203,11 @@ export class ClusterClient {
         const code = (error as { code?: string }).code;
         if ((code === "ECONNREFUSED" || code === "ECONNRESET" || code === "EPIPE") && (await again(attempt))) continue;
         if (error instanceof RemoteError || error instanceof TimeoutError) throw error;
-        throw new RemoteError(`${this.server}: ${method} ${path}: ${(error as Error).message}`, { object: this.server }, { cause: error });
+        throw new RemoteError(
+          `${this.server}: ${method} ${path}: ${(error as Error).message}`,
+          { object: this.server },
+          { cause: error },
+        );
       }
       // A refused credential: once, with a fresh one, when its source can give another.
       if (res.status === 401 && !reauthenticated && (await grant.rejected())) {
@@ -203,7 +231,12 @@ export class ClusterClient {
   }
 
   private headersOf(grant: Grant, accept = "application/json"): Record<string, string | string[]> {
-    return { Accept: accept, "User-Agent": this.options.userAgent ?? "flotilla", ...grant.headers, ...this.extraHeaders };
+    return {
+      Accept: accept,
+      "User-Agent": this.options.userAgent ?? "flotilla",
+      ...grant.headers,
+      ...this.extraHeaders,
+    };
   }
 
   private once(
@@ -226,7 +259,10 @@ export class ClusterClient {
         res.on("data", (d: Buffer) => chunks.push(d));
         res.on("error", reject);
         res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, body: parseBody(Buffer.concat(chunks).toString("utf8"), res.headers["content-type"]) }),
+          resolve({
+            status: res.statusCode ?? 0,
+            body: parseBody(Buffer.concat(chunks).toString("utf8"), res.headers["content-type"]),
+          }),
         );
       });
       req.setTimeout(this.options.timeoutMs ?? 30_000, () =>
@@ -242,7 +278,11 @@ export class ClusterClient {
    * A long-lived GET (a watch) on an unpooled connection, handing each line of the body to
    * `onLine`. Resolves once the answer's status is known; one more try after a 401 as `request`.
    */
-  async stream(path: string, onLine: (line: string) => void, opts: { accept?: string; count?: keyof Counts } = {}): Promise<LineStream> {
+  async stream(
+    path: string,
+    onLine: (line: string) => void,
+    opts: { accept?: string; count?: keyof Counts } = {},
+  ): Promise<LineStream> {
     if (opts.count) this.counts[opts.count]++;
     for (let reauthenticated = false; ; reauthenticated = true) {
       const grant = await this.connection.grant();
@@ -259,57 +299,67 @@ export class ClusterClient {
     const url = new URL(path, this.server);
     const mod = url.protocol === "https:" ? https : http;
     return new Promise((resolve, reject) => {
-      const req = mod.request(url, { method: "GET", agent: grant.streamAgent, headers: this.headersOf(grant, accept) }, (res) => {
-        const status = res.statusCode ?? 0;
-        if (status !== 200) {
-          const chunks: Buffer[] = [];
-          res.on("data", (d: Buffer) => chunks.push(d));
-          res.on("end", () =>
-            resolve({
-              status,
-              body: parseBody(Buffer.concat(chunks).toString("utf8"), res.headers["content-type"]),
-              done: Promise.resolve(),
-              abort: () => undefined,
-            }),
-          );
-          res.on("error", reject);
-          return;
-        }
-        // Ending the stream ourselves (abort) is a normal end, not an error.
-        let aborted = false;
-        const done = new Promise<void>((end, fail) => {
-          let buffer = "";
-          const failUnlessAborted = (error: Error) => (aborted ? end() : fail(error));
-          res.setEncoding("utf8");
-          res.on("data", (chunk: string) => {
-            buffer += chunk;
-            let newline: number;
-            while ((newline = buffer.indexOf("\n")) >= 0) {
-              const line = buffer.slice(0, newline);
-              buffer = buffer.slice(newline + 1);
-              if (line.trim()) onLine(line);
-            }
+      const req = mod.request(
+        url,
+        { method: "GET", agent: grant.streamAgent, headers: this.headersOf(grant, accept) },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          if (status !== 200) {
+            const chunks: Buffer[] = [];
+            res.on("data", (d: Buffer) => chunks.push(d));
+            res.on("end", () =>
+              resolve({
+                status,
+                body: parseBody(Buffer.concat(chunks).toString("utf8"), res.headers["content-type"]),
+                done: Promise.resolve(),
+                abort: () => undefined,
+              }),
+            );
+            res.on("error", reject);
+            return;
+          }
+          // Ending the stream ourselves (abort) is a normal end, not an error.
+          let aborted = false;
+          const done = new Promise<void>((end, fail) => {
+            let buffer = "";
+            const failUnlessAborted = (error: Error) => (aborted ? end() : fail(error));
+            res.setEncoding("utf8");
+            res.on("data", (chunk: string) => {
+              buffer += chunk;
+              let newline: number;
+              while ((newline = buffer.indexOf("\n")) >= 0) {
+                const line = buffer.slice(0, newline);
+                buffer = buffer.slice(newline + 1);
+                if (line.trim()) onLine(line);
+              }
+            });
+            res.on("end", () => end());
+            res.on("error", failUnlessAborted);
+            res.on("aborted", () =>
+              failUnlessAborted(new RemoteError(`${this.server}: watch ${url.pathname} aborted`)),
+            );
+            req.on("close", () => end());
           });
-          res.on("end", () => end());
-          res.on("error", failUnlessAborted);
-          res.on("aborted", () => failUnlessAborted(new RemoteError(`${this.server}: watch ${url.pathname} aborted`)));
-          req.on("close", () => end());
-        });
-        done.catch(() => undefined); // a caller that never awaits it must not see an unhandled rejection
-        resolve({
-          status,
-          done,
-          abort: () => {
-            aborted = true;
-            req.destroy();
-          },
-        });
-      });
+          done.catch(() => undefined); // a caller that never awaits it must not see an unhandled rejection
+          resolve({
+            status,
+            done,
+            abort: () => {
+              aborted = true;
+              req.destroy();
+            },
+          });
+        },
+      );
       req.on("error", (e) =>
         reject(
           e instanceof RemoteError
             ? e
-            : new RemoteError(`${this.server}: GET ${url.pathname}: ${e.message}`, { object: this.server }, { cause: e }),
+            : new RemoteError(
+                `${this.server}: GET ${url.pathname}: ${e.message}`,
+                { object: this.server },
+                { cause: e },
+              ),
         ),
       );
       req.end();
@@ -338,13 +388,20 @@ export class ClusterClient {
     const core = await this.request<ResourceList>("GET", "/api/v1");
     add("", "v1", true, core.body);
     const groups = await this.request<{
-      groups: Array<{ name: string; versions: Array<{ groupVersion: string; version: string }>; preferredVersion?: { version: string } }>;
+      groups: Array<{
+        name: string;
+        versions: Array<{ groupVersion: string; version: string }>;
+        preferredVersion?: { version: string };
+      }>;
     }>("GET", "/apis");
     await Promise.all(
       groups.body.groups.flatMap((g) =>
         g.versions.map(async (v) => {
-          const res = await this.request<ResourceList>("GET", `/apis/${v.groupVersion}`, undefined, { allow: [404, 503] });
-          if (res.status === 200) add(g.name, v.version, (g.preferredVersion?.version ?? g.versions[0]?.version) === v.version, res.body);
+          const res = await this.request<ResourceList>("GET", `/apis/${v.groupVersion}`, undefined, {
+            allow: [404, 503],
+          });
+          if (res.status === 200)
+            add(g.name, v.version, (g.preferredVersion?.version ?? g.versions[0]?.version) === v.version, res.body);
         }),
       ),
     );
@@ -354,7 +411,9 @@ export class ClusterClient {
 
   /** The resource of an object's kind, refreshing discovery once when it is unknown. */
   async resourceOf(obj: Pick<KubeObject, "apiVersion" | "kind">): Promise<ApiResource | undefined> {
-    const [group, version] = obj.apiVersion.includes("/") ? (obj.apiVersion.split("/") as [string, string]) : ["", obj.apiVersion];
+    const [group, version] = obj.apiVersion.includes("/")
+      ? (obj.apiVersion.split("/") as [string, string])
+      : ["", obj.apiVersion];
     const key = `${group}/${version}/${obj.kind}`;
     return (await this.discovery()).get(key) ?? (await this.discovery(true)).get(key);
   }
@@ -368,7 +427,10 @@ export class ClusterClient {
 }
 
 function connectionOptions(options: ClientOptions): ConnectionOptions {
-  return { ...(options.sockets !== undefined ? { sockets: options.sockets } : {}), ...(options.now ? { now: options.now } : {}) };
+  return {
+    ...(options.sockets !== undefined ? { sockets: options.sockets } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  };
 }
 
 function parseBody(text: string, contentType: string | undefined): unknown {

@@ -77,7 +77,11 @@ const TOKEN_FILE_TTL_MS = 60_000;
 /** Where the bearer credential of a user comes from. */
 interface TokenSource {
   /** Headers carrying the credential (plus the TLS client pair an exec plugin may return). */
-  get(): Promise<{ headers: Record<string, string>; clientPair?: { cert: string; key: string }; rejected(): Promise<boolean> }>;
+  get(): Promise<{
+    headers: Record<string, string>;
+    clientPair?: { cert: string; key: string };
+    rejected(): Promise<boolean>;
+  }>;
 }
 
 const never = async () => false;
@@ -129,7 +133,9 @@ class ExecToken implements TokenSource {
     const c: ExecCredential = await this.plugin.credential();
     return {
       headers: c.token ? { Authorization: `Bearer ${c.token}` } : ({} as Record<string, string>),
-      ...(c.clientCertificateData && c.clientKeyData ? { clientPair: { cert: c.clientCertificateData, key: c.clientKeyData } } : {}),
+      ...(c.clientCertificateData && c.clientKeyData
+        ? { clientPair: { cert: c.clientCertificateData, key: c.clientKeyData } }
+        : {}),
       rejected: async () => {
         this.plugin.invalidate(c);
         const next = await this.plugin.credential();
@@ -205,7 +211,13 @@ async function tlsFromKubeconfig(loaded: LoadedKubeconfig, description: string):
         await kubeConfigOf({
           ...loaded,
           users: [
-            { name: user.name, certData: user.certData, certFile: user.certFile, keyData: user.keyData, keyFile: user.keyFile } as User,
+            {
+              name: user.name,
+              certData: user.certData,
+              certFile: user.certFile,
+              keyData: user.keyData,
+              keyFile: user.keyFile,
+            } as User,
           ],
         })
       ).applyToHTTPSOptions(opts);
@@ -216,7 +228,8 @@ async function tlsFromKubeconfig(loaded: LoadedKubeconfig, description: string):
     throw new InvalidInputError(`${description}: ${(error as Error).message}`, location, { cause: error });
   }
   if (user.token) headers.Authorization = `Bearer ${user.token}`;
-  else if (user.username) headers.Authorization = `Basic ${Buffer.from(`${user.username}:${user.password ?? ""}`).toString("base64")}`;
+  else if (user.username)
+    headers.Authorization = `Basic ${Buffer.from(`${user.username}:${user.password ?? ""}`).toString("base64")}`;
   if (user.impersonateUser) {
     headers["Impersonate-User"] = user.impersonateUser;
     const groups = Array.isArray(rawUser["as-groups"]) ? rawUser["as-groups"].map(String) : [];
@@ -231,7 +244,11 @@ async function tlsFromKubeconfig(loaded: LoadedKubeconfig, description: string):
 }
 
 /** The token source of a kubeconfig user: exec plugin, token file, auth provider, or static. */
-function tokenSourceOf(loaded: LoadedKubeconfig, description: string, now: () => number): { tokens: TokenSource; plugin?: ExecPlugin } {
+function tokenSourceOf(
+  loaded: LoadedKubeconfig,
+  description: string,
+  now: () => number,
+): { tokens: TokenSource; plugin?: ExecPlugin } {
   const { cluster, user, rawUser } = loaded;
   if (isPlainObject(rawUser.exec)) {
     const clusterInfo = {
@@ -240,7 +257,11 @@ function tokenSourceOf(loaded: LoadedKubeconfig, description: string, now: () =>
       ...(cluster.tlsServerName ? { "tls-server-name": cluster.tlsServerName } : {}),
       ...(cluster.skipTLSVerify ? { "insecure-skip-tls-verify": true } : {}),
     };
-    const plugin = new ExecPlugin(parseExecConfig(rawUser.exec, user.name), { user: user.name, cluster: clusterInfo, now });
+    const plugin = new ExecPlugin(parseExecConfig(rawUser.exec, user.name), {
+      user: user.name,
+      cluster: clusterInfo,
+      now,
+    });
     return { tokens: new ExecToken(plugin), plugin };
   }
   if (typeof rawUser.tokenFile === "string" && rawUser.tokenFile && !user.token)
@@ -296,7 +317,13 @@ export class Connection {
       ...(creds.cert && creds.key ? { cert: creds.cert, key: creds.key } : {}),
     };
     const headers: Record<string, string> = creds.token ? { Authorization: `Bearer ${creds.token}` } : {};
-    return new Connection(creds.server.replace(/\/$/, ""), creds.server, async () => ({ tls, headers }), new StaticToken({}), options);
+    return new Connection(
+      creds.server.replace(/\/$/, ""),
+      creds.server,
+      async () => ({ tls, headers }),
+      new StaticToken({}),
+      options,
+    );
   }
 
   /** A connection for a loaded kubeconfig's current context. */
@@ -323,7 +350,10 @@ export class Connection {
   }
 
   /** The pool, rebuilt when an exec plugin hands out a new client certificate. */
-  private agentsFor(base: Tls, pair: { cert: string; key: string } | undefined): { agent: http.Agent; streamAgent: http.Agent } {
+  private agentsFor(
+    base: Tls,
+    pair: { cert: string; key: string } | undefined,
+  ): { agent: http.Agent; streamAgent: http.Agent } {
     const key = pair ? `${pair.cert}\n${pair.key}` : "";
     if (this.agents && this.agents.key === key) return this.agents;
     if (this.agents) this.retired.push(this.agents.agent, this.agents.streamAgent);
@@ -340,7 +370,8 @@ export class Connection {
   }
 
   close(): void {
-    for (const a of [...this.retired, ...(this.agents ? [this.agents.agent, this.agents.streamAgent] : [])]) a.destroy();
+    for (const a of [...this.retired, ...(this.agents ? [this.agents.agent, this.agents.streamAgent] : [])])
+      a.destroy();
     this.retired.length = 0;
     this.agents = undefined;
   }

@@ -29,10 +29,12 @@ export interface ExecConfig {
 
 /** Reads and checks a kubeconfig user's `exec` map; errors name the user and the field. */
 export function parseExecConfig(raw: unknown, user: string): ExecConfig {
-  const fail = (message: string) => new RemoteError(`user '${user}': exec: ${message}`, { field: `users[${user}].exec` });
+  const fail = (message: string) =>
+    new RemoteError(`user '${user}': exec: ${message}`, { field: `users[${user}].exec` });
   if (!isPlainObject(raw)) throw fail("must be a map");
   const apiVersion = String(raw.apiVersion ?? "");
-  if (!API_VERSIONS.includes(apiVersion)) throw fail(`apiVersion '${apiVersion}' is not one of ${API_VERSIONS.join(", ")}`);
+  if (!API_VERSIONS.includes(apiVersion))
+    throw fail(`apiVersion '${apiVersion}' is not one of ${API_VERSIONS.join(", ")}`);
   if (typeof raw.command !== "string" || !raw.command) throw fail("command is missing");
   const args = Array.isArray(raw.args) ? raw.args.map(String) : [];
   const env = Array.isArray(raw.env)
@@ -56,7 +58,12 @@ export interface ExecPluginOptions {
   /** The kubeconfig user, named in every error. */
   user: string;
   /** Passed in KUBERNETES_EXEC_INFO when `provideClusterInfo` is set. */
-  cluster?: { server: string; "certificate-authority-data"?: string; "tls-server-name"?: string; "insecure-skip-tls-verify"?: boolean };
+  cluster?: {
+    server: string;
+    "certificate-authority-data"?: string;
+    "tls-server-name"?: string;
+    "insecure-skip-tls-verify"?: boolean;
+  };
   now?: () => number;
   /** A plugin still running after this is killed (default 60 s). */
   timeoutMs?: number;
@@ -105,7 +112,9 @@ export class ExecPlugin {
     const who = `user '${this.options.user}': exec plugin '${this.config.command}'`;
     if (error) {
       const hint = this.config.installHint ? `\n${this.config.installHint}` : "";
-      throw new RemoteError(`${who} could not be run: ${error.message}${hint}`, { field: `users[${this.options.user}].exec.command` });
+      throw new RemoteError(`${who} could not be run: ${error.message}${hint}`, {
+        field: `users[${this.options.user}].exec.command`,
+      });
     }
     if (code !== 0)
       throw new RemoteError(`${who} failed (${code}): ${clip(stderr) || "no output on stderr"}`, {
@@ -128,7 +137,9 @@ export class ExecPlugin {
     if (!isPlainObject(doc) || doc.kind !== "ExecCredential")
       throw new RemoteError(`${who} printed something other than an ExecCredential`);
     if (doc.apiVersion !== this.config.apiVersion)
-      throw new RemoteError(`${who} answered apiVersion '${String(doc.apiVersion)}', the kubeconfig asks for '${this.config.apiVersion}'`);
+      throw new RemoteError(
+        `${who} answered apiVersion '${String(doc.apiVersion)}', the kubeconfig asks for '${this.config.apiVersion}'`,
+      );
     const status = isPlainObject(doc.status) ? doc.status : {};
     const out: ExecCredential = {};
     if (typeof status.token === "string" && status.token) out.token = status.token;
@@ -142,7 +153,8 @@ export class ExecPlugin {
       );
     if (typeof status.expirationTimestamp === "string") {
       const at = Date.parse(status.expirationTimestamp);
-      if (Number.isNaN(at)) throw new RemoteError(`${who} returned status.expirationTimestamp '${status.expirationTimestamp}', not a time`);
+      if (Number.isNaN(at))
+        throw new RemoteError(`${who} returned status.expirationTimestamp '${status.expirationTimestamp}', not a time`);
       out.expiresAt = at;
     }
     return out;
@@ -152,7 +164,10 @@ export class ExecPlugin {
     const info = {
       apiVersion: this.config.apiVersion,
       kind: "ExecCredential",
-      spec: { interactive: false, ...(this.config.provideClusterInfo && this.options.cluster ? { cluster: this.options.cluster } : {}) },
+      spec: {
+        interactive: false,
+        ...(this.config.provideClusterInfo && this.options.cluster ? { cluster: this.options.cluster } : {}),
+      },
     };
     const env = {
       ...process.env,

@@ -1,4 +1,11 @@
-export { ApiError, ClusterClient, type ApiResource, type ApiResponse, type ClientOptions, type LineStream } from "./client.js";
+export {
+  ApiError,
+  ClusterClient,
+  type ApiResource,
+  type ApiResponse,
+  type ClientOptions,
+  type LineStream,
+} from "./client.js";
 export {
   Connection,
   impersonationHeaders,

@@ -4,7 +4,14 @@ import { delimiter, dirname, isAbsolute, join } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 // client-node's kubeconfig model alone: its KubeConfig class loads the whole generated API client
 // (about 87 MiB of RSS), so it is imported only when a kubeconfig needs it (see kubeConfigOf).
-import { newClusters, newContexts, newUsers, type Cluster, type Context, type User } from "@kubernetes/client-node/dist/config_types.js";
+import {
+  newClusters,
+  newContexts,
+  newUsers,
+  type Cluster,
+  type Context,
+  type User,
+} from "@kubernetes/client-node/dist/config_types.js";
 import { InvalidInputError, NotFoundError, RefusedError, type ErrorLocation } from "../errors.js";
 import { isPlainObject } from "../object.js";
 import { parseYamlDocument } from "../yaml.js";
@@ -64,7 +71,11 @@ export function describeOrigin(origin: KubeconfigOrigin): string {
 
 function locationOf(origin: KubeconfigOrigin, field?: string): ErrorLocation {
   const where: ErrorLocation =
-    origin.kind === "file" ? { file: origin.file } : origin.kind === "secret" ? { object: `Secret/${origin.secret}` } : {};
+    origin.kind === "file"
+      ? { file: origin.file }
+      : origin.kind === "secret"
+        ? { object: `Secret/${origin.secret}` }
+        : {};
   return field ? { ...where, field } : where;
 }
 
@@ -105,7 +116,8 @@ function mergeRaw(parts: RawKubeconfig[]): RawKubeconfig {
   const firstByName = (key: "clusters" | "users" | "contexts") => {
     const seen = new Map<string, Record<string, unknown>>();
     for (const p of parts)
-      for (const entry of p[key]) if (typeof entry.name === "string" && !seen.has(entry.name)) seen.set(entry.name, entry);
+      for (const entry of p[key])
+        if (typeof entry.name === "string" && !seen.has(entry.name)) seen.set(entry.name, entry);
     return [...seen.values()];
   };
   return {
@@ -122,7 +134,8 @@ function absolutePaths(raw: RawKubeconfig, folder: string): RawKubeconfig {
     if (!isPlainObject(map)) return map;
     const out: Record<string, unknown> = { ...map };
     for (const k of keys)
-      if (typeof out[k] === "string" && out[k] && !isAbsolute(out[k] as string)) out[k] = join(folder, out[k] as string);
+      if (typeof out[k] === "string" && out[k] && !isAbsolute(out[k] as string))
+        out[k] = join(folder, out[k] as string);
     return out;
   };
   return {
@@ -131,7 +144,12 @@ function absolutePaths(raw: RawKubeconfig, folder: string): RawKubeconfig {
     users: raw.users.map((u) => {
       const user = fix(u.user, ["client-certificate", "client-key", "tokenFile"]);
       // An exec command with a path separator is relative to the kubeconfig (client-go does this too).
-      if (isPlainObject(user) && isPlainObject(user.exec) && typeof user.exec.command === "string" && user.exec.command.includes("/")) {
+      if (
+        isPlainObject(user) &&
+        isPlainObject(user.exec) &&
+        typeof user.exec.command === "string" &&
+        user.exec.command.includes("/")
+      ) {
         user.exec = fix(user.exec, ["command"]);
       }
       return { ...u, user };
@@ -189,7 +207,10 @@ function checkSecretPolicy(loaded: LoadedKubeconfig, rawCluster: Record<string, 
 function withoutTokenFileRead(entry: Record<string, unknown>): Record<string, unknown> {
   if (!isPlainObject(entry.user) || !("token-file" in entry.user)) return entry;
   const { "token-file": file, ...user } = entry.user;
-  return { ...entry, user: { ...user, ...(user.tokenFile === undefined && typeof file === "string" ? { tokenFile: file } : {}) } };
+  return {
+    ...entry,
+    user: { ...user, ...(user.tokenFile === undefined && typeof file === "string" ? { tokenFile: file } : {}) },
+  };
 }
 
 /**
@@ -218,10 +239,17 @@ function load(raw: RawKubeconfig, origin: KubeconfigOrigin, options: LoadOptions
     users = newUsers(raw.users.map(withoutTokenFileRead));
     contexts = newContexts(raw.contexts);
   } catch (error) {
-    throw new InvalidInputError(`${describeOrigin(origin)}: ${(error as Error).message}`, locationOf(origin), { cause: error });
+    throw new InvalidInputError(`${describeOrigin(origin)}: ${(error as Error).message}`, locationOf(origin), {
+      cause: error,
+    });
   }
-  const name = options.context ?? raw.currentContext ?? (raw.contexts.length === 1 ? String(raw.contexts[0]!.name) : undefined);
-  if (!name) throw new InvalidInputError(`${describeOrigin(origin)}: no current-context is set`, locationOf(origin, "current-context"));
+  const name =
+    options.context ?? raw.currentContext ?? (raw.contexts.length === 1 ? String(raw.contexts[0]!.name) : undefined);
+  if (!name)
+    throw new InvalidInputError(
+      `${describeOrigin(origin)}: no current-context is set`,
+      locationOf(origin, "current-context"),
+    );
   const context = contexts.find((c) => c.name === name);
   if (!context)
     throw new InvalidInputError(
@@ -251,7 +279,11 @@ function load(raw: RawKubeconfig, origin: KubeconfigOrigin, options: LoadOptions
 }
 
 /** A kubeconfig given as text: a Secret's (policy enforced), or one Flotilla wrote itself. */
-export function kubeconfigFromText(text: string, origin: KubeconfigOrigin, options: LoadOptions = {}): LoadedKubeconfig {
+export function kubeconfigFromText(
+  text: string,
+  origin: KubeconfigOrigin,
+  options: LoadOptions = {},
+): LoadedKubeconfig {
   let raw = parseRaw(text, origin);
   if (origin.kind === "file") raw = absolutePaths(raw, dirname(origin.file));
   return load(raw, origin, options);
@@ -303,7 +335,9 @@ export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccoun
 /** Whether the process runs in a pod with a service account (KUBERNETES_SERVICE_HOST and a token file). */
 export function inCluster(options: InClusterOptions = {}): boolean {
   const env = options.env ?? process.env;
-  return Boolean(env.KUBERNETES_SERVICE_HOST) && existsSync(join(options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR, "token"));
+  return (
+    Boolean(env.KUBERNETES_SERVICE_HOST) && existsSync(join(options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR, "token"))
+  );
 }
 
 /**
@@ -316,7 +350,10 @@ export function kubeconfigInCluster(options: InClusterOptions = {}): LoadedKubec
   const dir = options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT ?? "443";
-  if (!host) throw new NotFoundError("not in a cluster: KUBERNETES_SERVICE_HOST is not set", { field: "KUBERNETES_SERVICE_HOST" });
+  if (!host)
+    throw new NotFoundError("not in a cluster: KUBERNETES_SERVICE_HOST is not set", {
+      field: "KUBERNETES_SERVICE_HOST",
+    });
   const server = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
   const raw: RawKubeconfig = {
     clusters: [{ name: "in-cluster", cluster: { server, "certificate-authority": join(dir, "ca.crt") } }],
@@ -345,14 +382,20 @@ export function defaultKubeconfig(options: DefaultOptions = {}): LoadedKubeconfi
   if (inCluster(options)) return kubeconfigInCluster(options);
   const home = join(options.home ?? homedir(), ".kube", "config");
   if (existsSync(home)) return kubeconfigFromFile(home, options);
-  throw new NotFoundError(`no kubeconfig: none of '${home}' exists; pass --kubeconfig FILE, set KUBECONFIG, or run in a cluster`, {
-    file: home,
-    field: "--kubeconfig",
-  });
+  throw new NotFoundError(
+    `no kubeconfig: none of '${home}' exists; pass --kubeconfig FILE, set KUBECONFIG, or run in a cluster`,
+    {
+      file: home,
+      field: "--kubeconfig",
+    },
+  );
 }
 
 /** The context names of a kubeconfig and its current context, without resolving them. */
 export function kubeconfigContexts(text: string, origin: KubeconfigOrigin): { contexts: string[]; current?: string } {
   const raw = parseRaw(text, origin);
-  return { contexts: raw.contexts.map((c) => String(c.name ?? "")), ...(raw.currentContext ? { current: raw.currentContext } : {}) };
+  return {
+    contexts: raw.contexts.map((c) => String(c.name ?? "")),
+    ...(raw.currentContext ? { current: raw.currentContext } : {}),
+  };
 }

@@ -127,7 +127,8 @@ export class ResourceWatch<T extends KubeObject> {
         apiVersion?: string;
         kind?: string;
       }>("GET", path, undefined, { allow: [404], count: "list", accept: this.accept(true) });
-      if (res.status === 404) throw new ApiError(404, "NotFound", `${this.path}: the resource is not served (are the CRDs installed?)`);
+      if (res.status === 404)
+        throw new ApiError(404, "NotFound", `${this.path}: the resource is not served (are the CRDs installed?)`);
       const itemKind = res.body.kind?.replace(/List$/, "");
       for (const item of res.body.items ?? []) {
         // List items carry no apiVersion/kind; give them the list's.
@@ -192,7 +193,11 @@ export class ResourceWatch<T extends KubeObject> {
     if (stream.status === 410) return "expired";
     if (stream.status !== 200) {
       const message = (stream.body as { message?: string } | undefined)?.message;
-      throw new ApiError(stream.status, "WatchFailed", `watch ${this.path} answered HTTP ${stream.status}${message ? `: ${message}` : ""}`);
+      throw new ApiError(
+        stream.status,
+        "WatchFailed",
+        `watch ${this.path} answered HTTP ${stream.status}${message ? `: ${message}` : ""}`,
+      );
     }
     abort = stream.abort;
     this.abort = stream.abort;

@@ -22,7 +22,13 @@ function inDir(dir: string): Binaries | undefined {
   if (!etcd || !apiserver) return undefined;
   const controllerManager = at("kube-controller-manager");
   const scheduler = at("kube-scheduler");
-  return { dir, etcd, apiserver, ...(controllerManager ? { controllerManager } : {}), ...(scheduler ? { scheduler } : {}) };
+  return {
+    dir,
+    etcd,
+    apiserver,
+    ...(controllerManager ? { controllerManager } : {}),
+    ...(scheduler ? { scheduler } : {}),
+  };
 }
 
 /**
@@ -39,14 +45,20 @@ export async function findBinaries(): Promise<Binaries> {
   const cached = inDir(join(process.env.FLOTILLA_CACHE ?? join(homedir(), ".cache", "flotilla"), "bin"));
   if (cached?.controllerManager && cached.scheduler) return cached;
   const script = SCRIPT.replace(`${join("dist", "src")}`, "src");
-  const { stdout } = await promisify(execFile)("bash", [existsSync(script) ? script : SCRIPT], { maxBuffer: 64 << 20 }).catch(
-    (error: { stderr?: string }) => {
-      throw new NotFoundError(`could not provide the Kubernetes binaries: ${(error.stderr ?? "").trim().split("\n").slice(-3).join(" ")}`, {
+  const { stdout } = await promisify(execFile)("bash", [existsSync(script) ? script : SCRIPT], {
+    maxBuffer: 64 << 20,
+  }).catch((error: { stderr?: string }) => {
+    throw new NotFoundError(
+      `could not provide the Kubernetes binaries: ${(error.stderr ?? "").trim().split("\n").slice(-3).join(" ")}`,
+      {
         field: "KUBEBUILDER_ASSETS",
-      });
-    },
-  );
+      },
+    );
+  });
   const built = inDir(stdout.trim().split("\n").pop() ?? "");
-  if (!built) throw new NotFoundError("install-binaries.sh did not produce etcd and kube-apiserver", { field: "KUBEBUILDER_ASSETS" });
+  if (!built)
+    throw new NotFoundError("install-binaries.sh did not produce etcd and kube-apiserver", {
+      field: "KUBEBUILDER_ASSETS",
+    });
   return built;
 }

@@ -75,12 +75,16 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const log = options.logger ?? silentLogger;
   const binaries = await findBinaries();
   if (options.profile === "full" && (!binaries.controllerManager || !binaries.scheduler)) {
-    throw new TimeoutError(`the full profile needs kube-controller-manager and kube-scheduler beside kube-apiserver in ${binaries.dir}`, {
-      field: "KUBEBUILDER_ASSETS",
-    });
+    throw new TimeoutError(
+      `the full profile needs kube-controller-manager and kube-scheduler beside kube-apiserver in ${binaries.dir}`,
+      {
+        field: "KUBEBUILDER_ASSETS",
+      },
+    );
   }
   const owned = !options.dataDir;
-  const dataDir = options.dataDir ?? mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "flotilla-harness-"));
+  const dataDir =
+    options.dataDir ?? mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "flotilla-harness-"));
   mkdirSync(dataDir, { recursive: true });
   const etcd = await startEtcd(binaries, dataDir, log);
   const clusters = new Map<string, LocalControlPlane>();
@@ -129,7 +133,11 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   return harness;
 }
 
-async function startEtcd(binaries: Binaries, dataDir: string, log: Logger): Promise<{ endpoint: string; process: ChildProcess }> {
+async function startEtcd(
+  binaries: Binaries,
+  dataDir: string,
+  log: Logger,
+): Promise<{ endpoint: string; process: ChildProcess }> {
   // Free ports are picked, then bound by etcd: another process may take one in between, so a
   // start that dies is retried on fresh ports.
   for (let attempt = 1; ; attempt++) {
@@ -142,7 +150,11 @@ async function startEtcd(binaries: Binaries, dataDir: string, log: Logger): Prom
   }
 }
 
-async function startEtcdOnce(binaries: Binaries, dataDir: string, log: Logger): Promise<{ endpoint: string; process: ChildProcess }> {
+async function startEtcdOnce(
+  binaries: Binaries,
+  dataDir: string,
+  log: Logger,
+): Promise<{ endpoint: string; process: ChildProcess }> {
   const [client, peer] = await freePorts(2);
   const endpoint = `http://127.0.0.1:${client}`;
   const logFile = join(dataDir, "etcd.log");
@@ -213,9 +225,13 @@ async function startControlPlane(
 ): Promise<LocalControlPlane> {
   mkdirSync(dir, { recursive: true });
   const saved = join(dir, "state.json");
-  const state = existsSync(saved) ? (JSON.parse(readFileSync(saved, "utf8")) as { port: number; token: string }) : undefined;
+  const state = existsSync(saved)
+    ? (JSON.parse(readFileSync(saved, "utf8")) as { port: number; token: string })
+    : undefined;
   const pki =
-    state && existsSync(join(dir, "pki", "ca.crt")) ? savedPki(join(dir, "pki"), state.token) : generatePki(join(dir, "pki"), name);
+    state && existsSync(join(dir, "pki", "ca.crt"))
+      ? savedPki(join(dir, "pki"), state.token)
+      : generatePki(join(dir, "pki"), name);
   writeTokenFile(pki, tokens);
   const endpoint = apiEndpoint(name, dir, pki, state?.port ?? (await freePorts(1))[0]!);
   const apiserver = await startApiserver(name, profile, binaries, etcd, dir, pki, endpoint, log, extraFlags);
@@ -274,8 +290,12 @@ function savedPki(dir: string, adminToken: string): ControlPlanePki {
 
 /** kube-apiserver's `--token-auth-file`: the admin (system:masters), then the extra tokens. */
 function writeTokenFile(pki: ControlPlanePki, tokens: readonly StaticToken[]): void {
-  const extra = tokens.map((t) => `${t.token},${t.user},${t.user}${t.groups?.length ? `,"${t.groups.join(",")}"` : ""}\n`).join("");
-  writeFileSync(pki.tokenFile, `${pki.adminToken},flotilla-admin,flotilla-admin,"system:masters"\n${extra}`, { mode: 0o600 });
+  const extra = tokens
+    .map((t) => `${t.token},${t.user},${t.user}${t.groups?.length ? `,"${t.groups.join(",")}"` : ""}\n`)
+    .join("");
+  writeFileSync(pki.tokenFile, `${pki.adminToken},flotilla-admin,flotilla-admin,"system:masters"\n${extra}`, {
+    mode: 0o600,
+  });
 }
 
 function apiEndpoint(name: string, dir: string, pki: ControlPlanePki, port: number): ApiEndpoint {
@@ -351,9 +371,17 @@ async function startApiserver(
 ): Promise<Apiserver> {
   const logFile = join(dir, "apiserver.log");
   const apiserver: Apiserver = {
-    process: spawnOwned(binaries.apiserver, apiserverArgs(name, profile, etcd, dir, pki, endpoint.port, extraFlags), logFile),
+    process: spawnOwned(
+      binaries.apiserver,
+      apiserverArgs(name, profile, etcd, dir, pki, endpoint.port, extraFlags),
+      logFile,
+    ),
     spawn() {
-      apiserver.process = spawnOwned(binaries.apiserver, apiserverArgs(name, profile, etcd, dir, pki, endpoint.port, extraFlags), logFile);
+      apiserver.process = spawnOwned(
+        binaries.apiserver,
+        apiserverArgs(name, profile, etcd, dir, pki, endpoint.port, extraFlags),
+        logFile,
+      );
     },
     // /readyz can pass before the apiserver's bootstrap controller has created the `default`
     // namespace, and a first write there would get 404: ready means both.
@@ -385,7 +413,12 @@ async function startApiserver(
 }
 
 /** controller-manager and scheduler of a `full` control plane, both on the admin kubeconfig. */
-function startControllers(binaries: Binaries, dir: string, pki: ControlPlanePki, kubeconfigPath: string): ChildProcess[] {
+function startControllers(
+  binaries: Binaries,
+  dir: string,
+  pki: ControlPlanePki,
+  kubeconfigPath: string,
+): ChildProcess[] {
   return [
     spawnOwned(
       binaries.controllerManager!,
@@ -423,10 +456,14 @@ function startControllers(binaries: Binaries, dir: string, pki: ControlPlanePki,
 
 function probe(url: string, pki: ControlPlanePki): Promise<number> {
   return new Promise((resolve) => {
-    const req = https.get(url, { ca: pki.caCert, headers: { Authorization: `Bearer ${pki.adminToken}` }, timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
+    const req = https.get(
+      url,
+      { ca: pki.caCert, headers: { Authorization: `Bearer ${pki.adminToken}` }, timeout: 2000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
     req.on("error", () => resolve(0));
     req.on("timeout", () => req.destroy());
   });
@@ -444,7 +481,8 @@ async function waitFor<T>(
     const value = await check();
     if (value !== undefined) return value;
     if (died()) {
-      const tail = logFile && existsSync(logFile) ? readFileSync(logFile, "utf8").trim().split("\n").slice(-5).join("\n") : "";
+      const tail =
+        logFile && existsSync(logFile) ? readFileSync(logFile, "utf8").trim().split("\n").slice(-5).join("\n") : "";
       throw new TimeoutError(`the process exited while waiting for ${what}${tail ? `:\n${tail}` : ""}`);
     }
     if (Date.now() > deadline) throw new TimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}`);

@@ -44,7 +44,9 @@ export class LocalProvider {
   start(): void {
     this.stopped = false;
     const loop = async () => {
-      this.running = this.reconcileAll().catch((error: unknown) => this.log.warn({ err: (error as Error).message }, "reconcile failed"));
+      this.running = this.reconcileAll().catch((error: unknown) =>
+        this.log.warn({ err: (error as Error).message }, "reconcile failed"),
+      );
       await this.running;
       if (!this.stopped) this.timer = setTimeout(() => void loop(), this.options.intervalMs ?? 1000);
     };
@@ -59,7 +61,9 @@ export class LocalProvider {
 
   private adopts(c: Cluster): boolean {
     const kind = c.spec?.infrastructureRef?.kind ?? "";
-    return kind === "LocalCluster" || (this.options.standIn && (CLOUD_INFRASTRUCTURE.test(kind) || kind.endsWith("Cluster")));
+    return (
+      kind === "LocalCluster" || (this.options.standIn && (CLOUD_INFRASTRUCTURE.test(kind) || kind.endsWith("Cluster")))
+    );
   }
 
   /** One pass over every Cluster on the management cluster. */
@@ -109,7 +113,11 @@ export class LocalProvider {
       await this.setStatus(
         c,
         { phase: "Provisioned" },
-        { status: "False", reason: "ControlPlaneRestarting", message: "the apiserver process died; restarting it (auto-healing)" },
+        {
+          status: "False",
+          reason: "ControlPlaneRestarting",
+          message: "the apiserver process died; restarting it (auto-healing)",
+        },
       );
       try {
         await cp.restart();
@@ -141,7 +149,10 @@ export class LocalProvider {
     const name = `${c.metadata.name}-kubeconfig`;
     const value = Buffer.from(cp.kubeconfig).toString("base64");
     const path = `/api/v1/namespaces/${namespace}/secrets/${name}`;
-    const live = await mgmt.request<KubeObject & { data?: Record<string, string> }>("GET", path, undefined, { allow: [404], count: "get" });
+    const live = await mgmt.request<KubeObject & { data?: Record<string, string> }>("GET", path, undefined, {
+      allow: [404],
+      count: "get",
+    });
     if (live.status === 200 && live.body.data?.value === value) return;
     const secret = {
       apiVersion: "v1",
@@ -173,7 +184,8 @@ export class LocalProvider {
     const condition = {
       type: "Ready",
       ...ready,
-      lastTransitionTime: old?.status === ready.status ? old.lastTransitionTime : new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+      lastTransitionTime:
+        old?.status === ready.status ? old.lastTransitionTime : new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
     };
     const status = { ...current, ...fields, conditions: [condition, ...conditions.filter((x) => x.type !== "Ready")] };
     const namespace = c.metadata.namespace ?? "default";

@@ -110,7 +110,9 @@ export class SimulatedKubelet {
     this.client = ClusterClient.fromKubeconfig(kubeconfig, { sockets: 8, retries: 2, timeoutMs: 15_000 });
     this.log = (options.logger ?? silentLogger).child({ component: "simulated-kubelet" });
     this.crashLoop =
-      options.crashLoopImage instanceof RegExp ? options.crashLoopImage : new RegExp(escapeRegExp(options.crashLoopImage ?? "crashloop"));
+      options.crashLoopImage instanceof RegExp
+        ? options.crashLoopImage
+        : new RegExp(escapeRegExp(options.crashLoopImage ?? "crashloop"));
     this.opts = {
       nodes: options.nodes ?? 3,
       namePrefix: options.namePrefix ?? "simulated-node-",
@@ -123,7 +125,13 @@ export class SimulatedKubelet {
     };
     this.nodeNames = Array.from({ length: this.opts.nodes }, (_, i) => `${this.opts.namePrefix}${i}`);
     this.nodeNames.forEach((name, index) =>
-      this.nodes.set(name, { name, index, hostIP: `10.200.${Math.floor(index / 250)}.${(index % 250) + 1}`, used: new Set(), next: 1 }),
+      this.nodes.set(name, {
+        name,
+        index,
+        hostIP: `10.200.${Math.floor(index / 250)}.${(index % 250) + 1}`,
+        used: new Set(),
+        next: 1,
+      }),
     );
   }
 
@@ -134,15 +142,21 @@ export class SimulatedKubelet {
    */
   async start(options: { schedulableTimeoutMs?: number } = {}): Promise<void> {
     const started = Date.now();
-    const version = await this.client.request<{ gitVersion?: string }>("GET", "/version", undefined, { allow: [401, 403, 404] });
+    const version = await this.client.request<{ gitVersion?: string }>("GET", "/version", undefined, {
+      allow: [401, 403, 404],
+    });
     if (version.status === 200 && version.body.gitVersion) this.kubeletVersion = version.body.gitVersion;
     await Promise.all(this.nodeNames.map((n) => this.registerNode(n)));
     this.leaseTimer = setInterval(() => void this.renewLeases(), this.opts.leaseRenewMs);
     // The one list-and-watch (core/kube): a re-list reports Pods gone meanwhile as DELETED.
     await this.watch("/api/v1/pods?fieldSelector=spec.nodeName%21%3D", (type, obj) => this.onPod(type, obj as Pod));
-    if (this.opts.bindVolumes) await this.watch("/api/v1/persistentvolumeclaims", (type, obj) => this.onClaim(type, obj));
+    if (this.opts.bindVolumes)
+      await this.watch("/api/v1/persistentvolumeclaims", (type, obj) => this.onClaim(type, obj));
     await this.untilSchedulable(options.schedulableTimeoutMs ?? 60_000);
-    this.log.debug({ nodes: this.nodeNames.length, ms: Date.now() - started }, "simulated nodes registered and schedulable");
+    this.log.debug(
+      { nodes: this.nodeNames.length, ms: Date.now() - started },
+      "simulated nodes registered and schedulable",
+    );
   }
 
   private async untilSchedulable(timeoutMs: number): Promise<void> {
@@ -198,7 +212,12 @@ export class SimulatedKubelet {
         reason: "KubeletHasSufficientMemory",
         message: "simulated kubelet has sufficient memory available",
       },
-      { type: "DiskPressure", status: "False", reason: "KubeletHasNoDiskPressure", message: "simulated kubelet has no disk pressure" },
+      {
+        type: "DiskPressure",
+        status: "False",
+        reason: "KubeletHasNoDiskPressure",
+        message: "simulated kubelet has no disk pressure",
+      },
       {
         type: "PIDPressure",
         status: "False",
@@ -239,7 +258,13 @@ export class SimulatedKubelet {
       "node.kubernetes.io/instance-type": "simulated",
       [SIMULATED_LABEL]: "true",
     };
-    const body = { apiVersion: "v1", kind: "Node", metadata: { name, labels }, spec: { podCIDR: cidr, podCIDRs: [cidr] }, status };
+    const body = {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name, labels },
+      spec: { podCIDR: cidr, podCIDRs: [cidr] },
+      status,
+    };
     const created = await this.client.request<KubeObject>("POST", "/api/v1/nodes", body, { allow: [409] });
     // An existing Node (a restarted kubelet, a re-adopted cluster) gets fresh Ready status.
     const current =
@@ -266,7 +291,8 @@ export class SimulatedKubelet {
     await Promise.all(
       this.nodeNames.map((n) =>
         this.renewLease(n).catch((error: unknown) => {
-          if (!this.stopped) this.log.warn({ node: n, err: (error as Error).message }, "could not renew a simulated node's lease");
+          if (!this.stopped)
+            this.log.warn({ node: n, err: (error as Error).message }, "could not renew a simulated node's lease");
         }),
       ),
     );
@@ -283,14 +309,22 @@ export class SimulatedKubelet {
       { contentType: "application/merge-patch+json", allow: [404] },
     );
     if (patched.status !== 404) return;
-    const uid = nodeUid ?? String((await this.client.request<KubeObject>("GET", `/api/v1/nodes/${name}`)).body.metadata.uid ?? "");
+    const uid =
+      nodeUid ??
+      String((await this.client.request<KubeObject>("GET", `/api/v1/nodes/${name}`)).body.metadata.uid ?? "");
     const lease = {
       apiVersion: "coordination.k8s.io/v1",
       kind: "Lease",
-      metadata: { name, namespace: "kube-node-lease", ownerReferences: [{ apiVersion: "v1", kind: "Node", name, uid }] },
+      metadata: {
+        name,
+        namespace: "kube-node-lease",
+        ownerReferences: [{ apiVersion: "v1", kind: "Node", name, uid }],
+      },
       spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime },
     };
-    await this.client.request("POST", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", lease, { allow: [409] });
+    await this.client.request("POST", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", lease, {
+      allow: [409],
+    });
   }
 
   // ── Pods ─────────────────────────────────────────────────────────────────────────────────────
@@ -330,7 +364,8 @@ export class SimulatedKubelet {
     if (phase === "Pending") return this.later(rec, pod, this.opts.startDelayMs, () => this.startPod(pod, rec, fate));
     // Running: adopted after a restart, or changed by someone else (the node-lifecycle controller marks Pods NotReady).
     if (fate === "crashloop") return this.later(rec, pod, this.backoff(rec), () => this.crash(pod, rec));
-    if (fate === "complete" || fate === "fail") return this.later(rec, pod, this.opts.runToCompletionMs, () => this.finish(pod, rec, fate));
+    if (fate === "complete" || fate === "fail")
+      return this.later(rec, pod, this.opts.runToCompletionMs, () => this.finish(pod, rec, fate));
     if (!isReady(pod)) return this.later(rec, pod, 0, () => this.startPod(pod, rec, fate));
   }
 
@@ -396,7 +431,13 @@ export class SimulatedKubelet {
     await this.writeStatus(
       pod,
       rec,
-      this.status(pod, { phase: "Running", ready: true, startTime, ip, state: () => ({ running: { startedAt: startTime } }) }),
+      this.status(pod, {
+        phase: "Running",
+        ready: true,
+        startTime,
+        ip,
+        state: () => ({ running: { startedAt: startTime } }),
+      }),
     );
     if (fate === "complete") this.later(rec, pod, this.opts.runToCompletionMs, () => this.finish(pod, rec, fate));
   }
@@ -416,7 +457,14 @@ export class SimulatedKubelet {
         reason: "PodCompleted",
         startTime,
         ip,
-        state: () => ({ terminated: { exitCode: ok ? 0 : 1, reason: ok ? "Completed" : "Error", startedAt: startTime, finishedAt: now } }),
+        state: () => ({
+          terminated: {
+            exitCode: ok ? 0 : 1,
+            reason: ok ? "Completed" : "Error",
+            startedAt: startTime,
+            finishedAt: now,
+          },
+        }),
       }),
     );
   }
@@ -431,7 +479,14 @@ export class SimulatedKubelet {
 
   private crashStatus(pod: Pod, rec: PodRecord, startTime: string, ip: string): Record<string, unknown> {
     const now = timestamp();
-    const base = this.status(pod, { phase: "Running", ready: false, reason: "ContainersNotReady", startTime, ip, state: () => ({}) });
+    const base = this.status(pod, {
+      phase: "Running",
+      ready: false,
+      reason: "ContainersNotReady",
+      startTime,
+      ip,
+      state: () => ({}),
+    });
     const statuses = pod.spec.containers.map((c) => {
       const crashing = this.crashLoop.test(c.image ?? "");
       return {
@@ -439,12 +494,19 @@ export class SimulatedKubelet {
           pod,
           c,
           crashing
-            ? { waiting: { reason: "CrashLoopBackOff", message: `back-off restarting failed container ${c.name} (simulated)` } }
+            ? {
+                waiting: {
+                  reason: "CrashLoopBackOff",
+                  message: `back-off restarting failed container ${c.name} (simulated)`,
+                },
+              }
             : { running: { startedAt: startTime } },
           !crashing,
         ),
         restartCount: crashing ? rec.restarts : 0,
-        ...(crashing ? { lastState: { terminated: { exitCode: 1, reason: "Error", startedAt: now, finishedAt: now } } } : {}),
+        ...(crashing
+          ? { lastState: { terminated: { exitCode: 1, reason: "Error", startedAt: now, finishedAt: now } } }
+          : {}),
       };
     });
     return { ...base, containerStatuses: statuses };
@@ -452,7 +514,14 @@ export class SimulatedKubelet {
 
   private status(
     pod: Pod,
-    s: { phase: string; ready: boolean; reason?: string; startTime: string; ip: string; state: () => Record<string, unknown> },
+    s: {
+      phase: string;
+      ready: boolean;
+      reason?: string;
+      startTime: string;
+      ip: string;
+      state: () => Record<string, unknown>;
+    },
   ): Record<string, unknown> {
     const now = timestamp();
     const condition = (type: string, ok: boolean) => ({
@@ -554,7 +623,9 @@ export class SimulatedKubelet {
     const pvName = `simulated-pv-${uid}`;
     if (type === "DELETED") {
       this.boundClaims.delete(uid);
-      void this.client.request("DELETE", `/api/v1/persistentvolumes/${pvName}`, undefined, { allow: [404] }).catch(() => undefined);
+      void this.client
+        .request("DELETE", `/api/v1/persistentvolumes/${pvName}`, undefined, { allow: [404] })
+        .catch(() => undefined);
       return;
     }
     const spec = (claim.spec ?? {}) as {
@@ -599,7 +670,10 @@ export class SimulatedKubelet {
         "PATCH",
         claimPath,
         {
-          metadata: { uid, annotations: { "pv.kubernetes.io/bind-completed": "yes", "pv.kubernetes.io/bound-by-controller": "yes" } },
+          metadata: {
+            uid,
+            annotations: { "pv.kubernetes.io/bind-completed": "yes", "pv.kubernetes.io/bound-by-controller": "yes" },
+          },
           spec: { volumeName: pvName },
         },
         { contentType: "application/merge-patch+json" },
@@ -614,7 +688,10 @@ export class SimulatedKubelet {
     })().catch((error: unknown) => {
       this.boundClaims.delete(uid);
       if (!this.stopped)
-        this.log.warn({ claim: `${ns}/${name}`, err: (error as Error).message }, "simulated kubelet could not bind a claim");
+        this.log.warn(
+          { claim: `${ns}/${name}`, err: (error as Error).message },
+          "simulated kubelet could not bind a claim",
+        );
     });
   }
 

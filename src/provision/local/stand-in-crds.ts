@@ -16,7 +16,10 @@ function plural(kind: string): string {
  * version served, unknown fields kept, status subresource, labelled `flotilla.dev/stand-in`. They
  * let a cloud fleet's manifests apply on one machine; they do not implement those providers.
  */
-export function standInCrds(objects: readonly KubeObject[], served: (apiVersion: string, kind: string) => boolean): KubeObject[] {
+export function standInCrds(
+  objects: readonly KubeObject[],
+  served: (apiVersion: string, kind: string) => boolean,
+): KubeObject[] {
   const kinds = new Map<string, { group: string; kind: string; versions: Set<string>; namespaced: boolean }>();
   for (const o of objects) {
     const group = groupOf(o.apiVersion);

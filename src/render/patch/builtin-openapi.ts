@@ -21,11 +21,16 @@ export const BUILTIN_KINDS: Readonly<Record<string, string>> = {
   "/v1/Secret": "core.v1.Secret",
   "/v1/Service": "core.v1.Service",
   "/v1/ServiceAccount": "core.v1.ServiceAccount",
-  "admissionregistration.k8s.io/v1/MutatingWebhookConfiguration": "admissionregistration.v1.MutatingWebhookConfiguration",
-  "admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration": "admissionregistration.v1.ValidatingWebhookConfiguration",
-  "admissionregistration.k8s.io/v1beta1/MutatingWebhookConfiguration": "admissionregistration.v1beta1.MutatingWebhookConfiguration",
-  "admissionregistration.k8s.io/v1beta1/ValidatingWebhookConfiguration": "admissionregistration.v1beta1.ValidatingWebhookConfiguration",
-  "apiextensions.k8s.io/v1/CustomResourceDefinition": "apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition",
+  "admissionregistration.k8s.io/v1/MutatingWebhookConfiguration":
+    "admissionregistration.v1.MutatingWebhookConfiguration",
+  "admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration":
+    "admissionregistration.v1.ValidatingWebhookConfiguration",
+  "admissionregistration.k8s.io/v1beta1/MutatingWebhookConfiguration":
+    "admissionregistration.v1beta1.MutatingWebhookConfiguration",
+  "admissionregistration.k8s.io/v1beta1/ValidatingWebhookConfiguration":
+    "admissionregistration.v1beta1.ValidatingWebhookConfiguration",
+  "apiextensions.k8s.io/v1/CustomResourceDefinition":
+    "apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition",
   "apiextensions.k8s.io/v1beta1/CustomResourceDefinition":
     "apiextensions-apiserver.pkg.apis.apiextensions.v1beta1.CustomResourceDefinition",
   "apiregistration.k8s.io/v1/APIService": "kube-aggregator.pkg.apis.apiregistration.v1.APIService",
@@ -177,9 +182,15 @@ export const BUILTIN_DEFINITIONS: SchemaDefinitions = {
   },
   "batch.v1.JobSpec": { template: { type: "core.v1.PodTemplateSpec" } },
   "batch.v1.JobStatus": { conditions: { strategy: "merge", keys: ["type"] } },
-  "batch.v1beta1.CronJob": { metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" }, spec: { type: "batch.v1beta1.CronJobSpec" } },
+  "batch.v1beta1.CronJob": {
+    metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" },
+    spec: { type: "batch.v1beta1.CronJobSpec" },
+  },
   "batch.v1beta1.CronJobSpec": { jobTemplate: { type: "batch.v1beta1.JobTemplateSpec" } },
-  "batch.v1beta1.JobTemplateSpec": { metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" }, spec: { type: "batch.v1.JobSpec" } },
+  "batch.v1beta1.JobTemplateSpec": {
+    metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" },
+    spec: { type: "batch.v1.JobSpec" },
+  },
   "certificates.v1.CertificateSigningRequest": { metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" } },
   "certificates.v1beta1.CertificateSigningRequest": { metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" } },
   "coordination.v1.Lease": { metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" } },
@@ -205,7 +216,10 @@ export const BUILTIN_DEFINITIONS: SchemaDefinitions = {
   "core.v1.EphemeralVolumeSource": { volumeClaimTemplate: { type: "core.v1.PersistentVolumeClaimTemplate" } },
   "core.v1.Event": { metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" } },
   "core.v1.LimitRange": { metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" } },
-  "core.v1.Namespace": { metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" }, status: { type: "core.v1.NamespaceStatus" } },
+  "core.v1.Namespace": {
+    metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" },
+    status: { type: "core.v1.NamespaceStatus" },
+  },
   "core.v1.NamespaceStatus": { conditions: { strategy: "merge", keys: ["type"] } },
   "core.v1.Node": {
     metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" },
@@ -213,7 +227,10 @@ export const BUILTIN_DEFINITIONS: SchemaDefinitions = {
     status: { type: "core.v1.NodeStatus" },
   },
   "core.v1.NodeSpec": { podCIDRs: { strategy: "merge", keys: [] } },
-  "core.v1.NodeStatus": { addresses: { strategy: "merge", keys: ["type"] }, conditions: { strategy: "merge", keys: ["type"] } },
+  "core.v1.NodeStatus": {
+    addresses: { strategy: "merge", keys: ["type"] },
+    conditions: { strategy: "merge", keys: ["type"] },
+  },
   "core.v1.PersistentVolume": { metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" } },
   "core.v1.PersistentVolumeClaim": {
     metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" },
@@ -235,9 +252,18 @@ export const BUILTIN_DEFINITIONS: SchemaDefinitions = {
     topologySpreadConstraints: { strategy: "merge", keys: ["topologyKey", "whenUnsatisfiable"] },
     volumes: { strategy: "merge,retainKeys", keys: ["name"], type: "core.v1.Volume" },
   },
-  "core.v1.PodStatus": { conditions: { strategy: "merge", keys: ["type"] }, podIPs: { strategy: "merge", keys: ["ip"] } },
-  "core.v1.PodTemplate": { metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" }, template: { type: "core.v1.PodTemplateSpec" } },
-  "core.v1.PodTemplateSpec": { metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" }, spec: { type: "core.v1.PodSpec" } },
+  "core.v1.PodStatus": {
+    conditions: { strategy: "merge", keys: ["type"] },
+    podIPs: { strategy: "merge", keys: ["ip"] },
+  },
+  "core.v1.PodTemplate": {
+    metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" },
+    template: { type: "core.v1.PodTemplateSpec" },
+  },
+  "core.v1.PodTemplateSpec": {
+    metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" },
+    spec: { type: "core.v1.PodSpec" },
+  },
   "core.v1.ReplicationController": {
     metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" },
     spec: { type: "core.v1.ReplicationControllerSpec" },
@@ -274,7 +300,9 @@ export const BUILTIN_DEFINITIONS: SchemaDefinitions = {
     metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" },
     status: { type: "kube-aggregator.pkg.apis.apiregistration.v1beta1.APIServiceStatus" },
   },
-  "kube-aggregator.pkg.apis.apiregistration.v1beta1.APIServiceStatus": { conditions: { strategy: "merge", keys: ["type"] } },
+  "kube-aggregator.pkg.apis.apiregistration.v1beta1.APIServiceStatus": {
+    conditions: { strategy: "merge", keys: ["type"] },
+  },
   "networking.v1.Ingress": { metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" } },
   "networking.v1.IngressClass": { metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" } },
   "networking.v1.NetworkPolicy": { metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" } },
@@ -296,7 +324,10 @@ export const BUILTIN_DEFINITIONS: SchemaDefinitions = {
   "scheduling.v1.PriorityClass": { metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" } },
   "scheduling.v1beta1.PriorityClass": { metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" } },
   "storage.v1.CSIDriver": { metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" } },
-  "storage.v1.CSINode": { metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" }, spec: { type: "storage.v1.CSINodeSpec" } },
+  "storage.v1.CSINode": {
+    metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" },
+    spec: { type: "storage.v1.CSINodeSpec" },
+  },
   "storage.v1.CSINodeSpec": { drivers: { strategy: "merge", keys: ["name"] } },
   "storage.v1.StorageClass": { metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" } },
   "storage.v1.VolumeAttachment": { metadata: { type: "apimachinery.pkg.apis.meta.v1.ObjectMeta" } },

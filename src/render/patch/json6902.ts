@@ -17,7 +17,11 @@ class OperationError extends Error {}
  * `~1` and `-` for append). Errors name the operation's index, op and path, and the file and
  * object of `context`. Returns a new object; the target and the operations are not changed.
  */
-export function applyJson6902(target: KubeObject, ops: unknown[], context: { file?: string; object?: string }): KubeObject {
+export function applyJson6902(
+  target: KubeObject,
+  ops: unknown[],
+  context: { file?: string; object?: string },
+): KubeObject {
   const root = deepClone(target) as Json;
   ops.forEach((raw, index) => {
     const location = { ...context, field: `[${index}]` };
@@ -25,7 +29,8 @@ export function applyJson6902(target: KubeObject, ops: unknown[], context: { fil
     const op = raw.op;
     const path = raw.path;
     if (typeof op !== "string") throw new InvalidInputError(`JSON 6902 operation ${index} has no 'op'`, location);
-    if (typeof path !== "string") throw new InvalidInputError(`JSON 6902 operation ${index} (${op}) has no 'path'`, location);
+    if (typeof path !== "string")
+      throw new InvalidInputError(`JSON 6902 operation ${index} (${op}) has no 'path'`, location);
     try {
       applyOne(root, op, path, raw);
     } catch (error) {
@@ -94,7 +99,8 @@ function parseIndex(token: string): number {
 function existingIndex(list: unknown[], token: string): number {
   let index = parseIndex(token);
   if (index < 0) index += list.length;
-  if (index < 0 || index >= list.length) throw new OperationError(`index ${token} is out of range (the list has ${list.length} elements)`);
+  if (index < 0 || index >= list.length)
+    throw new OperationError(`index ${token} is out of range (the list has ${list.length} elements)`);
   return index;
 }
 

@@ -49,7 +49,8 @@ function matchField(element: unknown, name: string, text: string, where: ErrorLo
       throw new InvalidInputError("a list merged as a set of scalars holds a map or list", where);
     return scalarText(element) === text ? element : undefined;
   }
-  if (!isPlainObject(element)) throw new InvalidInputError(`a list merged by '${name}' holds an element that is not a map`, where);
+  if (!isPlainObject(element))
+    throw new InvalidInputError(`a list merged by '${name}' holds an element that is not a map`, where);
   if (!(name in element)) return undefined;
   const value = element[name];
   if (text === "") return value ?? null;
@@ -64,7 +65,9 @@ export function findElement(list: readonly unknown[], keys: readonly string[], t
   }
   return list.find((element) => {
     if (!isPlainObject(element)) return false;
-    return keys.every((key, i) => key in element && element[key] !== null && scalarText(element[key]) === (texts[i] ?? ""));
+    return keys.every(
+      (key, i) => key in element && element[key] !== null && scalarText(element[key]) === (texts[i] ?? ""),
+    );
   });
 }
 
@@ -171,7 +174,12 @@ function unify(a: readonly string[], b: readonly string[]): string[] | undefined
  * kyaml's appendListNode: sets each element of `from` into `into` by its key values, appending the
  * ones with no counterpart (and those lacking a key).
  */
-export function appendElements(into: unknown[], from: readonly unknown[], keys: readonly string[], where: ErrorLocation): void {
+export function appendElements(
+  into: unknown[],
+  from: readonly unknown[],
+  keys: readonly string[],
+  where: ErrorLocation,
+): void {
   for (const element of from) {
     if (keys[0] === "") {
       setElement(into, [""], [scalarText(element)], element, where);

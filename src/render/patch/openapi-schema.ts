@@ -55,7 +55,10 @@ export function compileOpenApi(doc: unknown, file?: string): CompiledSchema {
       if (hops > 64) throw new InvalidInputError(`$ref chain too long at ${field}`, { ...where, field });
       const ref = current.$ref;
       if (!ref.startsWith(REF_PREFIX))
-        throw new InvalidInputError(`only local '#/definitions/' references are supported, not '${ref}'`, { ...where, field });
+        throw new InvalidInputError(`only local '#/definitions/' references are supported, not '${ref}'`, {
+          ...where,
+          field,
+        });
       current = source[ref.slice(REF_PREFIX.length)];
       if (current === undefined) throw new InvalidInputError(`'${ref}' names no definition`, { ...where, field });
     }

@@ -58,7 +58,12 @@ export function strategicMerge(
   schema: MergeSchema,
   context: { file?: string; object?: string } = {},
 ): KubeObject | null {
-  const merged = walk(deepClone(target), deepClone(patch), { schema, stack: [], context }, { gvk: undefined, depth: 0 });
+  const merged = walk(
+    deepClone(target),
+    deepClone(patch),
+    { schema, stack: [], context },
+    { gvk: undefined, depth: 0 },
+  );
   if (!isPlainObject(merged) || isEmptyMap(merged)) return null;
   return merged as KubeObject;
 }
@@ -85,7 +90,10 @@ function walk(dest: unknown, origin: unknown, w: Walk, scope: Scope): unknown {
   const originKind = kindOf(origin);
   const kind = destKind !== "none" ? destKind : originKind;
   if (originKind !== "none" && originKind !== kind) {
-    throw new InvalidInputError(`the patch gives ${KIND_NAMES[originKind]} where the object has ${KIND_NAMES[kind]}`, at(w));
+    throw new InvalidInputError(
+      `the patch gives ${KIND_NAMES[originKind]} where the object has ${KIND_NAMES[kind]}`,
+      at(w),
+    );
   }
   switch (kind) {
     case "list":
@@ -177,7 +185,9 @@ function fieldNames(a: Json, b: Json | undefined): string[] {
 
 function walkList(dest: unknown, origin: unknown, w: Walk, scope: Scope): unknown {
   const merge =
-    scope.gvk === undefined ? undefined : w.schema.listMergeKey(scope.gvk, scope.depth === 0 ? w.stack : w.stack.slice(scope.depth));
+    scope.gvk === undefined
+      ? undefined
+      : w.schema.listMergeKey(scope.gvk, scope.depth === 0 ? w.stack : w.stack.slice(scope.depth));
   if (merge?.strategy !== "merge") return origin !== undefined ? origin : dest;
 
   let list: unknown[];
@@ -260,7 +270,13 @@ function allKeyed(list: readonly unknown[], key: string): boolean {
  * elements in order with their first counterpart, drop deleted keys, then set the object's
  * remaining elements by key (a later duplicate replacing an earlier one) or append them.
  */
-function mergeBySingleKey(list: unknown[], patchList: unknown[] | undefined, key: string, w: Walk, scope: Scope): unknown[] {
+function mergeBySingleKey(
+  list: unknown[],
+  patchList: unknown[] | undefined,
+  key: string,
+  w: Walk,
+  scope: Scope,
+): unknown[] {
   const firstByText = (source: readonly unknown[]): Map<string, unknown> => {
     const index = new Map<string, unknown>();
     for (const element of source) {

@@ -126,7 +126,10 @@ describe("replicas on Leases (real apiserver, manual clock)", () => {
         spec: { holderIdentity: "someone-else", leaseDurationSeconds: 15 },
       },
     );
-    let lease = created.body as Record<string, unknown> & { metadata: { resourceVersion: string }; spec: Record<string, unknown> };
+    let lease = created.body as Record<string, unknown> & {
+      metadata: { resourceVersion: string };
+      spec: Record<string, unknown>;
+    };
     // The other holder renews every 4 s, for 30 s: a never takes the cluster, though placement wants it there.
     for (let t = 0; t < 30_000; t += 2_000) {
       await rounds(["a"]);
@@ -159,7 +162,9 @@ describe("replicas on Leases (real apiserver, manual clock)", () => {
     const a = replicas.get("a")!;
     const mine = CLUSTERS.filter((c) => a.owns(c));
     let finished = 0;
-    const work = a.track(mine[0]!, () => new Promise<void>((r) => setTimeout(r, 600)).then(() => void (finished = Date.now())));
+    const work = a.track(mine[0]!, () =>
+      new Promise<void>((r) => setTimeout(r, 600)).then(() => void (finished = Date.now())),
+    );
     const started = Date.now();
     await a.stop();
     const stopped = Date.now();

@@ -116,7 +116,8 @@ describe("active-active replicas on Leases: SIGKILL one mid-rollout, prove no ov
   };
 
   const units = async () =>
-    (await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items;
+    (await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body
+      .items;
 
   /** Cluster → holder of its Lease (clusters without a held Lease are absent). */
   const holders = async (): Promise<Map<string, string>> => {
@@ -178,7 +179,10 @@ describe("active-active replicas on Leases: SIGKILL one mid-rollout, prove no ov
     for (const c of CLUSTERS) {
       const res = await workload
         .get(apiserverOf(c))!
-        .request<{ items: KubeObject[] }>("GET", `/api/v1/namespaces/${c}-app/configmaps?labelSelector=kustomize.toolkit.fluxcd.io%2Fname`);
+        .request<{ items: KubeObject[] }>(
+          "GET",
+          `/api/v1/namespaces/${c}-app/configmaps?labelSelector=kustomize.toolkit.fluxcd.io%2Fname`,
+        );
       const good = res.body.items.filter((o) => {
         const d = (o.data ?? {}) as Record<string, string>;
         return d.rev === String(rev) && d.cluster === c;
@@ -220,7 +224,12 @@ describe("active-active replicas on Leases: SIGKILL one mid-rollout, prove no ov
       timeoutMs: 60_000,
     });
     for (const ns of [LEASE_NS, "flux-system", ...CLUSTERS])
-      await mgmt.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }, { allow: [409] });
+      await mgmt.request(
+        "POST",
+        "/api/v1/namespaces",
+        { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
+        { allow: [409] },
+      );
     for (const c of CLUSTERS)
       await mgmt.request("POST", `/api/v1/namespaces/${c}/secrets`, {
         apiVersion: "v1",
@@ -266,7 +275,11 @@ describe("active-active replicas on Leases: SIGKILL one mid-rollout, prove no ov
     });
     for (const c of CLUSTERS)
       for (const name of ["base", "app"] as const)
-        await mgmt.request("POST", `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${c}/kustomizations`, unit(c, name));
+        await mgmt.request(
+          "POST",
+          `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${c}/kustomizations`,
+          unit(c, name),
+        );
 
     const t0 = Date.now();
     await waitFor("rev 1 everywhere", 90_000, () => settled(sha, 1));
@@ -320,7 +333,11 @@ describe("active-active replicas on Leases: SIGKILL one mid-rollout, prove no ov
     // /metrics of each replica: the clusters it holds, the members it sees, its queue, its moves.
     const metricsOf = async (id: string) => {
       const url = String(
-        (await procs.get(id)!.waitForLog((l) => typeof l.url === "string" && String(l.msg).startsWith("serving"), 30_000)).url,
+        (
+          await procs
+            .get(id)!
+            .waitForLog((l) => typeof l.url === "string" && String(l.msg).startsWith("serving"), 30_000)
+        ).url,
       );
       return (await fetch(`${url}/metrics`)).text();
     };
@@ -334,15 +351,21 @@ describe("active-active replicas on Leases: SIGKILL one mid-rollout, prove no ov
         // Its 2 workload clusters, and the management cluster's lane (its units, GitRepository statuses) for one of them.
         if (gauge(text, "flotilla_replica_clusters", `replica="${id}"`) !== 2 + (mgmtHolder === id ? 1 : 0))
           throw new Error(`${id}: ${seen.join("; ")}`);
-        if (gauge(text, "flotilla_replica_members", `replica="${id}"`) !== 3) throw new Error(`${id}: ${seen.join("; ")}`);
-        if (!Number.isFinite(gauge(text, "flotilla_replica_queue_depth", `replica="${id}"`))) throw new Error(`${id}: ${seen.join("; ")}`);
+        if (gauge(text, "flotilla_replica_members", `replica="${id}"`) !== 3)
+          throw new Error(`${id}: ${seen.join("; ")}`);
+        if (!Number.isFinite(gauge(text, "flotilla_replica_queue_depth", `replica="${id}"`)))
+          throw new Error(`${id}: ${seen.join("; ")}`);
       }
       return true;
     });
     // The restarted replica acquired its 2; the survivors gave 2 away between them.
-    expect(gauge(await metricsOf(victim), "flotilla_replica_moves", `replica="${victim}",direction="acquired"`)).toBeGreaterThanOrEqual(2);
+    expect(
+      gauge(await metricsOf(victim), "flotilla_replica_moves", `replica="${victim}",direction="acquired"`),
+    ).toBeGreaterThanOrEqual(2);
     const given = await Promise.all(
-      survivors.map(async (id) => gauge(await metricsOf(id), "flotilla_replica_moves", `replica="${id}",direction="released"`)),
+      survivors.map(async (id) =>
+        gauge(await metricsOf(id), "flotilla_replica_moves", `replica="${id}",direction="released"`),
+      ),
     );
     expect(given.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2);
 
@@ -359,7 +382,9 @@ describe("active-active replicas on Leases: SIGKILL one mid-rollout, prove no ov
 
     // ---- The audit logs. ----
     await sleep(500);
-    const leaseWrites = replicaWrites(join(tmp, "audit-mgmt.log")).filter((w) => w.resource === "leases" && w.namespace === LEASE_NS);
+    const leaseWrites = replicaWrites(join(tmp, "audit-mgmt.log")).filter(
+      (w) => w.resource === "leases" && w.namespace === LEASE_NS,
+    );
     const workloadWrites = [...replicaWrites(join(tmp, "audit-wa.log")), ...replicaWrites(join(tmp, "audit-wb.log"))];
     const mgmtUnitWrites = replicaWrites(join(tmp, "audit-mgmt.log")).filter((w) => CLUSTERS.includes(w.namespace));
     const clusterOf = (w: AuditWrite) =>

@@ -28,7 +28,11 @@ describe("sharding: --watch-label-selector as Flux shards", () => {
 
   beforeAll(async () => {
     ({ harness, mgmt } = await startManagementCluster());
-    await mgmt.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "team" } });
+    await mgmt.request("POST", "/api/v1/namespaces", {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: "team" },
+    });
     for (const k of [unit("main-1"), unit("main-2"), unit("s1", "shard1"), unit("s2", "shard2")])
       await mgmt.request("POST", "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/team/kustomizations", k);
   }, 120_000);
@@ -39,7 +43,10 @@ describe("sharding: --watch-label-selector as Flux shards", () => {
   });
 
   const start = async (watchLabelSelector?: string) => {
-    const c = new Controller({ kubeconfig: harness.get("mgmt")!.kubeconfig, ...(watchLabelSelector ? { watchLabelSelector } : {}) });
+    const c = new Controller({
+      kubeconfig: harness.get("mgmt")!.kubeconfig,
+      ...(watchLabelSelector ? { watchLabelSelector } : {}),
+    });
     controllers.push(c);
     await c.start();
     await c.whenIdle();

@@ -144,7 +144,12 @@ describe("the rollout controller (in memory, on the ManualClock)", () => {
     f.clock.advance(10 * 60_000); // the soak timer fires on the controller's clock
     expect(["prod-a", "prod-b", "prod-c"].map(f.revisionOf)).toEqual([A, S, S]);
     await flush(); // the status write
-    expect(f.statuses.at(-1)!.waves![1]).toMatchObject({ name: "rest", total: 3, progressing: 1, phase: "Progressing" });
+    expect(f.statuses.at(-1)!.waves![1]).toMatchObject({
+      name: "rest",
+      total: 3,
+      progressing: 1,
+      phase: "Progressing",
+    });
   });
 
   it("halts on a health check failure at the canary, naming the object, and keeps the rest on their revision", async () => {
@@ -157,9 +162,14 @@ describe("the rollout controller (in memory, on the ManualClock)", () => {
     await flush();
     expect(f.statuses.at(-1)).toMatchObject({
       phase: "Halted",
-      halted: "cluster prod-canary, unit prod-canary/apps: health check failed after 5m0s: Deployment/web/web: CrashLoopBackOff",
+      halted:
+        "cluster prod-canary, unit prod-canary/apps: health check failed after 5m0s: Deployment/web/web: CrashLoopBackOff",
     });
-    expect(f.statuses.at(-1)!.conditions![0]).toMatchObject({ type: "Ready", status: "False", reason: "RolloutHalted" });
+    expect(f.statuses.at(-1)!.conditions![0]).toMatchObject({
+      type: "Ready",
+      status: "False",
+      reason: "RolloutHalted",
+    });
     f.clock.advance(60 * 60_000);
     expect(["prod-a", "prod-b", "prod-c"].map(f.revisionOf)).toEqual([S, S, S]);
   });
@@ -200,7 +210,10 @@ describe("the rollout controller (in memory, on the ManualClock)", () => {
     const f = setup();
     const other = {
       ...unit("dev-1", "apps", S),
-      spec: { ...unit("dev-1", "apps", S).spec, sourceRef: { kind: "GitRepository", name: "main", namespace: "flux-system" } },
+      spec: {
+        ...unit("dev-1", "apps", S).spec,
+        sourceRef: { kind: "GitRepository", name: "main", namespace: "flux-system" },
+      },
     } as Kustomization;
     expect(f.rollouts.gate(other, artifact(A))).toBeUndefined();
   });
@@ -236,12 +249,20 @@ describe("a restarted rollout controller", () => {
         sourceRef: { name: "release" },
         waves: [{ name: "canary", clusters: { matchLabels: { ring: "canary" } }, soak: "1h" }, { name: "rest" }],
       },
-      status: { targetRevision: A, stableRevision: S, waveIndex: 0, waveStarted: true, soakStartedAt: "2026-04-07T08:30:00Z" },
+      status: {
+        targetRevision: A,
+        stableRevision: S,
+        waveIndex: 0,
+        waveStarted: true,
+        soakStartedAt: "2026-04-07T08:30:00Z",
+      },
     });
     await flush();
     const prodA = units[1]!;
     expect(rollouts.gate(prodA, artifact(A))).toMatchObject({
-      hold: expect.stringContaining(`revision ${S} (pinned by Rollout flux-system/prod) is being read from the git cache`),
+      hold: expect.stringContaining(
+        `revision ${S} (pinned by Rollout flux-system/prod) is being read from the git cache`,
+      ),
     });
     await flush();
     expect(read).toEqual([S]);

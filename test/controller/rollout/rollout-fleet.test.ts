@@ -56,7 +56,8 @@ describe("rollouts across a fleet of four real clusters", () => {
   const revisions: string[] = [];
 
   const units = async () =>
-    (await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body.items;
+    (await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")).body
+      .items;
   const unitOf = async (cluster: string) => (await units()).find((u) => u.metadata.namespace === cluster)!;
   const ready = (u: Kustomization) => u.status?.conditions?.find((c) => c.type === "Ready");
   const applied = async (cluster: string) => {
@@ -101,8 +102,10 @@ describe("rollouts across a fleet of four real clusters", () => {
         const tried = (c: string) => at(c).status?.lastAttemptedRevision === revision;
         const done = (c: string) => ready(at(c))?.status === "True" && at(c).status?.lastAppliedRevision === revision;
         if (tried("prod-a") && !done("prod-canary")) violations.push("prod-a before the canary was Ready");
-        if ((tried("prod-b") || tried("prod-c")) && !done("prod-a")) violations.push("the rest before the early wave was Ready");
-        if (tried("prod-b") && !done("prod-b") && tried("prod-c") && !done("prod-c")) violations.push("two clusters of the rest at once");
+        if ((tried("prod-b") || tried("prod-c")) && !done("prod-a"))
+          violations.push("the rest before the early wave was Ready");
+        if (tried("prod-b") && !done("prod-b") && tried("prod-c") && !done("prod-c"))
+          violations.push("two clusters of the rest at once");
         for (const c of CLUSTERS) if (!order.includes(c) && done(c)) order.push(c);
         return order.length === CLUSTERS.length;
       },
@@ -112,8 +115,10 @@ describe("rollouts across a fleet of four real clusters", () => {
   };
   let kubeconfigDir: string;
   /** `flotilla rollout VERB prod` against the management cluster, in process. */
-  const cli = (verb: string) => capture(() => main(["rollout", verb, "prod", "--kubeconfig", join(kubeconfigDir, "mgmt.yaml")]));
-  const patchRollout = (body: object) => mgmt.request("PATCH", `${ROLLOUTS}/prod`, body, { contentType: "application/merge-patch+json" });
+  const cli = (verb: string) =>
+    capture(() => main(["rollout", verb, "prod", "--kubeconfig", join(kubeconfigDir, "mgmt.yaml")]));
+  const patchRollout = (body: object) =>
+    mgmt.request("PATCH", `${ROLLOUTS}/prod`, body, { contentType: "application/merge-patch+json" });
 
   beforeAll(async () => {
     harness = await startHarness({ profile: "full", clusters: ["mgmt", ...CLUSTERS] });
@@ -165,7 +170,12 @@ describe("rollouts across a fleet of four real clusters", () => {
           type: "cluster.x-k8s.io/secret",
           stringData: { value: harness.get(c)!.kubeconfig },
         },
-        { apiVersion: "cluster.x-k8s.io/v1beta1", kind: "Cluster", metadata: { name: c, namespace: c, labels: LABELS[c] }, spec: {} },
+        {
+          apiVersion: "cluster.x-k8s.io/v1beta1",
+          kind: "Cluster",
+          metadata: { name: c, namespace: c, labels: LABELS[c] },
+          spec: {},
+        },
         {
           apiVersion: "kustomize.toolkit.fluxcd.io/v1",
           kind: "Kustomization",
@@ -190,7 +200,11 @@ describe("rollouts across a fleet of four real clusters", () => {
       wait: false,
       timeoutMs: 30_000,
     });
-    controller = new Controller({ kubeconfig: harness.get("mgmt")!.kubeconfig, allowInsecureHttp: true, concurrency: 4 });
+    controller = new Controller({
+      kubeconfig: harness.get("mgmt")!.kubeconfig,
+      allowInsecureHttp: true,
+      concurrency: 4,
+    });
     await controller.start();
     await until(
       "the first release on every cluster",
@@ -292,12 +306,17 @@ describe("rollouts across a fleet of four real clusters", () => {
   it("holds a cluster outside its window while its wave-mates proceed; a break-glass opens it and is recorded", async () => {
     // A deny window that is always on, for prod-b only (maint=night).
     await patchRollout({
-      spec: { windows: [{ kind: "deny", schedule: "* * * * *", duration: "2m", clusters: { matchLabels: { maint: "night" } } }] },
+      spec: {
+        windows: [
+          { kind: "deny", schedule: "* * * * *", duration: "2m", clusters: { matchLabels: { maint: "night" } } },
+        ],
+      },
     });
     const r5 = release("example.com/web:5");
     await until(
       "the others at the new revision",
-      async () => (await applied("prod-canary")) === r5 && (await applied("prod-a")) === r5 && (await applied("prod-c")) === r5,
+      async () =>
+        (await applied("prod-canary")) === r5 && (await applied("prod-a")) === r5 && (await applied("prod-c")) === r5,
       120_000,
     );
     const held = await unitOf("prod-b");
@@ -313,9 +332,16 @@ describe("rollouts across a fleet of four real clusters", () => {
       { metadata: { annotations: { "flotilla.dev/break-glass-until": until_ } } },
       { contentType: "application/merge-patch+json" },
     );
-    await until("prod-b at the new revision after the break-glass", async () => (await applied("prod-b")) === r5, 90_000);
+    await until(
+      "prod-b at the new revision after the break-glass",
+      async () => (await applied("prod-b")) === r5,
+      90_000,
+    );
     const events = (
-      await mgmt.request<{ items: Array<{ reason: string; message: string }> }>("GET", "/api/v1/namespaces/flux-system/events")
+      await mgmt.request<{ items: Array<{ reason: string; message: string }> }>(
+        "GET",
+        "/api/v1/namespaces/flux-system/events",
+      )
     ).body.items;
     expect(events.some((e) => e.reason === "BreakGlass" && e.message.includes("prod-b"))).toBe(true);
   }, 240_000);
@@ -357,13 +383,21 @@ describe("rollouts across a fleet of four real clusters", () => {
         ],
       },
     });
-    await until("the early wave to wait for approval", async () => (await rollout()).status?.phase === "WaitingApproval", 60_000);
+    await until(
+      "the early wave to wait for approval",
+      async () => (await rollout()).status?.phase === "WaitingApproval",
+      60_000,
+    );
     await controller.whenIdle();
     expect((await unitOf("prod-a")).status?.lastAttemptedRevision).not.toBe(r7);
     const approved = await cli("approve");
     expect(approved).toMatchObject({ code: 0, out: `approved wave early for ${r7}\n` });
     expect((await rollout()).metadata.annotations?.["flotilla.dev/approve"]).toBe(`early@${r7}`);
-    await until("every cluster at r7", async () => (await Promise.all(CLUSTERS.map(applied))).every((r) => r === r7), 120_000);
+    await until(
+      "every cluster at r7",
+      async () => (await Promise.all(CLUSTERS.map(applied))).every((r) => r === r7),
+      120_000,
+    );
     expect((await cli("status")).code).toBe(0);
   }, 240_000);
 });

@@ -44,7 +44,10 @@ describe("credentials from a kubeconfig, on a real kube-apiserver with --token-a
       apiVersion: "v1",
       kind: "Config",
       clusters: [
-        { name: "creds", cluster: { server: cp.server, "certificate-authority-data": Buffer.from(cp.caCert).toString("base64") } },
+        {
+          name: "creds",
+          cluster: { server: cp.server, "certificate-authority-data": Buffer.from(cp.caCert).toString("base64") },
+        },
       ],
       users: [
         {
@@ -95,7 +98,8 @@ printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
     return { script, expireAt, runs: () => readFileSync(join(dir, "runs"), "utf8").split("\n").filter(Boolean).length };
   }
 
-  const namespaces = (c: ClusterClient) => c.request<{ items: unknown[] }>("GET", "/api/v1/namespaces", undefined, { count: "list" });
+  const namespaces = (c: ClusterClient) =>
+    c.request<{ items: unknown[] }>("GET", "/api/v1/namespaces", undefined, { count: "list" });
 
   it("an exec plugin's token is cached between requests and the plugin runs again once it expires", async () => {
     const { script, runs, expireAt } = plugin("expiry", EXEC_TOKENS);
@@ -152,7 +156,9 @@ printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
   });
 
   it("a failing plugin gives an error naming the user, the command and its stderr, never the token it printed", async () => {
-    const { script } = plugin("failing", ["leaked-token-value"], { fail: "token service unavailable: try again later" });
+    const { script } = plugin("failing", ["leaked-token-value"], {
+      fail: "token service unavailable: try again later",
+    });
     const client = ClusterClient.fromKubeconfig(
       kubeconfigFromText(execKubeconfig(script), { kind: "file", file: join(tmp, "failing.yaml") }),
     );
@@ -175,7 +181,10 @@ printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
     const port = new URL(cp.server).port;
     let now = Date.now();
     const client = ClusterClient.connect(
-      kubeconfigInCluster({ serviceAccountDir: dir, env: { KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: port } }),
+      kubeconfigInCluster({
+        serviceAccountDir: dir,
+        env: { KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: port },
+      }),
       { now: () => now },
     );
     const secrets = () =>
@@ -202,7 +211,10 @@ printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
     writeFileSync(join(dir, "token"), "expired-token");
     const port = new URL(cp.server).port;
     const client = ClusterClient.connect(
-      kubeconfigInCluster({ serviceAccountDir: dir, env: { KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: port } }),
+      kubeconfigInCluster({
+        serviceAccountDir: dir,
+        env: { KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: port },
+      }),
     );
     try {
       // Same file, same refused token: no second try.

@@ -52,9 +52,9 @@ describe("KUBECONFIG with several files merges as kubectl merges it", () => {
     expect(loaded.context.name).toBe("b-ctx");
     expect(loaded.cluster.server).toBe("https://b:6443");
     // 'shared' is defined by a and by b: a's wins (client-node's own merge would throw on the duplicate).
-    expect(defaultKubeconfig({ env: { KUBECONFIG: [a, b, c].join(":") }, home: tmp, context: "shared" }).cluster.server).toBe(
-      "https://from-a:6443",
-    );
+    expect(
+      defaultKubeconfig({ env: { KUBECONFIG: [a, b, c].join(":") }, home: tmp, context: "shared" }).cluster.server,
+    ).toBe("https://from-a:6443");
     // The order decides: c first gives c's context.
     expect(defaultKubeconfig({ env: { KUBECONFIG: [c, b].join(":") }, home: tmp }).context.name).toBe("c-ctx");
   });
@@ -92,7 +92,12 @@ describe("a kubeconfig Secret may not read files or run programs", () => {
 
   it("an exec plugin is refused unless --allow-exec-kubeconfigs, and then accepted", () => {
     const text = secret({
-      exec: { apiVersion: "client.authentication.k8s.io/v1", command: "aws", args: ["eks", "get-token"], interactiveMode: "Never" },
+      exec: {
+        apiVersion: "client.authentication.k8s.io/v1",
+        command: "aws",
+        args: ["eks", "get-token"],
+        interactiveMode: "Never",
+      },
     });
     expect(refusal(text)).toMatch(
       /user 'w1-user' runs a credential plugin \('aws'\); running a program named by a Secret is refused unless the controller is started with --allow-exec-kubeconfigs/,

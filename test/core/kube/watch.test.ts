@@ -96,7 +96,10 @@ function simulatedApiserverAnswering410(): Promise<{ server: http.Server; url: s
     if (!req.url!.includes("watch=1")) {
       lists++;
       // First list: a, b, c. After the 410: a gone, b changed, c deleted and created again (new uid), d new.
-      const items = lists === 1 ? [cm("a", "10"), cm("b", "11"), cm("c", "12")] : [cm("b", "21"), cm("c", "22", "c-2"), cm("d", "23")];
+      const items =
+        lists === 1
+          ? [cm("a", "10"), cm("b", "11"), cm("c", "12")]
+          : [cm("b", "21"), cm("c", "22", "c-2"), cm("d", "23")];
       res.end(
         JSON.stringify({
           kind: "ConfigMapList",

@@ -22,7 +22,8 @@ export function kubectlKustomize(caseDir, build, flags = []) {
       (error, stdout, stderr) => {
         if (error && error.code === "ENOENT") return fail(new Error("kubectl is not on PATH"));
         if (!error) return done({ ok: true, output: stdout });
-        if (!stderr) return fail(new Error(`kubectl kustomize ${build || "."} in ${inDir} gave no error text: ${error.message}`));
+        if (!stderr)
+          return fail(new Error(`kubectl kustomize ${build || "."} in ${inDir} gave no error text: ${error.message}`));
         // Go prints pointers in some errors (&{0xc0001c9a40 <nil>}): not the same twice.
         const text = errorText(String(stderr))
           .split(`${inDir}/`)

@@ -49,8 +49,9 @@ const cases: SpecCase[] = readdirSync(CASES)
     };
   });
 
-const known = (JSON.parse(readFileSync(join(HERE, "known-differences.json"), "utf8")) as { differences: Record<string, string> })
-  .differences;
+const known = (
+  JSON.parse(readFileSync(join(HERE, "known-differences.json"), "utf8")) as { differences: Record<string, string> }
+).differences;
 
 /** How Flotilla's render of a case compares with kubectl's: undefined when it matches, else why not. */
 function mismatch(c: SpecCase): string | undefined {
@@ -68,7 +69,8 @@ function mismatch(c: SpecCase): string | undefined {
     if (!file) return `the error names no file: ${thrown.describe()}`;
     // Where in the file: a field, an object, or a line (malformed YAML); a folder that is not there is named itself.
     const missingFolder = thrown.code === "NotFound" && file === (c.build || ".");
-    if (!field && !object && line === undefined && !missingFolder) return `the error names no field, object or line: ${thrown.describe()}`;
+    if (!field && !object && line === undefined && !missingFolder)
+      return `the error names no field, object or line: ${thrown.describe()}`;
     return undefined;
   }
   let actual: unknown[];
@@ -147,7 +149,9 @@ describe.skipIf(!hasKubectl())("the committed expected outputs are what kubectl 
         return;
       }
       expect(c.expected, "kubectl now builds this case; run regenerate.mjs").toBeDefined();
-      expect(firstDifference(parseStream(result.output, "kubectl output"), parseStream(c.expected!, "expected.yaml"))).toBeUndefined();
+      expect(
+        firstDifference(parseStream(result.output, "kubectl output"), parseStream(c.expected!, "expected.yaml")),
+      ).toBeUndefined();
     });
   }
 });

@@ -41,7 +41,10 @@ function readDocs(dir: string, file: string): unknown[] {
 /** Reads one case folder. */
 export function loadCase(name: string): PatchCase {
   const dir = join(CASES_DIR, name);
-  const kustomization = parseYamlDocument(readFileSync(join(dir, "kustomization.yaml"), "utf8"), "kustomization.yaml") as {
+  const kustomization = parseYamlDocument(
+    readFileSync(join(dir, "kustomization.yaml"), "utf8"),
+    "kustomization.yaml",
+  ) as {
     resources: string[];
     patches: Array<{ path: string; target?: { kind?: string; name?: string } }>;
     openapi?: { path: string };
@@ -55,7 +58,11 @@ export function loadCase(name: string): PatchCase {
     name,
     dir,
     resources: kustomization.resources.flatMap((f) => readDocs(dir, f)) as KubeObject[],
-    patches: kustomization.patches.map((p) => ({ file: p.path, docs: readDocs(dir, p.path), ...(p.target ? { target: p.target } : {}) })),
+    patches: kustomization.patches.map((p) => ({
+      file: p.path,
+      docs: readDocs(dir, p.path),
+      ...(p.target ? { target: p.target } : {}),
+    })),
     schema,
     ...(existsSync(errorFile)
       ? { expectedError: readFileSync(errorFile, "utf8") }

@@ -81,7 +81,11 @@ describe("applyJson6902 operations", () => {
   });
 
   it("copy from a missing map key copies null, as kustomize does", () => {
-    expect(apply([{ op: "copy", from: "/data/none", path: "/data/q" }]).data).toStrictEqual({ a: "1", b: "2", q: null });
+    expect(apply([{ op: "copy", from: "/data/none", path: "/data/q" }]).data).toStrictEqual({
+      a: "1",
+      b: "2",
+      q: null,
+    });
   });
 
   it("test passes on an equal value (deep, key order free) and on null for a missing key", () => {
@@ -118,7 +122,11 @@ describe("applyJson6902 operations", () => {
 
 describe("applyJson6902 errors name the operation, its path, the file and the object", () => {
   const cases: Array<[string, unknown[], RegExp]> = [
-    ["remove of a missing key", [{ op: "remove", path: "/data/zz" }], /operation 0 \(remove \/data\/zz\): there is no 'zz'/],
+    [
+      "remove of a missing key",
+      [{ op: "remove", path: "/data/zz" }],
+      /operation 0 \(remove \/data\/zz\): there is no 'zz'/,
+    ],
     [
       "add under a missing parent",
       [
@@ -127,8 +135,16 @@ describe("applyJson6902 errors name the operation, its path, the file and the ob
       ],
       /operation 1 \(add \/missing\/x\): the object has no map or list at '\/missing'/,
     ],
-    ["add under a scalar", [{ op: "add", path: "/nested/m/k/deeper", value: 1 }], /operation 0 .* no map or list at '\/nested\/m\/k'/],
-    ["an index past the end", [{ op: "add", path: "/list/4", value: "w" }], /operation 0 \(add \/list\/4\): index 4 is out of range/],
+    [
+      "add under a scalar",
+      [{ op: "add", path: "/nested/m/k/deeper", value: 1 }],
+      /operation 0 .* no map or list at '\/nested\/m\/k'/,
+    ],
+    [
+      "an index past the end",
+      [{ op: "add", path: "/list/4", value: "w" }],
+      /operation 0 \(add \/list\/4\): index 4 is out of range/,
+    ],
     ["remove past the end", [{ op: "remove", path: "/list/3" }], /index 3 is out of range/],
     ["replace of '-'", [{ op: "replace", path: "/list/-", value: "w" }], /'-' is not a list index/],
     ["a token that is not an index", [{ op: "remove", path: "/list/x" }], /'x' is not a list index/],
@@ -140,7 +156,11 @@ describe("applyJson6902 errors name the operation, its path, the file and the ob
     ["an operation without op", [{ path: "/data" }], /operation 0 has no 'op'/],
     ["an operation that is not a map", ["remove /data"], /operation 0 is not a map/],
     ["move without from", [{ op: "move", path: "/data/x" }], /needs a 'from' path/],
-    ["a move into its own child", [{ op: "move", from: "/nested", path: "/nested/m/inner" }], /no map or list at '\/nested'/],
+    [
+      "a move into its own child",
+      [{ op: "move", from: "/nested", path: "/nested/m/inner" }],
+      /no map or list at '\/nested'/,
+    ],
     ["a pointer without '/'", [{ op: "replace", path: "", value: {} }], /is not a JSON pointer to a field/],
   ];
   for (const [what, ops, message] of cases) {

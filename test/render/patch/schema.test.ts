@@ -8,7 +8,8 @@ const gvk = (apiVersion: string, kind: string): GroupVersionKind => {
 };
 const POD = ["spec", "template", "spec"];
 const CRONJOB_POD = ["spec", "jobTemplate", "spec", "template", "spec"];
-const merge = (...keys: string[]): ListMerge => (keys.length ? { strategy: "merge", key: keys[0]!, keys } : { strategy: "merge" });
+const merge = (...keys: string[]): ListMerge =>
+  keys.length ? { strategy: "merge", key: keys[0]!, keys } : { strategy: "merge" };
 
 // The Kubernetes types' patchMergeKey / patchStrategy tags, as kustomize v5.5's schema holds them.
 describe("builtinSchema gives the built-in kinds' merge keys", () => {
@@ -119,7 +120,11 @@ describe("withOpenApi reads a kustomization's OpenAPI document", () => {
             additionalProperties: {
               type: "object",
               properties: {
-                hosts: { type: "array", "x-kubernetes-patch-merge-key": "host", "x-kubernetes-patch-strategy": "merge,retainKeys" },
+                hosts: {
+                  type: "array",
+                  "x-kubernetes-patch-merge-key": "host",
+                  "x-kubernetes-patch-strategy": "merge,retainKeys",
+                },
               },
             },
           },
@@ -129,7 +134,12 @@ describe("withOpenApi reads a kustomization's OpenAPI document", () => {
       "com.example.v1.Item": {
         type: "object",
         properties: {
-          subs: { type: "array", items: { type: "object" }, "x-kubernetes-patch-merge-key": "id", "x-kubernetes-patch-strategy": "merge" },
+          subs: {
+            type: "array",
+            items: { type: "object" },
+            "x-kubernetes-patch-merge-key": "id",
+            "x-kubernetes-patch-strategy": "merge",
+          },
         },
       },
       "com.example.v1.ItemList": {
@@ -155,7 +165,11 @@ describe("withOpenApi reads a kustomization's OpenAPI document", () => {
   it("merges a list of scalars with a merge strategy as a set and replaces lists without one", () => {
     expect(schema.listMergeKey(widget, ["spec", "tags"])).toStrictEqual(merge());
     expect(schema.listMergeKey(widget, ["spec", "plain"])).toBeUndefined();
-    expect(schema.listMergeKey(widget, ["spec", "replaced"])).toStrictEqual({ strategy: "replace", key: "id", keys: ["id"] });
+    expect(schema.listMergeKey(widget, ["spec", "replaced"])).toStrictEqual({
+      strategy: "replace",
+      key: "id",
+      keys: ["id"],
+    });
   });
 
   it("reads inline object schemas, map values (additionalProperties) and a $ref to an array definition", () => {
@@ -188,6 +202,8 @@ describe("withOpenApi reads a kustomization's OpenAPI document", () => {
         },
       },
     };
-    expect(() => withOpenApi(builtinSchema, broken, "schema.json")).toThrow(/'#\/definitions\/x.Missing' names no definition/);
+    expect(() => withOpenApi(builtinSchema, broken, "schema.json")).toThrow(
+      /'#\/definitions\/x.Missing' names no definition/,
+    );
   });
 });

@@ -10,7 +10,10 @@ const deployment = (): KubeObject => ({
   apiVersion: "apps/v1",
   kind: "Deployment",
   metadata: { name: "web" },
-  spec: { replicas: 1, template: { spec: { containers: [{ name: "app", image: "app:1", env: [{ name: "A", value: "1" }] }] } } },
+  spec: {
+    replicas: 1,
+    template: { spec: { containers: [{ name: "app", image: "app:1", env: [{ name: "A", value: "1" }] }] } },
+  },
 });
 
 function thrown(fn: () => unknown): InvalidInputError {
@@ -29,7 +32,13 @@ describe("strategicMerge", () => {
   });
 
   it("returns the patch itself (without the directive) for a top-level $patch: replace", () => {
-    const patch = { $patch: "replace", apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" }, spec: { replicas: 5 } };
+    const patch = {
+      $patch: "replace",
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web" },
+      spec: { replicas: 5 },
+    };
     expect(strategicMerge(deployment(), patch, builtinSchema)).toStrictEqual({
       apiVersion: "apps/v1",
       kind: "Deployment",
@@ -43,38 +52,54 @@ describe("strategicMerge", () => {
     const addedEnv = { name: "B", value: "2" };
     const patch = {
       spec: {
-        template: { spec: { containers: [{ name: "app", env: [addedEnv, { name: "A", $patch: "delete" }] }, { $patch: "replace" }] } },
+        template: {
+          spec: {
+            containers: [{ name: "app", env: [addedEnv, { name: "A", $patch: "delete" }] }, { $patch: "replace" }],
+          },
+        },
       },
     };
     const before = structuredClone(patch);
     const merged = strategicMerge(target, patch, builtinSchema)!;
     expect(target).toStrictEqual(deployment());
     expect(patch).toStrictEqual(before);
-    const env = (merged.spec as { template: { spec: { containers: Array<{ env: unknown[] }> } } }).template.spec.containers[0]!.env;
+    const env = (merged.spec as { template: { spec: { containers: Array<{ env: unknown[] }> } } }).template.spec
+      .containers[0]!.env;
     expect(env).toStrictEqual([{ name: "B", value: "2" }]);
     expect(env[0]).not.toBe(addedEnv);
   });
 
   it("names the file, object and field when the patch gives a map where the object has a scalar", () => {
     const context = { file: "patches/replicas.yaml", object: "Deployment/web" };
-    const error = thrown(() => strategicMerge(deployment(), { spec: { replicas: { value: 3 } } }, builtinSchema, context));
+    const error = thrown(() =>
+      strategicMerge(deployment(), { spec: { replicas: { value: 3 } } }, builtinSchema, context),
+    );
     expect(error.location).toStrictEqual({ ...context, field: "spec.replicas" });
     expect(error.message).toMatch(/a map where the object has a scalar/);
   });
 
   it("names the list that holds a scalar where merging needs maps", () => {
     const target = deployment();
-    (target.spec as { template: { spec: { containers: unknown[] } } }).template.spec.containers.unshift("just-a-string");
+    (target.spec as { template: { spec: { containers: unknown[] } } }).template.spec.containers.unshift(
+      "just-a-string",
+    );
     const error = thrown(() =>
-      strategicMerge(target, { spec: { template: { spec: { containers: [{ name: "app", image: "b" }] } } } }, builtinSchema, {
-        object: "Deployment/web",
-      }),
+      strategicMerge(
+        target,
+        { spec: { template: { spec: { containers: [{ name: "app", image: "b" }] } } } },
+        builtinSchema,
+        {
+          object: "Deployment/web",
+        },
+      ),
     );
     expect(error.location).toStrictEqual({ object: "Deployment/web", field: "spec.template.spec.containers" });
   });
 
   it("names the field of an unknown $patch directive", () => {
-    const error = thrown(() => strategicMerge(deployment(), { spec: { template: { $patch: "sideways" } } }, builtinSchema));
+    const error = thrown(() =>
+      strategicMerge(deployment(), { spec: { template: { $patch: "sideways" } } }, builtinSchema),
+    );
     expect(error.message).toBe("unknown patch strategy 'sideways'");
     expect(error.location.field).toBe("spec.template.$patch");
   });
@@ -117,7 +142,11 @@ describe("strategicMerge", () => {
         },
       },
     };
-    const merged = strategicMerge(target, { spec: { template: { spec: { containers: [{ name: "b", image: "b:2" }] } } } }, builtinSchema);
+    const merged = strategicMerge(
+      target,
+      { spec: { template: { spec: { containers: [{ name: "b", image: "b:2" }] } } } },
+      builtinSchema,
+    );
     expect((merged?.spec as { template: { spec: unknown } }).template.spec).toStrictEqual({
       containers: [
         { name: "b", image: "b:2" },
@@ -130,9 +159,15 @@ describe("strategicMerge", () => {
     const merge = (length: number) => {
       const env = Array.from({ length }, (_, i) => ({ name: `V${i}`, value: String(i) }));
       const target = deployment();
-      (target.spec as { template: { spec: { containers: Array<{ env: unknown[] }> } } }).template.spec.containers[0]!.env = env;
+      (
+        target.spec as { template: { spec: { containers: Array<{ env: unknown[] }> } } }
+      ).template.spec.containers[0]!.env = env;
       const patch = {
-        spec: { template: { spec: { containers: [{ name: "app", env: env.slice(0, length / 2).map((e) => ({ ...e, value: "x" })) }] } } },
+        spec: {
+          template: {
+            spec: { containers: [{ name: "app", env: env.slice(0, length / 2).map((e) => ({ ...e, value: "x" })) }] },
+          },
+        },
       };
       return () => strategicMerge(target, patch, builtinSchema)!;
     };
@@ -149,8 +184,8 @@ describe("strategicMerge", () => {
       return best;
     };
     const merged = merge(200)();
-    const mergedEnv = (merged.spec as { template: { spec: { containers: Array<{ env: Array<{ value: string }> }> } } }).template.spec
-      .containers[0]!.env;
+    const mergedEnv = (merged.spec as { template: { spec: { containers: Array<{ env: Array<{ value: string }> }> } } })
+      .template.spec.containers[0]!.env;
     expect(mergedEnv).toHaveLength(200);
     expect(mergedEnv.filter((e) => e.value === "x")).toHaveLength(100);
     const [small, , large] = [2_000, 4_000, 8_000].map(cost);
@@ -163,7 +198,8 @@ describe("the indexed merge of single-key lists", () => {
   // A second merge key that no element sets makes kustomize's algorithm (and this port) take the
   // general, scanning path with exactly single-key semantics; the indexed path must agree with it.
   const schemaWith = (keys: string[]): MergeSchema => ({
-    listMergeKey: (_gvk, path) => (path[path.length - 1] === "items" ? { strategy: "merge", key: keys[0]!, keys } : undefined),
+    listMergeKey: (_gvk, path) =>
+      path[path.length - 1] === "items" ? { strategy: "merge", key: keys[0]!, keys } : undefined,
   });
   const indexed = schemaWith(["name"]);
   const scanning = schemaWith(["name", "never-set"]);
