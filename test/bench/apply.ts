@@ -135,18 +135,18 @@ export async function run(): Promise<void> {
     );
     Object.assign(first, {
       goal: checks.goal(
-        first.seconds <= 20 && first["peak MiB"] < 150,
-        `first apply ${first.seconds} s (≤ 20), ${first["peak MiB"]} MiB (< 150)`,
+        first.seconds <= 12 && first["peak MiB"] < 150,
+        `first apply ${first.seconds} s (≤ 12), ${first["peak MiB"]} MiB (< 150)`,
       ),
     });
     Object.assign(second, {
       goal: checks.goal(
-        second.seconds <= 5 && second.writes === 0 && second["peak MiB"] < 150,
-        `unchanged pass ${second.seconds} s (≤ 5), ${second.writes} writes (0), ${second["peak MiB"]} MiB (< 150)`,
+        second.seconds <= 3 && second.writes === 0 && second["peak MiB"] < 150,
+        `unchanged pass ${second.seconds} s (≤ 3), ${second.writes} writes (0), ${second["peak MiB"]} MiB (< 150)`,
       ),
     });
     printTable(
-      `apply: ${units} units × 4 objects to one local kube-apiserver (goals: first ≤ 20 s, unchanged ≤ 5 s with 0 writes, < 150 MiB)`,
+      `apply: ${units} units × 4 objects to one local kube-apiserver (goals: first ≤ 12 s, unchanged ≤ 3 s with 0 writes, < 150 MiB)`,
       [first, second],
     );
     printJson("apply", { ...first, pass: "first" });
