@@ -1,20 +1,16 @@
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { applyUnit } from "../../src/apply/apply.js";
 import { ClusterClient } from "../../src/apply/client.js";
 import { inParallel } from "../../src/apply/parallel.js";
 import { Controller } from "../../src/controller/controller.js";
-import { DiskTree } from "../../src/core/file-tree.js";
 import type { Kustomization } from "../../src/core/flux.js";
 import type { KubeObject } from "../../src/core/object.js";
 import { kubeconfigFor } from "../../src/provision/local/certificates.js";
 import { startHarness, type Harness } from "../../src/provision/local/harness.js";
-import { render } from "../../src/render/index.js";
 import { startGitHttpServer } from "../support/git-http-server.js";
 import { TestRepo } from "../support/git-repo.js";
 import { Checks } from "./checks.js";
 import { SEPARATED_UNITS, separatedFleetFiles } from "./generate-fleet.js";
 import { printJson, printTable, type Row } from "./report.js";
+import { installCrds } from "../support/management-cluster.js";
 
 /**
  * `npm run bench -- fleet`: the real controller against 100, 300 and 1,000 workload clusters, 7
@@ -36,11 +32,6 @@ import { printJson, printTable, type Row } from "./report.js";
  */
 export const SIMULATED_SEPARATION = "simulated-separation";
 
-const ROOT = (() => {
-  let dir = import.meta.dirname;
-  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
-})();
 const SIZES = (process.env.FLEET_CLUSTERS ?? "100,300,1000").split(",").map((s) => Number(s.trim()));
 const APISERVERS = Number(process.env.FLEET_APISERVERS ?? 6);
 /** The controller's --concurrent: 32 for 7,000 units (its default, 10, is sized for tens of clusters). */
@@ -278,13 +269,7 @@ async function setUpManagementCluster(
   names: string[],
   servedBy: (c: string) => { name: string; server: string; caCert: string; token: string },
 ): Promise<void> {
-  await applyUnit(mgmt, {
-    unit: { name: "crds", namespace: "flux-system" },
-    objects: render(new DiskTree(join(ROOT, "deploy")), "crds"),
-    prune: false,
-    wait: true,
-    timeoutMs: 60_000,
-  });
+  await installCrds(mgmt);
   const create = (path: string, o: KubeObject) => mgmt.request("POST", path, o, { allow: [409] });
   await create("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "flux-system" } });
   await create("/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories", {

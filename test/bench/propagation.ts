@@ -1,23 +1,13 @@
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { applyUnit } from "../../src/apply/apply.js";
 import { ClusterClient } from "../../src/apply/client.js";
 import { Controller } from "../../src/controller/controller.js";
 import { FleetPlanner } from "../../src/controller/fleet-planner.js";
-import { DiskTree } from "../../src/core/file-tree.js";
 import type { Kustomization } from "../../src/core/flux.js";
 import { startHarness } from "../../src/provision/local/harness.js";
-import { render } from "../../src/render/index.js";
 import { startGitHttpServer } from "../support/git-http-server.js";
 import { TestRepo } from "../support/git-repo.js";
 import { printJson, printTable } from "./report.js";
+import { installCrds } from "../support/management-cluster.js";
 
-/** The project root, from test/bench or dist/test/bench. */
-const ROOT = (() => {
-  let dir = import.meta.dirname;
-  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
-})();
 const CLUSTERS = Number(process.env.PROPAGATION_CLUSTERS ?? 10);
 
 /** A convention-mode fleet: CLUSTERS non-prod clusters, 7 units each (3 features, common, cluster, 2 tenant layers). */
@@ -62,13 +52,7 @@ export async function run(): Promise<void> {
   const mgmt = ClusterClient.fromKubeconfig(harness.get("mgmt")!.kubeconfig);
   let controller: Controller | undefined;
   try {
-    await applyUnit(mgmt, {
-      unit: { name: "crds", namespace: "flux-system" },
-      objects: render(new DiskTree(join(ROOT, "deploy")), "crds"),
-      prune: false,
-      wait: true,
-      timeoutMs: 60_000,
-    });
+    await installCrds(mgmt);
     const units = async () =>
       (
         await mgmt.request<{ items: Kustomization[] }>("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")

@@ -2,18 +2,16 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { applyUnit, ClusterClient } from "../../src/apply/index.js";
+import { ClusterClient } from "../../src/apply/index.js";
 import { readKubeconfig, run } from "../../src/cli/status.js";
 import { ResourceWatch } from "../../src/controller/index.js";
 import { readFleetStatus, watchFleetStatus, type FleetStatus, type OpenWatch } from "../../src/status/index.js";
 import { describeError } from "../../src/core/errors.js";
-import { DiskTree } from "../../src/core/file-tree.js";
 import type { Condition } from "../../src/core/flux.js";
 import { startHarness, type Harness } from "../../src/provision/local/harness.js";
-import { render } from "../../src/render/index.js";
 import { capture } from "../support/capture-output.js";
+import { installCrds } from "../support/management-cluster.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
 const KS = "/apis/kustomize.toolkit.fluxcd.io/v1";
 const CAPI = "/apis/cluster.x-k8s.io/v1beta1";
 
@@ -95,13 +93,7 @@ describe("flotilla status against a real management apiserver", () => {
   beforeAll(async () => {
     harness = await startHarness({ profile: "apiserver", clusters: ["mgmt", "bare"] });
     mgmt = ClusterClient.fromKubeconfig(harness.get("mgmt")!.kubeconfig);
-    await applyUnit(mgmt, {
-      unit: { name: "crds", namespace: "flux-system" },
-      objects: render(new DiskTree(join(ROOT, "deploy")), "crds"),
-      prune: false,
-      wait: true,
-      timeoutMs: 60_000,
-    });
+    await installCrds(mgmt);
     for (const ns of ["flux-system", "non-prod-eu-west-1", "prod-eu-west-1"]) await namespace(ns);
     tmp = mkdtempSync(join(tmpdir(), "flotilla-status-"));
     kubeconfig = join(tmp, "mgmt.kubeconfig");

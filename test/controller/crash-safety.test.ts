@@ -4,17 +4,17 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyUnit } from "../../src/apply/apply.js";
 import { ClusterClient } from "../../src/apply/client.js";
 import { DiskTree } from "../../src/core/file-tree.js";
 import { LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, type Kustomization } from "../../src/core/flux.js";
 import { deepEqual, isPlainObject, objectId, objectRef, versionOf, type KubeObject } from "../../src/core/object.js";
 import { cleanPath, discoverSources, planFleet } from "../../src/plan/index.js";
 import { startHarness, type Harness } from "../../src/provision/local/harness.js";
-import { fluxBuildSpecOf, render, renderFlux } from "../../src/render/index.js";
+import { fluxBuildSpecOf, renderFlux } from "../../src/render/index.js";
 import { ensureBuiltCli, killAllCliProcesses, startCli, type CliProcess } from "../support/cli-process.js";
 import { startGitHttpServer, type GitHttpServer } from "../support/git-http-server.js";
 import { TestRepo } from "../support/git-repo.js";
+import { installCrds } from "../support/management-cluster.js";
 
 /**
  * Issue 8: the controller, as a real process, is SIGKILLed at random moments while it rolls out a
@@ -29,7 +29,6 @@ import { TestRepo } from "../support/git-repo.js";
  * FLOTILLA_CRASH_ROUNDS (default 20).
  */
 
-const ROOT = join(import.meta.dirname, "..", "..");
 const CI_SEED = 1_733_461_207;
 const SEED = crashSeed(process.env.FLOTILLA_CRASH_SEED);
 
@@ -632,13 +631,7 @@ describe("the controller survives SIGKILL at random moments of a rollout", () =>
     harness = await startHarness({ profile: "apiserver", clusters: ["mgmt", "w1", "w2"] });
     for (const name of ["mgmt", "w1", "w2"])
       clients.set(name, ClusterClient.fromKubeconfig(harness.get(name)!.kubeconfig));
-    await applyUnit(mgmt(), {
-      unit: { name: "crds", namespace: "flux-system" },
-      objects: render(new DiskTree(join(ROOT, "deploy")), "crds"),
-      prune: false,
-      wait: true,
-      timeoutMs: 60_000,
-    });
+    await installCrds(mgmt());
     for (const w of ["w1", "w2"]) {
       await mgmt().request(
         "POST",

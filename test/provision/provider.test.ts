@@ -5,13 +5,11 @@ import { afterAll, describe, expect, it } from "vitest";
 import { applyUnit } from "../../src/apply/apply.js";
 import { ClusterClient } from "../../src/apply/client.js";
 import type { KubeObject } from "../../src/core/object.js";
-import { DiskTree } from "../../src/core/file-tree.js";
 import { startHarness, type Harness } from "../../src/provision/local/harness.js";
 import { LocalProvider } from "../../src/provision/local/provider.js";
-import { render } from "../../src/render/index.js";
 import { kube } from "../support/kubectl-free-client.js";
+import { installCrds } from "../support/management-cluster.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
 const cluster = (name: string, infra = "LocalCluster"): KubeObject[] => [
   { apiVersion: "v1", kind: "Namespace", metadata: { name } },
   {
@@ -61,13 +59,7 @@ describe("the local Cluster API provider", () => {
 
   it("provisions three clusters reachable with their kubeconfig Secrets, including a stand-in for a cloud Cluster", async () => {
     const mgmt = await boot();
-    await applyUnit(mgmt, {
-      unit: { name: "crds", namespace: "flux-system" },
-      objects: render(new DiskTree(join(ROOT, "deploy")), "crds"),
-      prune: false,
-      wait: true,
-      timeoutMs: 60_000,
-    });
+    await installCrds(mgmt);
     await applyUnit(mgmt, {
       unit: { name: "mgmt", namespace: "flux-system" },
       objects: [...cluster("one"), ...cluster("two"), ...cluster("three", "AWSCluster")],

@@ -1,11 +1,28 @@
-import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { applyUnit } from "../../src/apply/apply.js";
 import { ClusterClient } from "../../src/apply/client.js";
 import { DiskTree } from "../../src/core/file-tree.js";
 import { startHarness, type Harness } from "../../src/provision/local/harness.js";
 import { render } from "../../src/render/index.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
+/** The project root, from test/support or dist/test/support (benchmarks run from dist). */
+const ROOT = (() => {
+  let dir = import.meta.dirname;
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+})();
+
+/** Installs the Flux-API, Cluster API and Flotilla CRDs of `deploy/crds` and waits until they are served. */
+export async function installCrds(mgmt: ClusterClient): Promise<void> {
+  await applyUnit(mgmt, {
+    unit: { name: "crds", namespace: "flux-system" },
+    objects: render(new DiskTree(join(ROOT, "deploy")), "crds"),
+    prune: false,
+    wait: true,
+    timeoutMs: 60_000,
+  });
+}
 
 /** Real control planes (apiserver profile): `mgmt` with the Flux and Cluster API CRDs of `deploy/crds`, and the named workload clusters. */
 export async function startManagementCluster(
@@ -14,13 +31,7 @@ export async function startManagementCluster(
   const harness = await startHarness({ profile: "apiserver", clusters: ["mgmt", ...workloads] });
   const mgmt = ClusterClient.fromKubeconfig(harness.get("mgmt")!.kubeconfig);
   try {
-    await applyUnit(mgmt, {
-      unit: { name: "crds", namespace: "flux-system" },
-      objects: render(new DiskTree(join(ROOT, "deploy")), "crds"),
-      prune: false,
-      wait: true,
-      timeoutMs: 60_000,
-    });
+    await installCrds(mgmt);
   } catch (error) {
     mgmt.close();
     await harness.stop();

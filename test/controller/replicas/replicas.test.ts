@@ -2,19 +2,17 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyUnit } from "../../../src/apply/apply.js";
 import { ClusterClient } from "../../../src/apply/client.js";
 import { leaseName } from "../../../src/controller/replicas/leases.js";
-import { DiskTree } from "../../../src/core/file-tree.js";
 import type { Kustomization } from "../../../src/core/flux.js";
 import { LEASE_CLUSTER_ANNOTATION, LEASE_ROLE_LABEL } from "../../../src/core/leases.js";
 import type { KubeObject } from "../../../src/core/object.js";
 import { startHarness, type Harness } from "../../../src/provision/local/harness.js";
-import { render } from "../../../src/render/index.js";
 import { ensureBuiltCli, killAllCliProcesses, startCli, type CliProcess } from "../../support/cli-process.js";
 import { startGitHttpServer, type GitHttpServer } from "../../support/git-http-server.js";
 import { TestRepo } from "../../support/git-repo.js";
 import { AUDIT_POLICY, replicaWrites, runsOf, tenuresOf, type AuditWrite } from "./audit.js";
+import { installCrds } from "../../support/management-cluster.js";
 
 /**
  * Issue 18, part 3, the proof: three `flotilla controller` processes share six workload clusters
@@ -28,7 +26,6 @@ import { AUDIT_POLICY, replicaWrites, runsOf, tenuresOf, type AuditWrite } from 
  * management cluster's audit log records the Lease's writes.
  */
 
-const ROOT = join(import.meta.dirname, "..", "..", "..");
 const LEASE_NS = "flotilla-system";
 const LEASE_MS = 8_000;
 const REPLICAS = ["replica-a", "replica-b", "replica-c"];
@@ -216,13 +213,7 @@ describe("active-active replicas on Leases: SIGKILL one mid-rollout, prove no ov
     mgmt = ClusterClient.fromKubeconfig(harness.get("mgmt")!.kubeconfig);
     for (const w of ["wa", "wb"]) workload.set(w, ClusterClient.fromKubeconfig(harness.get(w)!.kubeconfig));
     writeFileSync(join(tmp, "mgmt.kubeconfig"), harness.get("mgmt")!.kubeconfig);
-    await applyUnit(mgmt, {
-      unit: { name: "crds", namespace: "flux-system" },
-      objects: render(new DiskTree(join(ROOT, "deploy")), "crds"),
-      prune: false,
-      wait: true,
-      timeoutMs: 60_000,
-    });
+    await installCrds(mgmt);
     for (const ns of [LEASE_NS, "flux-system", ...CLUSTERS])
       await mgmt.request(
         "POST",

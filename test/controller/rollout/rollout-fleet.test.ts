@@ -5,17 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyUnit } from "../../../src/apply/apply.js";
 import { ClusterClient } from "../../../src/apply/client.js";
 import { Controller } from "../../../src/controller/controller.js";
-import { DiskTree } from "../../../src/core/file-tree.js";
 import type { KubeObject } from "../../../src/core/object.js";
 import type { Kustomization } from "../../../src/core/flux.js";
 import { startHarness, type Harness } from "../../../src/provision/local/harness.js";
-import { render } from "../../../src/render/index.js";
 import type { RolloutObject } from "../../../src/rollout/index.js";
 import { startGitHttpServer, type GitHttpServer } from "../../support/git-http-server.js";
 import { TestRepo } from "../../support/git-repo.js";
 import { until } from "../../support/until.js";
 import { capture } from "../../support/capture-output.js";
 import { main } from "../../../src/cli/dispatch.js";
+import { installCrds } from "../../support/management-cluster.js";
 
 /**
  * The proof of issue 19 on real control planes (the `full` profile: apiserver, controller-manager,
@@ -31,7 +30,6 @@ const LABELS: Record<string, Record<string, string>> = {
   "prod-b": { maint: "night" },
   "prod-c": {},
 };
-const ROOT = join(import.meta.dirname, "..", "..", "..");
 const ROLLOUTS = "/apis/flotilla.dev/v1alpha1/namespaces/flux-system/rollouts";
 
 const app = (image: string) => ({
@@ -125,13 +123,7 @@ describe("rollouts across a fleet of four real clusters", () => {
     mgmt = ClusterClient.fromKubeconfig(harness.get("mgmt")!.kubeconfig);
     kubeconfigDir = mkdtempSync(join(tmpdir(), "flotilla-rollout-"));
     writeFileSync(join(kubeconfigDir, "mgmt.yaml"), harness.get("mgmt")!.kubeconfig);
-    await applyUnit(mgmt, {
-      unit: { name: "crds", namespace: "flux-system" },
-      objects: render(new DiskTree(join(ROOT, "deploy")), "crds"),
-      prune: false,
-      wait: true,
-      timeoutMs: 60_000,
-    });
+    await installCrds(mgmt);
     repo = TestRepo.create();
     repo.commit("release web:1", app("example.com/web:1"));
     repo.publish();
