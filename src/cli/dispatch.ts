@@ -38,7 +38,11 @@ const COMMANDS: Record<string, { summary: string; usage: string; load: () => Pro
     summary:
       "reconcile GitRepository and Kustomization objects on the management cluster (--repo puts a repository's fleet there)",
     usage:
-      "controller [--kubeconfig FILE] [--repo URL] [--concurrent 10] [--cache-dir DIR] [--listen :8080] [--create-namespaces]",
+      "controller [--kubeconfig FILE] [--repo URL] [--concurrent 10] [--cache-dir DIR] [--listen :8080] [--create-namespaces]\n" +
+      "         [--default-service-account NAME] [--no-cross-namespace-refs] [--allow-insecure-http] [--allow-exec-kubeconfigs]\n" +
+      "         [--lease-namespace NS [--replica-id ID] [--lease-duration 15s] [--renew-deadline 10s] [--retry-period 2s]]\n" +
+      "         [--watch-label-selector SEL] [--max-refs-size 32Mi] [--max-file-size 16Mi] [--max-artifact-size 100Mi]\n" +
+      "         [--max-render-objects 20000] [--max-render-size 64Mi] [--render-timeout 30s] [--render-memory 256Mi]",
     load: () => import("./controller.js"),
   },
   up: {
