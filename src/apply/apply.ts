@@ -4,7 +4,7 @@ import { InvalidInputError } from "../core/errors.js";
 import { silentLogger } from "../core/log.js";
 import { objectId, objectRef, type KubeObject } from "../core/object.js";
 import { summarize, type ChangeSetEntry } from "./change-set.js";
-import { ApiError, ClusterClient } from "./client.js";
+import { ApiError, ClusterClient } from "../core/kube/index.js";
 import { dryRunChanges, unchangedByApply } from "./drift.js";
 import { inventoryOf } from "./inventory.js";
 import { createMissingNamespaces } from "./namespaces.js";

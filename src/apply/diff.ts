@@ -2,7 +2,7 @@ import { InvalidInputError, RemoteError } from "../core/errors.js";
 import type { FieldChange } from "../core/field-diff.js";
 import type { InventoryEntry } from "../core/flux.js";
 import { groupOf, isPlainObject, objectId, objectRef, type KubeObject } from "../core/object.js";
-import { ApiError, ClusterClient } from "./client.js";
+import { ApiError, ClusterClient } from "../core/kube/index.js";
 import { dryRunChanges } from "./drift.js";
 import { inventoryOf } from "./inventory.js";
 import { inParallel } from "./parallel.js";

@@ -1,5 +1,5 @@
 export { applyUnit, waitHealthy, type ApplyRequest, type ApplyResult } from "./apply.js";
-export { ClusterClient, ApiError, type ApiResource, type ClientOptions } from "./client.js";
+export { ClusterClient, ApiError, type ApiResource, type ClientOptions } from "../core/kube/index.js";
 export { ApplyFailure, HealthCheckFailure } from "./errors.js";
 export { healthOf, type Health } from "./health.js";
 export { inventoryOf, parseInventoryId } from "./inventory.js";

@@ -1,5 +1,5 @@
 import type { ChangeSetEntry } from "./change-set.js";
-import type { ClusterClient } from "./client.js";
+import type { ClusterClient } from "../core/kube/index.js";
 import { objectId, objectRef, type KubeObject } from "../core/object.js";
 import { scopeNamespace } from "./ssa.js";
 

@@ -1,6 +1,6 @@
 import { LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, type InventoryEntry } from "../core/flux.js";
 import type { KubeObject } from "../core/object.js";
-import { ClusterClient, type ApiResource } from "./client.js";
+import { ClusterClient, type ApiResource } from "../core/kube/index.js";
 import { inParallel } from "./parallel.js";
 
 /** Groups that serve other groups' objects again under an old name (Ingresses, Events). */

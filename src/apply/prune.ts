@@ -1,7 +1,7 @@
 import { ANNOTATION_PRUNE, type InventoryEntry } from "../core/flux.js";
 import { objectRef, type KubeObject } from "../core/object.js";
 import type { ChangeSetEntry } from "./change-set.js";
-import { ClusterClient } from "./client.js";
+import { ClusterClient } from "../core/kube/index.js";
 import { apiVersionOf, parseInventoryId, staleEntries } from "./inventory.js";
 import { isDisabled } from "./ssa.js";
 

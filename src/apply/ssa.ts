@@ -1,7 +1,7 @@
 import { ANNOTATION_RECONCILE, FIELD_MANAGER, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE } from "../core/flux.js";
 import { InvalidInputError } from "../core/errors.js";
 import { deepClone, groupOf, objectRef, type KubeObject } from "../core/object.js";
-import { ClusterClient, type ApiResource } from "./client.js";
+import { ClusterClient, type ApiResource } from "../core/kube/index.js";
 import { setNativeDefaults } from "./normalize.js";
 
 /** A unit's name and namespace: the owner labels its objects carry. */

@@ -1,5 +1,5 @@
 import { objectRef, type KubeObject } from "../core/object.js";
-import { ClusterClient, type ApiResource } from "./client.js";
+import { ClusterClient, type ApiResource } from "../core/kube/index.js";
 import { healthOf } from "./health.js";
 import { inParallel } from "./parallel.js";
 

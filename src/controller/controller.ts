@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { ClusterClient } from "../apply/client.js";
+import { ClusterClient } from "../core/kube/index.js";
 import type { LoadedKubeconfig } from "../core/kube/index.js";
 import { describeError } from "../core/errors.js";
 import {

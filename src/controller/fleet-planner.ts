@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { applyUnit } from "../apply/apply.js";
-import type { ClusterClient } from "../apply/client.js";
+import type { ClusterClient } from "../core/kube/index.js";
 import { describeError } from "../core/errors.js";
 import type { FileTree } from "../core/file-tree.js";
 import type { InventoryEntry } from "../core/flux.js";

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { ClusterClient } from "../apply/client.js";
+import type { ClusterClient } from "../core/kube/index.js";
 import type { GitRepository, Kustomization } from "../core/flux.js";
 import type { KubeObject } from "../core/object.js";
 import { groupOf } from "../core/object.js";

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { applyUnit } from "../apply/apply.js";
-import { ClusterClient } from "../apply/client.js";
+import { ClusterClient } from "../core/kube/index.js";
 import { kubeconfigDigest } from "./kustomization-reconciler.js";
 import type { TargetCluster } from "./ports.js";
 

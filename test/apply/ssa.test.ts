@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ClusterClient } from "../../src/apply/client.js";
+import { ClusterClient } from "../../src/core/kube/index.js";
 import { resourceOrFail } from "../../src/apply/ssa.js";
 import { describeError } from "../../src/core/errors.js";
 import type { KubeObject } from "../../src/core/object.js";

@@ -1,5 +1,5 @@
 import { applyUnit } from "../../src/apply/apply.js";
-import { ClusterClient } from "../../src/apply/client.js";
+import { ClusterClient } from "../../src/core/kube/index.js";
 import type { InventoryEntry } from "../../src/core/flux.js";
 import type { KubeObject } from "../../src/core/object.js";
 import { startHarness } from "../../src/provision/local/harness.js";

@@ -1,4 +1,4 @@
-import { ClusterClient } from "../../src/apply/client.js";
+import { ClusterClient } from "../../src/core/kube/index.js";
 import { inParallel } from "../../src/apply/parallel.js";
 import { Controller } from "../../src/controller/controller.js";
 import type { Kustomization } from "../../src/core/flux.js";

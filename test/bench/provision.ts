@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { cpus, homedir } from "node:os";
 import { join } from "node:path";
-import { ClusterClient } from "../../src/apply/client.js";
+import { ClusterClient } from "../../src/core/kube/index.js";
 import { startHarness, type Harness, type LocalControlPlane } from "../../src/provision/local/harness.js";
 import { measureProcess } from "./measure.js";
 import { printJson, printTable, type Row } from "./report.js";

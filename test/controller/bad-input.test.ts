@@ -1,6 +1,6 @@
 import { renameSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ClusterClient } from "../../src/apply/client.js";
+import type { ClusterClient } from "../../src/core/kube/index.js";
 import type { Controller } from "../../src/controller/controller.js";
 import type { GitRepository, Kustomization } from "../../src/core/flux.js";
 import type { KubeObject } from "../../src/core/object.js";

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ClusterClient } from "../../src/apply/client.js";
+import { ClusterClient } from "../../src/core/kube/index.js";
 import { DiskTree } from "../../src/core/file-tree.js";
 import { LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, type Kustomization } from "../../src/core/flux.js";
 import { deepEqual, isPlainObject, objectId, objectRef, versionOf, type KubeObject } from "../../src/core/object.js";

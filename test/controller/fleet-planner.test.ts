@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ClusterClient } from "../../src/apply/client.js";
+import type { ClusterClient } from "../../src/core/kube/index.js";
 import { FleetPlanner } from "../../src/controller/fleet-planner.js";
 import type { GitRepository, Kustomization } from "../../src/core/flux.js";
 import { createLogger } from "../../src/core/log.js";

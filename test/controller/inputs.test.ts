@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ClusterClient } from "../../src/apply/client.js";
+import { ClusterClient } from "../../src/core/kube/index.js";
 import type { Controller } from "../../src/controller/controller.js";
 import { readSetDigest } from "../../src/controller/inputs.js";
 import { MemoryTree, RecordingTree } from "../../src/core/file-tree.js";

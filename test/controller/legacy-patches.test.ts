@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ClusterClient } from "../../src/apply/client.js";
+import type { ClusterClient } from "../../src/core/kube/index.js";
 import { startControllerTestbed, type ControllerTestbed } from "../support/controller-testbed.js";
 import { until } from "../support/until.js";
 

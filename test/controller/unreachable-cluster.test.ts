@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ClusterClient } from "../../src/apply/client.js";
+import { ClusterClient } from "../../src/core/kube/index.js";
 import type { Controller } from "../../src/controller/controller.js";
 import { FleetPlanner } from "../../src/controller/fleet-planner.js";
 import type { Kustomization } from "../../src/core/flux.js";

@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ClusterClient } from "../../src/apply/client.js";
+import { ClusterClient } from "../../src/core/kube/index.js";
 import { startLocalFleet, type LocalFleet } from "../../src/fleet/local-fleet.js";
 import { DiskTree } from "../../src/core/file-tree.js";
 import type { Kustomization } from "../../src/core/flux.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { applyUnit } from "../../src/apply/apply.js";
-import { ClusterClient } from "../../src/apply/client.js";
+import { ClusterClient } from "../../src/core/kube/index.js";
 import type { KubeObject } from "../../src/core/object.js";
 import { startHarness, type Harness } from "../../src/provision/local/harness.js";
 import { LocalProvider } from "../../src/provision/local/provider.js";

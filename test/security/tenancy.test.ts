@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ClusterClient } from "../../src/apply/client.js";
+import { ClusterClient } from "../../src/core/kube/index.js";
 import type { Controller } from "../../src/controller/controller.js";
 import type { Condition, GitRepository, Kustomization } from "../../src/core/flux.js";
 import type { KubeObject } from "../../src/core/object.js";

@@ -1,5 +1,5 @@
 import { applyUnit } from "../../src/apply/apply.js";
-import type { ClusterClient } from "../../src/apply/client.js";
+import type { ClusterClient } from "../../src/core/kube/index.js";
 import { Controller, type ControllerOptions } from "../../src/controller/controller.js";
 import type { KubeObject } from "../../src/core/object.js";
 import type { Harness } from "../../src/provision/local/harness.js";

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { applyUnit } from "../../src/apply/apply.js";
-import { ClusterClient } from "../../src/apply/client.js";
+import { ClusterClient } from "../../src/core/kube/index.js";
 import { DiskTree } from "../../src/core/file-tree.js";
 import { startHarness, type Harness } from "../../src/provision/local/harness.js";
 import { render } from "../../src/render/index.js";

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { ClusterClient } from "../../apply/client.js";
+import type { ClusterClient } from "../../core/kube/index.js";
 import type { KubeObject } from "../../core/object.js";
 import { ROLLOUT_API_VERSION, type RolloutObject, type RolloutStatus } from "../../rollout/index.js";
 import { ResourceWatch } from "../watch.js";

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { ClusterClient } from "../../apply/client.js";
+import { ClusterClient } from "../../core/kube/index.js";
 import { silentLogger } from "../../core/log.js";
 import type { KubeObject } from "../../core/object.js";
 import type { Harness, LocalControlPlane } from "./harness.js";

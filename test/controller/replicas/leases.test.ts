@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ClusterClient } from "../../../src/apply/client.js";
+import { ClusterClient } from "../../../src/core/kube/index.js";
 import { Replicas } from "../../../src/controller/replicas/replicas.js";
 import { silentLogger } from "../../../src/core/log.js";
 import { startHarness, type Harness } from "../../../src/provision/local/harness.js";

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ClusterClient } from "../../../src/apply/client.js";
+import { ClusterClient } from "../../../src/core/kube/index.js";
 import { leaseName } from "../../../src/controller/replicas/leases.js";
 import type { Kustomization } from "../../../src/core/flux.js";
 import { LEASE_CLUSTER_ANNOTATION, LEASE_ROLE_LABEL } from "../../../src/core/leases.js";

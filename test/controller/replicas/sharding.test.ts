@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ClusterClient } from "../../../src/apply/client.js";
+import type { ClusterClient } from "../../../src/core/kube/index.js";
 import { Controller } from "../../../src/controller/controller.js";
 import { shardOf } from "../../../src/controller/replicas/ownership.js";
 import type { Kustomization } from "../../../src/core/flux.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyUnit } from "../../../src/apply/apply.js";
-import { ClusterClient } from "../../../src/apply/client.js";
+import { ClusterClient } from "../../../src/core/kube/index.js";
 import { Controller } from "../../../src/controller/controller.js";
 import type { KubeObject } from "../../../src/core/object.js";
 import type { Kustomization } from "../../../src/core/flux.js";
