@@ -13,7 +13,7 @@ import {
 } from "../core/flux.js";
 import { fluxBuildSpecOf } from "../render/index.js";
 import { objectKey, type KubeObject } from "../core/object.js";
-import { Reason, isReady, readyCondition, setCondition } from "../status/conditions.js";
+import { Reason, isReady, readyCondition, setReady } from "../status/conditions.js";
 import type { Metrics } from "../status/metrics.js";
 import { withJitter, type Clock } from "./clock.js";
 import { inputDigest, outputDigest, readSetDigest, type FullReconciles, type InputParts } from "./inputs.js";
@@ -592,17 +592,7 @@ async function setStatus(
   const status: NonNullable<Kustomization["status"]> = {
     ...k.status,
     ...rest,
-    conditions: setCondition(
-      k.status?.conditions,
-      {
-        type: "Ready",
-        status: ready,
-        reason,
-        message,
-        ...(generation !== undefined ? { observedGeneration: generation } : {}),
-      },
-      new Date(ctx.clock.now()),
-    ),
+    conditions: setReady(k.status?.conditions, ready, reason, message, generation, new Date(ctx.clock.now())),
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
   };
   ctx.metrics?.recordReady("Kustomization", k.metadata.namespace, k.metadata.name, ready);

@@ -3,7 +3,7 @@ import { parseDuration } from "../core/duration.js";
 import { describeError } from "../core/errors.js";
 import type { GitRepository } from "../core/flux.js";
 import { objectKey } from "../core/object.js";
-import { Reason, readyCondition, setCondition } from "../status/conditions.js";
+import { Reason, readyCondition, setReady } from "../status/conditions.js";
 import type { Metrics } from "../status/metrics.js";
 import { withJitter, type Clock } from "./clock.js";
 import type { ManagementCluster, SecretCredentials, SourceArtifact, TrackedSource } from "./ports.js";
@@ -102,17 +102,7 @@ async function setStatus(
   const status: NonNullable<GitRepository["status"]> = {
     ...g.status,
     ...(artifact ? { artifact } : {}),
-    conditions: setCondition(
-      g.status?.conditions,
-      {
-        type: "Ready",
-        status: ready,
-        reason,
-        message,
-        ...(generation !== undefined ? { observedGeneration: generation } : {}),
-      },
-      new Date(ctx.clock.now()),
-    ),
+    conditions: setReady(g.status?.conditions, ready, reason, message, generation, new Date(ctx.clock.now())),
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
   };
   ctx.metrics?.recordReady("GitRepository", g.metadata.namespace, g.metadata.name, ready);

@@ -21,6 +21,19 @@ export const Reason = {
 } as const;
 export type ReasonName = (typeof Reason)[keyof typeof Reason];
 
+/** `conditions` with Ready set (and its observedGeneration, when the object has a generation). */
+export function setReady(
+  conditions: readonly Condition[] | undefined,
+  ready: Condition["status"],
+  reason: string,
+  message: string,
+  generation: number | undefined,
+  now: Date,
+): Condition[] {
+  const observed = generation !== undefined ? { observedGeneration: generation } : {};
+  return setCondition(conditions, { type: "Ready", status: ready, reason, message, ...observed }, now);
+}
+
 /**
  * `conditions` with `next` set: the transition time moves only when the status changes, as the
  * Kubernetes API conventions ask. Returns a new array; the input is not changed.
