@@ -172,6 +172,7 @@ export class Controller {
       userAgent,
     });
     this.queue = new FairQueue({ concurrency: options.concurrency ?? 10, clock: this.clock });
+    this.metrics.onCollect(() => this.collectMetrics());
     this.ownership = new ClusterOwnership(this.mgmtClient, options.replicas, {
       watchLabelSelector: options.watchLabelSelector,
       clusters: () => this.clusterWeights(),
@@ -335,6 +336,15 @@ export class Controller {
   /** Requests and writes made so far to every workload cluster. */
   workloadTotals(): { requests: number; writes: number } {
     return this.targets.totals();
+  }
+
+  /** Request counts and the queue, copied into their gauges at each scrape. */
+  private collectMetrics(): void {
+    for (const [verb, n] of Object.entries(this.mgmtClient.counts))
+      this.metrics.kubeRequests.set({ target: "management", verb }, n);
+    for (const [verb, n] of Object.entries(this.targets.countsByVerb()))
+      this.metrics.kubeRequests.set({ target: "workload", verb }, n);
+    for (const [state, n] of Object.entries(this.queue.stats())) this.metrics.queue.set({ state }, n);
   }
 
   /** Resolves when no reconcile is queued or running (scheduled requeues do not count). */

@@ -88,6 +88,14 @@ export class TargetClusters {
     return { requests, writes };
   }
 
+  /** Requests made so far to every workload cluster, by verb. */
+  countsByVerb(): Record<string, number> {
+    const sum: Record<string, number> = {};
+    for (const c of this.clients.values())
+      for (const [verb, n] of Object.entries(c.counts)) sum[verb] = (sum[verb] ?? 0) + n;
+    return sum;
+  }
+
   close(): void {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();

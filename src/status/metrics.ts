@@ -200,6 +200,22 @@ export class Metrics {
     "Seconds Kustomization reconciles spent waiting on each step (render, apply, status writes on the management cluster), summed over concurrent reconciles.",
     "counter",
   );
+  /** Requests sent, by the cluster they went to (the management cluster, or workload clusters summed) and verb. */
+  readonly kubeRequests = new Gauge(
+    "flotilla_kube_requests_total",
+    "Requests the controller sent to Kubernetes apiservers, by target (management, or every workload cluster summed) and verb.",
+    "counter",
+  );
+  readonly queue = new Gauge(
+    "flotilla_workqueue",
+    "Reconciles waiting (queued), running (processing) and scheduled for later (scheduled).",
+  );
+  private readonly collectors: Array<() => void> = [];
+
+  /** Runs `collect` before each scrape, to copy figures kept elsewhere (request counts, the queue) into gauges. */
+  onCollect(collect: () => void): void {
+    this.collectors.push(collect);
+  }
 
   /**
    * Records one object's Ready status as Flux does: one `gotk_reconcile_condition` series per status
@@ -243,6 +259,7 @@ export class Metrics {
   }
 
   render(): string {
+    for (const collect of this.collectors) collect();
     const all = [
       this.reconcileDuration,
       this.condition,
@@ -251,6 +268,8 @@ export class Metrics {
       this.renders,
       this.unitReconciles,
       this.stepSeconds,
+      this.kubeRequests,
+      this.queue,
       ...this.replicaGauges(),
     ];
     return `${all.map((m) => m.render()).join("\n")}\n`;

@@ -92,6 +92,11 @@ describe("units whose inputs did not change record a new revision without contac
     applied: ctl.metrics.unitReconciles.get({ outcome: "applied" }) ?? 0,
     unchanged: ctl.metrics.unitReconciles.get({ outcome: "unchanged" }) ?? 0,
   });
+  /** A request counter of /metrics (flotilla_kube_requests_total), summed over verbs when none is named. */
+  const scraped = (ctl: Controller, target: "management" | "workload", verb?: string) =>
+    [...ctl.metrics.render().matchAll(/^flotilla_kube_requests_total\{target="(\w+)",verb="(\w+)"\} (\d+)$/gm)]
+      .filter((m) => m[1] === target && (verb === undefined || m[2] === verb))
+      .reduce((total, m) => total + Number(m[3]), 0);
   /** Commits `files`, polls the source, and waits until both units report the commit and the queue is idle. */
   const commit = async (ctl: Controller, message: string, files: Record<string, string>) => {
     const sha = bed.repo.commit(message, files);
@@ -167,11 +172,19 @@ describe("units whose inputs did not change record a new revision without contac
 
   it("a commit touching a file no unit reads: no request to either cluster, both record the new revision", async () => {
     const before = { w1: requests(controller, "w1"), w2: requests(controller, "w2"), ...outcomes(controller) };
+    const metricsBefore = {
+      workload: scraped(controller, "workload"),
+      patches: scraped(controller, "management", "patch"),
+    };
     const sha = await commit(controller, "docs: notes", { "docs/notes.md": "still nobody renders this\n" });
     expect({ w1: requests(controller, "w1"), w2: requests(controller, "w2") }).toEqual({
       w1: before.w1,
       w2: before.w2,
     });
+    // /metrics says the same: no request to a workload cluster; the status writes went to the management cluster.
+    expect(scraped(controller, "workload")).toBe(metricsBefore.workload);
+    expect(metricsBefore.workload).toBe(before.w1 + before.w2);
+    expect(scraped(controller, "management", "patch")).toBeGreaterThanOrEqual(metricsBefore.patches + 2);
     expect(outcomes(controller)).toEqual({ applied: before.applied, unchanged: before.unchanged + 2 });
     const a = await unit("a");
     expect(a.status?.conditions?.find((c) => c.type === "Ready")?.message).toBe(`Applied revision: main@sha1:${sha}`);

@@ -2,6 +2,15 @@ import { describe, expect, it } from "vitest";
 import { Gauge, Metrics } from "../../src/status/metrics.js";
 
 describe("metrics", () => {
+  it("runs its collectors at each scrape, so figures kept elsewhere show as they are then", () => {
+    const m = new Metrics();
+    let sent = 1;
+    m.onCollect(() => m.kubeRequests.set({ target: "management", verb: "patch" }, sent));
+    expect(m.render()).toContain('flotilla_kube_requests_total{target="management",verb="patch"} 1\n');
+    sent = 5;
+    expect(m.render()).toContain('flotilla_kube_requests_total{target="management",verb="patch"} 5\n');
+  });
+
   it("removes series by label values, not by text: forgetting 'a' keeps 'a-b' and an object named like another's namespace", () => {
     const g = new Gauge("g", "help");
     g.set({ kind: "Kustomization", name: "a", namespace: "x" }, 1);

@@ -1,8 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { PROJECT_ROOT as ROOT } from "./project-root.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
 const MAIN = join(ROOT, "dist", "src", "cli", "main.js");
 
 /** A `flotilla` command running as a child process, so that a test can SIGKILL it. */

@@ -1,17 +1,10 @@
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { applyUnit } from "../../src/apply/apply.js";
 import { ClusterClient } from "../../src/core/kube/index.js";
 import { DiskTree } from "../../src/core/file-tree.js";
 import { startHarness, type Harness } from "../../src/provision/local/harness.js";
 import { render } from "../../src/render/index.js";
-
-/** The project root, from test/support or dist/test/support (benchmarks run from dist). */
-const ROOT = (() => {
-  let dir = import.meta.dirname;
-  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
-})();
+import { PROJECT_ROOT as ROOT } from "./project-root.js";
 
 /** Installs the Flux-API, Cluster API and Flotilla CRDs of `deploy/crds` and waits until they are served. */
 export async function installCrds(mgmt: ClusterClient): Promise<void> {
