@@ -1,6 +1,11 @@
 import type { Logger } from "pino";
-import { ClusterClient } from "../core/kube/index.js";
-import type { LoadedKubeconfig } from "../core/kube/index.js";
+import {
+  ClusterClient,
+  ResourceWatch,
+  stripManagedFields,
+  type LoadedKubeconfig,
+  type WatchEventType,
+} from "../core/kube/index.js";
 import { describeError } from "../core/errors.js";
 import {
   dependencyKey,
@@ -45,7 +50,6 @@ import type { SourceLimits } from "../source/limits.js";
 import { reconcileGitRepository, type SourceContext } from "./source-reconciler.js";
 import { TargetClusters } from "./targets.js";
 import { ClusterOwnership, MANAGEMENT_LANE, type ReplicasConfig } from "./replicas/index.js";
-import { ResourceWatch, type WatchEventType } from "./watch.js";
 
 export const FINALIZER = "finalizers.fluxcd.io";
 const REQUESTED_AT = "reconcile.fluxcd.io/requestedAt";
@@ -213,7 +217,10 @@ export class Controller {
       on: (type: WatchEventType, o: T) => void,
       metadataOnly = false,
     ) => {
-      const w = new ResourceWatch<T>(creds, path, { onEvent: on }, this.log, { metadataOnly });
+      const w = new ResourceWatch<T>(creds, path, { onEvent: on }, this.log, {
+        metadataOnly,
+        transform: stripManagedFields,
+      });
       this.watches.push(w as unknown as ResourceWatch<KubeObject>);
       return w.start();
     };

@@ -210,7 +210,29 @@ export class Metrics {
     "flotilla_workqueue",
     "Reconciles waiting (queued), running (processing) and scheduled for later (scheduled).",
   );
-  private readonly collectors: Array<() => void> = [];
+  /** The process, as Prometheus clients name these: resident memory, CPU, and V8's heap and off-heap buffers. */
+  readonly processMemory = new Gauge("process_resident_memory_bytes", "Resident memory size in bytes.");
+  readonly processCpu = new Gauge(
+    "process_cpu_seconds_total",
+    "Total user and system CPU time spent in seconds.",
+    "counter",
+  );
+  readonly heap = new Gauge(
+    "nodejs_heap_bytes",
+    "The main thread's V8 heap (used, total) and memory outside it (external, arrayBuffers), in bytes.",
+  );
+  private readonly collectors: Array<() => void> = [() => this.collectProcess()];
+
+  private collectProcess(): void {
+    const memory = process.memoryUsage();
+    this.processMemory.set({}, memory.rss);
+    const cpu = process.cpuUsage();
+    this.processCpu.set({}, (cpu.user + cpu.system) / 1e6);
+    this.heap.set({ space: "used" }, memory.heapUsed);
+    this.heap.set({ space: "total" }, memory.heapTotal);
+    this.heap.set({ space: "external" }, memory.external);
+    this.heap.set({ space: "arrayBuffers" }, memory.arrayBuffers);
+  }
 
   /** Runs `collect` before each scrape, to copy figures kept elsewhere (request counts, the queue) into gauges. */
   onCollect(collect: () => void): void {
@@ -270,6 +292,9 @@ export class Metrics {
       this.stepSeconds,
       this.kubeRequests,
       this.queue,
+      this.processMemory,
+      this.processCpu,
+      this.heap,
       ...this.replicaGauges(),
     ];
     return `${all.map((m) => m.render()).join("\n")}\n`;

@@ -170,6 +170,11 @@ describe("units whose inputs did not change record a new revision without contac
     expect(outcomes(controller).applied).toBe(2);
   });
 
+  it("keeps its cache of units without managedFields, which the apiserver's objects carry", async () => {
+    expect((await unit("a")).metadata.managedFields).toBeDefined();
+    expect(controller.kustomizationList().map((k) => k.metadata.managedFields)).toEqual([undefined, undefined]);
+  });
+
   it("a commit touching a file no unit reads: no request to either cluster, both record the new revision", async () => {
     const before = { w1: requests(controller, "w1"), w2: requests(controller, "w2"), ...outcomes(controller) };
     const metricsBefore = {

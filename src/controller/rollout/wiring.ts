@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { ClusterClient } from "../../core/kube/index.js";
 import type { KubeObject } from "../../core/object.js";
 import { ROLLOUT_API_VERSION, type RolloutObject, type RolloutStatus } from "../../rollout/index.js";
-import { ResourceWatch } from "../watch.js";
+import { ResourceWatch } from "../../core/kube/index.js";
 import type { RolloutController } from "./rollout-controller.js";
 
 type Credentials = ConstructorParameters<typeof ResourceWatch>[0];

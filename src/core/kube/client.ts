@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
 import { RemoteError, TimeoutError } from "../errors.js";
@@ -48,6 +49,8 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** Keep-alive sockets (default 8). */
   sockets?: number;
+  /** Idle sockets kept after a burst (default: all) and for how long (default 90 s). */
+  idle?: { sockets?: number; timeoutMs?: number };
   /** Most retries of one request (default 10). */
   retries?: number;
   /** No retry starts later than this after the first attempt (default 20 s). */
@@ -165,6 +168,11 @@ export class ClusterClient {
   /** Total mutating requests (creates, applies, patches, deletes); dry runs are not mutations. */
   writes(): number {
     return this.counts.create + this.counts.apply + this.counts.patch + this.counts.delete;
+  }
+
+  /** Keep-alive sockets open and idle in the pool now. */
+  idleSockets(): number {
+    return this.connection.idleSockets();
   }
 
   close(): void {
@@ -366,7 +374,7 @@ export class ClusterClient {
     });
   }
 
-  /** Maps every served kind to its resource and scope (refreshed with `refresh`). */
+  /** Maps every served kind to its resource and scope (refreshed with `refresh`); the map is shared, never to be changed. */
   async discovery(refresh = false): Promise<Map<string, ApiResource>> {
     if (this.discovered && !refresh) return this.discovered;
     const map = new Map<string, ApiResource>();
@@ -405,8 +413,8 @@ export class ClusterClient {
         }),
       ),
     );
-    this.discovered = map;
-    return map;
+    this.discovered = sharedDiscovery(map);
+    return this.discovered;
   }
 
   /** The resource of an object's kind, refreshing discovery once when it is unknown. */
@@ -429,6 +437,7 @@ export class ClusterClient {
 function connectionOptions(options: ClientOptions): ConnectionOptions {
   return {
     ...(options.sockets !== undefined ? { sockets: options.sockets } : {}),
+    ...(options.idle ? { idle: options.idle } : {}),
     ...(options.now ? { now: options.now } : {}),
   };
 }
@@ -446,4 +455,26 @@ function parseBody(text: string, contentType: string | undefined): unknown {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Clusters of one version serve the same discovery: a controller of a thousand clusters keeps one
+ * copy of each distinct answer (the last 32), not a thousand.
+ */
+const discoveries = new Map<string, Map<string, ApiResource>>();
+const DISCOVERIES_KEPT = 32;
+
+function sharedDiscovery(map: Map<string, ApiResource>): Map<string, ApiResource> {
+  const key = createHash("sha256")
+    .update(JSON.stringify([...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))))
+    .digest("hex");
+  const known = discoveries.get(key);
+  if (known) {
+    discoveries.delete(key);
+    discoveries.set(key, known);
+    return known;
+  }
+  discoveries.set(key, map);
+  if (discoveries.size > DISCOVERIES_KEPT) discoveries.delete(discoveries.keys().next().value!);
+  return map;
 }

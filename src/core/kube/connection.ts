@@ -67,6 +67,8 @@ export interface Grant {
 export interface ConnectionOptions {
   /** Keep-alive sockets in the pool (default 8). */
   sockets?: number;
+  /** Idle sockets kept open after a burst (default: all of them), and for how long (default 90 s, as client-go's IdleConnTimeout). */
+  idle?: { sockets?: number; timeoutMs?: number };
   /** Clock for credential expiry (default Date.now). */
   now?: () => number;
 }
@@ -288,6 +290,7 @@ export class Connection {
   readonly execPlugin: ExecPlugin | undefined;
   private readonly tokens: TokenSource;
   private readonly sockets: number;
+  private readonly idle: { sockets: number; timeoutMs: number };
   private readonly prepare: () => Promise<Prepared>;
   private prepared: Promise<Prepared> | undefined;
   private agents: { key: string; agent: http.Agent; streamAgent: http.Agent } | undefined;
@@ -306,6 +309,7 @@ export class Connection {
     this.prepare = prepare;
     this.tokens = tokens;
     this.sockets = options.sockets ?? 8;
+    this.idle = { sockets: options.idle?.sockets ?? this.sockets, timeoutMs: options.idle?.timeoutMs ?? 90_000 };
     this.execPlugin = execPlugin;
   }
 
@@ -360,13 +364,25 @@ export class Connection {
     const tls = { ...base, ...(pair ? { cert: pair.cert, key: pair.key } : {}) };
     const build = (pooled: boolean): http.Agent => {
       if (tls.proxyAgent) return tls.proxyAgent;
-      const common = { keepAlive: pooled, ...(pooled ? { maxSockets: this.sockets } : {}) };
+      // A free socket past its idle timeout is closed by the agent; a request in flight keeps its own timeout.
+      const common = {
+        keepAlive: pooled,
+        ...(pooled
+          ? { maxSockets: this.sockets, maxFreeSockets: this.idle.sockets, timeout: this.idle.timeoutMs }
+          : {}),
+      };
       if (!this.server.startsWith("https:")) return new http.Agent(common);
       const { proxyAgent: _, ...options } = tls;
       return new https.Agent({ ...common, ...options });
     };
     this.agents = { key, agent: build(true), streamAgent: build(false) };
     return this.agents;
+  }
+
+  /** Keep-alive sockets open and idle in the pool now. */
+  idleSockets(): number {
+    const free = this.agents?.agent.freeSockets ?? {};
+    return Object.values(free).reduce((n, list) => n + (list?.length ?? 0), 0);
   }
 
   close(): void {

@@ -32,4 +32,10 @@ export {
   type LoadedKubeconfig,
   type LoadOptions,
 } from "./kubeconfig.js";
-export { ResourceWatch, type WatchEventType, type WatchHandlers, type WatchOptions } from "./watch.js";
+export {
+  ResourceWatch,
+  stripManagedFields,
+  type WatchEventType,
+  type WatchHandlers,
+  type WatchOptions,
+} from "./watch.js";

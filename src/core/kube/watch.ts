@@ -19,6 +19,15 @@ export interface WatchOptions {
   timeoutSeconds?: number;
   /** Items per list page (default 500). */
   pageSize?: number;
+  /** Applied to every object before it is kept and delivered (client-go's SetTransform), e.g. stripManagedFields. */
+  transform?: (object: KubeObject) => KubeObject;
+}
+
+/** Drops `metadata.managedFields`, which a cache of thousands of objects would otherwise mostly hold (controller-runtime's TransformStripManagedFields). */
+export function stripManagedFields(object: KubeObject): KubeObject {
+  if (object.metadata?.managedFields === undefined) return object;
+  const { managedFields: _, ...metadata } = object.metadata;
+  return { ...object, metadata };
 }
 
 const MAX_BACKOFF_MS = 5_000;
@@ -134,7 +143,7 @@ export class ResourceWatch<T extends KubeObject> {
         // List items carry no apiVersion/kind; give them the list's.
         if (!item.apiVersion && res.body.apiVersion) item.apiVersion = res.body.apiVersion;
         if (!item.kind && itemKind) item.kind = itemKind;
-        items.push(item);
+        items.push(this.transformed(item));
       }
       cont = res.body.metadata?.continue ?? "";
       resourceVersion = res.body.metadata?.resourceVersion ?? resourceVersion;
@@ -219,10 +228,15 @@ export class ResourceWatch<T extends KubeObject> {
     }
     if (event.object.metadata?.resourceVersion) this.resourceVersion = event.object.metadata.resourceVersion;
     if (event.type === "BOOKMARK") return "ok";
-    const key = objectKey(event.object);
+    const object = this.transformed(event.object);
+    const key = objectKey(object);
     if (event.type === "DELETED") this.known.delete(key);
-    else this.known.set(key, event.object);
-    this.handlers.onEvent(event.type as WatchEventType, event.object);
+    else this.known.set(key, object);
+    this.handlers.onEvent(event.type as WatchEventType, object);
     return "ok";
+  }
+
+  private transformed(object: T): T {
+    return this.options.transform ? (this.options.transform(object) as T) : object;
   }
 }

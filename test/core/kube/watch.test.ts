@@ -2,7 +2,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClusterClient } from "../../../src/core/kube/client.js";
-import { ResourceWatch, type WatchEventType } from "../../../src/core/kube/watch.js";
+import { ResourceWatch, stripManagedFields, type WatchEventType } from "../../../src/core/kube/watch.js";
 import type { KubeObject } from "../../../src/core/object.js";
 import { startHarness, type Harness } from "../../../src/provision/local/harness.js";
 
@@ -72,6 +72,39 @@ describe("the one list-and-watch, on a real kube-apiserver", () => {
         ["MODIFIED", "paged-2"],
         ["DELETED", "paged-4"],
       ]);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it("a transform (stripManagedFields) shapes listed and watched objects alike, before they are kept or delivered", async () => {
+    await configMap("stripped", "0");
+    const delivered: KubeObject[] = [];
+    const w = new ResourceWatch<KubeObject>(
+      client,
+      `${CONFIGMAPS}?fieldSelector=metadata.name%3Dstripped`,
+      { onEvent: (_, o) => delivered.push(o) },
+      undefined,
+      { transform: stripManagedFields },
+    );
+    await w.start();
+    try {
+      await client.request(
+        "PATCH",
+        `${CONFIGMAPS}/stripped`,
+        { data: { value: "1" } },
+        {
+          contentType: "application/merge-patch+json",
+        },
+      );
+      await until(() => delivered.length === 2, "the listed object and the watched change");
+      const onServer = (await client.request<KubeObject>("GET", `${CONFIGMAPS}/stripped`)).body;
+      expect(onServer.metadata.managedFields).toBeDefined();
+      expect(delivered.map((o) => [o.data, o.metadata.managedFields])).toEqual([
+        [{ value: "0" }, undefined],
+        [{ value: "1" }, undefined],
+      ]);
+      expect(w.objects()[0]?.metadata.managedFields).toBeUndefined();
     } finally {
       await w.stop();
     }
