@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startCli, type CliProcess } from "../support/cli-process.js";
+import { Scrape } from "../support/metrics-text.js";
 
 /**
  * `flotilla controller` replicas as child processes, observed from outside as an operator observes
@@ -22,29 +23,6 @@ export interface Replica {
   id: string;
   proc: CliProcess;
   url: string;
-}
-
-/** One scrape of `/metrics`: series value by name and labels. */
-export class Scrape {
-  private readonly series: Array<{ name: string; labels: Record<string, string>; value: number }> = [];
-
-  constructor(text: string) {
-    for (const line of text.split("\n")) {
-      const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-      if (!m) continue;
-      const labels: Record<string, string> = {};
-      for (const l of (m[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
-      this.series.push({ name: m[1]!, labels, value: Number(m[3]) });
-    }
-  }
-
-  /** The sum of the series of `name` whose labels include `match`. */
-  sum(name: string, match: Record<string, string> = {}): number {
-    let total = 0;
-    for (const s of this.series)
-      if (s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v)) total += s.value;
-    return total;
-  }
 }
 
 const WRITE_VERBS = ["create", "apply", "patch", "delete"];

@@ -7,6 +7,7 @@ import type { Kustomization } from "../../src/core/flux.js";
 import { renderFlux } from "../../src/render/index.js";
 import { startControllerTestbed, type ControllerTestbed } from "../support/controller-testbed.js";
 import { ManualClock } from "../support/manual-clock.js";
+import { Scrape } from "../support/metrics-text.js";
 import { until } from "../support/until.js";
 
 describe("a render's read set", () => {
@@ -94,9 +95,7 @@ describe("units whose inputs did not change record a new revision without contac
   });
   /** A request counter of /metrics (flotilla_kube_requests_total), summed over verbs when none is named. */
   const scraped = (ctl: Controller, target: "management" | "workload", verb?: string) =>
-    [...ctl.metrics.render().matchAll(/^flotilla_kube_requests_total\{target="(\w+)",verb="(\w+)"\} (\d+)$/gm)]
-      .filter((m) => m[1] === target && (verb === undefined || m[2] === verb))
-      .reduce((total, m) => total + Number(m[3]), 0);
+    new Scrape(ctl.metrics.render()).sum("flotilla_kube_requests_total", { target, ...(verb ? { verb } : {}) });
   /** Commits `files`, polls the source, and waits until both units report the commit and the queue is idle. */
   const commit = async (ctl: Controller, message: string, files: Record<string, string>) => {
     const sha = bed.repo.commit(message, files);
